@@ -1,0 +1,4 @@
+//! store (being written)
+
+mod error;
+pub use error::StoreError;

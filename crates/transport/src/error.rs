@@ -1,0 +1,136 @@
+//! The error type of the `transport` crate.
+
+use std::path::PathBuf;
+
+use oci::Digest;
+
+/// Errors from reading or writing images anywhere.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The image, manifest or blob does not exist at the source.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for, with where (`manifest localhost:5000/app:v1`).
+        what: String,
+    },
+    /// Content whose digest is not the one it was asked for.
+    #[error("{what}: content hashes to {actual}, expected {expected}")]
+    DigestMismatch {
+        /// What was being transferred.
+        what: String,
+        /// The digest asked for.
+        expected: Digest,
+        /// The digest of what arrived.
+        actual: Digest,
+    },
+    /// Content of another length than declared.
+    #[error("{what}: got {actual} bytes, expected {expected}")]
+    SizeMismatch {
+        /// What was being transferred.
+        what: String,
+        /// The declared size.
+        expected: u64,
+        /// What arrived.
+        actual: u64,
+    },
+    /// The registry refused our credentials or we have none.
+    #[error(
+        "{registry}: authentication required or refused: {detail} (run `strata login {registry}`)"
+    )]
+    Unauthorized {
+        /// The registry host.
+        registry: String,
+        /// What the registry said.
+        detail: String,
+    },
+    /// A registry answered with an error status.
+    #[error("{method} {url}: {status}: {detail}")]
+    Registry {
+        /// HTTP method.
+        method: String,
+        /// The URL asked.
+        url: String,
+        /// HTTP status code.
+        status: u16,
+        /// The error body or its summary.
+        detail: String,
+    },
+    /// A network failure talking to a registry.
+    #[error("{url}: {source}")]
+    Http {
+        /// The URL asked.
+        url: String,
+        /// The client error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The source cannot start a blob at an offset.
+    #[error("resuming a transfer is not supported by this source")]
+    RangeUnsupported,
+    /// No manifest in an index matches the platform asked for.
+    #[error("no image for platform {platform} in {reference} (it has: {available})")]
+    NoMatchingPlatform {
+        /// The platform asked for.
+        platform: String,
+        /// The image.
+        reference: String,
+        /// The platforms it has.
+        available: String,
+    },
+    /// Malformed content (a manifest, an archive's index).
+    #[error("{what}: {detail}")]
+    Invalid {
+        /// What was being read, with where.
+        what: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A file-system error, with the path.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An I/O error on a stream with no single path.
+    #[error("{what}: {source}")]
+    Stream {
+        /// What was being read or written.
+        what: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An error from the OCI model.
+    #[error(transparent)]
+    Oci(#[from] oci::OciError),
+    /// An error from the local store.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+impl TransportError {
+    /// Whether the thing asked for does not exist (exit code and messages differ).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, TransportError::NotFound { .. })
+            || matches!(self, TransportError::Registry { status: 404, .. })
+    }
+
+    /// Whether retrying the same request may succeed (network hiccups, 5xx, 429).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TransportError::Http { source, .. } => {
+                source.is_timeout()
+                    || source.is_connect()
+                    || source.is_request()
+                    || source.is_body()
+            }
+            TransportError::Registry { status, .. } => *status >= 500 || *status == 429,
+            TransportError::Stream { .. } => true,
+            _ => false,
+        }
+    }
+}
