@@ -20,6 +20,23 @@ pub enum OciError {
         /// Why it is refused.
         reason: String,
     },
+    /// An image reference breaks Docker's reference grammar; `source` says which rule.
+    #[error("invalid image reference {input:?}")]
+    Reference {
+        /// What was given.
+        input: String,
+        /// The rule broken, with Go's message.
+        #[source]
+        source: crate::reference::ReferenceError,
+    },
+    /// A `--change` line (`docker commit/import --change`) cannot be applied.
+    #[error("invalid change {line:?}: {reason}")]
+    InvalidChange {
+        /// The line as given.
+        line: String,
+        /// Why it is refused, and what is allowed.
+        reason: String,
+    },
     /// A platform string does not parse.
     #[error("invalid platform {input:?}: {reason}")]
     InvalidPlatform {
@@ -40,4 +57,14 @@ pub enum OciError {
     /// Content of a kind or version strata does not handle.
     #[error("unsupported: {0}")]
     Unsupported(String),
+}
+
+impl OciError {
+    /// For a reference error, which rule was broken.
+    pub fn reference_kind(&self) -> Option<&crate::reference::ReferenceErrorKind> {
+        match self {
+            OciError::Reference { source, .. } => Some(&source.kind),
+            _ => None,
+        }
+    }
 }

@@ -60,6 +60,8 @@ pub struct Index {
 
 /// A parsed manifest or index, whichever the bytes hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Short-lived parse results; boxing would cost every caller a deref for no real gain.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyManifest {
     /// A single-image manifest.
     Manifest(Manifest),

@@ -104,6 +104,26 @@ pub enum TransportError {
         #[source]
         source: std::io::Error,
     },
+    /// The registry knows who we are but refuses the operation (HTTP 403).
+    #[error(
+        "{method} {url}: 403 access denied: {detail} (check the repository name and that your account may access it)"
+    )]
+    Denied {
+        /// HTTP method.
+        method: String,
+        /// The URL asked.
+        url: String,
+        /// What the registry said.
+        detail: String,
+    },
+    /// Reading or writing stored registry credentials failed (config.json, a credential helper).
+    #[error("credentials for {registry}: {detail}")]
+    Credentials {
+        /// The registry host.
+        registry: String,
+        /// What went wrong, with the file or helper.
+        detail: String,
+    },
     /// An error from the OCI model.
     #[error(transparent)]
     Oci(#[from] oci::OciError),

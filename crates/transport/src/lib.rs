@@ -6,8 +6,28 @@
 //! has, moves the rest in parallel, and verifies every digest and size. Pull, push, save, load
 //! and `strata copy` are all calls to it.
 
+mod address;
+mod copy;
+mod archive;
 mod error;
+mod layout;
+mod local;
+mod progress;
 mod source;
+pub mod credentials;
+pub mod registry;
 
 pub use error::TransportError;
 pub use source::{BlobStream, ImageDestination, ImageSource};
+pub use address::ImageAddress;
+pub use archive::{
+    ArchiveImage, DockerArchiveDestination, DockerArchiveSource, EntryReader, OciArchiveDestination,
+    OciArchiveSource, TarEntry, TarIndex, spool_to_tempfile,
+};
+pub use layout::{LayoutDestination, LayoutSource, OciLayout};
+pub use layout::REF_NAME_ANNOTATION;
+pub use local::{StoreDestination, StoreSource};
+pub use progress::ProgressEvent;
+pub use copy::{CopyOptions, CopyReport, PlatformChoice, copy};
+pub use credentials::{Credentials, CredentialStore, erase_credentials, login, lookup_credentials, store_credentials};
+pub use registry::{RegistryClient, RegistryDestination, RegistryOptions, RegistrySource};

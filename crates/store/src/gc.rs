@@ -1,0 +1,258 @@
+//! Garbage collection: mark from roots over the recorded edges, then sweep rows and files.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::hash::Hash;
+use std::time::{Duration, SystemTime};
+
+use oci::Digest;
+use rusqlite::Connection;
+
+use crate::{Store, StoreError, db, lease, lock};
+
+/// Files in `blobs/` without a row are deleted only once older than this: a crash between
+/// rename and row insert leaves such a file, and a young one may still be wanted.
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(15 * 60);
+
+/// Partial ingests nobody has touched for this long are deleted by GC (if unlocked).
+pub const INGEST_GRACE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// What a GC run deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// The blobs whose files were deleted.
+    pub removed: Vec<Digest>,
+    /// The bytes of the blob files deleted.
+    pub bytes: u64,
+}
+
+/// Everything reachable from `roots` by following `edges`. Knows nothing of files or SQL.
+pub fn mark<N: Copy + Eq + Hash>(roots: &[N], edges: impl Fn(N) -> Vec<N>) -> HashSet<N> {
+    let mut seen: HashSet<N> = HashSet::new();
+    let mut stack: Vec<N> = Vec::new();
+    for &r in roots {
+        if seen.insert(r) {
+            stack.push(r);
+        }
+    }
+    while let Some(n) = stack.pop() {
+        for c in edges(n) {
+            if seen.insert(c) {
+                stack.push(c);
+            }
+        }
+    }
+    seen
+}
+
+/// The blob rows and edges, indexed for [`mark`].
+pub(crate) struct Graph {
+    /// (row id, digest, size), indexed by node number.
+    pub blobs: Vec<(i64, String, u64)>,
+    index: HashMap<String, usize>,
+    adj: Vec<Vec<usize>>,
+}
+
+impl Graph {
+    pub(crate) fn load(conn: &Connection) -> Result<Graph, StoreError> {
+        let blobs = db::all_blobs(conn)?;
+        let index: HashMap<String, usize> = blobs
+            .iter()
+            .enumerate()
+            .map(|(i, (_, d, _))| (d.clone(), i))
+            .collect();
+        let mut adj = vec![Vec::new(); blobs.len()];
+        for (p, c) in db::all_edges(conn)? {
+            if let (Some(&p), Some(&c)) = (index.get(&p), index.get(&c)) {
+                adj[p].push(c);
+            }
+        }
+        Ok(Graph { blobs, index, adj })
+    }
+
+    /// Node numbers of the reachable blobs; roots without a row are skipped.
+    pub(crate) fn reachable(&self, roots: &[String]) -> HashSet<usize> {
+        let roots: Vec<usize> = roots
+            .iter()
+            .filter_map(|r| self.index.get(r).copied())
+            .collect();
+        mark(&roots, |n| self.adj[n].clone())
+    }
+}
+
+impl Store {
+    /// Collects garbage: deletes every blob not reachable from an image, tag, repo digest,
+    /// image in use, or live lease, then files in `blobs/` that no row names and that are
+    /// older than [`ORPHAN_GRACE`]. Safe to run while other processes pull or build.
+    pub fn gc(&self) -> Result<GcReport, StoreError> {
+        // Exclusive against commits (which hold it shared across rename + row insert), held
+        // until the files are gone so no commit can re-add a blob we are about to unlink.
+        let _gc = lock::exclusive(&self.root().join("locks").join("gc"))?;
+        let now = crate::now();
+        let doomed = {
+            let mut conn = self.conn();
+            db::write(&mut conn, "cannot collect garbage", |tx| {
+                let mut roots = db::static_roots(tx)?;
+                roots.extend(lease::live_roots(tx, now, true)?);
+                let graph = Graph::load(tx)?;
+                let live = graph.reachable(&roots);
+                let doomed: Vec<(i64, String, u64)> = graph
+                    .blobs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !live.contains(i))
+                    .map(|(_, b)| b.clone())
+                    .collect();
+                let ids: Vec<i64> = doomed.iter().map(|b| b.0).collect();
+                db::delete_blobs(tx, &ids)?;
+                Ok(doomed)
+            })?
+        };
+        let mut report = GcReport::default();
+        for (_, digest, _) in doomed {
+            let Ok(digest) = digest.parse::<Digest>() else {
+                continue;
+            };
+            self.remove_blob_file(&digest, &mut report)?;
+        }
+        self.sweep_orphans(&mut report)?;
+        self.sweep_stale_ingests()?;
+        Ok(report)
+    }
+
+    /// Deletes abandoned partial downloads: unlocked, and untouched for [`INGEST_GRACE`].
+    /// Not counted in the report, which is about blobs.
+    fn sweep_stale_ingests(&self) -> Result<(), StoreError> {
+        let dir = self.root().join("ingest");
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(StoreError::io("cannot list", &dir, e)),
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let lock_path = path.join("lock");
+            let data = path.join("data");
+            let stale = fs::metadata(&data)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age > INGEST_GRACE);
+            if !stale {
+                continue;
+            }
+            let Ok(lock) = fs::File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&lock_path)
+            else {
+                continue;
+            };
+            // Someone is writing it (or waiting to): leave it. Holding the lock while
+            // removing is safe: a waiter notices its lock file was unlinked and starts over.
+            if lock.try_lock().is_err() || !crate::ingest::same_file(&lock, &lock_path) {
+                continue;
+            }
+            let _ = fs::remove_file(&data);
+            let _ = fs::remove_file(&lock_path);
+            let _ = fs::remove_dir(&path);
+        }
+        Ok(())
+    }
+
+    fn remove_blob_file(&self, digest: &Digest, report: &mut GcReport) -> Result<(), StoreError> {
+        let path = self.blob_path(digest);
+        let len = match fs::symlink_metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(StoreError::io("cannot stat", &path, e)),
+        };
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                report.removed.push(digest.clone());
+                report.bytes += len;
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io("cannot remove", &path, e)),
+        }
+    }
+
+    /// Deletes old files in `blobs/` that have no row (left by a crash after rename).
+    /// Called with the GC lock held exclusively, so no commit is between rename and insert.
+    fn sweep_orphans(&self, report: &mut GcReport) -> Result<(), StoreError> {
+        let known: HashSet<String> = db::all_blobs(&self.conn())?
+            .into_iter()
+            .map(|b| b.1)
+            .collect();
+        for alg in [oci::Algorithm::Sha256, oci::Algorithm::Sha512] {
+            let dir = self.root().join("blobs").join(alg.name());
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(StoreError::io("cannot list", &dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| StoreError::io("cannot list", &dir, e))?;
+                let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                    continue;
+                };
+                let Ok(digest) = Digest::new(alg, &name) else {
+                    continue;
+                };
+                if known.contains(&digest.to_string()) {
+                    continue;
+                }
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| SystemTime::now().duration_since(t).ok())
+                    .is_some_and(|age| age > ORPHAN_GRACE);
+                if old {
+                    self.remove_blob_file(&digest, report)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_reachable_lettered_nodes() {
+        // a → b → c, b → d, e → f, g alone, h → h (cycle), i → j → i (cycle)
+        let edges = |n: char| -> Vec<char> {
+            match n {
+                'a' => vec!['b'],
+                'b' => vec!['c', 'd'],
+                'e' => vec!['f'],
+                'h' => vec!['h'],
+                'i' => vec!['j'],
+                'j' => vec!['i'],
+                _ => vec![],
+            }
+        };
+        for (roots, want) in [
+            (&[][..], ""),
+            (&['a'][..], "abcd"),
+            (&['b'][..], "bcd"),
+            (&['c'][..], "c"),
+            (&['a', 'e'][..], "abcdef"),
+            (&['g'][..], "g"),
+            (&['h'][..], "h"),
+            (&['j'][..], "ij"),
+            (&['a', 'a', 'd'][..], "abcd"),
+            (&['z'][..], "z"),
+        ] {
+            let mut got: Vec<char> = mark(roots, edges).into_iter().collect();
+            got.sort();
+            assert_eq!(got.into_iter().collect::<String>(), want, "roots {roots:?}");
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! `strata import FILE|- [REPOSITORY[:TAG]]`: a rootfs tarball becomes a one-layer image.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Seek, Write};
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use layer::Compression;
+use oci::config::History;
+use oci::{Descriptor, ImageConfig, Manifest, media};
+
+use super::{Ctx, util};
+use crate::cli::ImportArgs;
+
+/// Imports the tarball and prints the new image's ID.
+pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let reference = args.reference.as_deref().map(util::parse_reference).transpose()?;
+    if let Some(r) = &reference
+        && r.digest().is_some()
+    {
+        anyhow::bail!("refusing to create a tag with a digest reference: {r}");
+    }
+    let platform = util::platform_or_host(args.platform.as_deref())?;
+    let mut config = ImageConfig::default();
+    oci::change::apply_changes(&mut config.config, &args.changes)?;
+    let store = ctx.store()?;
+
+    let input: Box<dyn Read + Send> = if args.file == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(&args.file).with_context(|| format!("opening {}", args.file))?)
+    };
+    let tar = layer::decompress_auto(input)
+        .with_context(|| format!("reading {}", display_name(&args.file)))?;
+
+    // One pass: decompress, hash the tar (diffID), gzip, hash the blob (digest) into a
+    // temporary file in the store; the store's ingest wants the digest before the bytes.
+    let lease = store.lease()?;
+    let mut spool = tempfile::tempfile_in(store.root())
+        .with_context(|| format!("creating a temporary file in {}", store.root().display()))?;
+    let digests = layer::compress_layer(tar, BufWriter::new(&mut spool), Compression::Gzip, None)
+        .with_context(|| format!("importing {}", display_name(&args.file)))?;
+    let layer_desc = Descriptor::new(media::OCI_LAYER_GZIP, digests.digest.clone(), digests.size);
+    lease.add(&layer_desc.digest)?;
+    spool.rewind().context("rewinding the spooled layer")?;
+    let mut ingest = store.ingest(&layer_desc)?;
+    if !ingest.already_committed() {
+        ingest.reset()?;
+        io::copy(&mut spool, &mut ingest).context("storing the layer")?;
+    }
+    ingest.commit()?;
+
+    let created = created_time()?;
+    config.set_platform(&platform);
+    config.created = Some(rfc3339(created));
+    config.rootfs.diff_ids = vec![digests.diff_id];
+    config.history = vec![History {
+        created: Some(rfc3339(created)),
+        comment: args.message.clone().filter(|m| !m.is_empty()),
+        ..History::default()
+    }];
+    if let Some(m) = args.message.as_ref().filter(|m| !m.is_empty()) {
+        config.extra.insert("comment".into(), m.clone().into());
+    }
+    let config_bytes = config.to_vec();
+    let config_desc = Descriptor::of_bytes(media::OCI_CONFIG, &config_bytes);
+    lease.add(&config_desc.digest)?;
+    store.put_blob_bytes(media::OCI_CONFIG, &config_bytes)?;
+
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(media::OCI_MANIFEST.into()),
+        artifact_type: None,
+        config: config_desc.clone(),
+        layers: vec![layer_desc],
+        subject: None,
+        annotations: Default::default(),
+    };
+    let manifest_bytes = manifest.to_vec();
+    let manifest_desc = Descriptor::of_bytes(media::OCI_MANIFEST, &manifest_bytes);
+    lease.add(&manifest_desc.digest)?;
+    store.put_manifest(&manifest_desc, &manifest_bytes)?;
+    match &reference {
+        Some(r) => {
+            store.set_tag(&r.to_string(), &manifest_desc)?;
+        }
+        None => store.add_image(&manifest_desc)?,
+    }
+    drop(lease);
+    writeln!(out, "{}", config_desc.digest)?;
+    Ok(())
+}
+
+fn display_name(file: &str) -> &str {
+    if file == "-" { "standard input" } else { file }
+}
+
+/// Now, or `SOURCE_DATE_EPOCH` for reproducible images.
+fn created_time() -> anyhow::Result<DateTime<Utc>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => {
+            let secs: i64 = v
+                .trim()
+                .parse()
+                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?;
+            DateTime::from_timestamp(secs, 0)
+                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is out of range"))
+        }
+        _ => Ok(Utc::now()),
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}

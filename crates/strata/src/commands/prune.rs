@@ -1,0 +1,46 @@
+//! `strata image prune`.
+
+use std::io::{BufRead, Write};
+
+use super::Ctx;
+use crate::cli::PruneArgs;
+use crate::render::human_size;
+
+/// Removes dangling (or with `-a` all unused) images after asking, unless `-f`.
+pub fn run(ctx: &Ctx, args: PruneArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    if !args.force {
+        let warning = if args.all {
+            "WARNING! This will remove all images without at least one container associated to them."
+        } else {
+            "WARNING! This will remove all dangling images."
+        };
+        write!(out, "{warning}\nAre you sure you want to continue? [y/N] ")?;
+        out.flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            // Docker prints the total even when it does nothing.
+            writeln!(out, "Total reclaimed space: 0B")?;
+            return Ok(());
+        }
+    }
+    let report = ctx.store()?.prune(args.all)?;
+    if !report.deleted.is_empty() {
+        writeln!(out, "Deleted Images:")?;
+        for e in &report.deleted {
+            writeln!(out, "{}", prune_line(e))?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "Total reclaimed space: {}", human_size(report.space_reclaimed))?;
+    Ok(())
+}
+
+/// Docker's prune lists events as `untagged: x` / `deleted: sha256:…` (lower case).
+fn prune_line(e: &store::RemoveEvent) -> String {
+    let line = super::rmi::display_event(e);
+    match line.split_once(": ") {
+        Some((verb, rest)) => format!("{}: {rest}", verb.to_lowercase()),
+        None => line,
+    }
+}

@@ -1,0 +1,132 @@
+//! Small helpers the commands share: names as Docker shows them, times, the async runtime.
+
+use std::future::Future;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use oci::{ImageConfig, Platform, Reference};
+use store::{ImageInfo, Store};
+
+/// Runs a future on a fresh multi-threaded runtime (one per command).
+pub fn block_on<F: Future>(f: F) -> anyhow::Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    Ok(rt.block_on(f))
+}
+
+/// A stored full name (`docker.io/library/alpine:latest`) as Docker shows it (`alpine:latest`).
+pub fn familiar(full: &str) -> String {
+    match Reference::parse(full) {
+        Ok(r) => r.familiar(),
+        Err(_) => full.to_string(),
+    }
+}
+
+/// A stored full name split into Docker's REPOSITORY and TAG columns.
+pub fn repo_and_tag(full: &str) -> (String, String) {
+    match Reference::parse(full) {
+        Ok(r) => (
+            r.familiar_name(),
+            r.tag().unwrap_or("<none>").to_string(),
+        ),
+        Err(_) => (full.to_string(), "<none>".to_string()),
+    }
+}
+
+/// A stored repo digest (`docker.io/library/alpine@sha256:…`) as Docker shows it.
+pub fn familiar_repo_digest(full: &str) -> String {
+    match full.split_once('@') {
+        Some((repo, digest)) => {
+            let repo = Reference::parse(repo)
+                .map(|r| r.familiar_name())
+                .unwrap_or_else(|_| repo.to_string());
+            format!("{repo}@{digest}")
+        }
+        None => full.to_string(),
+    }
+}
+
+/// Parses a user's image name for writing (a tag target, an import name): normalised,
+/// `latest` added.
+pub fn parse_reference(s: &str) -> anyhow::Result<Reference> {
+    Reference::parse(s).map_err(|e| anyhow::anyhow!("invalid reference format: {e}"))
+}
+
+/// `--platform` (`linux/arm64/v8`), or the host's.
+pub fn platform_or_host(s: Option<&str>) -> anyhow::Result<Platform> {
+    match s {
+        Some(p) => Ok(p.parse::<Platform>()?.normalize()),
+        None => Ok(Platform::host()),
+    }
+}
+
+/// Parses an RFC 3339 time as configs write it.
+pub fn parse_time(s: Option<&str>) -> Option<DateTime<Utc>> {
+    s.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The parsed config of a stored image (its ID is the config's digest).
+pub fn image_config(store: &Store, info: &ImageInfo) -> anyhow::Result<ImageConfig> {
+    let bytes = store
+        .image_config(info)
+        .with_context(|| format!("reading the config of {}", info.id))?;
+    ImageConfig::from_slice(&bytes).with_context(|| format!("parsing the config {}", info.id))
+}
+
+/// Finds an image by any name Docker accepts; "No such image: X" when there is none.
+pub fn resolve(store: &Store, name: &str) -> anyhow::Result<ImageInfo> {
+    store.resolve_image(name).map_err(|e| {
+        if e.is_not_found() {
+            anyhow::anyhow!("No such image: {name}")
+        } else {
+            anyhow::Error::new(e)
+        }
+    })
+}
+
+/// "now" for ages, honouring nothing but the clock.
+pub fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// `s` cut to `max` characters with an ellipsis, as Docker's `stringutils.Ellipsis`.
+pub fn ellipsis(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shows_familiar_names() {
+        for (full, want, repo, tag) in [
+            ("docker.io/library/alpine:latest", "alpine:latest", "alpine", "latest"),
+            ("docker.io/user/app:v1", "user/app:v1", "user/app", "v1"),
+            ("localhost:5000/app:v2", "localhost:5000/app:v2", "localhost:5000/app", "v2"),
+        ] {
+            assert_eq!(familiar(full), want);
+            assert_eq!(repo_and_tag(full), (repo.to_string(), tag.to_string()));
+        }
+        let d = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(
+            familiar_repo_digest(&format!("docker.io/library/alpine@{d}")),
+            format!("alpine@{d}")
+        );
+    }
+
+    #[test]
+    fn ellipsis_like_docker() {
+        for (s, max, want) in [("abc", 3, "abc"), ("abcd", 3, "ab…"), ("", 3, "")] {
+            assert_eq!(ellipsis(s, max), want);
+        }
+    }
+}

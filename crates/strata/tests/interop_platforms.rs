@@ -1,0 +1,92 @@
+//! Multi-platform indexes: pull picks the host's platform, `--platform` picks another, and
+//! `copy --all` keeps the whole index and its digest.
+
+mod harness;
+
+use std::process::Command;
+
+use harness::images::{Layout, TestImage, sha256};
+use harness::{Env, Registry, peer, require};
+use serde_json::Value;
+
+fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => panic!("test written for amd64/arm64 hosts, not {other}"),
+    }
+}
+
+fn other_arch() -> &'static str {
+    if host_arch() == "amd64" { "arm64" } else { "amd64" }
+}
+
+/// Pushes a two-platform index to `reg` with `strata copy --all`; returns (name, images, index digest).
+fn push_index(env: &Env, reg: &Registry) -> (String, TestImage, TestImage, String) {
+    let mut layout = Layout::create(&env.path("multi"));
+    let host = TestImage::new(host_arch(), &[&[("arch", host_arch().as_bytes())]]);
+    let other = TestImage::new(other_arch(), &[&[("arch", other_arch().as_bytes())]]);
+    let (index, d) = layout.index(&[(&host, host_arch()), (&other, other_arch())]);
+    layout.tag(d, "multi");
+    let name = format!("{}/multi/img:1", reg.host);
+    env.ok(&["copy", "--all", &format!("oci:{}:multi", layout.dir.display()), &format!("docker://{name}")]);
+    (name, host, other, sha256(&index))
+}
+
+#[test]
+fn pull_picks_host_platform_and_platform_flag_picks_another() {
+    let reg = Registry::start();
+    let setup = Env::new();
+    let (name, host, other, index_digest) = push_index(&setup, &reg);
+
+    let raw = peer(Command::new(require("skopeo")).args(["inspect", "--raw", "--tls-verify=false"]).arg(format!("docker://{name}")));
+    assert_eq!(sha256(raw.as_bytes()), index_digest, "the registry holds our index byte for byte");
+
+    let env = Env::new();
+    env.ok(&["pull", &name]);
+    assert_eq!(env.ok(&["images", "-q", "--no-trunc", &name]).trim(), host.id());
+    assert_eq!(env.ok(&["inspect", "-f", "{{.Architecture}}", &name]).trim(), host_arch());
+    let inspect: Value = serde_json::from_str(&env.ok(&["inspect", &name])).unwrap();
+    let want = format!("{}/multi/img@{index_digest}", reg.host);
+    assert!(inspect[0]["RepoDigests"].as_array().unwrap().iter().any(|d| d == &want), "RepoDigests name the index: {inspect}");
+
+    let env2 = Env::new();
+    env2.ok(&["pull", "--platform", &format!("linux/{}", other_arch()), &name]);
+    assert_eq!(env2.ok(&["images", "-q", "--no-trunc", &name]).trim(), other.id());
+    assert_eq!(env2.ok(&["inspect", "-f", "{{.Architecture}}", &name]).trim(), other_arch());
+
+    let env3 = Env::new();
+    let by_digest = format!("{}/multi/img@{index_digest}", reg.host);
+    env3.ok(&["pull", &by_digest]);
+    assert_eq!(env3.ok(&["images", "-q", "--no-trunc"]).trim(), host.id());
+
+    let (code, err) = env3.fails(&["pull", "--platform", "linux/s390x", &name]);
+    assert_eq!(code, 1);
+    assert!(err.contains("s390x"), "the error names the platform: {err}");
+}
+
+#[test]
+fn copy_all_keeps_the_index_and_its_digest() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let (name, _, _, index_digest) = push_index(&env, &reg);
+    let out = env.path("copied");
+    env.ok(&["copy", "--all", &format!("docker://{name}"), &format!("oci:{}:all", out.display())]);
+    let index: Value = serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
+    let entry = index["manifests"].as_array().unwrap().iter().find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "all").unwrap();
+    assert_eq!(entry["digest"], index_digest.as_str());
+    let blob = std::fs::read(out.join("blobs/sha256").join(&index_digest[7..])).unwrap();
+    assert_eq!(sha256(&blob), index_digest);
+    let nested: Value = serde_json::from_slice(&blob).unwrap();
+    for m in nested["manifests"].as_array().unwrap() {
+        let d = m["digest"].as_str().unwrap();
+        assert!(out.join("blobs/sha256").join(&d[7..]).exists(), "platform manifest {d} copied");
+    }
+
+    // Into the store and back out: the index survives there too.
+    env.ok(&["copy", "--all", &format!("docker://{name}"), "multi:all"]);
+    let out2 = env.path("copied2");
+    env.ok(&["copy", "--all", "multi:all", &format!("oci:{}:all", out2.display())]);
+    let index2: Value = serde_json::from_slice(&std::fs::read(out2.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index2["manifests"][0]["digest"], index_digest.as_str());
+}

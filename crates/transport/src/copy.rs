@@ -1,0 +1,478 @@
+//! The copy engine: one walk of manifests, platform choice, deduplicated parallel blob
+//! transfer with verification and retries, for every pair of transports.
+//!
+//! ```no_run
+//! # async fn f(src: &transport::LayoutSource, dst: &transport::LayoutDestination)
+//! # -> Result<(), transport::TransportError> {
+//! use transport::{copy, CopyOptions, PlatformChoice};
+//! let opts = CopyOptions { platforms: PlatformChoice::All, ..CopyOptions::default() };
+//! let report = copy(src, dst, &opts).await?;
+//! println!("{} blobs copied, top {}", report.blobs_copied, report.top.digest);
+//! # Ok(()) }
+//! ```
+
+mod recompress;
+mod verify;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use oci::{AnyManifest, Descriptor, Digest, Platform, media};
+
+use crate::{ImageDestination, ImageSource, ProgressEvent, TransportError};
+use verify::{Failure, FailureSlot, ProgressFn, Verifier};
+
+/// Which images of an index to copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PlatformChoice {
+    /// The one for the machine we run on.
+    #[default]
+    Host,
+    /// The one for this platform.
+    One(Platform),
+    /// All of them, and the index itself, byte for byte.
+    All,
+}
+
+/// How to copy.
+#[derive(Clone)]
+pub struct CopyOptions {
+    /// Which images of an index to copy (a single-image source is copied whatever this is).
+    pub platforms: PlatformChoice,
+    /// The name to give the top manifest at the destination.
+    pub tag: Option<String>,
+    /// How many blobs to transfer at once (at least 1).
+    pub jobs: usize,
+    /// Recompress layers that are compressed otherwise; manifests are then rewritten.
+    pub recompress: Option<layer::Compression>,
+    /// Called for each [`ProgressEvent`], from the copying task: keep it quick.
+    pub progress: Option<Arc<dyn Fn(ProgressEvent) + Send + Sync>>,
+    /// A repository on the destination registry to offer cross-repository mounts from.
+    pub mount_from: Option<String>,
+    /// How many times to retry a transfer that failed transiently.
+    pub retries: u32,
+}
+
+impl Default for CopyOptions {
+    fn default() -> CopyOptions {
+        CopyOptions {
+            platforms: PlatformChoice::Host,
+            tag: None,
+            jobs: 4,
+            recompress: None,
+            progress: None,
+            mount_from: None,
+            retries: 3,
+        }
+    }
+}
+
+impl fmt::Debug for CopyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CopyOptions")
+            .field("platforms", &self.platforms)
+            .field("tag", &self.tag)
+            .field("jobs", &self.jobs)
+            .field("recompress", &self.recompress)
+            .field("progress", &self.progress.is_some())
+            .field("mount_from", &self.mount_from)
+            .field("retries", &self.retries)
+            .finish()
+    }
+}
+
+/// What a copy did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyReport {
+    /// The manifest or index written at the top of the destination (a platform's manifest
+    /// when one was chosen from an index; a new digest when layers were recompressed).
+    pub top: Descriptor,
+    /// The digest of the top manifest or index at the source (the index when a platform was
+    /// chosen from one: record it as the image's RepoDigest).
+    pub source_digest: Digest,
+    /// The image manifests written (not indexes), in the order written.
+    pub manifests: Vec<Descriptor>,
+    /// The config digest when a single image was copied.
+    pub config: Option<Digest>,
+    /// Whether manifests were rewritten (recompression): their digests differ from the source.
+    pub rewritten: bool,
+    /// Blobs transferred.
+    pub blobs_copied: usize,
+    /// Blobs the destination already had or mounted.
+    pub blobs_skipped: usize,
+    /// Bytes transferred.
+    pub bytes_copied: u64,
+}
+
+/// How deep indexes may nest (an index of indexes of manifests is 2).
+const MAX_DEPTH: usize = 4;
+
+/// A manifest or index to write, with its exact bytes.
+struct Node {
+    desc: Descriptor,
+    bytes: Bytes,
+    parsed: AnyManifest,
+}
+
+/// Shared state of one copy.
+struct Ctx<'a> {
+    opts: &'a CopyOptions,
+    progress: Option<ProgressFn>,
+}
+
+impl Ctx<'_> {
+    fn emit(&self, e: ProgressEvent) {
+        if let Some(p) = &self.progress {
+            p(e);
+        }
+    }
+
+    /// Runs `f` again while it fails transiently, up to `retries` more times, backing off.
+    async fn retry<T, F, Fut>(&self, mut f: F) -> Result<T, TransportError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, TransportError>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            match f().await {
+                Err(e) if e.is_transient() && attempt < self.opts.retries => {
+                    attempt += 1;
+                    let ms = 100u64 << attempt.min(6);
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Copies the image `src` names into `dst`: see the module doc and [`CopyOptions`].
+///
+/// Order of writes: every blob (configs and layers, deduplicated, `opts.jobs` at once), then
+/// manifests children before parents with `opts.tag` on the top one, then
+/// [`ImageDestination::commit`]. Every manifest and blob is checked against its digest and
+/// size; a mismatch fails the copy and leaves nothing of that blob at the destination.
+pub async fn copy<S: ImageSource, D: ImageDestination>(
+    src: &S,
+    dst: &D,
+    opts: &CopyOptions,
+) -> Result<CopyReport, TransportError> {
+    let ctx = Ctx {
+        opts,
+        progress: opts.progress.clone(),
+    };
+    let top = ctx.retry(|| src.resolve()).await?;
+    ctx.emit(ProgressEvent::Resolved {
+        digest: top.digest.clone(),
+        media_type: top.media_type.clone(),
+    });
+    let bytes = fetch_manifest(&ctx, src, &top).await?;
+    let parsed = AnyManifest::parse(Some(&top.media_type), &bytes)?;
+
+    // Post-order: children before parents, the top last.
+    let mut nodes = Vec::new();
+    match (parsed, &opts.platforms) {
+        (AnyManifest::Index(index), PlatformChoice::Host | PlatformChoice::One(_)) => {
+            let want = match &opts.platforms {
+                PlatformChoice::One(p) => p.clone(),
+                _ => Platform::host(),
+            };
+            let Some(entry) = oci::choose(&index.manifests, &want) else {
+                let mut available: Vec<String> = index
+                    .manifests
+                    .iter()
+                    .filter_map(|d| d.platform.as_ref())
+                    .filter(|p| !p.is_unknown())
+                    .map(Platform::to_string)
+                    .collect();
+                available.dedup();
+                return Err(TransportError::NoMatchingPlatform {
+                    platform: want.to_string(),
+                    reference: format!("index {}", top.digest),
+                    available: if available.is_empty() {
+                        "no platforms".into()
+                    } else {
+                        available.join(", ")
+                    },
+                });
+            };
+            let bytes = fetch_manifest(&ctx, src, entry).await?;
+            let parsed = AnyManifest::parse(Some(&entry.media_type), &bytes)?;
+            if matches!(parsed, AnyManifest::Index(_)) {
+                return Err(TransportError::Invalid {
+                    what: format!("index {}", top.digest),
+                    detail: format!(
+                        "the entry for {} is itself an index; copy all platforms instead",
+                        want
+                    ),
+                });
+            }
+            nodes.push(Node {
+                desc: entry.clone(),
+                bytes,
+                parsed,
+            });
+        }
+        (parsed, _) => {
+            walk(&ctx, src, top.clone(), bytes, parsed, 0, &mut nodes).await?;
+        }
+    }
+
+    // Every blob once, in manifest order.
+    let mut seen = HashSet::new();
+    let mut blobs = Vec::new();
+    for node in &nodes {
+        if let AnyManifest::Manifest(m) = &node.parsed {
+            for d in std::iter::once(&m.config).chain(&m.layers) {
+                if seen.insert(d.digest.clone()) {
+                    blobs.push(d.clone());
+                }
+            }
+        }
+    }
+
+    let outcomes: Vec<Outcome> = futures::stream::iter(blobs.iter())
+        .map(|d| copy_blob(&ctx, src, dst, d))
+        .buffer_unordered(opts.jobs.max(1))
+        .try_collect()
+        .await?;
+
+    let mut report = CopyReport {
+        top: top.clone(),
+        source_digest: top.digest.clone(),
+        manifests: Vec::new(),
+        config: None,
+        rewritten: false,
+        blobs_copied: 0,
+        blobs_skipped: 0,
+        bytes_copied: 0,
+    };
+    let mut replaced: HashMap<Digest, Descriptor> = HashMap::new();
+    for o in outcomes {
+        if o.transferred {
+            report.blobs_copied += 1;
+        } else {
+            report.blobs_skipped += 1;
+        }
+        report.bytes_copied += o.bytes;
+        if let Some(new) = o.replaced_by {
+            replaced.insert(o.digest, new);
+        }
+    }
+
+    let last = nodes.len().saturating_sub(1);
+    for (i, node) in nodes.into_iter().enumerate() {
+        let (desc, bytes) = if replaced.is_empty() {
+            (node.desc, node.bytes)
+        } else {
+            let (desc, bytes) = recompress::rewrite(&node.desc, &node.bytes, &replaced)?;
+            if desc.digest != node.desc.digest {
+                report.rewritten = true;
+                replaced.insert(node.desc.digest.clone(), desc.clone());
+            }
+            (desc, bytes)
+        };
+        let tag = if i == last { opts.tag.as_deref() } else { None };
+        ctx.retry(|| dst.put_manifest(&desc, bytes.clone(), tag))
+            .await?;
+        ctx.emit(ProgressEvent::ManifestWritten {
+            digest: desc.digest.clone(),
+        });
+        if let AnyManifest::Manifest(m) = &node.parsed {
+            report.manifests.push(desc.clone());
+            report.config = Some(m.config.digest.clone());
+        }
+        if i == last {
+            report.top = desc;
+        }
+    }
+    if report.manifests.len() != 1 {
+        report.config = None;
+    }
+    dst.commit().await?;
+    Ok(report)
+}
+
+/// Fetches a manifest or index and checks its size and digest.
+async fn fetch_manifest<S: ImageSource>(
+    ctx: &Ctx<'_>,
+    src: &S,
+    d: &Descriptor,
+) -> Result<Bytes, TransportError> {
+    let bytes = ctx.retry(|| src.manifest(d)).await?;
+    let what = || format!("manifest {}", d.digest);
+    if bytes.len() as u64 != d.size {
+        return Err(TransportError::SizeMismatch {
+            what: what(),
+            expected: d.size,
+            actual: bytes.len() as u64,
+        });
+    }
+    let actual = Digest::of(d.digest.algorithm(), &bytes);
+    if actual != d.digest {
+        return Err(TransportError::DigestMismatch {
+            what: what(),
+            expected: d.digest.clone(),
+            actual,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Adds `desc` and, for an index, every entry below it, to `nodes` in post-order.
+fn walk<'a, S: ImageSource>(
+    ctx: &'a Ctx<'a>,
+    src: &'a S,
+    desc: Descriptor,
+    bytes: Bytes,
+    parsed: AnyManifest,
+    depth: usize,
+    nodes: &'a mut Vec<Node>,
+) -> futures::future::BoxFuture<'a, Result<(), TransportError>> {
+    Box::pin(async move {
+        if let AnyManifest::Index(index) = &parsed {
+            if depth >= MAX_DEPTH {
+                return Err(TransportError::Invalid {
+                    what: format!("index {}", desc.digest),
+                    detail: format!("indexes nest more than {MAX_DEPTH} deep"),
+                });
+            }
+            for entry in &index.manifests {
+                if !media::is_index(&entry.media_type)
+                    && !media::is_manifest(&entry.media_type)
+                    && !entry.media_type.ends_with("+json")
+                {
+                    return Err(TransportError::Invalid {
+                        what: format!("index {}", desc.digest),
+                        detail: format!(
+                            "entry {} has media type {:?}, not a manifest",
+                            entry.digest, entry.media_type
+                        ),
+                    });
+                }
+                let b = fetch_manifest(ctx, src, entry).await?;
+                let p = AnyManifest::parse(Some(&entry.media_type), &b)?;
+                walk(ctx, src, entry.clone(), b, p, depth + 1, nodes).await?;
+            }
+        }
+        nodes.push(Node {
+            desc,
+            bytes,
+            parsed,
+        });
+        Ok(())
+    })
+}
+
+/// What happened to one blob.
+struct Outcome {
+    digest: Digest,
+    transferred: bool,
+    bytes: u64,
+    /// The recompressed blob written instead.
+    replaced_by: Option<Descriptor>,
+}
+
+async fn copy_blob<S: ImageSource, D: ImageDestination>(
+    ctx: &Ctx<'_>,
+    src: &S,
+    dst: &D,
+    d: &Descriptor,
+) -> Result<Outcome, TransportError> {
+    if let Some(to) = ctx.opts.recompress
+        && let Some(from) = layer::Compression::from_media_type(&d.media_type)
+        && from != to
+        && recompress::recompressible(&d.media_type)
+    {
+        return recompress::copy_recompressed(ctx, src, dst, d, from, to).await;
+    }
+    let skipped = Outcome {
+        digest: d.digest.clone(),
+        transferred: false,
+        bytes: 0,
+        replaced_by: None,
+    };
+    if ctx.retry(|| dst.has_blob(d)).await? {
+        ctx.emit(ProgressEvent::BlobSkipped {
+            digest: d.digest.clone(),
+            size: d.size,
+        });
+        return Ok(skipped);
+    }
+    if let Some(from) = &ctx.opts.mount_from {
+        // A refused or failed mount is not an error: the blob is then uploaded.
+        if let Ok(true) = dst.mount_blob(d, from).await {
+            ctx.emit(ProgressEvent::BlobSkipped {
+                digest: d.digest.clone(),
+                size: d.size,
+            });
+            return Ok(skipped);
+        }
+    }
+    let bytes = ctx.retry(|| transfer_once(ctx, src, dst, d)).await?;
+    Ok(Outcome {
+        digest: d.digest.clone(),
+        transferred: true,
+        bytes,
+        replaced_by: None,
+    })
+}
+
+/// One attempt at moving a blob: resume where the destination stands, verify on the way.
+/// Returns the bytes moved.
+async fn transfer_once<S: ImageSource, D: ImageDestination>(
+    ctx: &Ctx<'_>,
+    src: &S,
+    dst: &D,
+    d: &Descriptor,
+) -> Result<u64, TransportError> {
+    let offset = dst.resume_offset(d).await.min(d.size);
+    ctx.emit(ProgressEvent::BlobStarted {
+        digest: d.digest.clone(),
+        size: d.size,
+        offset,
+    });
+    let (stream, start, skip) = if offset > 0 && offset == d.size {
+        // The destination holds it all already (it verifies the whole blob itself).
+        (Box::pin(tokio::io::empty()) as crate::BlobStream, offset, 0)
+    } else {
+        match src.blob(d, offset).await {
+            Ok(s) => (s, offset, 0),
+            // The source cannot seek: read from the start and drop what the destination has.
+            Err(TransportError::RangeUnsupported) if offset > 0 => {
+                (src.blob(d, 0).await?, 0, offset)
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let slot: FailureSlot = Arc::new(Mutex::new(None));
+    let what = format!("blob {}", d.digest);
+    let verified = Verifier::new(
+        stream,
+        d,
+        what.clone(),
+        start,
+        skip,
+        ctx.progress.clone(),
+        slot.clone(),
+    );
+    let result = dst.put_blob(d, Box::pin(verified)).await;
+    let failure = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match (result, failure) {
+        // What the verifier saw explains the destination's error best.
+        (_, Some(Failure::Content(e))) => Err(e),
+        (Err(_), Some(Failure::Source(source))) => Err(TransportError::Stream { what, source }),
+        (Err(e), _) => Err(e),
+        (Ok(()), _) => {
+            ctx.emit(ProgressEvent::BlobDone {
+                digest: d.digest.clone(),
+            });
+            Ok(d.size - offset)
+        }
+    }
+}
