@@ -148,7 +148,9 @@ impl OciLayout {
     /// digest, and keeping every other entry and field. Atomic (temp file + rename). Blocking.
     pub fn add_to_index(&self, top: &Descriptor, name: Option<&str>) -> Result<(), TransportError> {
         let path = self.root.join(INDEX_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+        // Held until the new index.json is renamed into place, so that two writers (two
+        // processes saving into one layout) do not lose each other's entries.
+        let (_lock, bytes) = lock_index(&path)?;
         let invalid = |detail: String| TransportError::Invalid {
             what: path.display().to_string(),
             detail,
@@ -206,6 +208,25 @@ impl OciLayout {
             .map_err(|e| io_err(tmp.path(), e))?;
         tmp.persist(&path).map_err(|e| io_err(&path, e.error))?;
         sync_dir(&self.root)
+    }
+}
+
+/// Opens and exclusively locks `index.json`, and reads it. A writer replaces the file by
+/// rename, so after taking the lock we check that the path still names the file we locked
+/// (else we locked a replaced one, and try again).
+fn lock_index(path: &Path) -> Result<(std::fs::File, Vec<u8>), TransportError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::MetadataExt as _;
+    loop {
+        let mut f = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
+        f.lock().map_err(|e| io_err(path, e))?;
+        let locked = f.metadata().map_err(|e| io_err(path, e))?;
+        let current = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
+        if (locked.dev(), locked.ino()) == (current.dev(), current.ino()) {
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).map_err(|e| io_err(path, e))?;
+            return Ok((f, bytes));
+        }
     }
 }
 

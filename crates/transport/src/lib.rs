@@ -2,7 +2,7 @@
 //! archives and docker-archives.
 //!
 //! Each place implements [`ImageSource`] (read) and/or [`ImageDestination`] (write). One
-//! engine, [`copy`](crate::copy), walks manifests, picks platforms, skips what the destination
+//! engine, [`copy()`], walks manifests, picks platforms, skips what the destination
 //! has, moves the rest in parallel, and verifies every digest and size. Pull, push, save, load
 //! and `strata copy` are all calls to it.
 
@@ -22,7 +22,7 @@ pub use source::{BlobStream, ImageDestination, ImageSource};
 pub use address::ImageAddress;
 pub use archive::{
     ArchiveImage, DockerArchiveDestination, DockerArchiveSource, EntryReader, OciArchiveDestination,
-    OciArchiveSource, TarEntry, TarIndex, spool_to_tempfile,
+    OciArchiveSource, TarEntry, TarIndex, WithoutCommit, spool_to_tempfile,
 };
 pub use layout::{LayoutDestination, LayoutSource, OciLayout};
 pub use layout::REF_NAME_ANNOTATION;

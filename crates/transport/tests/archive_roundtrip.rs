@@ -76,7 +76,9 @@ async fn blob_reads_resume_at_an_offset() {
     dst.commit().await.unwrap();
     let src = OciArchiveSource::open(&path, None).unwrap();
     let layer = &img.layers[0];
-    let mut s = transport::ImageSource::blob(&src, &layer.2, 100).await.unwrap();
+    let mut s = transport::ImageSource::blob(&src, &layer.2, 100)
+        .await
+        .unwrap();
     let mut rest = Vec::new();
     tokio::io::AsyncReadExt::read_to_end(&mut s, &mut rest)
         .await
@@ -96,9 +98,13 @@ async fn docker_archive_round_trip_keeps_the_manifest() {
     let path = dir.path().join("save.tar");
     let img = TestImage::new("dock", 3, true, false);
     let dst = DockerArchiveDestination::create(&path).unwrap();
-    copy_image(&img.source(), &dst, Some("alpine")).await.unwrap();
+    copy_image(&img.source(), &dst, Some("alpine"))
+        .await
+        .unwrap();
     // Writing the same image again changes nothing (blobs are deduplicated).
-    copy_image(&img.source(), &dst, Some("alpine")).await.unwrap();
+    copy_image(&img.source(), &dst, Some("alpine"))
+        .await
+        .unwrap();
     dst.commit().await.unwrap();
     assert_eq!(files_in(dir.path()), ["save.tar"]);
 
@@ -129,14 +135,20 @@ async fn docker_archive_round_trip_keeps_the_manifest() {
     let index = Index::from_slice(&tar_file(&path, "index.json")).unwrap();
     assert_eq!(index.manifests.len(), 1);
     let a = &index.manifests[0].annotations;
-    assert_eq!(a["io.containerd.image.name"], "docker.io/library/alpine:latest");
+    assert_eq!(
+        a["io.containerd.image.name"],
+        "docker.io/library/alpine:latest"
+    );
     assert_eq!(a["org.opencontainers.image.ref.name"], "latest");
 
     let src = DockerArchiveSource::open(&path).unwrap();
     assert_eq!(src.list().len(), 1);
     assert_eq!(src.list()[0].repo_tags, ["alpine:latest"]);
     let read = read_image(&src).await.unwrap();
-    assert_eq!(read.desc.digest, img.desc.digest, "the real manifest is served");
+    assert_eq!(
+        read.desc.digest, img.desc.digest,
+        "the real manifest is served"
+    );
     assert_same_image(&read, &img);
 }
 
@@ -147,7 +159,9 @@ async fn several_images_in_one_docker_archive() {
     let a = TestImage::new("a", 1, true, false);
     let b = TestImage::new("b", 2, false, true);
     let dst = DockerArchiveDestination::create(&path).unwrap();
-    copy_image(&a.source(), &dst, Some("alpine:3")).await.unwrap();
+    copy_image(&a.source(), &dst, Some("alpine:3"))
+        .await
+        .unwrap();
     copy_image(&b.source(), &dst, Some("localhost:5000/app:v1"))
         .await
         .unwrap();
@@ -155,7 +169,11 @@ async fn several_images_in_one_docker_archive() {
         .unwrap();
     assert!(dst.add_image_tag(&a.desc.digest, "bad@sha256:00").is_err());
     let unknown = Digest::sha256_of(b"nothing");
-    assert!(dst.add_image_tag(&unknown, "x:y").unwrap_err().is_not_found());
+    assert!(
+        dst.add_image_tag(&unknown, "x:y")
+            .unwrap_err()
+            .is_not_found()
+    );
     dst.commit().await.unwrap();
 
     let src = DockerArchiveSource::open(&path).unwrap();
@@ -166,7 +184,9 @@ async fn several_images_in_one_docker_archive() {
     let err = transport::ImageSource::resolve(&src).await.unwrap_err();
     assert!(err.to_string().contains("choose one"), "{err}");
 
-    let ra = read_image(&src.image_by_tag("alpine").unwrap()).await.unwrap();
+    let ra = read_image(&src.image_by_tag("alpine").unwrap())
+        .await
+        .unwrap();
     assert_eq!(ra.desc.digest, a.desc.digest);
     assert_same_image(&ra, &a);
     let rb = read_image(&src.image(1).unwrap()).await.unwrap();
@@ -205,7 +225,11 @@ fn classic_archive(dir: &Path) -> (std::path::PathBuf, Vec<u8>, Vec<Vec<u8>>, Ve
     let l1 = layer_tar(&[("etc/one", b"1")]);
     let l2 = layer_tar(&[("etc/two", b"22")]);
     let l2_gz = gzip(&l2);
-    let diff_ids = [Digest::sha256_of(&l1), Digest::sha256_of(&l2), Digest::sha256_of(&l1)];
+    let diff_ids = [
+        Digest::sha256_of(&l1),
+        Digest::sha256_of(&l2),
+        Digest::sha256_of(&l1),
+    ];
     let config = serde_json::to_vec(&serde_json::json!({
         "architecture": "amd64", "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
@@ -246,7 +270,11 @@ async fn reads_the_classic_docker_save_form() {
     let dir = tempfile::tempdir().unwrap();
     let (path, config, layers, l2_raw) = classic_archive(dir.path());
     let src = DockerArchiveSource::open(&path).unwrap();
-    assert_eq!(src.list()[0].repo_tags, ["busybox:latest"], "from repositories");
+    assert_eq!(
+        src.list()[0].repo_tags,
+        ["busybox:latest"],
+        "from repositories"
+    );
     let read = read_image(&src).await.unwrap();
     assert_eq!(read.config, config);
     let m = &read.manifest;
@@ -256,16 +284,26 @@ async fn reads_the_classic_docker_save_form() {
     let types: Vec<&str> = m.layers.iter().map(|l| l.media_type.as_str()).collect();
     assert_eq!(
         types,
-        [media::DOCKER_LAYER, media::DOCKER_LAYER_GZIP, media::DOCKER_LAYER]
+        [
+            media::DOCKER_LAYER,
+            media::DOCKER_LAYER_GZIP,
+            media::DOCKER_LAYER
+        ]
     );
     assert_eq!(m.layers[0].digest, Digest::sha256_of(&layers[0]), "diffID");
-    assert_eq!(m.layers[1].digest, Digest::sha256_of(&layers[1]), "hashed gzip");
+    assert_eq!(
+        m.layers[1].digest,
+        Digest::sha256_of(&layers[1]),
+        "hashed gzip"
+    );
     assert_ne!(m.layers[1].digest, Digest::sha256_of(&l2_raw));
     for (got, want) in read.layers.iter().zip(&layers) {
         assert_eq!(got, want);
     }
     // The synthesised manifest is the same bytes for the whole session.
-    let again = transport::ImageSource::manifest(&src, &read.desc).await.unwrap();
+    let again = transport::ImageSource::manifest(&src, &read.desc)
+        .await
+        .unwrap();
     assert_eq!(again, read.manifest_bytes);
     assert_eq!(
         transport::ImageSource::resolve(&src).await.unwrap().digest,
@@ -288,7 +326,13 @@ fn tar_index_reads_long_names_and_links() {
     let long = format!("{}/file.txt", "d".repeat(150));
     let data = build_tar(
         &[(&long, b"long name"), ("a/x", b"xx")],
-        &[("b/y", "../a/x"), ("c", "b/y"), ("loop1", "loop2"), ("loop2", "loop1"), ("esc", "../../etc/passwd")],
+        &[
+            ("b/y", "../a/x"),
+            ("c", "b/y"),
+            ("loop1", "loop2"),
+            ("loop2", "loop1"),
+            ("esc", "../../etc/passwd"),
+        ],
     );
     let file = spool_to_tempfile(std::io::Cursor::new(data)).unwrap();
     let idx = TarIndex::open(file).unwrap();
@@ -314,7 +358,10 @@ fn expect_invalid(err: TransportError, path: &Path) -> String {
         matches!(err, TransportError::Invalid { .. }),
         "expected Invalid, got {err:?}"
     );
-    assert!(msg.contains(&path.display().to_string()), "names the archive: {msg}");
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "names the archive: {msg}"
+    );
     msg
 }
 
@@ -324,7 +371,9 @@ async fn corrupt_and_truncated_archives_fail_cleanly() {
     let path = dir.path().join("good.tar");
     let img = TestImage::new("bad", 2, true, false);
     let dst = DockerArchiveDestination::create(&path).unwrap();
-    copy_image(&img.source(), &dst, Some("app:1")).await.unwrap();
+    copy_image(&img.source(), &dst, Some("app:1"))
+        .await
+        .unwrap();
     dst.commit().await.unwrap();
     let good = std::fs::read(&path).unwrap();
 
@@ -367,15 +416,26 @@ async fn corrupt_and_truncated_archives_fail_cleanly() {
     let out = dir.path().join("out.tar");
     let dst = OciArchiveDestination::create(&out).unwrap();
     let err = copy_image(&src, &dst, Some("x")).await.unwrap_err();
-    assert!(matches!(err, TransportError::DigestMismatch { .. }), "{err:?}");
-    assert!(err.to_string().contains(&img.layers[1].2.digest.to_string()), "{err}");
+    assert!(
+        matches!(err, TransportError::DigestMismatch { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains(&img.layers[1].2.digest.to_string()),
+        "{err}"
+    );
     assert!(err.to_string().contains("out.tar"), "{err}");
     drop(dst);
     assert!(!out.exists());
 
     // Malformed manifest.json.
     let bad_json = dir.path().join("json.tar");
-    std::fs::write(&bad_json, build_tar(&[("manifest.json", b"[{\"Config\": 1}]")], &[])).unwrap();
+    std::fs::write(
+        &bad_json,
+        build_tar(&[("manifest.json", b"[{\"Config\": 1}]")], &[]),
+    )
+    .unwrap();
     let err = DockerArchiveSource::open(&bad_json).unwrap_err();
     assert!(err.to_string().contains("manifest.json"), "{err}");
     assert!(err.to_string().contains("json.tar"), "{err}");
@@ -402,7 +462,9 @@ fn short_stream(data: Vec<u8>, fail: bool) -> transport::BlobStream {
     if fail {
         items.push(end);
     }
-    Box::pin(tokio_util::io::StreamReader::new(futures::stream::iter(items).boxed()))
+    Box::pin(tokio_util::io::StreamReader::new(
+        futures::stream::iter(items).boxed(),
+    ))
 }
 
 #[tokio::test]
@@ -414,33 +476,58 @@ async fn failed_blobs_are_taken_back() {
     let (blob, _, d) = &img.layers[0];
     let half = blob[..blob.len() / 2].to_vec();
 
-    let err = dst.put_blob(d, short_stream(half.clone(), false)).await.unwrap_err();
-    assert!(matches!(err, TransportError::SizeMismatch { .. }), "{err:?}");
+    let err = dst
+        .put_blob(d, short_stream(half.clone(), false))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TransportError::SizeMismatch { .. }),
+        "{err:?}"
+    );
     let err = dst.put_blob(d, short_stream(half, true)).await.unwrap_err();
     assert!(matches!(err, TransportError::Stream { .. }), "{err:?}");
     let mut longer = blob.to_vec();
     longer.push(0);
-    let err = dst.put_blob(d, short_stream(longer, false)).await.unwrap_err();
-    assert!(matches!(err, TransportError::SizeMismatch { .. }), "{err:?}");
+    let err = dst
+        .put_blob(d, short_stream(longer, false))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TransportError::SizeMismatch { .. }),
+        "{err:?}"
+    );
     let mut wrong = blob.to_vec();
     wrong[0] ^= 1;
-    let err = dst.put_blob(d, short_stream(wrong, false)).await.unwrap_err();
-    assert!(matches!(err, TransportError::DigestMismatch { .. }), "{err:?}");
+    let err = dst
+        .put_blob(d, short_stream(wrong, false))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TransportError::DigestMismatch { .. }),
+        "{err:?}"
+    );
     assert!(!dst.has_blob(d).await.unwrap());
 
     // The archive is still good: the whole image goes in and reads back.
     copy_image(&img.source(), &dst, Some("v1")).await.unwrap();
     // A manifest that does not match its descriptor is refused.
     let lie = Descriptor::of_bytes(media::OCI_MANIFEST, b"{}");
-    assert!(dst.put_manifest(&lie, img.manifest.clone(), None).await.is_err());
+    assert!(
+        dst.put_manifest(&lie, img.manifest.clone(), None)
+            .await
+            .is_err()
+    );
     dst.commit().await.unwrap();
     let read = read_image(&OciArchiveSource::open(&path, Some("v1")).unwrap())
         .await
         .unwrap();
     assert_same_image(&read, &img);
     assert_eq!(tar_listing(&path).len(), 5);
-    // After commit the destination refuses more.
-    assert!(dst.commit().await.is_err());
+    // Committing again does nothing; writing after commit is refused.
+    dst.commit().await.unwrap();
+    let other = TestImage::new("late", 1, false, true);
+    assert!(copy_image(&other.source(), &dst, Some("v2")).await.is_err());
+    assert_eq!(tar_listing(&path).len(), 5);
 }
 
 #[tokio::test]
@@ -453,7 +540,11 @@ async fn dropped_without_commit_leaves_nothing() {
         let oci = OciArchiveDestination::create(&dir.path().join("o.tar")).unwrap();
         copy_image(&img.source(), &oci, Some("x")).await.unwrap();
     }
-    assert!(files_in(dir.path()).is_empty(), "{:?}", files_in(dir.path()));
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
 }
 
 #[derive(Clone, Default)]
@@ -515,4 +606,128 @@ async fn concurrent_puts_are_serialised() {
         .await
         .unwrap();
     assert_same_image(&read, &img);
+}
+
+#[tokio::test]
+async fn classic_zstd_layers_are_hashed_and_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = layer_tar(&[("z", b"zstd content")]);
+    let out = std::process::Command::new("/usr/bin/zstd")
+        .args(["-q", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(&raw)?;
+            c.wait_with_output()
+        })
+        .expect("zstd CLI");
+    let zst = out.stdout;
+    assert_eq!(&zst[..4], &[0x28, 0xb5, 0x2f, 0xfd]);
+    let config = serde_json::to_vec(&serde_json::json!({
+        "rootfs": {"type": "layers", "diff_ids": [Digest::sha256_of(&raw)]},
+    }))
+    .unwrap();
+    let manifest = br#"[{"Config":"c.json","RepoTags":["z:1"],"Layers":["l/layer.tar"]}]"#;
+    let path = dir.path().join("z.tar");
+    std::fs::write(
+        &path,
+        build_tar(
+            &[
+                ("c.json", &config),
+                ("l/layer.tar", &zst),
+                ("manifest.json", manifest),
+            ],
+            &[],
+        ),
+    )
+    .unwrap();
+    let read = read_image(&DockerArchiveSource::open(&path).unwrap())
+        .await
+        .unwrap();
+    let l = &read.manifest.layers[0];
+    assert_eq!(
+        l.media_type,
+        "application/vnd.docker.image.rootfs.diff.tar.zstd"
+    );
+    assert_eq!(l.digest, Digest::sha256_of(&zst));
+    assert_eq!(read.layers[0], zst);
+
+    // Layer count and diff_ids disagreeing is an error naming the archive.
+    let bad = br#"[{"Config":"c.json","RepoTags":["z:1"],"Layers":["l/layer.tar","l/layer.tar"]}]"#;
+    let path = dir.path().join("bad.tar");
+    std::fs::write(
+        &path,
+        build_tar(
+            &[
+                ("c.json", &config),
+                ("l/layer.tar", &zst),
+                ("manifest.json", bad),
+            ],
+            &[],
+        ),
+    )
+    .unwrap();
+    let msg = expect_invalid(DockerArchiveSource::open(&path).unwrap_err(), &path);
+    assert!(msg.contains("diff_ids"), "{msg}");
+}
+
+#[tokio::test]
+async fn long_blob_names_use_pax_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sha512.tar");
+    let data = Bytes::from_static(b"a blob named by sha512");
+    let digest = Digest::of(oci::Algorithm::Sha512, &data);
+    let d = Descriptor::new(media::OCI_LAYER, digest.clone(), data.len() as u64);
+    let dst = OciArchiveDestination::create(&path).unwrap();
+    dst.put_blob(&d, Box::pin(std::io::Cursor::new(data.clone())))
+        .await
+        .unwrap();
+    let img = TestImage::new("pax", 1, false, true);
+    copy_image(&img.source(), &dst, Some("v1")).await.unwrap();
+    dst.commit().await.unwrap();
+    let name = format!("blobs/sha512/{}", digest.hex());
+    assert!(name.len() > 100);
+    assert_eq!(
+        tar_file(&path, &name),
+        data,
+        "the tar crate reads the PAX path"
+    );
+    let src = OciArchiveSource::open(&path, None).unwrap();
+    assert_eq!(read_blob_sha512(&src, &d).await, data);
+}
+
+async fn read_blob_sha512(src: &OciArchiveSource, d: &Descriptor) -> Vec<u8> {
+    let mut s = transport::ImageSource::blob(src, d, 0).await.unwrap();
+    let mut v = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut s, &mut v)
+        .await
+        .unwrap();
+    v
+}
+
+#[tokio::test]
+async fn oci_archive_of_several_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.tar");
+    let a = TestImage::new("two-a", 1, true, true);
+    let b = TestImage::new("two-b", 1, false, true);
+    let dst = OciArchiveDestination::create(&path).unwrap();
+    copy_image(&a.source(), &dst, Some("a")).await.unwrap();
+    copy_image(&b.source(), &dst, Some("b")).await.unwrap();
+    // Putting a tagged image again untagged adds no entry.
+    copy_image(&b.source(), &dst, None).await.unwrap();
+    dst.commit().await.unwrap();
+
+    let src = OciArchiveSource::open(&path, None).unwrap();
+    assert_eq!(src.index().manifests.len(), 2);
+    let err = transport::ImageSource::resolve(&src).await.unwrap_err();
+    assert!(err.to_string().contains("name one of: a, b"), "{err}");
+    let ra = read_image(&src.image("a").unwrap()).await.unwrap();
+    assert_eq!(ra.desc.digest, a.desc.digest);
+    let rb = read_image(&src.image_at(1).unwrap()).await.unwrap();
+    assert_eq!(rb.desc.digest, b.desc.digest);
+    assert!(src.image_at(2).unwrap_err().is_not_found());
+    assert!(src.image("c").unwrap_err().is_not_found());
 }

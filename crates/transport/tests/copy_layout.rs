@@ -263,10 +263,7 @@ async fn retries_a_transfer_that_broke() {
     let dir = tempdir();
     let (src_root, dst_root) = (path(&dir, "src"), path(&dir, "dst"));
     // Incompressible content, so the layer is large enough to break in the middle.
-    let noise: Vec<u8> = (0..300_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    let (m, layer) = image(&src_root, "amd64", &[("noise", &noise)]);
+    let (m, layer) = image(&src_root, "amd64", &[("noise", &noise(300_000))]);
     layout(&src_root, &[(m.clone(), None)]);
     let inner = LayoutSource::new(OciLayout::open(&src_root).unwrap(), None).unwrap();
     let after = (layer.size / 2) as usize;
@@ -419,5 +416,43 @@ async fn destination_replaces_a_name_and_keeps_other_entries() {
             ("y".to_string(), b.digest.clone()),
             ("x".to_string(), b.digest.clone())
         ]
+    );
+}
+
+#[tokio::test]
+async fn concurrent_writers_keep_every_name() {
+    let dir = tempdir();
+    let (src_root, dst_root) = (path(&dir, "src"), path(&dir, "dst"));
+    let (m, _) = image(&src_root, "amd64", &[("a", b"a")]);
+    layout(&src_root, &[(m.clone(), None)]);
+    OciLayout::create(&dst_root).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let (dst_root, m) = (dst_root.clone(), m.clone());
+            std::thread::spawn(move || {
+                OciLayout::open(&dst_root)
+                    .unwrap()
+                    .add_to_index(&m, Some(&format!("name{i}")))
+                    .unwrap();
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut names: Vec<String> = index_json(&dst_root)
+        .manifests
+        .iter()
+        .map(|d| d.annotations[transport::REF_NAME_ANNOTATION].clone())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        (0..8).map(|i| format!("name{i}")).collect::<Vec<_>>()
+    );
+    assert!(
+        !std::fs::read_dir(&dst_root)
+            .unwrap()
+            .any(|e| { e.unwrap().file_name().to_string_lossy().starts_with('.') })
     );
 }

@@ -11,12 +11,6 @@ use transport::{
     StoreSource, TransportError, copy,
 };
 
-fn noise(n: u32) -> Vec<u8> {
-    (0..n)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect()
-}
-
 #[tokio::test]
 async fn round_trips_layout_store_layout() {
     let dir = tempdir();
@@ -129,7 +123,7 @@ async fn resumes_an_interrupted_ingest() {
 async fn a_broken_transfer_resumes_where_it_stopped() {
     let dir = tempdir();
     let src_root = path(&dir, "src");
-    let (m, layer) = image(&src_root, "amd64", &[("noise", &noise(3_000_000))]);
+    let (m, layer) = image(&src_root, "amd64", &[("noise", &noise(1_000_000))]);
     layout(&src_root, &[(m, None)]);
     let store = store::Store::open(&path(&dir, "store")).unwrap();
     let inner = LayoutSource::new(OciLayout::open(&src_root).unwrap(), None).unwrap();

@@ -28,6 +28,11 @@ struct Registry {
 
 impl Registry {
     fn start(htpasswd: Option<(&str, &str)>) -> Registry {
+        Registry::start_with(htpasswd, false)
+    }
+
+    /// With `tls`, serves HTTPS with a fresh self-signed certificate for 127.0.0.1.
+    fn start_with(htpasswd: Option<(&str, &str)>, tls: bool) -> Registry {
         assert!(
             Path::new(REGISTRY_BIN).exists(),
             "{REGISTRY_BIN} is missing: install the docker-registry package"
@@ -38,15 +43,36 @@ impl Registry {
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
             dir.path().join("storage").display()
         );
+        let mut auth = String::new();
         if let Some((user, pass)) = htpasswd {
             let hash = bcrypt::hash(pass, 4).unwrap();
             let path = dir.path().join("htpasswd");
             std::fs::write(&path, format!("{user}:{hash}\n")).unwrap();
-            config.push_str(&format!(
+            auth.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
                 path.display()
             ));
         }
+        if tls {
+            let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            let out = Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+                .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+                .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
+        config.push_str(&auth);
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
@@ -75,12 +101,9 @@ impl Registry {
                     .unwrap_or_default();
                 panic!("docker-registry exited with {status}: {log}");
             }
-            if let Ok(mut s) = TcpStream::connect(&self.host) {
-                let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
-                let mut buf = [0u8; 12];
-                if s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
-                    return;
-                }
+            // A TCP connection is enough: the registry listens once it is configured.
+            if TcpStream::connect(&self.host).is_ok() {
+                return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -231,6 +254,19 @@ async fn push_then_pull_round_trips() {
 }
 
 #[tokio::test]
+async fn https_with_a_self_signed_certificate_on_loopback() {
+    let reg = Registry::start_with(None, true);
+    let client = reg.client(None);
+    let img = test_image(8, 200_000);
+    push(&RegistryDestination::new(client.clone(), "tls"), &img, Some("v1")).await;
+    assert_eq!(client.base_url().await.unwrap().scheme(), "https");
+    let src = RegistrySource::new(client, "tls", "v1");
+    let top = src.resolve().await.unwrap();
+    assert_eq!(top.digest, img.manifest.0.digest);
+    assert_eq!(read_all(src.blob(&img.layer.0, 7).await.unwrap()).await, &img.layer.1[7..]);
+}
+
+#[tokio::test]
 async fn rejects_wrong_blobs_and_leaves_nothing() {
     let reg = Registry::start(None);
     let dst = RegistryDestination::new(reg.client(None), "app");
@@ -280,7 +316,7 @@ async fn mounts_blobs_between_repositories() {
 }
 
 #[tokio::test]
-async fn lists_tags_across_pages() {
+async fn lists_tags() {
     let reg = Registry::start(None);
     let client = reg.client(None);
     let img = test_image(6, 100);
@@ -291,10 +327,12 @@ async fn lists_tags_across_pages() {
         push(&dst, &img, Some(&tag)).await;
         want.push(tag);
     }
+    // distribution 2.8 ignores `n` and lists in storage order; pagination is tested
+    // against the fake registry below.
     let src = RegistrySource::new(client.clone(), "app", "t0");
-    assert_eq!(src.tags_paged(2).await.unwrap(), want);
-    assert_eq!(src.tags_paged(1).await.unwrap(), want);
-    assert_eq!(src.tags().await.unwrap(), want);
+    let mut got = src.tags().await.unwrap();
+    got.sort();
+    assert_eq!(got, want);
 
     let none = RegistrySource::new(client, "nothing-here", "latest");
     let err = none.tags().await.unwrap_err();
@@ -370,6 +408,8 @@ async fn login_checks_then_stores_credentials() {
 
 // ---- bearer flow against a fake registry with its own token endpoint ----
 
+const FAKE_TAGS: [&str; 5] = ["a", "b", "c", "d", "e"];
+
 #[derive(Default)]
 struct FakeState {
     token_requests: AtomicUsize,
@@ -400,8 +440,14 @@ impl HttpRequest {
 fn read_request(s: &mut TcpStream) -> Option<HttpRequest> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     while !buf.ends_with(b"\r\n\r\n") {
         if s.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        // A TLS ClientHello (the client tries HTTPS first): hang up, as a plain HTTP
+        // server's error reply would make the handshake fail.
+        if buf.is_empty() && !byte[0].is_ascii_uppercase() {
             return None;
         }
         buf.push(byte[0]);
@@ -512,13 +558,36 @@ fn start_fake_bearer_registry() -> (String, Arc<FakeState>) {
                     }
                 }
                 ("GET", "/v2/app/tags/list") => {
-                    if req.header("authorization") == Some("Bearer tok-repository:app:pull") {
-                        respond(
-                            &mut s,
-                            "200 OK",
-                            &[("Content-Type", "application/json".into())],
-                            r#"{"name":"app","tags":["a","b"]}"#,
-                        );
+                    if req.header("authorization") != Some("Bearer tok-repository:app:pull") {
+                        unauthorized(&mut s);
+                        continue;
+                    }
+                    // Paginated as the distribution spec says: `n`, `last`, `Link`.
+                    let q = req.query();
+                    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                    let n: usize = get("n").and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
+                    let last = get("last").unwrap_or_default();
+                    let rest: Vec<&str> = FAKE_TAGS.iter().copied().filter(|t| *t > last.as_str()).collect();
+                    let page: Vec<&str> = rest.iter().copied().take(n).collect();
+                    let mut headers = vec![("Content-Type", "application/json".to_string())];
+                    if rest.len() > page.len() {
+                        headers.push((
+                            "Link",
+                            format!(
+                                r#"</v2/app/tags/list?last={}&n={n}>; rel="next""#,
+                                page.last().unwrap()
+                            ),
+                        ));
+                    }
+                    let body = serde_json::json!({"name": "app", "tags": page}).to_string();
+                    respond(&mut s, "200 OK", &headers, &body);
+                }
+                ("GET", "/v2/locked/tags/list") => unauthorized(&mut s),
+                ("POST", "/v2/app/blobs/uploads/") => {
+                    // A mount needs push on `app` and pull on `from`, in one token.
+                    let want = "Bearer tok-repository:app:pull,push+repository:src:pull";
+                    if req.header("authorization") == Some(want) {
+                        respond(&mut s, "201 Created", &[("Location", "/v2/app/blobs/x".into())], "");
                     } else {
                         unauthorized(&mut s);
                     }
@@ -545,12 +614,14 @@ async fn bearer_tokens_with_scopes_and_cache() {
     )
     .unwrap();
     let src = RegistrySource::new(client.clone(), "app", "latest");
-    assert_eq!(src.tags().await.unwrap(), vec!["a", "b"]);
+    assert_eq!(src.tags().await.unwrap(), FAKE_TAGS);
+    assert_eq!(src.tags_paged(2).await.unwrap(), FAKE_TAGS);
+    assert_eq!(src.tags_paged(1).await.unwrap(), FAKE_TAGS);
     let after_first = state.token_requests.load(Ordering::SeqCst);
     assert_eq!(after_first, 1);
     assert_eq!(*state.scopes_seen.lock().unwrap(), vec!["repository:app:pull"]);
     // The cached token is reused.
-    assert_eq!(src.tags().await.unwrap(), vec!["a", "b"]);
+    assert_eq!(src.tags().await.unwrap(), FAKE_TAGS);
     assert_eq!(state.token_requests.load(Ordering::SeqCst), after_first);
 
     // Wrong password: the token server refuses, and we say so.
@@ -580,11 +651,26 @@ async fn bearer_tokens_with_scopes_and_cache() {
     .unwrap();
     assert_eq!(
         RegistrySource::new(refresh, "app", "latest").tags().await.unwrap(),
-        vec!["a", "b"]
+        FAKE_TAGS
     );
 
-    // A token for the wrong scope is refused by the registry: Unauthorized, not a loop.
-    let other = RegistrySource::new(client, "app-other", "latest");
-    let err = other.tags().await.unwrap_err();
-    assert!(err.is_not_found() || matches!(err, TransportError::Registry { .. }), "{err:?}");
+    // A registry that refuses even a fresh token: Unauthorized after one retry, no loop.
+    let before = state.token_requests.load(Ordering::SeqCst);
+    let locked = RegistrySource::new(client.clone(), "locked", "latest");
+    let err = locked.tags().await.unwrap_err();
+    assert!(matches!(err, TransportError::Unauthorized { .. }), "{err:?}");
+    assert!(err.to_string().contains("UNAUTHORIZED: authentication required"), "{err}");
+    assert!(err.to_string().contains("GET http://"), "{err}");
+    assert_eq!(state.token_requests.load(Ordering::SeqCst), before + 2);
+
+    // A cross-repository mount asks for both scopes in one token request.
+    let dst = RegistryDestination::new(client, "app");
+    let d = Descriptor::of_bytes(oci::media::OCI_LAYER, b"layer");
+    assert!(dst.mount_blob(&d, "src").await.unwrap());
+    let seen = state.scopes_seen.lock().unwrap().clone();
+    assert!(
+        seen.windows(2)
+            .any(|w| w == ["repository:app:pull,push", "repository:src:pull"]),
+        "{seen:?}"
+    );
 }

@@ -110,17 +110,23 @@ impl BlobArchive {
     pub(crate) async fn put_file(&self, path: String, bytes: Bytes) -> Result<(), TransportError> {
         let writer = Arc::clone(&self.writer);
         let name = self.name.clone();
-        tokio::task::spawn_blocking(move || lock_writer(&writer, &name)?.append_bytes(&path, &bytes))
-            .await
-            .map_err(|e| self.join_error(e))?
+        tokio::task::spawn_blocking(move || {
+            lock_writer(&writer, &name)?.append_bytes(&path, &bytes)
+        })
+        .await
+        .map_err(|e| self.join_error(e))?
     }
 
-    /// Appends the trailing files in order, then ends the archive and makes it visible.
+    /// Appends the trailing files in order, then ends the archive and makes it visible. Once
+    /// finished, calling again does nothing.
     pub(crate) async fn finish(&self, files: Vec<(String, Vec<u8>)>) -> Result<(), TransportError> {
         let writer = Arc::clone(&self.writer);
         let name = self.name.clone();
         tokio::task::spawn_blocking(move || {
             let mut w = lock_writer(&writer, &name)?;
+            if w.is_finished() {
+                return Ok(());
+            }
             for (path, bytes) in &files {
                 if w.has(path) {
                     return Err(TransportError::Invalid {

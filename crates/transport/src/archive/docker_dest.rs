@@ -168,7 +168,10 @@ impl DockerArchiveDestination {
         let mut files = vec![
             (INDEX_FILE.to_string(), index.to_vec()),
             (OCI_LAYOUT_FILE.to_string(), OCI_LAYOUT_CONTENT.to_vec()),
-            (MANIFEST_FILE.to_string(), self.to_json(MANIFEST_FILE, &items)?),
+            (
+                MANIFEST_FILE.to_string(),
+                self.to_json(MANIFEST_FILE, &items)?,
+            ),
         ];
         if !repositories.is_empty() {
             let repos = self.to_json(REPOSITORIES_FILE, &repositories)?;

@@ -142,13 +142,16 @@ impl DockerArchiveSource {
     /// A source for the image at `index` in [`list`](DockerArchiveSource::list). Blocking:
     /// may hash compressed layers.
     pub fn image(&self, index: usize) -> Result<DockerArchiveSource, TransportError> {
-        let item = self.items.get(index).ok_or_else(|| TransportError::NotFound {
-            what: format!(
-                "image #{index} in {} (it has {} images)",
-                self.tar.name(),
-                self.items.len()
-            ),
-        })?;
+        let item = self
+            .items
+            .get(index)
+            .ok_or_else(|| TransportError::NotFound {
+                what: format!(
+                    "image #{index} in {} (it has {} images)",
+                    self.tar.name(),
+                    self.items.len()
+                ),
+            })?;
         let selected = self.select(item)?;
         Ok(DockerArchiveSource {
             selected: Some(Arc::new(selected)),
@@ -359,10 +362,11 @@ fn fill_tags_from_repositories(tar: &TarIndex, items: &mut [ManifestItem]) {
             .iter()
             .flat_map(|(repo, tags)| {
                 let top = &top;
-                tags.iter().filter_map(move |(tag, id)| {
-                    (*top == format!("{id}/layer.tar") || *top == blob_path_hex(id))
-                        .then(|| format!("{repo}:{tag}"))
-                })
+                tags.iter()
+                    .filter(move |(_, id)| {
+                        *top == format!("{id}/layer.tar") || *top == blob_path_hex(id)
+                    })
+                    .map(move |(tag, _)| format!("{repo}:{tag}"))
             })
             .collect();
         if !tags.is_empty() {

@@ -24,7 +24,53 @@ pub use docker_source::{ArchiveImage, DockerArchiveSource};
 pub use oci_archive::{OciArchiveDestination, OciArchiveSource};
 pub use tar_index::{EntryReader, TarEntry, TarIndex, spool_to_tempfile};
 
-use oci::Digest;
+use bytes::Bytes;
+use oci::{Descriptor, Digest};
+
+use crate::{BlobStream, ImageDestination, TransportError};
+
+/// A destination whose `commit` does nothing, so that several copies can write into one
+/// archive before it is committed once (`save a b`): the copy engine commits after every
+/// image.
+///
+/// ```ignore
+/// let dst = DockerArchiveDestination::create(path)?;
+/// copy(&a, &WithoutCommit(&dst), &opts_a).await?;
+/// copy(&b, &WithoutCommit(&dst), &opts_b).await?;
+/// dst.commit().await?;
+/// ```
+pub struct WithoutCommit<'a, D>(pub &'a D);
+
+impl<D: ImageDestination> ImageDestination for WithoutCommit<'_, D> {
+    async fn has_blob(&self, d: &Descriptor) -> Result<bool, TransportError> {
+        self.0.has_blob(d).await
+    }
+
+    async fn mount_blob(&self, d: &Descriptor, from_repo: &str) -> Result<bool, TransportError> {
+        self.0.mount_blob(d, from_repo).await
+    }
+
+    async fn resume_offset(&self, d: &Descriptor) -> u64 {
+        self.0.resume_offset(d).await
+    }
+
+    async fn put_blob(&self, d: &Descriptor, stream: BlobStream) -> Result<(), TransportError> {
+        self.0.put_blob(d, stream).await
+    }
+
+    async fn put_manifest(
+        &self,
+        d: &Descriptor,
+        bytes: Bytes,
+        tag: Option<&str>,
+    ) -> Result<(), TransportError> {
+        self.0.put_manifest(d, bytes, tag).await
+    }
+
+    async fn commit(&self) -> Result<(), TransportError> {
+        Ok(())
+    }
+}
 
 /// The file naming an OCI layout's version.
 pub(crate) const OCI_LAYOUT_FILE: &str = "oci-layout";

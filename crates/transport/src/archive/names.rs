@@ -42,7 +42,9 @@ impl ImageName {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
         if !tag_ok {
-            return Err(invalid("a tag is up to 128 of [A-Za-z0-9_.-], not starting with . or -"));
+            return Err(invalid(
+                "a tag is up to 128 of [A-Za-z0-9_.-], not starting with . or -",
+            ));
         }
         let (domain, path) = match name.split_once('/') {
             Some((first, rest))
@@ -65,8 +67,9 @@ impl ImageName {
         let path_ok = !path.is_empty()
             && path.split('/').all(|c| {
                 !c.is_empty()
-                    && c.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                    && c.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    })
                     && c.as_bytes()[0].is_ascii_alphanumeric()
             });
         if !path_ok {
@@ -117,12 +120,32 @@ mod tests {
     fn familiar_and_full_forms() {
         for (input, familiar, full) in [
             ("alpine", "alpine:latest", "docker.io/library/alpine:latest"),
-            ("alpine:3.19", "alpine:3.19", "docker.io/library/alpine:3.19"),
-            ("docker.io/library/alpine:3", "alpine:3", "docker.io/library/alpine:3"),
-            ("index.docker.io/user/app", "user/app:latest", "docker.io/user/app:latest"),
+            (
+                "alpine:3.19",
+                "alpine:3.19",
+                "docker.io/library/alpine:3.19",
+            ),
+            (
+                "docker.io/library/alpine:3",
+                "alpine:3",
+                "docker.io/library/alpine:3",
+            ),
+            (
+                "index.docker.io/user/app",
+                "user/app:latest",
+                "docker.io/user/app:latest",
+            ),
             ("user/app:v1", "user/app:v1", "docker.io/user/app:v1"),
-            ("localhost:5000/app:v1", "localhost:5000/app:v1", "localhost:5000/app:v1"),
-            ("localhost/app", "localhost/app:latest", "localhost/app:latest"),
+            (
+                "localhost:5000/app:v1",
+                "localhost:5000/app:v1",
+                "localhost:5000/app:v1",
+            ),
+            (
+                "localhost/app",
+                "localhost/app:latest",
+                "localhost/app:latest",
+            ),
             ("quay.io/a/b/c:x", "quay.io/a/b/c:x", "quay.io/a/b/c:x"),
         ] {
             let n = ImageName::parse(input).unwrap();
@@ -133,7 +156,14 @@ mod tests {
 
     #[test]
     fn refuses_bad_names() {
-        for input in ["Alpine", "alpine@sha256:abc", "alpine:", "a//b", "alpine:-x", ""] {
+        for input in [
+            "Alpine",
+            "alpine@sha256:abc",
+            "alpine:",
+            "a//b",
+            "alpine:-x",
+            "",
+        ] {
             assert!(ImageName::parse(input).is_err(), "{input}");
         }
     }

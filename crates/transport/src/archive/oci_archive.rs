@@ -18,17 +18,22 @@ use super::{
 use crate::{BlobStream, ImageDestination, ImageSource, TransportError};
 
 /// Reads one image (manifest or index) from an OCI archive.
+///
+/// An archive of several images opened without a reference reads none until one is chosen
+/// with [`image`](OciArchiveSource::image) or [`image_at`](OciArchiveSource::image_at)
+/// (`load` walks [`index`](OciArchiveSource::index) to take them all).
 #[derive(Debug, Clone)]
 pub struct OciArchiveSource {
     tar: Arc<TarIndex>,
     index: Arc<Index>,
-    selected: Descriptor,
+    selected: Option<Descriptor>,
 }
 
 impl OciArchiveSource {
     /// Opens the archive at `path` and picks the image named `reference` (the
     /// `org.opencontainers.image.ref.name` or `io.containerd.image.name` annotation, or a
-    /// digest), or the only image when `reference` is `None`. Blocking: scans the archive.
+    /// digest), or the only image when `reference` is `None` (with several, none: see
+    /// [`image`](OciArchiveSource::image)). Blocking: scans the archive.
     pub fn open(path: &Path, reference: Option<&str>) -> Result<OciArchiveSource, TransportError> {
         OciArchiveSource::from_tar(TarIndex::open_path(path)?, reference)
     }
@@ -40,7 +45,10 @@ impl OciArchiveSource {
     ) -> Result<OciArchiveSource, TransportError> {
         let tar = Arc::new(tar);
         let index = read_layout_index(&tar)?;
-        let selected = select_entry(&tar, &index, reference)?;
+        let selected = match reference {
+            None if index.manifests.len() > 1 => None,
+            r => Some(select_entry(&tar, &index, r)?),
+        };
         Ok(OciArchiveSource {
             tar,
             index: Arc::new(index),
@@ -51,6 +59,33 @@ impl OciArchiveSource {
     /// The archive's `index.json`.
     pub fn index(&self) -> &Index {
         &self.index
+    }
+
+    /// A source for the image named `reference` (as for [`open`](OciArchiveSource::open)).
+    pub fn image(&self, reference: &str) -> Result<OciArchiveSource, TransportError> {
+        Ok(OciArchiveSource {
+            selected: Some(select_entry(&self.tar, &self.index, Some(reference))?),
+            ..self.clone()
+        })
+    }
+
+    /// A source for entry `i` of [`index`](OciArchiveSource::index).
+    pub fn image_at(&self, i: usize) -> Result<OciArchiveSource, TransportError> {
+        let d = self
+            .index
+            .manifests
+            .get(i)
+            .ok_or_else(|| TransportError::NotFound {
+                what: format!(
+                    "image #{i} in {} (it has {})",
+                    self.tar.name(),
+                    self.index.manifests.len()
+                ),
+            })?;
+        Ok(OciArchiveSource {
+            selected: Some(d.clone()),
+            ..self.clone()
+        })
     }
 }
 
@@ -157,7 +192,10 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 
 impl ImageSource for OciArchiveSource {
     async fn resolve(&self) -> Result<Descriptor, TransportError> {
-        Ok(self.selected.clone())
+        match &self.selected {
+            Some(d) => Ok(d.clone()),
+            None => select_entry(&self.tar, &self.index, None),
+        }
     }
 
     async fn manifest(&self, d: &Descriptor) -> Result<Bytes, TransportError> {

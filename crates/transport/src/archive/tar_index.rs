@@ -93,7 +93,9 @@ impl TarIndex {
             let mut last = String::from("(start of archive)");
             for entry in iter {
                 let entry = entry.map_err(|e| {
-                    invalid(format!("corrupt or truncated tar after entry {last:?}: {e}"))
+                    invalid(format!(
+                        "corrupt or truncated tar after entry {last:?}: {e}"
+                    ))
                 })?;
                 let path = entry
                     .path()

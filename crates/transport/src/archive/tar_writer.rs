@@ -95,6 +95,11 @@ impl TarWriter {
         &self.name
     }
 
+    /// Whether `finish` has run.
+    pub(crate) fn is_finished(&self) -> bool {
+        matches!(self.sink, Sink::Done)
+    }
+
     /// Whether an entry of this name was written.
     pub(crate) fn has(&self, name: &str) -> bool {
         self.names.contains(name)
@@ -384,7 +389,11 @@ mod tests {
 
     #[test]
     fn pax_records_count_their_own_length() {
-        for (key, value) in [("path", "a"), ("path", &"x".repeat(200)), ("path", &"y".repeat(93))] {
+        for (key, value) in [
+            ("path", "a"),
+            ("path", &"x".repeat(200)),
+            ("path", &"y".repeat(93)),
+        ] {
             let r = pax_record(key, value);
             let s = String::from_utf8(r.clone()).unwrap();
             let (len, _) = s.split_once(' ').unwrap();

@@ -109,13 +109,14 @@ pub(super) async fn copy_recompressed<S: ImageSource, D: ImageDestination>(
     to: Compression,
 ) -> Result<Outcome, TransportError> {
     let input = ctx.retry(|| download(ctx, src, d)).await?;
+    let what = format!("recompressing layer {} from {from} to {to}", d.digest);
     let (output, digests) = tokio::task::spawn_blocking(move || {
         let mut out = tempfile::tempfile().map_err(tmp_err)?;
         let digests = {
             let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut out);
             let digests = layer::recompress(input, from, to, &mut w).map_err(|e| {
                 TransportError::Invalid {
-                    what: format!("layer {}", d_digest_placeholder()),
+                    what,
                     detail: e.to_string(),
                 }
             })?;
@@ -125,14 +126,7 @@ pub(super) async fn copy_recompressed<S: ImageSource, D: ImageDestination>(
         Ok::<_, TransportError>((out, digests))
     })
     .await
-    .map_err(join_err)?
-    .map_err(|e| match e {
-        TransportError::Invalid { detail, .. } => TransportError::Invalid {
-            what: format!("recompressing layer {} from {from} to {to}", d.digest),
-            detail,
-        },
-        other => other,
-    })?;
+    .map_err(join_err)??;
     let new = new_descriptor(d, to, &digests);
     let mut outcome = Outcome {
         digest: d.digest.clone(),
@@ -149,10 +143,6 @@ pub(super) async fn copy_recompressed<S: ImageSource, D: ImageDestination>(
         digest: d.digest.clone(),
     });
     Ok(outcome)
-}
-
-fn d_digest_placeholder() -> &'static str {
-    "being recompressed"
 }
 
 /// Uploads the recompressed blob from its temp file (still verified: a safety net).

@@ -173,7 +173,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for Verifier<R> {
                     this.done = true;
                     return Poll::Ready(this.finish());
                 }
-                this.account(filled)?;
+                if let Err(e) = this.account(filled) {
+                    // A reader that fails must not have filled the buffer.
+                    buf.set_filled(before);
+                    return Poll::Ready(Err(e));
+                }
                 this.report(false);
                 Poll::Ready(Ok(()))
             }

@@ -26,7 +26,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {
     /// Verify TLS certificates (default true). When false, invalid certificates are accepted
-    /// and plain HTTP is tried if HTTPS fails, like Docker's `insecure-registries`.
+    /// and plain HTTP is tried if HTTPS fails, like Docker's `insecure-registries`; loopback
+    /// registries (`localhost`, `127.0.0.0/8`, `::1`) are always treated so, as by Docker.
     pub tls_verify: bool,
     /// Credentials to log in with; `None` for anonymous access.
     pub credentials: Option<Credentials>,
@@ -114,11 +115,13 @@ impl RegistryClient {
             });
         }
         let endpoint = endpoint_for(&host);
+        // Docker treats loopback registries as insecure: certificates are not verified and
+        // plain HTTP is tried when HTTPS fails.
         let allow_http = !opts.tls_verify || is_loopback(&endpoint);
         let http = reqwest::Client::builder()
             .user_agent(opts.user_agent.clone())
             .connect_timeout(Duration::from_secs(15))
-            .tls_danger_accept_invalid_certs(!opts.tls_verify)
+            .tls_danger_accept_invalid_certs(allow_http)
             .build()
             .map_err(|e| TransportError::Http {
                 url: format!("https://{endpoint}/"),

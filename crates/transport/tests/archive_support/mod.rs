@@ -190,7 +190,11 @@ pub async fn read_blob(src: &impl ImageSource, d: &Descriptor) -> Result<Bytes, 
 pub async fn read_image(src: &impl ImageSource) -> Result<ReadImage, TransportError> {
     let desc = src.resolve().await?;
     let manifest_bytes = src.manifest(&desc).await?;
-    assert_eq!(Digest::sha256_of(&manifest_bytes), desc.digest, "manifest digest");
+    assert_eq!(
+        Digest::sha256_of(&manifest_bytes),
+        desc.digest,
+        "manifest digest"
+    );
     assert_eq!(manifest_bytes.len() as u64, desc.size, "manifest size");
     let manifest = Manifest::from_slice(&manifest_bytes)?;
     let config = read_blob(src, &manifest.config).await?;

@@ -248,3 +248,84 @@ impl AsyncRead for Breaking {
         }
     }
 }
+
+/// A destination that keeps everything in memory and checks nothing itself, so only the
+/// copy engine's own verification stands between a lying source and it. It counts how
+/// many blob writes run at once.
+#[derive(Default)]
+pub struct Sink {
+    pub blobs: Mutex<std::collections::HashMap<Digest, Vec<u8>>>,
+    pub manifests: Mutex<Vec<(Descriptor, Option<String>)>>,
+    pub active: AtomicUsize,
+    pub max_active: AtomicUsize,
+    pub delay_ms: u64,
+    pub commits: AtomicUsize,
+    /// Blobs a cross-repository mount finds; `mount_blob` records the repositories asked.
+    pub mountable: Vec<Digest>,
+    pub mounts_from: Mutex<Vec<String>>,
+}
+
+impl transport::ImageDestination for Sink {
+    async fn has_blob(&self, d: &Descriptor) -> Result<bool, TransportError> {
+        Ok(self.blobs.lock().unwrap().contains_key(&d.digest))
+    }
+
+    async fn mount_blob(&self, d: &Descriptor, from_repo: &str) -> Result<bool, TransportError> {
+        self.mounts_from.lock().unwrap().push(from_repo.to_string());
+        if self.mountable.contains(&d.digest) {
+            self.blobs
+                .lock()
+                .unwrap()
+                .insert(d.digest.clone(), Vec::new());
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn put_blob(&self, d: &Descriptor, mut stream: BlobStream) -> Result<(), TransportError> {
+        use tokio::io::AsyncReadExt;
+        let now = self.active.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_active.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(self.delay_ms)).await;
+        let mut data = Vec::new();
+        let read = stream.read_to_end(&mut data).await;
+        self.active.fetch_sub(1, Ordering::SeqCst);
+        read.map_err(|source| TransportError::Stream {
+            what: "sink".into(),
+            source,
+        })?;
+        self.blobs.lock().unwrap().insert(d.digest.clone(), data);
+        Ok(())
+    }
+
+    async fn put_manifest(
+        &self,
+        d: &Descriptor,
+        _bytes: Bytes,
+        tag: Option<&str>,
+    ) -> Result<(), TransportError> {
+        self.manifests
+            .lock()
+            .unwrap()
+            .push((d.clone(), tag.map(str::to_string)));
+        Ok(())
+    }
+
+    async fn commit(&self) -> Result<(), TransportError> {
+        self.commits.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// `n` bytes that gzip cannot shrink (xorshift).
+pub fn noise(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
