@@ -13,6 +13,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -133,18 +134,18 @@ impl CredentialStore {
     /// The stored credentials for `host`, if any.
     pub fn get(&self, host: &str) -> Result<Option<Credentials>, TransportError> {
         let config = self.read_config(host)?;
-        if let Some(helper) = helper_for(&config, host) {
-            if let Some(c) = self.helper_get(&helper, host)? {
-                return Ok(Some(c));
-            }
+        if let Some(helper) = helper_for(&config, host)
+            && let Some(c) = self.helper_get(&helper, host)?
+        {
+            return Ok(Some(c));
         }
         let Some((_, entry)) = find_auth_entry(&config, host) else {
             return Ok(None);
         };
-        if let Some(token) = entry.get("identitytoken").and_then(Value::as_str) {
-            if !token.is_empty() {
-                return Ok(Some(Credentials::IdentityToken(token.to_string())));
-            }
+        if let Some(token) = entry.get("identitytoken").and_then(Value::as_str)
+            && !token.is_empty()
+        {
+            return Ok(Some(Credentials::IdentityToken(token.to_string())));
         }
         let Some(auth) = entry.get("auth").and_then(Value::as_str) else {
             return Ok(None);
@@ -304,11 +305,10 @@ impl CredentialStore {
             .map_err(io(&dir))?;
         tmp.write_all(&body).map_err(io(tmp.path()))?;
         tmp.as_file().sync_all().map_err(io(tmp.path()))?;
-        tmp.persist(&self.config)
-            .map_err(|e| TransportError::Io {
-                path: self.config.clone(),
-                source: e.error,
-            })?;
+        tmp.persist(&self.config).map_err(|e| TransportError::Io {
+            path: self.config.clone(),
+            source: e.error,
+        })?;
         Ok(())
     }
 
@@ -370,10 +370,10 @@ impl CredentialStore {
             .map_err(|e| fail(format!("cannot run {}: {e}", exe.display())))?;
         if let Some(mut stdin) = child.stdin.take() {
             // A helper may exit without reading; a broken pipe then is not our error.
-            if let Err(e) = stdin.write_all(input) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(fail(format!("writing to its stdin: {e}")));
-                }
+            if let Err(e) = stdin.write_all(input)
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(fail(format!("writing to its stdin: {e}")));
             }
         }
         let out = child
@@ -404,8 +404,6 @@ impl CredentialStore {
     }
 }
 
-use std::os::unix::fs::DirBuilderExt;
-
 fn is_not_found(detail: &str) -> bool {
     detail.contains("credentials not found")
 }
@@ -415,10 +413,10 @@ fn helper_for(config: &Map<String, Value>, host: &str) -> Option<String> {
     let want = normalize_registry(host);
     if let Some(Value::Object(helpers)) = config.get("credHelpers") {
         for (k, v) in helpers {
-            if normalize_registry(k) == want {
-                if let Some(name) = v.as_str().filter(|s| !s.is_empty()) {
-                    return Some(name.to_string());
-                }
+            if normalize_registry(k) == want
+                && let Some(name) = v.as_str().filter(|s| !s.is_empty())
+            {
+                return Some(name.to_string());
             }
         }
     }

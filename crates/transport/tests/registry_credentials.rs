@@ -66,7 +66,10 @@ fn reads_auths_in_every_spelling() {
         ("docker.io", Some(basic("hub", "hubpw"))),
         ("index.docker.io", Some(basic("hub", "hubpw"))),
         ("localhost:5000", Some(basic("local", "localpw"))),
-        ("ghcr.io", Some(Credentials::IdentityToken("refresh-xyz".into()))),
+        (
+            "ghcr.io",
+            Some(Credentials::IdentityToken("refresh-xyz".into())),
+        ),
         ("empty.example", None),
         ("quay.io", None),
     ] {
@@ -108,10 +111,16 @@ fn stores_in_file_keeping_other_fields() {
     assert_eq!(v["proxies"]["default"]["httpProxy"], "p");
     assert_eq!(v["auths"]["https://Other.io"]["auth"], "eDp5");
     assert_eq!(v["auths"]["localhost:5000"]["auth"], "bWU6cHc=");
-    assert_eq!(v["auths"]["https://index.docker.io/v1/"]["auth"], "aHViYmVyOmh1YnB3");
+    assert_eq!(
+        v["auths"]["https://index.docker.io/v1/"]["auth"],
+        "aHViYmVyOmh1YnB3"
+    );
     assert_eq!(v["auths"]["ghcr.io"]["identitytoken"], "refresh-1");
 
-    assert_eq!(store.get("localhost:5000").unwrap(), Some(basic("me", "pw")));
+    assert_eq!(
+        store.get("localhost:5000").unwrap(),
+        Some(basic("me", "pw"))
+    );
     assert_eq!(store.get("other.io").unwrap(), Some(basic("x", "y")));
     // Replacing reuses the existing key, whatever its spelling.
     store.store("other.io", "x2", "y2").unwrap();
@@ -121,7 +130,10 @@ fn stores_in_file_keeping_other_fields() {
     assert!(store.erase("localhost:5000").unwrap());
     assert!(!store.erase("localhost:5000").unwrap());
     assert_eq!(store.get("localhost:5000").unwrap(), None);
-    assert_eq!(store.get("docker.io").unwrap(), Some(basic("hubber", "hubpw")));
+    assert_eq!(
+        store.get("docker.io").unwrap(),
+        Some(basic("hubber", "hubpw"))
+    );
     // No temp files left behind.
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -140,17 +152,26 @@ fn cred_helpers_and_creds_store() {
     );
     assert_eq!(store.get("registry.example:5000").unwrap(), None);
     store.store("registry.example:5000", "u", "p").unwrap();
-    assert_eq!(store.get("registry.example:5000").unwrap(), Some(basic("u", "p")));
+    assert_eq!(
+        store.get("registry.example:5000").unwrap(),
+        Some(basic("u", "p"))
+    );
     // The helper got it, the file did not.
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(store.config_path()).unwrap()).unwrap();
     assert!(v["auths"].get("registry.example:5000").is_none());
-    assert!(dir.path().join("helper-store/registry.example_5000").exists());
+    assert!(
+        dir.path()
+            .join("helper-store/registry.example_5000")
+            .exists()
+    );
     // Hosts without a helper still use the file.
     assert_eq!(store.get("plain.example").unwrap(), Some(basic("a", "b")));
 
     // `<token>` from a helper is an identity token.
-    store.store("registry.example:5000", "<token>", "refresh-9").unwrap();
+    store
+        .store("registry.example:5000", "<token>", "refresh-9")
+        .unwrap();
     assert_eq!(
         store.get("registry.example:5000").unwrap(),
         Some(Credentials::IdentityToken("refresh-9".into()))
@@ -161,8 +182,15 @@ fn cred_helpers_and_creds_store() {
     // credsStore covers every host, with Docker Hub under its historical key.
     let store = store_with(dir.path(), r#"{"credsStore":"fake"}"#);
     store.store("docker.io", "hub", "pw").unwrap();
-    assert!(dir.path().join("helper-store/https___index.docker.io_v1_").exists());
-    assert_eq!(store.get("index.docker.io").unwrap(), Some(basic("hub", "pw")));
+    assert!(
+        dir.path()
+            .join("helper-store/https___index.docker.io_v1_")
+            .exists()
+    );
+    assert_eq!(
+        store.get("index.docker.io").unwrap(),
+        Some(basic("hub", "pw"))
+    );
 }
 
 #[test]
@@ -170,7 +198,10 @@ fn missing_or_failing_helper_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with(dir.path(), r#"{"credsStore":"absent"}"#);
     let err = store.get("r.io").unwrap_err();
-    assert!(err.to_string().contains("docker-credential-absent"), "{err}");
+    assert!(
+        err.to_string().contains("docker-credential-absent"),
+        "{err}"
+    );
 
     let broken = dir.path().join("docker-credential-broken");
     std::fs::write(&broken, "#!/bin/sh\necho 'keychain locked' >&2\nexit 3\n").unwrap();

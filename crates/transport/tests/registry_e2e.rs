@@ -23,7 +23,7 @@ const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 struct Registry {
     child: Child,
     host: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Registry {
@@ -56,7 +56,14 @@ impl Registry {
         if tls {
             let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
             let out = Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                ])
                 .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
                 .args(["-addext", "subjectAltName=IP:127.0.0.1"])
                 .arg("-keyout")
@@ -65,7 +72,11 @@ impl Registry {
                 .arg(&cert)
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             config.push_str(&format!(
                 "  tls:\n    certificate: {}\n    key: {}\n",
                 cert.display(),
@@ -87,7 +98,7 @@ impl Registry {
         let mut registry = Registry {
             child,
             host: format!("127.0.0.1:{port}"),
-            _dir: dir,
+            dir,
         };
         registry.wait_ready();
         registry
@@ -97,7 +108,7 @@ impl Registry {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let log = std::fs::read_to_string(self._dir.path().join("registry.log"))
+                let log = std::fs::read_to_string(self.dir.path().join("registry.log"))
                     .unwrap_or_default();
                 panic!("docker-registry exited with {status}: {log}");
             }
@@ -219,22 +230,34 @@ async fn push_then_pull_round_trips() {
     assert_eq!(top.size, img.manifest.0.size);
     assert_eq!(top.media_type, oci::media::OCI_MANIFEST);
     assert_eq!(src.manifest(&top).await.unwrap(), img.manifest.1);
-    assert_eq!(read_all(src.blob(&img.layer.0, 0).await.unwrap()).await, img.layer.1);
-    assert_eq!(read_all(src.blob(&img.config.0, 0).await.unwrap()).await, img.config.1);
+    assert_eq!(
+        read_all(src.blob(&img.layer.0, 0).await.unwrap()).await,
+        img.layer.1
+    );
+    assert_eq!(
+        read_all(src.blob(&img.config.0, 0).await.unwrap()).await,
+        img.config.1
+    );
     assert_eq!(
         read_all(src.blob(&img.layer.0, 1000).await.unwrap()).await,
         &img.layer.1[1000..]
     );
 
-    // By digest, too.
+    // By digest, too, and from a parsed reference.
     let by_digest = RegistrySource::new(client.clone(), "team/app", top.digest.to_string());
     assert_eq!(by_digest.resolve().await.unwrap(), top);
+    let r = oci::Reference::parse(&format!("{}/team/app@{}", reg.host, top.digest)).unwrap();
+    let by_ref = RegistrySource::from_reference(client.clone(), &r);
+    assert_eq!(by_ref.resolve().await.unwrap(), top);
 
     // Missing things are "not found", with the URL and the registry's code in the message.
     let missing = RegistrySource::new(client.clone(), "team/app", "nope");
     let err = missing.resolve().await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
-    assert!(err.to_string().contains("/v2/team/app/manifests/nope"), "{err}");
+    assert!(
+        err.to_string().contains("/v2/team/app/manifests/nope"),
+        "{err}"
+    );
     let other = test_image(2, 10);
     let err = match src.blob(&other.layer.0, 0).await {
         Err(e) => e,
@@ -249,7 +272,11 @@ async fn push_then_pull_round_trips() {
         .arg(format!("docker://{}/team/app:v1", reg.host))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.stdout, img.manifest.1);
 }
 
@@ -258,12 +285,20 @@ async fn https_with_a_self_signed_certificate_on_loopback() {
     let reg = Registry::start_with(None, true);
     let client = reg.client(None);
     let img = test_image(8, 200_000);
-    push(&RegistryDestination::new(client.clone(), "tls"), &img, Some("v1")).await;
+    push(
+        &RegistryDestination::new(client.clone(), "tls"),
+        &img,
+        Some("v1"),
+    )
+    .await;
     assert_eq!(client.base_url().await.unwrap().scheme(), "https");
     let src = RegistrySource::new(client, "tls", "v1");
     let top = src.resolve().await.unwrap();
     assert_eq!(top.digest, img.manifest.0.digest);
-    assert_eq!(read_all(src.blob(&img.layer.0, 7).await.unwrap()).await, &img.layer.1[7..]);
+    assert_eq!(
+        read_all(src.blob(&img.layer.0, 7).await.unwrap()).await,
+        &img.layer.1[7..]
+    );
 }
 
 #[tokio::test]
@@ -274,7 +309,10 @@ async fn rejects_wrong_blobs_and_leaves_nothing() {
 
     // Shorter than declared: our stream check cuts the upload off.
     let short = img.layer.1.slice(..4000);
-    let err = dst.put_blob(&img.layer.0, stream(&short)).await.unwrap_err();
+    let err = dst
+        .put_blob(&img.layer.0, stream(&short))
+        .await
+        .unwrap_err();
     assert!(!dst.has_blob(&img.layer.0).await.unwrap(), "{err}");
 
     // Right size, wrong bytes: the registry refuses the digest.
@@ -293,8 +331,14 @@ async fn rejects_wrong_blobs_and_leaves_nothing() {
         .await
         .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("PUT") && msg.contains("/v2/app/manifests/v1"), "{msg}");
-    assert!(msg.contains("BLOB_UNKNOWN") || msg.contains("MANIFEST_BLOB_UNKNOWN"), "{msg}");
+    assert!(
+        msg.contains("PUT") && msg.contains("/v2/app/manifests/v1"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("BLOB_UNKNOWN") || msg.contains("MANIFEST_BLOB_UNKNOWN"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -302,7 +346,12 @@ async fn mounts_blobs_between_repositories() {
     let reg = Registry::start(None);
     let client = reg.client(None);
     let img = test_image(4, 20_000);
-    push(&RegistryDestination::new(client.clone(), "a"), &img, Some("v1")).await;
+    push(
+        &RegistryDestination::new(client.clone(), "a"),
+        &img,
+        Some("v1"),
+    )
+    .await;
 
     let b = RegistryDestination::new(client.clone(), "b");
     assert!(!b.has_blob(&img.layer.0).await.unwrap());
@@ -348,7 +397,12 @@ async fn basic_auth_with_htpasswd() {
     }));
     good.ping().await.unwrap();
     let img = test_image(7, 1000);
-    push(&RegistryDestination::new(good.clone(), "private"), &img, Some("v1")).await;
+    push(
+        &RegistryDestination::new(good.clone(), "private"),
+        &img,
+        Some("v1"),
+    )
+    .await;
     let src = RegistrySource::new(good, "private", "v1");
     let top = src.resolve().await.unwrap();
     assert_eq!(top.digest, img.manifest.0.digest);
@@ -361,7 +415,10 @@ async fn basic_auth_with_htpasswd() {
         .resolve()
         .await
         .unwrap_err();
-    assert!(matches!(err, TransportError::Unauthorized { .. }), "{err:?}");
+    assert!(
+        matches!(err, TransportError::Unauthorized { .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains(&reg.host), "{err}");
 
     let anonymous = reg.client(None);
@@ -369,7 +426,10 @@ async fn basic_auth_with_htpasswd() {
         .has_blob(&img.layer.0)
         .await
         .unwrap_err();
-    assert!(matches!(err, TransportError::Unauthorized { .. }), "{err:?}");
+    assert!(
+        matches!(err, TransportError::Unauthorized { .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -388,7 +448,10 @@ async fn login_checks_then_stores_credentials() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, TransportError::Unauthorized { .. }), "{err:?}");
+    assert!(
+        matches!(err, TransportError::Unauthorized { .. }),
+        "{err:?}"
+    );
     assert!(!config.exists());
 
     transport::credentials::login_with(&store, &reg.host, "bob", "pw", RegistryOptions::default())
@@ -408,11 +471,15 @@ async fn login_checks_then_stores_credentials() {
 
 // ---- bearer flow against a fake registry with its own token endpoint ----
 
+const STORAGE_BLOB: &str = "bytes served by the storage back end";
+
 const FAKE_TAGS: [&str; 5] = ["a", "b", "c", "d", "e"];
 
 #[derive(Default)]
 struct FakeState {
     token_requests: AtomicUsize,
+    flaky_hits: AtomicUsize,
+    storage_host: Mutex<String>,
     scopes_seen: Mutex<Vec<String>>,
 }
 
@@ -433,7 +500,9 @@ impl HttpRequest {
 
     fn query(&self) -> Vec<(String, String)> {
         let q = self.target.split_once('?').map_or("", |(_, q)| q);
-        url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+        url::form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .collect()
     }
 }
 
@@ -477,7 +546,10 @@ fn read_request(s: &mut TcpStream) -> Option<HttpRequest> {
 }
 
 fn respond(s: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &str) {
-    let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -492,14 +564,42 @@ fn start_fake_bearer_registry() -> (String, Arc<FakeState>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
     let state = Arc::new(FakeState::default());
+    // The storage back end blobs redirect to: refuses any request carrying credentials.
+    let storage = TcpListener::bind("127.0.0.1:0").unwrap();
+    *state.storage_host.lock().unwrap() = storage.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in storage.incoming() {
+            let Ok(mut s) = conn else { continue };
+            let Some(req) = read_request(&mut s) else {
+                continue;
+            };
+            if req.header("authorization").is_some() {
+                respond(
+                    &mut s,
+                    "400 Bad Request",
+                    &[],
+                    "credentials leaked to storage",
+                );
+            } else if let Some(range) = req.header("range") {
+                let from: usize = range
+                    .trim_start_matches("bytes=")
+                    .trim_end_matches('-')
+                    .parse()
+                    .unwrap();
+                respond(&mut s, "206 Partial Content", &[], &STORAGE_BLOB[from..]);
+            } else {
+                respond(&mut s, "200 OK", &[], STORAGE_BLOB);
+            }
+        }
+    });
     let (h, st) = (host.clone(), state.clone());
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut s) = conn else { continue };
-            let Some(req) = read_request(&mut s) else { continue };
-            let challenge = format!(
-                r#"Bearer realm="http://{h}/token",service="fake-registry""#
-            );
+            let Some(req) = read_request(&mut s) else {
+                continue;
+            };
+            let challenge = format!(r#"Bearer realm="http://{h}/token",service="fake-registry""#);
             let unauthorized = |s: &mut TcpStream| {
                 respond(
                     s,
@@ -519,24 +619,25 @@ fn start_fake_bearer_registry() -> (String, Arc<FakeState>) {
                     if req.method == "POST" {
                         params.extend(url::form_urlencoded::parse(&req.body).into_owned());
                     }
-                    let get = |k: &str| {
-                        params
-                            .iter()
-                            .find(|(n, _)| n == k)
-                            .map(|(_, v)| v.clone())
-                    };
+                    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
                     let scopes: Vec<String> = params
                         .iter()
                         .filter(|(n, _)| n == "scope")
                         .map(|(_, v)| v.clone())
                         .collect();
                     st.scopes_seen.lock().unwrap().extend(scopes.clone());
-                    let basic_ok = req.header("authorization")
-                        == Some("Basic YWxpY2U6cHc="); // alice:pw
+                    let basic_ok = req.header("authorization") == Some("Basic YWxpY2U6cHc="); // alice:pw
                     let refresh_ok = get("grant_type").as_deref() == Some("refresh_token")
                         && get("refresh_token").as_deref() == Some("refresh-1");
-                    if !(basic_ok || refresh_ok) || get("service").as_deref() != Some("fake-registry") {
-                        respond(&mut s, "401 Unauthorized", &[], r#"{"details":"incorrect username or password"}"#);
+                    if !(basic_ok || refresh_ok)
+                        || get("service").as_deref() != Some("fake-registry")
+                    {
+                        respond(
+                            &mut s,
+                            "401 Unauthorized",
+                            &[],
+                            r#"{"details":"incorrect username or password"}"#,
+                        );
                         continue;
                     }
                     let scope = scopes.join(" ");
@@ -551,7 +652,10 @@ fn start_fake_bearer_registry() -> (String, Arc<FakeState>) {
                     );
                 }
                 ("GET", "/v2/") => {
-                    if req.header("authorization").is_some_and(|a| a.starts_with("Bearer tok-")) {
+                    if req
+                        .header("authorization")
+                        .is_some_and(|a| a.starts_with("Bearer tok-"))
+                    {
                         respond(&mut s, "200 OK", &[], "{}");
                     } else {
                         unauthorized(&mut s);
@@ -567,7 +671,11 @@ fn start_fake_bearer_registry() -> (String, Arc<FakeState>) {
                     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
                     let n: usize = get("n").and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
                     let last = get("last").unwrap_or_default();
-                    let rest: Vec<&str> = FAKE_TAGS.iter().copied().filter(|t| *t > last.as_str()).collect();
+                    let rest: Vec<&str> = FAKE_TAGS
+                        .iter()
+                        .copied()
+                        .filter(|t| *t > last.as_str())
+                        .collect();
                     let page: Vec<&str> = rest.iter().copied().take(n).collect();
                     let mut headers = vec![("Content-Type", "application/json".to_string())];
                     if rest.len() > page.len() {
@@ -583,16 +691,60 @@ fn start_fake_bearer_registry() -> (String, Arc<FakeState>) {
                     respond(&mut s, "200 OK", &headers, &body);
                 }
                 ("GET", "/v2/locked/tags/list") => unauthorized(&mut s),
+                ("GET", "/v2/denied/tags/list") => respond(
+                    &mut s,
+                    "403 Forbidden",
+                    &[],
+                    r#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#,
+                ),
+                ("GET", "/v2/flaky/tags/list") => {
+                    // Two transient failures, then an answer.
+                    if st.flaky_hits.fetch_add(1, Ordering::SeqCst) < 2 {
+                        respond(
+                            &mut s,
+                            "503 Service Unavailable",
+                            &[("Retry-After", "0".into())],
+                            "busy",
+                        );
+                    } else {
+                        respond(&mut s, "200 OK", &[], r#"{"name":"flaky","tags":["x"]}"#);
+                    }
+                }
+                ("GET", p) if p.starts_with("/v2/app/blobs/") => {
+                    if req.header("authorization") != Some("Bearer tok-repository:app:pull") {
+                        unauthorized(&mut s);
+                        continue;
+                    }
+                    // Blobs live on "storage": another host:port that must not see our token.
+                    let location =
+                        format!("http://{}/storage/blob", st.storage_host.lock().unwrap());
+                    respond(
+                        &mut s,
+                        "307 Temporary Redirect",
+                        &[("Location", location)],
+                        "",
+                    );
+                }
                 ("POST", "/v2/app/blobs/uploads/") => {
                     // A mount needs push on `app` and pull on `from`, in one token.
                     let want = "Bearer tok-repository:app:pull,push+repository:src:pull";
                     if req.header("authorization") == Some(want) {
-                        respond(&mut s, "201 Created", &[("Location", "/v2/app/blobs/x".into())], "");
+                        respond(
+                            &mut s,
+                            "201 Created",
+                            &[("Location", "/v2/app/blobs/x".into())],
+                            "",
+                        );
                     } else {
                         unauthorized(&mut s);
                     }
                 }
-                _ => respond(&mut s, "404 Not Found", &[], r#"{"errors":[{"code":"NOT_FOUND","message":"no route"}]}"#),
+                _ => respond(
+                    &mut s,
+                    "404 Not Found",
+                    &[],
+                    r#"{"errors":[{"code":"NOT_FOUND","message":"no route"}]}"#,
+                ),
             }
         }
     });
@@ -619,10 +771,35 @@ async fn bearer_tokens_with_scopes_and_cache() {
     assert_eq!(src.tags_paged(1).await.unwrap(), FAKE_TAGS);
     let after_first = state.token_requests.load(Ordering::SeqCst);
     assert_eq!(after_first, 1);
-    assert_eq!(*state.scopes_seen.lock().unwrap(), vec!["repository:app:pull"]);
+    assert_eq!(
+        *state.scopes_seen.lock().unwrap(),
+        vec!["repository:app:pull"]
+    );
     // The cached token is reused.
     assert_eq!(src.tags().await.unwrap(), FAKE_TAGS);
     assert_eq!(state.token_requests.load(Ordering::SeqCst), after_first);
+
+    // Parallel requests on a fresh client share one token fetch.
+    let fresh = RegistryClient::new(
+        &host,
+        RegistryOptions {
+            credentials: Some(Credentials::Basic {
+                username: "alice".into(),
+                password: "pw".into(),
+            }),
+            ..RegistryOptions::default()
+        },
+    )
+    .unwrap();
+    let before = state.token_requests.load(Ordering::SeqCst);
+    let srcs: Vec<_> = (0..4)
+        .map(|_| RegistrySource::new(fresh.clone(), "app", "latest"))
+        .collect();
+    let lists = futures::future::join_all(srcs.iter().map(|s| s.tags())).await;
+    for l in lists {
+        assert_eq!(l.unwrap(), FAKE_TAGS);
+    }
+    assert_eq!(state.token_requests.load(Ordering::SeqCst), before + 1);
 
     // Wrong password: the token server refuses, and we say so.
     let bad = RegistryClient::new(
@@ -636,9 +813,18 @@ async fn bearer_tokens_with_scopes_and_cache() {
         },
     )
     .unwrap();
-    let err = RegistrySource::new(bad, "app", "latest").tags().await.unwrap_err();
-    assert!(matches!(err, TransportError::Unauthorized { .. }), "{err:?}");
-    assert!(err.to_string().contains("incorrect username or password"), "{err}");
+    let err = RegistrySource::new(bad, "app", "latest")
+        .tags()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TransportError::Unauthorized { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("incorrect username or password"),
+        "{err}"
+    );
 
     // An identity token is exchanged with the OAuth2 refresh-token grant.
     let refresh = RegistryClient::new(
@@ -650,7 +836,10 @@ async fn bearer_tokens_with_scopes_and_cache() {
     )
     .unwrap();
     assert_eq!(
-        RegistrySource::new(refresh, "app", "latest").tags().await.unwrap(),
+        RegistrySource::new(refresh, "app", "latest")
+            .tags()
+            .await
+            .unwrap(),
         FAKE_TAGS
     );
 
@@ -658,10 +847,45 @@ async fn bearer_tokens_with_scopes_and_cache() {
     let before = state.token_requests.load(Ordering::SeqCst);
     let locked = RegistrySource::new(client.clone(), "locked", "latest");
     let err = locked.tags().await.unwrap_err();
-    assert!(matches!(err, TransportError::Unauthorized { .. }), "{err:?}");
-    assert!(err.to_string().contains("UNAUTHORIZED: authentication required"), "{err}");
+    assert!(
+        matches!(err, TransportError::Unauthorized { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("UNAUTHORIZED: authentication required"),
+        "{err}"
+    );
     assert!(err.to_string().contains("GET http://"), "{err}");
     assert_eq!(state.token_requests.load(Ordering::SeqCst), before + 2);
+
+    // 403 is "denied", with the registry's words.
+    let err = RegistrySource::new(client.clone(), "denied", "latest")
+        .tags()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TransportError::Denied { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("DENIED: requested access"),
+        "{err}"
+    );
+
+    // 503 with Retry-After is retried.
+    let flaky = RegistrySource::new(client.clone(), "flaky", "latest");
+    assert_eq!(flaky.tags().await.unwrap(), vec!["x"]);
+    assert_eq!(state.flaky_hits.load(Ordering::SeqCst), 3);
+
+    // Blob redirects to another host are followed without our credentials, ranges kept.
+    let d = Descriptor::of_bytes(oci::media::OCI_LAYER, STORAGE_BLOB.as_bytes());
+    let src = RegistrySource::new(client.clone(), "app", "latest");
+    assert_eq!(
+        read_all(src.blob(&d, 0).await.unwrap()).await,
+        STORAGE_BLOB.as_bytes()
+    );
+    assert_eq!(
+        read_all(src.blob(&d, 6).await.unwrap()).await,
+        &STORAGE_BLOB.as_bytes()[6..]
+    );
 
     // A cross-repository mount asks for both scopes in one token request.
     let dst = RegistryDestination::new(client, "app");
@@ -673,4 +897,64 @@ async fn bearer_tokens_with_scopes_and_cache() {
             .any(|w| w == ["repository:app:pull,push", "repository:src:pull"]),
         "{seen:?}"
     );
+}
+
+#[tokio::test]
+async fn unreachable_registry_names_both_attempts() {
+    let port = free_port(); // nothing listens there any more
+    let client =
+        RegistryClient::new(&format!("127.0.0.1:{port}"), RegistryOptions::default()).unwrap();
+    let err = client.ping().await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("http://127.0.0.1:{port}/v2/")),
+        "{msg}"
+    );
+    assert!(msg.contains("after HTTPS failed"), "{msg}");
+    assert!(err.is_transient(), "{err:?}");
+}
+
+#[tokio::test]
+async fn copy_engine_between_registries() {
+    let (one, two) = (Registry::start(None), Registry::start(None));
+    let (c1, c2) = (one.client(None), two.client(None));
+    let img = test_image(9, 400_000);
+    push(
+        &RegistryDestination::new(c1.clone(), "app"),
+        &img,
+        Some("v1"),
+    )
+    .await;
+
+    // Registry to registry.
+    let src = RegistrySource::new(c1.clone(), "app", "v1");
+    let opts = transport::CopyOptions {
+        tag: Some("v2".into()),
+        ..transport::CopyOptions::default()
+    };
+    transport::copy(&src, &RegistryDestination::new(c2.clone(), "copied"), &opts)
+        .await
+        .unwrap();
+    let back = RegistrySource::new(c2.clone(), "copied", "v2");
+    let top = back.resolve().await.unwrap();
+    assert_eq!(top.digest, img.manifest.0.digest);
+    assert_eq!(
+        read_all(back.blob(&img.layer.0, 0).await.unwrap()).await,
+        img.layer.1
+    );
+
+    // Within one registry, blobs are mounted rather than uploaded.
+    let opts = transport::CopyOptions {
+        tag: Some("v1".into()),
+        mount_from: Some("app".into()),
+        ..transport::CopyOptions::default()
+    };
+    transport::copy(&src, &RegistryDestination::new(c1.clone(), "other"), &opts)
+        .await
+        .unwrap();
+    let top = RegistrySource::new(c1, "other", "v1")
+        .resolve()
+        .await
+        .unwrap();
+    assert_eq!(top.digest, img.manifest.0.digest);
 }

@@ -39,6 +39,8 @@ struct CachedToken {
 #[derive(Default)]
 pub(crate) struct TokenCache {
     tokens: Mutex<HashMap<String, CachedToken>>,
+    /// Held while fetching, so parallel requests needing the same token wait for one fetch.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 #[derive(serde::Deserialize)]
@@ -55,7 +57,12 @@ fn cache_key(realm: &BearerRealm, scopes: &[String]) -> String {
     let mut s: Vec<&str> = scopes.iter().map(String::as_str).collect();
     s.sort_unstable();
     s.dedup();
-    format!("{}\n{}\n{}", realm.realm, realm.service.as_deref().unwrap_or(""), s.join(" "))
+    format!(
+        "{}\n{}\n{}",
+        realm.realm,
+        realm.service.as_deref().unwrap_or(""),
+        s.join(" ")
+    )
 }
 
 impl TokenCache {
@@ -92,6 +99,10 @@ impl TokenCache {
         scopes: &[String],
         credentials: Option<&Credentials>,
     ) -> Result<HeaderValue, TransportError> {
+        if let Some(h) = self.get(realm, scopes) {
+            return Ok(h);
+        }
+        let _fetching = self.fetching.lock().await;
         if let Some(h) = self.get(realm, scopes) {
             return Ok(h);
         }
@@ -240,8 +251,8 @@ pub(crate) fn basic_header(credentials: Option<&Credentials>) -> Option<HeaderVa
     use base64::Engine;
     match credentials {
         Some(Credentials::Basic { username, password }) => {
-            let enc = base64::engine::general_purpose::STANDARD
-                .encode(format!("{username}:{password}"));
+            let enc =
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
             HeaderValue::from_str(&format!("Basic {enc}")).ok()
         }
         _ => None,
@@ -258,7 +269,10 @@ mod tests {
             realm: "https://t".into(),
             service: Some("s".into()),
         };
-        let a = cache_key(&r, &["repository:a:pull".into(), "repository:b:pull".into()]);
+        let a = cache_key(
+            &r,
+            &["repository:a:pull".into(), "repository:b:pull".into()],
+        );
         let b = cache_key(
             &r,
             &[

@@ -244,7 +244,10 @@ mod tests {
                 vec![ch("negotiate", &[]), ch("basic", &[("realm", "x")])],
             ),
             ("Basic dXNlcjpwYXNz==", vec![ch("basic", &[])]),
-            (r#"Bearer realm="unterminated"#, vec![ch("bearer", &[("realm", "unterminated")])]),
+            (
+                r#"Bearer realm="unterminated"#,
+                vec![ch("bearer", &[("realm", "unterminated")])],
+            ),
             ("", vec![]),
             ("  ,  ", vec![]),
         ] {

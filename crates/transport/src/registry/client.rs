@@ -177,7 +177,11 @@ impl RegistryClient {
     }
 
     /// Resolves a `Location` or `Link` target (relative or absolute) against `base`.
-    pub(crate) fn resolve_location(&self, base: &Url, location: &str) -> Result<Url, TransportError> {
+    pub(crate) fn resolve_location(
+        &self,
+        base: &Url,
+        location: &str,
+    ) -> Result<Url, TransportError> {
         base.join(location).map_err(|e| TransportError::Invalid {
             what: format!("location {location:?} from {}", self.inner.host),
             detail: e.to_string(),
@@ -254,7 +258,11 @@ impl RegistryClient {
             .or_else(|| challenges.iter().find(|c| c.scheme == "basic"))
             .cloned();
         if let Some(c) = pick {
-            *self.inner.challenge.lock().unwrap_or_else(|p| p.into_inner()) = Some(c);
+            *self
+                .inner
+                .challenge
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(c);
         }
     }
 
@@ -490,7 +498,10 @@ pub(crate) async fn error_detail(resp: Response) -> String {
         .unwrap_or_default();
     let detail = summarize_error_body(&body);
     if detail.is_empty() {
-        status.canonical_reason().unwrap_or("no details").to_string()
+        status
+            .canonical_reason()
+            .unwrap_or("no details")
+            .to_string()
     } else {
         detail
     }

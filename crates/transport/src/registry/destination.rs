@@ -69,7 +69,9 @@ impl RegistryDestination {
         let req = Req::new(Method::DELETE, location.clone(), &self.scopes);
         match self.client.send(req).await {
             Ok(resp) if resp.status().is_success() || resp.status() == StatusCode::NOT_FOUND => {}
-            Ok(resp) => tracing::debug!(url = %location, status = %resp.status(), "cancelling upload"),
+            Ok(resp) => {
+                tracing::debug!(url = %location, status = %resp.status(), "cancelling upload")
+            }
             Err(e) => tracing::debug!(url = %location, error = %e, "cancelling upload"),
         }
     }
@@ -138,7 +140,8 @@ impl ImageDestination for RegistryDestination {
             .client
             .url(&format!("/v2/{}/blobs/uploads/", self.repo))
             .await?;
-        let mut req = Req::new(Method::POST, start.clone(), &self.scopes).header(CONTENT_LENGTH, "0");
+        let mut req =
+            Req::new(Method::POST, start.clone(), &self.scopes).header(CONTENT_LENGTH, "0");
         req.retry = true; // an abandoned extra session is harmless
         let resp = self.client.send(req).await?;
         if resp.status() != StatusCode::ACCEPTED && !resp.status().is_success() {
@@ -155,7 +158,10 @@ impl ImageDestination for RegistryDestination {
         let body = reqwest::Body::wrap_stream(exact_length(stream, d.size, self.what(d)));
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_LENGTH, HeaderValue::from(d.size));
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
         let resp = match self
             .client
             .send_once(Method::PUT, &put_url, headers, body, &self.scopes)
@@ -194,7 +200,8 @@ impl ImageDestination for RegistryDestination {
         } else {
             d.media_type.as_str()
         };
-        let mut req = Req::new(Method::PUT, url.clone(), &self.scopes).header(CONTENT_TYPE, media_type);
+        let mut req =
+            Req::new(Method::PUT, url.clone(), &self.scopes).header(CONTENT_TYPE, media_type);
         req.body = Some(bytes);
         req.retry = true; // a PUT of the same bytes is idempotent
         let resp = self.client.send(req).await?;
@@ -290,10 +297,16 @@ mod tests {
         let d = Digest::sha256_of(b"x");
         let mut h = HeaderMap::new();
         assert!(check_digest(&h, &d, "t").is_ok());
-        h.insert(DIGEST_HEADER, HeaderValue::from_str(&d.to_string()).unwrap());
+        h.insert(
+            DIGEST_HEADER,
+            HeaderValue::from_str(&d.to_string()).unwrap(),
+        );
         assert!(check_digest(&h, &d, "t").is_ok());
         let other = Digest::sha256_of(b"y");
-        h.insert(DIGEST_HEADER, HeaderValue::from_str(&other.to_string()).unwrap());
+        h.insert(
+            DIGEST_HEADER,
+            HeaderValue::from_str(&other.to_string()).unwrap(),
+        );
         assert!(matches!(
             check_digest(&h, &d, "t"),
             Err(TransportError::DigestMismatch { .. })

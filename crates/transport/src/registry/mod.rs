@@ -38,7 +38,10 @@ pub(crate) const MAX_MANIFEST_SIZE: usize = 4 << 20;
 /// The repository path on the registry: Docker Hub's official images live under `library/`.
 pub(crate) fn repository_path(host: &str, repo: &str) -> String {
     let repo = repo.trim_matches('/');
-    let hub = matches!(host, "docker.io" | "index.docker.io" | "registry-1.docker.io");
+    let hub = matches!(
+        host,
+        "docker.io" | "index.docker.io" | "registry-1.docker.io"
+    );
     if hub && !repo.contains('/') {
         format!("library/{repo}")
     } else {

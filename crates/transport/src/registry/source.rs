@@ -48,6 +48,17 @@ impl RegistrySource {
         }
     }
 
+    /// The image a parsed reference names (its digest when it has one, else its tag). The
+    /// client should be for `r.domain()`.
+    pub fn from_reference(client: RegistryClient, r: &oci::Reference) -> RegistrySource {
+        let reference = match (r.digest(), r.tag()) {
+            (Some(d), _) => d.to_string(),
+            (None, Some(t)) => t.to_string(),
+            (None, None) => "latest".to_string(),
+        };
+        RegistrySource::new(client, r.path(), reference)
+    }
+
     /// The repository path on the registry.
     pub fn repository(&self) -> &str {
         &self.repo
@@ -66,7 +77,10 @@ impl RegistrySource {
             #[serde(default)]
             tags: Option<Vec<String>>,
         }
-        let mut url = self.client.url(&format!("/v2/{}/tags/list", self.repo)).await?;
+        let mut url = self
+            .client
+            .url(&format!("/v2/{}/tags/list", self.repo))
+            .await?;
         url.query_pairs_mut()
             .append_pair("n", &page_size.max(1).to_string());
         let mut all = Vec::new();
@@ -81,7 +95,8 @@ impl RegistrySource {
                 return Err(self.not_found(err, format!("repository {}", self.name())));
             }
             let next = next_link(resp.headers());
-            let body = read_limited(resp, 16 << 20, &format!("tag list of {}", self.name())).await?;
+            let body =
+                read_limited(resp, 16 << 20, &format!("tag list of {}", self.name())).await?;
             let page: TagList =
                 serde_json::from_slice(&body).map_err(|e| TransportError::Invalid {
                     what: format!("GET {url}: tag list"),
@@ -101,8 +116,17 @@ impl RegistrySource {
 
     /// `host/repo:ref` or `host/repo@digest`, for messages.
     fn name(&self) -> String {
-        let sep = if self.reference.contains(':') { '@' } else { ':' };
-        format!("{}/{}{sep}{}", self.client.host(), self.repo, self.reference)
+        let sep = if self.reference.contains(':') {
+            '@'
+        } else {
+            ':'
+        };
+        format!(
+            "{}/{}{sep}{}",
+            self.client.host(),
+            self.repo,
+            self.reference
+        )
     }
 
     fn not_found(&self, err: TransportError, what: String) -> TransportError {
@@ -131,7 +155,10 @@ impl RegistrySource {
         let url = self.manifest_url(&self.reference).await?;
         let resp = self
             .client
-            .send(Req::new(Method::HEAD, url.clone(), &self.scopes).header(ACCEPT, oci::media::MANIFEST_ACCEPT))
+            .send(
+                Req::new(Method::HEAD, url.clone(), &self.scopes)
+                    .header(ACCEPT, oci::media::MANIFEST_ACCEPT),
+            )
             .await?;
         let status = resp.status();
         if status == StatusCode::NOT_FOUND {
@@ -148,7 +175,9 @@ impl RegistrySource {
         let size = header_str(headers, CONTENT_LENGTH.as_str()).and_then(|s| s.parse::<u64>().ok());
         match (digest, media_type, size) {
             (Some(digest), Some(media_type), Some(size))
-                if size > 0 && (oci::media::is_index(&media_type) || oci::media::is_manifest(&media_type)) =>
+                if size > 0
+                    && (oci::media::is_index(&media_type)
+                        || oci::media::is_manifest(&media_type)) =>
             {
                 if let Ok(want) = self.reference.parse::<Digest>()
                     && want != digest
@@ -242,14 +271,18 @@ impl ImageSource for RegistrySource {
         if d.size > MAX_MANIFEST_SIZE as u64 {
             return Err(TransportError::Invalid {
                 what: format!("manifest {} in {}", d.digest, self.name()),
-                detail: format!("{} bytes is over the {MAX_MANIFEST_SIZE}-byte limit", d.size),
+                detail: format!(
+                    "{} bytes is over the {MAX_MANIFEST_SIZE}-byte limit",
+                    d.size
+                ),
             });
         }
-        let accept = if d.media_type.is_empty() || oci::media::MANIFEST_ACCEPT.contains(&d.media_type) {
-            oci::media::MANIFEST_ACCEPT.to_string()
-        } else {
-            format!("{}, {}", d.media_type, oci::media::MANIFEST_ACCEPT)
-        };
+        let accept =
+            if d.media_type.is_empty() || oci::media::MANIFEST_ACCEPT.contains(&d.media_type) {
+                oci::media::MANIFEST_ACCEPT.to_string()
+            } else {
+                format!("{}, {}", d.media_type, oci::media::MANIFEST_ACCEPT)
+            };
         let (_, bytes) = self.get_manifest(&d.digest.to_string(), &accept).await?;
         Ok(bytes)
     }
@@ -312,7 +345,8 @@ fn sniff_media_type(bytes: &[u8]) -> String {
     }
     match serde_json::from_slice::<Probe>(bytes) {
         Ok(Probe {
-            media_type: Some(t), ..
+            media_type: Some(t),
+            ..
         }) if !t.is_empty() => t,
         Ok(Probe {
             manifests: Some(_), ..
@@ -348,8 +382,14 @@ mod tests {
     #[test]
     fn next_links() {
         for (value, want) in [
-            (r#"</v2/app/tags/list?last=b&n=2>; rel="next""#, Some("/v2/app/tags/list?last=b&n=2")),
-            (r#"<https://r/v2/x?n=1>;rel=next"#, Some("https://r/v2/x?n=1")),
+            (
+                r#"</v2/app/tags/list?last=b&n=2>; rel="next""#,
+                Some("/v2/app/tags/list?last=b&n=2"),
+            ),
+            (
+                r#"<https://r/v2/x?n=1>;rel=next"#,
+                Some("https://r/v2/x?n=1"),
+            ),
             (r#"</a>; rel="prev", </b>; rel="next""#, Some("/b")),
             (r#"</a>; rel="prev""#, None),
             ("garbage", None),
@@ -363,16 +403,34 @@ mod tests {
     #[test]
     fn media_types() {
         for (ct, want) in [
-            ("application/vnd.oci.image.manifest.v1+json", oci::media::OCI_MANIFEST),
-            ("application/vnd.oci.image.index.v1+json; charset=utf-8", oci::media::OCI_INDEX),
-            ("Application/Vnd.Docker.Distribution.Manifest.V2+json", oci::media::DOCKER_MANIFEST),
+            (
+                "application/vnd.oci.image.manifest.v1+json",
+                oci::media::OCI_MANIFEST,
+            ),
+            (
+                "application/vnd.oci.image.index.v1+json; charset=utf-8",
+                oci::media::OCI_INDEX,
+            ),
+            (
+                "Application/Vnd.Docker.Distribution.Manifest.V2+json",
+                oci::media::DOCKER_MANIFEST,
+            ),
         ] {
             assert_eq!(media_type_of(ct), want, "{ct}");
         }
         for (body, want) in [
-            (r#"{"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]}"#, oci::media::DOCKER_MANIFEST_LIST),
-            (r#"{"schemaVersion":2,"manifests":[]}"#, oci::media::OCI_INDEX),
-            (r#"{"schemaVersion":2,"config":{},"layers":[]}"#, oci::media::OCI_MANIFEST),
+            (
+                r#"{"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]}"#,
+                oci::media::DOCKER_MANIFEST_LIST,
+            ),
+            (
+                r#"{"schemaVersion":2,"manifests":[]}"#,
+                oci::media::OCI_INDEX,
+            ),
+            (
+                r#"{"schemaVersion":2,"config":{},"layers":[]}"#,
+                oci::media::OCI_MANIFEST,
+            ),
             ("not json", oci::media::OCI_MANIFEST),
         ] {
             assert_eq!(sniff_media_type(body.as_bytes()), want, "{body}");
