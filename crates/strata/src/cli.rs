@@ -392,10 +392,18 @@ mod tests {
     #[test]
     fn parses_docker_grammar() {
         for (args, ok) in [
-            (&["strata", "images", "-a", "--filter", "dangling=true"][..], true),
+            (
+                &["strata", "images", "-a", "--filter", "dangling=true"][..],
+                true,
+            ),
             (&["strata", "image", "ls", "--format", "{{.ID}}"], true),
             (&["strata", "image", "list", "-q"], true),
-            (&["strata", "--root", "/tmp/x", "import", "-c", "ENV A=1", "-", "x:y"], true),
+            (
+                &[
+                    "strata", "--root", "/tmp/x", "import", "-c", "ENV A=1", "-", "x:y",
+                ],
+                true,
+            ),
             (&["strata", "history", "-H=false", "alpine"], true),
             (&["strata", "rmi"], false),
             (&["strata", "login", "-p", "x", "--password-stdin"], false),

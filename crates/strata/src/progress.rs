@@ -63,6 +63,7 @@ enum Mode {
 pub struct Progress {
     verb: Verb,
     mode: Mutex<Mode>,
+    hidden: Mutex<Vec<Digest>>,
 }
 
 impl Progress {
@@ -81,11 +82,37 @@ impl Progress {
         Progress {
             verb,
             mode: Mutex::new(mode),
+            hidden: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Shows nothing for this blob (Docker has no line for an image's config).
+    pub fn hide(&self, digest: &Digest) {
+        self.hidden
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(digest.clone());
+    }
+
+    fn is_hidden(&self, event: &ProgressEvent) -> bool {
+        let digest = match event {
+            ProgressEvent::BlobSkipped { digest, .. }
+            | ProgressEvent::BlobStarted { digest, .. }
+            | ProgressEvent::BlobProgress { digest, .. }
+            | ProgressEvent::BlobDone { digest } => digest,
+            _ => return false,
+        };
+        self.hidden
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(digest)
     }
 
     /// Shows one event.
     pub fn handle(&self, event: &ProgressEvent) {
+        if self.is_hidden(event) {
+            return;
+        }
         let mut mode = self.mode.lock().unwrap_or_else(|e| e.into_inner());
         match &mut *mode {
             Mode::Quiet => {}

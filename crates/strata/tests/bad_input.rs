@@ -23,9 +23,16 @@ fn a_blob_whose_digest_does_not_match_is_rejected_and_not_stored() {
     assert_eq!(code, 1);
     assert!(err.contains(&layer), "the error names the blob: {err}");
     assert!(err.contains(&sha256(&evil)), "and what it hashed to: {err}");
-    assert_eq!(env.ok(&["images", "-q", "-a"]).trim(), "", "no image was stored");
+    assert_eq!(
+        env.ok(&["images", "-q", "-a"]).trim(),
+        "",
+        "no image was stored"
+    );
     let blob_dir = env.root().join("blobs/sha256");
-    assert!(!blob_dir.join(&layer[7..]).exists(), "the bad blob is not in the store");
+    assert!(
+        !blob_dir.join(&layer[7..]).exists(),
+        "the bad blob is not in the store"
+    );
     assert!(!blob_dir.join(&sha256(&evil)[7..]).exists());
 
     // The same registry, telling the truth now: the pull succeeds.
@@ -37,8 +44,17 @@ fn a_blob_whose_digest_does_not_match_is_rejected_and_not_stored() {
 fn saved_archive(env: &Env) -> Vec<u8> {
     let tar = harness::images::tar_of(&[("f", &[9u8; 100_000])]);
     std::fs::write(env.path("rootfs.tar"), tar).unwrap();
-    env.ok(&["import", env.path("rootfs.tar").to_str().unwrap(), "victim:1"]);
-    env.ok(&["save", "-o", env.path("ok.tar").to_str().unwrap(), "victim:1"]);
+    env.ok(&[
+        "import",
+        env.path("rootfs.tar").to_str().unwrap(),
+        "victim:1",
+    ]);
+    env.ok(&[
+        "save",
+        "-o",
+        env.path("ok.tar").to_str().unwrap(),
+        "victim:1",
+    ]);
     env.ok(&["rmi", "victim:1"]);
     std::fs::read(env.path("ok.tar")).unwrap()
 }
@@ -53,7 +69,10 @@ fn truncated_and_corrupt_archives_fail_cleanly() {
     std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
     let (code, err) = env.fails(&["load", "-i", truncated.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(err.contains("truncated.tar"), "the error names the archive: {err}");
+    assert!(
+        err.contains("truncated.tar"),
+        "the error names the archive: {err}"
+    );
 
     // Flip a byte in the middle of the layer blob (the largest entry).
     let mut corrupt = good.clone();
@@ -63,7 +82,10 @@ fn truncated_and_corrupt_archives_fail_cleanly() {
     std::fs::write(&path, &corrupt).unwrap();
     let (code, err) = env.fails(&["load", "-i", path.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(err.contains("sha256:"), "a digest mismatch is reported: {err}");
+    assert!(
+        err.contains("sha256:"),
+        "a digest mismatch is reported: {err}"
+    );
 
     let (code, err) = env.fails(&["load", "-i", env.path("missing.tar").to_str().unwrap()]);
     assert_eq!(code, 1);
@@ -72,12 +94,19 @@ fn truncated_and_corrupt_archives_fail_cleanly() {
     std::fs::write(env.path("garbage.tar"), b"this is not a tar archive at all").unwrap();
     env.fails(&["load", "-i", env.path("garbage.tar").to_str().unwrap()]);
 
-    assert_eq!(env.ok(&["images", "-q", "-a"]).trim(), "", "nothing was loaded");
+    assert_eq!(
+        env.ok(&["images", "-q", "-a"]).trim(),
+        "",
+        "nothing was loaded"
+    );
     let (blobs_after, _) = env.blob_usage();
     assert!(blobs_after <= blobs_before, "no new blobs stayed behind");
     // And the good archive still loads.
     let ok = env.path("ok.tar");
-    assert!(env.ok(&["load", "-i", ok.to_str().unwrap()]).contains("Loaded image: victim:1"));
+    assert!(
+        env.ok(&["load", "-i", ok.to_str().unwrap()])
+            .contains("Loaded image: victim:1")
+    );
 }
 
 /// The offset of the middle of the largest entry's data in a tar.
@@ -105,12 +134,18 @@ fn bad_arguments_say_what_is_wrong() {
     assert!(err.contains("No such image: no-such-image"), "{err}");
     let (code, err) = env.fails(&["tag", "UPPER/Case", "x"]);
     assert_ne!(code, 0);
-    assert!(err.to_lowercase().contains("invalid reference format"), "{err}");
+    assert!(
+        err.to_lowercase().contains("invalid reference format"),
+        "{err}"
+    );
     let (code, _) = env.fails(&["images", "--no-such-flag"]);
     assert_eq!(code, 2, "usage errors exit 2");
     let (code, err) = env.fails(&["pull", "127.0.0.1:1/nothing/here:1"]);
     assert_eq!(code, 1);
-    assert!(err.contains("127.0.0.1:1"), "the error names the registry: {err}");
+    assert!(
+        err.contains("127.0.0.1:1"),
+        "the error names the registry: {err}"
+    );
     let (code, err) = env.fails(&["import", env.path("nope.tar").to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(err.contains("nope.tar"), "{err}");

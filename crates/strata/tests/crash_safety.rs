@@ -42,7 +42,10 @@ fn a_killed_pull_leaves_a_consistent_store_and_the_next_one_resumes() {
             break;
         }
         assert!(Instant::now() < deadline, "the pull never got going");
-        assert!(child.try_wait().unwrap().is_none(), "the pull ended before it was killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the pull ended before it was killed"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().unwrap(); // SIGKILL
@@ -58,11 +61,23 @@ fn a_killed_pull_leaves_a_consistent_store_and_the_next_one_resumes() {
     let resumed = reg.requests().into_iter().any(|r| {
         r.method == "GET"
             && r.path.ends_with(&layer)
-            && r.range.as_deref().and_then(|v| v.strip_prefix("bytes=")).and_then(|v| v.split('-').next()).and_then(|v| v.parse::<u64>().ok()).is_some_and(|off| off > 0)
+            && r.range
+                .as_deref()
+                .and_then(|v| v.strip_prefix("bytes="))
+                .and_then(|v| v.split('-').next())
+                .and_then(|v| v.parse::<u64>().ok())
+                .is_some_and(|off| off > 0)
     });
-    assert!(resumed, "the second pull asked only for the rest of the layer: {:?}", reg.requests());
+    assert!(
+        resumed,
+        "the second pull asked only for the rest of the layer: {:?}",
+        reg.requests()
+    );
     let (left, _) = dir_usage(&ingest);
-    assert_eq!(left, 0, "no partial data is left once the blob is committed");
+    assert_eq!(
+        left, 0,
+        "no partial data is left once the blob is committed"
+    );
 }
 
 #[test]
@@ -77,12 +92,27 @@ fn two_concurrent_pulls_of_one_image_both_succeed() {
     seed.ok(&["push", "-q", &name]);
 
     let env = Env::new();
-    let children: Vec<_> = (0..2).map(|_| env.cmd(&["pull", "-q", &name]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()).collect();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            env.cmd(&["pull", "-q", &name])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
     for c in children {
         let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "a concurrent pull failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "a concurrent pull failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let ids = env.ok(&["images", "-q", "--no-trunc"]);
     assert_eq!(ids.lines().count(), 1, "{ids}");
-    assert_eq!(ids.trim(), seed.ok(&["images", "-q", "--no-trunc", &name]).trim());
+    assert_eq!(
+        ids.trim(),
+        seed.ok(&["images", "-q", "--no-trunc", &name]).trim()
+    );
 }

@@ -18,7 +18,11 @@ fn host_arch() -> &'static str {
 }
 
 fn other_arch() -> &'static str {
-    if host_arch() == "amd64" { "arm64" } else { "amd64" }
+    if host_arch() == "amd64" {
+        "arm64"
+    } else {
+        "amd64"
+    }
 }
 
 /// Pushes a two-platform index to `reg` with `strata copy --all`; returns (name, images, index digest).
@@ -29,7 +33,12 @@ fn push_index(env: &Env, reg: &Registry) -> (String, TestImage, TestImage, Strin
     let (index, d) = layout.index(&[(&host, host_arch()), (&other, other_arch())]);
     layout.tag(d, "multi");
     let name = format!("{}/multi/img:1", reg.host);
-    env.ok(&["copy", "--all", &format!("oci:{}:multi", layout.dir.display()), &format!("docker://{name}")]);
+    env.ok(&[
+        "copy",
+        "--all",
+        &format!("oci:{}:multi", layout.dir.display()),
+        &format!("docker://{name}"),
+    ]);
     (name, host, other, sha256(&index))
 }
 
@@ -39,21 +48,55 @@ fn pull_picks_host_platform_and_platform_flag_picks_another() {
     let setup = Env::new();
     let (name, host, other, index_digest) = push_index(&setup, &reg);
 
-    let raw = peer(Command::new(require("skopeo")).args(["inspect", "--raw", "--tls-verify=false"]).arg(format!("docker://{name}")));
-    assert_eq!(sha256(raw.as_bytes()), index_digest, "the registry holds our index byte for byte");
+    let raw = peer(
+        Command::new(require("skopeo"))
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{name}")),
+    );
+    assert_eq!(
+        sha256(raw.as_bytes()),
+        index_digest,
+        "the registry holds our index byte for byte"
+    );
 
     let env = Env::new();
     env.ok(&["pull", &name]);
-    assert_eq!(env.ok(&["images", "-q", "--no-trunc", &name]).trim(), host.id());
-    assert_eq!(env.ok(&["inspect", "-f", "{{.Architecture}}", &name]).trim(), host_arch());
+    assert_eq!(
+        env.ok(&["images", "-q", "--no-trunc", &name]).trim(),
+        host.id()
+    );
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.Architecture}}", &name])
+            .trim(),
+        host_arch()
+    );
     let inspect: Value = serde_json::from_str(&env.ok(&["inspect", &name])).unwrap();
     let want = format!("{}/multi/img@{index_digest}", reg.host);
-    assert!(inspect[0]["RepoDigests"].as_array().unwrap().iter().any(|d| d == &want), "RepoDigests name the index: {inspect}");
+    assert!(
+        inspect[0]["RepoDigests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == &want),
+        "RepoDigests name the index: {inspect}"
+    );
 
     let env2 = Env::new();
-    env2.ok(&["pull", "--platform", &format!("linux/{}", other_arch()), &name]);
-    assert_eq!(env2.ok(&["images", "-q", "--no-trunc", &name]).trim(), other.id());
-    assert_eq!(env2.ok(&["inspect", "-f", "{{.Architecture}}", &name]).trim(), other_arch());
+    env2.ok(&[
+        "pull",
+        "--platform",
+        &format!("linux/{}", other_arch()),
+        &name,
+    ]);
+    assert_eq!(
+        env2.ok(&["images", "-q", "--no-trunc", &name]).trim(),
+        other.id()
+    );
+    assert_eq!(
+        env2.ok(&["inspect", "-f", "{{.Architecture}}", &name])
+            .trim(),
+        other_arch()
+    );
 
     let env3 = Env::new();
     let by_digest = format!("{}/multi/img@{index_digest}", reg.host);
@@ -71,22 +114,42 @@ fn copy_all_keeps_the_index_and_its_digest() {
     let env = Env::new();
     let (name, _, _, index_digest) = push_index(&env, &reg);
     let out = env.path("copied");
-    env.ok(&["copy", "--all", &format!("docker://{name}"), &format!("oci:{}:all", out.display())]);
-    let index: Value = serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
-    let entry = index["manifests"].as_array().unwrap().iter().find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "all").unwrap();
+    env.ok(&[
+        "copy",
+        "--all",
+        &format!("docker://{name}"),
+        &format!("oci:{}:all", out.display()),
+    ]);
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "all")
+        .unwrap();
     assert_eq!(entry["digest"], index_digest.as_str());
     let blob = std::fs::read(out.join("blobs/sha256").join(&index_digest[7..])).unwrap();
     assert_eq!(sha256(&blob), index_digest);
     let nested: Value = serde_json::from_slice(&blob).unwrap();
     for m in nested["manifests"].as_array().unwrap() {
         let d = m["digest"].as_str().unwrap();
-        assert!(out.join("blobs/sha256").join(&d[7..]).exists(), "platform manifest {d} copied");
+        assert!(
+            out.join("blobs/sha256").join(&d[7..]).exists(),
+            "platform manifest {d} copied"
+        );
     }
 
     // Into the store and back out: the index survives there too.
     env.ok(&["copy", "--all", &format!("docker://{name}"), "multi:all"]);
     let out2 = env.path("copied2");
-    env.ok(&["copy", "--all", "multi:all", &format!("oci:{}:all", out2.display())]);
-    let index2: Value = serde_json::from_slice(&std::fs::read(out2.join("index.json")).unwrap()).unwrap();
+    env.ok(&[
+        "copy",
+        "--all",
+        "multi:all",
+        &format!("oci:{}:all", out2.display()),
+    ]);
+    let index2: Value =
+        serde_json::from_slice(&std::fs::read(out2.join("index.json")).unwrap()).unwrap();
     assert_eq!(index2["manifests"][0]["digest"], index_digest.as_str());
 }

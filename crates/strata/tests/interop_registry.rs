@@ -15,13 +15,26 @@ fn import_app(env: &Env, name: &str) {
     let tar = tar_of(&[("app/hello.txt", HELLO), ("etc/motd", b"motd\n")]);
     let path = env.path("rootfs.tar");
     std::fs::write(&path, tar).unwrap();
-    env.ok(&["import", "-c", "CMD [\"/app/run\"]", "-m", "test import", path.to_str().unwrap(), name]);
+    env.ok(&[
+        "import",
+        "-c",
+        "CMD [\"/app/run\"]",
+        "-m",
+        "test import",
+        path.to_str().unwrap(),
+        name,
+    ]);
 }
 
 /// Unpacks `layout:tag` with umoci and returns the rootfs path.
 fn umoci_unpack(env: &Env, layout: &std::path::Path, tag: &str) -> std::path::PathBuf {
     let bundle = env.path(&format!("bundle-{tag}"));
-    peer(Command::new(require("umoci")).args(["unpack", "--image"]).arg(format!("{}:{tag}", layout.display())).arg(&bundle));
+    peer(
+        Command::new(require("umoci"))
+            .args(["unpack", "--image"])
+            .arg(format!("{}:{tag}", layout.display()))
+            .arg(&bundle),
+    );
     bundle.join("rootfs")
 }
 
@@ -32,15 +45,34 @@ fn push_is_read_back_by_skopeo_and_umoci() {
     let name = format!("{}/team/app:v1", reg.host);
     import_app(&env, &name);
     let out = env.ok(&["push", &name]);
-    assert!(out.contains(&format!("The push refers to repository [{}/team/app]", reg.host)), "{out}");
-    let line = out.lines().find(|l| l.starts_with("v1: digest: ")).unwrap_or_else(|| panic!("no digest line in {out}"));
+    assert!(
+        out.contains(&format!(
+            "The push refers to repository [{}/team/app]",
+            reg.host
+        )),
+        "{out}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("v1: digest: "))
+        .unwrap_or_else(|| panic!("no digest line in {out}"));
     let digest = line.split_whitespace().nth(2).unwrap().to_string();
 
     let skopeo = require("skopeo");
-    let raw = peer(Command::new(&skopeo).args(["inspect", "--raw", "--tls-verify=false"]).arg(format!("docker://{name}")));
-    assert_eq!(sha256(raw.as_bytes()), digest, "skopeo sees the manifest we pushed");
+    let raw = peer(
+        Command::new(&skopeo)
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{name}")),
+    );
+    assert_eq!(
+        sha256(raw.as_bytes()),
+        digest,
+        "skopeo sees the manifest we pushed"
+    );
     let info: Value = serde_json::from_str(&peer(
-        Command::new(&skopeo).args(["inspect", "--tls-verify=false"]).arg(format!("docker://{name}")),
+        Command::new(&skopeo)
+            .args(["inspect", "--tls-verify=false"])
+            .arg(format!("docker://{name}")),
     ))
     .unwrap();
     assert_eq!(info["Digest"], digest.as_str());
@@ -48,13 +80,23 @@ fn push_is_read_back_by_skopeo_and_umoci() {
     assert_eq!(info["Os"], "linux");
 
     let layout = env.path("skopeo-layout");
-    peer(Command::new(&skopeo).args(["copy", "-q", "--src-tls-verify=false"]).arg(format!("docker://{name}")).arg(format!("oci:{}:v1", layout.display())));
+    peer(
+        Command::new(&skopeo)
+            .args(["copy", "-q", "--src-tls-verify=false"])
+            .arg(format!("docker://{name}"))
+            .arg(format!("oci:{}:v1", layout.display())),
+    );
     let rootfs = umoci_unpack(&env, &layout, "v1");
     assert_eq!(std::fs::read(rootfs.join("app/hello.txt")).unwrap(), HELLO);
 
     let inspect: Value = serde_json::from_str(&env.ok(&["inspect", &name])).unwrap();
     let repo_digests = inspect[0]["RepoDigests"].as_array().unwrap();
-    assert!(repo_digests.iter().any(|d| d == &format!("{}/team/app@{digest}", reg.host)), "{repo_digests:?}");
+    assert!(
+        repo_digests
+            .iter()
+            .any(|d| d == &format!("{}/team/app@{digest}", reg.host)),
+        "{repo_digests:?}"
+    );
 }
 
 #[test]
@@ -67,14 +109,27 @@ fn pulls_what_skopeo_pushed_from_an_umoci_layout() {
     peer(Command::new(&umoci).args(["init", "--layout"]).arg(&layout));
     peer(Command::new(&umoci).args(["new", "--image", &image]));
     let bundle = env.path("umoci-bundle");
-    peer(Command::new(&umoci).args(["unpack", "--image", &image]).arg(&bundle));
+    peer(
+        Command::new(&umoci)
+            .args(["unpack", "--image", &image])
+            .arg(&bundle),
+    );
     std::fs::create_dir_all(bundle.join("rootfs/srv")).unwrap();
     std::fs::write(bundle.join("rootfs/srv/data.txt"), b"made by umoci\n").unwrap();
     std::os::unix::fs::symlink("data.txt", bundle.join("rootfs/srv/link")).unwrap();
-    peer(Command::new(&umoci).args(["repack", "--image", &image]).arg(&bundle));
+    peer(
+        Command::new(&umoci)
+            .args(["repack", "--image", &image])
+            .arg(&bundle),
+    );
     peer(Command::new(&umoci).args(["config", "--image", &image, "--config.cmd", "/srv/run"]));
     let name = format!("{}/umoci/img:1", reg.host);
-    peer(Command::new(require("skopeo")).args(["copy", "-q", "--dest-tls-verify=false"]).arg(format!("oci:{image}")).arg(format!("docker://{name}")));
+    peer(
+        Command::new(require("skopeo"))
+            .args(["copy", "-q", "--dest-tls-verify=false"])
+            .arg(format!("oci:{image}"))
+            .arg(format!("docker://{name}")),
+    );
 
     let out = env.ok(&["pull", &name]);
     assert!(out.contains("Digest: sha256:"), "{out}");
@@ -85,7 +140,13 @@ fn pulls_what_skopeo_pushed_from_an_umoci_layout() {
     let archive = env.path("pulled.tar");
     env.ok(&["save", "-o", archive.to_str().unwrap(), &name]);
     let files = archive_files(&archive);
-    assert!(files.iter().any(|(p, d)| p == "srv/data.txt" && d == b"made by umoci\n"), "{:?}", files.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert!(
+        files
+            .iter()
+            .any(|(p, d)| p == "srv/data.txt" && d == b"made by umoci\n"),
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
 }
 
 /// All regular files in the layers of the (single) image of a docker-archive.
@@ -101,7 +162,12 @@ fn archive_files(archive: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         entries.insert(p, d);
     }
     let manifest: Value = serde_json::from_slice(&entries["manifest.json"]).unwrap();
-    manifest[0]["Layers"].as_array().unwrap().iter().flat_map(|l| layer_files(&entries[l.as_str().unwrap()])).collect()
+    manifest[0]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| layer_files(&entries[l.as_str().unwrap()]))
+        .collect()
 }
 
 #[test]
@@ -122,17 +188,36 @@ fn skopeo_reads_our_docker_and_oci_archives() {
     let skopeo = require("skopeo");
     let archive = env.path("app.tar");
     env.ok(&["save", "-o", archive.to_str().unwrap(), "app:v1"]);
-    let info: Value = serde_json::from_str(&peer(Command::new(&skopeo).arg("inspect").arg(format!("docker-archive:{}", archive.display())))).unwrap();
+    let info: Value = serde_json::from_str(&peer(
+        Command::new(&skopeo)
+            .arg("inspect")
+            .arg(format!("docker-archive:{}", archive.display())),
+    ))
+    .unwrap();
     assert_eq!(info["Layers"].as_array().unwrap().len(), 1, "{info}");
     let layout = env.path("from-docker-archive");
-    peer(Command::new(&skopeo).args(["copy", "-q"]).arg(format!("docker-archive:{}", archive.display())).arg(format!("oci:{}:x", layout.display())));
+    peer(
+        Command::new(&skopeo)
+            .args(["copy", "-q"])
+            .arg(format!("docker-archive:{}", archive.display()))
+            .arg(format!("oci:{}:x", layout.display())),
+    );
     let rootfs = umoci_unpack(&env, &layout, "x");
     assert_eq!(std::fs::read(rootfs.join("app/hello.txt")).unwrap(), HELLO);
 
     let oci_archive = env.path("app-oci.tar");
-    env.ok(&["copy", "app:v1", &format!("oci-archive:{}:v1", oci_archive.display())]);
+    env.ok(&[
+        "copy",
+        "app:v1",
+        &format!("oci-archive:{}:v1", oci_archive.display()),
+    ]);
     let layout2 = env.path("from-oci-archive");
-    peer(Command::new(&skopeo).args(["copy", "-q"]).arg(format!("oci-archive:{}:v1", oci_archive.display())).arg(format!("oci:{}:y", layout2.display())));
+    peer(
+        Command::new(&skopeo)
+            .args(["copy", "-q"])
+            .arg(format!("oci-archive:{}:v1", oci_archive.display()))
+            .arg(format!("oci:{}:y", layout2.display())),
+    );
     let rootfs = umoci_unpack(&env, &layout2, "y");
     assert_eq!(std::fs::read(rootfs.join("etc/motd")).unwrap(), b"motd\n");
 }
@@ -148,15 +233,30 @@ fn loads_skopeos_archives() {
     let src = format!("oci:{}:t", layout.dir.display());
 
     let docker_archive = env.path("skopeo-docker.tar");
-    peer(Command::new(&skopeo).args(["copy", "-q", &src]).arg(format!("docker-archive:{}:skopeo/img:1", docker_archive.display())));
+    peer(
+        Command::new(&skopeo)
+            .args(["copy", "-q", &src])
+            .arg(format!(
+                "docker-archive:{}:skopeo/img:1",
+                docker_archive.display()
+            )),
+    );
     let out = env.ok(&["load", "-i", docker_archive.to_str().unwrap()]);
     assert!(out.contains("Loaded image: skopeo/img:1"), "{out}");
     let id = env.ok(&["images", "-q", "--no-trunc", "skopeo/img:1"]);
     assert_eq!(id.trim(), img.id(), "image ID is the config digest");
 
     let oci_archive = env.path("skopeo-oci.tar");
-    peer(Command::new(&skopeo).args(["copy", "-q", &src]).arg(format!("oci-archive:{}:v2", oci_archive.display())));
-    env.ok(&["copy", &format!("oci-archive:{}:v2", oci_archive.display()), "skopeo/oci:2"]);
+    peer(
+        Command::new(&skopeo)
+            .args(["copy", "-q", &src])
+            .arg(format!("oci-archive:{}:v2", oci_archive.display())),
+    );
+    env.ok(&[
+        "copy",
+        &format!("oci-archive:{}:v2", oci_archive.display()),
+        "skopeo/oci:2",
+    ]);
     let id = env.ok(&["images", "-q", "--no-trunc", "skopeo/oci:2"]);
     assert_eq!(id.trim(), img.id());
 }

@@ -15,7 +15,13 @@ fn human(size: u64) -> String {
         s /= 1000.0;
         i += 1;
     }
-    let digits = if s >= 100.0 { 0 } else if s >= 10.0 { 1 } else { 2 };
+    let digits = if s >= 100.0 {
+        0
+    } else if s >= 10.0 {
+        1
+    } else {
+        2
+    };
     let mut t = format!("{s:.digits$}");
     if t.contains('.') {
         t = t.trim_end_matches('0').trim_end_matches('.').to_string();
@@ -43,7 +49,14 @@ fn shared_layers_are_stored_once_and_rmi_keeps_them() {
     env.ok(&["copy", &format!("oci:{src}:b"), "img/b:1"]);
 
     let (bytes, files) = env.blob_usage();
-    let expected = a.layers.iter().chain(&b.layers[1..]).map(|l| l.len() as u64).sum::<u64>() + unique_bytes(&a) + unique_bytes(&b);
+    let expected = a
+        .layers
+        .iter()
+        .chain(&b.layers[1..])
+        .map(|l| l.len() as u64)
+        .sum::<u64>()
+        + unique_bytes(&a)
+        + unique_bytes(&b);
     assert_eq!(files, 7, "3 distinct layers + 2 configs + 2 manifests");
     assert_eq!(bytes, expected, "the shared layer is on disk once");
 
@@ -51,8 +64,14 @@ fn shared_layers_are_stored_once_and_rmi_keeps_them() {
     assert!(out.contains("Untagged: img/a:1"), "{out}");
     assert!(out.contains(&format!("Deleted: {}", a.id())), "{out}");
     let (bytes_after, files_after) = env.blob_usage();
-    assert_eq!(files_after, 4, "a's own layer, config and manifest are gone; the shared layer stays");
-    assert_eq!(bytes_after, expected - unique_bytes(&a) - a.layers[1].len() as u64);
+    assert_eq!(
+        files_after, 4,
+        "a's own layer, config and manifest are gone; the shared layer stays"
+    );
+    assert_eq!(
+        bytes_after,
+        expected - unique_bytes(&a) - a.layers[1].len() as u64
+    );
     // b is whole: it can still be saved.
     env.ok(&["save", "-o", env.path("b.tar").to_str().unwrap(), "img/b:1"]);
 }
@@ -71,16 +90,30 @@ fn prune_reclaims_exactly_the_dangling_content() {
     env.ok(&["copy", &format!("oci:{src}:new"), "app:latest"]);
     // The old image is now dangling: listed as <none>.
     let listing = env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
-    assert!(listing.contains(&format!("<none>:<none> {}", &old.id()[7..19])), "{listing}");
-    assert_eq!(env.ok(&["images", "-q", "--filter", "dangling=true"]).trim(), &old.id()[7..19]);
+    assert!(
+        listing.contains(&format!("<none>:<none> {}", &old.id()[7..19])),
+        "{listing}"
+    );
+    assert_eq!(
+        env.ok(&["images", "-q", "--filter", "dangling=true"])
+            .trim(),
+        &old.id()[7..19]
+    );
 
     let (before, _) = env.blob_usage();
     let out = env.ok(&["image", "prune", "-f"]);
     let (after, _) = env.blob_usage();
     let freed = unique_bytes(&old) + old.layers[0].len() as u64;
-    assert_eq!(before - after, freed, "exactly the dangling image's blobs are gone");
+    assert_eq!(
+        before - after,
+        freed,
+        "exactly the dangling image's blobs are gone"
+    );
     assert!(out.contains(&format!("deleted: {}", old.id())), "{out}");
-    assert!(out.contains(&format!("Total reclaimed space: {}", human(freed))), "{out}");
+    assert!(
+        out.contains(&format!("Total reclaimed space: {}", human(freed))),
+        "{out}"
+    );
     assert_eq!(env.ok(&["images", "-q", "--no-trunc"]).trim(), new.id());
 
     let out = env.ok(&["image", "prune", "-f"]);
@@ -89,7 +122,14 @@ fn prune_reclaims_exactly_the_dangling_content() {
 
 #[test]
 fn human_sizes_match_docker() {
-    for (n, s) in [(0, "0B"), (999, "999B"), (1000, "1kB"), (1234, "1.23kB"), (12345, "12.3kB"), (7_330_000, "7.33MB")] {
+    for (n, s) in [
+        (0, "0B"),
+        (999, "999B"),
+        (1000, "1kB"),
+        (1234, "1.23kB"),
+        (12345, "12.3kB"),
+        (7_330_000, "7.33MB"),
+    ] {
         assert_eq!(human(n), s);
     }
 }

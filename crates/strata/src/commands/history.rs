@@ -28,8 +28,22 @@ pub fn run(ctx: &Ctx, args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<
         .with_context(|| format!("parsing the manifest {}", info.manifest))?;
     // Layer sizes in history order: each non-empty entry takes the next layer.
     let mut layer_sizes = manifest.layers.iter().map(|l| l.size);
-    let mut entries: Vec<(Option<u64>, &oci::config::History)> = config
-        .history
+    // A config without history (some builders write none): one anonymous step per layer.
+    let synthesized: Vec<oci::config::History> = if config.history.is_empty() {
+        manifest
+            .layers
+            .iter()
+            .map(|_| oci::config::History::default())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let history = if config.history.is_empty() {
+        &synthesized
+    } else {
+        &config.history
+    };
+    let mut entries: Vec<(Option<u64>, &oci::config::History)> = history
         .iter()
         .map(|h| {
             let size = if h.empty_layer {

@@ -30,6 +30,10 @@ struct Filters {
     dangling: Option<bool>,
     references: Vec<String>,
     labels: Vec<(String, Option<String>)>,
+    /// Images created before the one named (`before=IMAGE`).
+    before: Option<String>,
+    /// Images created after the one named (`since=IMAGE`).
+    since: Option<String>,
 }
 
 impl Filters {
@@ -48,6 +52,8 @@ impl Filters {
                     })
                 }
                 "reference" => f.references.push(value.to_string()),
+                "before" => f.before = Some(value.to_string()),
+                "since" => f.since = Some(value.to_string()),
                 "label" => f.labels.push(match value.split_once('=') {
                     Some((k, v)) => (k.to_string(), Some(v.to_string())),
                     None => (value.to_string(), None),
@@ -64,11 +70,13 @@ impl Filters {
         {
             return false;
         }
-        self.labels.iter().all(|(k, v)| match (info.labels.get(k), v) {
-            (Some(have), Some(want)) => have == want,
-            (Some(_), None) => true,
-            (None, _) => false,
-        })
+        self.labels
+            .iter()
+            .all(|(k, v)| match (info.labels.get(k), v) {
+                (Some(have), Some(want)) => have == want,
+                (Some(_), None) => true,
+                (None, _) => false,
+            })
     }
 
     /// Whether a full tag name passes the reference filters (any of them).
@@ -99,6 +107,20 @@ pub fn run(ctx: &Ctx, args: ImagesArgs, out: &mut dyn Write) -> anyhow::Result<(
     }
     let store = ctx.store()?;
     let mut images = store.images()?;
+    // before= / since=: by the named image's creation time.
+    let created_of = |name: &str| -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        Ok(util::parse_time(
+            util::resolve(&store, name)?.created.as_deref(),
+        ))
+    };
+    if let Some(b) = &filters.before {
+        let limit = created_of(b)?;
+        images.retain(|i| util::parse_time(i.created.as_deref()) < limit);
+    }
+    if let Some(s) = &filters.since {
+        let limit = created_of(s)?;
+        images.retain(|i| util::parse_time(i.created.as_deref()) > limit);
+    }
     images.sort_by_key(|i| std::cmp::Reverse(util::parse_time(i.created.as_deref())));
     let now = util::now();
     let mut rows = Vec::new();
@@ -110,8 +132,20 @@ pub fn run(ctx: &Ctx, args: ImagesArgs, out: &mut dyn Write) -> anyhow::Result<(
                 names.push(util::repo_and_tag(t));
             }
         }
+        names.sort();
         if info.tags.is_empty() && filters.references.is_empty() {
-            names.push(("<none>".into(), "<none>".into()));
+            // Untagged: a row per repository it has a digest in (a pull by digest), as
+            // Docker shows `repo  <none>`; else one `<none>  <none>` row.
+            let mut repos: Vec<String> = info
+                .repo_digests
+                .iter()
+                .filter_map(|d| Some(util::familiar_repo_digest(d).split_once('@')?.0.to_string()))
+                .collect();
+            repos.dedup();
+            if repos.is_empty() {
+                repos.push("<none>".into());
+            }
+            names.extend(repos.into_iter().map(|r| (r, "<none>".to_string())));
         }
         for (repo, tag) in names {
             if args.quiet {
@@ -192,6 +226,8 @@ mod tests {
                 dangling: Some(true),
                 references: vec!["alp*".into()],
                 labels: vec![("a".into(), Some("b".into())), ("c".into(), None)],
+                before: None,
+                since: None,
             }
         );
         for bad in ["dangling=maybe", "nope=1", "noequals"] {

@@ -14,7 +14,11 @@ use crate::cli::ImportArgs;
 
 /// Imports the tarball and prints the new image's ID.
 pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let reference = args.reference.as_deref().map(util::parse_reference).transpose()?;
+    let reference = args
+        .reference
+        .as_deref()
+        .map(util::parse_reference)
+        .transpose()?;
     if let Some(r) = &reference
         && r.digest().is_some()
     {

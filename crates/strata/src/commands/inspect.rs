@@ -110,6 +110,9 @@ mod tests {
     fn reindents_to_four_spaces() {
         let v = json!([{"a": [1]}]);
         let text = reindent(&serde_json::to_string_pretty(&v).unwrap());
-        assert_eq!(text, "[\n    {\n        \"a\": [\n            1\n        ]\n    }\n]");
+        assert_eq!(
+            text,
+            "[\n    {\n        \"a\": [\n            1\n        ]\n    }\n]"
+        );
     }
 }

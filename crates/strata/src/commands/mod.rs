@@ -1,11 +1,21 @@
 //! One module per command: read flags, call a library, render.
 
+mod copy;
 mod history;
 mod images;
 mod import;
 mod inspect;
+mod load;
+mod login;
+mod logout;
+mod manifest;
 mod prune;
+mod pull;
+mod push;
+mod registry;
 mod rmi;
+mod save;
+mod system_df;
 mod tag;
 mod util;
 mod version;
@@ -15,7 +25,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::cli::{Cli, Command, ImageCommand};
+use crate::cli::{Cli, Command, ImageCommand, ManifestCommand, SystemCommand};
 use crate::config::{self, Config};
 
 /// What every command may need: where the store is and what the config says.
@@ -44,8 +54,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         root,
         config: Config::load(cli.config.as_deref())?,
     };
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    // Not locked: `save` writes the archive to stdout from another thread.
+    let mut out = io::stdout();
     let result = dispatch(&ctx, cli.command, &mut out);
     let flushed = out.flush();
     result?;
@@ -56,21 +66,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(ctx, a, out),
-        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => {
-            inspect::run(ctx, a, out)
-        }
-        Command::History(a) | Command::Image(ImageCommand::History(a)) => {
-            history::run(ctx, a, out)
-        }
+        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => inspect::run(ctx, a, out),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(ctx, a, out),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(ctx, a, out),
         Command::Image(ImageCommand::Prune(a)) => prune::run(ctx, a, out),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::run(ctx, a, out),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(ctx, a),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(ctx, a, out),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(ctx, a, out),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(ctx, a, out),
+        Command::Login(a) => login::run(ctx, a, out),
+        Command::Logout(a) => logout::run(a, out),
+        Command::Manifest(ManifestCommand::Inspect(a)) => manifest::run(ctx, a, out),
+        Command::Copy(a) => copy::run(ctx, a, out),
+        Command::System(SystemCommand::Df(a)) => system_df::run(ctx, a, out),
         Command::Version(a) => version::run(a, out),
-        other => anyhow::bail!("{} is not available yet", command_name(&other)),
     }
-}
-
-fn command_name(c: &Command) -> String {
-    format!("{c:?}").split(['(', ' ']).next().unwrap_or("command").to_lowercase()
 }

@@ -32,7 +32,11 @@ pub fn run(ctx: &Ctx, args: PruneArgs, out: &mut dyn Write) -> anyhow::Result<()
         }
         writeln!(out)?;
     }
-    writeln!(out, "Total reclaimed space: {}", human_size(report.space_reclaimed))?;
+    writeln!(
+        out,
+        "Total reclaimed space: {}",
+        human_size(report.space_reclaimed)
+    )?;
     Ok(())
 }
 

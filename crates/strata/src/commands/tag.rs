@@ -7,7 +7,10 @@ use crate::cli::TagArgs;
 pub fn run(ctx: &Ctx, args: TagArgs) -> anyhow::Result<()> {
     let target = util::parse_reference(&args.target)?;
     if target.digest().is_some() {
-        anyhow::bail!("refusing to create a tag with a digest reference: {}", args.target);
+        anyhow::bail!(
+            "refusing to create a tag with a digest reference: {}",
+            args.target
+        );
     }
     let store = ctx.store()?;
     let info = util::resolve(&store, &args.source)?;

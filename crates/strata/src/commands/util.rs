@@ -27,10 +27,7 @@ pub fn familiar(full: &str) -> String {
 /// A stored full name split into Docker's REPOSITORY and TAG columns.
 pub fn repo_and_tag(full: &str) -> (String, String) {
     match Reference::parse(full) {
-        Ok(r) => (
-            r.familiar_name(),
-            r.tag().unwrap_or("<none>").to_string(),
-        ),
+        Ok(r) => (r.familiar_name(), r.tag().unwrap_or("<none>").to_string()),
         Err(_) => (full.to_string(), "<none>".to_string()),
     }
 }
@@ -51,7 +48,20 @@ pub fn familiar_repo_digest(full: &str) -> String {
 /// Parses a user's image name for writing (a tag target, an import name): normalised,
 /// `latest` added.
 pub fn parse_reference(s: &str) -> anyhow::Result<Reference> {
-    Reference::parse(s).map_err(|e| anyhow::anyhow!("invalid reference format: {e}"))
+    Reference::parse(s).map_err(|e| match e {
+        oci::OciError::Reference { source, .. } => anyhow::anyhow!(reference_message(&source)),
+        other => anyhow::anyhow!("invalid reference format: {other}"),
+    })
+}
+
+/// Docker's wording for a reference that does not parse: `invalid reference format: …`.
+pub fn reference_message(e: &oci::reference::ReferenceError) -> String {
+    let msg = e.message();
+    if msg.starts_with("invalid reference format") {
+        msg
+    } else {
+        format!("invalid reference format: {msg}")
+    }
 }
 
 /// `--platform` (`linux/arm64/v8`), or the host's.
@@ -80,7 +90,11 @@ pub fn image_config(store: &Store, info: &ImageInfo) -> anyhow::Result<ImageConf
 pub fn resolve(store: &Store, name: &str) -> anyhow::Result<ImageInfo> {
     store.resolve_image(name).map_err(|e| {
         if e.is_not_found() {
-            anyhow::anyhow!("No such image: {name}")
+            // A name that is no reference at all gets Docker's format error instead.
+            match oci::reference::parse_any_reference(name) {
+                Err(bad) => anyhow::anyhow!(reference_message(&bad)),
+                Ok(_) => anyhow::anyhow!("No such image: {name}"),
+            }
         } else {
             anyhow::Error::new(e)
         }
@@ -109,9 +123,19 @@ mod tests {
     #[test]
     fn shows_familiar_names() {
         for (full, want, repo, tag) in [
-            ("docker.io/library/alpine:latest", "alpine:latest", "alpine", "latest"),
+            (
+                "docker.io/library/alpine:latest",
+                "alpine:latest",
+                "alpine",
+                "latest",
+            ),
             ("docker.io/user/app:v1", "user/app:v1", "user/app", "v1"),
-            ("localhost:5000/app:v2", "localhost:5000/app:v2", "localhost:5000/app", "v2"),
+            (
+                "localhost:5000/app:v2",
+                "localhost:5000/app:v2",
+                "localhost:5000/app",
+                "v2",
+            ),
         ] {
             assert_eq!(familiar(full), want);
             assert_eq!(repo_and_tag(full), (repo.to_string(), tag.to_string()));

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use tabwriter::TabWriter;
 
 pub use template::{Missing, Template};
-pub use units::{created_since, go_time, human_duration, human_size};
+pub use units::{created_since, go_time, human_size};
 
 /// How a listing is printed.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,16 +27,25 @@ pub enum OutputFormat {
 impl OutputFormat {
     /// Reads a `--format` value: empty or `table` → `default_table`, `table X` → a table of X,
     /// `json` → JSON lines, anything else → a plain template.
-    pub fn parse(arg: Option<&str>, default_table: &str) -> Result<OutputFormat, template::TemplateError> {
+    pub fn parse(
+        arg: Option<&str>,
+        default_table: &str,
+    ) -> Result<OutputFormat, template::TemplateError> {
         let arg = arg.unwrap_or("").trim();
         if arg.is_empty() || arg == "table" {
-            return Ok(OutputFormat::Table(Template::parse(default_table, Missing::Error)?));
+            return Ok(OutputFormat::Table(Template::parse(
+                default_table,
+                Missing::Error,
+            )?));
         }
         if arg == "json" {
             return Ok(OutputFormat::Json);
         }
         if let Some(rest) = arg.strip_prefix("table ") {
-            return Ok(OutputFormat::Table(Template::parse(rest.trim(), Missing::Error)?));
+            return Ok(OutputFormat::Table(Template::parse(
+                rest.trim(),
+                Missing::Error,
+            )?));
         }
         Ok(OutputFormat::Plain(Template::parse(arg, Missing::Error)?))
     }
@@ -132,8 +141,14 @@ mod tests {
                 Some("table {{.ID}}\\t{{.Tag}}"),
                 "IMAGE ID       TAG\n0123456789ab   latest\nba9876543210   v1\n",
             ),
-            (Some("{{.Repository}}:{{.Tag}}"), "alpine:latest\nlocalhost:5000/app:v1\n"),
-            (Some("{{.ID}}\\t{{.Tag}}"), "0123456789ab\tlatest\nba9876543210\tv1\n"),
+            (
+                Some("{{.Repository}}:{{.Tag}}"),
+                "alpine:latest\nlocalhost:5000/app:v1\n",
+            ),
+            (
+                Some("{{.ID}}\\t{{.Tag}}"),
+                "0123456789ab\tlatest\nba9876543210\tv1\n",
+            ),
             (
                 Some("json"),
                 "{\"Repository\":\"alpine\",\"Tag\":\"latest\",\"ID\":\"0123456789ab\"}\n\
@@ -146,7 +161,10 @@ mod tests {
 
     #[test]
     fn empty_table_prints_header_only() {
-        assert_eq!(render(Some("table"), &[]), "REPOSITORY   TAG       IMAGE ID\n");
+        assert_eq!(
+            render(Some("table"), &[]),
+            "REPOSITORY   TAG       IMAGE ID\n"
+        );
     }
 
     #[test]

@@ -211,8 +211,10 @@ fn parse_pipeline(src: &str) -> Result<Vec<Command>, TemplateError> {
                 (None, part)
             }
             name => {
-                if ["range", "if", "with", "end", "else", "define", "template", "block"]
-                    .contains(&name)
+                if [
+                    "range", "if", "with", "end", "else", "define", "template", "block",
+                ]
+                .contains(&name)
                 {
                     return Err(TemplateError::Parse(format!(
                         "{name:?} actions are not supported by strata's --format"
@@ -226,7 +228,10 @@ fn parse_pipeline(src: &str) -> Result<Vec<Command>, TemplateError> {
                 (Some(name.to_string()), &part[1..])
             }
         };
-        let args = args.iter().map(|t| parse_arg(t)).collect::<Result<_, _>>()?;
+        let args = args
+            .iter()
+            .map(|t| parse_arg(t))
+            .collect::<Result<_, _>>()?;
         cmds.push(Command { func, args });
     }
     Ok(cmds)
@@ -261,7 +266,9 @@ fn tokenize(src: &str) -> Result<Vec<String>, TemplateError> {
                 }
             }
             if !closed {
-                return Err(TemplateError::Parse(format!("unterminated quoted string in {src:?}")));
+                return Err(TemplateError::Parse(format!(
+                    "unterminated quoted string in {src:?}"
+                )));
             }
             tokens.push(tok);
         } else {
@@ -382,16 +389,15 @@ fn call(func: &str, args: Vec<Value>) -> Result<Value, TemplateError> {
                 Value::String(t) => t.len(),
                 Value::Null => 0,
                 other => {
-                    return Err(TemplateError::Exec(format!(
-                        "len of {}",
-                        type_name(other)
-                    )));
+                    return Err(TemplateError::Exec(format!("len of {}", type_name(other))));
                 }
             })
         }
         "index" => {
             if args.len() != 2 {
-                return Err(TemplateError::Exec("index takes a collection and a key".into()));
+                return Err(TemplateError::Exec(
+                    "index takes a collection and a key".into(),
+                ));
             }
             match (&args[0], &args[1]) {
                 (Value::Object(o), k) => o.get(&s(k)).cloned().unwrap_or(Value::Null),
@@ -411,7 +417,11 @@ fn call(func: &str, args: Vec<Value>) -> Result<Value, TemplateError> {
         }
         "print" => Value::String(args.iter().map(s).collect::<Vec<_>>().join(" ")),
         "println" => Value::String(args.iter().map(s).collect::<Vec<_>>().join(" ") + "\n"),
-        other => return Err(TemplateError::Parse(format!("function {other:?} not defined"))),
+        other => {
+            return Err(TemplateError::Parse(format!(
+                "function {other:?} not defined"
+            )));
+        }
     })
 }
 

@@ -7,13 +7,19 @@ const DECIMAL_ABBRS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB",
 
 /// A size in decimal units with 3 significant digits: `7.33MB`, `512B`, `1.2GB`, `0B`.
 pub fn human_size(bytes: u64) -> String {
+    human_size_precision(bytes, 3)
+}
+
+/// go-units `HumanSizeWithPrecision`: decimal units with `precision` significant digits
+/// (`HumanSize` is precision 4).
+pub fn human_size_precision(bytes: u64, precision: usize) -> String {
     let mut size = bytes as f64;
     let mut i = 0;
     while size >= 1000.0 && i < DECIMAL_ABBRS.len() - 1 {
         size /= 1000.0;
         i += 1;
     }
-    format!("{}{}", go_g(size, 3), DECIMAL_ABBRS[i])
+    format!("{}{}", go_g(size, precision.max(1)), DECIMAL_ABBRS[i])
 }
 
 /// Go's `%.*g` for a non-negative finite value: shortest of fixed or exponent form with
@@ -118,6 +124,14 @@ mod tests {
             (5_000_000_000_000, "5TB"),
         ] {
             assert_eq!(human_size(bytes), want, "{bytes}");
+        }
+        for (bytes, want) in [
+            (7_334_999, "7.335MB"),
+            (999_960, "1000kB"),
+            (999_999, "1000kB"),
+            (9_999_999, "10MB"),
+        ] {
+            assert_eq!(human_size_precision(bytes, 4), want, "{bytes}");
         }
     }
 

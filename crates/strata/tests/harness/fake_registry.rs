@@ -52,8 +52,14 @@ impl FakeRegistry {
     pub fn start(repo: &str, tag: &str, image: &TestImage, faults: Faults) -> FakeRegistry {
         let mut manifests = HashMap::new();
         let mt = "application/vnd.oci.image.manifest.v1+json".to_string();
-        manifests.insert(format!("{repo}:{tag}"), (mt.clone(), image.manifest.clone()));
-        manifests.insert(format!("{repo}:{}", image.digest()), (mt, image.manifest.clone()));
+        manifests.insert(
+            format!("{repo}:{tag}"),
+            (mt.clone(), image.manifest.clone()),
+        );
+        manifests.insert(
+            format!("{repo}:{}", image.digest()),
+            (mt, image.manifest.clone()),
+        );
         let mut blobs = HashMap::new();
         for b in image.layers.iter().chain(std::iter::once(&image.config)) {
             blobs.insert(sha256(b), b.clone());
@@ -134,10 +140,20 @@ fn serve(conn: TcpStream, st: &State, stop: &AtomicBool) -> std::io::Result<()> 
         }
         let mut body = vec![0; content_length];
         reader.read_exact(&mut body)?;
-        st.log.lock().unwrap().push(Request { method: method.clone(), path: path.clone(), range: range.clone() });
+        st.log.lock().unwrap().push(Request {
+            method: method.clone(),
+            path: path.clone(),
+            range: range.clone(),
+        });
         let head = method == "HEAD";
         if path == "/v2/" || path == "/v2" {
-            respond(&mut out, 200, &[("Content-Type", "application/json")], b"{}", head)?;
+            respond(
+                &mut out,
+                200,
+                &[("Content-Type", "application/json")],
+                b"{}",
+                head,
+            )?;
             continue;
         }
         let Some(rest) = path.strip_prefix("/v2/") else {
@@ -148,15 +164,33 @@ fn serve(conn: TcpStream, st: &State, stop: &AtomicBool) -> std::io::Result<()> 
             match st.manifests.get(&format!("{repo}:{reference}")) {
                 Some((mt, bytes)) => {
                     let d = sha256(bytes);
-                    respond(&mut out, 200, &[("Content-Type", mt), ("Docker-Content-Digest", &d)], bytes, head)?;
+                    respond(
+                        &mut out,
+                        200,
+                        &[("Content-Type", mt), ("Docker-Content-Digest", &d)],
+                        bytes,
+                        head,
+                    )?;
                 }
-                None => respond(&mut out, 404, &[("Content-Type", "application/json")], br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#, head)?,
+                None => respond(
+                    &mut out,
+                    404,
+                    &[("Content-Type", "application/json")],
+                    br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+                    head,
+                )?,
             }
             continue;
         }
         if let Some((_, digest)) = rest.rsplit_once("/blobs/") {
             let Some(real) = st.blobs.get(digest) else {
-                respond(&mut out, 404, &[("Content-Type", "application/json")], br#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}"#, head)?;
+                respond(
+                    &mut out,
+                    404,
+                    &[("Content-Type", "application/json")],
+                    br#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}"#,
+                    head,
+                )?;
                 continue;
             };
             let faults = st.faults.lock().unwrap().clone();
@@ -170,9 +204,23 @@ fn serve(conn: TcpStream, st: &State, stop: &AtomicBool) -> std::io::Result<()> 
                 .min(data.len());
             let part = &data[start..];
             let len = part.len().to_string();
-            let cr = format!("bytes {}-{}/{}", start, data.len().saturating_sub(1), data.len());
-            let mut headers = vec![("Content-Length", len.as_str()), ("Docker-Content-Digest", digest), ("Content-Type", "application/octet-stream")];
-            let status = if start > 0 { headers.push(("Content-Range", &cr)); 206 } else { 200 };
+            let cr = format!(
+                "bytes {}-{}/{}",
+                start,
+                data.len().saturating_sub(1),
+                data.len()
+            );
+            let mut headers = vec![
+                ("Content-Length", len.as_str()),
+                ("Docker-Content-Digest", digest),
+                ("Content-Type", "application/octet-stream"),
+            ];
+            let status = if start > 0 {
+                headers.push(("Content-Range", &cr));
+                206
+            } else {
+                200
+            };
             write!(out, "HTTP/1.1 {status} X\r\n")?;
             for (k, v) in &headers {
                 write!(out, "{k}: {v}\r\n")?;
@@ -201,8 +249,18 @@ fn serve(conn: TcpStream, st: &State, stop: &AtomicBool) -> std::io::Result<()> 
     }
 }
 
-fn respond(out: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &[u8], head: bool) -> std::io::Result<()> {
-    write!(out, "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len())?;
+fn respond(
+    out: &mut TcpStream,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    head: bool,
+) -> std::io::Result<()> {
+    write!(
+        out,
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n",
+        body.len()
+    )?;
     for (k, v) in headers {
         write!(out, "{k}: {v}\r\n")?;
     }

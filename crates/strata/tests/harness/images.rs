@@ -30,7 +30,8 @@ pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         h.set_mode(0o755);
         h.set_size(0);
         h.set_mtime(0);
-        b.append_data(&mut h, format!("{}/", d.display()), std::io::empty()).unwrap();
+        b.append_data(&mut h, format!("{}/", d.display()), std::io::empty())
+            .unwrap();
     }
     for (name, data) in files {
         let mut h = tar::Header::new_gnu();
@@ -85,7 +86,11 @@ impl TestImage {
             "layers": gz.iter().map(|l| desc("application/vnd.oci.image.layer.v1.tar+gzip", l)).collect::<Vec<_>>(),
         }))
         .unwrap();
-        TestImage { layers: gz, config, manifest }
+        TestImage {
+            layers: gz,
+            config,
+            manifest,
+        }
     }
 
     /// The manifest's digest.
@@ -111,7 +116,10 @@ impl Layout {
     pub fn create(dir: &Path) -> Layout {
         std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
         std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-        Layout { dir: dir.to_path_buf(), entries: Vec::new() }
+        Layout {
+            dir: dir.to_path_buf(),
+            entries: Vec::new(),
+        }
     }
 
     /// Writes a blob; returns its digest.
@@ -157,7 +165,11 @@ impl Layout {
         d["annotations"] = json!({"org.opencontainers.image.ref.name": name});
         self.entries.push(d);
         let index = json!({"schemaVersion": 2, "manifests": self.entries});
-        std::fs::write(self.dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        std::fs::write(
+            self.dir.join("index.json"),
+            serde_json::to_vec(&index).unwrap(),
+        )
+        .unwrap();
     }
 }
 
@@ -174,7 +186,12 @@ pub fn layer_files(layer: &[u8]) -> Vec<(String, Vec<u8>)> {
     for e in a.entries().unwrap() {
         let mut e = e.unwrap();
         if e.header().entry_type().is_file() {
-            let p = e.path().unwrap().to_string_lossy().trim_start_matches("./").to_string();
+            let p = e
+                .path()
+                .unwrap()
+                .to_string_lossy()
+                .trim_start_matches("./")
+                .to_string();
             let mut data = Vec::new();
             e.read_to_end(&mut data).unwrap();
             out.push((p, data));

@@ -20,7 +20,10 @@ pub struct Env {
 impl Env {
     /// A fresh store.
     pub fn new() -> Env {
-        let dir = tempfile::Builder::new().prefix("strata-it-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("strata-it-")
+            .tempdir()
+            .unwrap();
         std::fs::create_dir_all(dir.path().join("docker")).unwrap();
         Env { dir }
     }
@@ -73,7 +76,10 @@ impl Env {
             "strata {args:?} should have failed:\nstdout: {}",
             String::from_utf8_lossy(&out.stdout)
         );
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// Total bytes and count of the files under the store's blobs/ directory.
@@ -86,7 +92,9 @@ impl Env {
 pub fn dir_usage(dir: &Path) -> (u64, usize) {
     let mut bytes = 0;
     let mut files = 0;
-    let Ok(rd) = std::fs::read_dir(dir) else { return (0, 0) };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return (0, 0);
+    };
     for e in rd.flatten() {
         let m = e.metadata().unwrap();
         if m.is_dir() {
@@ -104,7 +112,9 @@ pub fn dir_usage(dir: &Path) -> (u64, usize) {
 /// Panics (never skips) when a peer tool the test needs is missing.
 pub fn require(tool: &str) -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|p| p.join(tool)).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|p| p.join(tool))
+            .find(|p| p.is_file())
     });
     found.unwrap_or_else(|| {
         panic!("{tool} is required for this test: run scripts/install-peers.sh (apt-get install {tool})")
@@ -113,7 +123,11 @@ pub fn require(tool: &str) -> PathBuf {
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Runs a peer command, panicking with its output if it fails; returns stdout.
@@ -161,7 +175,11 @@ impl Registry {
             .unwrap();
         let host = format!("127.0.0.1:{port}");
         wait_for_http(&host);
-        Registry { child, host, _dir: dir }
+        Registry {
+            child,
+            host,
+            _dir: dir,
+        }
     }
 }
 

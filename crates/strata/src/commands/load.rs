@@ -1,0 +1,189 @@
+//! `strata load [-i FILE]`: docker-archives (classic and Docker 25+ forms) and OCI archives.
+
+use std::fs::File;
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context as _, bail};
+use oci::{Descriptor, Index};
+use store::Store;
+use transport::{
+    CopyOptions, CopyReport, DockerArchiveSource, ImageSource, OciArchiveSource, PlatformChoice,
+    StoreDestination, TarIndex,
+};
+
+use super::{Ctx, util};
+use crate::cli::LoadArgs;
+
+const CONTAINERD_NAME: &str = "io.containerd.image.name";
+
+/// Loads every image of the archive and prints `Loaded image: NAME` per name, or
+/// `Loaded image ID: sha256:…` for an image without one.
+pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let (file, name) = match &args.input {
+        Some(p) => (
+            File::open(p).with_context(|| format!("opening {}", p.display()))?,
+            p.display().to_string(),
+        ),
+        None => (stdin_file()?, "standard input".to_string()),
+    };
+    let store = ctx.store()?;
+    let tar = TarIndex::open_named(file.try_clone()?, name.clone())?;
+    let mut lines = Vec::new();
+    // Docker 25+ writes both forms in one archive: read its OCI index then, which keeps
+    // the manifests' digests (manifest.json would make new ones) and checks them.
+    if tar.contains("oci-layout") && tar.contains("index.json") {
+        let index = Index::from_slice(&tar.read_small("index.json", 16 << 20)?)
+            .with_context(|| format!("reading index.json of {name}"))?;
+        for entry in &index.manifests {
+            let tar = TarIndex::open_named(file.try_clone()?, name.clone())?;
+            let src = OciArchiveSource::from_tar(tar, Some(&entry.digest.to_string()))?;
+            let names = oci_names(entry);
+            lines.extend(load_one(&store, &src, &names)?);
+        }
+    } else if tar.contains("manifest.json") {
+        let archive = DockerArchiveSource::from_tar(tar)?;
+        for image in archive.list() {
+            let src = archive.image(image.index)?;
+            let names = image
+                .repo_tags
+                .iter()
+                .map(|t| util::parse_reference(t))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            lines.extend(load_one(&store, &src, &names)?);
+        }
+    } else {
+        bail!(
+            "{name} is neither a docker-archive (no manifest.json) nor an OCI archive \
+             (no oci-layout)"
+        );
+    }
+    if !args.quiet {
+        for l in lines {
+            writeln!(out, "{l}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The names an OCI index entry carries: containerd's full name, or a `ref.name` that is a
+/// whole reference (a bare tag such as `v1` names no repository).
+fn oci_names(entry: &Descriptor) -> Vec<oci::Reference> {
+    let name = entry.annotations.get(CONTAINERD_NAME).or_else(|| {
+        entry
+            .annotations
+            .get(transport::REF_NAME_ANNOTATION)
+            .filter(|n| n.contains('/') || n.contains(':'))
+    });
+    name.and_then(|n| oci::Reference::parse(n).ok())
+        .filter(|r| r.tag().is_some())
+        .into_iter()
+        .collect()
+}
+
+/// Copies one image into the store under `names` and returns its output lines.
+fn load_one<S: ImageSource>(
+    store: &Store,
+    src: &S,
+    names: &[oci::Reference],
+) -> anyhow::Result<Vec<String>> {
+    let tag = names.first().map(ToString::to_string);
+    let report = copy_into_store(store, src, tag)?;
+    for n in names.iter().skip(1) {
+        store.set_tag(&n.to_string(), &report.top)?;
+    }
+    if names.is_empty() {
+        let id = match &report.config {
+            Some(id) => id.clone(),
+            None => store.resolve_image(&report.top.digest.to_string())?.id,
+        };
+        return Ok(vec![format!("Loaded image ID: {id}")]);
+    }
+    Ok(names
+        .iter()
+        .map(|n| format!("Loaded image: {}", n.familiar()))
+        .collect())
+}
+
+/// Every platform the archive has; if it lacks some of an index's (a single-platform save
+/// of a multi-platform image), the host's.
+fn copy_into_store<S: ImageSource>(
+    store: &Store,
+    src: &S,
+    tag: Option<String>,
+) -> anyhow::Result<CopyReport> {
+    util::block_on(async {
+        let mut opts = CopyOptions {
+            platforms: PlatformChoice::All,
+            tag,
+            ..CopyOptions::default()
+        };
+        let dst = StoreDestination::new(store.clone())?;
+        match transport::copy(src, &dst, &opts).await {
+            Err(e) if e.is_not_found() => {
+                tracing::debug!("loading every platform failed ({e}); loading the host's");
+                opts.platforms = PlatformChoice::Host;
+                let dst = StoreDestination::new(store.clone())?;
+                Ok(transport::copy(src, &dst, &opts).await?)
+            }
+            other => Ok(other?),
+        }
+    })?
+}
+
+/// Standard input as a seekable file: itself when redirected from a file, else spooled.
+fn stdin_file() -> anyhow::Result<File> {
+    if std::io::stdin().is_terminal() {
+        bail!("requested load from stdin, but stdin is empty");
+    }
+    let fd = std::os::fd::AsFd::as_fd(&std::io::stdin())
+        .try_clone_to_owned()
+        .context("duplicating stdin")?;
+    let f = File::from(fd);
+    if f.metadata().map(|m| m.is_file()).unwrap_or(false) {
+        return Ok(f);
+    }
+    Ok(transport::spool_to_tempfile(std::io::stdin())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn names_from_index_annotations() {
+        let d = oci::Digest::sha256_of(b"");
+        for (annotations, want) in [
+            (vec![], vec![]),
+            (
+                vec![(CONTAINERD_NAME, "docker.io/library/app:v1")],
+                vec!["app:v1"],
+            ),
+            (vec![(transport::REF_NAME_ANNOTATION, "v1")], vec![]),
+            (
+                vec![(transport::REF_NAME_ANNOTATION, "app:v9")],
+                vec!["app:v9"],
+            ),
+            (
+                vec![(transport::REF_NAME_ANNOTATION, "localhost:5000/x/y:z")],
+                vec!["localhost:5000/x/y:z"],
+            ),
+            (
+                vec![
+                    (CONTAINERD_NAME, "docker.io/library/real:1"),
+                    (transport::REF_NAME_ANNOTATION, "1"),
+                ],
+                vec!["real:1"],
+            ),
+            (vec![(CONTAINERD_NAME, "Not A Name")], vec![]),
+        ] {
+            let mut entry = Descriptor::new(oci::media::OCI_MANIFEST, d.clone(), 0);
+            entry.annotations = annotations
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>();
+            let got: Vec<String> = oci_names(&entry).iter().map(|r| r.familiar()).collect();
+            assert_eq!(got, want, "{annotations:?}");
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! `strata push NAME[:TAG]`: store → registry, with Docker's output.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use oci::Reference;
+use transport::{CopyOptions, PlatformChoice, RegistryDestination, StoreSource};
+
+use super::{Ctx, registry, util};
+use crate::cli::PushArgs;
+use crate::progress::{Progress, Verb};
+
+/// Pushes one tag, or with `-a` every local tag of the repository.
+pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let named = oci::reference::parse_normalized_named(&args.name)
+        .map_err(|e| anyhow::anyhow!(util::reference_message(&e)))?;
+    if named.digest.is_some() {
+        bail!("cannot push a digest reference: push a tag");
+    }
+    let r = util::parse_reference(&args.name)?;
+    let recompress = args
+        .compression
+        .as_deref()
+        .map(|c| c.parse::<layer::Compression>())
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--compression: {e}"))?;
+    let store = ctx.store()?;
+    let targets: Vec<Reference> = if args.all_tags {
+        if named.tag.is_some() {
+            bail!("tag can't be used with --all-tags/-a");
+        }
+        let repo = r.repository();
+        let mut tagged: Vec<Reference> = store
+            .tags()?
+            .into_iter()
+            .filter_map(|(name, _)| Reference::parse(&name).ok())
+            .filter(|t| t.repository() == repo && t.tag().is_some())
+            .collect();
+        tagged.sort();
+        if tagged.is_empty() {
+            bail!(
+                "An image does not exist locally with the tag: {}",
+                r.familiar_name()
+            );
+        }
+        tagged
+    } else {
+        if store.resolve_image(&r.to_string()).is_err() {
+            bail!(
+                "An image does not exist locally with the tag: {}",
+                r.familiar()
+            );
+        }
+        vec![r.clone()]
+    };
+    if !args.quiet {
+        writeln!(out, "The push refers to repository [{}]", r.repository())?;
+        out.flush()?;
+    }
+    let client = registry::client(ctx, &r, args.tls_verify)?;
+    for t in targets {
+        let info = util::resolve(&store, &t.to_string())?;
+        let tag = t.tag().unwrap_or("latest").to_string();
+        let progress = Arc::new(Progress::new(Verb::Push, args.quiet));
+        progress.hide(&info.id);
+        let base = CopyOptions {
+            platforms: PlatformChoice::All,
+            tag: Some(tag.clone()),
+            recompress,
+            ..CopyOptions::default()
+        };
+        let opts = registry::with_progress(base, &progress);
+        let src = StoreSource::new(store.clone(), info.target.clone());
+        let dst = RegistryDestination::new(client.clone(), t.path());
+        let result = util::block_on(async {
+            match transport::copy(&src, &dst, &opts).await {
+                // An index of which only some platforms are stored: push the stored one.
+                Err(e) if e.is_not_found() && info.target.digest != info.manifest => {
+                    let manifest = store.blob_descriptor(&info.manifest)?;
+                    let src = StoreSource::new(store.clone(), manifest);
+                    Ok(transport::copy(&src, &dst, &opts).await?)
+                }
+                other => Ok::<_, anyhow::Error>(other?),
+            }
+        })?;
+        progress.finish();
+        let report = result.with_context(|| format!("pushing {}", t.familiar()))?;
+        store
+            .add_repo_digest(&t.repository(), &report.top.digest, &info.target.digest)
+            .context("recording the repo digest")?;
+        if args.quiet {
+            writeln!(out, "{}", t)?;
+        } else {
+            writeln!(
+                out,
+                "{tag}: digest: {} size: {}",
+                report.top.digest, report.top.size
+            )?;
+        }
+    }
+    Ok(())
+}

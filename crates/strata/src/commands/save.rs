@@ -1,0 +1,108 @@
+//! `strata save [-o FILE] IMAGE...`: a docker-archive (Docker 25+'s combined form).
+
+use std::fs::File;
+use std::io::IsTerminal;
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use oci::Descriptor;
+use transport::{
+    BlobStream, CopyOptions, DockerArchiveDestination, ImageDestination, StoreSource,
+    TransportError,
+};
+
+use super::{Ctx, util};
+use crate::cli::SaveArgs;
+
+/// Writes the images, with the names they were asked by, to the archive.
+pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
+    if args.output.is_none() && std::io::stdout().is_terminal() {
+        bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+    }
+    let store = ctx.store()?;
+    // Distinct platform manifests in argument order, each with the names it was asked by.
+    let mut images: Vec<(Descriptor, Vec<String>)> = Vec::new();
+    for name in &args.images {
+        let info = util::resolve(&store, name)?;
+        let manifest = store.blob_descriptor(&info.manifest)?;
+        let tag = asked_tag(name, &info.tags);
+        match images.iter_mut().find(|(d, _)| d.digest == manifest.digest) {
+            Some((_, names)) => names.extend(tag),
+            None => images.push((manifest, tag.into_iter().collect())),
+        }
+    }
+    let dst = match &args.output {
+        Some(path) => DockerArchiveDestination::create(path)?,
+        None => DockerArchiveDestination::to_writer(stdout_file()?),
+    };
+    util::block_on(async {
+        let deferred = Deferred(&dst);
+        for (manifest, names) in &images {
+            let src = StoreSource::new(store.clone(), manifest.clone());
+            let opts = CopyOptions {
+                tag: names.first().cloned(),
+                ..CopyOptions::default()
+            };
+            transport::copy(&src, &deferred, &opts)
+                .await
+                .with_context(|| format!("saving {}", manifest.digest))?;
+            for name in names.iter().skip(1) {
+                dst.add_image_tag(&manifest.digest, name)?;
+            }
+        }
+        dst.commit().await.context("finishing the archive")?;
+        anyhow::Ok(())
+    })??;
+    Ok(())
+}
+
+/// The name to record for `asked`: its familiar form when it is one of the image's tags
+/// (not an ID or digest), as `docker save` does.
+fn asked_tag(asked: &str, tags: &[String]) -> Option<String> {
+    let r = oci::Reference::parse(asked).ok()?;
+    let full = r.to_string();
+    tags.contains(&full).then(|| r.familiar())
+}
+
+/// A second handle on stdout that can move to the archive's writer thread.
+fn stdout_file() -> anyhow::Result<File> {
+    let fd = std::os::fd::AsFd::as_fd(&std::io::stdout())
+        .try_clone_to_owned()
+        .context("duplicating stdout")?;
+    Ok(File::from(fd))
+}
+
+/// Forwards everything to the archive but `commit`, so one archive can take several copies
+/// and be finished once. (`transport::copy` commits its destination at the end.)
+struct Deferred<'a, D>(&'a D);
+
+impl<D: ImageDestination> ImageDestination for Deferred<'_, D> {
+    async fn has_blob(&self, d: &Descriptor) -> Result<bool, TransportError> {
+        self.0.has_blob(d).await
+    }
+
+    async fn mount_blob(&self, d: &Descriptor, from_repo: &str) -> Result<bool, TransportError> {
+        self.0.mount_blob(d, from_repo).await
+    }
+
+    async fn resume_offset(&self, d: &Descriptor) -> u64 {
+        self.0.resume_offset(d).await
+    }
+
+    async fn put_blob(&self, d: &Descriptor, stream: BlobStream) -> Result<(), TransportError> {
+        self.0.put_blob(d, stream).await
+    }
+
+    async fn put_manifest(
+        &self,
+        d: &Descriptor,
+        bytes: Bytes,
+        tag: Option<&str>,
+    ) -> Result<(), TransportError> {
+        self.0.put_manifest(d, bytes, tag).await
+    }
+
+    async fn commit(&self) -> Result<(), TransportError> {
+        Ok(())
+    }
+}

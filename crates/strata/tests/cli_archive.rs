@@ -1,0 +1,267 @@
+//! save / load / copy round trips through archives, with the real binary.
+
+mod common;
+
+use common::{Env, image_id, rootfs_bytes, sha256};
+use predicates::prelude::*;
+
+#[test]
+fn save_and_load_round_trip() {
+    let env = Env::new();
+    let tar = env.rootfs_tar("root.tar", "one");
+    let id = image_id(&env.ok(&["import", "-c", "ENV X=1", tar.to_str().unwrap(), "app:v1"]));
+    env.ok(&["tag", "app:v1", "app:v2"]);
+    let other = image_id(&env.ok(&[
+        "import",
+        env.rootfs_tar("b.tar", "b").to_str().unwrap(),
+        "other",
+    ]));
+    let archive = env.path("out.tar");
+    assert_eq!(
+        env.ok(&[
+            "save",
+            "-o",
+            archive.to_str().unwrap(),
+            "app:v1",
+            "app:v2",
+            "other"
+        ]),
+        ""
+    );
+
+    let dst = Env::new();
+    assert_eq!(
+        dst.ok(&["load", "-i", archive.to_str().unwrap()]),
+        "Loaded image: app:v1\nLoaded image: app:v2\nLoaded image: other:latest\n"
+    );
+    assert_eq!(
+        dst.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"])
+            .lines()
+            .filter(|l| l.contains(&id[7..19]))
+            .count(),
+        2
+    );
+    assert_eq!(
+        dst.ok(&["inspect", "-f", "{{.Id}}", "app:v2"]),
+        format!("{id}\n")
+    );
+    assert_eq!(
+        dst.ok(&["inspect", "-f", "{{.Id}}", "other"]),
+        format!("{other}\n")
+    );
+    assert_eq!(
+        dst.ok(&["inspect", "-f", "{{json .Config.Env}}", "app:v1"]),
+        "[\"X=1\"]\n"
+    );
+
+    // Through a pipe: save to stdout, load from stdin (not seekable: spooled).
+    let saved = env.strata().args(["save", "app:v1"]).output().unwrap();
+    assert!(saved.status.success());
+    assert!(saved.stdout.len() > 1024);
+    let third = Env::new();
+    third
+        .strata()
+        .args(["load"])
+        .write_stdin(saved.stdout)
+        .assert()
+        .success()
+        .stdout("Loaded image: app:v1\n");
+    // -q prints nothing.
+    third
+        .strata()
+        .args(["load", "-q", "-i", archive.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout("");
+}
+
+#[test]
+fn save_by_id_loads_untagged() {
+    let env = Env::new();
+    let id = image_id(&env.ok(&[
+        "import",
+        env.rootfs_tar("a.tar", "a").to_str().unwrap(),
+        "app",
+    ]));
+    let archive = env.path("id.tar");
+    env.ok(&["save", "-o", archive.to_str().unwrap(), &id[7..19]]);
+    let dst = Env::new();
+    assert_eq!(
+        dst.ok(&["load", "-i", archive.to_str().unwrap()]),
+        format!("Loaded image ID: {id}\n")
+    );
+    assert_eq!(
+        dst.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]),
+        "<none>:<none>\n"
+    );
+}
+
+#[test]
+fn loads_classic_docker_archive() {
+    // `docker save` before Docker 25: <id>/layer.tar, <config>.json, manifest.json.
+    let layer = rootfs_bytes("classic");
+    let diff_id = sha256(&layer);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Env":["C=3"]}},"created":"2024-01-02T03:04:05Z","rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}},"history":[{{"created":"2024-01-02T03:04:05Z","created_by":"/bin/sh -c #(nop) ADD file"}},{{"created":"2024-01-02T03:04:05Z","created_by":"/bin/sh -c #(nop)  CMD [\"sh\"]","empty_layer":true}}]}}"#
+    );
+    let config_hex = &sha256(config.as_bytes())[7..];
+    let manifest = format!(
+        r#"[{{"Config":"{config_hex}.json","RepoTags":["classic:1.0"],"Layers":["abc/layer.tar"]}}]"#
+    );
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in [
+        (format!("{config_hex}.json"), config.as_bytes()),
+        ("abc/layer.tar".to_string(), &layer[..]),
+        ("manifest.json".to_string(), manifest.as_bytes()),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, path, data).unwrap();
+    }
+    let env = Env::new();
+    let path = env.path("classic.tar");
+    std::fs::write(&path, b.into_inner().unwrap()).unwrap();
+    assert_eq!(
+        env.ok(&["load", "-i", path.to_str().unwrap()]),
+        "Loaded image: classic:1.0\n"
+    );
+    assert_eq!(
+        env.ok(&[
+            "inspect",
+            "-f",
+            "{{.Id}} {{index .RootFS.Layers 0}} {{.Created}}",
+            "classic:1.0"
+        ]),
+        format!("sha256:{config_hex} {diff_id} 2024-01-02T03:04:05Z\n")
+    );
+    // Newest first; the image ID on top, `<missing>` below; empty layers are 0B.
+    let format = "{{.ID}}|{{.CreatedBy}}|{{.Size}}";
+    assert_eq!(
+        env.ok(&["history", "--no-trunc", "--format", format, "classic:1.0"]),
+        format!(
+            "sha256:{config_hex}|/bin/sh -c #(nop)  CMD [\"sh\"]|0B\n\
+             <missing>|/bin/sh -c #(nop) ADD file|{}\n",
+            human(layer.len() as u64)
+        )
+    );
+    let format = "{{.CreatedSince}} {{.Size}}";
+    assert_eq!(
+        env.ok(&["history", "-H=false", "--format", format, "classic:1.0"]),
+        format!(
+            "2024-01-02T03:04:05Z 0\n2024-01-02T03:04:05Z {}\n",
+            layer.len()
+        )
+    );
+}
+
+/// Sizes under 1 MB as Docker prints them with 3 significant digits (`4.1kB`).
+fn human(bytes: u64) -> String {
+    assert!((1000..1_000_000).contains(&bytes));
+    let kb = bytes as f64 / 1000.0;
+    let digits = if kb < 10.0 {
+        2
+    } else if kb < 100.0 {
+        1
+    } else {
+        0
+    };
+    let s = format!("{kb:.digits$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    format!("{s}kB")
+}
+
+#[test]
+fn copy_to_oci_archive_and_layout_then_load() {
+    let env = Env::new();
+    let id = image_id(&env.ok(&[
+        "import",
+        env.rootfs_tar("a.tar", "a").to_str().unwrap(),
+        "app:v1",
+    ]));
+    let oci_tar = env.path("img.oci.tar");
+    env.strata()
+        .args([
+            "copy",
+            "-q",
+            "app:v1",
+            &format!("oci-archive:{}:app:v9", oci_tar.display()),
+        ])
+        .assert()
+        .success()
+        .stdout("");
+    let layout = env.path("layout");
+    env.ok(&[
+        "copy",
+        "-q",
+        "app:v1",
+        &format!("oci:{}:v1", layout.display()),
+    ]);
+    assert!(layout.join("index.json").is_file() && layout.join("oci-layout").is_file());
+
+    let dst = Env::new();
+    assert_eq!(
+        dst.ok(&["load", "-i", oci_tar.to_str().unwrap()]),
+        "Loaded image: app:v9\n"
+    );
+    assert_eq!(
+        dst.ok(&["inspect", "-f", "{{.Id}}", "app:v9"]),
+        format!("{id}\n")
+    );
+    // From the layout directory back into a store under a new name.
+    dst.ok(&[
+        "copy",
+        "-q",
+        &format!("oci:{}:v1", layout.display()),
+        "fromlayout:x",
+    ]);
+    assert_eq!(
+        dst.ok(&["inspect", "-f", "{{.Id}}", "fromlayout:x"]),
+        format!("{id}\n")
+    );
+    // A docker-archive written by copy loads too.
+    let da = env.path("da.tar");
+    env.ok(&[
+        "copy",
+        "-q",
+        "app:v1",
+        &format!("docker-archive:{}:app:v1", da.display()),
+    ]);
+    let third = Env::new();
+    assert_eq!(
+        third.ok(&["load", "-i", da.to_str().unwrap()]),
+        "Loaded image: app:v1\n"
+    );
+}
+
+#[test]
+fn archive_errors() {
+    let env = Env::new();
+    env.strata()
+        .args(["save", "-o", env.path("x.tar").to_str().unwrap(), "nope"])
+        .assert()
+        .code(1)
+        .stderr("Error: No such image: nope\n");
+    assert!(!env.path("x.tar").exists());
+    let junk = env.path("junk.tar");
+    std::fs::write(&junk, rootfs_bytes("not an image")).unwrap();
+    env.strata()
+        .args(["load", "-i", junk.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("neither a docker-archive"));
+    env.strata()
+        .args(["load", "-i", env.path("missing.tar").to_str().unwrap()])
+        .assert()
+        .code(1);
+    env.strata()
+        .args(["copy", "nope", &format!("oci:{}", env.path("l").display())])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("No such image: nope"));
+}

@@ -1,0 +1,409 @@
+//! import → images / inspect / history / tag / rmi / prune, through the real binary.
+
+mod common;
+
+use common::{Env, gzip, image_id, rootfs_bytes, sha256};
+use predicates::prelude::*;
+
+#[test]
+fn import_then_list_inspect_and_history() {
+    let env = Env::new();
+    let tar = env.rootfs_tar("root.tar", "one");
+    let id = image_id(&env.ok(&[
+        "import",
+        "-c",
+        "ENV A=1",
+        "-c",
+        "CMD [\"sh\"]",
+        "-m",
+        "first import",
+        tar.to_str().unwrap(),
+        "app:v1",
+    ]));
+
+    assert_eq!(
+        env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]),
+        "app:v1\n"
+    );
+    assert_eq!(env.ok(&["images", "-q"]), format!("{}\n", &id[7..19]));
+    assert_eq!(env.ok(&["images", "-q", "--no-trunc"]), format!("{id}\n"));
+    let table = env.ok(&["images"]);
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "REPOSITORY   TAG       IMAGE ID       CREATED                  SIZE"
+    );
+    let row = lines.next().unwrap();
+    assert!(
+        row.starts_with(&format!("app          v1        {}   ", &id[7..19])),
+        "{row:?}"
+    );
+    assert!(lines.next().is_none());
+
+    // `--format json`: one object per line with Docker's fields.
+    let json: serde_json::Value =
+        serde_json::from_str(env.ok(&["images", "--format", "json"]).trim()).unwrap();
+    assert_eq!(json["Repository"], "app");
+    assert_eq!(json["ID"], &id[7..19]);
+    assert_eq!(json["Digest"], "<none>");
+
+    let inspect: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", "app:v1"])).unwrap();
+    let img = &inspect[0];
+    assert_eq!(inspect.as_array().unwrap().len(), 1);
+    assert_eq!(img["Id"], id);
+    assert_eq!(img["RepoTags"], serde_json::json!(["app:v1"]));
+    assert_eq!(img["RepoDigests"], serde_json::json!([]));
+    assert_eq!(img["Comment"], "first import");
+    assert_eq!(img["Parent"], "");
+    assert_eq!(img["Config"]["Env"], serde_json::json!(["A=1"]));
+    assert_eq!(img["Config"]["Cmd"], serde_json::json!(["sh"]));
+    assert_eq!(img["Os"], "linux");
+    assert_eq!(img["RootFS"]["Type"], "layers");
+    // The diffID is the digest of the tar exactly as given.
+    assert_eq!(
+        img["RootFS"]["Layers"],
+        serde_json::json!([sha256(&rootfs_bytes("one"))])
+    );
+    // Same through `image inspect` and a template.
+    assert_eq!(
+        env.ok(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Id}} {{json .RepoTags}} {{.Nope}}",
+            "app:v1"
+        ]),
+        format!("{id} [\"app:v1\"] <no value>\n")
+    );
+
+    assert_eq!(
+        env.ok(&[
+            "history",
+            "--format",
+            "{{.ID}}|{{.CreatedBy}}|{{.Comment}}",
+            "app:v1"
+        ]),
+        format!("{}||first import\n", &id[7..19])
+    );
+    let history = env.ok(&["history", "app:v1"]);
+    assert!(
+        history.starts_with(
+            "IMAGE          CREATED                  CREATED BY   SIZE      COMMENT\n"
+        ),
+        "{history}"
+    );
+    assert_eq!(
+        env.ok(&["history", "-q", "--no-trunc", "app:v1"]),
+        format!("{id}\n")
+    );
+}
+
+#[test]
+fn import_from_stdin_with_compression_platform_and_epoch() {
+    let env = Env::new();
+    let tar = rootfs_bytes("two");
+    let out = env
+        .strata()
+        .args(["import", "--platform", "linux/arm64", "-", "web"])
+        .env("SOURCE_DATE_EPOCH", "86400")
+        .write_stdin(gzip(&tar))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = image_id(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(
+        env.ok(&[
+            "inspect",
+            "-f",
+            "{{.Os}}/{{.Architecture}} {{.Created}} {{index .RootFS.Layers 0}}",
+            "web"
+        ]),
+        format!("linux/arm64 1970-01-02T00:00:00Z {}\n", sha256(&tar))
+    );
+    assert_eq!(
+        env.ok(&[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.CreatedAt}}"
+        ]),
+        "web:latest 1970-01-02 00:00:00 +0000 UTC\n"
+    );
+    // The same input at the same time is the same image.
+    let again = env
+        .strata()
+        .args(["import", "--platform", "linux/arm64", "-"])
+        .env("SOURCE_DATE_EPOCH", "86400")
+        .write_stdin(tar)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(again.stdout).unwrap().trim_end(), id);
+}
+
+#[test]
+fn tag_rmi_and_missing_images() {
+    let env = Env::new();
+    let tar = env.rootfs_tar("root.tar", "three");
+    let id = image_id(&env.ok(&["import", tar.to_str().unwrap(), "app:v1"]));
+    env.ok(&["tag", "app:v1", "localhost:5000/team/app:v2"]);
+    env.ok(&["tag", &id[7..19], "other"]);
+    assert_eq!(
+        env.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]),
+        format!(
+            "app:v1 {s}\nlocalhost:5000/team/app:v2 {s}\nother:latest {s}\n",
+            s = &id[7..19]
+        )
+    );
+    assert_eq!(
+        env.ok(&[
+            "images",
+            "--filter",
+            "reference=*/team/*",
+            "--format",
+            "{{.Repository}}"
+        ]),
+        "localhost:5000/team/app\n"
+    );
+    assert_eq!(env.ok(&["images", "app", "--format", "{{.Tag}}"]), "v1\n");
+
+    env.strata()
+        .args(["rmi", "nope"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("Error: No such image: nope\n");
+    env.strata()
+        .args(["inspect", "nope"])
+        .assert()
+        .code(1)
+        .stdout("[]\n")
+        .stderr("Error: No such object: nope\n");
+    env.strata()
+        .args(["inspect", "-f", "{{.Id}}", "app:v1", "nope"])
+        .assert()
+        .code(1)
+        .stdout(format!("{id}\n"))
+        .stderr("Error: No such object: nope\n");
+    env.strata()
+        .args(["history", "nope"])
+        .assert()
+        .code(1)
+        .stderr("Error: No such image: nope\n");
+    env.strata()
+        .args(["tag", "nope", "x"])
+        .assert()
+        .code(1)
+        .stderr("Error: No such image: nope\n");
+
+    // By ID with several tags needs -f.
+    env.strata()
+        .args(["rmi", &id[7..19]])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("must be forced"));
+    assert_eq!(env.ok(&["rmi", "other"]), "Untagged: other:latest\n");
+    assert_eq!(
+        env.ok(&["image", "rm", "localhost:5000/team/app:v2"]),
+        "Untagged: localhost:5000/team/app:v2\n"
+    );
+    assert_eq!(
+        env.ok(&["rmi", "app:v1"]),
+        format!("Untagged: app:v1\nDeleted: {id}\n")
+    );
+    assert_eq!(env.ok(&["images", "-q"]), "");
+    // -f ignores missing images.
+    env.ok(&["rmi", "-f", "nope"]);
+}
+
+#[test]
+fn prune_removes_dangling_images() {
+    let env = Env::new();
+    let keep = image_id(&env.ok(&[
+        "import",
+        env.rootfs_tar("a.tar", "a").to_str().unwrap(),
+        "keep",
+    ]));
+    let dangling = image_id(&env.ok(&["import", env.rootfs_tar("b.tar", "b").to_str().unwrap()]));
+    assert_eq!(
+        env.ok(&[
+            "images",
+            "--filter",
+            "dangling=true",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.ID}}"
+        ]),
+        format!("<none>:<none> {}\n", &dangling[7..19])
+    );
+    assert_eq!(
+        env.ok(&["images", "--filter", "dangling=false", "-q", "--no-trunc"]),
+        format!("{keep}\n")
+    );
+
+    // Without -f it asks, and "n" keeps everything.
+    env.strata()
+        .args(["image", "prune"])
+        .write_stdin("n\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ",
+        ));
+    assert_eq!(env.ok(&["images", "-q"]).lines().count(), 2);
+
+    let out = env.ok(&["image", "prune", "-f"]);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("Deleted Images:"));
+    assert_eq!(lines.next(), Some(format!("deleted: {dangling}").as_str()));
+    assert_eq!(lines.next(), Some(""));
+    let total = lines.next().unwrap();
+    assert!(
+        total.starts_with("Total reclaimed space: ") && total.ends_with('B'),
+        "{total}"
+    );
+    assert_ne!(total, "Total reclaimed space: 0B");
+    assert_eq!(env.ok(&["images", "-q", "--no-trunc"]), format!("{keep}\n"));
+
+    // Answering "y" with -a removes the tagged one too.
+    env.strata()
+        .args(["image", "prune", "-a"])
+        .write_stdin("y\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("deleted: {keep}")));
+    assert_eq!(env.ok(&["images", "-q"]), "");
+    assert_eq!(
+        env.ok(&["image", "prune", "-f"]),
+        "Total reclaimed space: 0B\n"
+    );
+}
+
+#[test]
+fn usage_and_format_errors() {
+    let env = Env::new();
+    env.strata().args(["images", "--bogus"]).assert().code(2);
+    env.strata().args(["rmi"]).assert().code(2);
+    env.strata().args(["frobnicate"]).assert().code(2);
+    env.strata()
+        .args(["images", "--format", "{{.Nope}}"])
+        .assert()
+        .success(); // no rows: nothing to evaluate
+    env.ok(&[
+        "import",
+        env.rootfs_tar("a.tar", "a").to_str().unwrap(),
+        "x",
+    ]);
+    env.strata()
+        .args(["images", "--format", "{{.Nope}}"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("Nope"));
+    env.strata()
+        .args(["images", "--filter", "color=red"])
+        .assert()
+        .code(1)
+        .stderr("Error: invalid filter 'color'\n");
+    env.strata()
+        .args(["import", env.path("missing.tar").to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("Error: opening"));
+    env.strata()
+        .args([
+            "import",
+            "-c",
+            "BOGUS x",
+            env.path("a.tar").to_str().unwrap(),
+        ])
+        .assert()
+        .code(1);
+    // Nothing half-made: still only the one image.
+    assert_eq!(env.ok(&["images", "-q"]).lines().count(), 1);
+}
+
+#[test]
+fn system_df_counts_images() {
+    let env = Env::new();
+    env.ok(&[
+        "import",
+        env.rootfs_tar("a.tar", "a").to_str().unwrap(),
+        "x",
+    ]);
+    let out = env.ok(&["system", "df"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE"
+    );
+    assert!(
+        lines[1].starts_with("Images          1         0         "),
+        "{out}"
+    );
+    assert!(lines[1].ends_with("(100%)"), "{out}");
+    assert_eq!(lines[2], "Containers      0         0         0B        0B");
+    assert_eq!(lines.len(), 5);
+}
+
+#[test]
+fn time_and_label_filters() {
+    let env = Env::new();
+    for (name, epoch, label) in [
+        ("a", "100", "LABEL k=1"),
+        ("b", "200", "LABEL k=2"),
+        ("c", "300", "ENV X=1"),
+    ] {
+        let tar = env.rootfs_tar(&format!("{name}.tar"), name);
+        env.strata()
+            .args(["import", "-c", label, tar.to_str().unwrap(), name])
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .assert()
+            .success();
+    }
+    let names =
+        |filter: &str| env.ok(&["images", "--filter", filter, "--format", "{{.Repository}}"]);
+    assert_eq!(
+        env.ok(&["images", "--format", "{{.Repository}}"]),
+        "c\nb\na\n"
+    );
+    assert_eq!(names("before=c"), "b\na\n");
+    assert_eq!(names("since=a"), "c\nb\n");
+    assert_eq!(names("label=k"), "b\na\n");
+    assert_eq!(names("label=k=2"), "b\n");
+    env.strata()
+        .args(["images", "--filter", "before=nope"])
+        .assert()
+        .code(1)
+        .stderr("Error: No such image: nope\n");
+}
+
+#[test]
+fn version_and_config() {
+    let env = Env::new();
+    assert_eq!(
+        env.ok(&["version", "--format", "{{.Client.Version}}"]),
+        format!("{}\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(env.ok(&["version"]).starts_with("Client:\n"));
+    let cfg = env.path("config.toml");
+    std::fs::write(&cfg, "insecure-registries = [\"reg.lan:5000\"]\n").unwrap();
+    env.strata()
+        .args(["--config", cfg.to_str().unwrap(), "images", "-q"])
+        .assert()
+        .success();
+    std::fs::write(&cfg, "insecure-registries = 5\n").unwrap();
+    env.strata()
+        .args(["--config", cfg.to_str().unwrap(), "images"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("Error: parsing config "));
+    env.strata()
+        .args([
+            "--config",
+            env.path("none.toml").to_str().unwrap(),
+            "images",
+        ])
+        .assert()
+        .code(1);
+}
