@@ -42,7 +42,10 @@ fn a_blob_whose_digest_does_not_match_is_rejected_and_not_stored() {
 }
 
 fn saved_archive(env: &Env) -> Vec<u8> {
-    let tar = harness::images::tar_of(&[("f", &[9u8; 100_000])]);
+    let noise: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let tar = harness::images::tar_of(&[("f", &noise)]);
     std::fs::write(env.path("rootfs.tar"), tar).unwrap();
     env.ok(&[
         "import",

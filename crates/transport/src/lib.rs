@@ -7,27 +7,29 @@
 //! and `strata copy` are all calls to it.
 
 mod address;
-mod copy;
 mod archive;
+mod copy;
+pub mod credentials;
 mod error;
 mod layout;
 mod local;
 mod progress;
-mod source;
-pub mod credentials;
 pub mod registry;
+mod source;
 
-pub use error::TransportError;
-pub use source::{BlobStream, ImageDestination, ImageSource};
 pub use address::ImageAddress;
 pub use archive::{
-    ArchiveImage, DockerArchiveDestination, DockerArchiveSource, EntryReader, OciArchiveDestination,
-    OciArchiveSource, TarEntry, TarIndex, WithoutCommit, spool_to_tempfile,
+    ArchiveImage, DockerArchiveDestination, DockerArchiveSource, EntryReader,
+    OciArchiveDestination, OciArchiveSource, TarEntry, TarIndex, WithoutCommit, spool_to_tempfile,
 };
-pub use layout::{LayoutDestination, LayoutSource, OciLayout};
+pub use copy::{CopyOptions, CopyReport, PlatformChoice, copy};
+pub use credentials::{
+    CredentialStore, Credentials, erase_credentials, login, lookup_credentials, store_credentials,
+};
+pub use error::TransportError;
 pub use layout::REF_NAME_ANNOTATION;
+pub use layout::{LayoutDestination, LayoutSource, OciLayout};
 pub use local::{StoreDestination, StoreSource};
 pub use progress::ProgressEvent;
-pub use copy::{CopyOptions, CopyReport, PlatformChoice, copy};
-pub use credentials::{Credentials, CredentialStore, erase_credentials, login, lookup_credentials, store_credentials};
 pub use registry::{RegistryClient, RegistryDestination, RegistryOptions, RegistrySource};
+pub use source::{BlobStream, ImageDestination, ImageSource};

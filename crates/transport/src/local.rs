@@ -139,6 +139,19 @@ impl StoreDestination {
         &self.store
     }
 
+    /// Gives up on this copy: releases the lease and collects the blobs it stored that
+    /// nothing refers to, so a copy refused for bad content leaves the store as it was.
+    /// Partial ingests are not blobs and stay for a later resume. Returns the bytes freed.
+    /// Blocking (runs the store's GC).
+    pub fn discard(self) -> Result<u64, TransportError> {
+        let StoreDestination {
+            store, lease, open, ..
+        } = self;
+        drop(open);
+        drop(lease);
+        store.gc().map(|r| r.bytes).map_err(store_err)
+    }
+
     fn take_open(&self, d: &Digest) -> Option<Ingest> {
         self.open
             .lock()

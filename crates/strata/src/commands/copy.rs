@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use transport::{
     CopyOptions, DockerArchiveDestination, DockerArchiveSource, ImageAddress, ImageSource,
     LayoutDestination, LayoutSource, OciArchiveDestination, OciArchiveSource, OciLayout,
-    PlatformChoice, RegistryDestination, RegistrySource, StoreDestination, StoreSource,
+    PlatformChoice, RegistryDestination, RegistrySource, StoreSource,
 };
 
 use super::{Ctx, registry, util};
@@ -145,9 +145,8 @@ impl Copier<'_> {
             ImageAddress::Store(name) => {
                 let r = util::parse_reference(name)?;
                 let store = self.ctx.store()?;
-                let d = StoreDestination::new(store)?;
                 let opts = with_tag(r.tag().is_some().then(|| r.to_string()));
-                Ok(util::block_on(transport::copy(src, &d, &opts))??)
+                Ok(util::block_on(util::copy_to_store(&store, src, &opts))??)
             }
         }
     }

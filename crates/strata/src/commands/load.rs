@@ -8,7 +8,7 @@ use oci::{Descriptor, Index};
 use store::Store;
 use transport::{
     CopyOptions, CopyReport, DockerArchiveSource, ImageSource, OciArchiveSource, PlatformChoice,
-    StoreDestination, TarIndex,
+    TarIndex,
 };
 
 use super::{Ctx, util};
@@ -117,13 +117,11 @@ fn copy_into_store<S: ImageSource>(
             tag,
             ..CopyOptions::default()
         };
-        let dst = StoreDestination::new(store.clone())?;
-        match transport::copy(src, &dst, &opts).await {
+        match util::copy_to_store(store, src, &opts).await {
             Err(e) if e.is_not_found() => {
                 tracing::debug!("loading every platform failed ({e}); loading the host's");
                 opts.platforms = PlatformChoice::Host;
-                let dst = StoreDestination::new(store.clone())?;
-                Ok(transport::copy(src, &dst, &opts).await?)
+                Ok(util::copy_to_store(store, src, &opts).await?)
             }
             other => Ok(other?),
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use oci::Reference;
-use transport::{CopyOptions, PlatformChoice, RegistrySource, StoreDestination};
+use transport::{CopyOptions, PlatformChoice, RegistrySource};
 
 use super::{Ctx, registry, util};
 use crate::cli::PullArgs;
@@ -83,10 +83,7 @@ fn pull_one(
         &progress,
     );
     let src = RegistrySource::new(client.clone(), r.path(), what.clone());
-    let report = util::block_on(async {
-        let dst = StoreDestination::new(store.clone())?;
-        transport::copy(&src, &dst, &opts).await
-    })?;
+    let report = util::block_on(util::copy_to_store(store, &src, &opts))?;
     progress.finish();
     let report = report.map_err(|e| {
         if e.is_not_found() {

@@ -4,11 +4,9 @@ use std::fs::File;
 use std::io::IsTerminal;
 
 use anyhow::{Context as _, bail};
-use bytes::Bytes;
 use oci::Descriptor;
 use transport::{
-    BlobStream, CopyOptions, DockerArchiveDestination, ImageDestination, StoreSource,
-    TransportError,
+    CopyOptions, DockerArchiveDestination, ImageDestination, StoreSource, WithoutCommit,
 };
 
 use super::{Ctx, util};
@@ -36,7 +34,7 @@ pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
         None => DockerArchiveDestination::to_writer(stdout_file()?),
     };
     util::block_on(async {
-        let deferred = Deferred(&dst);
+        let deferred = WithoutCommit(&dst);
         for (manifest, names) in &images {
             let src = StoreSource::new(store.clone(), manifest.clone());
             let opts = CopyOptions {
@@ -70,39 +68,4 @@ fn stdout_file() -> anyhow::Result<File> {
         .try_clone_to_owned()
         .context("duplicating stdout")?;
     Ok(File::from(fd))
-}
-
-/// Forwards everything to the archive but `commit`, so one archive can take several copies
-/// and be finished once. (`transport::copy` commits its destination at the end.)
-struct Deferred<'a, D>(&'a D);
-
-impl<D: ImageDestination> ImageDestination for Deferred<'_, D> {
-    async fn has_blob(&self, d: &Descriptor) -> Result<bool, TransportError> {
-        self.0.has_blob(d).await
-    }
-
-    async fn mount_blob(&self, d: &Descriptor, from_repo: &str) -> Result<bool, TransportError> {
-        self.0.mount_blob(d, from_repo).await
-    }
-
-    async fn resume_offset(&self, d: &Descriptor) -> u64 {
-        self.0.resume_offset(d).await
-    }
-
-    async fn put_blob(&self, d: &Descriptor, stream: BlobStream) -> Result<(), TransportError> {
-        self.0.put_blob(d, stream).await
-    }
-
-    async fn put_manifest(
-        &self,
-        d: &Descriptor,
-        bytes: Bytes,
-        tag: Option<&str>,
-    ) -> Result<(), TransportError> {
-        self.0.put_manifest(d, bytes, tag).await
-    }
-
-    async fn commit(&self) -> Result<(), TransportError> {
-        Ok(())
-    }
 }

@@ -16,6 +16,28 @@ pub fn block_on<F: Future>(f: F) -> anyhow::Result<F::Output> {
     Ok(rt.block_on(f))
 }
 
+/// Copies `src` into the store. A copy that fails for any reason but a transient one (an
+/// interruption a later pull resumes from) has what it stored collected again, so bad
+/// content leaves the store as it was.
+pub async fn copy_to_store<S: transport::ImageSource>(
+    store: &Store,
+    src: &S,
+    opts: &transport::CopyOptions,
+) -> Result<transport::CopyReport, transport::TransportError> {
+    let dst = transport::StoreDestination::new(store.clone())?;
+    match transport::copy(src, &dst, opts).await {
+        Err(e) if !e.is_transient() => {
+            match tokio::task::spawn_blocking(move || dst.discard()).await {
+                Ok(Err(gc)) => tracing::warn!("cleaning up after the failed copy: {gc}"),
+                Err(join) => tracing::warn!("cleaning up after the failed copy: {join}"),
+                Ok(Ok(_)) => {}
+            }
+            Err(e)
+        }
+        other => other,
+    }
+}
+
 /// A stored full name (`docker.io/library/alpine:latest`) as Docker shows it (`alpine:latest`).
 pub fn familiar(full: &str) -> String {
     match Reference::parse(full) {
