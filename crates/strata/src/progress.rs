@@ -97,6 +97,7 @@ impl Progress {
     fn is_hidden(&self, event: &ProgressEvent) -> bool {
         let digest = match event {
             ProgressEvent::BlobSkipped { digest, .. }
+            | ProgressEvent::BlobMounted { digest, .. }
             | ProgressEvent::BlobStarted { digest, .. }
             | ProgressEvent::BlobProgress { digest, .. }
             | ProgressEvent::BlobDone { digest } => digest,
@@ -137,6 +138,12 @@ impl Progress {
                 bar.set_style(done_style());
                 bar.set_prefix(digest.short().to_string());
                 bar.finish_with_message(self.verb.skipped());
+            }
+            ProgressEvent::BlobMounted { digest, from, .. } => {
+                let bar = multi.add(ProgressBar::new(0));
+                bar.set_style(done_style());
+                bar.set_prefix(digest.short().to_string());
+                bar.finish_with_message(format!("Mounted from {from}"));
             }
             ProgressEvent::BlobStarted {
                 digest,
@@ -183,6 +190,9 @@ fn plain_line(verb: Verb, event: &ProgressEvent) -> Option<String> {
     match event {
         ProgressEvent::BlobSkipped { digest, .. } => {
             Some(format!("{}: {}", digest.short(), verb.skipped()))
+        }
+        ProgressEvent::BlobMounted { digest, from, .. } => {
+            Some(format!("{}: Mounted from {from}", digest.short()))
         }
         ProgressEvent::BlobDone { digest } => Some(format!("{}: {}", digest.short(), verb.done())),
         _ => None,

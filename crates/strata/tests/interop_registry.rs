@@ -260,3 +260,35 @@ fn loads_skopeos_archives() {
     let id = env.ok(&["images", "-q", "--no-trunc", "skopeo/oci:2"]);
     assert_eq!(id.trim(), img.id());
 }
+
+#[test]
+fn push_to_another_repository_mounts_the_blobs() {
+    let env = Env::new();
+    let reg = Registry::start();
+    let first = format!("{}/team/app:v1", reg.host);
+    import_app(&env, &first);
+    let out = env.run(&["push", &first]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(": Pushed"),
+        "{out:?}"
+    );
+    let second = format!("{}/other/app:v1", reg.host);
+    env.ok(&["tag", &first, &second]);
+    let out = env.run(&["push", &second]);
+    assert!(out.status.success(), "{out:?}");
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        progress.contains("Mounted from team/app"),
+        "the layer is mounted, not uploaded: {progress}"
+    );
+    assert!(
+        !progress.contains(": Pushed"),
+        "nothing is uploaded again: {progress}"
+    );
+    let raw = peer(
+        Command::new(require("skopeo"))
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{second}")),
+    );
+    assert!(raw.contains("layers"), "{raw}");
+}

@@ -407,9 +407,10 @@ async fn copy_blob<S: ImageSource, D: ImageDestination>(
     if let Some(from) = &ctx.opts.mount_from {
         // A refused or failed mount is not an error: the blob is then uploaded.
         if let Ok(true) = dst.mount_blob(d, from).await {
-            ctx.emit(ProgressEvent::BlobSkipped {
+            ctx.emit(ProgressEvent::BlobMounted {
                 digest: d.digest.clone(),
                 size: d.size,
+                from: from.clone(),
             });
             return Ok(skipped);
         }

@@ -16,12 +16,21 @@ pub enum ProgressEvent {
         /// Its media type.
         media_type: String,
     },
-    /// The destination already has this blob (or mounted it from another repository).
+    /// The destination already has this blob.
     BlobSkipped {
         /// The blob.
         digest: Digest,
         /// Its size in bytes.
         size: u64,
+    },
+    /// The destination mounted this blob from another repository of the same registry.
+    BlobMounted {
+        /// The blob.
+        digest: Digest,
+        /// Its size in bytes.
+        size: u64,
+        /// The repository it was mounted from.
+        from: String,
     },
     /// A blob transfer starts (or restarts after a transient error).
     BlobStarted {

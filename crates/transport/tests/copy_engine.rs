@@ -123,11 +123,12 @@ async fn mounts_what_it_can_and_reports_progress() {
             .iter()
             .all(|r| r == "library/base")
     );
-    let skipped = ProgressEvent::BlobSkipped {
+    let mounted = ProgressEvent::BlobMounted {
         digest: layer.digest.clone(),
         size: layer.size,
+        from: "library/base".to_string(),
     };
-    assert!(events.lock().unwrap().contains(&skipped));
+    assert!(events.lock().unwrap().contains(&mounted));
 
     // Without a mount the layer flows, with progress up to its size.
     let sink = Sink::default();

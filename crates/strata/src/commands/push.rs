@@ -68,6 +68,7 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
             platforms: PlatformChoice::All,
             tag: Some(tag.clone()),
             recompress,
+            mount_from: mount_source(&info, &t),
             ..CopyOptions::default()
         };
         let opts = registry::with_progress(base, &progress);
@@ -100,4 +101,15 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// A repository on the same registry that already has this image (it was pulled from or
+/// pushed to it), to offer its blobs as cross-repository mounts, as Docker does.
+fn mount_source(info: &store::ImageInfo, target: &Reference) -> Option<String> {
+    info.repo_digests
+        .iter()
+        .chain(&info.tags)
+        .filter_map(|name| Reference::parse(name).ok())
+        .find(|r| r.domain() == target.domain() && r.path() != target.path())
+        .map(|r| r.path().to_string())
 }
