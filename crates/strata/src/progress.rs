@@ -95,6 +95,21 @@ impl Progress {
     }
 
     fn is_hidden(&self, event: &ProgressEvent) -> bool {
+        // Docker shows layers only: an image's config gets no line on pull or push.
+        if let ProgressEvent::BlobSkipped {
+            digest, media_type, ..
+        }
+        | ProgressEvent::BlobMounted {
+            digest, media_type, ..
+        }
+        | ProgressEvent::BlobStarted {
+            digest, media_type, ..
+        } = event
+            && self.verb != Verb::Copy
+            && (media_type == oci::media::OCI_CONFIG || media_type == oci::media::DOCKER_CONFIG)
+        {
+            self.hide(digest);
+        }
         let digest = match event {
             ProgressEvent::BlobSkipped { digest, .. }
             | ProgressEvent::BlobMounted { digest, .. }
@@ -149,6 +164,7 @@ impl Progress {
                 digest,
                 size,
                 offset,
+                ..
             } => {
                 let bar = bars
                     .entry(digest.clone())
@@ -235,6 +251,7 @@ mod tests {
                 ProgressEvent::BlobSkipped {
                     digest: d.clone(),
                     size,
+                    media_type: oci::media::OCI_LAYER_GZIP.to_string(),
                 },
                 Some("e3b0c44298fc: Already exists"),
             ),
@@ -243,6 +260,7 @@ mod tests {
                 ProgressEvent::BlobSkipped {
                     digest: d.clone(),
                     size,
+                    media_type: oci::media::OCI_LAYER_GZIP.to_string(),
                 },
                 Some("e3b0c44298fc: Layer already exists"),
             ),

@@ -401,6 +401,7 @@ async fn copy_blob<S: ImageSource, D: ImageDestination>(
         ctx.emit(ProgressEvent::BlobSkipped {
             digest: d.digest.clone(),
             size: d.size,
+            media_type: d.media_type.clone(),
         });
         return Ok(skipped);
     }
@@ -410,6 +411,7 @@ async fn copy_blob<S: ImageSource, D: ImageDestination>(
             ctx.emit(ProgressEvent::BlobMounted {
                 digest: d.digest.clone(),
                 size: d.size,
+                media_type: d.media_type.clone(),
                 from: from.clone(),
             });
             return Ok(skipped);
@@ -436,6 +438,7 @@ async fn transfer_once<S: ImageSource, D: ImageDestination>(
     ctx.emit(ProgressEvent::BlobStarted {
         digest: d.digest.clone(),
         size: d.size,
+        media_type: d.media_type.clone(),
         offset,
     });
     let (stream, start, skip) = if offset > 0 && offset == d.size {

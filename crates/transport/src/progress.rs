@@ -22,6 +22,8 @@ pub enum ProgressEvent {
         digest: Digest,
         /// Its size in bytes.
         size: u64,
+        /// Its media type (a config, a layer, ...).
+        media_type: String,
     },
     /// The destination mounted this blob from another repository of the same registry.
     BlobMounted {
@@ -29,6 +31,8 @@ pub enum ProgressEvent {
         digest: Digest,
         /// Its size in bytes.
         size: u64,
+        /// Its media type (a config, a layer, ...).
+        media_type: String,
         /// The repository it was mounted from.
         from: String,
     },
@@ -38,6 +42,8 @@ pub enum ProgressEvent {
         digest: Digest,
         /// Its size in bytes.
         size: u64,
+        /// Its media type (a config, a layer, ...).
+        media_type: String,
         /// Bytes the destination already held from an earlier, interrupted transfer.
         offset: u64,
     },

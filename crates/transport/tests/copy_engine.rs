@@ -126,6 +126,7 @@ async fn mounts_what_it_can_and_reports_progress() {
     let mounted = ProgressEvent::BlobMounted {
         digest: layer.digest.clone(),
         size: layer.size,
+        media_type: layer.media_type.clone(),
         from: "library/base".to_string(),
     };
     assert!(events.lock().unwrap().contains(&mounted));

@@ -63,7 +63,6 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
         let info = util::resolve(&store, &t.to_string())?;
         let tag = t.tag().unwrap_or("latest").to_string();
         let progress = Arc::new(Progress::new(Verb::Push, args.quiet));
-        progress.hide(&info.id);
         let base = CopyOptions {
             platforms: PlatformChoice::All,
             tag: Some(tag.clone()),

@@ -47,6 +47,7 @@ async fn download<S: ImageSource>(
     ctx.emit(ProgressEvent::BlobStarted {
         digest: d.digest.clone(),
         size: d.size,
+        media_type: d.media_type.clone(),
         offset: 0,
     });
     let file = tokio::task::spawn_blocking(tempfile::tempfile)
