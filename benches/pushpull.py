@@ -104,7 +104,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=500)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--make-image", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.make_image:
+        print(make_image(args.make_image, args.mb))
+        return
     subprocess.run([os.path.join(ROOT, "scripts/install-peers.sh")], check=True)
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "strata"], cwd=ROOT, check=True)
     strata = os.path.join(ROOT, "target/release/strata")
@@ -112,7 +116,10 @@ def main():
     try:
         layout = os.path.join(work, "layout")
         print(f"making a {args.mb} MB four-layer image ...", flush=True)
-        size = make_image(layout, args.mb)
+        # In a child process: a forked measurement child would otherwise inherit (and report
+        # as its peak RSS) the memory this process used to make the image.
+        size = int(subprocess.run([sys.executable, __file__, "--mb", str(args.mb), "--make-image", layout],
+                                  check=True, capture_output=True, text=True).stdout)
         mb = size / 1e6
         results = {k: [] for k in ("strata push", "skopeo push", "strata pull", "skopeo pull")}
         for r in range(args.rounds):

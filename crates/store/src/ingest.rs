@@ -1,6 +1,7 @@
 //! Writing a blob: `ingest/<hex>/data` under an exclusive lock, hashed inline, verified and
 //! renamed into `blobs/` on commit.
 
+use crate::writeback::Writeback;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
@@ -39,6 +40,7 @@ enum State {
         /// Boxed: the hasher state is large and `Committed` carries nothing.
         digester: Box<Digester>,
         written: u64,
+        writeback: Writeback,
     },
 }
 
@@ -167,6 +169,7 @@ impl Ingest {
         file.seek(SeekFrom::Start(written))
             .map_err(|e| StoreError::io("cannot seek", &path, e))?;
         Ok(State::Writing {
+            writeback: Writeback::new(&file),
             data: BufWriter::with_capacity(1 << 16, file),
             digester: Box::new(digester),
             written,
@@ -204,6 +207,7 @@ impl Ingest {
             data,
             digester,
             written,
+            ..
         } = &mut self.state
         {
             data.flush()
@@ -234,6 +238,7 @@ impl Ingest {
             data,
             digester,
             written,
+            writeback,
         } = state
         else {
             if !children.is_empty() {
@@ -249,6 +254,7 @@ impl Ingest {
         let file = data
             .into_inner()
             .map_err(|e| StoreError::io("cannot write", &path, e.into_error()))?;
+        writeback.finish();
         if written != self.desc.size {
             self.discard(file);
             return Err(StoreError::SizeMismatch {
@@ -331,6 +337,7 @@ impl Write for Ingest {
                 data,
                 digester,
                 written,
+                writeback,
             } => {
                 if *written + buf.len() as u64 > size {
                     return Err(io::Error::new(
@@ -344,6 +351,7 @@ impl Write for Ingest {
                 let n = data.write(buf)?;
                 digester.update(&buf[..n]);
                 *written += n as u64;
+                writeback.wrote(n as u64, || data.flush())?;
                 Ok(n)
             }
         }

@@ -71,6 +71,7 @@ mod lease;
 mod lock;
 mod remove;
 mod usage;
+mod writeback;
 
 use std::fs;
 use std::io::Read;

@@ -462,6 +462,7 @@ async fn transfer_once<S: ImageSource, D: ImageDestination>(
         what.clone(),
         start,
         skip,
+        !dst.verifies_content(),
         ctx.progress.clone(),
         slot.clone(),
     );

@@ -29,12 +29,26 @@ async fn blocking<T: Send + 'static>(
 
 /// A store error, with "not found" kept as the transport's own category.
 fn store_err(e: StoreError) -> TransportError {
-    if e.is_not_found() {
-        TransportError::NotFound {
+    match e {
+        // The store verified a blob (see `verifies_content`): report it as the copy engine would.
+        StoreError::DigestMismatch { expected, actual } => TransportError::DigestMismatch {
+            what: format!("blob {expected}"),
+            expected,
+            actual,
+        },
+        StoreError::SizeMismatch {
+            digest,
+            expected,
+            actual,
+        } => TransportError::SizeMismatch {
+            what: format!("blob {digest}"),
+            expected,
+            actual,
+        },
+        e if e.is_not_found() => TransportError::NotFound {
             what: e.to_string(),
-        }
-    } else {
-        TransportError::Store(e)
+        },
+        e => TransportError::Store(e),
     }
 }
 
@@ -198,6 +212,11 @@ enum Fed {
 }
 
 impl ImageDestination for StoreDestination {
+    /// The store's ingest hashes what it writes and refuses a commit of the wrong content.
+    fn verifies_content(&self) -> bool {
+        true
+    }
+
     async fn has_blob(&self, d: &Descriptor) -> Result<bool, TransportError> {
         let (store, lease, digest) = (self.store.clone(), self.lease.clone(), d.digest.clone());
         blocking("looking up a blob in the store", move || {

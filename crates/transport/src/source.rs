@@ -64,6 +64,13 @@ pub trait ImageDestination: Send + Sync {
         async { 0 }
     }
 
+    /// Whether `put_blob` itself checks a blob's size and digest before making it visible (the
+    /// local store does, on commit). The copy engine then only counts bytes, so content is
+    /// hashed once. Wrong content must then fail `put_blob` with an error naming both digests.
+    fn verifies_content(&self) -> bool {
+        false
+    }
+
     /// Writes a blob. `stream` yields the blob's bytes from [`resume_offset`] on. When the
     /// offset was 0 the copy engine checks the whole stream's size and digest and turns a
     /// mismatch into an error before the stream ends; when it was not, the destination must

@@ -54,6 +54,10 @@ impl<D: ImageDestination> ImageDestination for WithoutCommit<'_, D> {
         self.0.resume_offset(d).await
     }
 
+    fn verifies_content(&self) -> bool {
+        self.0.verifies_content()
+    }
+
     async fn put_blob(&self, d: &Descriptor, stream: BlobStream) -> Result<(), TransportError> {
         self.0.put_blob(d, stream).await
     }

@@ -63,6 +63,7 @@ async fn download<S: ImageSource>(
         what.clone(),
         0,
         0,
+        true,
         ctx.progress.clone(),
         slot.clone(),
     );
@@ -163,7 +164,7 @@ async fn upload<D: ImageDestination>(
     let reader = tokio::io::BufReader::with_capacity(1 << 20, tokio::fs::File::from_std(f));
     let slot: FailureSlot = Arc::new(Mutex::new(None));
     let what = format!("recompressed blob {}", new.digest);
-    let verified = Verifier::new(reader, new, what.clone(), 0, 0, None, slot.clone());
+    let verified = Verifier::new(reader, new, what.clone(), 0, 0, true, None, slot.clone());
     let result = dst.put_blob(new, Box::pin(verified)).await;
     match (
         result,

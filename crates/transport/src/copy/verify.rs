@@ -50,19 +50,22 @@ pub(crate) struct Verifier<R> {
 
 impl<R> Verifier<R> {
     /// `start` is the blob offset the inner stream starts at; `skip` how many of its bytes to
-    /// swallow before passing bytes on.
+    /// swallow before passing bytes on. `hash` is false when the destination checks the
+    /// digest itself (the store does), so the bytes are hashed once, not twice.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         inner: R,
         desc: &Descriptor,
         what: String,
         start: u64,
         skip: u64,
+        hash: bool,
         progress: Option<ProgressFn>,
         slot: FailureSlot,
     ) -> Verifier<R> {
         Verifier {
             inner,
-            digester: (start == 0).then(|| desc.digest.algorithm().digester()),
+            digester: (start == 0 && hash).then(|| desc.digest.algorithm().digester()),
             desc: desc.clone(),
             what,
             pos: start,
