@@ -292,3 +292,46 @@ fn push_to_another_repository_mounts_the_blobs() {
     );
     assert!(raw.contains("layers"), "{raw}");
 }
+
+#[test]
+fn push_with_zstd_recompresses_and_pulls_back() {
+    let env = Env::new();
+    let reg = Registry::start();
+    let name = format!("{}/team/zstd:v1", reg.host);
+    import_app(&env, &name);
+    let out = env.ok(&["push", "--compression", "zstd", &name]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("v1: digest: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    let digest = line.split_whitespace().nth(2).unwrap().to_string();
+    let raw = peer(
+        Command::new(require("skopeo"))
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{name}")),
+    );
+    assert_eq!(sha256(raw.as_bytes()), digest);
+    let manifest: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(
+        manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd",
+        "{raw}"
+    );
+
+    let env2 = Env::new();
+    env2.ok(&["pull", &name]);
+    let archive = env2.path("zstd.tar");
+    env2.ok(&["save", "-o", archive.to_str().unwrap(), &name]);
+    let files = archive_files(&archive);
+    assert!(
+        files
+            .iter()
+            .any(|(p, d)| p == "app/hello.txt" && d == HELLO),
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    // The image ID (config digest) is the same: recompression changes the layer blobs only.
+    assert_eq!(
+        env2.ok(&["images", "-q", "--no-trunc"]).trim(),
+        env.ok(&["images", "-q", "--no-trunc", &name]).trim()
+    );
+}

@@ -173,11 +173,13 @@ impl Layout {
     }
 }
 
-/// Every regular file of a gzip or plain layer tar as (path, contents), paths without `./`.
+/// Every regular file of a gzip, zstd or plain layer tar as (path, contents), paths without `./`.
 pub fn layer_files(layer: &[u8]) -> Vec<(String, Vec<u8>)> {
     use std::io::Read;
     let reader: Box<dyn Read> = if layer.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::GzDecoder::new(layer))
+    } else if layer.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::new(layer).unwrap())
     } else {
         Box::new(layer)
     };
