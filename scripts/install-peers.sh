@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the peer tools strata's tests check interoperability against, from Debian's
-# packages, when they are missing. Idempotent; needs root (or sudo) on Debian 12.
+# Installs the peer tools strata's tests check interoperability against (and runc, the OCI
+# runtime the container tests use) from Debian's packages, when they are missing.
+# Idempotent; needs root (or sudo) on Debian 12.
 set -euo pipefail
-want=(docker-registry skopeo umoci)
+want=(docker-registry skopeo umoci runc)
 missing=()
 for p in "${want[@]}"; do
   command -v "$p" >/dev/null 2>&1 || missing+=("$p")

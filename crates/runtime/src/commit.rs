@@ -1,0 +1,440 @@
+//! `commit`: a container's writable layer becomes a new image.
+//!
+//! The upper directory is turned into a layer tar by [`layer::create_layer`] and the
+//! stream is rewritten on the way (one pass, nothing held in memory): an overlay whiteout
+//! (character device 0/0) becomes an empty `.wh.NAME` file, a directory marked
+//! `trusted.overlay.opaque=y` gets a `.wh..wh..opq` entry, and `trusted.overlay.*`
+//! attributes are dropped. The image keeps the container's execution context (env, working
+//! dir, user, entrypoint, cmd, exposed ports, volumes), with `--change` lines applied, and
+//! gains a history entry.
+
+use std::fs;
+use std::io::{self, Read, Seek, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use oci::{ContainerConfig, Descriptor, ImageConfig, Manifest, media};
+use store::Store;
+
+use crate::container::Container;
+use crate::oci_runtime::OciRuntime;
+use crate::record::{ContainerRecord, Status, new_id, now_rfc3339};
+use crate::{MountKind, RuntimeError, spec};
+
+const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+const DROPPED_PAX: &str = "SCHILY.xattr.trusted.overlay.";
+
+/// Options of `commit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitOptions {
+    /// Tag the image with this full, normalised name (`docker.io/library/app:latest`).
+    pub reference: Option<String>,
+    /// `-a`.
+    pub author: Option<String>,
+    /// `-m`.
+    pub message: Option<String>,
+    /// `-c` lines (`ENV A=1`, `CMD ["x"]`, …).
+    pub changes: Vec<String>,
+    /// `--pause`: freeze a running container while its layer is read.
+    pub pause: bool,
+}
+
+/// What `commit` made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The new manifest.
+    pub manifest: Descriptor,
+    /// The image ID (config digest).
+    pub id: oci::Digest,
+}
+
+fn bad_layer(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+/// Writes the overlay upper directory `upper` as a layer tar (Docker's whiteout form) to
+/// `out`.
+pub fn upper_to_layer(upper: &Path, out: impl Write) -> Result<(), RuntimeError> {
+    let (reader, writer) = io::pipe().map_err(|e| RuntimeError::io("make a pipe for", upper, e))?;
+    let src = upper.to_path_buf();
+    let producer = std::thread::spawn(move || {
+        layer::create_layer(&src, writer, &layer::CreateOptions::default())
+    });
+    let rewritten = rewrite(upper, reader, out);
+    let produced = producer
+        .join()
+        .map_err(|_| RuntimeError::io("read", upper, io::Error::other("layer writer panicked")))?;
+    // The producer's error (the real cause) wins over the broken pipe it leaves us.
+    produced.map_err(|source| RuntimeError::Layer {
+        diff_id: format!("of {}", upper.display()),
+        source,
+    })?;
+    rewritten.map_err(|e| RuntimeError::io("write the layer of", upper, e))
+}
+
+fn rewrite(upper: &Path, tar_in: impl Read, out: impl Write) -> io::Result<()> {
+    let mut archive = tar::Archive::new(tar_in);
+    let mut builder = tar::Builder::new(out);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry.path_bytes().into_owned();
+        let mut pax: Vec<(String, Vec<u8>)> = Vec::new();
+        if let Some(exts) = entry.pax_extensions()? {
+            for ext in exts {
+                let ext = ext?;
+                let key = ext.key().map_err(bad_layer)?.to_string();
+                if !key.starts_with(DROPPED_PAX) {
+                    pax.push((key, ext.value_bytes().to_vec()));
+                }
+            }
+        }
+        let header = entry.header().clone();
+        let kind = header.entry_type();
+        let trimmed = path.strip_suffix(b"/").unwrap_or(&path).to_vec();
+        if kind.is_character_special()
+            && header.device_major()? == Some(0)
+            && header.device_minor()? == Some(0)
+        {
+            let (parent, base) = match trimmed.iter().rposition(|&b| b == b'/') {
+                Some(i) => (&trimmed[..=i], &trimmed[i + 1..]),
+                None => (&b""[..], &trimmed[..]),
+            };
+            let name = [parent, b".wh.", base].concat();
+            append_empty(&mut builder, &header, &name)?;
+            continue;
+        }
+        if !pax.is_empty() {
+            builder.append_pax_extensions(pax.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
+        }
+        builder.append(&header, &mut entry)?;
+        if kind.is_dir() {
+            let on_disk = upper.join(std::ffi::OsStr::from_bytes(&trimmed));
+            let mut buf = [0u8; 2];
+            if matches!(rustix::fs::lgetxattr(&on_disk, OPAQUE_XATTR, &mut buf[..]), Ok(1) if buf[0] == b'y')
+            {
+                let name = [&trimmed[..], b"/.wh..wh..opq"].concat();
+                append_empty(&mut builder, &header, &name)?;
+            }
+        }
+    }
+    builder.into_inner()?.flush()
+}
+
+/// An empty regular file `name` (a whiteout marker), with `like`'s owner and time.
+fn append_empty<W: Write>(
+    b: &mut tar::Builder<W>,
+    like: &tar::Header,
+    name: &[u8],
+) -> io::Result<()> {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(0);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(like.mtime().unwrap_or(0));
+    let name = std::str::from_utf8(name).map_err(bad_layer)?;
+    b.append_data(&mut h, name, io::empty())
+}
+
+/// The container's execution context as an image's `config`: what it actually ran with.
+pub fn container_config(record: &ContainerRecord, image: &ContainerConfig) -> ContainerConfig {
+    let opts = &record.options;
+    let mut cfg = image.clone();
+    // runconfig.Merge: the user's entries, then the image's whose key the user did not set.
+    let key = |e: &str| e.split_once('=').map_or(e, |(k, _)| k).to_string();
+    let mut env = opts
+        .env
+        .iter()
+        .filter(|e| e.contains('='))
+        .cloned()
+        .collect::<Vec<_>>();
+    for e in &image.env {
+        if !opts.env.iter().any(|u| key(u) == key(e)) {
+            env.push(e.clone());
+        }
+    }
+    cfg.env = env;
+    match &opts.entrypoint {
+        Some(ep) => {
+            let ep = if ep.len() == 1 && ep[0].is_empty() {
+                Vec::new()
+            } else {
+                ep.clone()
+            };
+            cfg.entrypoint = Some(ep);
+            cfg.cmd = Some(opts.cmd.clone());
+        }
+        None if !opts.cmd.is_empty() => cfg.cmd = Some(opts.cmd.clone()),
+        None => {}
+    }
+    if let Some(w) = &opts.workdir {
+        cfg.working_dir = Some(w.clone());
+    }
+    if let Some(u) = &opts.user {
+        cfg.user = Some(u.clone());
+    }
+    for p in &opts.publish {
+        cfg.exposed_ports
+            .entry(format!("{}/{}", p.container_port, p.protocol))
+            .or_default();
+    }
+    for m in &opts.mounts {
+        if let MountKind::Volume { name, .. } = &m.kind
+            && name.len() == 64
+        {
+            // An anonymous volume (`-v /path`) is a VOLUME of the container.
+            cfg.volumes.entry(m.destination.clone()).or_default();
+        }
+    }
+    cfg
+}
+
+/// Commits container `c` as a new image and returns it.
+pub fn commit(
+    store: &Store,
+    runtime: &OciRuntime,
+    c: &Container,
+    opts: &CommitOptions,
+) -> Result<Committed, RuntimeError> {
+    let record = &c.record;
+    let info = store.resolve_image(&record.image_target)?;
+    let bad = |detail: String| RuntimeError::BadImage {
+        image: record.image.clone(),
+        detail,
+    };
+    let base =
+        ImageConfig::from_slice(&store.image_config(&info)?).map_err(|e| bad(e.to_string()))?;
+    let manifest = Manifest::from_slice(&store.manifest_bytes(&info.manifest)?)
+        .map_err(|e| bad(e.to_string()))?;
+    let mut config = base.clone();
+    config.config = container_config(record, &base.config);
+    oci::change::apply_changes(&mut config.config, &opts.changes)
+        .map_err(|e| RuntimeError::InvalidOptions(e.to_string()))?;
+
+    let paused = opts.pause && c.state.status == Status::Running && c.is_running(runtime)?;
+    if paused {
+        runtime.pause(&record.id, &c.dir.runtime_log())?;
+    }
+    let written = write_layer(store, c);
+    if paused {
+        runtime.resume(&record.id, &c.dir.runtime_log())?;
+    }
+    let (tmp, digests) = written?;
+    let docker = manifest.effective_media_type() == media::DOCKER_MANIFEST;
+    let (layer_type, config_type) = if docker {
+        (media::DOCKER_LAYER_GZIP, media::DOCKER_CONFIG)
+    } else {
+        (media::OCI_LAYER_GZIP, media::OCI_CONFIG)
+    };
+    let lease = store.lease()?;
+    let layer_desc = Descriptor::new(layer_type, digests.digest.clone(), digests.size);
+    lease.add(&layer_desc.digest)?;
+    let stored = ingest_file(store, &layer_desc, &tmp);
+    let _ = fs::remove_file(&tmp);
+    stored?;
+
+    let now = now_rfc3339();
+    config.created = Some(now.clone());
+    if let Some(a) = &opts.author {
+        config.author = Some(a.clone());
+    }
+    config.rootfs.diff_ids.push(digests.diff_id);
+    let cmd = spec::command(&base.config, &record.options).unwrap_or_default();
+    config.history.push(oci::config::History {
+        created: Some(now),
+        created_by: Some(cmd.join(" ")),
+        author: opts.author.clone(),
+        comment: opts.message.clone(),
+        ..Default::default()
+    });
+    let config_bytes = config.to_vec();
+    let config_desc = Descriptor::of_bytes(config_type, &config_bytes);
+    lease.add(&config_desc.digest)?;
+    store.put_blob_bytes(config_type, &config_bytes)?;
+    let mut new_manifest = manifest.clone();
+    new_manifest.config = config_desc.clone();
+    new_manifest.layers.push(layer_desc);
+    new_manifest.annotations.clear();
+    let bytes = new_manifest.to_vec();
+    let desc = Descriptor::of_bytes(new_manifest.effective_media_type(), &bytes);
+    store.put_manifest(&desc, &bytes)?;
+    match &opts.reference {
+        Some(r) => {
+            store.set_tag(r, &desc)?;
+        }
+        None => store.add_image(&desc)?,
+    }
+    drop(lease);
+    Ok(Committed {
+        manifest: desc,
+        id: config_desc.digest,
+    })
+}
+
+/// Writes the container's layer, gzip-compressed, to a temporary file in the store.
+fn write_layer(
+    store: &Store,
+    c: &Container,
+) -> Result<(std::path::PathBuf, layer::LayerDigests), RuntimeError> {
+    let dir = store.root().join("tmp");
+    fs::create_dir_all(&dir).map_err(|e| RuntimeError::io("create", &dir, e))?;
+    let tmp = dir.join(format!("commit-{}-{}", &c.record.id[..12], &new_id()?[..8]));
+    let file = fs::File::create(&tmp).map_err(|e| RuntimeError::io("create", &tmp, e))?;
+    let result = (|| {
+        let mut w =
+            layer::LayerWriter::new(io::BufWriter::new(file), layer::Compression::Gzip, None)
+                .map_err(|source| RuntimeError::Layer {
+                    diff_id: "of the container".into(),
+                    source,
+                })?;
+        upper_to_layer(&c.dir.upper(), &mut w)?;
+        let (out, digests) = w.finish().map_err(|source| RuntimeError::Layer {
+            diff_id: "of the container".into(),
+            source,
+        })?;
+        let file = out
+            .into_inner()
+            .map_err(|e| RuntimeError::io("write", &tmp, e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| RuntimeError::io("sync", &tmp, e))?;
+        Ok(digests)
+    })();
+    match result {
+        Ok(d) => Ok((tmp, d)),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn ingest_file(store: &Store, desc: &Descriptor, path: &Path) -> Result<(), RuntimeError> {
+    let mut w = store.ingest(desc)?;
+    if w.already_committed() {
+        return Ok(());
+    }
+    w.reset()?;
+    let mut f = fs::File::open(path).map_err(|e| RuntimeError::io("open", path, e))?;
+    f.rewind().map_err(|e| RuntimeError::io("read", path, e))?;
+    io::copy(&mut f, &mut w).map_err(|e| RuntimeError::io("store", path, e))?;
+    w.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RunOptions;
+
+    fn record(opts: RunOptions) -> ContainerRecord {
+        ContainerRecord {
+            id: "a".repeat(64),
+            name: "n".into(),
+            image: "img".into(),
+            image_id: String::new(),
+            image_target: String::new(),
+            created: String::new(),
+            options: opts,
+            args: vec![],
+            stop_signal: "SIGTERM".into(),
+            runtime: "runc".into(),
+        }
+    }
+
+    #[test]
+    fn keeps_the_execution_context() {
+        let image = ContainerConfig {
+            env: vec!["PATH=/bin".into(), "A=1".into()],
+            entrypoint: Some(vec!["/ep".into()]),
+            cmd: Some(vec!["serve".into()]),
+            ..Default::default()
+        };
+        let c = container_config(
+            &record(RunOptions {
+                env: vec!["A=2".into(), "B=3".into(), "UNSET".into()],
+                cmd: vec!["other".into()],
+                workdir: Some("/w".into()),
+                user: Some("app".into()),
+                publish: crate::ports::parse_publish("8080:80").unwrap(),
+                ..Default::default()
+            }),
+            &image,
+        );
+        assert_eq!(c.env, ["A=2", "B=3", "PATH=/bin"]);
+        assert_eq!(c.entrypoint, Some(vec!["/ep".to_string()]));
+        assert_eq!(c.cmd, Some(vec!["other".to_string()]));
+        assert_eq!(
+            (c.working_dir.as_deref(), c.user.as_deref()),
+            (Some("/w"), Some("app"))
+        );
+        assert!(c.exposed_ports.contains_key("80/tcp"));
+        let reset = container_config(
+            &record(RunOptions {
+                entrypoint: Some(vec!["".into()]),
+                ..Default::default()
+            }),
+            &image,
+        );
+        assert_eq!((reset.entrypoint, reset.cmd), (Some(vec![]), Some(vec![])));
+    }
+
+    /// Needs root (whiteout devices, trusted xattrs).
+    #[test]
+    fn upper_whiteouts_become_docker_whiteouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let upper = dir.path();
+        fs::create_dir_all(upper.join("etc")).unwrap();
+        fs::create_dir_all(upper.join("opq")).unwrap();
+        fs::write(upper.join("etc/new"), "n").unwrap();
+        fs::write(upper.join("opq/f"), "f").unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            upper.join("etc/gone"),
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::empty(),
+            0,
+        )
+        .expect("mknod (needs root)");
+        rustix::fs::setxattr(
+            upper.join("opq"),
+            OPAQUE_XATTR,
+            b"y",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .unwrap();
+        let mut tar_bytes = Vec::new();
+        upper_to_layer(upper, &mut tar_bytes).unwrap();
+        let mut archive = tar::Archive::new(&tar_bytes[..]);
+        let mut names = Vec::new();
+        for e in archive.entries().unwrap() {
+            let mut e = e.unwrap();
+            let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+            let xattrs: Vec<String> = e
+                .pax_extensions()
+                .unwrap()
+                .map(|x| x.map(|x| x.unwrap().key().unwrap().to_string()).collect())
+                .unwrap_or_default();
+            assert!(
+                !xattrs.iter().any(|k| k.contains("overlay")),
+                "{name}: {xattrs:?}"
+            );
+            names.push((name, e.header().entry_type()));
+        }
+        let kinds: Vec<(&str, bool)> = names
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.is_file()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("etc/", false),
+                ("etc/.wh.gone", true),
+                ("etc/new", true),
+                ("opq/", false),
+                ("opq/.wh..wh..opq", true),
+                ("opq/f", true),
+            ]
+        );
+    }
+}

@@ -1,0 +1,750 @@
+//! The container lifecycle: `create` (record, bundle), `start` (mount, runtime create +
+//! start, log pumps), `wait` (exit code, runtime delete, unmount), `kill`, `remove`.
+//!
+//! The process that starts a container is its monitor: it makes itself a child
+//! subreaper, so the container's init (orphaned when `runc create` exits) becomes its
+//! child and its exit status can be collected with `waitpid`, as containerd's shim and
+//! conmon do. It holds the read ends of the container's stdout and stderr pipes and
+//! writes them to `ctr.log`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use store::Store;
+
+use crate::mount::{Kernel, OverlayLayout, mount_overlay, unmount};
+use crate::oci_runtime::OciRuntime;
+use crate::record::{
+    ContainerDir, ContainerRecord, ContainerState, Status, containers_dir, new_id, now_rfc3339,
+    read_json, write_json, write_state,
+};
+use crate::spec::{self, Context, EtcFiles};
+use crate::streams::{Attach, Pump, pipe_streams, terminal_streams};
+use crate::{RunOptions, RuntimeError, etc_files, inroot, snapshot, user};
+
+/// A container on disk: its record, state and directory.
+#[derive(Debug, Clone)]
+pub struct Container {
+    /// What it was created with.
+    pub record: ContainerRecord,
+    /// Where it is in its life (as last written).
+    pub state: ContainerState,
+    /// Its directory.
+    pub dir: ContainerDir,
+}
+
+/// A started container whose exit this process waits for.
+pub struct Running {
+    container: Container,
+    pid: i32,
+    pumps: Vec<Pump>,
+    forwarder: Option<crate::ports::Forwarder>,
+}
+
+/// Removes what a failed `create` made.
+struct CreateGuard<'a> {
+    store: &'a Store,
+    dir: ContainerDir,
+    id: String,
+    /// Anonymous volumes made for the container.
+    volumes: Vec<String>,
+    armed: bool,
+}
+
+impl Drop for CreateGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = unmount(&Kernel, &self.dir.rootfs());
+            let _ = self.store.remove_image_user(&self.id);
+            let _ = fs::remove_dir_all(&self.dir.0);
+            for v in &self.volumes {
+                let _ = crate::volumes::remove(self.store.root(), v);
+            }
+        }
+    }
+}
+
+/// Unmounts on drop unless disarmed.
+struct MountGuard {
+    target: PathBuf,
+    armed: bool,
+}
+
+impl Drop for MountGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = unmount(&Kernel, &self.target);
+        }
+    }
+}
+
+fn mkdir(p: &Path) -> Result<(), RuntimeError> {
+    fs::create_dir_all(p).map_err(|e| RuntimeError::io("create", p, e))
+}
+
+/// The container's overlay: its init layer over the image's snapshots, its upper and
+/// work directories.
+pub(crate) fn layout(
+    store: &Store,
+    image_target: &str,
+    dir: &ContainerDir,
+) -> Result<OverlayLayout, RuntimeError> {
+    let info = store.resolve_image(image_target)?;
+    let mut lowers = vec![dir.init()];
+    lowers.extend(snapshot::prepare(store, &info)?);
+    Ok(OverlayLayout {
+        lowers,
+        upper: dir.upper(),
+        work: dir.work(),
+    })
+}
+
+/// Docker's init layer: the mount points the runtime needs, made in a layer of their own
+/// between the image and the container's writable layer, so they never show in `diff`
+/// nor get committed.
+fn make_init_layer(init: &Path) -> Result<(), RuntimeError> {
+    for d in ["proc", "sys", "dev/pts", "dev/shm", "etc"] {
+        mkdir(&init.join(d))?;
+    }
+    for f in [
+        "etc/hosts",
+        "etc/hostname",
+        "etc/resolv.conf",
+        "dev/console",
+        ".dockerenv",
+    ] {
+        let p = init.join(f);
+        fs::write(&p, b"").map_err(|e| RuntimeError::io("create", &p, e))?;
+    }
+    let mtab = init.join("etc/mtab");
+    std::os::unix::fs::symlink("/proc/mounts", &mtab)
+        .map_err(|e| RuntimeError::io("create", &mtab, e))
+}
+
+fn mount_rootfs(
+    store: &Store,
+    record: &ContainerRecord,
+    dir: &ContainerDir,
+) -> Result<MountGuard, RuntimeError> {
+    let lay = layout(store, &record.image_target, dir)?;
+    mount_overlay(&Kernel, &lay, &dir.rootfs())?;
+    Ok(MountGuard {
+        target: dir.rootfs(),
+        armed: true,
+    })
+}
+
+/// The host's init binary for `--init`, if one is installed.
+fn find_init() -> Option<PathBuf> {
+    ["docker-init", "tini-static", "tini", "catatonit"]
+        .iter()
+        .find_map(|n| crate::oci_runtime::find_in_path(n))
+}
+
+/// What `RLIMIT_NOFILE` this process can give a container (see [`spec::nofile_limit`]).
+fn host_nofile() -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let cap_eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .maximum
+        .unwrap_or(u64::MAX);
+    spec::nofile_limit(cap_eff, hard)
+}
+
+fn name_in_use(store_root: &Path, name: &str) -> Result<Option<String>, RuntimeError> {
+    for c in list(store_root)? {
+        if c.record.name == name {
+            return Ok(Some(c.record.id));
+        }
+    }
+    Ok(None)
+}
+
+/// Creates a container from `image` (any name `resolve_image` accepts): records it, marks
+/// the image as used, unpacks missing snapshots, resolves the user in the image, makes
+/// the working directory and writes the runtime bundle. Nothing stays mounted. On error
+/// nothing is left behind.
+pub fn create(
+    store: &Store,
+    runtime: &OciRuntime,
+    image: &str,
+    name: Option<&str>,
+    opts: RunOptions,
+) -> Result<Container, RuntimeError> {
+    let info = store.resolve_image(image)?;
+    let config = oci::ImageConfig::from_slice(&store.image_config(&info)?).map_err(|e| {
+        RuntimeError::BadImage {
+            image: image.to_string(),
+            detail: e.to_string(),
+        }
+    })?;
+    // Options that cannot work fail before anything is made.
+    let args = spec::command(&config.config, &opts)?;
+    let cwd = spec::working_dir(&config.config, &opts)?;
+    let id = new_id()?;
+    let root = store.root();
+    mkdir(&containers_dir(root))?;
+    let names_lock_path = containers_dir(root).join(".names.lock");
+    let names_lock = fs::File::create(&names_lock_path)
+        .map_err(|e| RuntimeError::io("create", &names_lock_path, e))?;
+    names_lock
+        .lock()
+        .map_err(|e| RuntimeError::io("lock", &names_lock_path, e))?;
+    let name = name.map_or_else(
+        || id[..12].to_string(),
+        |n| n.trim_start_matches('/').to_string(),
+    );
+    if let Some(other) = name_in_use(root, &name)? {
+        return Err(RuntimeError::InvalidOptions(format!(
+            "Conflict. The container name \"/{name}\" is already in use by container \"{other}\". \
+             You have to remove (or rename) that container to be able to reuse that name."
+        )));
+    }
+    let dir = ContainerDir::new(root, &id);
+    fs::create_dir(&dir.0).map_err(|e| RuntimeError::io("create", &dir.0, e))?;
+    let mut guard = CreateGuard {
+        store,
+        dir: dir.clone(),
+        id: id.clone(),
+        volumes: Vec::new(),
+        armed: true,
+    };
+    for p in [dir.upper(), dir.work(), dir.rootfs()] {
+        mkdir(&p)?;
+    }
+    make_init_layer(&dir.init())?;
+    store.add_image_user(&info.target.digest, &id)?;
+    // Each image VOLUME that no -v covers gets an anonymous volume, as Docker does.
+    let mut opts = opts;
+    for path in config.config.volumes.keys() {
+        if !opts.mounts.iter().any(|m| m.destination == *path) {
+            let spec = crate::volumes::VolumeSpec::Anonymous {
+                destination: path.clone(),
+            };
+            let m = crate::volumes::to_mount(root, &spec)?;
+            if let crate::MountKind::Volume { name, .. } = &m.kind {
+                guard.volumes.push(name.clone());
+            }
+            opts.mounts.push(m);
+        }
+    }
+    let record = ContainerRecord {
+        id: id.clone(),
+        name,
+        image: image.to_string(),
+        image_id: info.id.to_string(),
+        image_target: info.target.digest.to_string(),
+        created: now_rfc3339(),
+        args,
+        stop_signal: config
+            .config
+            .stop_signal
+            .clone()
+            .unwrap_or_else(|| "SIGTERM".into()),
+        runtime: runtime.name.clone(),
+        options: opts,
+    };
+    // The record goes first: from here on `list` sees the name as taken.
+    write_json(&dir.record(), &record)?;
+    write_state(&dir.state(), &ContainerState::created())?;
+    drop(names_lock);
+
+    let mount = mount_rootfs(store, &record, &dir)?;
+    let opts = &record.options;
+    let user_spec = opts
+        .user
+        .clone()
+        .or_else(|| config.config.user.clone())
+        .unwrap_or_default();
+    let exec_user = user::resolve_in_root(&dir.rootfs(), &user_spec)?;
+    inroot::mkdir_all(&dir.rootfs(), &cwd, None)?;
+    for m in &opts.mounts {
+        if let crate::MountKind::Volume { source, .. } = &m.kind {
+            crate::volumes::copy_up(&dir.rootfs(), &m.destination, source)?;
+        }
+    }
+    drop(mount);
+
+    // Docker: the ID's first 12 characters, or the host's name on the host network.
+    let hostname = match (&opts.hostname, opts.network) {
+        (Some(h), _) => h.clone(),
+        (None, crate::NetworkMode::Host) => fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| id[..12].to_string()),
+        (None, crate::NetworkMode::None) => id[..12].to_string(),
+    };
+    let files = EtcFiles {
+        hosts: dir.0.join("hosts"),
+        resolv_conf: dir.0.join("resolv.conf"),
+        hostname: dir.0.join("hostname"),
+    };
+    let host_file = |p: &str| fs::read_to_string(p).unwrap_or_default();
+    crate::record::write_replace(
+        &files.hosts,
+        etc_files::hosts(opts.network, &hostname, &host_file("/etc/hosts")).as_bytes(),
+    )?;
+    crate::record::write_replace(
+        &files.resolv_conf,
+        etc_files::resolv_conf(opts.network, &host_file("/etc/resolv.conf")).as_bytes(),
+    )?;
+    crate::record::write_replace(&files.hostname, format!("{hostname}\n").as_bytes())?;
+    let init = if opts.init { find_init() } else { None };
+    let spec = spec::build(
+        &config.config,
+        opts,
+        &Context {
+            user: &exec_user,
+            hostname: &hostname,
+            cgroups_path: Some(format!("/strata/{id}")),
+            etc_files: Some(&files),
+            init_binary: init.as_deref(),
+            nofile: host_nofile(),
+        },
+    )?;
+    write_json(&dir.bundle().join("config.json"), &spec)?;
+    guard.armed = false;
+    Ok(Container {
+        record,
+        state: ContainerState::created(),
+        dir,
+    })
+}
+
+/// Renames container `id` to `new_name`, which no other container may have.
+pub fn rename(store_root: &Path, id: &str, new_name: &str) -> Result<Container, RuntimeError> {
+    let new_name = new_name.trim_start_matches('/');
+    let valid = !new_name.is_empty()
+        && new_name.as_bytes()[0].is_ascii_alphanumeric()
+        && new_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if !valid {
+        return Err(RuntimeError::InvalidOptions(format!(
+            "Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        )));
+    }
+    let lock_path = containers_dir(store_root).join(".names.lock");
+    let lock =
+        fs::File::create(&lock_path).map_err(|e| RuntimeError::io("create", &lock_path, e))?;
+    lock.lock()
+        .map_err(|e| RuntimeError::io("lock", &lock_path, e))?;
+    let mut c = load(store_root, id)?;
+    if let Some(other) = name_in_use(store_root, new_name)?
+        && other != c.record.id
+    {
+        return Err(RuntimeError::InvalidOptions(format!(
+            "Conflict. The container name \"/{new_name}\" is already in use by container \"{other}\". \
+             You have to remove (or rename) that container to be able to reuse that name."
+        )));
+    }
+    c.record.name = new_name.to_string();
+    write_json(&c.dir.record(), &c.record)?;
+    Ok(c)
+}
+
+/// Waits until container `id` has exited (as another process's monitor records it, or as
+/// [`crate::monitor::observed_state`] concludes) and returns its exit code.
+pub fn wait_exited(
+    store_root: &Path,
+    runtime: &OciRuntime,
+    id: &str,
+    poll: std::time::Duration,
+) -> Result<i32, RuntimeError> {
+    loop {
+        let c = load(store_root, id)?;
+        let seen = crate::monitor::observed_state(&c, runtime)?;
+        if seen.status == Status::Exited {
+            return Ok(seen.exit_code.unwrap_or(255));
+        }
+        std::thread::sleep(poll);
+    }
+}
+
+/// Removes every container that is not running (`container prune`) with its anonymous
+/// volumes; returns their IDs.
+pub fn prune(store: &Store, runtime: &OciRuntime) -> Result<Vec<String>, RuntimeError> {
+    let mut removed = Vec::new();
+    for c in list(store.root())? {
+        if crate::monitor::observed_state(&c, runtime)?.status == Status::Running {
+            continue;
+        }
+        let id = c.record.id.clone();
+        let volumes = c.anonymous_volumes();
+        c.remove(store, runtime, true)?;
+        for v in volumes {
+            crate::volumes::remove(store.root(), &v)?;
+        }
+        removed.push(id);
+    }
+    Ok(removed)
+}
+
+/// Loads container `id` (a full ID, a unique ID prefix or a name).
+pub fn load(store_root: &Path, id: &str) -> Result<Container, RuntimeError> {
+    let all = list(store_root)?;
+    let found: Vec<Container> = match all
+        .iter()
+        .find(|c| c.record.id == id || c.record.name == id)
+    {
+        Some(c) => vec![c.clone()],
+        None => all
+            .into_iter()
+            .filter(|c| !id.is_empty() && c.record.id.starts_with(id))
+            .collect(),
+    };
+    match found.len() {
+        1 => Ok(found.into_iter().next().expect("one element")),
+        0 => Err(RuntimeError::NoSuchContainer(id.to_string())),
+        _ => Err(RuntimeError::InvalidOptions(format!(
+            "multiple containers match the prefix {id}"
+        ))),
+    }
+}
+
+/// Every container with a readable record, oldest first.
+pub fn list(store_root: &Path) -> Result<Vec<Container>, RuntimeError> {
+    let dir = containers_dir(store_root);
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(RuntimeError::io("list", &dir, e)),
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        let e = e.map_err(|e| RuntimeError::io("list", &dir, e))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let cdir = ContainerDir(e.path());
+        // A directory without a record is a create in progress (or its remains).
+        let Ok(record) = read_json::<ContainerRecord>(&cdir.record()) else {
+            continue;
+        };
+        let state = read_json(&cdir.state()).unwrap_or_else(|_| ContainerState::created());
+        out.push(Container {
+            record,
+            state,
+            dir: cdir,
+        });
+    }
+    out.sort_by(|a, b| a.record.created.cmp(&b.record.created));
+    Ok(out)
+}
+
+impl Container {
+    fn save_state(&self) -> Result<(), RuntimeError> {
+        write_state(&self.dir.state(), &self.state)
+    }
+
+    /// Starts the container: mounts its root filesystem, runs it with the OCI runtime
+    /// (`run --detach`: create and start in one call), and pumps its output into `ctr.log` (and `attach`). The caller then
+    /// [`Running::wait`]s for it.
+    pub fn start(
+        mut self,
+        store: &Store,
+        runtime: &OciRuntime,
+        attach: Attach,
+    ) -> Result<Running, RuntimeError> {
+        if self.state.status == Status::Running && self.is_running(runtime)? {
+            return Err(RuntimeError::InvalidOptions(format!(
+                "container {} is already running",
+                self.record.id
+            )));
+        }
+        // Ports first: a taken port fails the start before anything runs.
+        let publish = &self.record.options.publish;
+        let bound = if publish.is_empty() || self.record.options.network == crate::NetworkMode::Host
+        {
+            None
+        } else {
+            Some(crate::ports::bind(publish)?)
+        };
+        let mut mount = mount_rootfs(store, &self.record, &self.dir)?;
+        let rt_log = self.dir.runtime_log();
+        let _ = fs::remove_file(self.dir.pid_file());
+        rustix::process::set_child_subreaper(Some(rustix::process::getpid())).map_err(|e| {
+            RuntimeError::io("become the child subreaper of", &self.dir.0, e.into())
+        })?;
+        let log_path = self.dir.log();
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| RuntimeError::io("open", &log_path, e))?;
+        let log = Arc::new(Mutex::new(log));
+        let id = self.record.id.clone();
+        let abort = |pumps: Vec<Pump>, e: RuntimeError| {
+            let _ = runtime.delete(&id, &rt_log);
+            for p in pumps {
+                let _ = p.join();
+            }
+            e
+        };
+        let (stdio, mut pumps, tty) = if self.record.options.tty {
+            let console = crate::console::listen(&id)?;
+            let null = || Stdio::null();
+            (
+                [null(), null(), null()],
+                Vec::new(),
+                Some((console, attach)),
+            )
+        } else {
+            let (stdio, pumps) = pipe_streams(attach, &log, &log_path)?;
+            (stdio, pumps, None)
+        };
+        let started = runtime.run_detached(
+            &id,
+            &self.dir.bundle(),
+            &self.dir.pid_file(),
+            &rt_log,
+            tty.as_ref().map(|(c, _)| c.path()),
+            stdio,
+        );
+        // The runtime's copies of the pipes' write ends are closed now; the container holds
+        // its own.
+        let pid = match started.and_then(|()| read_pid(&self.dir.pid_file())) {
+            Ok(pid) => pid,
+            Err(e) => return Err(abort(pumps, e)),
+        };
+        if let Some((console, attach)) = tty {
+            match console
+                .receive()
+                .and_then(|master| terminal_streams(master, attach, &log))
+            {
+                Ok(pump) => pumps.push(pump),
+                Err(e) => return Err(abort(pumps, e)),
+            }
+        }
+        let forwarder = match bound.map(|b| b.serve(Path::new(&format!("/proc/{pid}/ns/net")))) {
+            None => None,
+            Some(Ok(f)) => Some(f),
+            Some(Err(e)) => return Err(abort(pumps, e)),
+        };
+        mount.armed = false;
+        self.state = ContainerState {
+            status: Status::Running,
+            pid,
+            exit_code: None,
+            started_at: Some(now_rfc3339()),
+            finished_at: None,
+            monitor_pid: std::process::id() as i32,
+            error: None,
+            ports: forwarder
+                .as_ref()
+                .map(|f| f.mappings().to_vec())
+                .unwrap_or_default(),
+        };
+        self.save_state()?;
+        Ok(Running {
+            container: self,
+            pid,
+            pumps,
+            forwarder,
+        })
+    }
+
+    /// Bytes in the container's writable layer (`ps -s`): file sizes under its upper
+    /// directory, each inode counted once.
+    pub fn size_rw(&self) -> Result<u64, RuntimeError> {
+        fn walk(
+            dir: &Path,
+            seen: &mut std::collections::HashSet<(u64, u64)>,
+        ) -> Result<u64, RuntimeError> {
+            use std::os::unix::fs::MetadataExt;
+            let mut total = 0;
+            for e in fs::read_dir(dir).map_err(|e| RuntimeError::io("list", dir, e))? {
+                let e = e.map_err(|e| RuntimeError::io("list", dir, e))?;
+                let p = e.path();
+                let m = fs::symlink_metadata(&p).map_err(|e| RuntimeError::io("stat", &p, e))?;
+                if m.is_dir() {
+                    total += walk(&p, seen)?;
+                } else if seen.insert((m.dev(), m.ino())) {
+                    total += m.size();
+                }
+            }
+            Ok(total)
+        }
+        walk(&self.dir.upper(), &mut std::collections::HashSet::new())
+    }
+
+    /// The anonymous volumes this container mounts (`rm -v` removes them).
+    pub fn anonymous_volumes(&self) -> Vec<String> {
+        self.record
+            .options
+            .mounts
+            .iter()
+            .filter_map(|m| match &m.kind {
+                crate::MountKind::Volume { name, .. } if name.len() == 64 => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Sends `signal` (`TERM`, `SIGKILL`, `9`) to the container's init.
+    pub fn kill(&self, runtime: &OciRuntime, signal: &str) -> Result<(), RuntimeError> {
+        runtime.kill(&self.record.id, signal, &self.dir.runtime_log())
+    }
+
+    /// Removes the container: its runtime state (killing it when `force`), its mount, its
+    /// image use and its directory. A running container needs `force`.
+    pub fn remove(
+        self,
+        store: &Store,
+        runtime: &OciRuntime,
+        force: bool,
+    ) -> Result<(), RuntimeError> {
+        let alive = self.state.status == Status::Running
+            && self.state.pid > 0
+            && Path::new(&format!("/proc/{}", self.state.pid)).exists();
+        if alive && !force {
+            return Err(RuntimeError::InvalidOptions(format!(
+                "cannot remove container \"/{}\": container is running: stop the container before \
+                 removing or force remove",
+                self.record.name
+            )));
+        }
+        // `wait` (or a failed start) has deleted the runtime's state of a stopped container.
+        if self.state.status == Status::Running {
+            runtime.delete(&self.record.id, &self.dir.runtime_log())?;
+        }
+        unmount(&Kernel, &self.dir.rootfs())?;
+        store.remove_image_user(&self.record.id)?;
+        fs::remove_dir_all(&self.dir.0).map_err(|e| RuntimeError::io("remove", &self.dir.0, e))
+    }
+}
+
+pub(crate) fn read_pid(path: &Path) -> Result<i32, RuntimeError> {
+    let text = fs::read_to_string(path).map_err(|e| RuntimeError::io("read", path, e))?;
+    text.trim().parse().map_err(|_| {
+        RuntimeError::io(
+            "parse",
+            path,
+            std::io::Error::other(format!("bad pid {text:?}")),
+        )
+    })
+}
+
+impl Running {
+    /// The container init's host PID.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The container.
+    pub fn container(&self) -> &Container {
+        &self.container
+    }
+
+    /// Waits for the container's process to exit, then deletes its runtime state, drains
+    /// its output, unmounts its root filesystem and records the exit code (128 + signal
+    /// for a killed process), which it returns.
+    pub fn wait(self, runtime: &OciRuntime) -> Result<(Container, i32), RuntimeError> {
+        let Running {
+            mut container,
+            pid,
+            pumps,
+            forwarder,
+        } = self;
+        let code = wait_exit(pid, &container.dir.0)?;
+        if let Some(f) = forwarder {
+            f.stop();
+        }
+        let rt_log = container.dir.runtime_log();
+        // `delete --force` also kills whatever the init left behind, which closes the pipes.
+        let deleted = runtime.delete(&container.record.id, &rt_log);
+        for p in pumps {
+            let _ = p.join();
+        }
+        let unmounted = unmount(&Kernel, &container.dir.rootfs());
+        container.state.status = Status::Exited;
+        container.state.pid = 0;
+        container.state.monitor_pid = 0;
+        container.state.ports.clear();
+        container.state.exit_code = Some(code);
+        container.state.finished_at = Some(now_rfc3339());
+        container.save_state()?;
+        deleted?;
+        unmounted?;
+        Ok((container, code))
+    }
+}
+
+pub(crate) fn wait_exit(pid: i32, dir: &Path) -> Result<i32, RuntimeError> {
+    let p = rustix::process::Pid::from_raw(pid)
+        .ok_or_else(|| RuntimeError::io("wait for", dir, std::io::Error::other("pid 0")))?;
+    loop {
+        match rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()) {
+            Ok(Some((_, status))) => {
+                if let Some(code) = status.exit_status() {
+                    return Ok(code);
+                }
+                if let Some(sig) = status.terminating_signal() {
+                    return Ok(128 + sig);
+                }
+            }
+            Ok(None) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(RuntimeError::io("wait for the init of", dir, e.into())),
+        }
+    }
+}
+
+/// How often [`Container::stop`] looks whether the container is gone.
+const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+impl Container {
+    /// Whether the OCI runtime still runs the container's init.
+    pub fn is_running(&self, runtime: &OciRuntime) -> Result<bool, RuntimeError> {
+        match runtime.state(&self.record.id, &self.dir.runtime_log()) {
+            Ok(s) => Ok(matches!(
+                s.status.as_str(),
+                "running" | "created" | "paused"
+            )),
+            Err(RuntimeError::NoSuchContainer(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stops the container as `docker stop -t` does: its stop signal, then `SIGKILL` after
+    /// `timeout`. Returns once the runtime no longer runs it (its monitor records the exit
+    /// code). A container that is not running is left as it is.
+    pub fn stop(
+        &self,
+        runtime: &OciRuntime,
+        timeout: std::time::Duration,
+    ) -> Result<(), RuntimeError> {
+        if self.state.status != Status::Running || !self.is_running(runtime)? {
+            return Ok(());
+        }
+        let signal = self.record.stop_signal.clone();
+        for (sig, limit) in [
+            (signal.as_str(), timeout),
+            ("KILL", std::time::Duration::from_secs(10)),
+        ] {
+            match self.kill(runtime, sig) {
+                Ok(()) => {}
+                // Gone between the check and the signal.
+                Err(_) if !self.is_running(runtime)? => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            let start = std::time::Instant::now();
+            while start.elapsed() < limit {
+                if !self.is_running(runtime)? {
+                    return Ok(());
+                }
+                std::thread::sleep(STOP_POLL);
+            }
+        }
+        Err(RuntimeError::InvalidOptions(format!(
+            "container {} did not stop after SIGKILL",
+            self.record.id
+        )))
+    }
+}

@@ -1,0 +1,116 @@
+//! The crate's error type.
+
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong preparing, running or cleaning up a container.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// An I/O operation on a path failed.
+    #[error("cannot {op} {}", path.display())]
+    Io {
+        /// What we were doing (`create`, `read`, `mount overlay on`, …).
+        op: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The store failed (image lookup, blob read, image users).
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// Unpacking a layer failed.
+    #[error("cannot unpack layer {diff_id}")]
+    Layer {
+        /// The layer's diffID.
+        diff_id: String,
+        /// The cause.
+        source: layer::LayerError,
+    },
+    /// An image manifest or config is unusable.
+    #[error("image {image}: {detail}")]
+    BadImage {
+        /// The image, as named.
+        image: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The user given with `-u` (or the image's `User`) cannot be resolved.
+    #[error("{0}")]
+    User(String),
+    /// Run options that cannot work (no command, a relative `-w`, a bad mount).
+    #[error("{0}")]
+    InvalidOptions(String),
+    /// No OCI runtime binary was found.
+    #[error(
+        "no OCI runtime found ({wanted}): install one with `apt-get install runc` (or crun), \
+         or name one with --runtime NAME|PATH"
+    )]
+    NoRuntime {
+        /// The runtime that was looked for.
+        wanted: String,
+    },
+    /// The OCI runtime ran but failed.
+    #[error("{runtime} {command} failed ({status}): {message}")]
+    RuntimeFailed {
+        /// The runtime binary.
+        runtime: String,
+        /// The subcommand (`create`, `start`, …).
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// What it printed (its log or stderr), trimmed.
+        message: String,
+    },
+    /// A container does not exist.
+    #[error("No such container: {0}")]
+    NoSuchContainer(String),
+    /// A state or record file cannot be parsed.
+    #[error("cannot parse {}", path.display())]
+    BadRecord {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}
+
+impl RuntimeError {
+    /// An I/O error on `path`.
+    pub(crate) fn io(op: &'static str, path: &Path, source: std::io::Error) -> RuntimeError {
+        RuntimeError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The exit code `docker run` gives this error: 127 when the command cannot be found,
+    /// 126 when it cannot be run, 125 for every other failure before the container runs.
+    pub fn run_exit_code(&self) -> i32 {
+        match self {
+            RuntimeError::RuntimeFailed { message, .. } => {
+                let m = message.to_ascii_lowercase();
+                if m.contains("executable file not found")
+                    || m.contains("no such file or directory")
+                {
+                    127
+                } else if m.contains("permission denied") || m.contains("is a directory") {
+                    126
+                } else {
+                    125
+                }
+            }
+            _ => 125,
+        }
+    }
+
+    /// True when a container or image was not found (exit code 125 / "No such" in the CLI).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            RuntimeError::NoSuchContainer(_) => true,
+            RuntimeError::Store(e) => e.is_not_found(),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! `exec`: another process in a running container (`docker exec -e -u -w`).
+//!
+//! The process starts from the container's own (its environment, user, working
+//! directory, capabilities, limits), as Docker's does, with the options applied on top:
+//! `-e` entries replace or add variables, `-u` is resolved in the container's root
+//! filesystem, `-w` replaces the working directory.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::container::Container;
+use crate::oci_runtime::OciRuntime;
+use crate::record::{Status, new_id, read_json, write_state};
+use crate::spec::{Process, Spec, User, replace_or_append};
+use crate::streams::{Attach, pipe_streams, terminal_streams};
+use crate::{RuntimeError, user};
+
+/// Options of `exec`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecOptions {
+    /// The command and its arguments.
+    pub cmd: Vec<String>,
+    /// `-e KEY=value`.
+    pub env: Vec<String>,
+    /// `-u`.
+    pub user: Option<String>,
+    /// `-w` (absolute).
+    pub workdir: Option<String>,
+    /// `-t`.
+    pub tty: bool,
+}
+
+/// The exec'd process: the container's, with `opts` applied. `exec_user` is `-u`
+/// resolved in the container (or `None` to keep the container's user).
+pub fn exec_process(
+    base: &Process,
+    opts: &ExecOptions,
+    exec_user: Option<&user::ExecUser>,
+) -> Result<Process, RuntimeError> {
+    if opts.cmd.is_empty() {
+        return Err(RuntimeError::InvalidOptions("No command specified".into()));
+    }
+    let mut p = base.clone();
+    p.args = opts.cmd.clone();
+    p.terminal = opts.tty;
+    p.env = replace_or_append(p.env, &opts.env);
+    if let Some(u) = exec_user {
+        p.user = User {
+            uid: u.uid,
+            gid: u.gid,
+            additional_gids: u.additional_gids.clone(),
+        };
+        if !opts.env.iter().any(|e| e.starts_with("HOME="))
+            && let Some(home) = p.env.iter_mut().find(|e| e.starts_with("HOME="))
+        {
+            *home = format!("HOME={}", u.home);
+        }
+    }
+    if let Some(w) = &opts.workdir {
+        if !w.starts_with('/') {
+            return Err(RuntimeError::InvalidOptions(format!(
+                "the working directory '{w}' is invalid, it needs to be an absolute path"
+            )));
+        }
+        p.cwd = w.clone();
+    }
+    Ok(p)
+}
+
+impl Container {
+    /// Runs `opts.cmd` in this running container with `stdio` and returns its exit code.
+    pub fn exec(
+        &self,
+        runtime: &OciRuntime,
+        opts: &ExecOptions,
+        stdio: [Stdio; 3],
+    ) -> Result<i32, RuntimeError> {
+        self.check_running(runtime)?;
+        if opts.tty {
+            return Err(RuntimeError::InvalidOptions(
+                "exec -t needs a terminal: use Container::exec_attached".into(),
+            ));
+        }
+        let path = self.write_exec_process(opts)?;
+        let result = runtime.exec(&self.record.id, &path, &self.dir.runtime_log(), stdio);
+        let _ = fs::remove_file(&path);
+        result
+    }
+
+    /// Runs `opts.cmd` in this running container connected to `attach`; with `opts.tty`
+    /// on a new terminal (`exec -it`: output merged on `attach.stdout`), else on pipes.
+    /// Returns its exit code.
+    pub fn exec_attached(
+        &self,
+        runtime: &OciRuntime,
+        opts: &ExecOptions,
+        attach: Attach,
+    ) -> Result<i32, RuntimeError> {
+        self.check_running(runtime)?;
+        // Exec output is not the container's log: it goes to the caller only.
+        let sink = fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| RuntimeError::io("open", Path::new("/dev/null"), e))?;
+        let sink = Arc::new(Mutex::new(sink));
+        let path = self.write_exec_process(opts)?;
+        let log = self.dir.runtime_log();
+        let before = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        let result = (|| {
+            if opts.tty {
+                return self.exec_terminal(runtime, &path, attach, &sink, before);
+            }
+            let (stdio, pumps) = pipe_streams(attach, &sink, &log)?;
+            let mut child = runtime.exec_spawn(&self.record.id, &path, &log, None, stdio)?;
+            let status = child
+                .wait()
+                .map_err(|e| RuntimeError::io("wait for", &runtime.path, e))?;
+            for p in pumps {
+                let _ = p.join();
+            }
+            runtime.exec_result(status, &log, before)
+        })();
+        let _ = fs::remove_file(&path);
+        result
+    }
+
+    /// `exec -t`: the runtime starts the process detached on a new terminal, sends the
+    /// terminal's master over a console socket, and exits; the process, orphaned, becomes
+    /// this process's child (child subreaper), so its exit code is collected here.
+    fn exec_terminal(
+        &self,
+        runtime: &OciRuntime,
+        process: &Path,
+        attach: Attach,
+        sink: &Arc<Mutex<fs::File>>,
+        log_before: u64,
+    ) -> Result<i32, RuntimeError> {
+        let log = self.dir.runtime_log();
+        rustix::process::set_child_subreaper(Some(rustix::process::getpid())).map_err(|e| {
+            RuntimeError::io("become the child subreaper of", &self.dir.0, e.into())
+        })?;
+        let console = crate::console::listen(&self.record.id)?;
+        let pid_file = process.with_extension("pid");
+        let null = || Stdio::null();
+        let mut child = runtime.exec_spawn(
+            &self.record.id,
+            process,
+            &log,
+            Some((console.path(), &pid_file)),
+            [null(), null(), null()],
+        )?;
+        let master = console.receive_while(|| matches!(child.try_wait(), Ok(None)));
+        let status = child
+            .wait()
+            .map_err(|e| RuntimeError::io("wait for", &runtime.path, e))?;
+        let started = if status.success() {
+            Ok(())
+        } else {
+            runtime.exec_result(status, &log, log_before).map(drop)
+        };
+        let pid = started.and_then(|()| crate::container::read_pid(&pid_file));
+        let _ = fs::remove_file(&pid_file);
+        let (pid, master) = match (pid, master?) {
+            (Ok(pid), Some(m)) => (pid, m),
+            (Err(e), _) => return Err(e),
+            (Ok(_), None) => {
+                return Err(RuntimeError::RuntimeFailed {
+                    runtime: runtime.name.clone(),
+                    command: "exec".into(),
+                    status: status.to_string(),
+                    message: "no terminal was received".into(),
+                });
+            }
+        };
+        let pump = terminal_streams(master, attach, sink)?;
+        let code = crate::container::wait_exit(pid, &self.dir.0)?;
+        let _ = pump.join();
+        Ok(code)
+    }
+
+    fn check_running(&self, runtime: &OciRuntime) -> Result<(), RuntimeError> {
+        if self.state.status != Status::Running || !self.is_running(runtime)? {
+            return Err(RuntimeError::InvalidOptions(format!(
+                "container {} is not running",
+                self.record.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes the exec'd process's JSON next to the container; the caller removes it.
+    fn write_exec_process(&self, opts: &ExecOptions) -> Result<PathBuf, RuntimeError> {
+        let spec: Spec = read_json(&self.dir.bundle().join("config.json"))?;
+        let exec_user = match &opts.user {
+            Some(u) => Some(user::resolve_in_root(&self.dir.rootfs(), u)?),
+            None => None,
+        };
+        let process = exec_process(&spec.process, opts, exec_user.as_ref())?;
+        let path = self.dir.0.join(format!("exec-{}.json", &new_id()?[..16]));
+        write_state(&path, &process)?;
+        Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Capabilities, Rlimit};
+
+    fn base() -> Process {
+        Process {
+            terminal: false,
+            user: User {
+                uid: 0,
+                gid: 0,
+                additional_gids: vec![],
+            },
+            args: vec!["sleep".into()],
+            env: vec!["PATH=/bin".into(), "A=1".into(), "HOME=/root".into()],
+            cwd: "/".into(),
+            capabilities: Capabilities {
+                bounding: vec![],
+                effective: vec![],
+                permitted: vec![],
+            },
+            rlimits: Vec::<Rlimit>::new(),
+            no_new_privileges: false,
+        }
+    }
+
+    #[test]
+    fn options_apply_on_the_container_process() {
+        let u = user::ExecUser {
+            uid: 7,
+            gid: 8,
+            additional_gids: vec![9],
+            home: "/home/u".into(),
+        };
+        let opts = ExecOptions {
+            cmd: vec!["env".into()],
+            env: vec!["A=2".into(), "B=3".into()],
+            workdir: Some("/tmp".into()),
+            ..Default::default()
+        };
+        let p = exec_process(&base(), &opts, Some(&u)).unwrap();
+        assert_eq!(p.args, ["env"]);
+        assert_eq!(p.env, ["PATH=/bin", "A=2", "HOME=/home/u", "B=3"]);
+        assert_eq!((p.user.uid, p.user.gid, p.cwd.as_str()), (7, 8, "/tmp"));
+        let same = exec_process(
+            &base(),
+            &ExecOptions {
+                cmd: vec!["x".into()],
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!((same.env, same.user.uid), (base().env, 0));
+        for bad in [
+            ExecOptions::default(),
+            ExecOptions {
+                cmd: vec!["x".into()],
+                workdir: Some("rel".into()),
+                ..Default::default()
+            },
+        ] {
+            assert!(exec_process(&base(), &bad, None).is_err(), "{bad:?}");
+        }
+    }
+}

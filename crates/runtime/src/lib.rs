@@ -1,0 +1,60 @@
+//! Containers on top of an OCI runtime (runc, crun): the overlay root filesystem made from
+//! shared layer snapshots, the OCI runtime bundle made from the image config plus run
+//! options, and the container lifecycle, with no daemon: every piece of state is a file
+//! under the store, written atomically, readable by any other `strata` process.
+//!
+//! How the modules meet:
+//!
+//! - [`snapshot`] unpacks each layer once per chain ID under `<store>/snapshots/`, with
+//!   whiteouts in overlay form, lists an image's lower directories and prunes unused ones.
+//! - [`mount`] mounts lowers + upper + work as an overlay (long chains through the new
+//!   mount API) and unmounts it; [`Mounter`](mount::Mounter) is the syscall seam.
+//! - [`user`] resolves `-u` through the image's `/etc/passwd` and `/etc/group`.
+//! - [`spec`] builds the runtime `config.json` from the image config and [`RunOptions`]
+//!   with Docker's rules and defaults; [`etc_files`] writes `/etc/hosts` and friends.
+//! - [`oci_runtime`] finds (runc / crun / `--runtime`) and drives the runtime binary.
+//! - [`record`] is the on-disk layout of a container; [`container`] its lifecycle
+//!   (create, start, wait, stop, kill, remove); [`streams`], [`logs`] and [`console`] its
+//!   stdio, `json-file` log and terminal; [`monitor`] the detached `run -d` process.
+//! - [`exec`], [`diff`], [`commit`], [`ports`] (`-p`) and [`volumes`] (`-v`, `volume …`).
+//!
+//! ```no_run
+//! # fn main() -> Result<(), runtime::RuntimeError> {
+//! use runtime::{Attach, OciRuntime, RunOptions, container};
+//! let store = store::Store::open("/var/lib/strata".as_ref())?;
+//! let rt = OciRuntime::detect(None, store.root())?; // crun on cgroup v2, else runc
+//! let opts = RunOptions { cmd: vec!["true".into()], ..Default::default() };
+//! let c = container::create(&store, &rt, "alpine", None, opts)?;
+//! let (c, code) = c.start(&store, &rt, Attach::default())?.wait(&rt)?;
+//! assert_eq!(code, 0);
+//! c.remove(&store, &rt, false)?; // `--rm`
+//! # Ok(()) }
+//! ```
+
+pub mod commit;
+pub mod console;
+pub mod container;
+pub mod diff;
+mod error;
+pub mod etc_files;
+pub mod exec;
+mod inroot;
+pub mod logs;
+pub mod monitor;
+pub mod mount;
+pub mod oci_runtime;
+pub mod options;
+pub mod ports;
+pub mod record;
+pub mod snapshot;
+pub mod spec;
+pub mod streams;
+pub mod user;
+pub mod volumes;
+
+pub use container::{Container, Running};
+pub use error::RuntimeError;
+pub use oci_runtime::OciRuntime;
+pub use options::{MountKind, MountSpec, NetworkMode, RunOptions};
+pub use streams::Attach;
+pub use user::ExecUser;

@@ -1,0 +1,95 @@
+//! What a user asks for when creating a container (`docker run` flags), as data.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Run options: the part of `docker run`'s flags that shapes the container.
+///
+/// Kept in the container record, so `start` after `create` sees the same options.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// `--entrypoint`: `None` keeps the image's; `Some(vec![])` (or `Some(vec!["".into()])`)
+    /// is `--entrypoint ""`, which clears it. Either `Some` also drops the image's `Cmd`.
+    pub entrypoint: Option<Vec<String>>,
+    /// The arguments after the image name; when not empty they replace the image's `Cmd`.
+    pub cmd: Vec<String>,
+    /// `-e KEY=value` (and `KEY` alone, which removes `KEY`), in order.
+    pub env: Vec<String>,
+    /// `-u name|uid|name:group|uid:gid`; `None` uses the image's `User`.
+    pub user: Option<String>,
+    /// `-w`: an absolute path; `None` uses the image's `WorkingDir`, else `/`.
+    pub workdir: Option<String>,
+    /// `--hostname`; `None` uses the first 12 characters of the container ID.
+    pub hostname: Option<String>,
+    /// `-t`: allocate a terminal.
+    pub tty: bool,
+    /// `-i`: keep stdin open.
+    pub open_stdin: bool,
+    /// `--read-only`: mount the root filesystem read-only.
+    pub read_only: bool,
+    /// `--network`.
+    pub network: NetworkMode,
+    /// `-v` and `--tmpfs`.
+    pub mounts: Vec<MountSpec>,
+    /// `-p` (see [`crate::ports::parse_publish`]); ignored with `--network host`.
+    #[serde(default)]
+    pub publish: Vec<crate::ports::PortMapping>,
+    /// `--memory`, in bytes.
+    pub memory: Option<i64>,
+    /// `--cpus`, in CPUs (`1.5`).
+    pub cpus: Option<f64>,
+    /// `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `--rm`: remove the container (and its anonymous volumes) once it exits; the
+    /// monitor of a detached container does it.
+    #[serde(default)]
+    pub auto_remove: bool,
+    /// `--init`: run an init process (tini-like) as PID 1 that reaps zombies and forwards
+    /// signals.
+    pub init: bool,
+}
+
+/// `--network`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// `none`: a network namespace of its own, with only loopback.
+    #[default]
+    None,
+    /// `host`: the host's network namespace.
+    Host,
+}
+
+/// One mount asked for with `-v` or `--tmpfs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    /// What is mounted.
+    pub kind: MountKind,
+    /// Absolute path inside the container.
+    pub destination: String,
+    /// `:ro`.
+    pub read_only: bool,
+    /// Extra mount options (`--tmpfs /run:size=64m,mode=1777` gives `size=64m`, `mode=1777`).
+    pub options: Vec<String>,
+}
+
+/// The source of a [`MountSpec`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    /// A host path (`-v /host:/ctr`).
+    Bind {
+        /// The host path.
+        source: PathBuf,
+    },
+    /// A named volume (`-v name:/ctr`); the caller resolves `name` to a host directory.
+    Volume {
+        /// The volume name.
+        name: String,
+        /// Its data directory on the host.
+        source: PathBuf,
+    },
+    /// A tmpfs (`--tmpfs /ctr`).
+    Tmpfs,
+}

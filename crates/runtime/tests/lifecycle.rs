@@ -1,0 +1,988 @@
+//! End to end: a test image built from the host's binaries, run with runc on overlayfs.
+//!
+//! Needs root, overlayfs and runc (`apt-get install runc`); without them these tests fail.
+//! The image is made in the test: `/bin/sh` and a few tools with their shared libraries
+//! (from `ldd`), or a static `/bin/busybox` when the host has one.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use runtime::record::Status;
+use runtime::{Attach, OciRuntime, RunOptions, RuntimeError, container};
+use store::Store;
+
+const TOOLS: [&str; 7] = ["sh", "true", "cat", "sleep", "id", "rm", "mkdir"];
+
+/// Copies `bin` (found on the host) and the libraries `ldd` lists into `root`.
+fn copy_with_libs(root: &Path, name: &str) {
+    let host = ["/bin", "/usr/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("host has no {name}"));
+    fs::copy(&host, root.join("bin").join(name)).unwrap();
+    copy_libs(root, &host);
+}
+
+/// Copies the shared libraries `ldd` lists for `binary` into `root`.
+fn copy_libs(root: &Path, binary: &Path) {
+    let out = Command::new("ldd").arg(binary).output().expect("ldd");
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)" or "/lib64/ld-linux-x86-64.so.2 (0x…)"
+        let path = match line.split_once("=>") {
+            Some((_, rest)) => rest.split_whitespace().next(),
+            None => line.split_whitespace().next(),
+        };
+        if let Some(p) = path.filter(|p| p.starts_with('/')) {
+            let dest = root.join(p.trim_start_matches('/'));
+            fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            fs::copy(p, &dest).unwrap();
+        }
+    }
+}
+
+fn base_rootfs(root: &Path) {
+    fs::create_dir_all(root.join("bin")).unwrap();
+    if Path::new("/bin/busybox").exists() {
+        fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+        for t in TOOLS {
+            std::os::unix::fs::symlink("busybox", root.join("bin").join(t)).unwrap();
+        }
+    } else {
+        for t in TOOLS {
+            copy_with_libs(root, t);
+        }
+    }
+    // This test binary runs in containers too (bind-mounted), as a TCP server.
+    copy_libs(root, &std::env::current_exe().unwrap());
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:App:/home/app:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("etc/group"),
+        "root:x:0:\nwheel:x:10:app\napp:x:1000:\n",
+    )
+    .unwrap();
+    fs::write(root.join("gone"), "lower").unwrap();
+    fs::write(root.join("kept"), "lower").unwrap();
+    fs::create_dir_all(root.join("opq")).unwrap();
+    fs::write(root.join("opq/old"), "lower").unwrap();
+    // The image's VOLUME, as a Dockerfile's VOLUME leaves it: a directory in the image.
+    fs::create_dir_all(root.join("vol")).unwrap();
+}
+
+/// A second layer: deletes /gone, makes /opq opaque with one new file.
+fn top_layer(root: &Path) {
+    fs::create_dir_all(root.join("opq")).unwrap();
+    fs::write(root.join(".wh.gone"), "").unwrap();
+    fs::write(root.join("opq/.wh..wh..opq"), "").unwrap();
+    fs::write(root.join("opq/new"), "top").unwrap();
+    fs::write(root.join("added"), "top").unwrap();
+}
+
+/// Stores the layer of `dir`: gzip for small ones, uncompressed for big ones (debug-mode
+/// gzip is slow).
+fn put_layer(store: &Store, dir: &Path, gzip: bool) -> (oci::Descriptor, oci::Digest) {
+    let mut blob = Vec::new();
+    let (compression, media_type) = if gzip {
+        (layer::Compression::Gzip, oci::media::OCI_LAYER_GZIP)
+    } else {
+        (layer::Compression::None, oci::media::OCI_LAYER)
+    };
+    let d = layer::create_compressed_layer(
+        dir,
+        &mut blob,
+        compression,
+        &layer::CreateOptions::default(),
+    )
+    .unwrap();
+    let desc = store.put_blob_bytes(media_type, &blob).unwrap();
+    (desc, d.diff_id)
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    store: Store,
+    runtime: OciRuntime,
+}
+
+impl Drop for Fixture {
+    /// Nothing may stay mounted below the test's directory, whatever happened.
+    fn drop(&mut self) {
+        let prefix = self.dir.path().to_string_lossy().into_owned();
+        let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        for mp in info.lines().filter_map(|l| l.split(' ').nth(4)) {
+            if mp.starts_with(&prefix) {
+                let _ = rustix::mount::unmount(mp, rustix::mount::UnmountFlags::DETACH);
+            }
+        }
+    }
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let runtime = OciRuntime::detect(Some("runc"), store.root())
+            .expect("runc is needed: apt-get install runc");
+        let base = dir.path().join("base");
+        let top = dir.path().join("top");
+        base_rootfs(&base);
+        top_layer(&top);
+        let (l1, d1) = put_layer(&store, &base, false);
+        let (l2, d2) = put_layer(&store, &top, true);
+        let mut config = oci::ImageConfig {
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            ..Default::default()
+        };
+        config.config.env = vec!["PATH=/bin".into(), "FROM_IMAGE=1".into()];
+        config.config.cmd = Some(vec!["sh".into()]);
+        config
+            .config
+            .volumes
+            .insert("/vol".into(), Default::default());
+        config.rootfs.diff_ids = vec![d1, d2];
+        let cfg = store
+            .put_blob_bytes(oci::media::OCI_CONFIG, &config.to_vec())
+            .unwrap();
+        let manifest = oci::Manifest {
+            schema_version: 2,
+            media_type: Some(oci::media::OCI_MANIFEST.into()),
+            artifact_type: None,
+            config: cfg,
+            layers: vec![l1, l2],
+            subject: None,
+            annotations: Default::default(),
+        };
+        let bytes = manifest.to_vec();
+        let desc = oci::Descriptor::of_bytes(oci::media::OCI_MANIFEST, &bytes);
+        store.put_manifest(&desc, &bytes).unwrap();
+        store
+            .set_tag("docker.io/library/fixture:latest", &desc)
+            .unwrap();
+        Fixture {
+            dir,
+            store,
+            runtime,
+        }
+    }
+
+    /// Creates, starts and waits; returns the container (exited) and its exit code.
+    fn run(&self, opts: RunOptions) -> (container::Container, i32) {
+        let c = container::create(&self.store, &self.runtime, "fixture", None, opts).unwrap();
+        let running = c
+            .start(&self.store, &self.runtime, Attach::default())
+            .unwrap();
+        running.wait(&self.runtime).unwrap()
+    }
+
+    fn log_of(&self, c: &container::Container) -> Vec<(String, String)> {
+        let text = fs::read_to_string(c.dir.log()).unwrap_or_default();
+        runtime::logs::read_entries(&text)
+            .into_iter()
+            .map(|e| (e.stream, e.log))
+            .collect()
+    }
+
+    fn assert_clean(&self) {
+        let prefix = self.dir.path().to_string_lossy().into_owned();
+        let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let left: Vec<&str> = info
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|mp| mp.starts_with(&prefix))
+            .collect();
+        assert!(left.is_empty(), "mounts left: {left:?}");
+        let containers = self.store.root().join("containers");
+        let dirs: Vec<PathBuf> = fs::read_dir(&containers)
+            .map(|d| {
+                d.map(|e| e.unwrap().path())
+                    .filter(|p| !p.ends_with(".names.lock"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(dirs.is_empty(), "container dirs left: {dirs:?}");
+    }
+}
+
+fn sh(script: &str) -> RunOptions {
+    RunOptions {
+        cmd: vec!["sh".into(), "-c".into(), script.into()],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn runs_and_reports_exit_codes() {
+    let f = Fixture::new();
+    for (opts, want) in [
+        (
+            RunOptions {
+                cmd: vec!["true".into()],
+                ..Default::default()
+            },
+            0,
+        ),
+        (sh("exit 3"), 3),
+        // PID 1 ignores its own SIGKILL inside the namespace; an exit code wraps at 256.
+        (sh("kill -9 $$; exit 300"), 44),
+    ] {
+        let (c, code) = f.run(opts.clone());
+        assert_eq!(code, want, "{opts:?}");
+        let again = container::load(f.store.root(), &c.record.id).unwrap();
+        assert_eq!(again.state.status, Status::Exited);
+        assert_eq!(again.state.exit_code, Some(want));
+        assert!(!runtime::mount::is_mounted(&c.dir.rootfs()).unwrap());
+        again.remove(&f.store, &f.runtime, false).unwrap();
+    }
+    f.assert_clean();
+    let info = f.store.resolve_image("fixture").unwrap();
+    assert!(info.users.is_empty(), "image users left: {:?}", info.users);
+    // Snapshots stay while an image needs them, and go with it.
+    assert!(runtime::snapshot::prune(&f.store).unwrap().is_empty());
+    f.store.remove_image("fixture", false).unwrap();
+    assert_eq!(runtime::snapshot::prune(&f.store).unwrap().len(), 2);
+    let left: Vec<_> = fs::read_dir(f.store.root().join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.len() == 64)
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn output_goes_to_the_json_log() {
+    let f = Fixture::new();
+    let (c, code) = f.run(sh("echo out; echo err >&2; printf partial"));
+    assert_eq!(code, 0);
+    let mut log = f.log_of(&c);
+    log.sort();
+    assert_eq!(
+        log,
+        [
+            ("stderr".to_string(), "err\n".to_string()),
+            ("stdout".to_string(), "out\n".to_string()),
+            ("stdout".to_string(), "partial".to_string()),
+        ]
+    );
+    // Started again (`start`, `restart`): same container, same writable layer, the log
+    // continues.
+    let (c, code) = c
+        .start(&f.store, &f.runtime, Attach::default())
+        .unwrap()
+        .wait(&f.runtime)
+        .unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(f.log_of(&c).len(), 6);
+    c.remove(&f.store, &f.runtime, false).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn layers_whiteouts_and_the_writable_layer() {
+    let f = Fixture::new();
+    let check = "test ! -e /gone && test -e /kept && test ! -e /opq/old && \
+                 test -e /opq/new && test -e /added && echo written > /newfile && rm /kept";
+    let (c, code) = f.run(sh(check));
+    let log = f.log_of(&c);
+    assert_eq!(code, 0, "{log:?}");
+    // The change is in the container's upper dir only.
+    assert_eq!(
+        fs::read_to_string(c.dir.upper().join("newfile")).unwrap(),
+        "written\n"
+    );
+    assert_eq!(
+        c.size_rw().unwrap(),
+        8,
+        "newfile's 8 bytes, a 0-byte whiteout"
+    );
+    let snapshots = f.store.root().join("snapshots");
+    let walk = Command::new("find").arg(&snapshots).output().unwrap();
+    let listing = String::from_utf8_lossy(&walk.stdout);
+    assert!(!listing.contains("newfile"), "{listing}");
+    // A second container sees the image unchanged, from the same snapshots.
+    let (c2, code2) = f.run(sh("test -e /kept && test ! -e /newfile"));
+    assert_eq!(code2, 0);
+    for c in [c, c2] {
+        c.remove(&f.store, &f.runtime, false).unwrap();
+    }
+    f.assert_clean();
+}
+
+#[test]
+fn user_env_and_working_dir() {
+    let f = Fixture::new();
+    let mut opts =
+        sh("id -u; id -g; id -G; echo $HOME; pwd; echo $FROM_IMAGE $FROM_CLI; echo $HOSTNAME");
+    opts.user = Some("app".into());
+    opts.workdir = Some("/work/dir".into());
+    opts.env = vec!["FROM_CLI=2".into()];
+    opts.hostname = Some("box".into());
+    let (c, code) = f.run(opts);
+    let out: String = f.log_of(&c).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "1000\n1000\n1000 10\n/home/app\n/work/dir\n1 2\nbox\n");
+    c.remove(&f.store, &f.runtime, false).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_leaves_nothing() {
+    let f = Fixture::new();
+    let mut opts = sh("true");
+    opts.user = Some("nobody".into());
+    let e = container::create(&f.store, &f.runtime, "fixture", None, opts).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unable to find user nobody: no matching entries in passwd file"
+    );
+    let e = container::create(&f.store, &f.runtime, "no-such-image", None, sh("true")).unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    let opts = RunOptions {
+        entrypoint: Some(vec![]),
+        ..Default::default()
+    };
+    let e = container::create(&f.store, &f.runtime, "fixture", None, opts).unwrap_err();
+    assert_eq!(e.to_string(), "No command specified");
+    f.assert_clean();
+
+    // A command that does not exist fails at start with Docker's 127.
+    let c = container::create(
+        &f.store,
+        &f.runtime,
+        "fixture",
+        Some("missing"),
+        RunOptions {
+            cmd: vec!["/nope".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = c
+        .clone()
+        .start(&f.store, &f.runtime, Attach::default())
+        .err()
+        .expect("start fails");
+    assert!(matches!(e, RuntimeError::RuntimeFailed { .. }), "{e}");
+    assert_eq!(e.run_exit_code(), 127, "{e}");
+    // The name is taken until the container is removed.
+    let e = container::create(&f.store, &f.runtime, "fixture", Some("missing"), sh("true"))
+        .unwrap_err();
+    assert!(e.to_string().contains("is already in use"), "{e}");
+    container::load(f.store.root(), "missing")
+        .unwrap()
+        .remove(&f.store, &f.runtime, false)
+        .unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn signals_reach_the_process() {
+    let f = Fixture::new();
+    let c = container::create(
+        &f.store,
+        &f.runtime,
+        "fixture",
+        None,
+        sh("trap 'exit 42' TERM; while :; do sleep 0.1; done"),
+    )
+    .unwrap();
+    let running = c.start(&f.store, &f.runtime, Attach::default()).unwrap();
+    let now = container::load(f.store.root(), &running.container().record.id).unwrap();
+    assert_eq!(now.state.status, Status::Running);
+    assert_eq!(now.state.pid, running.pid());
+    // Let the shell install its trap.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    running.container().kill(&f.runtime, "TERM").unwrap();
+    let (c, code) = running.wait(&f.runtime).unwrap();
+    assert_eq!(code, 42);
+    c.remove(&f.store, &f.runtime, false).unwrap();
+
+    // SIGKILL from outside: 128 + 9. A running container is only removed with force.
+    let c = container::create(&f.store, &f.runtime, "fixture", None, sh("sleep 30")).unwrap();
+    let running = c.start(&f.store, &f.runtime, Attach::default()).unwrap();
+    let live = container::load(f.store.root(), &running.container().record.id).unwrap();
+    let e = live
+        .clone()
+        .remove(&f.store, &f.runtime, false)
+        .unwrap_err();
+    assert!(e.to_string().contains("container is running"), "{e}");
+    // top: the runtime lists the init among the container's processes.
+    let pids = f
+        .runtime
+        .ps(&live.record.id, &live.dir.runtime_log())
+        .unwrap();
+    assert!(pids.contains(&running.pid()), "{pids:?}");
+    // rename, and a name conflict.
+    let other =
+        container::create(&f.store, &f.runtime, "fixture", Some("taken"), sh("true")).unwrap();
+    container::rename(f.store.root(), &live.record.id, "renamed").unwrap();
+    assert_eq!(
+        container::load(f.store.root(), "renamed")
+            .unwrap()
+            .record
+            .id,
+        live.record.id
+    );
+    let e = container::rename(f.store.root(), "renamed", "taken").unwrap_err();
+    assert!(e.to_string().contains("already in use"), "{e}");
+    assert!(container::rename(f.store.root(), "renamed", "bad name").is_err());
+    other.remove(&f.store, &f.runtime, false).unwrap();
+    // `wait` from elsewhere sees the exit the monitor records.
+    let (root, rt, id) = (
+        f.store.root().to_path_buf(),
+        f.runtime.clone(),
+        live.record.id.clone(),
+    );
+    let waiter = std::thread::spawn(move || {
+        container::wait_exited(&root, &rt, &id, std::time::Duration::from_millis(10))
+    });
+    live.kill(&f.runtime, "KILL").unwrap();
+    let (c, code) = running.wait(&f.runtime).unwrap();
+    assert_eq!(code, 137);
+    assert_eq!(waiter.join().unwrap().unwrap(), 137);
+    c.remove(&f.store, &f.runtime, false).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn stdin_is_piped_with_i() {
+    let f = Fixture::new();
+    let c = container::create(
+        &f.store,
+        &f.runtime,
+        "fixture",
+        None,
+        RunOptions {
+            cmd: vec!["cat".into()],
+            open_stdin: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let attach = Attach {
+        stdin: Some(Box::new(std::io::Cursor::new(b"piped in\nsecond".to_vec()))),
+        ..Default::default()
+    };
+    let running = c.start(&f.store, &f.runtime, attach).unwrap();
+    let (c, code) = running.wait(&f.runtime).unwrap();
+    assert_eq!(code, 0);
+    let out: String = f.log_of(&c).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(out, "piped in\nsecond");
+    c.remove(&f.store, &f.runtime, false).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn exec_and_stop() {
+    use runtime::exec::ExecOptions;
+    let f = Fixture::new();
+    let mut opts = sh("sleep 30");
+    opts.env = vec!["A=from-run".into()];
+    let c = container::create(&f.store, &f.runtime, "fixture", None, opts).unwrap();
+    let running = c.start(&f.store, &f.runtime, Attach::default()).unwrap();
+    let live = container::load(f.store.root(), &running.container().record.id).unwrap();
+    let out_path = f.dir.path().join("exec.out");
+    let exec = ExecOptions {
+        cmd: vec![
+            "sh".into(),
+            "-c".into(),
+            "echo $A $B; id -u; pwd; echo $HOME; exit 5".into(),
+        ],
+        env: vec!["B=from-exec".into()],
+        user: Some("app".into()),
+        workdir: Some("/etc".into()),
+        tty: false,
+    };
+    let out = fs::File::create(&out_path).unwrap();
+    let code = live
+        .exec(
+            &f.runtime,
+            &exec,
+            [
+                std::process::Stdio::null(),
+                out.into(),
+                std::process::Stdio::null(),
+            ],
+        )
+        .unwrap();
+    assert_eq!(code, 5);
+    assert_eq!(
+        fs::read_to_string(&out_path).unwrap(),
+        "from-run from-exec\n1000\n/etc\n/home/app\n"
+    );
+    let missing = ExecOptions {
+        cmd: vec!["/nope".into()],
+        ..Default::default()
+    };
+    let e = live
+        .exec(
+            &f.runtime,
+            &missing,
+            [
+                std::process::Stdio::null(),
+                std::process::Stdio::null(),
+                std::process::Stdio::null(),
+            ],
+        )
+        .unwrap_err();
+    assert_eq!(e.run_exit_code(), 127, "{e}");
+    // exec -it: a terminal; exec -i: pipes, stdin fed.
+    for (tty, cmd, input, want) in [
+        (
+            true,
+            "test -t 0 && test -t 1 && echo on-a-tty",
+            "",
+            "on-a-tty\r\n",
+        ),
+        (false, "cat; exit 3", "fed", "fed"),
+    ] {
+        let out_path = f.dir.path().join(format!("exec-attached-{tty}"));
+        let attach = Attach {
+            stdin: Some(Box::new(std::io::Cursor::new(input.as_bytes().to_vec()))),
+            stdout: Some(Box::new(fs::File::create(&out_path).unwrap())),
+            ..Default::default()
+        };
+        let opts = ExecOptions {
+            cmd: vec!["sh".into(), "-c".into(), cmd.into()],
+            tty,
+            ..Default::default()
+        };
+        let code = live.exec_attached(&f.runtime, &opts, attach).unwrap();
+        assert_eq!(code, if tty { 0 } else { 3 }, "{cmd}");
+        assert_eq!(fs::read_to_string(&out_path).unwrap(), want, "{cmd}");
+    }
+    // `sh` as PID 1 ignores SIGTERM without a trap: stop escalates to SIGKILL.
+    let rt = f.runtime.clone();
+    let stopper = std::thread::spawn(move || live.stop(&rt, std::time::Duration::from_millis(300)));
+    let (c, code) = running.wait(&f.runtime).unwrap();
+    stopper.join().unwrap().unwrap();
+    assert_eq!(code, 137);
+    // Exec into a stopped container is refused.
+    let e = container::load(f.store.root(), &c.record.id)
+        .unwrap()
+        .exec(
+            &f.runtime,
+            &exec,
+            [
+                std::process::Stdio::null(),
+                std::process::Stdio::null(),
+                std::process::Stdio::null(),
+            ],
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("is not running"), "{e}");
+    c.remove(&f.store, &f.runtime, false).unwrap();
+    f.assert_clean();
+}
+
+const MONITOR_ENV: &str = "RUNTIME_TEST_MONITOR";
+
+/// Not a test of its own: the body of the monitor process that
+/// `a_detached_container_outlives_its_starter` spawns (this test binary, run again).
+#[test]
+fn monitor_child_entry() {
+    let Ok(spec) = std::env::var(MONITOR_ENV) else {
+        return;
+    };
+    let (root, id) = spec.split_once('|').unwrap();
+    let store = Store::open(Path::new(root)).unwrap();
+    let rt = OciRuntime::detect(Some("runc"), store.root()).unwrap();
+    let _ = runtime::monitor::run(&store, &rt, id);
+}
+
+#[test]
+fn a_detached_container_outlives_its_starter() {
+    let f = Fixture::new();
+    let c = container::create(
+        &f.store,
+        &f.runtime,
+        "fixture",
+        None,
+        sh("echo detached; sleep 0.5; exit 4"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "monitor_child_entry", "--test-threads=1"])
+        .env(
+            MONITOR_ENV,
+            format!("{}|{}", f.store.root().display(), c.record.id),
+        );
+    let started = runtime::monitor::spawn(
+        &mut cmd,
+        f.store.root(),
+        &c.record.id,
+        std::time::Duration::from_secs(20),
+    )
+    .unwrap();
+    assert_eq!(started.state.status, Status::Running, "{:?}", started.state);
+    assert!(started.state.monitor_pid > 0);
+    assert_ne!(started.state.monitor_pid, std::process::id() as i32);
+    // Another reader sees it running, then exited with its code.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let done = loop {
+        let now = container::load(f.store.root(), &c.record.id).unwrap();
+        let seen = runtime::monitor::observed_state(&now, &f.runtime).unwrap();
+        if seen.status == Status::Exited {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {seen:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(done.state.exit_code, Some(4));
+    assert_eq!(
+        f.log_of(&done),
+        [("stdout".to_string(), "detached\n".to_string())]
+    );
+
+    // A start that fails is recorded, with Docker's code, and the status stays created.
+    let bad = container::create(
+        &f.store,
+        &f.runtime,
+        "fixture",
+        None,
+        RunOptions {
+            cmd: vec!["/nope".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "monitor_child_entry", "--test-threads=1"])
+        .env(
+            MONITOR_ENV,
+            format!("{}|{}", f.store.root().display(), bad.record.id),
+        );
+    let failed = runtime::monitor::spawn(
+        &mut cmd,
+        f.store.root(),
+        &bad.record.id,
+        std::time::Duration::from_secs(20),
+    )
+    .unwrap();
+    assert_eq!(failed.state.status, Status::Created);
+    assert_eq!(failed.state.exit_code, Some(127));
+    assert!(
+        failed
+            .state
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("/nope")
+    );
+
+    // A monitor that died leaves a "running" record: others see it exited.
+    let mut ghost = container::load(f.store.root(), &done.record.id).unwrap();
+    let mut dead = Command::new("true").spawn().unwrap();
+    dead.wait().unwrap();
+    ghost.state.status = Status::Running;
+    ghost.state.monitor_pid = dead.id() as i32;
+    let seen = runtime::monitor::observed_state(&ghost, &f.runtime).unwrap();
+    assert_eq!((seen.status, seen.exit_code), (Status::Exited, Some(255)));
+
+    // `run -d --rm`: the monitor removes the container once it exits.
+    let gone = container::create(
+        &f.store,
+        &f.runtime,
+        "fixture",
+        None,
+        RunOptions {
+            auto_remove: true,
+            ..sh("exit 0")
+        },
+    )
+    .unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "monitor_child_entry", "--test-threads=1"])
+        .env(
+            MONITOR_ENV,
+            format!("{}|{}", f.store.root().display(), gone.record.id),
+        );
+    runtime::monitor::spawn(
+        &mut cmd,
+        f.store.root(),
+        &gone.record.id,
+        std::time::Duration::from_secs(20),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while container::load(f.store.root(), &gone.record.id).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "--rm container still there"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // `container prune` takes the rest (exited and never-started ones).
+    assert_eq!(container::prune(&f.store, &f.runtime).unwrap().len(), 2);
+    assert!(container::list(f.store.root()).unwrap().is_empty());
+    f.assert_clean();
+}
+
+const SERVER_ENV: &str = "RUNTIME_TEST_SERVER";
+
+/// Not a test of its own: a TCP echo server that `a_published_port_reaches_the_container`
+/// runs inside a container (this test binary, bind-mounted).
+#[test]
+fn server_entry() {
+    use std::io::{Read, Write};
+    let Ok(port) = std::env::var(SERVER_ENV) else {
+        return;
+    };
+    let listener = std::net::TcpListener::bind(("0.0.0.0", port.parse::<u16>().unwrap())).unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    let mut word = [0u8; 5];
+    s.read_exact(&mut word).unwrap();
+    s.write_all(b"echo:").unwrap();
+    s.write_all(&word).unwrap();
+}
+
+#[test]
+fn a_published_port_reaches_the_container() {
+    use std::io::{Read, Write};
+    let f = Fixture::new();
+    let exe = std::env::current_exe().unwrap();
+    let opts = RunOptions {
+        cmd: vec![
+            "/srv/t".into(),
+            "--exact".into(),
+            "server_entry".into(),
+            "--test-threads=1".into(),
+        ],
+        env: vec![format!("{SERVER_ENV}=8080")],
+        mounts: vec![runtime::MountSpec {
+            kind: runtime::MountKind::Bind { source: exe },
+            destination: "/srv/t".into(),
+            read_only: true,
+            options: vec![],
+        }],
+        publish: runtime::ports::parse_publish("8080").unwrap(),
+        ..Default::default()
+    };
+    let c = container::create(&f.store, &f.runtime, "fixture", None, opts).unwrap();
+    let running = c.start(&f.store, &f.runtime, Attach::default()).unwrap();
+    let live = container::load(f.store.root(), &running.container().record.id).unwrap();
+    let port = live.state.ports[0].host_port;
+    assert_ne!(port, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let answer = loop {
+        // Until the server listens, the forwarder finds nothing to dial and hangs up.
+        let mut got = String::new();
+        if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = conn.write_all(b"hello");
+            let _ = conn.read_to_string(&mut got);
+        }
+        if !got.is_empty() || std::time::Instant::now() > deadline {
+            break got;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(answer, "echo:hello");
+    let (c, code) = running.wait(&f.runtime).unwrap();
+    let log: String = f.log_of(&c).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(code, 0, "{log}");
+    assert!(c.state.ports.is_empty());
+    // The host port is free again.
+    std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    c.remove(&f.store, &f.runtime, false).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn named_volumes_outlive_containers() {
+    use runtime::volumes;
+    let f = Fixture::new();
+    let root = f.store.root();
+    let spec = volumes::parse_volume_spec("data:/opq").unwrap();
+    let with_volume = |script: &str| {
+        let mut o = sh(script);
+        o.mounts = vec![volumes::to_mount(root, &spec).unwrap()];
+        o
+    };
+    // The empty volume gets the image's /opq on first use.
+    let (c1, code) = f.run(with_volume(
+        "test -d /vol && cat /opq/new; echo kept > /opq/w",
+    ));
+    assert_eq!(code, 0);
+    let out: String = f.log_of(&c1).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(out, "top");
+    let (c2, code) = f.run(with_volume("cat /opq/w"));
+    assert_eq!(code, 0);
+    let out: String = f.log_of(&c2).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(out, "kept\n");
+    // Not in the image's snapshots or the containers' upper dirs.
+    assert!(!c1.dir.upper().join("opq/w").exists());
+    let e = volumes::remove(root, "data").unwrap_err();
+    assert!(e.to_string().contains("volume is in use"), "{e}");
+    // The image's VOLUME /vol got an anonymous volume in each container.
+    let anonymous: Vec<String> = [&c1, &c2]
+        .iter()
+        .flat_map(|c| c.anonymous_volumes())
+        .collect();
+    assert_eq!(anonymous.len(), 2);
+    assert!(volumes::prune(root, false).unwrap().is_empty(), "in use");
+    for c in [c1, c2] {
+        c.remove(&f.store, &f.runtime, false).unwrap();
+    }
+    let mut pruned = volumes::prune(root, false).unwrap();
+    pruned.sort();
+    let mut want = anonymous.clone();
+    want.sort();
+    assert_eq!(pruned, want, "anonymous volumes go, named ones stay");
+    volumes::remove(root, "data").unwrap();
+    assert!(volumes::list(root).unwrap().is_empty());
+    f.assert_clean();
+}
+
+#[test]
+fn a_terminal_with_t() {
+    let f = Fixture::new();
+    let mut opts = sh("test -t 0 && test -t 1 && echo tty-ok $TERM");
+    opts.tty = true;
+    let (c, code) = f.run(opts);
+    let log = f.log_of(&c);
+    assert_eq!(code, 0, "{log:?}");
+    // A terminal turns "\n" into "\r\n".
+    assert_eq!(
+        log,
+        [("stdout".to_string(), "tty-ok xterm\r\n".to_string())]
+    );
+    c.remove(&f.store, &f.runtime, false).unwrap();
+
+    // An interactive shell reads its commands from the terminal (-it).
+    let c = container::create(
+        &f.store,
+        &f.runtime,
+        "fixture",
+        None,
+        RunOptions {
+            cmd: vec!["sh".into()],
+            tty: true,
+            open_stdin: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let attach = Attach {
+        stdin: Some(Box::new(std::io::Cursor::new(
+            b"echo typed; exit 7\n".to_vec(),
+        ))),
+        tty_size: Some((40, 100)),
+        ..Default::default()
+    };
+    let running = c.start(&f.store, &f.runtime, attach).unwrap();
+    let (c, code) = running.wait(&f.runtime).unwrap();
+    let out: String = f.log_of(&c).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(code, 7, "{out}");
+    assert!(out.contains("typed\r\n"), "{out:?}");
+    c.remove(&f.store, &f.runtime, false).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn diff_and_commit() {
+    use runtime::commit::{CommitOptions, commit};
+    let f = Fixture::new();
+    let (c, code) = f.run(sh(
+        "echo a > /newfile; rm /kept; rm -r /opq; mkdir /opq; echo r > /opq/replaced",
+    ));
+    assert_eq!(code, 0, "{:?}", f.log_of(&c));
+    let diff: Vec<String> = c
+        .diff(&f.store)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(diff, ["D /kept", "A /newfile", "D /opq", "A /opq/replaced"]);
+
+    let committed = commit(
+        &f.store,
+        &f.runtime,
+        &c,
+        &CommitOptions {
+            reference: Some("docker.io/library/committed:latest".into()),
+            author: Some("tester".into()),
+            message: Some("a message".into()),
+            changes: vec!["ENV C=1".into()],
+            pause: true,
+        },
+    )
+    .unwrap();
+    let info = f.store.resolve_image("committed").unwrap();
+    assert_eq!(info.id, committed.id);
+    let config = oci::ImageConfig::from_slice(&f.store.image_config(&info).unwrap()).unwrap();
+    assert_eq!(config.rootfs.diff_ids.len(), 3);
+    assert_eq!(config.author.as_deref(), Some("tester"));
+    let last = config.history.last().unwrap();
+    assert_eq!(last.comment.as_deref(), Some("a message"));
+    assert!(
+        config.config.env.contains(&"C=1".to_string()),
+        "{:?}",
+        config.config.env
+    );
+    // The base image is unchanged; the new one has the container's files.
+    let check = "test -e /newfile && test ! -e /kept && test ! -e /opq/new && \
+                 test ! -e /opq/old && test -e /opq/replaced && echo $C";
+    let run_on = |image: &str| {
+        let c = container::create(&f.store, &f.runtime, image, None, sh(check)).unwrap();
+        let running = c.start(&f.store, &f.runtime, Attach::default()).unwrap();
+        running.wait(&f.runtime).unwrap()
+    };
+    let (on_new, code) = run_on("committed");
+    assert_eq!(code, 0, "{:?}", f.log_of(&on_new));
+    assert_eq!(
+        f.log_of(&on_new),
+        [("stdout".to_string(), "1\n".to_string())]
+    );
+    let (on_base, code) = run_on("fixture");
+    assert_eq!(code, 1);
+    assert!(on_new.diff(&f.store).unwrap().is_empty());
+    for c in [c, on_new, on_base] {
+        c.remove(&f.store, &f.runtime, false).unwrap();
+    }
+    f.assert_clean();
+}
+
+#[test]
+fn read_only_root_limits_and_etc_files() {
+    let f = Fixture::new();
+    let mut opts = sh("echo x > /f 2>/dev/null && echo writable; \
+         cat /sys/fs/cgroup/pids/pids.max /etc/hostname; \
+         cat /etc/hosts");
+    opts.read_only = true;
+    opts.pids_limit = Some(10);
+    opts.memory = Some(64 << 20);
+    opts.cpus = Some(0.5);
+    opts.hostname = Some("ro-box".into());
+    let (c, code) = f.run(opts);
+    let out: String = f
+        .log_of(&c)
+        .into_iter()
+        .filter(|(s, _)| s == "stdout")
+        .map(|(_, l)| l)
+        .collect();
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("writable"), "{out}");
+    assert!(
+        out.starts_with("10\nro-box\n127.0.0.1\tlocalhost\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("127.0.0.1\tro-box\n"), "{out}");
+    c.remove(&f.store, &f.runtime, false).unwrap();
+
+    // --network host: the host's network namespace and hostname.
+    let mut opts = sh("cat /proc/net/dev");
+    opts.network = runtime::NetworkMode::Host;
+    let (c, code) = f.run(opts);
+    assert_eq!(code, 0);
+    let host_devs = fs::read_to_string("/proc/net/dev").unwrap().lines().count();
+    let out: String = f.log_of(&c).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(out.lines().count(), host_devs, "{out}");
+    c.remove(&f.store, &f.runtime, false).unwrap();
+    f.assert_clean();
+}
