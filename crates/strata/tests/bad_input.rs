@@ -103,7 +103,12 @@ fn truncated_and_corrupt_archives_fail_cleanly() {
         "nothing was loaded"
     );
     let (blobs_after, _) = env.blob_usage();
-    assert!(blobs_after <= blobs_before, "no new blobs stayed behind");
+    assert!(
+        blobs_after <= blobs_before,
+        "no new blobs stayed behind: {:?}",
+        std::fs::read_dir(env.root().join("blobs/sha256"))
+            .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+    );
     // And the good archive still loads.
     let ok = env.path("ok.tar");
     assert!(

@@ -159,10 +159,30 @@ impl StoreDestination {
     /// Blocking (runs the store's GC).
     pub fn discard(self) -> Result<u64, TransportError> {
         let StoreDestination {
-            store, lease, open, ..
+            store,
+            mut lease,
+            open,
+            ..
         } = self;
         drop(open);
-        drop(lease);
+        // Transfers of other blobs may still be finishing on blocking threads when the copy
+        // fails; each holds the lease until its blob is committed or dropped. Collect only
+        // after they are done, or a blob committed just after the sweep would stay behind.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            match Arc::try_unwrap(lease) {
+                Ok(last) => {
+                    drop(last);
+                    break;
+                }
+                Err(shared) if std::time::Instant::now() < deadline => {
+                    lease = shared;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                // Still shared after a minute: leave the rest to the next GC.
+                Err(_) => return Ok(0),
+            }
+        }
         store.gc().map(|r| r.bytes).map_err(store_err)
     }
 
@@ -264,7 +284,11 @@ impl ImageDestination for StoreDestination {
             handle: tokio::runtime::Handle::current(),
             stream,
         };
+        // The blocking task holds the lease until it ends: `discard` waits for that, so a
+        // blob still being committed when the copy fails is collected too.
+        let lease = self.lease.clone();
         let fed = blocking(&what.clone(), move || {
+            let _lease = lease;
             let mut buf = vec![0u8; 1 << 20];
             loop {
                 let n = match bridge.read(&mut buf) {
