@@ -1,0 +1,206 @@
+//! Errors: storage failures, and the distribution-spec error codes the API answers with.
+
+use std::io;
+
+/// A storage backend failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The key is not a valid storage key.
+    #[error("invalid storage key {key:?}")]
+    InvalidKey {
+        /// The rejected key.
+        key: String,
+    },
+    /// No object at the key.
+    #[error("no object at {key}")]
+    NotFound {
+        /// The key.
+        key: String,
+    },
+    /// An append did not start where the object ends.
+    #[error("append to {key} at offset {got}, but it holds {expected} bytes")]
+    OffsetMismatch {
+        /// The key.
+        key: String,
+        /// The object's current size.
+        expected: u64,
+        /// The offset the append asked for.
+        got: u64,
+    },
+    /// An object was larger than the caller allows.
+    #[error("object {key} is larger than {limit} bytes")]
+    TooLarge {
+        /// The key.
+        key: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// The body being written failed (the client went away, or sent too much).
+    #[error("reading the request body: {source}")]
+    Body {
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The backend's I/O failed.
+    #[error("{op} {key}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The key (or path) involved.
+        key: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// An error code of the distribution spec (the `code` field of an error body). A 4xx
+/// response only ever carries one of the spec's fourteen codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// Blob unknown to registry.
+    BlobUnknown,
+    /// Blob upload invalid.
+    BlobUploadInvalid,
+    /// Blob upload unknown to registry.
+    BlobUploadUnknown,
+    /// Provided digest did not match uploaded content.
+    DigestInvalid,
+    /// Manifest references a manifest or blob unknown to registry.
+    ManifestBlobUnknown,
+    /// Manifest invalid.
+    ManifestInvalid,
+    /// Manifest unknown to registry.
+    ManifestUnknown,
+    /// Invalid repository name.
+    NameInvalid,
+    /// Repository name not known to registry.
+    NameUnknown,
+    /// Provided length did not match content length.
+    SizeInvalid,
+    /// Authentication required.
+    Unauthorized,
+    /// Requested access to the resource is denied.
+    Denied,
+    /// The operation is unsupported.
+    Unsupported,
+    /// Too many requests.
+    TooManyRequests,
+    /// A server-side failure (5xx only: the spec lists the codes of 4xx bodies, and this
+    /// is not one of them).
+    Unknown,
+}
+
+impl Code {
+    /// The code as it appears in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::BlobUnknown => "BLOB_UNKNOWN",
+            Code::BlobUploadInvalid => "BLOB_UPLOAD_INVALID",
+            Code::BlobUploadUnknown => "BLOB_UPLOAD_UNKNOWN",
+            Code::DigestInvalid => "DIGEST_INVALID",
+            Code::ManifestBlobUnknown => "MANIFEST_BLOB_UNKNOWN",
+            Code::ManifestInvalid => "MANIFEST_INVALID",
+            Code::ManifestUnknown => "MANIFEST_UNKNOWN",
+            Code::NameInvalid => "NAME_INVALID",
+            Code::NameUnknown => "NAME_UNKNOWN",
+            Code::SizeInvalid => "SIZE_INVALID",
+            Code::Unauthorized => "UNAUTHORIZED",
+            Code::Denied => "DENIED",
+            Code::Unsupported => "UNSUPPORTED",
+            Code::TooManyRequests => "TOOMANYREQUESTS",
+            Code::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// The HTTP status the code is usually answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            Code::BlobUnknown
+            | Code::BlobUploadUnknown
+            | Code::ManifestUnknown
+            | Code::NameUnknown => 404,
+            Code::Unauthorized => 401,
+            Code::Denied => 403,
+            Code::Unsupported => 405,
+            Code::TooManyRequests => 429,
+            Code::Unknown => 500,
+            _ => 400,
+        }
+    }
+}
+
+/// An API error: a spec code, a message and an HTTP status, answered as
+/// `{"errors":[{"code","message","detail"}]}`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", code.as_str())]
+pub struct ApiError {
+    /// The spec code.
+    pub code: Code,
+    /// The HTTP status.
+    pub status: u16,
+    /// A message for people.
+    pub message: String,
+    /// Extra detail (JSON), when any.
+    pub detail: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    /// An error with the code's usual status.
+    pub fn new(code: Code, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            status: code.status(),
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    /// The same error with another HTTP status.
+    pub fn with_status(mut self, status: u16) -> ApiError {
+        self.status = status;
+        self
+    }
+
+    /// The same error with a detail value.
+    pub fn with_detail(mut self, detail: serde_json::Value) -> ApiError {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> ApiError {
+        match &e {
+            StorageError::Body { .. } => ApiError::new(Code::BlobUploadInvalid, e.to_string()),
+            StorageError::InvalidKey { .. } => ApiError::new(Code::NameInvalid, e.to_string()),
+            _ => ApiError::new(Code::Unknown, e.to_string()),
+        }
+    }
+}
+
+/// Starting the server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The storage root could not be opened.
+    #[error("opening registry storage: {0}")]
+    Storage(#[from] StorageError),
+    /// The listen address could not be bound.
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The htpasswd file could not be read or parsed.
+    #[error("htpasswd file {path}: {message}")]
+    Htpasswd {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
