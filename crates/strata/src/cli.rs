@@ -20,6 +20,10 @@ pub struct Cli {
     /// Debug logging (same as --log-level debug).
     #[arg(short = 'D', long)]
     pub debug: bool,
+    /// The OCI runtime for new containers: a name on PATH (runc, crun, youki) or a path
+    /// (default: crun on a pure cgroup v2 host, else runc).
+    #[arg(long, env = "STRATA_RUNTIME", value_name = "NAME|PATH", global = true)]
+    pub runtime: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -65,6 +69,50 @@ pub enum Command {
     System(SystemCommand),
     /// Show the strata version information.
     Version(VersionArgs),
+    /// Create and run a new container from an image.
+    Run(RunArgs),
+    /// Create a new container.
+    Create(CreateArgs),
+    /// Start one or more stopped containers.
+    Start(StartArgs),
+    /// Stop one or more running containers.
+    Stop(StopArgs),
+    /// Kill one or more running containers.
+    Kill(KillArgs),
+    /// Restart one or more containers.
+    Restart(StopArgs),
+    /// Remove one or more containers.
+    Rm(RmArgs),
+    /// List containers.
+    Ps(PsArgs),
+    /// Fetch the logs of a container.
+    Logs(LogsArgs),
+    /// Execute a command in a running container.
+    Exec(ExecArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(ContainersArgs),
+    /// Display the running processes of a container.
+    Top(TopArgs),
+    /// List port mappings or a specific mapping for the container.
+    Port(PortArgs),
+    /// Rename a container.
+    Rename(RenameArgs),
+    /// Create a new image from a container's changes.
+    Commit(CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(DiffArgs),
+    /// Manage containers.
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Manage volumes.
+    #[command(subcommand)]
+    Volume(VolumeCommand),
+    /// Run an OCI distribution registry.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// The process that owns a detached container (spawned by `run -d` and `start`).
+    #[command(hide = true)]
+    Monitor(MonitorArgs),
 }
 
 /// `strata image ...`.
@@ -94,6 +142,66 @@ pub enum ImageCommand {
     Save(SaveArgs),
     /// Load an image from a tar archive or STDIN.
     Load(LoadArgs),
+}
+
+/// `strata container ...`.
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Create and run a new container from an image.
+    Run(RunArgs),
+    /// Create a new container.
+    Create(CreateArgs),
+    /// Start one or more stopped containers.
+    Start(StartArgs),
+    /// Stop one or more running containers.
+    Stop(StopArgs),
+    /// Kill one or more running containers.
+    Kill(KillArgs),
+    /// Restart one or more containers.
+    Restart(StopArgs),
+    /// Remove one or more containers.
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// List containers.
+    #[command(visible_aliases = ["ps", "list"])]
+    Ls(PsArgs),
+    /// Fetch the logs of a container.
+    Logs(LogsArgs),
+    /// Execute a command in a running container.
+    Exec(ExecArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(ContainersArgs),
+    /// Display detailed information on one or more containers.
+    Inspect(InspectArgs),
+    /// Display the running processes of a container.
+    Top(TopArgs),
+    /// List port mappings or a specific mapping for the container.
+    Port(PortArgs),
+    /// Rename a container.
+    Rename(RenameArgs),
+    /// Create a new image from a container's changes.
+    Commit(CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(DiffArgs),
+    /// Remove all stopped containers.
+    Prune(ForceArgs),
+}
+
+/// `strata volume ...`.
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume.
+    Create(VolumeCreateArgs),
+    /// List volumes.
+    #[command(visible_alias = "list")]
+    Ls(VolumeLsArgs),
+    /// Display detailed information on one or more volumes.
+    Inspect(VolumeInspectArgs),
+    /// Remove one or more volumes.
+    #[command(visible_alias = "remove")]
+    Rm(VolumeRmArgs),
+    /// Remove unused local volumes.
+    Prune(VolumePruneArgs),
 }
 
 /// `strata manifest ...`.
@@ -379,6 +487,410 @@ pub struct VersionArgs {
     pub format: Option<String>,
 }
 
+/// The flags `run` and `create` share: what the container is made with.
+#[derive(Debug, Args, Default)]
+pub struct ContainerFlags {
+    /// Assign a name to the container.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables (KEY=value, or KEY to take the host's value).
+    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Bind mount a volume (/host:/ctr[:ro], name:/ctr[:ro], /ctr).
+    #[arg(short, long = "volume", value_name = "SPEC")]
+    pub volume: Vec<String>,
+    /// Mount a tmpfs directory (/ctr[:options]).
+    #[arg(long, value_name = "PATH[:OPTIONS]")]
+    pub tmpfs: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>]).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image ("" clears it).
+    #[arg(long, allow_hyphen_values = true)]
+    pub entrypoint: Option<String>,
+    /// Container host name.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Connect a container to a network: none (loopback only) or host.
+    #[arg(long, alias = "net", default_value = "none", value_name = "none|host")]
+    pub network: String,
+    /// Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/tcp]).
+    #[arg(short, long = "publish", value_name = "SPEC")]
+    pub publish: Vec<String>,
+    /// Mount the container's root filesystem as read only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Memory limit (e.g. 64m, 1g).
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Number of CPUs.
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Tune container pids limit (-1 for unlimited).
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Run an init inside the container that forwards signals and reaps processes.
+    #[arg(long)]
+    pub init: bool,
+    /// Automatically remove the container and its anonymous volumes when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Pull image before running: missing (when not in the store), always, never.
+    #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never"])]
+    pub pull: String,
+    /// Keep STDIN open even if not attached.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY.
+    #[arg(short, long)]
+    pub tty: bool,
+}
+
+/// `strata create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// What the container is made with.
+    #[command(flatten)]
+    pub flags: ContainerFlags,
+    /// The image.
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+    /// The command and its arguments (replace the image's CMD).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+/// `strata run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run container in background and print container ID.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Proxy received signals to the process.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub sig_proxy: bool,
+    /// What the container is made with.
+    #[command(flatten)]
+    pub flags: ContainerFlags,
+    /// The image.
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+    /// The command and its arguments (replace the image's CMD).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+/// `strata start`.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals.
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Attach container's STDIN.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Containers to start.
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `strata stop` / `strata restart`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container.
+    #[arg(
+        short = 't',
+        long = "time",
+        alias = "timeout",
+        default_value_t = 10,
+        allow_hyphen_values = true
+    )]
+    pub time: i64,
+    /// Signal to send to the container (default: its stop signal).
+    #[arg(short, long)]
+    pub signal: Option<String>,
+    /// Containers.
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `strata kill`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal to send to the container.
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    /// Containers.
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `strata rm`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Force the removal of a running container (uses SIGKILL).
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove anonymous volumes associated with the container.
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// Containers.
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `strata ps` / `strata container ls`.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running).
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display container IDs.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Filter output based on conditions provided (id, name, status, exited, ancestor).
+    #[arg(short, long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Format output using a custom template ('table', 'table TEMPLATE', 'json', 'TEMPLATE').
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Don't truncate output.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Display total file sizes.
+    #[arg(short, long)]
+    pub size: bool,
+    /// Show n last created containers (includes all states).
+    #[arg(short = 'n', long, default_value_t = -1, allow_hyphen_values = true)]
+    pub last: i64,
+    /// Show the latest created container (includes all states).
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+/// `strata logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Follow log output.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Number of lines to show from the end of the logs ("all" or a number).
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// Show timestamps.
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Show logs since a timestamp (2013-01-02T13:23:37Z) or relative (42m).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs before a timestamp (2013-01-02T13:23:37Z) or relative (42m).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// The container.
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+/// `strata exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Keep STDIN open even if not attached.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set environment variables.
+    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Username or UID (format: <name|uid>[:<group|gid>]).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// The container.
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// The command and its arguments.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+/// Commands that take only container names (`wait`).
+#[derive(Debug, Args)]
+pub struct ContainersArgs {
+    /// Containers.
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `strata top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// The container.
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Options for ps (default -ef).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PS OPTIONS"
+    )]
+    pub ps_args: Vec<String>,
+}
+
+/// `strata port`.
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// The container.
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Only this container port.
+    #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
+    pub port: Option<String>,
+}
+
+/// `strata rename`.
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// The container.
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Its new name.
+    #[arg(value_name = "NEW_NAME")]
+    pub new_name: String,
+}
+
+/// `strata commit`.
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>").
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// Apply Dockerfile instruction to the created image.
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub changes: Vec<String>,
+    /// Commit message.
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Pause container during commit.
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub pause: bool,
+    /// The container.
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Name of the new image.
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
+}
+
+/// `strata diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The container.
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+/// Prune commands' `-f`.
+#[derive(Debug, Args)]
+pub struct ForceArgs {
+    /// Do not prompt for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// `strata volume create`.
+#[derive(Debug, Args)]
+pub struct VolumeCreateArgs {
+    /// Volume driver name (only local).
+    #[arg(short, long, default_value = "local")]
+    pub driver: String,
+    /// Set metadata for a volume (KEY=VALUE).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// The name (random when not given).
+    #[arg(value_name = "VOLUME")]
+    pub name: Option<String>,
+}
+
+/// `strata volume ls`.
+#[derive(Debug, Args)]
+pub struct VolumeLsArgs {
+    /// Only display volume names.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Provide filter values (dangling=true|false, name=NAME).
+    #[arg(short, long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Format output using a custom template.
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+/// `strata volume inspect`.
+#[derive(Debug, Args)]
+pub struct VolumeInspectArgs {
+    /// Format output using a custom template.
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Volumes.
+    #[arg(required = true, value_name = "VOLUME")]
+    pub names: Vec<String>,
+}
+
+/// `strata volume rm`.
+#[derive(Debug, Args)]
+pub struct VolumeRmArgs {
+    /// Do not fail on volumes that do not exist.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Volumes.
+    #[arg(required = true, value_name = "VOLUME")]
+    pub names: Vec<String>,
+}
+
+/// `strata volume prune`.
+#[derive(Debug, Args)]
+pub struct VolumePruneArgs {
+    /// Remove all unused volumes, not just anonymous ones.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// The hidden `monitor` command.
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The container to start and wait for.
+    pub id: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,8 +921,57 @@ mod tests {
             (&["strata", "login", "-p", "x", "--password-stdin"], false),
             (&["strata", "image", "prune", "-af"], true),
             (&["strata", "nope"], false),
+            (
+                &["strata", "run", "--rm", "-i", "img", "sh", "-c", "exit 3"],
+                true,
+            ),
+            (
+                &[
+                    "strata", "run", "-d", "-p", "8080:80", "-v", "/a:/b:ro", "img",
+                ],
+                true,
+            ),
+            (&["strata", "exec", "-it", "c", "ls", "-l"], true),
+            (&["strata", "exec", "c"], false),
+            (&["strata", "stop", "-t", "0", "c"], true),
+            (&["strata", "container", "prune", "-f"], true),
+            (
+                &["strata", "volume", "create", "--label", "a=b", "v1"],
+                true,
+            ),
+            (&["strata", "commit", "-c", "ENV A=1", "c", "x:y"], true),
         ] {
             assert_eq!(Cli::try_parse_from(args).is_ok(), ok, "{args:?}");
         }
     }
+
+    #[test]
+    fn flags_after_the_image_belong_to_the_command() {
+        let cli = Cli::try_parse_from([
+            "strata", "run", "--rm", "-e", "A=1", "img", "sh", "-c", "--rm", "-d",
+        ])
+        .unwrap();
+        let Command::Run(a) = cli.command else {
+            panic!("not run")
+        };
+        assert!(a.flags.rm && !a.detach);
+        assert_eq!(a.flags.env, ["A=1"]);
+        assert_eq!(a.image, "img");
+        assert_eq!(a.command, ["sh", "-c", "--rm", "-d"]);
+        let cli = Cli::try_parse_from(["strata", "exec", "-u", "app", "c", "ls", "-l"]).unwrap();
+        let Command::Exec(a) = cli.command else {
+            panic!("not exec")
+        };
+        assert_eq!(
+            (a.container.as_str(), a.command),
+            ("c", vec!["ls".to_string(), "-l".into()])
+        );
+    }
+}
+
+/// `strata registry ...`.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Serve an OCI distribution-spec registry until SIGINT or SIGTERM.
+    Serve(crate::commands::registry_serve::RegistryServeArgs),
 }

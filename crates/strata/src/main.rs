@@ -2,7 +2,8 @@
 //!
 //! This binary only composes the library crates: it parses arguments ([`cli`]), calls one
 //! library operation per command ([`commands`]), and renders the result ([`render`],
-//! [`progress`]). Errors are printed once, as `Error: ...`, with exit code 1; usage errors
+//! [`progress`]). Errors are printed once, as `Error: ...`, with exit code 1 (or a command's own,
+//! [`commands::ExitStatus`]: a container's, Docker's 125/126/127); usage errors
 //! exit with 2 (clap); a closed pipe on stdout counts as success.
 
 mod cli;
@@ -22,6 +23,16 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<commands::ExitStatus>().is_some() => {
+            let _ = io::stdout().flush();
+            let status = err
+                .downcast::<commands::ExitStatus>()
+                .expect("checked above");
+            if let Some(e) = &status.error {
+                let _ = writeln!(io::stderr(), "Error: {e:#}");
+            }
+            ExitCode::from(status.code)
+        }
         Err(err) => {
             let _ = io::stdout().flush();
             let _ = writeln!(io::stderr(), "Error: {err:#}");

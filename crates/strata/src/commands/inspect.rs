@@ -1,4 +1,6 @@
-//! `strata inspect` / `strata image inspect`: Docker's image JSON.
+//! `strata inspect` / `strata image inspect` / `strata container inspect`: Docker's image
+//! and container JSON. Without `--type`, a name is looked up as a container first, then as
+//! an image, as `docker inspect` does.
 
 use std::io::Write;
 
@@ -13,11 +15,12 @@ use crate::render::{Missing, Template};
 /// Prints a JSON array of the images found (or one template line each), then fails naming
 /// the ones that were not.
 pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    if let Some(kind) = &args.kind
-        && kind != "image"
-    {
-        bail!("unsupported --type {kind:?}: strata inspects images only");
-    }
+    let (containers, images) = match args.kind.as_deref() {
+        None => (true, true),
+        Some("image") => (false, true),
+        Some("container") => (true, false),
+        Some(kind) => bail!("unsupported --type {kind:?}: strata inspects images and containers"),
+    };
     let template = match &args.format {
         Some(f) if f != "json" => Some(Template::parse(f, Missing::NoValue)?),
         _ => None,
@@ -26,6 +29,21 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for name in &args.names {
+        if containers {
+            match runtime::container::load(&ctx.root, name) {
+                Ok(c) => {
+                    let rt = super::container::runtime_of(ctx, &c)?;
+                    found.push(super::container_json::container_json(&store, &c, &rt)?);
+                    continue;
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !images {
+            missing.push(name.clone());
+            continue;
+        }
         match store.resolve_image(name) {
             Ok(info) => found.push(image_json(&store, &info)?),
             Err(e) if e.is_not_found() => missing.push(name.clone()),
@@ -39,9 +57,7 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
             }
         }
         None => {
-            let text = serde_json::to_string_pretty(&Value::Array(found))?;
-            // Docker indents with 4 spaces.
-            writeln!(out, "{}", reindent(&text))?;
+            writeln!(out, "{}", pretty(&Value::Array(found))?)?;
         }
     }
     out.flush()?;
@@ -52,6 +68,11 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         bail!("No such object: {last}");
     }
     Ok(())
+}
+
+/// JSON as Docker's `inspect` commands print it (4-space indentation).
+pub fn pretty(v: &Value) -> anyhow::Result<String> {
+    Ok(reindent(&serde_json::to_string_pretty(v)?))
 }
 
 /// serde_json's 2-space indentation doubled to Docker's 4.

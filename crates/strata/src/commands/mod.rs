@@ -1,31 +1,56 @@
 //! One module per command: read flags, call a library, render.
 
+mod attach;
+mod commit;
+mod container;
+mod container_json;
 mod copy;
+mod create;
+mod diff;
+mod exec;
 mod history;
 mod images;
 mod import;
 mod inspect;
+mod kill;
 mod load;
 mod login;
 mod logout;
+mod logs;
 mod manifest;
+mod monitor;
+mod port;
 mod prune;
+mod ps;
 mod pull;
 mod push;
 mod registry;
+pub mod registry_serve;
+mod rename;
+mod restart;
+mod rm;
 mod rmi;
+mod run;
 mod save;
+mod start;
+mod stop;
 mod system_df;
 mod tag;
+mod top;
 mod util;
 mod version;
+mod volume;
+mod wait;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::cli::{Cli, Command, ImageCommand, ManifestCommand, SystemCommand};
+use crate::cli::{
+    Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, RegistryCommand, SystemCommand,
+    VolumeCommand,
+};
 use crate::config::{self, Config};
 
 /// What every command may need: where the store is and what the config says.
@@ -34,6 +59,70 @@ pub struct Ctx {
     pub root: PathBuf,
     /// The parsed config file.
     pub config: Config,
+    /// `--runtime`: the OCI runtime new containers use.
+    pub runtime: Option<String>,
+}
+
+/// A command's own exit code (a container's, or Docker's 125/126/127 for `run`), with the
+/// error to print first, if any. `main` exits with `code`.
+#[derive(Debug)]
+pub struct ExitStatus {
+    /// The process exit code.
+    pub code: u8,
+    /// What to print as `Error: ...`.
+    pub error: Option<anyhow::Error>,
+}
+
+impl ExitStatus {
+    /// Exit with `code` and nothing printed.
+    pub fn code(code: i32) -> anyhow::Error {
+        anyhow::Error::new(ExitStatus {
+            code: code.clamp(0, 255) as u8,
+            error: None,
+        })
+    }
+
+    /// Exit with `code` after printing `error`.
+    pub fn error(code: i32, error: impl Into<anyhow::Error>) -> anyhow::Error {
+        anyhow::Error::new(ExitStatus {
+            code: code.clamp(0, 255) as u8,
+            error: Some(error.into()),
+        })
+    }
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.error {
+            Some(e) => write!(f, "{e:#}"),
+            None => write!(f, "exit status {}", self.code),
+        }
+    }
+}
+
+impl std::error::Error for ExitStatus {}
+
+/// Docker's way with several operands: each failure is printed as it comes, the command
+/// carries on and fails at the end with the last one (exit 1).
+pub fn report_errors(errors: Vec<anyhow::Error>) -> anyhow::Result<()> {
+    let _ = io::stdout().flush();
+    let mut errors = errors.into_iter().peekable();
+    while let Some(e) = errors.next() {
+        if errors.peek().is_none() {
+            return Err(match e.downcast::<ExitStatus>() {
+                Ok(s) => anyhow::Error::new(ExitStatus { code: 1, ..s }),
+                Err(e) => e,
+            });
+        }
+        match e.downcast_ref::<ExitStatus>() {
+            Some(ExitStatus {
+                error: Some(inner), ..
+            }) => eprintln!("Error: {inner:#}"),
+            Some(_) => {}
+            None => eprintln!("Error: {e:#}"),
+        }
+    }
+    Ok(())
 }
 
 impl Ctx {
@@ -53,6 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Ctx {
         root,
         config: Config::load(cli.config.as_deref())?,
+        runtime: cli.runtime,
     };
     // Not locked: `save` writes the archive to stdout from another thread.
     let mut out = io::stdout();
@@ -66,7 +156,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(ctx, a, out),
-        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => inspect::run(ctx, a, out),
+        Command::Inspect(a) => inspect::run(ctx, a, out),
+        Command::Image(ImageCommand::Inspect(mut a)) => {
+            a.kind = Some("image".into());
+            inspect::run(ctx, a, out)
+        }
         Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(ctx, a, out),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(ctx, a, out),
@@ -82,5 +176,41 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Copy(a) => copy::run(ctx, a, out),
         Command::System(SystemCommand::Df(a)) => system_df::run(ctx, a, out),
         Command::Version(a) => version::run(a, out),
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(ctx, a, out),
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            create::run(ctx, a, out)
+        }
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
+            start::run(ctx, a, out)
+        }
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => stop::run(ctx, a, out),
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => kill::run(ctx, a, out),
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            restart::run(ctx, a, out)
+        }
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => rm::run(ctx, a, out),
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => ps::run(ctx, a, out),
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => logs::run(ctx, a, out),
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => exec::run(ctx, a),
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => wait::run(ctx, a, out),
+        Command::Container(ContainerCommand::Inspect(mut a)) => {
+            a.kind = Some("container".into());
+            inspect::run(ctx, a, out)
+        }
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => top::run(ctx, a, out),
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => port::run(ctx, a, out),
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => rename::run(ctx, a),
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
+            commit::run(ctx, a, out)
+        }
+        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => diff::run(ctx, a, out),
+        Command::Container(ContainerCommand::Prune(a)) => container::prune(ctx, a, out),
+        Command::Registry(RegistryCommand::Serve(a)) => registry_serve::run(ctx, &a),
+        Command::Volume(VolumeCommand::Create(a)) => volume::create(ctx, a, out),
+        Command::Volume(VolumeCommand::Ls(a)) => volume::ls(ctx, a, out),
+        Command::Volume(VolumeCommand::Inspect(a)) => volume::inspect(ctx, a, out),
+        Command::Volume(VolumeCommand::Rm(a)) => volume::rm(ctx, a, out),
+        Command::Volume(VolumeCommand::Prune(a)) => volume::prune(ctx, a, out),
+        Command::Monitor(a) => monitor::run(ctx, a),
     }
 }

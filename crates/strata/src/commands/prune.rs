@@ -24,7 +24,12 @@ pub fn run(ctx: &Ctx, args: PruneArgs, out: &mut dyn Write) -> anyhow::Result<()
             return Ok(());
         }
     }
-    let report = ctx.store()?.prune(args.all)?;
+    let store = ctx.store()?;
+    // Images a container uses are never pruned (the store keeps every image with users).
+    let report = store.prune(args.all)?;
+    if let Err(e) = runtime::snapshot::prune(&store) {
+        tracing::warn!("removing unused snapshots: {e}");
+    }
     if !report.deleted.is_empty() {
         writeln!(out, "Deleted Images:")?;
         for e in &report.deleted {

@@ -16,11 +16,14 @@ const HEADERS: &[(&str, &str)] = &[
     ("Reclaimable", "RECLAIMABLE"),
 ];
 
-/// Prints the usage table (Images from the store; containers, volumes and build cache are
-/// not kept by strata yet and count zero).
+/// Prints the usage table: images from the store; containers (their writable layers,
+/// active = running, reclaimable = stopped ones'); local volumes (active = in use); the
+/// build cache is not kept by strata yet and counts zero.
 pub fn run(ctx: &Ctx, args: DfArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = ctx.store()?;
     let usage = store.disk_usage()?;
+    let containers = container_usage(ctx)?;
+    let volumes = volume_usage(ctx)?;
     let rows = vec![
         row(
             "Images",
@@ -29,8 +32,28 @@ pub fn run(ctx: &Ctx, args: DfArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             usage.blobs_bytes,
             usage.reclaimable_bytes,
         ),
-        row("Containers", 0, 0, 0, 0),
-        row("Local Volumes", 0, 0, 0, 0),
+        row(
+            "Containers",
+            containers.len() as u64,
+            containers.iter().filter(|c| c.running).count() as u64,
+            containers.iter().map(|c| c.size).sum(),
+            containers
+                .iter()
+                .filter(|c| !c.running)
+                .map(|c| c.size)
+                .sum(),
+        ),
+        row(
+            "Local Volumes",
+            volumes.len() as u64,
+            volumes.iter().filter(|v| v.links > 0).count() as u64,
+            volumes.iter().map(|v| v.size).sum(),
+            volumes
+                .iter()
+                .filter(|v| v.links == 0)
+                .map(|v| v.size)
+                .sum(),
+        ),
         row("Build Cache", 0, 0, 0, 0),
     ];
     let format = OutputFormat::parse(
@@ -70,7 +93,109 @@ pub fn run(ctx: &Ctx, args: DfArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         &table,
         &[("ID", "IMAGE ID"), ("CreatedSince", "CREATED")],
         &images,
-    )
+    )?;
+    writeln!(out, "\nContainers space usage:\n")?;
+    let rows: Vec<Value> = containers
+        .iter()
+        .map(|c| {
+            json!({
+                "ID": &c.id[..12],
+                "Image": c.image,
+                "Command": c.command,
+                "LocalVolumes": c.volumes.to_string(),
+                "Size": render::human_size(c.size),
+                "CreatedSince": render::created_since(util::parse_time(Some(&c.created)), now),
+                "Status": c.status,
+                "Names": c.name,
+            })
+        })
+        .collect();
+    let table = OutputFormat::parse(
+        None,
+        "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.CreatedSince}}\t{{.Status}}\t{{.Names}}",
+    )?;
+    render::write_rows(
+        out,
+        &table,
+        &[
+            ("ID", "CONTAINER ID"),
+            ("LocalVolumes", "LOCAL VOLUMES"),
+            ("CreatedSince", "CREATED"),
+        ],
+        &rows,
+    )?;
+    writeln!(out, "\nLocal Volumes space usage:\n")?;
+    let rows: Vec<Value> = volumes
+        .iter()
+        .map(|v| {
+            json!({
+                "Name": v.name,
+                "Links": v.links.to_string(),
+                "Size": render::human_size(v.size),
+            })
+        })
+        .collect();
+    let table = OutputFormat::parse(None, "{{.Name}}\t{{.Links}}\t{{.Size}}")?;
+    render::write_rows(out, &table, &[("Name", "VOLUME NAME")], &rows)
+}
+
+/// One container's line in `system df`.
+struct ContainerUsage {
+    id: String,
+    name: String,
+    image: String,
+    command: String,
+    created: String,
+    status: String,
+    volumes: usize,
+    running: bool,
+    size: u64,
+}
+
+fn container_usage(ctx: &Ctx) -> anyhow::Result<Vec<ContainerUsage>> {
+    let now = util::now();
+    let mut out = Vec::new();
+    for c in runtime::container::list(&ctx.root)? {
+        let rt = super::container::runtime_of(ctx, &c)?;
+        let state = super::container::observed(&c, &rt)?;
+        out.push(ContainerUsage {
+            running: state.status == runtime::record::Status::Running,
+            status: super::container::status_text(&state, now),
+            size: c.size_rw().unwrap_or(0),
+            volumes: c
+                .record
+                .options
+                .mounts
+                .iter()
+                .filter(|m| matches!(m.kind, runtime::MountKind::Volume { .. }))
+                .count(),
+            id: c.record.id,
+            name: c.record.name,
+            image: c.record.image,
+            command: format!("\"{}\"", util::ellipsis(&c.record.args.join(" "), 20)),
+            created: c.record.created,
+        });
+    }
+    Ok(out)
+}
+
+/// One volume's line in `system df`.
+struct VolumeUsage {
+    name: String,
+    links: usize,
+    size: u64,
+}
+
+fn volume_usage(ctx: &Ctx) -> anyhow::Result<Vec<VolumeUsage>> {
+    let mut out = Vec::new();
+    for v in runtime::volumes::list(&ctx.root)? {
+        out.push(VolumeUsage {
+            links: runtime::volumes::users(&ctx.root, &v.name)?.len(),
+            size: super::volume::dir_size(&v.mountpoint),
+            name: v.name,
+        });
+    }
+    Ok(out)
 }
 
 /// One row; RECLAIMABLE as Docker prints it: `1.2MB (50%)`.

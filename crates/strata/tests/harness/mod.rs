@@ -5,6 +5,7 @@
 
 pub mod fake_registry;
 pub mod images;
+pub mod rootfs;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

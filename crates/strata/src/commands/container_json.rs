@@ -1,0 +1,198 @@
+//! The `docker container inspect` object of a container.
+
+use runtime::record::Status;
+use runtime::{Container, MountKind, NetworkMode, OciRuntime};
+use serde_json::{Map, Value, json};
+
+use super::container;
+
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// Docker's container JSON, from the record, the observed state and the image config.
+pub fn container_json(
+    store: &store::Store,
+    c: &Container,
+    rt: &OciRuntime,
+) -> anyhow::Result<Value> {
+    let r = &c.record;
+    let o = &r.options;
+    let s = container::observed(c, rt)?;
+    let image_config = store
+        .resolve_image(&r.image_target)
+        .ok()
+        .and_then(|i| store.image_config(&i).ok())
+        .and_then(|b| oci::ImageConfig::from_slice(&b).ok());
+    let cfg = image_config.map(|i| i.config).unwrap_or_default();
+    let env = o.env.iter().fold(cfg.env.clone(), |mut env, e| {
+        let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+        env.retain(|x| x.split_once('=').map_or(x.as_str(), |(k, _)| k) != key);
+        if e.contains('=') {
+            env.push(e.clone());
+        }
+        env
+    });
+    let (entrypoint, cmd) = match &o.entrypoint {
+        Some(ep) => (ep.clone(), o.cmd.clone()),
+        None if o.cmd.is_empty() => (
+            cfg.entrypoint.clone().unwrap_or_default(),
+            cfg.cmd.clone().unwrap_or_default(),
+        ),
+        None => (cfg.entrypoint.clone().unwrap_or_default(), o.cmd.clone()),
+    };
+    let null_if_empty = |v: Vec<String>| {
+        if v.is_empty() { Value::Null } else { json!(v) }
+    };
+    let mut port_bindings = Map::new();
+    for p in &o.publish {
+        let key = format!("{}/{}", p.container_port, p.protocol);
+        let entry = port_bindings.entry(key).or_insert_with(|| json!([]));
+        if let Value::Array(a) = entry {
+            a.push(json!({"HostIp": p.host_ip.to_string(), "HostPort": if p.host_port == 0 { String::new() } else { p.host_port.to_string() }}));
+        }
+    }
+    let mut ports = Map::new();
+    for p in &s.ports {
+        let key = format!("{}/{}", p.container_port, p.protocol);
+        let entry = ports.entry(key).or_insert_with(|| json!([]));
+        if let Value::Array(a) = entry {
+            a.push(json!({"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string()}));
+        }
+    }
+    let binds: Vec<String> = o
+        .mounts
+        .iter()
+        .filter_map(|m| match &m.kind {
+            MountKind::Bind { source } => Some(format!(
+                "{}:{}{}",
+                source.display(),
+                m.destination,
+                if m.read_only { ":ro" } else { "" }
+            )),
+            MountKind::Volume { name, .. } if name.len() != 64 => Some(format!(
+                "{name}:{}{}",
+                m.destination,
+                if m.read_only { ":ro" } else { "" }
+            )),
+            _ => None,
+        })
+        .collect();
+    let mounts: Vec<Value> = o
+        .mounts
+        .iter()
+        .map(|m| {
+            let (kind, name, source) = match &m.kind {
+                MountKind::Bind { source } => ("bind", None, source.display().to_string()),
+                MountKind::Volume { name, source } => {
+                    ("volume", Some(name.clone()), source.display().to_string())
+                }
+                MountKind::Tmpfs => ("tmpfs", None, String::new()),
+            };
+            let mut v = json!({
+                "Type": kind,
+                "Source": source,
+                "Destination": m.destination,
+                "Mode": if m.read_only { "ro" } else { "" },
+                "RW": !m.read_only,
+                "Propagation": if kind == "bind" { "rprivate" } else { "" },
+            });
+            if let Some(n) = name {
+                v["Name"] = json!(n);
+                v["Driver"] = json!("local");
+            }
+            v
+        })
+        .collect();
+    let tmpfs: Map<String, Value> = o
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Tmpfs)
+        .map(|m| (m.destination.clone(), json!(m.options.join(","))))
+        .collect();
+    let network = match o.network {
+        NetworkMode::None => "none",
+        NetworkMode::Host => "host",
+    };
+    let running = s.status == Status::Running;
+    let path = |p: std::path::PathBuf| p.display().to_string();
+    let hostname = std::fs::read_to_string(c.dir.0.join("hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    Ok(json!({
+        "Id": r.id,
+        "Created": r.created,
+        "Path": r.args.first().cloned().unwrap_or_default(),
+        "Args": r.args.iter().skip(1).collect::<Vec<_>>(),
+        "State": {
+            "Status": container::state_name(&s),
+            "Running": running,
+            "Paused": false,
+            "Restarting": false,
+            "OOMKilled": false,
+            "Dead": false,
+            "Pid": if running { s.pid } else { 0 },
+            "ExitCode": s.exit_code.unwrap_or(0),
+            "Error": s.error.clone().unwrap_or_default(),
+            "StartedAt": s.started_at.clone().unwrap_or_else(|| ZERO_TIME.into()),
+            "FinishedAt": s.finished_at.clone().unwrap_or_else(|| ZERO_TIME.into()),
+        },
+        "Image": r.image_id,
+        "ResolvConfPath": path(c.dir.0.join("resolv.conf")),
+        "HostnamePath": path(c.dir.0.join("hostname")),
+        "HostsPath": path(c.dir.0.join("hosts")),
+        "LogPath": path(c.dir.log()),
+        "Name": format!("/{}", r.name),
+        "RestartCount": 0,
+        "Driver": "overlay",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": Value::Null,
+        "HostConfig": {
+            "Binds": null_if_empty(binds),
+            "LogConfig": {"Type": "json-file", "Config": {}},
+            "NetworkMode": network,
+            "PortBindings": port_bindings,
+            "AutoRemove": o.auto_remove,
+            "ReadonlyRootfs": o.read_only,
+            "Memory": o.memory.unwrap_or(0),
+            "NanoCpus": o.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+            "PidsLimit": o.pids_limit,
+            "Init": o.init,
+            "Tmpfs": tmpfs,
+            "Runtime": r.runtime,
+        },
+        "GraphDriver": {
+            "Data": {
+                "UpperDir": path(c.dir.upper()),
+                "WorkDir": path(c.dir.work()),
+                "MergedDir": path(c.dir.rootfs()),
+            },
+            "Name": "overlay",
+        },
+        "Mounts": mounts,
+        "Config": {
+            "Hostname": hostname,
+            "Domainname": "",
+            "User": o.user.clone().or(cfg.user.clone()).unwrap_or_default(),
+            "AttachStdin": o.open_stdin,
+            "AttachStdout": true,
+            "AttachStderr": true,
+            "ExposedPorts": cfg.exposed_ports,
+            "Tty": o.tty,
+            "OpenStdin": o.open_stdin,
+            "StdinOnce": o.open_stdin,
+            "Env": env,
+            "Cmd": null_if_empty(cmd),
+            "Image": r.image,
+            "Volumes": cfg.volumes,
+            "WorkingDir": o.workdir.clone().or(cfg.working_dir.clone()).unwrap_or_default(),
+            "Entrypoint": null_if_empty(entrypoint),
+            "Labels": cfg.labels,
+            "StopSignal": r.stop_signal,
+        },
+        "NetworkSettings": {
+            "Ports": ports,
+        },
+    }))
+}

@@ -1,0 +1,263 @@
+//! `strata create`, and the translation of `run`/`create` flags into [`RunOptions`].
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context as _;
+use runtime::{Container, MountKind, MountSpec, NetworkMode, RunOptions};
+
+use super::{Ctx, ExitStatus, container};
+use crate::cli::{ContainerFlags, CreateArgs};
+
+/// Creates the container and prints its ID; errors exit with Docker's 125.
+pub fn run(ctx: &Ctx, args: CreateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let store = ctx.store().map_err(|e| ExitStatus::error(125, e))?;
+    let c = create(ctx, &store, &args.flags, &args.image, args.command)
+        .map_err(|e| ExitStatus::error(125, e))?;
+    writeln!(out, "{}", c.record.id)?;
+    Ok(())
+}
+
+/// Creates a container from flags. The anonymous volumes made for `-v /path` are removed
+/// again when the container cannot be created.
+pub fn create(
+    ctx: &Ctx,
+    store: &store::Store,
+    flags: &ContainerFlags,
+    image: &str,
+    command: Vec<String>,
+) -> anyhow::Result<Container> {
+    let host_env = |k: &str| std::env::var(k).ok();
+    let mut env = Vec::new();
+    for file in &flags.env_file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the env file {}", file.display()))?;
+        env.extend(parse_env_file(&text, host_env));
+    }
+    env.extend(flags.env.iter().map(|e| resolve_env(e, host_env)));
+    let mut opts = RunOptions {
+        entrypoint: flags.entrypoint.as_ref().map(|e| vec![e.clone()]),
+        cmd: command,
+        env,
+        user: flags.user.clone(),
+        workdir: flags.workdir.clone(),
+        hostname: flags.hostname.clone(),
+        tty: flags.tty,
+        open_stdin: flags.interactive,
+        read_only: flags.read_only,
+        network: parse_network(&flags.network)?,
+        memory: flags.memory.as_deref().map(parse_bytes).transpose()?,
+        cpus: flags.cpus,
+        pids_limit: flags.pids_limit,
+        auto_remove: flags.rm,
+        init: flags.init,
+        ..Default::default()
+    };
+    for p in &flags.publish {
+        opts.publish.extend(runtime::ports::parse_publish(p)?);
+    }
+    for t in &flags.tmpfs {
+        opts.mounts.push(parse_tmpfs(t)?);
+    }
+    // Parse every -v before making any volume, so a bad spec changes nothing.
+    let specs = flags
+        .volume
+        .iter()
+        .map(|v| runtime::volumes::parse_volume_spec(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    for s in &specs {
+        if let runtime::volumes::VolumeSpec::Bind { source, .. } = s
+            && !source.exists()
+        {
+            // Docker creates a missing bind source; so do we, as a directory.
+            std::fs::create_dir_all(source)
+                .with_context(|| format!("creating the bind source {}", source.display()))?;
+        }
+    }
+    let rt = container::new_runtime(ctx)?;
+    let mut made = Vec::new();
+    let result = (|| -> anyhow::Result<Container> {
+        for s in &specs {
+            let m = runtime::volumes::to_mount(&ctx.root, s)?;
+            if let (
+                runtime::volumes::VolumeSpec::Anonymous { .. },
+                MountKind::Volume { name, .. },
+            ) = (s, &m.kind)
+            {
+                made.push(name.clone());
+            }
+            opts.mounts.push(m);
+        }
+        let image = ensure_image(ctx, store, image, &flags.pull)?;
+        Ok(runtime::container::create(
+            store,
+            &rt,
+            &image,
+            flags.name.as_deref(),
+            opts,
+        )?)
+    })();
+    if result.is_err() {
+        for v in made {
+            let _ = runtime::volumes::remove(&ctx.root, &v);
+        }
+    }
+    result
+}
+
+/// Makes sure the image is in the store, pulling it as `--pull` says (Docker prints the
+/// pull on stderr), and returns the name to create from.
+fn ensure_image(
+    ctx: &Ctx,
+    store: &store::Store,
+    image: &str,
+    pull: &str,
+) -> anyhow::Result<String> {
+    let found = match super::util::resolve(store, image) {
+        Ok(_) => true,
+        Err(e) if format!("{e:#}").starts_with("No such image") => false,
+        Err(e) => return Err(e),
+    };
+    if found && pull != "always" {
+        return Ok(image.to_string());
+    }
+    if pull == "never" {
+        anyhow::bail!("No such image: {image} (and --pull never)");
+    }
+    let mut err = std::io::stderr();
+    if !found {
+        writeln!(err, "Unable to find image '{image}' locally")?;
+    }
+    let args = crate::cli::PullArgs {
+        all_tags: false,
+        platform: None,
+        quiet: false,
+        tls_verify: true,
+        name: image.to_string(),
+    };
+    super::pull::run(ctx, args, &mut err)?;
+    Ok(image.to_string())
+}
+
+/// `-e KEY` takes the host's value; without one the variable is left out.
+fn resolve_env(entry: &str, host: impl Fn(&str) -> Option<String>) -> String {
+    if entry.contains('=') {
+        return entry.to_string();
+    }
+    match host(entry) {
+        Some(v) => format!("{entry}={v}"),
+        None => entry.to_string(),
+    }
+}
+
+/// An `--env-file`: `KEY=value` lines, `#` comments and blank lines skipped, `KEY` alone
+/// takes the host's value.
+pub fn parse_env_file(text: &str, host: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    text.lines()
+        .map(|l| l.trim_start())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| resolve_env(l, &host))
+        .collect()
+}
+
+fn parse_network(s: &str) -> anyhow::Result<NetworkMode> {
+    match s {
+        "none" => Ok(NetworkMode::None),
+        "host" => Ok(NetworkMode::Host),
+        other => anyhow::bail!(
+            "network {other} not found: strata supports --network none (loopback only, \
+             the default) and --network host; publish ports with -p"
+        ),
+    }
+}
+
+/// `--tmpfs /path[:opt,opt]`.
+fn parse_tmpfs(s: &str) -> anyhow::Result<MountSpec> {
+    let (dest, opts) = s.split_once(':').unwrap_or((s, ""));
+    if !Path::new(dest).is_absolute() {
+        anyhow::bail!("invalid mount path for --tmpfs '{dest}': mount path must be absolute");
+    }
+    let options: Vec<String> = opts
+        .split(',')
+        .filter(|o| !o.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(MountSpec {
+        kind: MountKind::Tmpfs,
+        destination: dest.to_string(),
+        read_only: options.iter().any(|o| o == "ro"),
+        options: options
+            .into_iter()
+            .filter(|o| o != "ro" && o != "rw")
+            .collect(),
+    })
+}
+
+/// Docker's `RAMInBytes`: `512`, `64k`, `64m`, `1g`, `1.5g`, with an optional `b`.
+pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
+    let bad = || anyhow::anyhow!("invalid size: '{s}'");
+    let lower = s.trim().to_ascii_lowercase();
+    let t = lower.strip_suffix('b').unwrap_or(&lower);
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let mult: i64 = match c {
+                'k' => 1 << 10,
+                'm' => 1 << 20,
+                'g' => 1 << 30,
+                't' => 1 << 40,
+                'p' => 1 << 50,
+                _ => return Err(bad()),
+            };
+            (&t[..i], mult)
+        }
+        _ => (t, 1),
+    };
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    if n.is_nan() || n < 0.0 || n.is_infinite() {
+        return Err(bad());
+    }
+    Ok((n * mult as f64) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_like_docker() {
+        for (s, want) in [
+            ("512", Some(512)),
+            ("64k", Some(64 << 10)),
+            ("64m", Some(64 << 20)),
+            ("64MB", Some(64 << 20)),
+            ("1g", Some(1 << 30)),
+            ("1.5g", Some(3 << 29)),
+            ("x", None),
+            ("-1m", None),
+            ("1q", None),
+        ] {
+            assert_eq!(parse_bytes(s).ok(), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn env_files_and_host_values() {
+        let host = |k: &str| (k == "HOSTVAR").then(|| "h".to_string());
+        let text = "# comment\n\nA=1\n  B=two words\nHOSTVAR\nUNSET\n";
+        assert_eq!(
+            parse_env_file(text, host),
+            ["A=1", "B=two words", "HOSTVAR=h", "UNSET"]
+        );
+    }
+
+    #[test]
+    fn tmpfs_and_network() {
+        let m = parse_tmpfs("/run:size=64m,ro").unwrap();
+        assert_eq!(m.destination, "/run");
+        assert!(m.read_only);
+        assert_eq!(m.options, ["size=64m"]);
+        assert!(parse_tmpfs("run").is_err());
+        assert_eq!(parse_network("host").unwrap(), NetworkMode::Host);
+        assert!(parse_network("bridge").is_err());
+    }
+}

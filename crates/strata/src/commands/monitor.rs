@@ -1,0 +1,69 @@
+//! Detached containers: `run -d` and `start` spawn `strata monitor ID` (hidden), which
+//! starts the container, owns it while it runs and records its exit.
+
+use std::process::Command;
+use std::time::Duration;
+
+use runtime::record::Status;
+use runtime::{Container, OciRuntime};
+
+use super::{Ctx, ExitStatus, container};
+use crate::cli::MonitorArgs;
+
+/// How long `run -d` waits for the monitor to start the container.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The hidden `monitor` command: exits with the container's code.
+pub fn run(ctx: &Ctx, args: MonitorArgs) -> anyhow::Result<()> {
+    let store = ctx.store()?;
+    let c = runtime::container::load(&ctx.root, &args.id)?;
+    let rt = match &ctx.runtime {
+        Some(_) => container::new_runtime(ctx)?,
+        None => container::runtime_of(ctx, &c)?,
+    };
+    match runtime::monitor::run(&store, &rt, &c.record.id) {
+        Ok(0) => Ok(()),
+        Ok(code) => Err(ExitStatus::code(code)),
+        Err(e) => Err(ExitStatus::error(e.run_exit_code(), e)),
+    }
+}
+
+/// Spawns the monitor of `c` and waits until it has started the container. A start that
+/// fails is an [`ExitStatus`] with Docker's code (and a `--rm` container is removed).
+pub fn start_detached(ctx: &Ctx, c: &Container, rt: &OciRuntime) -> anyhow::Result<Container> {
+    // `monitor::spawn` waits for the state to leave `created`: a container that ran before
+    // must be `created` again first, or its old `exited` state ends the wait at once.
+    let mut c = c.clone();
+    container::settle(&mut c, rt)?;
+    if c.state.status != Status::Created {
+        runtime::record::write_state(&c.dir.state(), &runtime::record::ContainerState::created())?;
+    }
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--root")
+        .arg(&ctx.root)
+        .arg("--runtime")
+        .arg(&rt.path)
+        .arg("monitor")
+        .arg(&c.record.id);
+    let started = match runtime::monitor::spawn(&mut cmd, &ctx.root, &c.record.id, START_TIMEOUT) {
+        Ok(s) => s,
+        // A `--rm` container that ran and was removed before we looked.
+        Err(runtime::RuntimeError::NoSuchContainer(_)) if c.record.options.auto_remove => {
+            return Ok(c.clone());
+        }
+        Err(e) => return Err(ExitStatus::error(125, e)),
+    };
+    if started.state.status == Status::Created
+        && let Some(error) = &started.state.error
+    {
+        let code = started.state.exit_code.unwrap_or(125);
+        let error = anyhow::anyhow!("{error}");
+        if started.record.options.auto_remove {
+            let store = ctx.store()?;
+            let _ = container::remove_with_volumes(ctx, &store, rt, started, true);
+        }
+        return Err(ExitStatus::error(code, error));
+    }
+    Ok(started)
+}

@@ -1,0 +1,54 @@
+//! `strata port`: a running container's published ports.
+
+use std::io::Write;
+
+use super::{Ctx, container};
+use crate::cli::PortArgs;
+
+/// Prints `80/tcp -> 127.0.0.1:8080` lines, or with a port only its host addresses.
+pub fn run(ctx: &Ctx, args: PortArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let (c, rt) = container::load(ctx, &args.container)?;
+    let state = container::observed(&c, &rt)?;
+    let ports = if state.status == runtime::record::Status::Running {
+        state.ports
+    } else {
+        Vec::new()
+    };
+    match &args.port {
+        None => {
+            for p in &ports {
+                writeln!(
+                    out,
+                    "{}/{} -> {}",
+                    p.container_port,
+                    p.protocol,
+                    host_addr(p)
+                )?;
+            }
+        }
+        Some(want) => {
+            let (port, proto) = want.split_once('/').unwrap_or((want, "tcp"));
+            let port: u16 = port
+                .parse()
+                .map_err(|_| anyhow::anyhow!("invalid port: {want}"))?;
+            let found: Vec<_> = ports
+                .iter()
+                .filter(|p| p.container_port == port && p.protocol == proto)
+                .collect();
+            if found.is_empty() {
+                anyhow::bail!(
+                    "No public port '{port}/{proto}' published for {}",
+                    args.container
+                );
+            }
+            for p in found {
+                writeln!(out, "{}", host_addr(p))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn host_addr(p: &runtime::ports::PortMapping) -> String {
+    std::net::SocketAddr::new(p.host_ip, p.host_port).to_string()
+}

@@ -1,0 +1,196 @@
+//! `strata ps` / `strata container ls`: Docker's container table.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use runtime::Container;
+use runtime::record::{ContainerState, Status};
+use serde_json::{Value, json};
+
+use super::{Ctx, container, util};
+use crate::cli::PsArgs;
+use crate::render::{self, OutputFormat, human_size};
+
+const DEFAULT_TABLE: &str =
+    "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+
+const HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("RunningFor", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+];
+
+/// Lists containers, newest first.
+pub fn run(ctx: &Ctx, args: PsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let filters = args
+        .filters
+        .iter()
+        .map(|f| parse_filter(f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut all = runtime::container::list(&ctx.root)?;
+    all.reverse();
+    let store = if args.size { Some(ctx.store()?) } else { None };
+    let now = util::now();
+    let limit = if args.latest { 1 } else { args.last };
+    let show_all = args.all || limit > 0 || filters.iter().any(|(k, _)| k == "status");
+    let mut rows = Vec::new();
+    for c in all {
+        if limit >= 0 && rows.len() as i64 >= limit {
+            break;
+        }
+        let rt = container::runtime_of(ctx, &c)?;
+        let state = container::observed(&c, &rt)?;
+        if !show_all && state.status != Status::Running {
+            continue;
+        }
+        if !filters.iter().all(|(k, v)| matches(&c, &state, k, v)) {
+            continue;
+        }
+        let mut row = row(&c, &state, now, !args.no_trunc);
+        if let Some(store) = &store {
+            let rw = c.size_rw().unwrap_or(0);
+            let image = store
+                .resolve_image(&c.record.image_target)
+                .map(|i| i.size)
+                .unwrap_or(0);
+            row["Size"] = json!(format!(
+                "{} (virtual {})",
+                human_size(rw),
+                human_size(rw + image)
+            ));
+        }
+        rows.push(row);
+    }
+    if args.quiet {
+        for r in &rows {
+            writeln!(out, "{}", r["ID"].as_str().unwrap_or_default())?;
+        }
+        return Ok(());
+    }
+    let default = if args.size {
+        format!("{DEFAULT_TABLE}\t{{{{.Size}}}}")
+    } else {
+        DEFAULT_TABLE.to_string()
+    };
+    let format = OutputFormat::parse(args.format.as_deref(), &default)?;
+    render::write_rows(out, &format, HEADERS, &rows)
+}
+
+/// One row, with the fields Docker's `--format` offers.
+fn row(c: &Container, s: &ContainerState, now: DateTime<Utc>, trunc: bool) -> Value {
+    let id = if trunc {
+        c.record.id[..12].to_string()
+    } else {
+        c.record.id.clone()
+    };
+    let command = c.record.args.join(" ");
+    let command = if trunc {
+        util::ellipsis(&command, 20)
+    } else {
+        command
+    };
+    let created = util::parse_time(Some(&c.record.created));
+    let ports: Vec<String> = s
+        .ports
+        .iter()
+        .map(|p| {
+            format!(
+                "{}:{}->{}/{}",
+                p.host_ip, p.host_port, p.container_port, p.protocol
+            )
+        })
+        .collect();
+    json!({
+        "ID": id,
+        "Image": c.record.image,
+        "Command": go_quote(&command),
+        "CreatedAt": created.map(render::go_time).unwrap_or_default(),
+        "RunningFor": render::created_since(created, now),
+        "Ports": ports.join(", "),
+        "State": container::state_name(s),
+        "Status": container::status_text(s, now),
+        "Size": "",
+        "Names": c.record.name,
+        "Labels": "",
+        "Mounts": c.record.options.mounts.iter().map(|m| m.destination.clone()).collect::<Vec<_>>().join(","),
+        "Networks": match c.record.options.network {
+            runtime::NetworkMode::None => "none",
+            runtime::NetworkMode::Host => "host",
+        },
+    })
+}
+
+/// Go's `strconv.Quote`: double quotes, with `"`, `\` and control characters escaped.
+fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn parse_filter(f: &str) -> anyhow::Result<(String, String)> {
+    let (k, v) = f
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value): {f}"))?;
+    match k {
+        "id" | "name" | "status" | "exited" | "ancestor" => Ok((k.to_string(), v.to_string())),
+        _ => anyhow::bail!("invalid filter '{k}'"),
+    }
+}
+
+fn matches(c: &Container, s: &ContainerState, key: &str, value: &str) -> bool {
+    match key {
+        "id" => c.record.id.starts_with(value),
+        "name" => c.record.name.contains(value),
+        "status" => container::state_name(s) == value,
+        "exited" => {
+            s.status == Status::Exited
+                && s.exit_code.map(|e| e.to_string()) == Some(value.to_string())
+        }
+        "ancestor" => {
+            c.record.image == value
+                || util::familiar(&c.record.image) == util::familiar(value)
+                || c.record
+                    .image_id
+                    .trim_start_matches("sha256:")
+                    .starts_with(value.trim_start_matches("sha256:"))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_like_go() {
+        for (s, want) in [
+            ("sh -c 'echo hi'", "\"sh -c 'echo hi'\""),
+            ("a\"b\\c", "\"a\\\"b\\\\c\""),
+            ("x\ny", "\"x\\ny\""),
+            ("sleep 1000000000000…", "\"sleep 1000000000000…\""),
+        ] {
+            assert_eq!(go_quote(s), want);
+        }
+    }
+
+    #[test]
+    fn filters_parse() {
+        assert!(parse_filter("status=exited").is_ok());
+        assert!(parse_filter("nope=1").is_err());
+        assert!(parse_filter("status").is_err());
+    }
+}

@@ -1,0 +1,28 @@
+//! `strata run`: create, then start in the foreground (exit with the container's code) or
+//! with `-d` under a detached monitor (print the ID).
+
+use std::io::Write;
+
+use super::{Ctx, ExitStatus, attach, container, create, monitor};
+use crate::cli::RunArgs;
+
+/// Runs a container the way `docker run` does. Failures before the container's process
+/// runs exit 125 (126 when its command cannot be run, 127 when it is not found).
+pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let store = ctx.store().map_err(|e| ExitStatus::error(125, e))?;
+    let c = create::create(ctx, &store, &args.flags, &args.image, args.command)
+        .map_err(|e| ExitStatus::error(125, e))?;
+    let rt = container::runtime_of(ctx, &c).map_err(|e| ExitStatus::error(125, e))?;
+    if args.detach {
+        let id = c.record.id.clone();
+        monitor::start_detached(ctx, &c, &rt)?;
+        writeln!(out, "{id}")?;
+        return Ok(());
+    }
+    let code = attach::run_attached(ctx, &store, c, &rt, args.flags.interactive, args.sig_proxy)?;
+    if code != 0 {
+        out.flush()?;
+        return Err(ExitStatus::code(code));
+    }
+    Ok(())
+}

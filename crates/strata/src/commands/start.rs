@@ -1,0 +1,45 @@
+//! `strata start`: detached under a monitor (prints each name), or with `-a` in the
+//! foreground like `run`.
+
+use std::io::Write;
+
+use runtime::record::Status;
+
+use super::{Ctx, ExitStatus, attach, container, monitor};
+use crate::cli::StartArgs;
+
+/// Starts each container; a running one is left as it is.
+pub fn run(ctx: &Ctx, args: StartArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    if args.attach || args.interactive {
+        if args.containers.len() > 1 {
+            anyhow::bail!("you cannot start and attach multiple containers at once");
+        }
+        let (mut c, rt) = container::load(ctx, &args.containers[0])?;
+        if container::observed(&c, &rt)?.status == Status::Running {
+            anyhow::bail!("container {} is already running", args.containers[0]);
+        }
+        container::settle(&mut c, &rt)?;
+        let store = ctx.store()?;
+        let code = attach::run_attached(ctx, &store, c, &rt, args.interactive, true)?;
+        if code != 0 {
+            out.flush()?;
+            return Err(ExitStatus::code(code));
+        }
+        return Ok(());
+    }
+    let mut errors = Vec::new();
+    for name in &args.containers {
+        let result = (|| -> anyhow::Result<()> {
+            let (c, rt) = container::load(ctx, name)?;
+            if container::observed(&c, &rt)?.status != Status::Running {
+                monitor::start_detached(ctx, &c, &rt)?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => writeln!(out, "{name}")?,
+            Err(e) => errors.push(e),
+        }
+    }
+    super::report_errors(errors)
+}

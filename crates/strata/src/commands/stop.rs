@@ -1,0 +1,41 @@
+//! `strata stop`: the stop signal, then SIGKILL after `-t` seconds.
+
+use std::io::Write;
+use std::time::Duration;
+
+use runtime::record::Status;
+
+use super::{Ctx, container};
+use crate::cli::StopArgs;
+
+/// Stops each container and waits until its exit is recorded; prints each name as given.
+pub fn run(ctx: &Ctx, args: StopArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut errors = Vec::new();
+    for name in &args.containers {
+        match stop_one(ctx, name, &args) {
+            Ok(()) => writeln!(out, "{name}")?,
+            Err(e) => errors.push(e),
+        }
+    }
+    super::report_errors(errors)
+}
+
+/// Stops one container (nothing to do when it is not running).
+pub fn stop_one(ctx: &Ctx, name: &str, args: &StopArgs) -> anyhow::Result<()> {
+    let (mut c, rt) = container::load(ctx, name)?;
+    if container::observed(&c, &rt)?.status != Status::Running {
+        return Ok(());
+    }
+    if let Some(sig) = &args.signal {
+        c.record.stop_signal = sig.clone();
+    }
+    // Docker: a negative timeout waits for ever.
+    let timeout = if args.time < 0 {
+        Duration::from_secs(u64::MAX / 4)
+    } else {
+        Duration::from_secs(args.time as u64)
+    };
+    c.stop(&rt, timeout)?;
+    container::wait_recorded(ctx, &c.record.id, &rt, Duration::from_secs(30))?;
+    Ok(())
+}

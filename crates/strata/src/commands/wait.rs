@@ -1,0 +1,36 @@
+//! `strata wait`: blocks until containers stop, then prints their exit codes.
+
+use std::io::Write;
+
+use runtime::record::Status;
+
+use super::{Ctx, container};
+use crate::cli::ContainersArgs;
+
+/// Prints each container's exit code once it has exited (a never-started one's at once).
+pub fn run(ctx: &Ctx, args: ContainersArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut errors = Vec::new();
+    for name in &args.containers {
+        let result = (|| -> anyhow::Result<i32> {
+            let (c, rt) = container::load(ctx, name)?;
+            let seen = container::observed(&c, &rt)?;
+            if seen.status == Status::Created {
+                return Ok(seen.exit_code.unwrap_or(0));
+            }
+            Ok(runtime::container::wait_exited(
+                &ctx.root,
+                &rt,
+                &c.record.id,
+                container::POLL,
+            )?)
+        })();
+        match result {
+            Ok(code) => {
+                writeln!(out, "{code}")?;
+                out.flush()?;
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    super::report_errors(errors)
+}
