@@ -3,7 +3,7 @@
 # runtime the container tests use) from Debian's packages, when they are missing.
 # Idempotent; needs root (or sudo) on Debian 12.
 set -euo pipefail
-want=(docker-registry skopeo umoci runc busybox)
+want=(docker-registry skopeo umoci runc busybox tini)
 missing=()
 for p in "${want[@]}"; do
   command -v "$p" >/dev/null 2>&1 || missing+=("$p")

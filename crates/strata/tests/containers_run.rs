@@ -429,3 +429,41 @@ fn a_crashed_monitor_is_seen_and_cleaned_up() {
     c.ok(&["rm", "orphan"]);
     c.assert_clean();
 }
+
+#[test]
+fn init_runs_as_pid_1_and_reaps() {
+    harness::require("tini");
+    let c = Containers::new();
+    c.image("initimg", &["ENV PATH=/bin"]);
+    // With --init, PID 1 is Docker's init path and the command runs under it.
+    let out = c.ok(&[
+        "run",
+        "--rm",
+        "--init",
+        "initimg",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$",
+    ]);
+    let mut l = out.lines();
+    assert_eq!(
+        l.next().unwrap().trim_end(),
+        "/sbin/docker-init -- sh -c cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$",
+        "{out}"
+    );
+    assert_ne!(
+        l.next().unwrap(),
+        "1",
+        "the command is not PID 1 under --init"
+    );
+    // Exit codes pass through the init.
+    let (code, _, _) = c.status(&["run", "--rm", "--init", "initimg", "sh", "-c", "exit 7"]);
+    assert_eq!(code, 7);
+    // Without --init the command is PID 1.
+    assert_eq!(
+        c.ok(&["run", "--rm", "initimg", "sh", "-c", "echo $$"])
+            .trim(),
+        "1"
+    );
+    c.assert_clean();
+}
