@@ -3,7 +3,7 @@
 floor), and podman and docker (both with --network none) when they are installed and work.
 
 The image is a busybox root filesystem built here from the host's /bin/busybox
-(`apt-get install busybox-static`), imported into each tool. Every tool gets one warm-up run
+(`apt-get install busybox-static`, which scripts/install-peers.sh does), imported into each tool. Every tool gets one warm-up run
 (strata unpacks its snapshot then), then --rounds timed runs; prints medians and ratios.
 Needs root. Run: sudo python3 benches/run.py [--rounds 20] [--strata PATH]
 """
