@@ -120,6 +120,13 @@ impl Server {
             addr: config.listen.to_string(),
             source,
         })?;
+        // TCP_NODELAY: a streamed blob goes out as a header write then body writes; with
+        // Nagle on, the second small write waits for the client's delayed ACK (~40 ms).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY: {e}");
+            }
+        });
         let fut = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .into_future();
