@@ -245,7 +245,13 @@ fn copy_truncated(slot: &mut [u8], value: &[u8]) {
     slot[..n].copy_from_slice(&value[..n]);
 }
 
-/// The extended attributes of `path` (not following a symlink), sorted by name.
+/// xattrs that are overlayfs's own bookkeeping on an upper or lower directory (`origin`,
+/// `impure`, `opaque`, ...), never image content. Docker leaves them out of layers too; their
+/// values are binary file handles, which some tar readers cannot parse back.
+const OVERLAY_XATTR_PREFIX: &str = "trusted.overlay.";
+
+/// The extended attributes of `path` (not following a symlink), sorted by name, without
+/// overlayfs's own.
 fn read_xattrs(path: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut names = vec![0u8; 1024];
     let len = loop {
@@ -264,6 +270,9 @@ fn read_xattrs(path: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
         let Ok(key) = std::str::from_utf8(key) else {
             continue;
         };
+        if key.starts_with(OVERLAY_XATTR_PREFIX) {
+            continue;
+        }
         let mut value = vec![0u8; 256];
         let n = loop {
             match rustix::fs::lgetxattr(path, key, &mut value[..]) {

@@ -205,3 +205,38 @@ fn gnu_tar_interoperates() {
     .unwrap();
     assert_eq!(describe(&src), describe(&by_us));
 }
+
+/// Regression: a container's upper dir carries overlayfs's own xattrs (binary file handles,
+/// here with a newline in the value). They are not image content, and a tar reader that
+/// splits PAX records on newlines failed on them ("malformed pax extension").
+#[test]
+fn overlay_bookkeeping_xattrs_stay_out_of_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("file");
+    std::fs::write(&f, b"data").unwrap();
+    rustix::fs::setxattr(
+        &f,
+        "trusted.overlay.origin",
+        b"\x00\xfb\n=binary\n",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .expect("needs root for trusted.* xattrs");
+    rustix::fs::setxattr(&f, "user.kept", b"yes", rustix::fs::XattrFlags::empty()).unwrap();
+    let mut tar_bytes = Vec::new();
+    layer::create_layer(dir.path(), &mut tar_bytes, &layer::CreateOptions::default()).unwrap();
+    let mut archive = tar::Archive::new(&tar_bytes[..]);
+    let mut keys = Vec::new();
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        if let Some(exts) = e.pax_extensions().unwrap() {
+            for ext in exts {
+                keys.push(ext.unwrap().key().unwrap().to_string());
+            }
+        }
+    }
+    assert!(
+        keys.iter().any(|k| k == "SCHILY.xattr.user.kept"),
+        "{keys:?}"
+    );
+    assert!(!keys.iter().any(|k| k.contains("overlay")), "{keys:?}");
+}

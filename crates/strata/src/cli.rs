@@ -32,6 +32,8 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build an image from a Dockerfile.
+    Build(crate::commands::build::BuildArgs),
     /// Import the contents from a tarball to create a filesystem image.
     Import(ImportArgs),
     /// Download an image from a registry.
@@ -118,6 +120,8 @@ pub enum Command {
 /// `strata image ...`.
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
+    /// Build an image from a Dockerfile.
+    Build(crate::commands::build::BuildArgs),
     /// List images.
     #[command(visible_alias = "list", alias = "images")]
     Ls(ImagesArgs),

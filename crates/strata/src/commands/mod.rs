@@ -1,6 +1,7 @@
 //! One module per command: read flags, call a library, render.
 
 mod attach;
+pub mod build;
 mod commit;
 mod container;
 mod container_json;
@@ -165,6 +166,7 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(ctx, a, out),
         Command::Image(ImageCommand::Prune(a)) => prune::run(ctx, a, out),
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => build::run(ctx, a, out),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::run(ctx, a, out),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(ctx, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(ctx, a, out),

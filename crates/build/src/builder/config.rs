@@ -1,0 +1,161 @@
+//! Config instructions: ENV, LABEL, WORKDIR, USER, EXPOSE, VOLUME, CMD, ENTRYPOINT,
+//! SHELL, STOPSIGNAL, HEALTHCHECK, ONBUILD, MAINTAINER and ARG. They change the config
+//! and add an empty-layer history entry; nothing runs.
+
+use super::*;
+
+impl<'a> Builder<'a> {
+    pub(super) fn step(
+        &mut self,
+        img: &mut StageImage,
+        args: &mut BTreeMap<String, String>,
+        cmd: &Command,
+        label: &str,
+        index: usize,
+        total: usize,
+    ) -> Result<(), BuildError> {
+        let scope = Self::scope(img, args);
+        let mut used = BTreeMap::new();
+        let c = &mut img.config.config;
+        let text = match &cmd.instruction {
+            Instruction::Arg(defs) => {
+                for def in defs {
+                    let mut inherited = self.platform_args.clone();
+                    inherited.extend(self.global_args.clone());
+                    let v =
+                        plan::arg_value(def, &self.req.build_args, &inherited, &scope, &self.lex)
+                            .map_err(|e| self.at(cmd, e.to_string()))?;
+                    if let Some(v) = v {
+                        args.insert(def.key.clone(), v);
+                    } else {
+                        args.remove(&def.key);
+                    }
+                }
+                return Ok(());
+            }
+            Instruction::Copy(_) | Instruction::Add(_) | Instruction::Run(_) => {
+                return self.layer_step(img, args, cmd, label, index, total);
+            }
+            Instruction::Env(kvs) => {
+                let mut parts = Vec::new();
+                // Each pair sees the values set before it in the same ENV line.
+                let mut scope = scope.clone();
+                for kv in kvs {
+                    let v = self.expand(cmd, &kv.value, &scope, &mut used, args)?;
+                    scope.insert(kv.key.clone(), v.clone());
+                    img.config.config.env_set(&kv.key, &v);
+                    parts.push(format!("{}={}", kv.key, v));
+                }
+                format!("ENV {}", parts.join(" "))
+            }
+            Instruction::Label(kvs) => {
+                let mut parts = Vec::new();
+                for kv in kvs {
+                    let k = self.expand(cmd, &kv.key, &scope, &mut used, args)?;
+                    let v = self.expand(cmd, &kv.value, &scope, &mut used, args)?;
+                    parts.push(format!("{k}={v}"));
+                    c.labels.insert(k, v);
+                }
+                format!("LABEL {}", parts.join(" "))
+            }
+            Instruction::Maintainer(m) => {
+                img.config.author = Some(m.clone());
+                format!("MAINTAINER {m}")
+            }
+            Instruction::Workdir(w) => {
+                let w = self.expand(cmd, w, &scope, &mut used, args)?;
+                let joined = if w.starts_with('/') {
+                    w
+                } else {
+                    format!("{}/{w}", c.working_dir.clone().unwrap_or_default())
+                };
+                let clean = format!("/{}", copy::clean_dest(&joined));
+                c.working_dir = Some(clean.clone());
+                format!("WORKDIR {clean}")
+            }
+            Instruction::User(u) => {
+                let u = self.expand(cmd, u, &scope, &mut used, args)?;
+                c.user = Some(u.clone());
+                format!("USER {u}")
+            }
+            Instruction::Expose(ports) => {
+                let mut out = Vec::new();
+                for p in ports {
+                    let p = self.expand(cmd, p, &scope, &mut used, args)?;
+                    let p = if p.contains('/') {
+                        p
+                    } else {
+                        format!("{p}/tcp")
+                    };
+                    c.exposed_ports.entry(p.clone()).or_default();
+                    out.push(p);
+                }
+                format!("EXPOSE map[{}]", out.join(" "))
+            }
+            Instruction::Volume(vols) => {
+                let mut out = Vec::new();
+                for v in vols {
+                    let v = self.expand(cmd, v, &scope, &mut used, args)?;
+                    c.volumes.entry(v.clone()).or_default();
+                    out.push(v);
+                }
+                format!("VOLUME [{}]", out.join(" "))
+            }
+            Instruction::Cmd(se) => {
+                let argv = shell_argv(c.shell.as_deref(), se);
+                c.cmd = Some(argv.clone());
+                format!("CMD {argv:?}")
+            }
+            Instruction::Entrypoint(se) => {
+                let argv = shell_argv(c.shell.as_deref(), se);
+                c.entrypoint = Some(argv.clone());
+                format!("ENTRYPOINT {argv:?}")
+            }
+            Instruction::Shell(argv) => {
+                c.shell = Some(argv.clone());
+                format!("SHELL {argv:?}")
+            }
+            Instruction::StopSignal(s) => {
+                let s = self.expand(cmd, s, &scope, &mut used, args)?;
+                c.stop_signal = Some(s.clone());
+                format!("STOPSIGNAL {s}")
+            }
+            Instruction::Healthcheck(h) => {
+                let ns = |d: Option<std::time::Duration>| d.map(|d| d.as_nanos() as i64);
+                c.healthcheck = Some(oci::config::Healthcheck {
+                    test: Some(h.test.clone()),
+                    interval: ns(h.interval),
+                    timeout: ns(h.timeout),
+                    start_period: ns(h.start_period),
+                    start_interval: ns(h.start_interval),
+                    retries: h.retries.map(i64::from),
+                    ..Default::default()
+                });
+                format!("HEALTHCHECK {:?}", h.test)
+            }
+            Instruction::Onbuild(o) => {
+                c.on_build.push(o.expression.clone());
+                format!("ONBUILD {}", o.expression)
+            }
+            Instruction::From(_) => return Err(self.at(cmd, "FROM is not allowed here")),
+        };
+        img.key = plan::step_key(&img.key, &text, &used, &[]);
+        let history = self.history(cmd.original.clone(), true, img.config.history.last());
+        img.config.history.push(history);
+        Ok(())
+    }
+}
+
+/// CMD/ENTRYPOINT argv: exec form as is, shell form through the stage's SHELL.
+fn shell_argv(shell: Option<&[String]>, se: &ShellOrExec) -> Vec<String> {
+    match se {
+        ShellOrExec::Exec(v) => v.clone(),
+        ShellOrExec::Shell(s) => {
+            let mut v = shell
+                .map(<[String]>::to_vec)
+                .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+            v.push(s.clone());
+            v
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! Steps that add a layer (COPY, ADD, RUN): the cache lookup, the reason of a miss, and
+//! COPY/ADD written straight into a layer without a container.
+
+use super::*;
+
+impl<'a> Builder<'a> {
+    /// COPY, ADD and RUN: steps that add a layer, served from the cache when possible.
+    pub(super) fn layer_step(
+        &mut self,
+        img: &mut StageImage,
+        args: &BTreeMap<String, String>,
+        cmd: &Command,
+        label: &str,
+        index: usize,
+        total: usize,
+    ) -> Result<(), BuildError> {
+        let id = self.step_start(label, index, total, &cmd.original);
+        let started = Instant::now();
+        let scope = Self::scope(img, args);
+        let mut used = BTreeMap::new();
+        let prepared = match &cmd.instruction {
+            Instruction::Run(r) => {
+                // Every ARG in scope is the RUN's environment, so all of them count.
+                used = args.clone();
+                let argv = run::argv(img.config.config.shell.as_deref(), r);
+                let (mounts, described, content) =
+                    self.prepare_mounts(cmd, r, &scope, &mut used, args)?;
+                let text = format!("RUN {argv:?} network={:?} mounts={described:?}", r.network);
+                Prepared::Run(r.clone(), argv, text, mounts, content)
+            }
+            Instruction::Copy(c) => {
+                let from = match &c.from {
+                    Some(f) => Some(self.expand(cmd, f, &scope, &mut used, args)?),
+                    None => None,
+                };
+                let spec = CopySpec {
+                    keyword: "COPY",
+                    sources: &c.sources,
+                    dest: &c.dest,
+                    heredocs: &c.heredocs,
+                    from,
+                    chown: &c.chown,
+                    chmod: &c.chmod,
+                    unpack: false,
+                    parents: c.parents,
+                    exclude: &c.exclude,
+                };
+                self.prepare_copy(img, cmd, &scope, &mut used, args, spec)?
+            }
+            Instruction::Add(a) => {
+                let spec = CopySpec {
+                    keyword: "ADD",
+                    sources: &a.sources,
+                    dest: &a.dest,
+                    heredocs: &a.heredocs,
+                    from: None,
+                    chown: &a.chown,
+                    chmod: &a.chmod,
+                    unpack: a.unpack != Some(false),
+                    parents: false,
+                    exclude: &a.exclude,
+                };
+                self.prepare_copy(img, cmd, &scope, &mut used, args, spec)?
+            }
+            _ => return Err(self.at(cmd, "not a layer step")),
+        };
+        let (text, content, files) = match &prepared {
+            Prepared::Run(_, _, text, _, content) => {
+                (text.clone(), content.clone(), BTreeMap::new())
+            }
+            Prepared::Copy {
+                text,
+                digest,
+                files,
+                ..
+            } => (text.clone(), vec![digest.clone()], files.clone()),
+        };
+        let key = plan::step_key(&img.key, &text, &used, &content);
+        let inputs = LastInputs {
+            parent: img.key.to_string(),
+            text: text.clone(),
+            args: used.clone(),
+            files,
+        };
+        let inputs_path = self.cache_dir().join("steps").join(
+            Digest::sha256_of(
+                format!(
+                    "{}\0{}\0{label}\0{}",
+                    self.context.root().display(),
+                    self.file,
+                    cmd.location.start_line
+                )
+                .as_bytes(),
+            )
+            .hex(),
+        );
+        let hit = if self.req.no_cache {
+            None
+        } else {
+            self.cache.get(self.store, &key)
+        };
+        let cached = hit.is_some();
+        let record = match hit {
+            Some(rec) => {
+                self.emit(Event::Cached { id });
+                self.cached += 1;
+                rec
+            }
+            None => {
+                let reason = if self.req.no_cache {
+                    "--no-cache".to_string()
+                } else {
+                    miss_reason(&inputs_path, &inputs)
+                };
+                self.emit(Event::Miss { id, reason });
+                let (layer, diff_id) = match prepared {
+                    Prepared::Copy {
+                        mut entries,
+                        chown_names,
+                        line,
+                        ..
+                    } => {
+                        if let Some(names) = chown_names {
+                            let (uid, gid) = self.resolve_chown(img, &names, line)?;
+                            for e in &mut entries {
+                                e.uid = uid;
+                                e.gid = gid;
+                            }
+                        }
+                        let lower = Lower::of(self.store, &img.layers, &mut self.lower_memo)?;
+                        let entries =
+                            lower.complete(entries, self.req.source_date_epoch.unwrap_or(0));
+                        self.write_layer(|w| {
+                            copy::write_tar(&entries, w, self.req.source_date_epoch)
+                        })?
+                    }
+                    Prepared::Run(r, argv, _, mounts, _) => {
+                        self.run_step(img, args, cmd, id, &r, argv, mounts)?
+                    }
+                };
+                self.executed += 1;
+                // COPY, ADD and RUN change no config; the record keeps it for the chain.
+                let config = img.config.config.clone();
+                let rec = CacheRecord {
+                    layer: Some(layer),
+                    diff_id: Some(diff_id),
+                    history: self.history(cmd.original.clone(), false, None),
+                    config,
+                };
+                self.cache.put(&key, &rec)?;
+                let _ = write_atomic(
+                    &inputs_path,
+                    &serde_json::to_vec(&inputs).unwrap_or_default(),
+                );
+                rec
+            }
+        };
+        if let (Some(layer), Some(diff_id)) = (&record.layer, &record.diff_id) {
+            self.lease.add(&layer.digest)?;
+            img.layers.push(layer.clone());
+            img.config.rootfs.diff_ids.push(diff_id.clone());
+        }
+        img.config.config = record.config;
+        img.config.history.push(record.history);
+        img.key = key;
+        if !cached {
+            self.emit(Event::Done {
+                id,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn cache_dir(&self) -> PathBuf {
+        self.store.root().join("build-cache")
+    }
+
+    pub(super) fn prepare_copy(
+        &mut self,
+        img: &StageImage,
+        cmd: &Command,
+        scope: &BTreeMap<String, String>,
+        used: &mut BTreeMap<String, String>,
+        args: &BTreeMap<String, String>,
+        spec: CopySpec<'_>,
+    ) -> Result<Prepared, BuildError> {
+        let CopySpec {
+            keyword,
+            sources,
+            dest,
+            heredocs,
+            from,
+            chown,
+            chmod,
+            unpack,
+            parents,
+            exclude,
+        } = spec;
+        let mut srcs = Vec::new();
+        for s in sources {
+            if s.contains("://") {
+                return Err(BuildError::Unsupported {
+                    instruction: keyword.into(),
+                    line: cmd.location.start_line,
+                    message: format!(
+                        "remote source {s} is not supported yet; download it into the context"
+                    ),
+                });
+            }
+            srcs.push(self.expand(cmd, s, scope, used, args)?);
+        }
+        let mut dest = self.expand(cmd, dest, scope, used, args)?;
+        if !dest.starts_with('/') {
+            let wd = img.config.config.working_dir.clone().unwrap_or_default();
+            let keep_slash = dest.ends_with('/') || dest == "." || dest.is_empty();
+            dest = format!("{wd}/{dest}");
+            if keep_slash && !dest.ends_with('/') {
+                dest.push('/');
+            }
+        }
+        let mut inline = Vec::new();
+        for h in heredocs {
+            let data = if h.expand {
+                self.expand(cmd, &h.data, scope, used, args)?
+            } else {
+                h.data.clone()
+            };
+            inline.push((h.name.clone(), data.into_bytes()));
+        }
+        let mut opts = CopyOptions {
+            unpack,
+            parents,
+            epoch: self.req.source_date_epoch,
+            ..Default::default()
+        };
+        let bad = |m: String| BuildError::Unsupported {
+            instruction: keyword.into(),
+            line: cmd.location.start_line,
+            message: m,
+        };
+        // Names are looked up in the stage's /etc/passwd and /etc/group only when the step
+        // runs; the key holds the names, whose meaning the parent key fixes.
+        let mut chown_names = None;
+        if let Some(c) = chown {
+            let c = self.expand(cmd, c, scope, used, args)?;
+            match copy::parse_chown(&c) {
+                Ok(ids) => opts.chown = Some(ids),
+                Err(_) => chown_names = Some(c),
+            }
+        }
+        if let Some(m) = chmod {
+            let m = self.expand(cmd, m, scope, used, args)?;
+            opts.chmod = Some(copy::parse_chmod(&m).map_err(bad)?);
+        }
+        let tree = match &from {
+            None => self.context.clone(),
+            Some(f) => {
+                let root = self.source_root(f)?;
+                Tree::with_patterns(&root, &[] as &[&str])?
+            }
+        };
+        let mut excludes = Vec::new();
+        for e in exclude {
+            excludes.push(self.expand(cmd, e, scope, used, args)?);
+        }
+        let tree = tree.excluding(&excludes)?;
+        let entries = copy::entries(&tree, &srcs, &inline, &dest, &opts)?;
+        let (digest, files) = copy::content_digest(&entries, &mut self.hashes)?;
+        let mut text = keyword.to_string();
+        if let Some(f) = &from {
+            text.push_str(&format!(" --from={f}"));
+        }
+        if let Some(c) = opts.chown {
+            text.push_str(&format!(" --chown={}:{}", c.0, c.1));
+        }
+        if let Some(c) = &chown_names {
+            text.push_str(&format!(" --chown={c}"));
+        }
+        if let Some(m) = opts.chmod {
+            text.push_str(&format!(" --chmod={m:o}"));
+        }
+        if parents {
+            text.push_str(" --parents");
+        }
+        for e in &excludes {
+            text.push_str(&format!(" --exclude={e}"));
+        }
+        text.push_str(&format!(" {srcs:?} {dest}"));
+        Ok(Prepared::Copy {
+            text,
+            digest,
+            files,
+            entries,
+            chown_names,
+            line: cmd.location.start_line,
+        })
+    }
+
+    /// `--chown=user[:group]` with names, through the stage's `/etc/passwd` and
+    /// `/etc/group`. A user alone takes the group of the same name, else its uid as gid.
+    pub(super) fn resolve_chown(
+        &self,
+        img: &StageImage,
+        spec: &str,
+        line: usize,
+    ) -> Result<(u64, u64), BuildError> {
+        let passwd = crate::lower::read_file(self.store, &img.layers, "etc/passwd")?;
+        let group = crate::lower::read_file(self.store, &img.layers, "etc/group")?;
+        let (user, grp) = spec.split_once(':').unwrap_or((spec, ""));
+        let missing = |what: &str, name: &str| BuildError::Unsupported {
+            instruction: "COPY".into(),
+            line,
+            message: format!(
+                "--chown={spec}: no {what} {name:?} in the image's /etc/{}",
+                if what == "user" { "passwd" } else { "group" }
+            ),
+        };
+        let uid = crate::lower::lookup_id(passwd.as_deref(), user)
+            .ok_or_else(|| missing("user", user))?;
+        let gid = if grp.is_empty() {
+            crate::lower::lookup_id(group.as_deref(), user).unwrap_or(uid)
+        } else {
+            crate::lower::lookup_id(group.as_deref(), grp).ok_or_else(|| missing("group", grp))?
+        };
+        Ok((uid, gid))
+    }
+
+    /// The root filesystem of stage or image `from`, unpacked once per build.
+    pub(super) fn source_root(&mut self, from: &str) -> Result<PathBuf, BuildError> {
+        if let Some(p) = self.roots.get(from) {
+            return Ok(p.clone());
+        }
+        let layers = match self.stage_by_name(from) {
+            Some(img) => img.layers.clone(),
+            None => self.load_image(from)?.layers,
+        };
+        let dir = self.tmp.join(format!("root-{}", self.roots.len()));
+        fs::create_dir_all(&dir).map_err(|e| BuildError::io("create", &dir, e))?;
+        for l in &layers {
+            let f = self.store.open_blob(&l.digest)?;
+            layer::apply_layer_auto(&dir, f, &layer::ApplyOptions::default())?;
+        }
+        self.roots.insert(from.to_string(), dir.clone());
+        Ok(dir)
+    }
+
+    pub(super) fn stage_by_name(&self, from: &str) -> Option<&StageImage> {
+        // Names are resolved against the stages built so far (the plan ordered them).
+        self.stages.get(&self.all.find(from)?)
+    }
+
+    /// Writes a layer (gzip) through `f` into a temp file, then into the store; returns
+    /// its descriptor and diffID.
+    pub(super) fn write_layer(
+        &self,
+        f: impl FnOnce(&mut dyn Write) -> Result<(), BuildError>,
+    ) -> Result<(Descriptor, Digest), BuildError> {
+        let path = self.tmp.join(format!("layer-{}", unique()));
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| BuildError::io("create", &path, e))?;
+        let mut w = layer::LayerWriter::new(BufWriter::new(file), layer::Compression::Gzip, None)?;
+        f(&mut w)?;
+        let (out, digests) = w.finish()?;
+        let mut file = out
+            .into_inner()
+            .map_err(|e| BuildError::io("write", &path, e.into_error()))?;
+        let desc = Descriptor::new(media::OCI_LAYER_GZIP, digests.digest.clone(), digests.size);
+        self.lease.add(&desc.digest)?;
+        let mut ingest = self.store.ingest(&desc)?;
+        if !ingest.already_committed() {
+            ingest.reset()?;
+            file.rewind()
+                .map_err(|e| BuildError::io("read", &path, e))?;
+            io::copy(&mut file, &mut ingest).map_err(|e| BuildError::io("store", &path, e))?;
+            ingest.commit()?;
+        }
+        let _ = fs::remove_file(&path);
+        Ok((desc, digests.diff_id))
+    }
+}
+
+/// A COPY or ADD, as written (unexpanded) except `from`.
+pub(super) struct CopySpec<'a> {
+    keyword: &'static str,
+    sources: &'a [String],
+    dest: &'a str,
+    heredocs: &'a [dockerfile::InlineFile],
+    from: Option<String>,
+    chown: &'a Option<String>,
+    chmod: &'a Option<String>,
+    unpack: bool,
+    parents: bool,
+    exclude: &'a [String],
+}
+
+pub(super) enum Prepared {
+    /// The RUN, its argv, its key text, its mounts and the content digests of its binds.
+    Run(
+        dockerfile::Run,
+        Vec<String>,
+        String,
+        Vec<runtime::MountSpec>,
+        Vec<Digest>,
+    ),
+    Copy {
+        text: String,
+        digest: Digest,
+        files: BTreeMap<String, String>,
+        entries: Vec<copy::Entry>,
+        /// `--chown` given by name, resolved when the step runs.
+        chown_names: Option<String>,
+        line: usize,
+    },
+}
+
+/// Why a step missed, compared with its inputs the last time it ran.
+fn miss_reason(path: &Path, now: &LastInputs) -> String {
+    let Some(last) = fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<LastInputs>(&b).ok())
+    else {
+        return "not in the cache".into();
+    };
+    if last.text != now.text {
+        return "the instruction changed".into();
+    }
+    for (k, v) in &now.args {
+        if last.args.get(k) != Some(v) {
+            return format!("build arg {k} changed");
+        }
+    }
+    if last.args.len() != now.args.len() {
+        return "the build args changed".into();
+    }
+    let mut changed: Vec<&str> = now
+        .files
+        .iter()
+        .filter(|(k, v)| last.files.get(*k) != Some(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    changed.extend(
+        last.files
+            .keys()
+            .filter(|k| !now.files.contains_key(*k))
+            .map(String::as_str),
+    );
+    if !changed.is_empty() {
+        let more = if changed.len() > 3 {
+            format!(" and {} more", changed.len() - 3)
+        } else {
+            String::new()
+        };
+        changed.truncate(3);
+        return format!("changed: /{}{more}", changed.join(", /"));
+    }
+    if last.parent != now.parent {
+        return "a previous step changed".into();
+    }
+    "not in the cache".into()
+}

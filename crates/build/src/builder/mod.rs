@@ -1,0 +1,627 @@
+//! Executing a plan: stage by stage, step by step, each step looked up in the cache by its
+//! key before anything runs; COPY/ADD write their layer directly, RUN goes through the
+//! `runtime` crate, config instructions change the config and add a history entry.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::{self, BufWriter, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Instant;
+
+use dockerfile::shell::Lex;
+use dockerfile::{Command, Instruction, ShellOrExec, Stages};
+use oci::config::History;
+use oci::{Descriptor, Digest, ImageConfig, Manifest, Platform, media};
+use store::{Lease, Store};
+
+use crate::cache::{Cache, CacheRecord, write_atomic};
+use crate::context::Tree;
+use crate::copy::{self, CopyOptions, FileHashes};
+use crate::lower::{Lower, Node};
+use crate::plan::{self, Base, PlanOptions};
+use crate::progress::Event;
+use crate::{BuildError, run};
+
+mod config;
+mod layers;
+mod run_step;
+
+/// What to build and how.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    /// The context directory, read in place.
+    pub context: PathBuf,
+    /// The Dockerfile's text.
+    pub dockerfile: String,
+    /// The Dockerfile's name in messages (`Dockerfile`, `-`).
+    pub dockerfile_name: String,
+    /// The Dockerfile's path, when it is a file (finds `<name>.dockerignore` next to it).
+    pub dockerfile_path: Option<PathBuf>,
+    /// `--target`.
+    pub target: Option<String>,
+    /// `--build-arg K=V`.
+    pub build_args: BTreeMap<String, String>,
+    /// `-t` names, as given (normalised here: `app` → `docker.io/library/app:latest`).
+    pub tags: Vec<String>,
+    /// `--label K=V`, set on the final image.
+    pub labels: BTreeMap<String, String>,
+    /// `--no-cache`: run every step.
+    pub no_cache: bool,
+    /// `SOURCE_DATE_EPOCH`: clamps file times and sets every `created`, so two builds of
+    /// the same context give the same digests.
+    pub source_date_epoch: Option<i64>,
+    /// The OCI runtime for RUN (`runc`, `crun`); `None` detects one.
+    pub runtime: Option<String>,
+    /// The platform to build for; `None` is the host's.
+    pub platform: Option<Platform>,
+    /// `--secret id=ID,src=FILE`: secrets RUN may mount (`--mount=type=secret,id=ID`).
+    /// They are in no cache key, layer or config.
+    pub secrets: Secrets,
+}
+
+/// Secret values by id. `Debug` shows the ids only, so a logged request leaks nothing.
+#[derive(Clone, Default)]
+pub struct Secrets(pub BTreeMap<String, Vec<u8>>);
+
+impl Secrets {
+    /// The value of secret `id`.
+    pub fn get(&self, id: &str) -> Option<&Vec<u8>> {
+        self.0.get(id)
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+/// What a build made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The image manifest, as stored.
+    pub manifest: Descriptor,
+    /// The image ID (config digest).
+    pub id: Digest,
+    /// The full names it was tagged with.
+    pub tags: Vec<String>,
+    /// Steps executed.
+    pub executed: usize,
+    /// Steps served from the cache.
+    pub cached: usize,
+    /// Context files read to hash them (unchanged files are remembered between builds
+    /// by path, size, mtime and inode, and not read again).
+    pub files_hashed: u64,
+}
+
+/// A stage as far as it has been built.
+#[derive(Debug, Clone)]
+struct StageImage {
+    config: ImageConfig,
+    layers: Vec<Descriptor>,
+    key: Digest,
+}
+
+/// The inputs of a step the last time it was executed, to explain a later miss.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct LastInputs {
+    parent: String,
+    text: String,
+    args: BTreeMap<String, String>,
+    files: BTreeMap<String, String>,
+}
+
+struct Builder<'a> {
+    store: &'a Store,
+    req: &'a BuildRequest,
+    cache: Cache,
+    lex: Lex,
+    file: String,
+    context: Tree,
+    hashes: FileHashes,
+    lease: &'a Lease,
+    /// Events and finished stages go to the scheduler (the thread that called `build`).
+    events: mpsc::Sender<Msg>,
+    seq: &'a AtomicUsize,
+    executed: usize,
+    cached: usize,
+    stages: HashMap<usize, StageImage>,
+    roots: HashMap<String, PathBuf>,
+    tmp: PathBuf,
+    global_args: BTreeMap<String, String>,
+    platform_args: BTreeMap<String, String>,
+    platform: Platform,
+    runtime: Option<runtime::OciRuntime>,
+    lower_memo: HashMap<Digest, Vec<(String, Node)>>,
+    /// Every stage of the Dockerfile, to find `--from` names.
+    all: &'a Stages,
+}
+
+/// What workers send to the scheduler.
+enum Msg {
+    Event(Event),
+    Stage(usize, Result<Box<StageDone>, BuildError>),
+}
+
+/// A finished stage and what its worker counted.
+struct StageDone {
+    image: StageImage,
+    executed: usize,
+    cached: usize,
+    hashes: FileHashes,
+}
+
+/// Builds the image `req` describes into `store`, reporting progress to `events`.
+///
+/// Nothing is tagged unless every step succeeds. Layers written by steps that succeeded
+/// before a failure stay as cache (under a lease while the build runs).
+pub fn build(
+    store: &Store,
+    req: &BuildRequest,
+    events: &mut dyn FnMut(&Event),
+) -> Result<Built, BuildError> {
+    let df = dockerfile::parse_named(&req.dockerfile_name, &req.dockerfile)?;
+    let stages = dockerfile::instructions(&df)?;
+    let platform = req.platform.clone().unwrap_or_else(Platform::host);
+    let popts = PlanOptions {
+        target: req.target.clone(),
+        build_args: req.build_args.clone(),
+        target_platform: platform.clone(),
+        build_platform: Platform::host(),
+    };
+    let plan = plan::plan(&stages, &req.dockerfile_name, df.escape_token, &popts)?;
+    let tags = req
+        .tags
+        .iter()
+        .map(|t| {
+            oci::Reference::parse(t)
+                .map(|r| r.to_string())
+                .map_err(|e| BuildError::Unsupported {
+                    instruction: "-t".into(),
+                    line: 0,
+                    message: format!("invalid tag {t:?}: {e}"),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let context = Tree::context(&req.context, req.dockerfile_path.as_deref())?;
+    crate::preflight::check_sources(
+        &req.dockerfile_name,
+        &stages,
+        &plan,
+        &req.build_args,
+        &Lex::new(df.escape_token),
+        &context,
+    )?;
+    let cache = Cache::open(store.root());
+    remove_stale_tmp(&store.root().join("tmp"));
+    let tmp = store
+        .root()
+        .join("tmp")
+        .join(format!("build-{}-{}", std::process::id(), unique()));
+    fs::create_dir_all(&tmp).map_err(|e| BuildError::io("create", &tmp, e))?;
+    let (tx, rx) = mpsc::channel();
+    let seq = AtomicUsize::new(0);
+    let lease = store.lease()?;
+    let mut b = Builder {
+        store,
+        req,
+        hashes: FileHashes::load(&cache.file_hashes_path()),
+        cache,
+        lex: Lex::new(df.escape_token),
+        file: req.dockerfile_name.clone(),
+        context,
+        lease: &lease,
+        events: tx,
+        seq: &seq,
+        executed: 0,
+        cached: 0,
+        stages: HashMap::new(),
+        roots: HashMap::new(),
+        tmp: tmp.clone(),
+        global_args: plan.global_args.clone(),
+        platform_args: plan.platform_args.clone(),
+        platform,
+        runtime: None,
+        lower_memo: HashMap::new(),
+        all: &stages,
+    };
+    let result = schedule(&mut b, &stages, &plan, &rx, events).and_then(|done| {
+        let img = done[&plan.target].clone();
+        b.commit(img, &tags)
+    });
+    for m in rx.try_iter() {
+        if let Msg::Event(e) = m {
+            events(&e);
+        }
+    }
+    let _ = b.hashes.save(&b.cache.file_hashes_path());
+    remove_tree(&tmp);
+    result
+}
+
+/// Runs the planned stages, each on its own thread as soon as every stage it depends on
+/// is done, so independent stages build in parallel. Events are passed to `events` on
+/// this thread, in the order they happen. After a failure no new stage starts; the first
+/// error is returned once running stages have ended.
+fn schedule<'a>(
+    b: &mut Builder<'a>,
+    stages: &'a Stages,
+    plan: &'a plan::Plan,
+    rx: &mpsc::Receiver<Msg>,
+    events: &mut dyn FnMut(&Event),
+) -> Result<HashMap<usize, StageImage>, BuildError> {
+    let mut done: HashMap<usize, StageImage> = HashMap::new();
+    let mut started = std::collections::HashSet::new();
+    let mut running = 0;
+    let mut failed = None;
+    std::thread::scope(|s| {
+        loop {
+            if failed.is_none() {
+                for ps in &plan.stages {
+                    if started.contains(&ps.index) || !ps.deps.iter().all(|d| done.contains_key(d))
+                    {
+                        continue;
+                    }
+                    started.insert(ps.index);
+                    running += 1;
+                    let mut w = b.worker(&done, ps.index);
+                    let stage = &stages.stages[ps.index];
+                    s.spawn(move || {
+                        let r = w.run_stage(stage, ps).map(|image| {
+                            Box::new(StageDone {
+                                image,
+                                executed: w.executed,
+                                cached: w.cached,
+                                hashes: std::mem::take(&mut w.hashes),
+                            })
+                        });
+                        let _ = w.events.send(Msg::Stage(ps.index, r));
+                    });
+                }
+            }
+            if running == 0 {
+                break;
+            }
+            match rx.recv() {
+                Ok(Msg::Event(e)) => events(&e),
+                Ok(Msg::Stage(i, Ok(d))) => {
+                    running -= 1;
+                    let d = *d;
+                    b.executed += d.executed;
+                    b.cached += d.cached;
+                    b.hashes.merge(d.hashes);
+                    done.insert(i, d.image);
+                }
+                Ok(Msg::Stage(_, Err(e))) => {
+                    running -= 1;
+                    failed.get_or_insert(e);
+                }
+                Err(_) => break,
+            }
+        }
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(done),
+    }
+}
+
+/// Removes the temporary directories of builds whose process is gone (killed or
+/// interrupted): `<root>/tmp/build-<pid>-<n>`.
+fn remove_stale_tmp(dir: &Path) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("build-")
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            remove_tree(&e.path());
+        }
+    }
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Removes a temporary tree, making read-only directories writable first (an unpacked
+/// stage may hold some).
+fn remove_tree(p: &Path) {
+    if fs::remove_dir_all(p).is_ok() {
+        return;
+    }
+    fn chmod_all(p: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(m) = fs::symlink_metadata(p)
+            && m.is_dir()
+        {
+            let _ = fs::set_permissions(p, fs::Permissions::from_mode(0o700));
+            if let Ok(rd) = fs::read_dir(p) {
+                for e in rd.flatten() {
+                    chmod_all(&e.path());
+                }
+            }
+        }
+    }
+    chmod_all(p);
+    let _ = fs::remove_dir_all(p);
+}
+
+/// RFC 3339 of `epoch`, or of now.
+fn timestamp(epoch: Option<i64>) -> String {
+    let t = match epoch {
+        Some(e) => chrono::DateTime::from_timestamp(e, 0).unwrap_or_default(),
+        None => chrono::Utc::now(),
+    };
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl<'a> Builder<'a> {
+    /// A builder for stage `index` on another thread: shares the store, lease and
+    /// counters, and starts from the stages already `done`.
+    fn worker(&self, done: &HashMap<usize, StageImage>, index: usize) -> Builder<'a> {
+        let mut hashes = self.hashes.clone();
+        hashes.reads = 0;
+        Builder {
+            store: self.store,
+            req: self.req,
+            cache: self.cache.clone(),
+            lex: self.lex.clone(),
+            file: self.file.clone(),
+            context: self.context.clone(),
+            hashes,
+            lease: self.lease,
+            events: self.events.clone(),
+            seq: self.seq,
+            executed: 0,
+            cached: 0,
+            stages: done.clone(),
+            roots: HashMap::new(),
+            tmp: self.tmp.join(format!("stage-{index}")),
+            global_args: self.global_args.clone(),
+            platform_args: self.platform_args.clone(),
+            platform: self.platform.clone(),
+            runtime: self.runtime.clone(),
+            lower_memo: HashMap::new(),
+            all: self.all,
+        }
+    }
+
+    /// Builds one stage, its dependencies being in `self.stages`.
+    fn run_stage(
+        &mut self,
+        stage: &dockerfile::Stage,
+        ps: &plan::PlannedStage,
+    ) -> Result<StageImage, BuildError> {
+        fs::create_dir_all(&self.tmp).map_err(|e| BuildError::io("create", &self.tmp, e))?;
+        {
+            let label = stage
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("stage-{}", ps.index));
+            // BuildKit numbers the steps that do something: FROM, RUN, COPY, ADD.
+            let is_op = |c: &Command| {
+                matches!(
+                    c.instruction,
+                    Instruction::Run(_) | Instruction::Copy(_) | Instruction::Add(_)
+                )
+            };
+            let total = stage.commands.iter().filter(|c| is_op(c)).count() + 1;
+            let mut index = 1;
+            let id = self.step_start(&label, 1, total, &format!("FROM {}", stage.from.image));
+            let mut img = match &ps.base {
+                Base::Scratch => {
+                    let mut config = ImageConfig::default();
+                    config.set_platform(&self.platform);
+                    StageImage {
+                        config,
+                        layers: Vec::new(),
+                        key: plan::base_key(None, &self.platform),
+                    }
+                }
+                Base::Stage(s) => self.stages[s].clone(),
+                Base::Image(name) => self.load_image(name)?,
+            };
+            if !matches!(ps.base, Base::Stage(_)) {
+                img.key = plan::base_key(
+                    matches!(ps.base, Base::Image(_))
+                        .then(|| Digest::sha256_of(&img.config.to_vec()))
+                        .as_ref(),
+                    &self.platform,
+                );
+            }
+            self.emit(Event::Done { id, seconds: 0.0 });
+            let mut args: BTreeMap<String, String> = BTreeMap::new();
+            // ONBUILD triggers of the base run first.
+            let triggers = std::mem::take(&mut img.config.config.on_build);
+            if !triggers.is_empty() {
+                let text = format!("FROM scratch\n{}\n", triggers.join("\n"));
+                let df = dockerfile::parse_named("ONBUILD", &text)?;
+                let parsed = dockerfile::instructions(&df)?;
+                for cmd in &parsed.stages[0].commands {
+                    self.step(&mut img, &mut args, cmd, &label, index, total)?;
+                }
+            }
+            let mut cmd_set = false;
+            for cmd in &stage.commands {
+                if is_op(cmd) {
+                    index += 1;
+                }
+                if matches!(cmd.instruction, Instruction::Cmd(_)) {
+                    cmd_set = true;
+                }
+                if matches!(cmd.instruction, Instruction::Entrypoint(_)) && !cmd_set {
+                    // A new ENTRYPOINT drops the base image's CMD, as Docker does.
+                    img.config.config.cmd = None;
+                }
+                self.step(&mut img, &mut args, cmd, &label, index, total)?;
+            }
+            Ok(img)
+        }
+    }
+
+    fn emit(&mut self, e: Event) {
+        let _ = self.events.send(Msg::Event(e));
+    }
+
+    fn step_start(&mut self, stage: &str, index: usize, total: usize, text: &str) -> usize {
+        let id = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        self.emit(Event::Step {
+            id,
+            stage: stage.to_string(),
+            index,
+            total,
+            text: text.to_string(),
+        });
+        id
+    }
+
+    fn at(&self, cmd: &Command, message: impl Into<String>) -> BuildError {
+        BuildError::Dockerfile {
+            file: self.file.clone(),
+            line: cmd.location.start_line,
+            message: message.into(),
+        }
+    }
+
+    fn load_image(&mut self, name: &str) -> Result<StageImage, BuildError> {
+        let bad = |detail: String| BuildError::BadImage {
+            image: name.to_string(),
+            detail,
+        };
+        let info = self.store.resolve_image(name).map_err(|e| {
+            bad(format!(
+                "{e} (strata build does not pull; run `strata pull {name}` first)"
+            ))
+        })?;
+        let config = ImageConfig::from_slice(&self.store.image_config(&info)?)
+            .map_err(|e| bad(e.to_string()))?;
+        let manifest = Manifest::from_slice(&self.store.manifest_bytes(&info.manifest)?)
+            .map_err(|e| bad(e.to_string()))?;
+        for l in &manifest.layers {
+            self.lease.add(&l.digest)?;
+        }
+        Ok(StageImage {
+            config,
+            layers: manifest.layers,
+            key: Digest::sha256_of(b""),
+        })
+    }
+
+    /// The variables visible to expansion: the stage's ARGs, overridden by its ENV.
+    fn scope(img: &StageImage, args: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut m = args.clone();
+        for e in &img.config.config.env {
+            let (k, v) = e.split_once('=').unwrap_or((e, ""));
+            m.insert(k.to_string(), v.to_string());
+        }
+        m
+    }
+
+    fn expand(
+        &self,
+        cmd: &Command,
+        word: &str,
+        scope: &BTreeMap<String, String>,
+        used: &mut BTreeMap<String, String>,
+        args: &BTreeMap<String, String>,
+    ) -> Result<String, BuildError> {
+        let r = self
+            .lex
+            .process_word_with_matches(word, scope)
+            .map_err(|e| self.at(cmd, e.to_string()))?;
+        for m in r.matched {
+            if let Some(v) = args.get(&m) {
+                used.insert(m, v.clone());
+            }
+        }
+        Ok(r.result)
+    }
+
+    /// The history entry of a step built now. A metadata-only step (`empty`) takes the time
+    /// of the entry before it (`previous`), so a rebuild whose layer steps all hit the cache
+    /// reproduces the same config, and so the same image ID, as BuildKit does.
+    fn history(&self, created_by: String, empty: bool, previous: Option<&History>) -> History {
+        // With nothing before it (`FROM scratch`), a metadata step has no time of its own:
+        // `created` is optional in the OCI spec, and "now" would change the image every build.
+        let created = match (self.req.source_date_epoch, empty) {
+            (None, true) => previous.and_then(|h| h.created.clone()),
+            (epoch, _) => Some(timestamp(epoch)),
+        };
+        History {
+            created,
+            created_by: Some(created_by),
+            comment: Some("strata.build.v0".into()),
+            empty_layer: empty,
+            ..Default::default()
+        }
+    }
+
+    fn store_manifest(
+        &self,
+        config: &ImageConfig,
+        layers: &[Descriptor],
+    ) -> Result<(Descriptor, Digest), BuildError> {
+        let config_bytes = config.to_vec();
+        let config_desc = Descriptor::of_bytes(media::OCI_CONFIG, &config_bytes);
+        self.lease.add(&config_desc.digest)?;
+        self.store
+            .put_blob_bytes(media::OCI_CONFIG, &config_bytes)?;
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(media::OCI_MANIFEST.to_string()),
+            artifact_type: None,
+            config: config_desc.clone(),
+            layers: layers.to_vec(),
+            subject: None,
+            annotations: BTreeMap::new(),
+        };
+        let bytes = manifest.to_vec();
+        let desc = Descriptor::of_bytes(media::OCI_MANIFEST, &bytes);
+        self.lease.add(&desc.digest)?;
+        self.store.put_manifest(&desc, &bytes)?;
+        Ok((desc, config_desc.digest))
+    }
+
+    fn commit(&mut self, img: StageImage, tags: &[String]) -> Result<Built, BuildError> {
+        let mut config = img.config;
+        for (k, v) in &self.req.labels {
+            config.config.labels.insert(k.clone(), v.clone());
+        }
+        // The image is as old as its newest step (cached steps keep their time).
+        let newest = config.history.iter().rev().find_map(|h| h.created.clone());
+        config.created = match (self.req.source_date_epoch, newest) {
+            (None, Some(t)) => Some(t),
+            (epoch, _) => Some(timestamp(epoch)),
+        };
+        let (desc, id) = self.store_manifest(&config, &img.layers)?;
+        if tags.is_empty() {
+            self.store.add_image(&desc)?;
+        }
+        for t in tags {
+            self.store.set_tag(t, &desc)?;
+        }
+        self.emit(Event::Image {
+            id: id.clone(),
+            tags: tags.to_vec(),
+        });
+        Ok(Built {
+            manifest: desc,
+            id,
+            tags: tags.to_vec(),
+            executed: self.executed,
+            cached: self.cached,
+            files_hashed: self.hashes.reads,
+        })
+    }
+}

@@ -1,0 +1,341 @@
+//! RUN steps: `--mount`s resolved to host paths, the container run through the
+//! `runtime` crate, its upper directory turned into the layer.
+
+use super::*;
+
+impl<'a> Builder<'a> {
+    /// Resolves RUN's `--mount`s to host paths: `bind` (from the context or a stage, read
+    /// only unless `rw`, when a private copy is mounted), `cache` (a directory under
+    /// `<root>/build-cache/mounts/` kept between builds, left out of the key), `tmpfs`.
+    /// `secret` (a file of [`BuildRequest::secrets`], never in the key or the layer).
+    /// Returns the mounts, their description for the key, and the content digests of the
+    /// bind sources.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn prepare_mounts(
+        &mut self,
+        cmd: &Command,
+        r: &dockerfile::Run,
+        scope: &BTreeMap<String, String>,
+        used: &mut BTreeMap<String, String>,
+        args: &BTreeMap<String, String>,
+    ) -> Result<(Vec<runtime::MountSpec>, Vec<String>, Vec<Digest>), BuildError> {
+        use dockerfile::mount::MountType;
+        let mut mounts = Vec::new();
+        let mut described = Vec::new();
+        let mut content = Vec::new();
+        let unsupported = |m: String| BuildError::Unsupported {
+            instruction: "RUN".into(),
+            line: cmd.location.start_line,
+            message: m,
+        };
+        for m in &r.mounts {
+            if m.mount_type == MountType::Secret {
+                self.secret_mount(cmd, m, &mut mounts, &mut described)?;
+                continue;
+            }
+            let target = match &m.target {
+                Some(t) => self.expand(cmd, t, scope, used, args)?,
+                None => return Err(unsupported("--mount needs target=".into())),
+            };
+            let target = format!("/{}", copy::clean_dest(&target));
+            match m.mount_type {
+                MountType::Bind => {
+                    let from = match &m.from {
+                        Some(f) => Some(self.expand(cmd, f, scope, used, args)?),
+                        None => None,
+                    };
+                    let tree = match &from {
+                        None => self.context.clone(),
+                        Some(f) => Tree::with_patterns(&self.source_root(f)?, &[] as &[&str])?,
+                    };
+                    let source = match &m.source {
+                        Some(s) => self.expand(cmd, s, scope, used, args)?,
+                        None => ".".into(),
+                    };
+                    let rel = tree.resolve(&source)?.remove(0);
+                    let entries = copy::entries(
+                        &tree,
+                        std::slice::from_ref(&source),
+                        &[],
+                        "/mnt/",
+                        &CopyOptions::default(),
+                    )?;
+                    content.push(copy::content_digest(&entries, &mut self.hashes)?.0);
+                    let mut host = tree.root().join(&rel);
+                    if !m.read_only {
+                        // Writes to an `rw` bind are thrown away, as BuildKit does: mount a copy.
+                        let copy_dir = self.tmp.join(format!("bind-{}", unique()));
+                        copy_tree(&host, &copy_dir)?;
+                        host = copy_dir;
+                    }
+                    described.push(format!(
+                        "bind from={from:?} source={source} target={target} ro={}",
+                        m.read_only
+                    ));
+                    mounts.push(runtime::MountSpec {
+                        kind: runtime::MountKind::Bind { source: host },
+                        destination: target,
+                        read_only: m.read_only,
+                        options: Vec::new(),
+                    });
+                }
+                MountType::Cache => {
+                    let id = match &m.id {
+                        Some(i) => self.expand(cmd, i, scope, used, args)?,
+                        None => target.clone(),
+                    };
+                    let dir = self
+                        .cache_dir()
+                        .join("mounts")
+                        .join(Digest::sha256_of(id.as_bytes()).hex());
+                    if !dir.exists() {
+                        fs::create_dir_all(&dir).map_err(|e| BuildError::io("create", &dir, e))?;
+                        use std::os::unix::fs::PermissionsExt;
+                        let mode = m.mode.unwrap_or(0o755);
+                        fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
+                            .map_err(|e| BuildError::io("chmod", &dir, e))?;
+                        if m.uid.is_some() || m.gid.is_some() {
+                            std::os::unix::fs::chown(&dir, m.uid, m.gid)
+                                .map_err(|e| BuildError::io("chown", &dir, e))?;
+                        }
+                    }
+                    described.push(format!("cache target={target}"));
+                    mounts.push(runtime::MountSpec {
+                        kind: runtime::MountKind::Bind { source: dir },
+                        destination: target,
+                        read_only: m.read_only,
+                        options: Vec::new(),
+                    });
+                }
+                MountType::Tmpfs => {
+                    described.push(format!("tmpfs target={target}"));
+                    mounts.push(runtime::MountSpec {
+                        kind: runtime::MountKind::Tmpfs,
+                        destination: target,
+                        read_only: false,
+                        options: m
+                            .size_limit
+                            .map(|s| vec![format!("size={s}")])
+                            .unwrap_or_default(),
+                    });
+                }
+                other => {
+                    return Err(unsupported(format!(
+                        "--mount=type={} is not supported yet",
+                        other.as_str()
+                    )));
+                }
+            }
+        }
+        Ok((mounts, described, content))
+    }
+
+    /// `--mount=type=secret,id=ID[,target=PATH][,required]`: the secret's bytes in a
+    /// private file (mode 0400) bound read-only at the target (`/run/secrets/<id>` by
+    /// default). A missing secret is an error only when `required`.
+    fn secret_mount(
+        &mut self,
+        cmd: &Command,
+        m: &dockerfile::mount::Mount,
+        mounts: &mut Vec<runtime::MountSpec>,
+        described: &mut Vec<String>,
+    ) -> Result<(), BuildError> {
+        let bad = |message: String| BuildError::Unsupported {
+            instruction: "RUN".into(),
+            line: cmd.location.start_line,
+            message,
+        };
+        if m.env.is_some() && m.target.is_none() {
+            return Err(bad(
+                "secret env= is not supported yet; mount it as a file".into()
+            ));
+        }
+        let id = match (&m.id, &m.target) {
+            (Some(id), _) => id.clone(),
+            (None, Some(t)) => t.rsplit('/').next().unwrap_or(t).to_string(),
+            (None, None) => return Err(bad("--mount=type=secret needs id=".into())),
+        };
+        let target = m
+            .target
+            .clone()
+            .unwrap_or_else(|| format!("/run/secrets/{id}"));
+        let Some(data) = self.req.secrets.get(&id) else {
+            if m.required {
+                return Err(bad(format!(
+                    "secret {id:?} is required but was not given (--secret id={id},src=FILE)"
+                )));
+            }
+            return Ok(());
+        };
+        let file = self.tmp.join(format!("secret-{}", unique()));
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o400)
+                .open(&file)
+                .map_err(|e| BuildError::io("create", &file, e))?;
+            f.write_all(data)
+                .map_err(|e| BuildError::io("write", &file, e))?;
+        }
+        described.push(format!("secret id={id} target={target}"));
+        mounts.push(runtime::MountSpec {
+            kind: runtime::MountKind::Bind { source: file },
+            destination: target,
+            read_only: true,
+            options: Vec::new(),
+        });
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_step(
+        &mut self,
+        img: &StageImage,
+        args: &BTreeMap<String, String>,
+        cmd: &Command,
+        id: usize,
+        r: &dockerfile::Run,
+        argv: Vec<String>,
+        mounts: Vec<runtime::MountSpec>,
+    ) -> Result<(Descriptor, Digest), BuildError> {
+        if self.runtime.is_none() {
+            self.runtime = Some(runtime::OciRuntime::detect(
+                self.req.runtime.as_deref(),
+                self.store.root(),
+            )?);
+        }
+        let rt = self
+            .runtime
+            .clone()
+            .ok_or_else(|| BuildError::Unsupported {
+                instruction: "RUN".into(),
+                line: cmd.location.start_line,
+                message: "no OCI runtime".into(),
+            })?;
+        let intermediate = self.put_image(img)?;
+        // Lines go out as events while the command runs; the last ten are kept for the
+        // error of a failing command.
+        let tail = Arc::new(Mutex::new(std::collections::VecDeque::new()));
+        let sink: run::LineSink = {
+            let events = self.events.clone();
+            let tail = tail.clone();
+            Arc::new(move |line: &str| {
+                if let Ok(mut t) = tail.lock() {
+                    if t.len() == 10 {
+                        t.pop_front();
+                    }
+                    t.push_back(line.to_string());
+                }
+                let _ = events.send(Msg::Event(Event::Output {
+                    id,
+                    line: line.to_string(),
+                }));
+            })
+        };
+        let targets: Vec<String> = mounts.iter().map(|m| m.destination.clone()).collect();
+        let result = run::run(
+            self.store,
+            &rt,
+            &intermediate,
+            &img.config.config.env,
+            args,
+            r,
+            argv,
+            mounts,
+            cmd.location.start_line,
+            sink,
+        );
+        let upper = match result {
+            Err(BuildError::RunFailed {
+                line,
+                command,
+                code,
+                ..
+            }) => {
+                let tail = tail
+                    .lock()
+                    .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
+                    .unwrap_or_default();
+                return Err(BuildError::RunFailed {
+                    line,
+                    command,
+                    code,
+                    output: tail,
+                });
+            }
+            other => other?,
+        };
+        remove_mount_stubs(&upper.upper(), &targets);
+        let written = self.write_layer(|w| {
+            runtime::commit::upper_to_layer(&upper.upper(), w).map_err(BuildError::from)
+        });
+        upper.remove(self.store, &rt);
+        written
+    }
+
+    /// Stores `img` (config + manifest) so a container can be made from it; returns the
+    /// manifest digest.
+    pub(super) fn put_image(&self, img: &StageImage) -> Result<String, BuildError> {
+        let mut config = img.config.clone();
+        config.created = Some(timestamp(self.req.source_date_epoch));
+        let (desc, _) = self.store_manifest(&config, &img.layers)?;
+        self.store.add_image(&desc)?;
+        Ok(desc.digest.to_string())
+    }
+}
+
+/// Copies the tree at `from` to `to` (files, directories, symlinks, modes).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), BuildError> {
+    let meta = fs::symlink_metadata(from).map_err(|e| BuildError::io("read", from, e))?;
+    if meta.is_dir() {
+        fs::create_dir_all(to).map_err(|e| BuildError::io("create", to, e))?;
+        let rd = fs::read_dir(from).map_err(|e| BuildError::io("read directory", from, e))?;
+        for e in rd {
+            let e = e.map_err(|e| BuildError::io("read directory", from, e))?;
+            copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        fs::set_permissions(to, meta.permissions()).map_err(|e| BuildError::io("chmod", to, e))?;
+    } else if meta.file_type().is_symlink() {
+        let t = fs::read_link(from).map_err(|e| BuildError::io("read", from, e))?;
+        std::os::unix::fs::symlink(t, to).map_err(|e| BuildError::io("create", to, e))?;
+    } else {
+        fs::copy(from, to).map_err(|e| BuildError::io("copy", from, e))?;
+    }
+    Ok(())
+}
+
+/// Removes from a RUN's upper directory what the runtime made only to mount over: the
+/// empty file or directory at each mount target, and parents left empty by that (not
+/// those marked opaque, whose removal would bring lower content back).
+fn remove_mount_stubs(upper: &Path, targets: &[String]) {
+    for t in targets {
+        let mut p = upper.join(copy::clean_dest(t));
+        loop {
+            if p == upper {
+                break;
+            }
+            let Ok(meta) = fs::symlink_metadata(&p) else {
+                break;
+            };
+            let removed = if meta.is_dir() {
+                let mut opaque = [0u8; 1];
+                let is_opaque = matches!(
+                    rustix::fs::lgetxattr(&p, "trusted.overlay.opaque", &mut opaque[..]),
+                    Ok(1) if opaque[0] == b'y'
+                );
+                !is_opaque && fs::remove_dir(&p).is_ok()
+            } else {
+                meta.is_file() && meta.len() == 0 && fs::remove_file(&p).is_ok()
+            };
+            if !removed {
+                break;
+            }
+            match p.parent() {
+                Some(parent) => p = parent.to_path_buf(),
+                None => break,
+            }
+        }
+    }
+}

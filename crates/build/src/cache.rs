@@ -1,0 +1,98 @@
+//! The build cache: one record per step key, as a JSON file under
+//! `<store root>/build-cache/<key hex>`, written with temp file + rename.
+//!
+//! A record holds what the step added (its layer descriptor and diffID, or none for a
+//! config-only step), its history entry, and the container config after the step. A hit
+//! is only used when the layer blob is still in the store. The store's GC does not know
+//! these records yet: a GC may collect a cached layer, which then only costs a miss.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use oci::config::History;
+use oci::{ContainerConfig, Descriptor, Digest};
+use serde::{Deserialize, Serialize};
+use store::Store;
+
+use crate::BuildError;
+
+/// What one step produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheRecord {
+    /// The layer the step added, if any.
+    pub layer: Option<Descriptor>,
+    /// Its diffID.
+    pub diff_id: Option<Digest>,
+    /// The step's history entry.
+    pub history: History,
+    /// The image's container config after the step.
+    pub config: ContainerConfig,
+}
+
+/// The cache table of one store.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+/// Writes `bytes` to `path` through a temp file in the same directory, fsynced and
+/// renamed into place.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| BuildError::io("create", dir, e))?;
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let res = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = fs::remove_file(&tmp);
+        return Err(BuildError::io("write", path, e));
+    }
+    Ok(())
+}
+
+impl Cache {
+    /// The cache of the store at `root`.
+    pub fn open(root: &Path) -> Cache {
+        Cache {
+            dir: root.join("build-cache"),
+        }
+    }
+
+    fn path(&self, key: &Digest) -> PathBuf {
+        self.dir.join(key.hex())
+    }
+
+    /// The record for `key`, when there is one and its layer is still stored.
+    pub fn get(&self, store: &Store, key: &Digest) -> Option<CacheRecord> {
+        let bytes = fs::read(self.path(key)).ok()?;
+        let rec: CacheRecord = serde_json::from_slice(&bytes).ok()?;
+        if let Some(l) = &rec.layer
+            && !store.has_blob(&l.digest).unwrap_or(false)
+        {
+            return None;
+        }
+        Some(rec)
+    }
+
+    /// Records what step `key` produced.
+    pub fn put(&self, key: &Digest, rec: &CacheRecord) -> Result<(), BuildError> {
+        let bytes = serde_json::to_vec(rec).unwrap_or_default();
+        write_atomic(&self.path(key), &bytes)
+    }
+
+    /// The file remembering context file digests between builds.
+    pub fn file_hashes_path(&self) -> PathBuf {
+        self.dir.join("context-hashes.json")
+    }
+}

@@ -1,0 +1,313 @@
+//! The build context read in place: `.dockerignore`, resolving COPY/ADD sources (globs,
+//! paths that climb out refused), and walking what a source copies.
+//!
+//! A [`Tree`] is any directory sources are read from: the context (with its ignore
+//! patterns) or an earlier stage's unpacked root filesystem (`COPY --from`, no patterns).
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use dockerfile::ignore::{
+    PatternMatcher, filepath_match, ignore_file_candidates, read_ignore_file,
+};
+
+use crate::BuildError;
+
+/// A directory COPY/ADD read from.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    root: PathBuf,
+    patterns: Vec<String>,
+    matcher: Option<PatternMatcher>,
+}
+
+/// One file-system object a source copies, found by [`Tree::walk`].
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// Where it is on the host.
+    pub path: PathBuf,
+    /// Its name relative to the source it was found under (`""` for the source itself).
+    pub rel: String,
+    /// Its metadata (not following a symlink).
+    pub meta: fs::Metadata,
+}
+
+fn has_meta(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+impl Tree {
+    /// The build context at `dir`, with the ignore file that applies to `dockerfile`
+    /// (`<Dockerfile>.dockerignore` next to it, else `.dockerignore` in the context).
+    pub fn context(dir: &Path, dockerfile: Option<&Path>) -> Result<Tree, BuildError> {
+        let root =
+            fs::canonicalize(dir).map_err(|e| BuildError::io("open the build context", dir, e))?;
+        let mut patterns = None;
+        let candidates = match dockerfile {
+            Some(f) => ignore_file_candidates(f),
+            None => vec![PathBuf::from(".dockerignore")],
+        };
+        for c in candidates {
+            let p = if c.is_absolute() { c } else { root.join(c) };
+            match fs::read_to_string(&p) {
+                Ok(text) => {
+                    patterns = Some(read_ignore_file(&text));
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(BuildError::io("read", p, e)),
+            }
+        }
+        Tree::with_patterns(&root, &patterns.unwrap_or_default())
+    }
+
+    /// A tree at `root` excluding what `patterns` (`.dockerignore` syntax) match.
+    pub fn with_patterns<S: AsRef<str>>(root: &Path, patterns: &[S]) -> Result<Tree, BuildError> {
+        let root = fs::canonicalize(root).map_err(|e| BuildError::io("open", root, e))?;
+        let patterns: Vec<String> = patterns.iter().map(|p| p.as_ref().to_string()).collect();
+        let matcher = if patterns.is_empty() {
+            None
+        } else {
+            Some(PatternMatcher::new(&patterns).map_err(|e| BuildError::Ignore(e.to_string()))?)
+        };
+        Ok(Tree {
+            root,
+            patterns,
+            matcher,
+        })
+    }
+
+    /// This tree, also excluding what `extra` matches (`COPY --exclude`).
+    pub fn excluding(&self, extra: &[String]) -> Result<Tree, BuildError> {
+        if extra.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut patterns = self.patterns.clone();
+        patterns.extend(extra.iter().cloned());
+        Tree::with_patterns(&self.root, &patterns)
+    }
+
+    /// The tree's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether `rel` (slash-separated, relative to the root) is excluded.
+    pub fn excluded(&self, rel: &str) -> bool {
+        !rel.is_empty()
+            && self
+                .matcher
+                .as_ref()
+                .is_some_and(|m| m.matches_or_parent_matches(rel))
+    }
+
+    /// Resolves the source `src` as written in COPY/ADD to paths relative to the root:
+    /// `..` that climbs above the root is refused ([`BuildError::OutsideContext`]), globs
+    /// are matched entry by entry, excluded paths are skipped, and nothing found is
+    /// [`BuildError::SourceNotFound`].
+    pub fn resolve(&self, src: &str) -> Result<Vec<String>, BuildError> {
+        let outside = || BuildError::OutsideContext {
+            path: src.to_string(),
+            context: self.root.clone(),
+        };
+        let mut parts: Vec<&str> = Vec::new();
+        for c in src.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        return Err(outside());
+                    }
+                }
+                c => parts.push(c),
+            }
+        }
+        let mut candidates = vec![String::new()];
+        for part in &parts {
+            let mut next = Vec::new();
+            for base in &candidates {
+                let join = |name: &str| {
+                    if base.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{base}/{name}")
+                    }
+                };
+                if has_meta(part) {
+                    let dir = self.root.join(base);
+                    let Ok(rd) = fs::read_dir(&dir) else { continue };
+                    let mut names: Vec<String> = rd
+                        .filter_map(|e| e.ok())
+                        .filter_map(|e| e.file_name().into_string().ok())
+                        .filter(|n| filepath_match(part, n).unwrap_or(false))
+                        .collect();
+                    names.sort();
+                    next.extend(names.iter().map(|n| join(n)));
+                } else {
+                    next.push(join(part));
+                }
+            }
+            candidates = next;
+        }
+        let mut out = Vec::new();
+        for rel in candidates {
+            let path = self.root.join(&rel);
+            if fs::symlink_metadata(&path).is_err() || self.excluded(&rel) {
+                continue;
+            }
+            // A symlinked directory on the way must not lead out of the tree.
+            if let Some(parent) = path.parent().filter(|_| !rel.is_empty()) {
+                let real =
+                    fs::canonicalize(parent).map_err(|e| BuildError::io("resolve", parent, e))?;
+                if !real.starts_with(&self.root) {
+                    return Err(outside());
+                }
+            }
+            out.push(rel);
+        }
+        if out.is_empty() {
+            return Err(BuildError::SourceNotFound {
+                path: src.to_string(),
+                context: self.root.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Everything the resolved source `rel` copies: itself, and for a directory every
+    /// entry below it (depth first, names sorted bytewise, excluded entries skipped).
+    /// Symlinks are not followed.
+    pub fn walk(&self, rel: &str) -> Result<Vec<Found>, BuildError> {
+        let path = self.root.join(rel);
+        let meta = fs::symlink_metadata(&path).map_err(|e| BuildError::io("read", &path, e))?;
+        let mut out = vec![Found {
+            path: path.clone(),
+            rel: String::new(),
+            meta: meta.clone(),
+        }];
+        if meta.is_dir() {
+            self.walk_dir(&path, rel, "", &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn walk_dir(
+        &self,
+        dir: &Path,
+        ctx_rel: &str,
+        rel: &str,
+        out: &mut Vec<Found>,
+    ) -> Result<(), BuildError> {
+        let mut names: Vec<_> = fs::read_dir(dir)
+            .map_err(|e| BuildError::io("read directory", dir, e))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| BuildError::io("read directory", dir, e))?;
+        names.sort();
+        for name in names {
+            let name = name.to_string_lossy().into_owned();
+            let child_ctx = if ctx_rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{ctx_rel}/{name}")
+            };
+            if self.excluded(&child_ctx) {
+                continue;
+            }
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let path = dir.join(&name);
+            let meta = fs::symlink_metadata(&path).map_err(|e| BuildError::io("read", &path, e))?;
+            let is_dir = meta.is_dir();
+            out.push(Found {
+                path: path.clone(),
+                rel: child_rel.clone(),
+                meta,
+            });
+            if is_dir {
+                self.walk_dir(&path, &child_ctx, &child_rel, out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A file's identity for the remembered-hash table: size, mtime (s, ns) and inode.
+pub(crate) type StatKey = (u64, i64, i64, u64);
+
+/// The [`StatKey`] of `meta`.
+pub(crate) fn stat_key(meta: &fs::Metadata) -> StatKey {
+    (meta.size(), meta.mtime(), meta.mtime_nsec(), meta.ino())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[&str], ignore: &[&str]) -> (tempfile::TempDir, Tree) {
+        let dir = tempfile::tempdir().unwrap();
+        for f in files {
+            let p = dir.path().join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            if f.ends_with('/') {
+                fs::create_dir_all(&p).unwrap();
+            } else {
+                fs::write(&p, f).unwrap();
+            }
+        }
+        let t = Tree::with_patterns(dir.path(), ignore).unwrap();
+        (dir, t)
+    }
+
+    #[test]
+    fn resolves_sources() {
+        let (_d, t) = tree(
+            &[
+                "a.txt",
+                "b.txt",
+                "c.md",
+                "src/x.rs",
+                "src/y.rs",
+                "secret.key",
+            ],
+            &["*.key"],
+        );
+        for (src, want) in [
+            ("a.txt", vec!["a.txt"]),
+            ("./a.txt", vec!["a.txt"]),
+            ("/a.txt", vec!["a.txt"]),
+            ("*.txt", vec!["a.txt", "b.txt"]),
+            ("src/*.rs", vec!["src/x.rs", "src/y.rs"]),
+            ("src/../c.md", vec!["c.md"]),
+            (".", vec![""]),
+        ] {
+            assert_eq!(t.resolve(src).unwrap(), want, "{src}");
+        }
+        for src in ["../x", "src/../../x", "/../etc/passwd"] {
+            assert!(
+                matches!(t.resolve(src), Err(BuildError::OutsideContext { .. })),
+                "{src}"
+            );
+        }
+        for src in ["missing", "*.nope", "secret.key"] {
+            assert!(
+                matches!(t.resolve(src), Err(BuildError::SourceNotFound { .. })),
+                "{src}"
+            );
+        }
+    }
+
+    #[test]
+    fn walks_without_excluded() {
+        let (_d, t) = tree(
+            &["app/a", "app/b/c", "app/b/skip.log", "app/node_modules/x"],
+            &["**/*.log", "app/node_modules"],
+        );
+        let got: Vec<String> = t.walk("app").unwrap().into_iter().map(|f| f.rel).collect();
+        assert_eq!(got, ["", "a", "b", "b/c"]);
+    }
+}

@@ -1,0 +1,484 @@
+//! COPY and ADD without a container: the sources become a list of layer entries (Docker's
+//! destination rules applied), whose content digest goes into the cache key, and which
+//! are written straight into a layer tar.
+//!
+//! Destination rules (as Docker's): a relative destination is below WORKDIR; copying a
+//! directory copies its contents; a destination ending in `/`, or several sources, make the
+//! destination a directory; ADD extracts a local tar archive (plain, gzip or zstd) into the
+//! destination directory. Files are owned by `--chown` (numeric) or root, with their mode
+//! or `--chmod`; times are the sources' mtimes, clamped to `SOURCE_DATE_EPOCH`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use oci::Digest;
+
+use crate::BuildError;
+use crate::context::{StatKey, Tree, stat_key};
+
+/// What a layer entry holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// A directory.
+    Dir,
+    /// A regular file read from the host.
+    File(PathBuf),
+    /// A symlink with this target.
+    Symlink(String),
+    /// A file whose bytes are given (COPY heredocs).
+    Inline(Vec<u8>),
+    /// A local tar archive (ADD) whose members are extracted below the entry's name.
+    Archive(PathBuf),
+}
+
+/// One entry of a COPY/ADD layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The path in the image, relative to `/`, without a trailing slash.
+    pub name: String,
+    /// What it is.
+    pub kind: Kind,
+    /// Permission bits (and setuid/setgid/sticky).
+    pub mode: u32,
+    /// Owner.
+    pub uid: u64,
+    /// Group.
+    pub gid: u64,
+    /// Modification time, seconds since the epoch (already clamped).
+    pub mtime: i64,
+}
+
+/// How to copy.
+#[derive(Debug, Clone, Default)]
+pub struct CopyOptions {
+    /// `--chown` as numeric ids.
+    pub chown: Option<(u64, u64)>,
+    /// `--chmod`.
+    pub chmod: Option<u32>,
+    /// ADD: extract local tar archives.
+    pub unpack: bool,
+    /// `COPY --parents`: keep each source's path below the destination.
+    pub parents: bool,
+    /// `SOURCE_DATE_EPOCH`: clamp every mtime to it.
+    pub epoch: Option<i64>,
+}
+
+/// Parses `--chown=uid[:gid]` (numbers, or `root`). Names would need the image's
+/// `/etc/passwd`, which COPY does not read.
+pub fn parse_chown(s: &str) -> Result<(u64, u64), String> {
+    let id = |p: &str| match p {
+        "root" => Ok(0),
+        p => p.parse::<u64>().map_err(|_| {
+            format!("--chown={s}: use numeric ids (uid[:gid]); user names are not resolved")
+        }),
+    };
+    match s.split_once(':') {
+        Some((u, g)) => Ok((id(u)?, id(g)?)),
+        None => {
+            let u = id(s)?;
+            Ok((u, u))
+        }
+    }
+}
+
+/// Parses `--chmod=0755` (octal).
+pub fn parse_chmod(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| format!("--chmod={s}: expected an octal mode such as 0644"))
+}
+
+/// Cleans an absolute image path into entry form: `/a/./b/../c/` → `a/c`.
+pub fn clean_dest(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.join("/")
+}
+
+fn join(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a}/{b}"),
+    }
+}
+
+/// Whether `path` is a tar archive (after gzip/zstd decompression, if any).
+pub fn is_archive(path: &Path) -> bool {
+    let Ok(f) = fs::File::open(path) else {
+        return false;
+    };
+    let Ok(mut r) = layer::decompress_auto(f) else {
+        return false;
+    };
+    let mut head = [0u8; 512];
+    let mut n = 0;
+    while n < head.len() {
+        match r.read(&mut head[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    n == 512 && &head[257..262] == b"ustar"
+}
+
+/// The entries copying `sources` (as written, resolved in `tree`) and the inline files to
+/// `dest` (absolute, expanded) make.
+pub fn entries(
+    tree: &Tree,
+    sources: &[String],
+    inline: &[(String, Vec<u8>)],
+    dest: &str,
+    opts: &CopyOptions,
+) -> Result<Vec<Entry>, BuildError> {
+    let mut resolved = Vec::new();
+    for s in sources {
+        resolved.extend(tree.resolve(s)?);
+    }
+    let dest_dir = dest.ends_with('/') || resolved.len() + inline.len() > 1;
+    let dest = clean_dest(dest);
+    let clamp = |t: i64| opts.epoch.map_or(t, |e| t.min(e));
+    let created = opts.epoch.unwrap_or(0);
+    let (uid, gid) = opts.chown.unwrap_or((0, 0));
+    let mode_of = |m: u32| opts.chmod.unwrap_or(m & 0o7777);
+    let mut out: BTreeMap<Vec<String>, Entry> = BTreeMap::new();
+    fn put(out: &mut BTreeMap<Vec<String>, Entry>, e: Entry) {
+        let key = e.name.split('/').map(str::to_string).collect();
+        out.insert(key, e);
+    }
+    for rel in &resolved {
+        let found = tree.walk(rel)?;
+        let top = &found[0];
+        let base = rel.rsplit('/').next().unwrap_or(rel);
+        let dest = if opts.parents && !top.meta.is_dir() {
+            join(&dest, rel.rsplit_once('/').map_or("", |(p, _)| p))
+        } else if opts.parents {
+            join(&dest, rel)
+        } else {
+            dest.clone()
+        };
+        let dest_dir = dest_dir || opts.parents;
+        if top.meta.is_dir() {
+            for f in &found {
+                let name = join(&dest, &f.rel);
+                if name.is_empty() {
+                    continue;
+                }
+                put(
+                    &mut out,
+                    entry(
+                        name,
+                        f,
+                        uid,
+                        gid,
+                        mode_of(f.meta.mode()),
+                        clamp(f.meta.mtime()),
+                    ),
+                );
+            }
+        } else if opts.unpack && top.meta.is_file() && is_archive(&top.path) {
+            put(
+                &mut out,
+                Entry {
+                    name: dest.clone(),
+                    kind: Kind::Archive(top.path.clone()),
+                    mode: 0o755,
+                    uid,
+                    gid,
+                    mtime: created,
+                },
+            );
+        } else {
+            let name = if dest_dir || dest.is_empty() {
+                join(&dest, base)
+            } else {
+                dest.clone()
+            };
+            put(
+                &mut out,
+                entry(
+                    name,
+                    top,
+                    uid,
+                    gid,
+                    mode_of(top.meta.mode()),
+                    clamp(top.meta.mtime()),
+                ),
+            );
+        }
+    }
+    for (name, data) in inline {
+        let name = if dest_dir || dest.is_empty() {
+            join(&dest, name)
+        } else {
+            dest.clone()
+        };
+        put(
+            &mut out,
+            Entry {
+                name,
+                kind: Kind::Inline(data.clone()),
+                mode: opts.chmod.unwrap_or(0o644),
+                uid,
+                gid,
+                mtime: created,
+            },
+        );
+    }
+    if dest_dir && !dest.is_empty() && !out.keys().any(|k| k.join("/") == dest) {
+        put(
+            &mut out,
+            Entry {
+                name: dest.clone(),
+                kind: Kind::Dir,
+                mode: 0o755,
+                uid,
+                gid,
+                mtime: created,
+            },
+        );
+    }
+    Ok(out.into_values().collect())
+}
+
+fn entry(
+    name: String,
+    f: &crate::context::Found,
+    uid: u64,
+    gid: u64,
+    mode: u32,
+    mtime: i64,
+) -> Entry {
+    let kind = if f.meta.is_dir() {
+        Kind::Dir
+    } else if f.meta.file_type().is_symlink() {
+        Kind::Symlink(
+            fs::read_link(&f.path)
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        )
+    } else {
+        Kind::File(f.path.clone())
+    };
+    Entry {
+        name,
+        kind,
+        mode,
+        uid,
+        gid,
+        mtime,
+    }
+}
+
+/// Digests of host files, remembered by path, size, mtime and inode so that an unchanged
+/// file is not read again (within a build, and between builds when loaded from disk).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FileHashes {
+    map: HashMap<PathBuf, (StatKey, String)>,
+    #[serde(skip)]
+    /// Files actually read (for tests and progress).
+    pub reads: u64,
+}
+
+impl FileHashes {
+    /// The sha256 of the file at `path`.
+    pub fn digest(&mut self, path: &Path) -> Result<Digest, BuildError> {
+        let meta = fs::metadata(path).map_err(|e| BuildError::io("read", path, e))?;
+        let key = stat_key(&meta);
+        if let Some((k, d)) = self.map.get(path)
+            && *k == key
+            && let Ok(d) = d.parse()
+        {
+            return Ok(d);
+        }
+        let mut f = fs::File::open(path).map_err(|e| BuildError::io("open", path, e))?;
+        let mut h = oci::Algorithm::Sha256.digester();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = f
+                .read(&mut buf)
+                .map_err(|e| BuildError::io("read", path, e))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        let d = h.finish();
+        self.reads += 1;
+        self.map.insert(path.to_path_buf(), (key, d.to_string()));
+        Ok(d)
+    }
+
+    /// Adds what `other` learnt (a table filled by another stage's worker).
+    pub fn merge(&mut self, other: FileHashes) {
+        self.map.extend(other.map);
+        self.reads += other.reads;
+    }
+
+    /// Loads remembered digests from `path` (an empty table when missing or unreadable).
+    pub fn load(path: &Path) -> FileHashes {
+        fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Saves the table to `path` (temp file + rename).
+    pub fn save(&self, path: &Path) -> Result<(), BuildError> {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        crate::cache::write_atomic(path, &bytes)
+    }
+}
+
+/// The content digest of `entries`: names, kinds, modes, owners, link targets and file
+/// data (times are left out, so a touched but unchanged file keeps the key).
+/// Also returns each entry's own digest by name, to tell which file changed.
+pub fn content_digest(
+    entries: &[Entry],
+    hashes: &mut FileHashes,
+) -> Result<(Digest, BTreeMap<String, String>), BuildError> {
+    let mut h = oci::Algorithm::Sha256.digester();
+    let mut each = BTreeMap::new();
+    for e in entries {
+        let (kind, data) = match &e.kind {
+            Kind::Dir => ("dir", String::new()),
+            Kind::File(p) => ("file", hashes.digest(p)?.to_string()),
+            Kind::Symlink(t) => ("symlink", t.clone()),
+            Kind::Inline(d) => ("inline", Digest::sha256_of(d).to_string()),
+            Kind::Archive(p) => ("archive", hashes.digest(p)?.to_string()),
+        };
+        let line =
+            serde_json::to_vec(&(&e.name, kind, e.mode, e.uid, e.gid, data)).unwrap_or_default();
+        h.update(&line);
+        h.update(b"\n");
+        each.insert(e.name.clone(), Digest::sha256_of(&line).hex().to_string());
+    }
+    Ok((h.finish(), each))
+}
+
+fn header(e: &Entry, kind: tar::EntryType, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(kind);
+    h.set_mode(e.mode);
+    h.set_uid(e.uid);
+    h.set_gid(e.gid);
+    h.set_mtime(e.mtime.max(0) as u64);
+    h.set_size(size);
+    h
+}
+
+/// Writes `entries` as an uncompressed layer tar to `out`.
+pub fn write_tar(entries: &[Entry], out: impl Write, epoch: Option<i64>) -> Result<(), BuildError> {
+    let tar_err = |e: io::Error| BuildError::io("write the layer for", PathBuf::from("COPY"), e);
+    let mut b = tar::Builder::new(out);
+    b.mode(tar::HeaderMode::Complete);
+    for e in entries {
+        match &e.kind {
+            Kind::Dir => {
+                let mut h = header(e, tar::EntryType::Directory, 0);
+                b.append_data(&mut h, format!("{}/", e.name), io::empty())
+                    .map_err(tar_err)?;
+            }
+            Kind::File(p) => {
+                let f = fs::File::open(p).map_err(|err| BuildError::io("open", p, err))?;
+                let len = f
+                    .metadata()
+                    .map_err(|err| BuildError::io("read", p, err))?
+                    .len();
+                let mut h = header(e, tar::EntryType::Regular, len);
+                b.append_data(&mut h, &e.name, f.take(len))
+                    .map_err(|err| BuildError::io("copy", p, err))?;
+            }
+            Kind::Symlink(t) => {
+                let mut h = header(e, tar::EntryType::Symlink, 0);
+                b.append_link(&mut h, &e.name, t).map_err(tar_err)?;
+            }
+            Kind::Inline(d) => {
+                let mut h = header(e, tar::EntryType::Regular, d.len() as u64);
+                b.append_data(&mut h, &e.name, &d[..]).map_err(tar_err)?;
+            }
+            Kind::Archive(p) => {
+                let mut h = header(e, tar::EntryType::Directory, 0);
+                if !e.name.is_empty() {
+                    b.append_data(&mut h, format!("{}/", e.name), io::empty())
+                        .map_err(tar_err)?;
+                }
+                extract_into(&mut b, p, &e.name, epoch)?;
+            }
+        }
+    }
+    b.into_inner().map_err(tar_err)?.flush().map_err(tar_err)?;
+    Ok(())
+}
+
+/// Re-emits the members of the archive at `path` below `dest`, refusing names that climb
+/// out of it.
+fn extract_into<W: Write>(
+    b: &mut tar::Builder<W>,
+    path: &Path,
+    dest: &str,
+    epoch: Option<i64>,
+) -> Result<(), BuildError> {
+    let err = |e: io::Error| BuildError::io("extract", path, e);
+    let f = fs::File::open(path).map_err(err)?;
+    let r = layer::decompress_auto(f)?;
+    let mut a = tar::Archive::new(r);
+    for member in a.entries().map_err(err)? {
+        let mut m = member.map_err(err)?;
+        let raw = m.path().map_err(err)?.to_string_lossy().into_owned();
+        if raw.split('/').any(|c| c == "..") {
+            return Err(BuildError::io(
+                "extract",
+                path,
+                io::Error::other(format!("member {raw:?} climbs out of the destination")),
+            ));
+        }
+        let rel = clean_dest(&raw);
+        if rel.is_empty() {
+            continue;
+        }
+        let name = join(dest, &rel);
+        let mut h = m.header().clone();
+        // Some writers leave owner fields blank; they mean root.
+        h.set_uid(h.uid().unwrap_or(0));
+        h.set_gid(h.gid().unwrap_or(0));
+        if let (Some(e), Ok(t)) = (epoch, h.mtime()) {
+            h.set_mtime(t.min(e.max(0) as u64));
+        }
+        let kind = h.entry_type();
+        if kind.is_symlink() {
+            let target = m
+                .link_name()
+                .map_err(err)?
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            b.append_link(&mut h, &name, target).map_err(err)?;
+        } else if kind.is_hard_link() {
+            let target = m
+                .link_name()
+                .map_err(err)?
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            b.append_link(&mut h, &name, join(dest, &clean_dest(&target)))
+                .map_err(err)?;
+        } else if kind.is_dir() {
+            b.append_data(&mut h, format!("{name}/"), io::empty())
+                .map_err(err)?;
+        } else {
+            b.append_data(&mut h, &name, &mut m).map_err(err)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! RUN through the `runtime` crate: a container over the stage's layers, run to its end;
+//! its overlay upper directory is the step's layer.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use dockerfile::{NetworkMode, Run, ShellOrExec};
+use runtime::{Attach, Container, OciRuntime, RunOptions};
+use store::Store;
+
+use crate::BuildError;
+
+/// The argv of a RUN: exec form as is; shell form through the stage's SHELL (default
+/// `/bin/sh -c`). A RUN that is only a heredocs (`RUN <<EOF`) runs the heredoc's body as
+/// the script; other heredocs are handed to the shell as written, which reads them itself.
+pub fn argv(shell: Option<&[String]>, r: &Run) -> Vec<String> {
+    let mut sh = shell
+        .map(<[String]>::to_vec)
+        .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+    match &r.command {
+        ShellOrExec::Exec(v) => v.clone(),
+        ShellOrExec::Shell(s) => {
+            let trimmed = s.trim();
+            if r.heredocs.len() == 1
+                && trimmed.starts_with("<<")
+                && !trimmed.contains(char::is_whitespace)
+            {
+                sh.push(r.heredocs[0].data.clone());
+                return sh;
+            }
+            let mut script = s.clone();
+            for h in &r.heredocs {
+                script.push('\n');
+                script.push_str(&h.data);
+                if !h.data.ends_with('\n') {
+                    script.push('\n');
+                }
+                script.push_str(&h.name);
+            }
+            sh.push(script);
+            sh
+        }
+    }
+}
+
+/// A RUN container that exited 0, kept until its upper directory has been read.
+pub(crate) struct Finished {
+    container: Container,
+}
+
+impl Finished {
+    /// The overlay upper directory: what the command changed.
+    pub(crate) fn upper(&self) -> std::path::PathBuf {
+        self.container.dir.upper()
+    }
+
+    /// Removes the container (best effort: a leftover is listed by `ps -a`).
+    pub(crate) fn remove(self, store: &Store, rt: &OciRuntime) {
+        let _ = self.container.remove(store, rt, true);
+    }
+}
+
+/// Receives a RUN's output, one line at a time, as it is printed.
+pub(crate) type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Splits a stream into lines for a [`LineSink`]; a last line without newline is passed
+/// on when the stream ends.
+struct Lines {
+    buf: Vec<u8>,
+    sink: LineSink,
+}
+
+impl Write for Lines {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        while let Some(i) = self.buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=i).collect();
+            (self.sink)(String::from_utf8_lossy(&line[..i]).trim_end_matches('\r'));
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Lines {
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            (self.sink)(&String::from_utf8_lossy(&self.buf));
+        }
+    }
+}
+
+/// Runs `argv` in a container of `image` (stored manifest digest) with the image's ENV,
+/// USER and WORKDIR, the ARGs in scope as extra environment (ENV wins over an ARG of the
+/// same name) and the `--mount`s already resolved to host paths. Output goes to `output`
+/// line by line, as it comes.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run(
+    store: &Store,
+    rt: &OciRuntime,
+    image: &str,
+    env: &[String],
+    args: &BTreeMap<String, String>,
+    r: &Run,
+    argv: Vec<String>,
+    mounts: Vec<runtime::MountSpec>,
+    line: usize,
+    output: LineSink,
+) -> Result<Finished, BuildError> {
+    let in_env = |k: &str| env.iter().any(|e| e.split('=').next() == Some(k));
+    let opts = RunOptions {
+        entrypoint: Some(Vec::new()),
+        cmd: argv.clone(),
+        env: args
+            .iter()
+            .filter(|(k, _)| !in_env(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        network: match r.network {
+            Some(NetworkMode::None) => runtime::NetworkMode::None,
+            _ => runtime::NetworkMode::Host,
+        },
+        mounts,
+        ..Default::default()
+    };
+    let c = runtime::container::create(store, rt, image, None, opts)?;
+    let attach = Attach {
+        stdout: Some(Box::new(Lines {
+            buf: Vec::new(),
+            sink: output.clone(),
+        })),
+        stderr: Some(Box::new(Lines {
+            buf: Vec::new(),
+            sink: output,
+        })),
+        ..Default::default()
+    };
+    let running = match c.clone().start(store, rt, attach) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = c.remove(store, rt, true);
+            return Err(e.into());
+        }
+    };
+    let (c, code) = running.wait(rt)?;
+    if code != 0 {
+        let _ = c.remove(store, rt, true);
+        return Err(BuildError::RunFailed {
+            line,
+            command: argv.join(" "),
+            code,
+            output: String::new(),
+        });
+    }
+    Ok(Finished { container: c })
+}

@@ -1,0 +1,143 @@
+//! The build cache: what reruns after which change, and reproducible output.
+
+mod common;
+
+use std::fs;
+
+use build::Event;
+use common::*;
+use store::Store;
+
+const DF: &str = "FROM scratch\nARG V=1\nCOPY a.txt /a\nCOPY src /src\nENV V=$V\nCOPY b.txt /b\n";
+
+fn reasons(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Miss { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn reruns_exactly_the_steps_that_depend_on_a_change() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write_files(
+        ctx.path(),
+        &[
+            ("a.txt", "a"),
+            ("b.txt", "b"),
+            ("src/x", "x1"),
+            ("src/y", "y"),
+            ("unrelated.txt", "u"),
+        ],
+    );
+    let store = Store::open(root.path()).unwrap();
+    let req = request(ctx.path(), DF, "cached");
+    let (first, events) = build(&store, &req).unwrap();
+    assert_eq!(executed(&events).len(), 3);
+    assert_eq!(first.cached, 0);
+    assert!(first.files_hashed >= 4);
+
+    // Unchanged: no step runs, and no context file is read again.
+    let (again, events) = build(&store, &req).unwrap();
+    assert_eq!(executed(&events), Vec::<String>::new());
+    assert_eq!((again.executed, again.cached), (0, 3));
+    assert_eq!(again.files_hashed, 0);
+    assert!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Cached { .. }))
+            .count()
+            == 3
+    );
+
+    // An unrelated file, or a touched but unchanged one: nothing reruns.
+    fs::write(ctx.path().join("unrelated.txt"), "changed").unwrap();
+    fs::write(ctx.path().join("a.txt"), "a").unwrap();
+    let (_, events) = build(&store, &req).unwrap();
+    assert_eq!(executed(&events), Vec::<String>::new());
+
+    // One file of src changes: that COPY and the steps after it rerun, and say why.
+    fs::write(ctx.path().join("src/x"), "x2").unwrap();
+    let (_, events) = build(&store, &req).unwrap();
+    assert_eq!(executed(&events), ["COPY src /src", "COPY b.txt /b"]);
+    let why = reasons(&events);
+    assert!(why[0].contains("/src/x"), "{why:?}");
+    assert_eq!(why[1], "a previous step changed");
+    assert_eq!(file(&store, "cached", "src/x").as_deref(), Some("x2"));
+
+    // A build arg used by ENV changes the chain after it.
+    let mut with_arg = req.clone();
+    with_arg.build_args.insert("V".into(), "2".into());
+    let (_, events) = build(&store, &with_arg).unwrap();
+    assert_eq!(executed(&events), ["COPY b.txt /b"]);
+
+    // --no-cache runs everything.
+    let mut no_cache = req.clone();
+    no_cache.no_cache = true;
+    let (_, events) = build(&store, &no_cache).unwrap();
+    assert_eq!(executed(&events).len(), 3);
+    assert!(reasons(&events).iter().all(|r| r == "--no-cache"));
+}
+
+#[test]
+fn source_date_epoch_gives_identical_images_across_fresh_stores() {
+    let ctx = tempfile::tempdir().unwrap();
+    write_files(
+        ctx.path(),
+        &[
+            ("a.txt", "a"),
+            ("b.txt", "b"),
+            ("src/x", "x"),
+            ("src/y", "y"),
+        ],
+    );
+    let mut req = request(ctx.path(), DF, "repro");
+    req.source_date_epoch = Some(1_700_000_000);
+    let mut results = Vec::new();
+    for _ in 0..2 {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::open(root.path()).unwrap();
+        let (built, _) = build(&store, &req).unwrap();
+        let cfg = config(&store, "repro");
+        assert_eq!(cfg.created.as_deref(), Some("2023-11-14T22:13:20Z"));
+        assert!(
+            cfg.history
+                .iter()
+                .all(|h| h.created.as_deref() == Some("2023-11-14T22:13:20Z"))
+        );
+        results.push((built.manifest.digest, built.id));
+        // Same store, cached: still the same image.
+        let (again, _) = build(&store, &req).unwrap();
+        assert_eq!(
+            (again.manifest.digest, again.id),
+            results[results.len() - 1]
+        );
+    }
+    assert_eq!(results[0], results[1]);
+}
+
+#[test]
+fn leftovers_of_an_interrupted_build_are_removed() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write_files(
+        ctx.path(),
+        &[("a.txt", "a"), ("b.txt", "b"), ("src/x", "x")],
+    );
+    // A build killed half way: its temp dir is there, its process is not.
+    let stale = root.path().join("tmp/build-999999999-1/layer-1");
+    fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    fs::write(&stale, "half a layer").unwrap();
+    let store = Store::open(root.path()).unwrap();
+    build(&store, &request(ctx.path(), DF, "after")).unwrap();
+    assert!(!root.path().join("tmp/build-999999999-1").exists());
+    assert_eq!(
+        fs::read_dir(root.path().join("tmp")).unwrap().count(),
+        0,
+        "nothing of this build is left either"
+    );
+}

@@ -1,0 +1,407 @@
+//! RUN steps end to end, through runc on overlayfs. Needs root and runc
+//! (`apt-get install runc`); without them this test fails rather than skips.
+//!
+//! The base image is itself built by the builder: `COPY rootfs/ /` of a context holding
+//! the host's `/bin/sh` and a few tools with the shared libraries `ldd` lists.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use build::{BuildError, Event};
+use common::*;
+use store::Store;
+
+const TOOLS: [&str; 5] = ["sh", "id", "cat", "ls", "sleep"];
+
+fn copy_libs(root: &Path, binary: &Path) {
+    let out = Command::new("ldd").arg(binary).output().expect("ldd");
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let path = match line.split_once("=>") {
+            Some((_, rest)) => rest.split_whitespace().next(),
+            None => line.split_whitespace().next(),
+        };
+        if let Some(p) = path.filter(|p| p.starts_with('/')) {
+            let dest = root.join(p.trim_start_matches('/'));
+            fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            fs::copy(p, &dest).unwrap();
+        }
+    }
+}
+
+fn rootfs(root: &Path) {
+    fs::create_dir_all(root.join("bin")).unwrap();
+    for t in TOOLS {
+        let host = ["/bin", "/usr/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(t))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("host has no {t}"));
+        fs::copy(&host, root.join("bin").join(t)).unwrap();
+        copy_libs(root, &host);
+    }
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(root.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
+    fs::create_dir_all(root.join("tmp")).unwrap();
+    fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
+}
+
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    /// Nothing may stay mounted below the test's directory, whatever happened.
+    fn drop(&mut self) {
+        let prefix = self.0.to_string_lossy().into_owned();
+        let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        for mp in info.lines().filter_map(|l| l.split(' ').nth(4)) {
+            if mp.starts_with(&prefix) {
+                let _ = rustix::mount::unmount(mp, rustix::mount::UnmountFlags::DETACH);
+            }
+        }
+    }
+}
+
+const DF: &str = r#"FROM scratch AS base
+COPY rootfs/ /
+ENV PATH=/bin
+
+FROM base
+ARG GREETING=hi
+ENV FROM_ENV=env
+WORKDIR /work
+RUN echo "$GREETING from $(pwd) $FROM_ENV" > out.txt && id -u > uid.txt
+RUN ["sh", "-c", "echo exec > /exec.txt"]
+RUN <<EOT
+echo heredoc > /heredoc.txt
+EOT
+RUN --network=none cat <<EOT > /inline.txt
+line one
+EOT
+USER 1000
+RUN id -u > /tmp/uid-user.txt && echo visible-output
+"#;
+
+#[test]
+fn run_steps_execute_in_containers_and_are_cached() {
+    assert!(rustix::process::geteuid().is_root(), "RUN tests need root");
+    assert!(
+        runtime::oci_runtime::find_in_path("runc").is_some(),
+        "RUN tests need runc: apt-get install runc"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let _guard = Unmount(dir.path().to_path_buf());
+    let ctx = dir.path().join("ctx");
+    rootfs(&ctx.join("rootfs"));
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let mut req = request(&ctx, DF, "ran");
+    req.runtime = Some("runc".into());
+    let (built, events) = build(&store, &req).unwrap();
+    assert_eq!(built.executed, 6, "{:?}", executed(&events));
+    let out = |p: &str| file(&store, "ran", p);
+    assert_eq!(out("work/out.txt").as_deref(), Some("hi from /work env\n"));
+    assert_eq!(out("work/uid.txt").as_deref(), Some("0\n"));
+    assert_eq!(out("exec.txt").as_deref(), Some("exec\n"));
+    assert_eq!(out("heredoc.txt").as_deref(), Some("heredoc\n"));
+    assert_eq!(out("inline.txt").as_deref(), Some("line one\n"));
+    assert_eq!(out("tmp/uid-user.txt").as_deref(), Some("1000\n"));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Output { line, .. } if line == "visible-output"))
+    );
+    let cfg = config(&store, "ran");
+    assert_eq!(cfg.config.user.as_deref(), Some("1000"));
+    assert!(
+        !cfg.config.env.iter().any(|e| e.starts_with("GREETING")),
+        "ARGs are not kept"
+    );
+
+    // Unchanged rebuild: no container runs.
+    let (again, events) = build(&store, &req).unwrap();
+    assert_eq!(again.executed, 0, "{:?}", executed(&events));
+    // A changed ARG reruns the RUN steps (ARGs are their environment).
+    let mut changed = req.clone();
+    changed.build_args.insert("GREETING".into(), "hello".into());
+    let (_, events) = build(&store, &changed).unwrap();
+    assert_eq!(executed(&events).len(), 5, "{:?}", executed(&events));
+    assert_eq!(
+        file(&store, "ran", "work/out.txt").as_deref(),
+        Some("hello from /work env\n")
+    );
+
+    // A failing RUN names its line and exit code, and tags nothing.
+    let mut base_only = req.clone();
+    base_only.target = Some("base".into());
+    base_only.tags = vec!["base".into()];
+    build(&store, &base_only).unwrap();
+    let mut bad = request(&ctx, "FROM base\nRUN echo boom >&2; exit 3\n", "failed");
+    bad.runtime = Some("runc".into());
+    match build(&store, &bad) {
+        Err(BuildError::RunFailed {
+            line, code, output, ..
+        }) => assert_eq!((line, code, output.as_str()), (2, 3, "boom")),
+        other => panic!("{other:?}"),
+    }
+    assert!(store.resolve_image("failed").is_err());
+    assert!(
+        runtime::container::list(store.root()).unwrap().is_empty(),
+        "containers are removed"
+    );
+}
+
+const MOUNTS: &str = r#"FROM scratch AS base
+COPY rootfs/ /
+ENV PATH=/bin
+FROM base
+RUN --mount=type=cache,target=/cache sh -c 'echo run >> /cache/log; cat /cache/log > /seen.txt'
+RUN --mount=type=bind,source=data,target=/data cat /data/f > /bound.txt
+RUN --mount=type=bind,source=data,target=/data,rw sh -c 'echo scribble > /data/f'
+RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/t && cat /scratch/t > /tmpfs.txt'
+"#;
+
+#[test]
+fn run_mounts_cache_bind_and_tmpfs() {
+    assert!(rustix::process::geteuid().is_root(), "RUN tests need root");
+    let dir = tempfile::tempdir().unwrap();
+    let _guard = Unmount(dir.path().to_path_buf());
+    let ctx = dir.path().join("ctx");
+    rootfs(&ctx.join("rootfs"));
+    write_files(&ctx, &[("data/f", "bound\n")]);
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let mut req = request(&ctx, MOUNTS, "mounts");
+    req.runtime = Some("runc".into());
+    build(&store, &req).unwrap();
+    assert_eq!(file(&store, "mounts", "seen.txt").as_deref(), Some("run\n"));
+    assert_eq!(
+        file(&store, "mounts", "bound.txt").as_deref(),
+        Some("bound\n")
+    );
+    assert_eq!(file(&store, "mounts", "tmpfs.txt").as_deref(), Some("t\n"));
+    assert_eq!(
+        fs::read_to_string(ctx.join("data/f")).unwrap(),
+        "bound\n",
+        "rw bind writes are discarded"
+    );
+    let names: Vec<String> = files(&store, "mounts").into_iter().map(|f| f.0).collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with("cache") || n.starts_with("data") || n.starts_with("scratch")),
+        "mount targets leave nothing in the layer: {names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n == "scratch/t" || n == "data/f"),
+        "{names:?}"
+    );
+
+    // The cache mount keeps its content between builds.
+    let mut again = req.clone();
+    again.no_cache = true;
+    build(&store, &again).unwrap();
+    assert_eq!(
+        file(&store, "mounts", "seen.txt").as_deref(),
+        Some("run\nrun\n")
+    );
+
+    // A bind source is part of the key: changing it reruns that RUN.
+    fs::write(ctx.join("data/f"), "changed\n").unwrap();
+    let (_, events) = build(&store, &req).unwrap();
+    let ran = executed(&events);
+    assert!(ran.iter().any(|t| t.contains("/bound.txt")), "{ran:?}");
+    assert!(!ran.iter().any(|t| t.contains("/seen.txt")), "{ran:?}");
+    assert_eq!(
+        file(&store, "mounts", "bound.txt").as_deref(),
+        Some("changed\n")
+    );
+}
+
+const REAL_WORLD: &str = r#"# syntax=docker/dockerfile:1
+ARG VERSION=1.0
+ARG BASE=base
+
+FROM scratch AS base
+COPY rootfs/ /
+ENV PATH=/bin
+
+FROM ${BASE} AS builder
+ARG VERSION
+WORKDIR /src
+COPY app/ .
+RUN --mount=type=cache,target=/root/.cache <<EOT
+set -e
+echo "built $VERSION" > /src/artifact
+cat greeting.txt >> /src/artifact
+EOT
+
+FROM base AS onbuild-base
+ONBUILD COPY app/greeting.txt /onbuild-greeting
+
+FROM onbuild-base
+ARG VERSION
+WORKDIR /home/app
+COPY --chown=1000:1000 app/ ./
+USER 1000:1000
+COPY --from=builder --chown=1000:1000 /src/artifact ./artifact
+RUN cat artifact > copy-of-artifact && echo "v=$VERSION uid=$(id -u) pwd=$(pwd)" >> copy-of-artifact
+CMD ["cat", "/home/app/copy-of-artifact", "/onbuild-greeting"]
+"#;
+
+struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_real_world_multi_stage_build_runs() {
+    assert!(rustix::process::geteuid().is_root(), "RUN tests need root");
+    let dir = tempfile::tempdir().unwrap();
+    let _guard = Unmount(dir.path().to_path_buf());
+    let ctx = dir.path().join("ctx");
+    rootfs(&ctx.join("rootfs"));
+    write_files(&ctx, &[("app/greeting.txt", "hello\n")]);
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let mut req = request(&ctx, REAL_WORLD, "realworld");
+    req.runtime = Some("runc".into());
+    req.source_date_epoch = Some(0);
+    let (built, _) = build(&store, &req).unwrap();
+    let cfg = config(&store, "realworld");
+    assert_eq!(cfg.config.user.as_deref(), Some("1000:1000"));
+    assert_eq!(cfg.config.working_dir.as_deref(), Some("/home/app"));
+    let f = files(&store, "realworld");
+    let artifact = f.iter().find(|e| e.0 == "home/app/artifact").unwrap();
+    assert_eq!(artifact.3, 1000, "--chown");
+    assert!(
+        !f.iter().any(|e| e.0.starts_with("src/")),
+        "builder files stay in the builder"
+    );
+
+    let rt = runtime::OciRuntime::detect(Some("runc"), store.root()).unwrap();
+    let c = runtime::container::create(&store, &rt, "realworld", None, Default::default()).unwrap();
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let attach = runtime::Attach {
+        stdout: Some(Box::new(Buffer(out.clone()))),
+        stderr: Some(Box::new(Buffer(out.clone()))),
+        ..Default::default()
+    };
+    let (c, code) = c.start(&store, &rt, attach).unwrap().wait(&rt).unwrap();
+    c.remove(&store, &rt, true).unwrap();
+    let out = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "built 1.0\nhello\nv=1.0 uid=1000 pwd=/home/app\nhello\n"
+    );
+
+    // Rebuilt with SOURCE_DATE_EPOCH from the cache: the same image.
+    let (again, _) = build(&store, &req).unwrap();
+    assert_eq!(again.executed, 0);
+    assert_eq!(again.id, built.id);
+}
+
+const PARALLEL: &str = r#"FROM scratch AS base
+COPY rootfs/ /
+ENV PATH=/bin
+FROM base AS one
+RUN sleep 1 && echo one > /one
+FROM base AS two
+RUN sleep 1 && echo two > /two
+FROM scratch
+COPY --from=one /one /
+COPY --from=two /two /
+"#;
+
+#[test]
+fn independent_stages_run_in_parallel() {
+    assert!(rustix::process::geteuid().is_root(), "RUN tests need root");
+    let dir = tempfile::tempdir().unwrap();
+    let _guard = Unmount(dir.path().to_path_buf());
+    let ctx = dir.path().join("ctx");
+    rootfs(&ctx.join("rootfs"));
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let mut req = request(&ctx, PARALLEL, "parallel");
+    req.runtime = Some("runc".into());
+    let (_, events) = build(&store, &req).unwrap();
+    assert_eq!(file(&store, "parallel", "one").as_deref(), Some("one\n"));
+    assert_eq!(file(&store, "parallel", "two").as_deref(), Some("two\n"));
+    // Both RUN steps start before either finishes.
+    let runs: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Step { id, text, .. } if text.starts_with("RUN") => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(runs.len(), 2);
+    let pos = |f: &dyn Fn(&Event) -> bool| events.iter().position(f).unwrap();
+    let second_start = pos(&|e| matches!(e, Event::Step { id, .. } if *id == runs[1]));
+    let first_done = pos(&|e| matches!(e, Event::Done { id, .. } if runs.contains(id)));
+    assert!(second_start < first_done, "{events:#?}");
+}
+
+#[test]
+fn secrets_are_mounted_but_never_stored() {
+    assert!(rustix::process::geteuid().is_root(), "RUN tests need root");
+    let dir = tempfile::tempdir().unwrap();
+    let _guard = Unmount(dir.path().to_path_buf());
+    let ctx = dir.path().join("ctx");
+    rootfs(&ctx.join("rootfs"));
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let df = "FROM scratch AS base\nCOPY rootfs/ /\nENV PATH=/bin\nFROM base\n\
+              RUN --mount=type=secret,id=token cat /run/secrets/token > /used.txt\n\
+              RUN --mount=type=secret,id=other,target=/s ls /s > /other.txt || echo absent > /other.txt\n";
+    let mut req = request(&ctx, df, "secret");
+    req.runtime = Some("runc".into());
+    req.secrets.0.insert("token".into(), b"s3cr3t".to_vec());
+    let (built, events) = build(&store, &req).unwrap();
+    // The test copies the secret into the image on purpose, to see that it was mounted.
+    assert_eq!(
+        file(&store, "secret", "used.txt").as_deref(),
+        Some("s3cr3t")
+    );
+    assert_eq!(
+        file(&store, "secret", "other.txt").as_deref(),
+        Some("absent\n")
+    );
+    assert!(
+        !files(&store, "secret")
+            .iter()
+            .any(|f| f.0.starts_with("run/secrets/token"))
+    );
+    assert!(!format!("{req:?}").contains("s3cr3t"));
+    assert!(!format!("{events:?}").contains("s3cr3t"));
+    // A changed secret does not change the key (as BuildKit): cached.
+    req.secrets.0.insert("token".into(), b"other".to_vec());
+    let (again, _) = build(&store, &req).unwrap();
+    assert_eq!((again.executed, built.executed), (0, 3));
+    // A required secret that is missing fails clearly.
+    let mut missing = request(
+        &ctx,
+        "FROM base\nRUN --mount=type=secret,id=k,required cat /run/secrets/k\n",
+        "m",
+    );
+    missing.runtime = Some("runc".into());
+    let mut base_only = req.clone();
+    base_only.target = Some("base".into());
+    base_only.tags = vec!["base".into()];
+    build(&store, &base_only).unwrap();
+    let err = build(&store, &missing).unwrap_err();
+    assert!(
+        err.to_string().contains("secret \"k\" is required"),
+        "{err}"
+    );
+}

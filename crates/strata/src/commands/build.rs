@@ -1,0 +1,240 @@
+//! `strata build`: a Dockerfile and a context directory become an image in the store.
+//!
+//! Reads the flags, calls [`build::build`], and renders its events BuildKit-style on
+//! stderr (`#3 [2/4] COPY . /app`, `#3 CACHED`); the image ID goes to stdout.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::Ctx;
+
+/// `strata build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Name and optionally a tag (`name:tag`); may be given several times.
+    #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
+    pub tags: Vec<String>,
+    /// Name of the Dockerfile (default: `CONTEXT/Dockerfile`); `-` reads it from STDIN.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<String>,
+    /// Set a build-time variable (`KEY=VALUE`, or `KEY` to take it from the environment).
+    #[arg(long = "build-arg", value_name = "KEY[=VALUE]")]
+    pub build_args: Vec<String>,
+    /// Set the target build stage to build.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Do not use cache when building the image.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Set metadata for the image (`KEY=VALUE`).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Set type of progress output.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "tty", "quiet"])]
+    pub progress: String,
+    /// Suppress the build output and print the image ID on success.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Write the image ID to the file.
+    #[arg(long, value_name = "FILE")]
+    pub iidfile: Option<PathBuf>,
+    /// Set the target platform (`os/arch[/variant]`).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Secret to expose to RUN --mount=type=secret (`id=ID,src=FILE` or `id=ID,env=VAR`).
+    #[arg(long = "secret", value_name = "id=ID,src=FILE")]
+    pub secrets: Vec<String>,
+    /// The build context: a directory.
+    #[arg(value_name = "CONTEXT")]
+    pub context: String,
+}
+
+fn key_value(s: &str, flag: &str) -> anyhow::Result<(String, String)> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => anyhow::bail!("invalid {flag} {s:?}: expected KEY=VALUE"),
+    }
+}
+
+/// Renders build events as BuildKit's plain progress does, with the reason of each miss.
+struct Plain<W: Write> {
+    out: W,
+    named: BTreeMap<usize, String>,
+}
+
+impl<W: Write> Plain<W> {
+    fn event(&mut self, e: &build::Event) {
+        use build::Event;
+        let _ = match e {
+            Event::Step {
+                id,
+                stage,
+                index,
+                total,
+                text,
+            } => {
+                let label = if stage.starts_with("stage-") {
+                    format!("{index}/{total}")
+                } else {
+                    format!("{stage} {index}/{total}")
+                };
+                self.named.insert(*id, text.clone());
+                writeln!(self.out, "#{id} [{label}] {text}")
+            }
+            Event::Cached { id } => writeln!(self.out, "#{id} CACHED"),
+            Event::Miss { id, reason } => writeln!(self.out, "#{id} cache miss: {reason}"),
+            Event::Output { id, line } => writeln!(self.out, "#{id} {line}"),
+            Event::Done { id, seconds } => writeln!(self.out, "#{id} DONE {seconds:.1}s"),
+            Event::Image { id, tags } => {
+                let n = self.named.len() + 1;
+                let _ = writeln!(self.out, "#{n} writing image {id} done");
+                for t in tags {
+                    let _ = writeln!(self.out, "#{n} naming to {t} done");
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+    }
+}
+
+/// Builds the image and prints its ID.
+pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    if args.context == "-" {
+        anyhow::bail!(
+            "a context from STDIN is not supported: pass a directory (use `-f -` to read only the Dockerfile from STDIN)"
+        );
+    }
+    let context = PathBuf::from(&args.context);
+    if !context.is_dir() {
+        anyhow::bail!(
+            "unable to prepare context: path {:?} not found or not a directory",
+            args.context
+        );
+    }
+    let (dockerfile, dockerfile_name, dockerfile_path) = match args.file.as_deref() {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading the Dockerfile from STDIN")?;
+            (text, "-".to_string(), None)
+        }
+        f => {
+            let path = f.map_or_else(|| context.join("Dockerfile"), PathBuf::from);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the Dockerfile {}", path.display()))?;
+            let name = path
+                .file_name()
+                .map_or("Dockerfile".into(), |n| n.to_string_lossy().into_owned());
+            (text, name, Some(path))
+        }
+    };
+    let mut build_args = BTreeMap::new();
+    for a in &args.build_args {
+        match a.split_once('=') {
+            Some((k, v)) => {
+                build_args.insert(k.to_string(), v.to_string());
+            }
+            // Docker: `--build-arg KEY` takes the value from the environment, if set.
+            None => {
+                if let Ok(v) = std::env::var(a) {
+                    build_args.insert(a.clone(), v);
+                }
+            }
+        }
+    }
+    let labels = args
+        .labels
+        .iter()
+        .map(|l| key_value(l, "--label"))
+        .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
+    let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .or_else(|| build_args.get("SOURCE_DATE_EPOCH").cloned())
+    {
+        Some(s) if !s.is_empty() => Some(
+            s.parse::<i64>()
+                .with_context(|| format!("SOURCE_DATE_EPOCH={s:?} is not a number of seconds"))?,
+        ),
+        _ => None,
+    };
+    let platform = args
+        .platform
+        .as_deref()
+        .map(|p| p.parse::<oci::Platform>())
+        .transpose()
+        .context("invalid --platform")?;
+    let mut secrets = build::Secrets::default();
+    for spec in &args.secrets {
+        let (id, value) = read_secret(spec)?;
+        secrets.0.insert(id, value);
+    }
+    let req = build::BuildRequest {
+        context,
+        dockerfile,
+        dockerfile_name,
+        dockerfile_path,
+        target: args.target,
+        build_args,
+        tags: args.tags,
+        labels,
+        no_cache: args.no_cache,
+        source_date_epoch,
+        runtime: ctx.runtime.clone(),
+        platform,
+        secrets,
+    };
+    let store = ctx.store()?;
+    let quiet = args.quiet || args.progress == "quiet";
+    let mut plain = Plain {
+        out: std::io::stderr(),
+        named: BTreeMap::new(),
+    };
+    let built = build::build(&store, &req, &mut |e| {
+        if !quiet {
+            plain.event(e);
+        }
+    })?;
+    if let Some(f) = &args.iidfile {
+        write_iidfile(f, &built.id.to_string())?;
+    }
+    writeln!(out, "{}", built.id)?;
+    Ok(())
+}
+
+/// Reads `--secret id=ID,src=FILE` (also `source=`, or `env=VAR`; `type=file|env`).
+fn read_secret(spec: &str) -> anyhow::Result<(String, Vec<u8>)> {
+    let (mut id, mut src, mut env) = (None, None, None);
+    for part in spec.split(',') {
+        match part.split_once('=') {
+            Some(("id", v)) => id = Some(v.to_string()),
+            Some(("src" | "source", v)) => src = Some(v.to_string()),
+            Some(("env", v)) => env = Some(v.to_string()),
+            Some(("type", "file" | "env")) => {}
+            _ => {
+                anyhow::bail!("invalid --secret {spec:?}: expected id=ID,src=FILE or id=ID,env=VAR")
+            }
+        }
+    }
+    let id = id
+        .or_else(|| env.clone())
+        .ok_or_else(|| anyhow::anyhow!("invalid --secret {spec:?}: id= is missing"))?;
+    let value = match (src, env) {
+        (Some(f), _) => {
+            std::fs::read(&f).with_context(|| format!("reading secret {id:?} from {f}"))?
+        }
+        (None, Some(v)) => std::env::var(&v)
+            .with_context(|| format!("secret {id:?}: environment variable {v} is not set"))?
+            .into_bytes(),
+        (None, None) => anyhow::bail!("invalid --secret {spec:?}: give src=FILE or env=VAR"),
+    };
+    Ok((id, value))
+}
+
+fn write_iidfile(path: &Path, id: &str) -> anyhow::Result<()> {
+    std::fs::write(path, id).with_context(|| format!("writing the image ID to {}", path.display()))
+}

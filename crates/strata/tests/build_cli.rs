@@ -1,0 +1,135 @@
+//! `strata build` through the real binary: a multi-stage build with RUN, the config and files
+//! of the result, the cache across rebuilds, and a COPY from outside the context.
+
+mod harness;
+
+use std::path::Path;
+
+use harness::rootfs::Containers;
+use serde_json::Value;
+
+fn write(dir: &Path, name: &str, data: &str) {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, data).unwrap();
+}
+
+fn build(c: &Containers, ctx: &Path, tag: &str) -> (String, String) {
+    let out = c
+        .cmd(&[
+            "build",
+            "--progress",
+            "plain",
+            "-t",
+            tag,
+            ctx.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "build failed: {stderr}");
+    (
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        stderr,
+    )
+}
+
+#[test]
+fn multi_stage_build_with_run_caches_and_runs() {
+    let c = Containers::new(); // has the busybox image "bb"
+    let ctx = c.path("ctx");
+    write(
+        &ctx,
+        "Dockerfile",
+        r#"
+ARG GREETING=hello
+FROM bb AS make
+ARG GREETING
+WORKDIR /work
+COPY src/ ./src/
+RUN cat src/name.txt | sed "s/^/$GREETING /" > greeting.txt
+FROM bb
+ENV APP=/app
+WORKDIR $APP
+COPY --from=make /work/greeting.txt .
+USER 0:0
+CMD ["cat", "/app/greeting.txt"]
+"#,
+    );
+    write(&ctx, "src/name.txt", "world\n");
+    write(&ctx, "unrelated.txt", "x\n");
+    write(&ctx, ".dockerignore", "unrelated.txt\n");
+
+    let (id, log) = build(&c, &ctx, "greeter:1");
+    assert!(id.starts_with("sha256:"), "the image ID on stdout: {id}");
+    let cfg: Value =
+        serde_json::from_str(&c.ok(&["inspect", "-f", "{{json .Config}}", "greeter:1"])).unwrap();
+    assert_eq!(cfg["WorkingDir"], "/app");
+    assert_eq!(cfg["Cmd"], serde_json::json!(["cat", "/app/greeting.txt"]));
+    assert!(
+        cfg["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "APP=/app"),
+        "{cfg}"
+    );
+    assert_eq!(
+        c.ok(&["run", "--rm", "greeter:1"]),
+        "hello world\n",
+        "build log: {log}"
+    );
+
+    // Unchanged: nothing runs. An ignored file changes: still nothing.
+    write(&ctx, "unrelated.txt", "y\n");
+    let (id2, log2) = build(&c, &ctx, "greeter:1");
+    assert_eq!(id2, id, "same image: {log2}");
+    assert!(!log2.contains("cache miss"), "every step is cached: {log2}");
+    assert!(log2.contains("CACHED"), "{log2}");
+
+    // The copied file changes: the COPY and the RUN after it rerun, and the result shows it.
+    write(&ctx, "src/name.txt", "strata\n");
+    let (id3, log3) = build(&c, &ctx, "greeter:1");
+    assert_ne!(id3, id);
+    assert!(log3.contains("cache miss"), "{log3}");
+    assert_eq!(c.ok(&["run", "--rm", "greeter:1"]), "hello strata\n");
+    c.assert_clean();
+}
+
+#[test]
+fn copy_from_outside_the_context_fails_and_changes_nothing() {
+    let c = Containers::new();
+    let ctx = c.path("ctx2");
+    write(
+        &ctx,
+        "Dockerfile",
+        "FROM scratch\nCOPY ok.txt /\nCOPY ../secret /\n",
+    );
+    write(&ctx, "ok.txt", "ok\n");
+    write(&c.path("."), "secret", "no\n");
+    let before = c.ok(&["images", "-a", "-q", "--no-trunc"]);
+    let blobs_before = c.blob_usage();
+    let out = c
+        .cmd(&["build", "-t", "bad:1", ctx.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("outside the build context"), "{err}");
+    assert!(
+        err.contains("Dockerfile:3"),
+        "the error names the line: {err}"
+    );
+    assert_eq!(c.ok(&["images", "-a", "-q", "--no-trunc"]), before);
+    assert_eq!(c.blob_usage(), blobs_before, "the store is unchanged");
+
+    let mut bad = std::fs::File::create(ctx.join("Dockerfile")).unwrap();
+    std::io::Write::write_all(&mut bad, b"FROM scratch\nRUNN echo\n").unwrap();
+    let out = c.cmd(&["build", ctx.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("Dockerfile:2") && err.contains("did you mean RUN"),
+        "{err}"
+    );
+}
