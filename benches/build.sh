@@ -8,7 +8,7 @@
 #   one-file a rebuild after one source file changed
 # and the script prints the median of each and strata's speed-up over the others.
 #
-# Usage: STRATA=target/release/strata crates/build/benches/compare.sh [RUNS]
+# Usage: STRATA=target/release/strata benches/build.sh [RUNS]   (from the repository root)
 set -euo pipefail
 
 RUNS=${1:-5}
