@@ -133,3 +133,48 @@ fn copy_from_outside_the_context_fails_and_changes_nothing() {
         "{err}"
     );
 }
+
+#[test]
+fn a_build_killed_mid_run_leaves_nothing_half_built() {
+    let c = Containers::new();
+    let ctx = c.path("ctx3");
+    write(
+        &ctx,
+        "Dockerfile",
+        "FROM bb\nRUN echo started > /f && sleep 60\nCMD [\"cat\", \"/f\"]\n",
+    );
+    let images_before = c.ok(&["images", "-a", "-q", "--no-trunc"]);
+    let mut child = c
+        .cmd(&["build", "-t", "killed:1", ctx.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    c.eventually("the RUN container starts", || {
+        c.ok(&["ps", "-q"]).lines().count() == 1
+    });
+    child.kill().unwrap(); // SIGKILL, mid-RUN
+    child.wait().unwrap();
+    assert!(
+        c.run(&["inspect", "killed:1"]).status.code() == Some(1),
+        "no image was tagged"
+    );
+
+    // The next build removes what the killed one left (its RUN container, mount, temp dir).
+    write(&ctx, "Dockerfile", "FROM bb\nRUN echo ok > /f\n");
+    build(&c, &ctx, "next:1");
+    assert_eq!(
+        c.ok(&["ps", "-a", "-q"]),
+        "",
+        "the killed build's container is gone"
+    );
+    let tmp = c.root().join("tmp");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "no temp dirs left: {left:?}");
+    let images_after = c.ok(&["images", "-q", "--no-trunc", "killed"]);
+    assert_eq!(images_after, "", "{images_before}");
+    c.ok(&["rmi", "next:1"]);
+    c.assert_clean();
+}

@@ -201,10 +201,9 @@ impl<'a> Builder<'a> {
         mounts: Vec<runtime::MountSpec>,
     ) -> Result<(Descriptor, Digest), BuildError> {
         if self.runtime.is_none() {
-            self.runtime = Some(runtime::OciRuntime::detect(
-                self.req.runtime.as_deref(),
-                self.store.root(),
-            )?);
+            let rt = runtime::OciRuntime::detect(self.req.runtime.as_deref(), self.store.root())?;
+            run::reap_stale_containers(self.store, &rt);
+            self.runtime = Some(rt);
         }
         let rt = self
             .runtime
