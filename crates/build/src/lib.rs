@@ -45,6 +45,7 @@ pub mod cache;
 pub mod context;
 pub mod copy;
 mod error;
+pub mod export;
 pub mod lower;
 pub mod plan;
 pub mod preflight;

@@ -178,3 +178,94 @@ fn a_build_killed_mid_run_leaves_nothing_half_built() {
     c.ok(&["rmi", "next:1"]);
     c.assert_clean();
 }
+
+#[test]
+fn output_exports_the_result_as_files_tar_and_archives() {
+    let c = Containers::new();
+    let ctx = c.path("ctx4");
+    write(
+        &ctx,
+        "Dockerfile",
+        "FROM bb\nRUN rm /bin/true && echo built > /built.txt\nCOPY note.txt /etc/\n",
+    );
+    write(&ctx, "note.txt", "note\n");
+    let ctx_s = ctx.to_str().unwrap();
+
+    let dir = c.path("rootfs-out");
+    c.ok(&["build", "-q", "-o", dir.to_str().unwrap(), ctx_s]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("built.txt")).unwrap(),
+        "built\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("etc/note.txt")).unwrap(),
+        "note\n"
+    );
+    assert!(dir.join("bin/busybox").exists(), "lower layers are there");
+    assert!(
+        !dir.join("bin/true").exists() && !dir.join("bin/.wh.true").exists(),
+        "a whiteout removes, and is not exported"
+    );
+
+    let tar_path = c.path("rootfs.tar");
+    c.ok(&[
+        "build",
+        "-q",
+        "--output",
+        &format!("type=tar,dest={}", tar_path.display()),
+        ctx_s,
+    ]);
+    let files = harness::images::layer_files(&std::fs::read(&tar_path).unwrap());
+    assert!(
+        files
+            .iter()
+            .any(|(p, d)| p == "built.txt" && d == b"built\n"),
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+
+    // To standard output: nothing but the tar goes there.
+    let out = c.cmd(&["build", "-q", "-o", "-", ctx_s]).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        harness::images::layer_files(&out.stdout)
+            .iter()
+            .any(|(p, _)| p == "etc/note.txt")
+    );
+
+    let oci = c.path("out-oci.tar");
+    c.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "exported:v1",
+        "--output",
+        &format!("type=oci,dest={}", oci.display()),
+        ctx_s,
+    ]);
+    let layout = c.path("oci-layout");
+    std::fs::create_dir_all(&layout).unwrap();
+    harness::peer(
+        std::process::Command::new("tar")
+            .arg("-xf")
+            .arg(&oci)
+            .arg("-C")
+            .arg(&layout),
+    );
+    let bundle = c.path("bundle");
+    harness::peer(
+        std::process::Command::new(harness::require("umoci"))
+            .args(["unpack", "--image"])
+            .arg(format!("{}:v1", layout.display()))
+            .arg(&bundle),
+    );
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("rootfs/built.txt")).unwrap(),
+        "built\n"
+    );
+
+    let (code, err) = c.fails(&["build", "--output", "type=zip,dest=x", ctx_s]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unsupported --output type"), "{err}");
+    c.assert_clean();
+}

@@ -41,6 +41,10 @@ pub struct BuildArgs {
     /// Write the image ID to the file.
     #[arg(long, value_name = "FILE")]
     pub iidfile: Option<PathBuf>,
+    /// Output destination (format: `type=local,dest=path`; also `type=tar|oci|docker`,
+    /// `dest=-` for standard output, or a bare directory).
+    #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
+    pub output: Option<String>,
     /// Set the target platform (`os/arch[/variant]`).
     #[arg(long)]
     pub platform: Option<String>,
@@ -188,6 +192,12 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         platform,
         secrets,
     };
+    let output = args
+        .output
+        .as_deref()
+        .map(super::build_output::Output::parse)
+        .transpose()?
+        .unwrap_or(super::build_output::Output::Image);
     let store = ctx.store()?;
     let quiet = args.quiet || args.progress == "quiet";
     let mut plain = Plain {
@@ -202,7 +212,14 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
     if let Some(f) = &args.iidfile {
         write_iidfile(f, &built.id.to_string())?;
     }
-    writeln!(out, "{}", built.id)?;
+    output.export(
+        &store,
+        &built.manifest,
+        built.tags.first().map(String::as_str),
+    )?;
+    if !output.uses_stdout() {
+        writeln!(out, "{}", built.id)?;
+    }
     Ok(())
 }
 

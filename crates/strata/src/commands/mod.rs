@@ -2,6 +2,7 @@
 
 mod attach;
 pub mod build;
+mod build_output;
 mod commit;
 mod container;
 mod container_json;

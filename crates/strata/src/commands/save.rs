@@ -1,6 +1,5 @@
 //! `strata save [-o FILE] IMAGE...`: a docker-archive (Docker 25+'s combined form).
 
-use std::fs::File;
 use std::io::IsTerminal;
 
 use anyhow::{Context as _, bail};
@@ -31,7 +30,7 @@ pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
     }
     let dst = match &args.output {
         Some(path) => DockerArchiveDestination::create(path)?,
-        None => DockerArchiveDestination::to_writer(stdout_file()?),
+        None => DockerArchiveDestination::to_writer(util::stdout_file()?),
     };
     util::block_on(async {
         let deferred = WithoutCommit(&dst);
@@ -60,12 +59,4 @@ fn asked_tag(asked: &str, tags: &[String]) -> Option<String> {
     let r = oci::Reference::parse(asked).ok()?;
     let full = r.to_string();
     tags.contains(&full).then(|| r.familiar())
-}
-
-/// A second handle on stdout that can move to the archive's writer thread.
-fn stdout_file() -> anyhow::Result<File> {
-    let fd = std::os::fd::AsFd::as_fd(&std::io::stdout())
-        .try_clone_to_owned()
-        .context("duplicating stdout")?;
-    Ok(File::from(fd))
 }

@@ -138,6 +138,14 @@ pub fn ellipsis(s: &str, max: usize) -> String {
     out
 }
 
+/// A second handle on stdout that can move to the archive's writer thread.
+pub fn stdout_file() -> anyhow::Result<std::fs::File> {
+    let fd = std::os::fd::AsFd::as_fd(&std::io::stdout())
+        .try_clone_to_owned()
+        .context("duplicating stdout")?;
+    Ok(std::fs::File::from(fd))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
