@@ -52,6 +52,6 @@ pub mod preflight;
 pub mod progress;
 pub mod run;
 
-pub use builder::{BuildRequest, Built, Secrets, build};
+pub use builder::{BuildRequest, Built, Secrets, base_images, build};
 pub use error::BuildError;
 pub use progress::Event;

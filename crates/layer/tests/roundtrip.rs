@@ -240,3 +240,25 @@ fn overlay_bookkeeping_xattrs_stay_out_of_layers() {
     );
     assert!(!keys.iter().any(|k| k.contains("overlay")), "{keys:?}");
 }
+
+/// Regression: writers that leave numeric fields unset (all NUL, as `tar::Header::new_gnu`
+/// does for uid/gid) are read as GNU tar and Go read them: as 0.
+#[test]
+fn empty_numeric_header_fields_read_as_zero() {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(3);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    assert!(h.uid().is_err(), "the header leaves uid empty");
+    b.append_data(&mut h, "f.txt", &b"abc"[..]).unwrap();
+    let tar_bytes = b.into_inner().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    layer::apply_layer(root.path(), &tar_bytes[..], &layer::ApplyOptions::default()).unwrap();
+    assert_eq!(std::fs::read(root.path().join("f.txt")).unwrap(), b"abc");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(root.path().join("f.txt")).unwrap().uid(),
+        0
+    );
+}

@@ -269,3 +269,86 @@ fn output_exports_the_result_as_files_tar_and_archives() {
     assert!(err.contains("unsupported --output type"), "{err}");
     c.assert_clean();
 }
+
+#[test]
+fn missing_bases_are_pulled_and_pull_refreshes_them() {
+    let reg = harness::Registry::start();
+    let publisher = harness::Env::new();
+    let base = format!("{}/bases/files:1", reg.host);
+    let publish = |content: &str| {
+        std::fs::write(
+            publisher.path("base.tar"),
+            harness::images::tar_of(&[("base.txt", content.as_bytes())]),
+        )
+        .unwrap();
+        publisher.ok(&[
+            "import",
+            publisher.path("base.tar").to_str().unwrap(),
+            &base,
+        ]);
+        publisher.ok(&["push", "-q", &base]);
+    };
+    publish("v1\n");
+
+    let c = harness::Env::new();
+    let ctx = c.path("ctx5");
+    write(
+        &ctx,
+        "Dockerfile",
+        &format!("ARG BASE={base}\nFROM $BASE\nCOPY add.txt /\n"),
+    );
+    write(&ctx, "add.txt", "added\n");
+    let out_dir = c.path("o1");
+    let run = c
+        .cmd(&[
+            "build",
+            "-q",
+            "-o",
+            out_dir.to_str().unwrap(),
+            ctx.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("base.txt")).unwrap(),
+        "v1\n",
+        "the missing base was pulled"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("add.txt")).unwrap(),
+        "added\n"
+    );
+
+    // A newer base in the registry: a plain build keeps the local one, --pull takes the new.
+    publish("v2\n");
+    let o2 = c.path("o2");
+    c.ok(&[
+        "build",
+        "-q",
+        "-o",
+        o2.to_str().unwrap(),
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(o2.join("base.txt")).unwrap(),
+        "v1\n"
+    );
+    let o3 = c.path("o3");
+    c.ok(&[
+        "build",
+        "-q",
+        "--pull",
+        "-o",
+        o3.to_str().unwrap(),
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(o3.join("base.txt")).unwrap(),
+        "v2\n"
+    );
+}

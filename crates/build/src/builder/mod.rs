@@ -162,16 +162,8 @@ pub fn build(
     req: &BuildRequest,
     events: &mut dyn FnMut(&Event),
 ) -> Result<Built, BuildError> {
-    let df = dockerfile::parse_named(&req.dockerfile_name, &req.dockerfile)?;
-    let stages = dockerfile::instructions(&df)?;
+    let (df, stages, plan) = parse_and_plan(req)?;
     let platform = req.platform.clone().unwrap_or_else(Platform::host);
-    let popts = PlanOptions {
-        target: req.target.clone(),
-        build_args: req.build_args.clone(),
-        target_platform: platform.clone(),
-        build_platform: Platform::host(),
-    };
-    let plan = plan::plan(&stages, &req.dockerfile_name, df.escape_token, &popts)?;
     let tags = req
         .tags
         .iter()
@@ -355,6 +347,38 @@ fn remove_tree(p: &Path) {
     }
     chmod_all(p);
     let _ = fs::remove_dir_all(p);
+}
+
+/// Parses, types and plans `req`'s Dockerfile.
+fn parse_and_plan(
+    req: &BuildRequest,
+) -> Result<(dockerfile::Dockerfile, dockerfile::Stages, plan::Plan), BuildError> {
+    let df = dockerfile::parse_named(&req.dockerfile_name, &req.dockerfile)?;
+    let stages = dockerfile::instructions(&df)?;
+    let popts = PlanOptions {
+        target: req.target.clone(),
+        build_args: req.build_args.clone(),
+        target_platform: req.platform.clone().unwrap_or_else(Platform::host),
+        build_platform: Platform::host(),
+    };
+    let plan = plan::plan(&stages, &req.dockerfile_name, df.escape_token, &popts)?;
+    Ok((df, stages, plan))
+}
+
+/// The images the stages `req` needs start from (`FROM NAME`, ARGs expanded; not
+/// `scratch`, not earlier stages), so that a caller can pull them first: the builder itself
+/// only reads the store.
+pub fn base_images(req: &BuildRequest) -> Result<Vec<String>, BuildError> {
+    let (_, _, plan) = parse_and_plan(req)?;
+    let mut names: Vec<String> = Vec::new();
+    for s in &plan.stages {
+        if let plan::Base::Image(n) = &s.base
+            && !names.contains(n)
+        {
+            names.push(n.clone());
+        }
+    }
+    Ok(names)
 }
 
 /// RFC 3339 of `epoch`, or of now.

@@ -20,11 +20,12 @@ pub(super) struct Meta {
 /// Reads mode, owner, mtime and xattrs from the header, overridden by PAX records.
 pub(super) fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
     let header = entry.header();
+    let old = header.as_old();
     let mut meta = Meta {
-        mode: header.mode()?,
-        uid: header.uid()? as u32,
-        gid: header.gid()? as u32,
-        mtime: header.mtime()? as i64,
+        mode: field(header.mode().map(u64::from), &old.mode)? as u32,
+        uid: field(header.uid(), &old.uid)? as u32,
+        gid: field(header.gid(), &old.gid)? as u32,
+        mtime: field(header.mtime(), &old.mtime)? as i64,
         mtime_nanos: 0,
         xattrs: Vec::new(),
         size: entry.size(),
@@ -55,6 +56,15 @@ pub(super) fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Me
         }
     }
     Ok(meta)
+}
+
+/// A numeric header field read as GNU tar and Go's archive/tar read it: an empty field (all
+/// NUL or spaces, as some writers leave the ones they do not set) is 0, not an error.
+fn field(parsed: io::Result<u64>, raw: &[u8]) -> io::Result<u64> {
+    match parsed {
+        Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        other => other,
+    }
 }
 
 /// Parses a PAX time (`1700000000`, `1700000000.5`, `-1.25`) into seconds and nanoseconds.

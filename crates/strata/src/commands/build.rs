@@ -29,6 +29,10 @@ pub struct BuildArgs {
     /// Do not use cache when building the image.
     #[arg(long)]
     pub no_cache: bool,
+    /// Always attempt to pull newer versions of the base images (missing ones are pulled
+    /// anyway).
+    #[arg(long)]
+    pub pull: bool,
     /// Set metadata for the image (`KEY=VALUE`).
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
@@ -200,6 +204,21 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         .unwrap_or(super::build_output::Output::Image);
     let store = ctx.store()?;
     let quiet = args.quiet || args.progress == "quiet";
+    // The builder reads bases from the store only: pull what is missing first (as `docker
+    // build` does), or every base with `--pull`.
+    for name in build::base_images(&req)? {
+        if args.pull || store.resolve_image(&name).is_err() {
+            let pull = crate::cli::PullArgs {
+                all_tags: false,
+                platform: args.platform.clone(),
+                quiet,
+                tls_verify: true,
+                name: name.clone(),
+            };
+            super::pull::run(ctx, pull, &mut std::io::stderr())
+                .with_context(|| format!("pulling the base image {name}"))?;
+        }
+    }
     let mut plain = Plain {
         out: std::io::stderr(),
         named: BTreeMap::new(),
