@@ -79,6 +79,11 @@ CMD ["cat", "/app/greeting.txt"]
         "hello world\n",
         "build log: {log}"
     );
+    let listed = c.ok(&["images", "-a", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(
+        !listed.contains("<none>"),
+        "a build leaves no intermediate images: {listed}"
+    );
 
     // Unchanged: nothing runs. An ignored file changes: still nothing.
     write(&ctx, "unrelated.txt", "y\n");

@@ -214,6 +214,10 @@ impl<'a> Builder<'a> {
                 message: "no OCI runtime".into(),
             })?;
         let intermediate = self.put_image(img)?;
+        let _intermediate = Intermediate {
+            store: self.store,
+            target: intermediate.clone(),
+        };
         // Lines go out as events while the command runs; the last ten are kept for the
         // error of a failing command.
         let tail = Arc::new(Mutex::new(std::collections::VecDeque::new()));
@@ -282,6 +286,26 @@ impl<'a> Builder<'a> {
         let (desc, _) = self.store_manifest(&config, &img.layers)?;
         self.store.add_image(&desc)?;
         Ok(desc.digest.to_string())
+    }
+}
+
+/// The image a RUN container is made from exists only for that container: once the step is
+/// over (and its container removed), its record goes, so builds leave no `<none>` images.
+/// Only an untagged image no container uses is removed; its blobs stay under the build's
+/// lease and GC takes what nothing else refers to.
+struct Intermediate<'s> {
+    store: &'s store::Store,
+    target: String,
+}
+
+impl Drop for Intermediate<'_> {
+    fn drop(&mut self) {
+        if let Ok(info) = self.store.resolve_image(&self.target)
+            && info.tags.is_empty()
+            && info.users.is_empty()
+        {
+            let _ = self.store.remove_image(&self.target, false);
+        }
     }
 }
 
