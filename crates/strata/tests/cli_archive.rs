@@ -1,8 +1,9 @@
 //! save / load / copy round trips through archives, with the real binary.
 
-mod common;
+mod harness;
 
-use common::{Env, image_id, rootfs_bytes, sha256};
+use harness::Env;
+use harness::images::{image_id, rootfs_bytes, sha256};
 use predicates::prelude::*;
 
 #[test]

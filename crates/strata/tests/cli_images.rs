@@ -1,8 +1,9 @@
 //! import → images / inspect / history / tag / rmi / prune, through the real binary.
 
-mod common;
+mod harness;
 
-use common::{Env, gzip, image_id, rootfs_bytes, sha256};
+use harness::Env;
+use harness::images::{gzip, image_id, rootfs_bytes, sha256};
 use predicates::prelude::*;
 
 #[test]

@@ -201,3 +201,35 @@ pub fn layer_files(layer: &[u8]) -> Vec<(String, Vec<u8>)> {
     }
     out
 }
+
+/// The bytes of a small deterministic rootfs tar: /etc/hello and `extra` as /etc/extra.
+pub fn rootfs_bytes(extra: &str) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, data: &[u8], kind: tar::EntryType| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(if kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        b.append_data(&mut h, path, data).expect("append");
+    };
+    add("etc/", b"", tar::EntryType::Directory);
+    add("etc/hello", b"hello\n", tar::EntryType::Regular);
+    add("etc/extra", extra.as_bytes(), tar::EntryType::Regular);
+    b.into_inner().expect("finish tar")
+}
+
+/// Checks an import's output (`sha256:<64 hex>\n`) and returns the ID.
+pub fn image_id(stdout: &str) -> String {
+    let id = stdout.trim_end();
+    assert!(
+        id.len() == 71 && id.starts_with("sha256:") && stdout.ends_with('\n'),
+        "not an image ID: {stdout:?}"
+    );
+    id.to_string()
+}

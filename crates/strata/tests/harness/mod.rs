@@ -46,9 +46,23 @@ impl Env {
             .env("DOCKER_CONFIG", self.dir.path().join("docker"))
             .env("HOME", self.dir.path())
             .env_remove("SOURCE_DATE_EPOCH")
+            .env_remove("XDG_CONFIG_HOME")
             .args(args)
             .stdin(Stdio::null());
         c
+    }
+
+    /// `strata` on this store as an `assert_cmd` command, for tests that assert on output
+    /// or feed stdin with its helpers.
+    pub fn strata(&self) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(self.cmd(&[]))
+    }
+
+    /// Writes a small rootfs tar (plus `extra` as /etc/extra) and returns its path.
+    pub fn rootfs_tar(&self, name: &str, extra: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, images::rootfs_bytes(extra)).expect("write tar");
+        path
     }
 
     /// Runs `strata ARGS` and returns its output, whatever the exit code.
