@@ -198,8 +198,9 @@ fn is_path_component(s: &str) -> bool {
     }
 }
 
-/// `path-component ("/" path-component)*`
-fn is_remote_name(s: &str) -> bool {
+/// Whether `s` is a repository path: `path-component ("/" path-component)*`, where a
+/// component is `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` (no length limit here).
+pub fn is_remote_name(s: &str) -> bool {
     s.split('/').all(is_path_component)
 }
 
@@ -240,8 +241,8 @@ pub fn is_domain(s: &str) -> bool {
                 .is_some_and(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit())))
 }
 
-/// `[\w][\w.-]{0,127}`
-fn is_tag(s: &str) -> bool {
+/// Whether `s` is a tag: `[\w][\w.-]{0,127}`.
+pub fn is_tag(s: &str) -> bool {
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     let b = s.as_bytes();
     !b.is_empty()

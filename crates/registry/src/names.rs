@@ -8,59 +8,14 @@
 /// The longest repository name accepted (distribution's limit).
 pub const NAME_MAX: usize = 255;
 
-/// Whether `name` is a valid repository name.
+/// Whether `name` is a valid repository name (the reference grammar's, which `oci` owns).
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= NAME_MAX && name.split('/').all(valid_component)
-}
-
-/// Whether `c` is one path component of a repository name.
-fn valid_component(c: &str) -> bool {
-    let b = c.as_bytes();
-    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
-        return false;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if alnum(b[i]) {
-            i += 1;
-            continue;
-        }
-        // A separator run: `.`, `_`, `__` or one or more `-`.
-        let start = i;
-        match b[i] {
-            b'.' => i += 1,
-            b'_' => {
-                i += 1;
-                if i < b.len() && b[i] == b'_' {
-                    i += 1;
-                }
-            }
-            b'-' => {
-                while i < b.len() && b[i] == b'-' {
-                    i += 1;
-                }
-            }
-            _ => return false,
-        }
-        if i == start || i >= b.len() || !alnum(b[i]) {
-            return false;
-        }
-    }
-    true
-}
-
-fn alnum(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit()
+    name.len() <= NAME_MAX && oci::reference::is_remote_name(name)
 }
 
 /// Whether `tag` is a valid tag.
 pub fn valid_tag(tag: &str) -> bool {
-    let b = tag.as_bytes();
-    !b.is_empty()
-        && b.len() <= 128
-        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter()
-            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+    oci::reference::is_tag(tag)
 }
 
 #[cfg(test)]
