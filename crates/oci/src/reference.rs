@@ -378,12 +378,7 @@ impl Named {
 
     /// The name with Docker Hub's domain and `library/` dropped (`FamiliarName`).
     pub fn familiar_name(&self) -> String {
-        let (domain, path) = familiarize(&self.domain, &self.path);
-        if domain.is_empty() {
-            path.to_string()
-        } else {
-            format!("{domain}/{path}")
-        }
+        familiar_name_of(&self.domain, &self.path)
     }
 
     /// The whole reference in its shortest form (`FamiliarString`).
@@ -478,6 +473,16 @@ impl fmt::Display for AnyReference {
             AnyReference::Named(n) => n.fmt(f),
             AnyReference::Digest(d) => f.write_str(d),
         }
+    }
+}
+
+/// `domain/path` in Docker's short form (`ubuntu`, `user/app`, `ghcr.io/o/r`).
+fn familiar_name_of(domain: &str, path: &str) -> String {
+    let (domain, path) = familiarize(domain, path);
+    if domain.is_empty() {
+        path.to_string()
+    } else {
+        format!("{domain}/{path}")
     }
 }
 
@@ -808,12 +813,7 @@ impl Reference {
 
     /// The repository as Docker shows it (`ubuntu`, `user/app`, `ghcr.io/o/r`).
     pub fn familiar_name(&self) -> String {
-        let (domain, path) = familiarize(&self.domain, &self.path);
-        if domain.is_empty() {
-            path.to_string()
-        } else {
-            format!("{domain}/{path}")
-        }
+        familiar_name_of(&self.domain, &self.path)
     }
 
     /// The whole reference as Docker shows it (`ubuntu:latest`).
