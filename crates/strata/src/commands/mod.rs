@@ -104,6 +104,23 @@ impl std::fmt::Display for ExitStatus {
 
 impl std::error::Error for ExitStatus {}
 
+/// Runs `step` for each named container (or volume), printing the name after each success
+/// as Docker does, and reports the failures together at the end (see [`report_errors`]).
+pub fn each_named(
+    names: &[String],
+    out: &mut dyn Write,
+    mut step: impl FnMut(&str) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut errors = Vec::new();
+    for name in names {
+        match step(name) {
+            Ok(()) => writeln!(out, "{name}")?,
+            Err(e) => errors.push(e),
+        }
+    }
+    report_errors(errors)
+}
+
 /// Docker's way with several operands: each failure is printed as it comes, the command
 /// carries on and fails at the end with the last one (exit 1).
 pub fn report_errors(errors: Vec<anyhow::Error>) -> anyhow::Result<()> {

@@ -12,41 +12,33 @@ use crate::cli::RmArgs;
 /// Removes each container, printing its name as given.
 pub fn run(ctx: &Ctx, args: RmArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = ctx.store()?;
-    let mut errors = Vec::new();
-    for name in &args.containers {
-        let result = (|| -> anyhow::Result<()> {
-            let (c, rt) = container::load(ctx, name)?;
-            let id = c.record.id.clone();
-            let c = if args.force && container::observed(&c, &rt)?.status == Status::Running {
-                // Let its monitor see the exit and unmount, then remove what is left.
-                c.kill(&rt, "KILL")?;
-                container::wait_recorded(ctx, &id, &rt, Duration::from_secs(30))?;
-                match runtime::container::load(&ctx.root, &id) {
-                    Ok(c) => c,
-                    // Its monitor removed it (`--rm`).
-                    Err(runtime::RuntimeError::NoSuchContainer(_)) => return Ok(()),
-                    Err(e) => return Err(e.into()),
-                }
-            } else {
-                let mut c = c;
-                container::settle(&mut c, &rt)?;
-                c
-            };
-            let result = if args.volumes {
-                container::remove_with_volumes(ctx, &store, &rt, c, args.force)
-            } else {
-                c.remove(&store, &rt, args.force).map_err(Into::into)
-            };
-            match result {
-                // Removed meanwhile by its own monitor (`--rm`).
-                Err(_) if !ctx.root.join("containers").join(&id).exists() => Ok(()),
-                other => other,
+    super::each_named(&args.containers, out, |name| {
+        let (c, rt) = container::load(ctx, name)?;
+        let id = c.record.id.clone();
+        let c = if args.force && container::observed(&c, &rt)?.status == Status::Running {
+            // Let its monitor see the exit and unmount, then remove what is left.
+            c.kill(&rt, "KILL")?;
+            container::wait_recorded(ctx, &id, &rt, Duration::from_secs(30))?;
+            match runtime::container::load(&ctx.root, &id) {
+                Ok(c) => c,
+                // Its monitor removed it (`--rm`).
+                Err(runtime::RuntimeError::NoSuchContainer(_)) => return Ok(()),
+                Err(e) => return Err(e.into()),
             }
-        })();
+        } else {
+            let mut c = c;
+            container::settle(&mut c, &rt)?;
+            c
+        };
+        let result = if args.volumes {
+            container::remove_with_volumes(ctx, &store, &rt, c, args.force)
+        } else {
+            c.remove(&store, &rt, args.force).map_err(Into::into)
+        };
         match result {
-            Ok(()) => writeln!(out, "{name}")?,
-            Err(e) => errors.push(e),
+            // Removed meanwhile by its own monitor (`--rm`).
+            Err(_) if !ctx.root.join("containers").join(&id).exists() => Ok(()),
+            other => other,
         }
-    }
-    super::report_errors(errors)
+    })
 }

@@ -27,19 +27,11 @@ pub fn run(ctx: &Ctx, args: StartArgs, out: &mut dyn Write) -> anyhow::Result<()
         }
         return Ok(());
     }
-    let mut errors = Vec::new();
-    for name in &args.containers {
-        let result = (|| -> anyhow::Result<()> {
-            let (c, rt) = container::load(ctx, name)?;
-            if container::observed(&c, &rt)?.status != Status::Running {
-                monitor::start_detached(ctx, &c, &rt)?;
-            }
-            Ok(())
-        })();
-        match result {
-            Ok(()) => writeln!(out, "{name}")?,
-            Err(e) => errors.push(e),
+    super::each_named(&args.containers, out, |name| {
+        let (c, rt) = container::load(ctx, name)?;
+        if container::observed(&c, &rt)?.status != Status::Running {
+            monitor::start_detached(ctx, &c, &rt)?;
         }
-    }
-    super::report_errors(errors)
+        Ok(())
+    })
 }

@@ -10,14 +10,7 @@ use crate::cli::StopArgs;
 
 /// Stops each container and waits until its exit is recorded; prints each name as given.
 pub fn run(ctx: &Ctx, args: StopArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let mut errors = Vec::new();
-    for name in &args.containers {
-        match stop_one(ctx, name, &args) {
-            Ok(()) => writeln!(out, "{name}")?,
-            Err(e) => errors.push(e),
-        }
-    }
-    super::report_errors(errors)
+    super::each_named(&args.containers, out, |name| stop_one(ctx, name, &args))
 }
 
 /// Stops one container (nothing to do when it is not running).
