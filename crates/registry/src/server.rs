@@ -109,6 +109,22 @@ impl Server {
         ServerError,
     > {
         let storage: Arc<dyn Storage> = Arc::new(FsStorage::new(&config.root)?);
+        Server::bind_storage(config, storage, shutdown).await
+    }
+
+    /// Like [`Server::bind_with_shutdown`], on a storage backend of the caller's choosing
+    /// (`config.root` is not used).
+    pub async fn bind_storage(
+        config: Config,
+        storage: Arc<dyn Storage>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<
+        (
+            SocketAddr,
+            impl Future<Output = std::io::Result<()>> + Send + 'static,
+        ),
+        ServerError,
+    > {
         let router = Server::router(storage, &config.auth)?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
-use super::{ByteStream, Key, Storage};
+use super::{ByteStream, Key, Meta, Storage};
 use crate::error::StorageError;
 
 /// Objects as files under a root directory.
@@ -104,10 +104,13 @@ async fn write_body(
 }
 
 impl Storage for FsStorage {
-    fn stat<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
+    fn meta<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<Meta>, StorageError>> {
         Box::pin(async move {
             match tokio::fs::metadata(self.path(key)).await {
-                Ok(m) if m.is_file() => Ok(Some(m.len())),
+                Ok(m) if m.is_file() => Ok(Some(Meta {
+                    size: m.len(),
+                    modified: m.modified().map_err(io_err("stat", key))?,
+                })),
                 Ok(_) => Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(None),

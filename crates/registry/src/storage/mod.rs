@@ -78,10 +78,27 @@ fn valid_component(c: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// What a backend knows about one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written, by the backend's clock (the file's mtime, the object's
+    /// `Last-Modified`). Garbage collection compares these with each other only, never
+    /// with a local clock, so replicas with skewed clocks still agree.
+    pub modified: std::time::SystemTime,
+}
+
 /// A place to keep keyed objects. Object-safe, so a server holds an `Arc<dyn Storage>`.
 pub trait Storage: Send + Sync + 'static {
+    /// The size and modification time of the object at `key`, or `None` when there is
+    /// none.
+    fn meta<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<Meta>, StorageError>>;
+
     /// The size of the object at `key`, or `None` when there is none.
-    fn stat<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<u64>, StorageError>>;
+    fn stat<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
+        Box::pin(async move { Ok(self.meta(key).await?.map(|m| m.size)) })
+    }
 
     /// Reads the object at `key`, or the bytes of `range` in it (the caller checks the range
     /// against [`Storage::stat`]). A missing object is [`StorageError::NotFound`].
