@@ -3,9 +3,10 @@
 
 Both servers get the same content (a small image plus one 4 MiB and one 256 MiB blob, pushed
 with skopeo-independent raw HTTP), then the same wrk load for manifest GET, small-blob GET
-and large-blob GET (not HEAD: wrk 4.1 waits for a body after a HEAD response that announces
-a Content-Length, and stalls; HEAD needs another load generator), and the same ~500 MB push with `strata push`. Prints
-requests/s, latency percentiles and MB/s for both, and the ratios.
+and large-blob GET, the same ApacheBench (`ab -k -i`) load for manifest and small-blob HEAD
+(wrk 4.1 waits for a body after a HEAD response that announces a Content-Length, and
+stalls; ab is single-threaded, so its figures are a floor), and the same ~500 MB push with
+`strata push`. Prints requests/s, latency percentiles and MB/s for both, and the ratios.
 Run: python3 benches/registry.py [--seconds 10] [--connections 32]
 """
 import argparse, hashlib, json, os, re, shutil, socket, subprocess, sys, tempfile, time
@@ -93,14 +94,29 @@ def wrk(url, seconds, conns, script, work):
     return {"rps": reqs / secs, "mbps": nbytes / secs / 1e6, "p50": p50 / 1000, "p99": p99 / 1000}
 
 
+def ab_head(url, seconds, conns):
+    """HEAD load with ApacheBench: keep-alive, `conns` concurrent, for `seconds`."""
+    out = subprocess.run(["ab", "-q", "-k", "-i", "-c", str(conns), "-t", str(seconds), "-n", "100000000",
+                          "-H", "Accept: application/vnd.oci.image.manifest.v1+json", url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    if failed or non2xx:
+        sys.exit(f"{url}: {failed} failed, {non2xx.group(1) if non2xx else 0} non-2xx HEAD responses")
+    pct = dict(re.findall(r"^\s+(\d+)%\s+(\d+)", out, re.M))
+    return {"rps": rps, "mbps": 0.0, "p50": float(pct.get("50", "nan")), "p99": float(pct.get("99", "nan"))}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     args = ap.parse_args()
     subprocess.run([os.path.join(ROOT, "scripts/install-peers.sh")], check=True)
-    if not shutil.which("wrk"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    for tool, package in [("wrk", "wrk"), ("ab", "apache2-utils")]:
+        if not shutil.which(tool):
+            subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "strata"], cwd=ROOT, check=True)
     strata = os.path.join(ROOT, "target/release/strata")
     work = tempfile.mkdtemp(prefix="strata-bench-registry-")
@@ -131,6 +147,8 @@ def main():
                                         ("256 MiB blob GET", paths["256MiB"], "")]:
                 conns = args.connections if "MiB" not in label else 4
                 r[label] = wrk(f"http://{host}{path}", args.seconds, conns, script, work)
+            for label, path in [("manifest HEAD", paths["manifest"]), ("small blob HEAD", paths["small"])]:
+                r[label] = ab_head(f"http://{host}{path}", args.seconds, args.connections)
             # A ~500 MB push from a strata store (the same for both servers).
             store = os.path.join(work, f"store-{name}")
             env = dict(os.environ, STRATA_ROOT=store)

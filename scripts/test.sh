@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs strata's whole test suite: installs the peer tools (docker-registry, skopeo, umoci)
-# from Debian's packages when missing, then every unit, conformance and integration test.
+# Runs strata's whole test suite: installs the peer tools (docker-registry, skopeo, umoci,
+# runc, … from Debian's packages; s3s-fs from crates.io) when missing, then every unit,
+# conformance and integration test.
 # Tests that need a peer fail (never skip) when it is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-peers.sh
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export STRATA_REQUIRE_PEERS=1
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast --test-threads 4

@@ -17,7 +17,7 @@ use futures::{StreamExt, TryStreamExt};
 use oci::media;
 use serde_json::json;
 
-use crate::auth::{Htpasswd, parse_basic};
+use crate::auth::Guard;
 use crate::error::{ApiError, Code};
 use crate::names;
 use crate::repo::{self, MANIFEST_MAX, Registry, parse_digest};
@@ -28,10 +28,10 @@ use crate::storage::ByteStream;
 pub struct App {
     /// The content.
     pub registry: Registry,
-    /// Basic-auth users, when authentication is on.
-    pub htpasswd: Option<Htpasswd>,
-    /// The realm named in `WWW-Authenticate` challenges.
-    pub realm: String,
+    /// Authentication: anonymous, basic or token.
+    pub auth: Guard,
+    /// The pull-through cache, when the server mirrors an upstream registry.
+    pub proxy: Option<crate::proxy::Proxy>,
 }
 
 /// A parsed `/v2/` path.
@@ -206,6 +206,63 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// How much of a refused request body is still read (and discarded), and for how long,
+/// so that a client still sending gets the error response instead of a reset connection.
+const DRAIN_MAX: u64 = 64 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A request body that, dropped before its end (a request refused before its body was
+/// read), is read on to its end by a spawned task, at most [`DRAIN_MAX`] bytes for at most
+/// [`DRAIN_TIME`].
+struct DrainOnDrop(Option<axum::body::BodyDataStream>);
+
+impl futures::Stream for DrainOnDrop {
+    type Item = Result<bytes::Bytes, axum::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let Some(s) = self.0.as_mut() else {
+            return std::task::Poll::Ready(None);
+        };
+        let r = s.poll_next_unpin(cx);
+        if matches!(r, std::task::Poll::Ready(None)) {
+            self.0 = None;
+        }
+        r
+    }
+}
+
+impl Drop for DrainOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut s) = self.0.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                let _ = tokio::time::timeout(DRAIN_TIME, async {
+                    let mut seen = 0u64;
+                    while let Some(Ok(c)) = s.next().await {
+                        seen += c.len() as u64;
+                        if seen > DRAIN_MAX {
+                            break;
+                        }
+                    }
+                })
+                .await;
+            });
+        }
+    }
+}
+
+/// Wraps a request body in [`DrainOnDrop`] (bodiless requests are left alone).
+fn drain_on_drop(body: Body) -> Body {
+    if axum::body::HttpBody::is_end_stream(&body) {
+        return body;
+    }
+    Body::from_stream(DrainOnDrop(Some(body.into_data_stream())))
+}
+
 fn body_stream(body: Body) -> ByteStream<'static> {
     body.into_data_stream()
         .map_err(std::io::Error::other)
@@ -213,8 +270,8 @@ fn body_stream(body: Body) -> ByteStream<'static> {
 }
 
 /// The base endpoint, `/v2/`.
-pub async fn base(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&app, &headers).await {
+pub async fn base(State(app): State<Arc<App>>, req: Request) -> Response {
+    if let Err(r) = app.auth.authorize(&req, &[]).await {
         return r;
     }
     finish(
@@ -236,30 +293,10 @@ pub async fn health(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-async fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
-    let Some(h) = &app.htpasswd else {
-        return Ok(());
-    };
-    if let Some((user, pass)) = header_str(headers, "authorization").and_then(parse_basic)
-        && h.check(&user, &pass).await
-    {
-        return Ok(());
-    }
-    let mut r = ApiError::new(Code::Unauthorized, "authentication required").into_response();
-    let challenge = format!("Basic realm=\"{}\"", app.realm.replace('"', ""));
-    if let Ok(v) = challenge.parse() {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-    }
-    r.headers_mut().insert(
-        "Docker-Distribution-API-Version",
-        axum::http::HeaderValue::from_static("registry/2.0"),
-    );
-    Err(r)
-}
-
 /// Every `/v2/<...>` request.
 pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
-    if let Err(r) = authorize(&app, req.headers()).await {
+    let mut req = req.map(drain_on_drop);
+    if let Err(r) = app.auth.authorize_request(&mut req).await {
         return r;
     }
     let path = req.uri().path().to_string();
@@ -280,6 +317,13 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     let (req, body) = req.into_parts();
     let method = req.method.clone();
+    if app.proxy.is_some() && method != Method::GET && method != Method::HEAD {
+        return ApiError::new(
+            Code::Unsupported,
+            "this registry is a pull-through cache: pushes and deletes are not supported",
+        )
+        .into_response();
+    }
     let result = match (route, method) {
         (Route::Catalog, Method::GET) => catalog(&app, &req).await,
         (Route::Tags { name }, Method::GET) => tags(&app, &name, &req).await,
@@ -377,6 +421,11 @@ fn parse_range_inner(h: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, (
 }
 
 async fn blob_get(app: &App, name: &str, digest: &str, req: &Parts, head: bool) -> ApiResult {
+    if let Some(p) = &app.proxy
+        && let Some(r) = p.blob(name, digest, head).await?
+    {
+        return Ok(r);
+    }
     let d = parse_digest(digest)?;
     let Some(size) = app.registry.blob_size(name, &d).await? else {
         return Err(ApiError::new(
@@ -586,7 +635,10 @@ async fn upload_cancel(app: &App, name: &str, id: &str) -> ApiResult {
 // ---- manifests -------------------------------------------------------------------------
 
 async fn manifest_get(app: &App, name: &str, reference: &str, head: bool) -> ApiResult {
-    let m = app.registry.manifest_get(name, reference).await?;
+    let m = match &app.proxy {
+        Some(p) => p.manifest(name, reference).await?,
+        None => app.registry.manifest_get(name, reference).await?,
+    };
     let b = builder(StatusCode::OK)
         .header(header::CONTENT_TYPE, m.media_type.as_str())
         .header("Docker-Content-Digest", m.digest.to_string())
@@ -709,13 +761,16 @@ fn paged_response(
 }
 
 async fn tags(app: &App, name: &str, req: &Parts) -> ApiResult {
-    if !app.registry.repository_exists(name).await? {
+    if app.proxy.is_none() && !app.registry.repository_exists(name).await? {
         return Err(ApiError::new(
             Code::NameUnknown,
             format!("repository {name} is not known"),
         ));
     }
-    let all = app.registry.tags(name).await?;
+    let all = match &app.proxy {
+        Some(p) => p.tags(name).await?,
+        None => app.registry.tags(name).await?,
+    };
     let n = query_param(req, "n");
     let (page, more) = paginate(all, n.as_deref(), query_param(req, "last").as_deref())?;
     let body = json!({ "name": name, "tags": page });

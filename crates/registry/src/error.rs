@@ -42,6 +42,14 @@ pub enum StorageError {
         #[source]
         source: io::Error,
     },
+    /// The storage configuration (an object-storage URL or option) is unusable.
+    #[error("storage {what}: {message}")]
+    Config {
+        /// The URL or setting.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The backend's I/O failed.
     #[error("{op} {key}: {source}")]
     Io {
@@ -203,4 +211,23 @@ pub enum ServerError {
         /// What is wrong.
         message: String,
     },
+    /// The TLS certificate or key could not be used.
+    #[error("TLS file {path}: {message}")]
+    Tls {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Garbage collection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GcError {
+    /// The storage backend failed.
+    #[error("garbage collection: {0}")]
+    Storage(#[from] StorageError),
+    /// A registry operation failed (a corrupt link or key).
+    #[error("garbage collection: {0}")]
+    Registry(#[from] ApiError),
 }

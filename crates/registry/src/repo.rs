@@ -26,12 +26,16 @@ use futures::{StreamExt, TryStreamExt};
 use oci::{Algorithm, AnyManifest, Descriptor, Digest, Digester, media};
 use serde_json::json;
 
+use crate::cache::ContentCache;
 use crate::error::{ApiError, Code, StorageError};
 use crate::names;
 use crate::storage::{self, ByteStream, Key, Storage};
 
 /// The largest manifest accepted (distribution's default is 4 MiB too).
 pub const MANIFEST_MAX: u64 = 4 * 1024 * 1024;
+
+/// How many bytes of manifests [`Registry`] keeps in memory.
+const MANIFEST_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// How many uploads keep their running hash in memory before idle ones are forgotten.
 const UPLOAD_SLOTS_MAX: usize = 4096;
@@ -75,6 +79,10 @@ pub struct Registry {
     storage: Arc<dyn Storage>,
     uploads: Mutex<HashMap<String, Arc<UploadSlot>>>,
     counter: AtomicU64,
+    /// The garbage-collection grace period, in milliseconds (see [`crate::gc`]).
+    gc_grace_ms: AtomicU64,
+    /// Manifests by digest, so a pull reads only the tag and the revision link.
+    manifests: ContentCache,
 }
 
 impl std::fmt::Debug for Registry {
@@ -87,7 +95,7 @@ fn key(s: String) -> Result<Key, ApiError> {
     Key::new(s).map_err(ApiError::from)
 }
 
-fn blob_key(d: &Digest) -> Result<Key, ApiError> {
+pub(crate) fn blob_key(d: &Digest) -> Result<Key, ApiError> {
     key(format!(
         "blobs/{}/{}/{}",
         d.algorithm().name(),
@@ -112,14 +120,14 @@ fn repo_key(name: &str, rest: &str) -> Result<Key, ApiError> {
     key(format!("repositories/{name}/{rest}"))
 }
 
-fn layer_link(name: &str, d: &Digest) -> Result<Key, ApiError> {
+pub(crate) fn layer_link(name: &str, d: &Digest) -> Result<Key, ApiError> {
     repo_key(
         name,
         &format!("_layers/{}/{}", d.algorithm().name(), d.hex()),
     )
 }
 
-fn revision_link(name: &str, d: &Digest) -> Result<Key, ApiError> {
+pub(crate) fn revision_link(name: &str, d: &Digest) -> Result<Key, ApiError> {
     repo_key(
         name,
         &format!("_manifests/revisions/{}/{}", d.algorithm().name(), d.hex()),
@@ -136,7 +144,7 @@ fn tag_key(name: &str, tag: &str) -> Result<Key, ApiError> {
     repo_key(name, &format!("_manifests/tags/{tag}"))
 }
 
-fn referrers_dir(name: &str, subject: &Digest) -> Result<Key, ApiError> {
+pub(crate) fn referrers_dir(name: &str, subject: &Digest) -> Result<Key, ApiError> {
     repo_key(
         name,
         &format!(
@@ -196,12 +204,28 @@ impl Registry {
             storage,
             uploads: Mutex::new(HashMap::new()),
             counter: AtomicU64::new(0),
+            gc_grace_ms: AtomicU64::new(crate::gc::DEFAULT_GRACE.as_millis() as u64),
+            manifests: ContentCache::new(MANIFEST_CACHE_BYTES),
         }
     }
 
     /// The storage backend.
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.storage
+    }
+
+    /// Sets the garbage-collection grace period this process honours as a writer (a
+    /// manifest push must commit within half of it after refreshing its references). Every
+    /// process sharing the storage needs a grace no larger than the collector's
+    /// [`crate::gc::GcOptions::grace`].
+    pub fn set_gc_grace(&self, grace: std::time::Duration) {
+        let ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.gc_grace_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// The garbage-collection grace period (default [`crate::gc::DEFAULT_GRACE`]).
+    pub fn gc_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.gc_grace_ms.load(Ordering::Relaxed))
     }
 
     // ---- blobs -------------------------------------------------------------------------
@@ -255,13 +279,23 @@ impl Registry {
             return Ok(false);
         }
         self.link_blob(name, d).await?;
-        Ok(true)
+        // A collector may have deleted the blob since it was checked (see crate::gc).
+        Ok(self.storage.stat(&blob_key(d)?).await?.is_some())
     }
 
+    /// Writes (or refreshes) the link of blob `d` in `name`, then waits out any garbage
+    /// collector's hold on `d` and writes it again (see [`crate::gc`]).
     async fn link_blob(&self, name: &str, d: &Digest) -> Result<(), ApiError> {
         let link = layer_link(name, d)?;
-        storage::put_bytes(&*self.storage, &link, Bytes::from(d.to_string())).await?;
-        Ok(())
+        for _ in 0..crate::gc::HOLD_ATTEMPTS {
+            storage::put_bytes(&*self.storage, &link, Bytes::from(d.to_string())).await?;
+            let held = crate::gc::holds_on(&*self.storage, &[d]).await?;
+            if held.is_empty() {
+                return Ok(());
+            }
+            crate::gc::wait_released(&*self.storage, &held).await?;
+        }
+        Err(crate::gc::busy("linking a blob"))
     }
 
     // ---- uploads -----------------------------------------------------------------------
@@ -434,8 +468,13 @@ impl Registry {
             )
             .with_detail(json!({ "expected": digest.to_string(), "actual": actual.to_string() })));
         }
-        self.storage.rename(&k, &blob_key(digest)?).await?;
+        // Link first, so a garbage collector sees the blob in use before it lands.
         self.link_blob(name, digest).await?;
+        self.storage.rename(&k, &blob_key(digest)?).await?;
+        let link = layer_link(name, digest)?;
+        if self.storage.stat(&link).await?.is_none() {
+            storage::put_bytes(&*self.storage, &link, Bytes::from(digest.to_string())).await?;
+        }
         self.storage.delete(&upload_dir(name, id)?).await?;
         drop(hash);
         self.drop_slot(id);
@@ -515,12 +554,43 @@ impl Registry {
                 format!("manifest {name}:{reference} is unknown"),
             )
         };
-        let d = self.resolve(name, reference).await?.ok_or_else(unknown)?;
-        let (media_type, _) = self.manifest_info(name, &d).await?.ok_or_else(unknown)?;
-        let bytes = match storage::read_small(&*self.storage, &blob_key(&d)?, MANIFEST_MAX).await {
-            Ok(b) => b,
-            Err(StorageError::NotFound { .. }) => return Err(unknown()),
-            Err(e) => return Err(e.into()),
+        // Two reads on the hot path (the tag, then the revision link, which proves the
+        // repository has the manifest and holds its media type); the bytes come from the
+        // cache by digest.
+        let d = if reference.contains(':') {
+            parse_digest(reference)?
+        } else if names::valid_tag(reference) {
+            self.tag_target(name, reference)
+                .await?
+                .ok_or_else(unknown)?
+        } else {
+            check_name(name)?;
+            return Err(unknown());
+        };
+        let media_type =
+            match storage::read_small(&*self.storage, &revision_link(name, &d)?, 1024).await {
+                Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
+                Err(StorageError::NotFound { .. }) => return Err(unknown()),
+                Err(e) => return Err(e.into()),
+            };
+        let bytes = match self.manifests.get(&d) {
+            Some(b) => b,
+            None => {
+                let b =
+                    match storage::read_small(&*self.storage, &blob_key(&d)?, MANIFEST_MAX).await {
+                        Ok(b) => b,
+                        Err(StorageError::NotFound { .. }) => return Err(unknown()),
+                        Err(e) => return Err(e.into()),
+                    };
+                // Only content that hashes to its name is remembered (storage could hold
+                // a corrupt file; then it is served as is, as before, but not cached).
+                let mut check = d.algorithm().digester();
+                check.update(&b);
+                if check.finish() == d {
+                    self.manifests.insert(d.clone(), b.clone());
+                }
+                b
+            }
         };
         Ok(StoredManifest {
             bytes,
@@ -600,38 +670,32 @@ impl Registry {
             (AnyManifest::Manifest(m), None, _) => m.effective_media_type().to_string(),
             (AnyManifest::Index(_), None, _) => media::OCI_INDEX.to_string(),
         };
-        // Everything referred to must be here first.
-        match &parsed {
-            AnyManifest::Manifest(m) => {
-                for d in std::iter::once(&m.config).chain(m.layers.iter()) {
-                    if is_foreign(d) {
-                        continue;
-                    }
-                    if self.blob_size(name, &d.digest).await?.is_none() {
-                        return Err(blob_unknown(&d.digest));
-                    }
-                }
-            }
-            AnyManifest::Index(i) => {
-                for d in &i.manifests {
-                    let known = self.storage.stat(&revision_link(name, &d.digest)?).await?;
-                    if known.is_none() && self.blob_size(name, &d.digest).await?.is_none() {
-                        return Err(blob_unknown(&d.digest));
-                    }
-                }
-            }
-        }
+        // Everything referred to must be here first; its links are refreshed so that a
+        // concurrent garbage collector keeps it (see crate::gc).
+        let deps: Vec<crate::gc::Dependency> = match &parsed {
+            AnyManifest::Manifest(m) => std::iter::once(&m.config)
+                .chain(m.layers.iter())
+                .filter(|d| !is_foreign(d))
+                .map(|d| crate::gc::Dependency {
+                    digest: d.digest.clone(),
+                    child: false,
+                })
+                .collect(),
+            AnyManifest::Index(i) => i
+                .manifests
+                .iter()
+                .map(|d| crate::gc::Dependency {
+                    digest: d.digest.clone(),
+                    child: true,
+                })
+                .collect(),
+        };
+        let touched = crate::gc::touch_dependencies(&*self.storage, name, &deps).await?;
         let size = bytes.len() as u64;
-        storage::put_bytes(&*self.storage, &blob_key(&digest)?, bytes).await?;
-        storage::put_bytes(
-            &*self.storage,
-            &revision_link(name, &digest)?,
-            Bytes::from(media_type.clone()),
-        )
-        .await?;
         let subject = subject_of(&parsed).map(|s| s.digest.clone());
+        let mut referrer = None;
         if let Some(s) = &subject {
-            let mut desc = Descriptor::new(media_type, digest.clone(), size);
+            let mut desc = Descriptor::new(media_type.clone(), digest.clone(), size);
             desc.artifact_type = artifact_type(&parsed);
             desc.annotations = match &parsed {
                 AnyManifest::Manifest(m) => m.annotations.clone(),
@@ -644,17 +708,78 @@ impl Registry {
             ))?;
             let json = serde_json::to_vec(&desc)
                 .map_err(|e| ApiError::new(Code::Unknown, e.to_string()))?;
-            storage::put_bytes(&*self.storage, &k, Bytes::from(json)).await?;
+            referrer = Some((k, Bytes::from(json)));
         }
-        for tag in tag.into_iter().chain(extra_tags.iter().map(String::as_str)) {
-            storage::put_bytes(
-                &*self.storage,
-                &tag_key(name, tag)?,
-                Bytes::from(digest.to_string()),
-            )
-            .await?;
+        let blob = blob_key(&digest)?;
+        let revision = revision_link(name, &digest)?;
+        for _ in 0..crate::gc::HOLD_ATTEMPTS {
+            // The manifest's own bytes, like a blob: written, then checked against
+            // collectors' holds, then checked to be still there (see crate::gc).
+            storage::put_bytes(&*self.storage, &blob, bytes.clone()).await?;
+            let held = crate::gc::holds_on(&*self.storage, &[&digest]).await?;
+            if !held.is_empty() {
+                crate::gc::wait_released(&*self.storage, &held).await?;
+                continue;
+            }
+            if self.storage.stat(&blob).await?.is_none() {
+                continue;
+            }
+            crate::gc::check_deadline(touched, self.gc_grace())?;
+            storage::put_bytes(&*self.storage, &revision, Bytes::from(media_type.clone())).await?;
+            if let Some((k, json)) = &referrer {
+                storage::put_bytes(&*self.storage, k, json.clone()).await?;
+            }
+            for tag in tag.into_iter().chain(extra_tags.iter().map(String::as_str)) {
+                storage::put_bytes(
+                    &*self.storage,
+                    &tag_key(name, tag)?,
+                    Bytes::from(digest.to_string()),
+                )
+                .await?;
+            }
+            // A collector deleting untagged manifests may hold this digest: the same again
+            // for the revision link.
+            let held = crate::gc::holds_on(&*self.storage, &[&digest]).await?;
+            if !held.is_empty() {
+                crate::gc::wait_released(&*self.storage, &held).await?;
+                continue;
+            }
+            if self.storage.stat(&revision).await?.is_some()
+                && self.storage.stat(&blob).await?.is_some()
+            {
+                return Ok(PutManifest { digest, subject });
+            }
         }
-        Ok(PutManifest { digest, subject })
+        Err(crate::gc::busy("manifest push"))
+    }
+
+    /// Stores a manifest fetched from an upstream registry by the pull-through cache
+    /// ([`crate::proxy`]) as `digest` with `media_type`, and points `tag` at it when given.
+    /// Unlike [`Registry::manifest_put`] the blobs and manifests it refers to need not be
+    /// here: the cache fetches them when clients ask. The bytes must hash to `digest`.
+    pub async fn manifest_store_cached(
+        &self,
+        name: &str,
+        digest: &Digest,
+        media_type: &str,
+        bytes: Bytes,
+        tag: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let got = Digest::of(digest.algorithm(), &bytes);
+        if got != *digest {
+            return Err(ApiError::new(
+                Code::DigestInvalid,
+                format!("manifest has digest {got}, not {digest}"),
+            ));
+        }
+        let tag = tag.map(|t| tag_key(name, t)).transpose()?;
+        storage::put_bytes(&*self.storage, &blob_key(digest)?, bytes).await?;
+        let link = revision_link(name, digest)?;
+        storage::put_bytes(&*self.storage, &link, Bytes::from(media_type.to_string())).await?;
+        if let Some(k) = tag {
+            storage::put_bytes(&*self.storage, &k, Bytes::from(digest.to_string())).await?;
+        }
+        Ok(())
     }
 
     /// Deletes a manifest by digest (with every tag pointing at it and its referrers
@@ -776,7 +901,7 @@ impl Registry {
     }
 }
 
-fn blob_unknown(d: &Digest) -> ApiError {
+pub(crate) fn blob_unknown(d: &Digest) -> ApiError {
     ApiError::new(
         Code::ManifestBlobUnknown,
         format!("manifest refers to {d}, which is not in the repository"),

@@ -11,10 +11,12 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::api::{self, App};
-use crate::auth::Htpasswd;
+use crate::auth::{self, Guard, TokenAuth};
 use crate::error::ServerError;
+use crate::metrics::{self, Metrics};
 use crate::repo::Registry;
 use crate::storage::{FsStorage, Storage};
+use crate::tls::TlsListener;
 
 /// How clients authenticate.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +31,9 @@ pub enum Auth {
         /// The realm named in the `WWW-Authenticate` challenge.
         realm: String,
     },
+    /// Bearer tokens (Docker's token flow), checked with the keys of a [`TokenAuth`]
+    /// built from a [`crate::auth::TokenConfig`]; its built-in endpoint serves `/token`.
+    Token(Arc<TokenAuth>),
 }
 
 /// What a server needs to start.
@@ -40,6 +45,15 @@ pub struct Config {
     pub root: PathBuf,
     /// Authentication.
     pub auth: Auth,
+    /// Serve HTTPS with this certificate and key (plain HTTP when `None`).
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// Mirror this upstream registry as a pull-through cache (see [`crate::proxy`]).
+    pub proxy: Option<crate::proxy::ProxyConfig>,
+    /// Garbage collection: `options.grace` is also this server's writer grace
+    /// ([`Registry::set_gc_grace`]), so it must match every replica's.
+    pub gc: crate::gc::GcOptions,
+    /// Collect garbage this often while serving (never when `None`).
+    pub gc_interval: Option<std::time::Duration>,
 }
 
 impl Config {
@@ -49,6 +63,10 @@ impl Config {
             listen,
             root: root.into(),
             auth: Auth::Anonymous,
+            tls: None,
+            proxy: None,
+            gc: crate::gc::GcOptions::default(),
+            gc_interval: None,
         }
     }
 }
@@ -60,20 +78,45 @@ pub struct Server;
 impl Server {
     /// The axum router of the whole API over `storage`, for embedding in another server.
     pub fn router(storage: Arc<dyn Storage>, auth: &Auth) -> Result<Router, ServerError> {
-        let (htpasswd, realm) = match auth {
-            Auth::Anonymous => (None, String::new()),
-            Auth::Htpasswd { path, realm } => (Some(Htpasswd::load(path)?), realm.clone()),
-        };
+        Server::router_with_proxy(storage, auth, None)
+    }
+
+    /// Like [`Server::router`], as a pull-through cache of `proxy`'s upstream when given.
+    pub fn router_with_proxy(
+        storage: Arc<dyn Storage>,
+        auth: &Auth,
+        proxy: Option<&crate::proxy::ProxyConfig>,
+    ) -> Result<Router, ServerError> {
+        Server::router_with(Registry::new(storage), auth, proxy)
+    }
+
+    /// The router over an existing [`Registry`] (configured by the caller).
+    fn router_with(
+        registry: Registry,
+        auth: &Auth,
+        proxy: Option<&crate::proxy::ProxyConfig>,
+    ) -> Result<Router, ServerError> {
+        let proxy = proxy.map(|p| crate::proxy::Proxy::new(p.clone(), registry.storage().clone()));
         let app = Arc::new(App {
-            registry: Registry::new(storage),
-            htpasswd,
-            realm,
+            registry,
+            auth: Guard::new(auth)?,
+            proxy,
         });
+        let metrics = Arc::new(Metrics::default());
         Ok(Router::new()
             .route("/v2", get(api::base))
             .route("/v2/", get(api::base))
             .route("/v2/{*path}", any(api::dispatch))
             .route("/healthz", get(api::health))
+            .route(
+                "/token",
+                get(auth::endpoint::token).post(auth::endpoint::token),
+            )
+            .route("/metrics", get(metrics::serve).with_state(metrics.clone()))
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                metrics::track,
+            ))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -125,7 +168,9 @@ impl Server {
         ),
         ServerError,
     > {
-        let router = Server::router(storage, &config.auth)?;
+        let registry = Registry::new(storage.clone());
+        registry.set_gc_grace(config.gc.grace);
+        let router = Server::router_with(registry, &config.auth, config.proxy.as_ref())?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| ServerError::Bind {
@@ -136,16 +181,57 @@ impl Server {
             addr: config.listen.to_string(),
             source,
         })?;
-        // TCP_NODELAY: a streamed blob goes out as a header write then body writes; with
-        // Nagle on, the second small write waits for the client's delayed ACK (~40 ms).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!("cannot set TCP_NODELAY: {e}");
+        let fut: futures::future::BoxFuture<'static, std::io::Result<()>> = match &config.tls {
+            Some(files) => {
+                let tls = files.server_config()?;
+                // Challenges name the token endpoint with the scheme clients came in on.
+                let router = router.layer(axum::middleware::map_request(
+                    |mut req: axum::extract::Request| async move {
+                        req.extensions_mut()
+                            .insert(crate::auth::RequestScheme("https"));
+                        req
+                    },
+                ));
+                let listener =
+                    TlsListener::new(listener, tls).map_err(|source| ServerError::Bind {
+                        addr: config.listen.to_string(),
+                        source,
+                    })?;
+                Box::pin(
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(shutdown)
+                        .into_future(),
+                )
             }
+            None => {
+                // TCP_NODELAY: a streamed blob goes out as a header write then body
+                // writes; with Nagle on, the second small write waits for the client's
+                // delayed ACK (~40 ms).
+                let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    if let Err(e) = tcp.set_nodelay(true) {
+                        tracing::debug!("cannot set TCP_NODELAY: {e}");
+                    }
+                });
+                Box::pin(
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(shutdown)
+                        .into_future(),
+                )
+            }
+        };
+        let Some(every) = config.gc_interval else {
+            return Ok((addr, fut));
+        };
+        // The collector needs no lock with the server's writers (see crate::gc), so it
+        // works on its own handle to the storage; it stops with the server.
+        let collector = Registry::new(storage);
+        collector.set_gc_grace(config.gc.grace);
+        let gc = crate::gc::spawn_periodic(Arc::new(collector), every, config.gc.clone());
+        let fut: futures::future::BoxFuture<'static, std::io::Result<()>> = Box::pin(async move {
+            let result = fut.await;
+            gc.abort();
+            result
         });
-        let fut = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .into_future();
         Ok((addr, fut))
     }
 }

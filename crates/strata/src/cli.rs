@@ -20,6 +20,9 @@ pub struct Cli {
     /// Debug logging (same as --log-level debug).
     #[arg(short = 'D', long)]
     pub debug: bool,
+    /// Log line format: text, or json (one object per line, for log collectors).
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
     /// The OCI runtime for new containers: a name on PATH (runc, crun, youki) or a path
     /// (default: crun on a pure cgroup v2 host, else runc).
     #[arg(long, env = "STRATA_RUNTIME", value_name = "NAME|PATH", global = true)]
@@ -978,4 +981,7 @@ mod tests {
 pub enum RegistryCommand {
     /// Serve an OCI distribution-spec registry until SIGINT or SIGTERM.
     Serve(crate::commands::registry_serve::RegistryServeArgs),
+    /// Delete blobs and manifests nothing refers to, online (servers keep serving).
+    #[command(name = "gc", alias = "garbage-collect")]
+    Gc(crate::commands::registry_serve::RegistryGcArgs),
 }

@@ -11,6 +11,7 @@ mod commands;
 mod config;
 mod progress;
 mod render;
+mod upstream;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -48,21 +49,47 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-fn init_logging(cli: &cli::Cli) {
-    use tracing_subscriber::EnvFilter;
+/// The log level and format: the flags, else a `registry serve` config file's `[log]`,
+/// else warn (info for a registry server, whose request lines are its access log) and text.
+fn log_settings(cli: &cli::Cli) -> (String, registry::config::LogFormat) {
+    use registry::config::LogFormat;
+    let (file_level, file_format) = match &cli.command {
+        cli::Command::Registry(cli::RegistryCommand::Serve(a)) => {
+            let (level, format) = commands::registry_serve::log_settings(a);
+            (Some(level.unwrap_or_else(|| "info".into())), format)
+        }
+        _ => (None, None),
+    };
     let level = if cli.debug {
         "debug".to_string()
     } else {
-        cli.log_level.clone().unwrap_or_else(|| "warn".into())
+        cli.log_level
+            .clone()
+            .or(file_level)
+            .unwrap_or_else(|| "warn".into())
     };
+    let format = match cli.log_format.as_deref() {
+        Some("json") => LogFormat::Json,
+        Some(_) => LogFormat::Text,
+        None => file_format.unwrap_or_default(),
+    };
+    (level, format)
+}
+
+fn init_logging(cli: &cli::Cli) {
+    use tracing_subscriber::EnvFilter;
+    let (level, format) = log_settings(cli);
     let filter = std::env::var("RUST_LOG")
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_new(&level).ok())
         .unwrap_or_else(|| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_writer(io::stderr);
+    if format == registry::config::LogFormat::Json {
+        let _ = builder.json().with_current_span(true).try_init();
+    } else {
+        let _ = builder.with_target(false).try_init();
+    }
 }

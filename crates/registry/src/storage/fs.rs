@@ -119,6 +119,48 @@ impl Storage for FsStorage {
         })
     }
 
+    fn get_small<'a>(
+        &'a self,
+        key: &'a Key,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<bytes::Bytes, StorageError>> {
+        // One blocking-pool hop for open, read and close: tags, links and manifests are
+        // read on every pull, and tokio::fs would take a hop per call.
+        let path = self.path(key);
+        let key_string = key.to_string();
+        Box::pin(async move {
+            let read = tokio::task::spawn_blocking(move || {
+                use std::io::Read as _;
+                let f = std::fs::File::open(&path)?;
+                let mut buf = Vec::new();
+                f.take(limit + 1).read_to_end(&mut buf)?;
+                Ok::<_, io::Error>(buf)
+            })
+            .await
+            .map_err(|e| StorageError::Io {
+                op: "read",
+                key: key_string.clone(),
+                source: io::Error::other(e),
+            })?;
+            match read {
+                Ok(buf) if buf.len() as u64 > limit => Err(StorageError::TooLarge {
+                    key: key_string,
+                    limit,
+                }),
+                Ok(buf) => Ok(bytes::Bytes::from(buf)),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    Err(StorageError::NotFound { key: key_string })
+                }
+                Err(e) => Err(io_err("read", key)(e)),
+            }
+        })
+    }
+
     fn get<'a>(
         &'a self,
         key: &'a Key,

@@ -8,6 +8,7 @@
 //! on these operations in [`crate::repo`].
 
 mod fs;
+mod object;
 
 use std::io;
 use std::ops::Range;
@@ -18,6 +19,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
 pub use fs::FsStorage;
+pub use object::{DEFAULT_PART_SIZE, MIN_PART_SIZE, ObjectStorage};
 
 use crate::error::StorageError;
 
@@ -108,6 +110,36 @@ pub trait Storage: Send + Sync + 'static {
         range: Option<Range<u64>>,
     ) -> BoxFuture<'a, Result<ByteStream<'static>, StorageError>>;
 
+    /// Reads the whole object at `key` into memory; more than `limit` bytes is
+    /// [`StorageError::TooLarge`]. For links, tags and manifests, which are read on every
+    /// pull: backends override it when they can do it in fewer round trips than
+    /// [`Storage::get`].
+    fn get_small<'a>(
+        &'a self,
+        key: &'a Key,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Bytes, StorageError>> {
+        Box::pin(async move {
+            let mut stream = self.get(key, None).await?;
+            let mut buf = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| StorageError::Io {
+                    op: "read",
+                    key: key.to_string(),
+                    source: e,
+                })?;
+                if (buf.len() + chunk.len()) as u64 > limit {
+                    return Err(StorageError::TooLarge {
+                        key: key.to_string(),
+                        limit,
+                    });
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(Bytes::from(buf))
+        })
+    }
+
     /// Writes the object at `key` from `body`, replacing any old one atomically; nothing is
     /// visible under `key` until the whole body is durable. Returns the size written. An
     /// error of the body stream is [`StorageError::Body`] and leaves `key` unchanged.
@@ -146,23 +178,7 @@ pub async fn read_small(
     key: &Key,
     limit: u64,
 ) -> Result<Bytes, StorageError> {
-    let mut stream = storage.get(key, None).await?;
-    let mut buf = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| StorageError::Io {
-            op: "read",
-            key: key.to_string(),
-            source: e,
-        })?;
-        if (buf.len() + chunk.len()) as u64 > limit {
-            return Err(StorageError::TooLarge {
-                key: key.to_string(),
-                limit,
-            });
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(buf))
+    storage.get_small(key, limit).await
 }
 
 /// Writes a small object atomically from memory.

@@ -10,17 +10,23 @@ use serde_json::json;
 use registry::{Auth, Config, Server};
 use sha2::Digest as _;
 
+pub mod s3;
+
 pub struct TestServer {
     pub addr: SocketAddr,
     pub base: String,
     pub dir: tempfile::TempDir,
     pub client: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
+    /// The S3 server under the object-storage backend (dropped after the registry).
+    pub s3: Option<s3::S3Server>,
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
+        // Stop the S3 server before its root (in `dir`) is removed.
+        self.s3.take();
     }
 }
 
@@ -32,10 +38,51 @@ pub async fn start_with(auth: Auth) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("root"));
     config.auth = auth;
-    let (addr, fut) = Server::bind(config).await.unwrap();
-    let task = tokio::spawn(async move {
-        fut.await.unwrap();
-    });
+    start_config(dir, config).await
+}
+
+/// Which storage backend this test binary's servers use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `FsStorage` under `dir/root`.
+    Fs,
+    /// `ObjectStorage` on s3s-fs, bucket `root` (so objects are files under `dir/root` too).
+    Object,
+}
+
+/// The backend of this test binary: the object-storage binaries (`tests/object_*.rs`)
+/// include a suite's file as a module, so this module's path starts with their crate name.
+pub fn backend() -> Backend {
+    if module_path!().starts_with("object_") {
+        Backend::Object
+    } else {
+        Backend::Fs
+    }
+}
+
+/// Starts a server with `config` (its `root` is ignored on the object backend) on this
+/// binary's backend; `dir` is kept alive with it.
+pub async fn start_config(dir: tempfile::TempDir, config: Config) -> TestServer {
+    let (s3, task, addr) = match backend() {
+        Backend::Fs => {
+            let (addr, fut) = Server::bind(config).await.unwrap();
+            let task = tokio::spawn(async move {
+                fut.await.unwrap();
+            });
+            (None, task, addr)
+        }
+        Backend::Object => {
+            let s3 = s3::S3Server::start(dir.path(), "root");
+            let storage = std::sync::Arc::new(s3.storage(""));
+            let (addr, fut) = Server::bind_storage(config, storage, std::future::pending())
+                .await
+                .unwrap();
+            let task = tokio::spawn(async move {
+                fut.await.unwrap();
+            });
+            (Some(s3), task, addr)
+        }
+    };
     TestServer {
         addr,
         base: format!("http://{addr}"),
@@ -45,6 +92,7 @@ pub async fn start_with(auth: Auth) -> TestServer {
             .build()
             .unwrap(),
         task,
+        s3,
     }
 }
 

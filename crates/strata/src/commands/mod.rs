@@ -226,6 +226,7 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => diff::run(ctx, a, out),
         Command::Container(ContainerCommand::Prune(a)) => container::prune(ctx, a, out),
         Command::Registry(RegistryCommand::Serve(a)) => registry_serve::run(ctx, &a),
+        Command::Registry(RegistryCommand::Gc(a)) => registry_serve::gc(ctx, &a),
         Command::Volume(VolumeCommand::Create(a)) => volume::create(ctx, a, out),
         Command::Volume(VolumeCommand::Ls(a)) => volume::ls(ctx, a, out),
         Command::Volume(VolumeCommand::Inspect(a)) => volume::inspect(ctx, a, out),

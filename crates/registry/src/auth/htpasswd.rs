@@ -1,4 +1,4 @@
-//! Authentication: anonymous, or HTTP basic auth against an htpasswd file of bcrypt hashes.
+//! HTTP basic auth against an htpasswd file of bcrypt hashes.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use base64::Engine as _;
 
 use crate::error::ServerError;
+
+use super::AuthError;
 
 /// Users and their bcrypt hashes, read from an htpasswd file (`user:$2y$...` lines, as
 /// `htpasswd -B` writes them).
@@ -28,14 +30,28 @@ impl std::fmt::Debug for Htpasswd {
 impl Htpasswd {
     /// Reads an htpasswd file.
     pub fn load(path: &Path) -> Result<Htpasswd, ServerError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ServerError::Htpasswd {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        Htpasswd::parse(&text).map_err(|message| ServerError::Htpasswd {
+        Htpasswd::read(path).map_err(|message| ServerError::Htpasswd {
             path: path.display().to_string(),
             message,
         })
+    }
+
+    /// Reads an htpasswd file, for token auth.
+    pub(crate) fn load_for_token(path: &Path) -> Result<Htpasswd, AuthError> {
+        Htpasswd::read(path).map_err(|message| AuthError::Htpasswd {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    fn read(path: &Path) -> Result<Htpasswd, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        Htpasswd::parse(&text)
+    }
+
+    /// Whether `user` has an entry.
+    pub fn has_user(&self, user: &str) -> bool {
+        self.users.contains_key(user)
     }
 
     /// Parses htpasswd text. Only bcrypt entries are accepted.
