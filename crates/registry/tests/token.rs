@@ -678,24 +678,6 @@ async fn basic_auth_server_wrong_password_gets_basic_challenge() {
 
 // ---- real clients -------------------------------------------------------------------------
 
-fn skopeo(args: &[String]) -> std::process::Output {
-    Command::new("skopeo")
-        .arg("--insecure-policy")
-        .args(args)
-        .output()
-        .expect("skopeo must be installed (apt install skopeo)")
-}
-
-fn skopeo_ok(args: Vec<String>) {
-    let out = skopeo(&args);
-    assert!(
-        out.status.success(),
-        "skopeo {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skopeo_copy_with_token_flow() {
     let s = token_server().await;
@@ -713,7 +695,7 @@ async fn skopeo_copy_with_token_flow() {
         src.clone(),
         format!("docker://127.0.0.1:{port}/team/app:1"),
     ];
-    let out = tokio::task::spawn_blocking(move || skopeo(&args))
+    let out = tokio::task::spawn_blocking(move || skopeo_output(&args))
         .await
         .unwrap();
     assert!(!out.status.success(), "anonymous skopeo push must fail");
@@ -726,7 +708,7 @@ async fn skopeo_copy_with_token_flow() {
         src.clone(),
         format!("docker://127.0.0.1:{port}/team/app:1"),
     ];
-    tokio::task::spawn_blocking(move || skopeo_ok(args))
+    tokio::task::spawn_blocking(move || skopeo_ok(&args))
         .await
         .unwrap();
     let t = s
@@ -750,7 +732,7 @@ async fn skopeo_copy_with_token_flow() {
         src.clone(),
         format!("docker://127.0.0.1:{port}/team/app:2"),
     ];
-    let out = tokio::task::spawn_blocking(move || skopeo(&args))
+    let out = tokio::task::spawn_blocking(move || skopeo_output(&args))
         .await
         .unwrap();
     assert!(!out.status.success(), "bob's push into team/ must fail");
@@ -764,7 +746,7 @@ async fn skopeo_copy_with_token_flow() {
         format!("docker://127.0.0.1:{port}/team/app:1"),
         format!("oci:{}:x", out_dir.display()),
     ];
-    let out = tokio::task::spawn_blocking(move || skopeo(&args))
+    let out = tokio::task::spawn_blocking(move || skopeo_output(&args))
         .await
         .unwrap();
     assert!(!out.status.success(), "a wrong password must fail");
@@ -775,7 +757,7 @@ async fn skopeo_copy_with_token_flow() {
         format!("docker://127.0.0.1:{port}/team/app:1"),
         format!("oci:{}:x", out_dir.display()),
     ];
-    tokio::task::spawn_blocking(move || skopeo_ok(args))
+    tokio::task::spawn_blocking(move || skopeo_ok(&args))
         .await
         .unwrap();
     let hex = md.strip_prefix("sha256:").unwrap();
@@ -1054,7 +1036,7 @@ async fn interop(kind: KeyKind) {
         format!("oci:{}:1", layout.display()),
         format!("docker://127.0.0.1:{}/team/app:1", dr.port),
     ];
-    let pushed = tokio::task::spawn_blocking(move || skopeo(&args))
+    let pushed = tokio::task::spawn_blocking(move || skopeo_output(&args))
         .await
         .unwrap();
     assert!(
@@ -1160,7 +1142,7 @@ async fn interop(kind: KeyKind) {
         format!("docker://127.0.0.1:{}/team/app:1", dr.port),
         format!("oci:{}:x", out.display()),
     ];
-    tokio::task::spawn_blocking(move || skopeo_ok(args))
+    tokio::task::spawn_blocking(move || skopeo_ok(&args))
         .await
         .unwrap();
     let hex = md.strip_prefix("sha256:").unwrap();
@@ -1174,7 +1156,7 @@ async fn interop(kind: KeyKind) {
         "--creds=bob:bob-pw".into(),
         format!("docker://127.0.0.1:{}/team/app:1", dr.port),
     ];
-    let o = tokio::task::spawn_blocking(move || skopeo(&args))
+    let o = tokio::task::spawn_blocking(move || skopeo_output(&args))
         .await
         .unwrap();
     assert!(!o.status.success(), "{kind:?}: bob must not pull team/app");

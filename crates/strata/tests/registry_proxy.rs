@@ -160,59 +160,24 @@ fn pull_through_cache_of_docker_registry_serves_after_upstream_stops() {
     assert!(!missing.status.success());
 }
 
-/// Debian's docker-registry requiring basic auth (htpasswd, bcrypt), killed on drop.
-struct AuthRegistry {
-    child: Child,
-    host: String,
-    _dir: tempfile::TempDir,
-}
-
-impl AuthRegistry {
-    fn start(user: &str, password: &str) -> AuthRegistry {
-        let bin = require("docker-registry");
-        let htpasswd = require("htpasswd");
-        let dir = tempfile::tempdir().unwrap();
-        let users = peer(Command::new(htpasswd).args(["-Bbn", user, password]));
-        std::fs::write(dir.path().join("htpasswd"), users).unwrap();
-        let port = free_port();
-        let cfg = dir.path().join("config.yml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\nauth: {{htpasswd: {{realm: upstream, path: {}}}}}\n",
-                dir.path().join("data").display(),
-                dir.path().join("htpasswd").display()
-            ),
+/// Debian's docker-registry requiring basic auth (htpasswd, bcrypt) for `user`.
+fn auth_registry(user: &str, password: &str) -> Registry {
+    let htpasswd = require("htpasswd");
+    let users = peer(Command::new(htpasswd).args(["-Bbn", user, password]));
+    Registry::start_with(|dir| {
+        let file = dir.join("htpasswd");
+        std::fs::write(&file, &users).unwrap();
+        format!(
+            "auth: {{htpasswd: {{realm: upstream, path: {}}}}}\n",
+            file.display()
         )
-        .unwrap();
-        let child = Command::new(bin)
-            .arg("serve")
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let host = format!("127.0.0.1:{port}");
-        wait_for_http(&host);
-        AuthRegistry {
-            child,
-            host,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for AuthRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    })
 }
 
 #[test]
 fn pull_through_cache_logs_in_to_its_upstream() {
     let skopeo = require("skopeo");
-    let upstream = AuthRegistry::start("alice", "s3cret");
+    let upstream = auth_registry("alice", "s3cret");
     let pusher = Env::new();
     std::fs::write(
         pusher.path("rootfs.tar"),

@@ -800,21 +800,7 @@ mod tests {
 
     #[test]
     fn expiration_units() {
-        let cases: &[(&str, Option<u64>)] = &[
-            ("300", Some(300)),
-            ("300s", Some(300)),
-            ("5m", Some(300)),
-            ("1h", Some(3600)),
-            ("2d", Some(172800)),
-            ("", None),
-            ("m", None),
-            ("5w", None),
-            ("-5", None),
-        ];
-        for (t, want) in cases {
-            let got = crate::config::parse_duration(t).ok().map(|d| d.as_secs());
-            assert_eq!(got, *want, "{t:?}");
-        }
+        // The units themselves are config::parse_duration's (table-tested there).
         let c: TokenConfig = toml::from_str("expiration = \"10m\"").unwrap();
         assert_eq!(c.expiration, Some(600));
         let c: TokenConfig = serde_yaml_ng::from_str("expiration: 42").unwrap();

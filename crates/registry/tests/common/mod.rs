@@ -289,3 +289,23 @@ pub fn build_layout(layout: &Path) -> Vec<u8> {
     .unwrap();
     manifest
 }
+
+/// Runs `skopeo --insecure-policy ARGS`; panics (never skips) when skopeo is missing.
+pub fn skopeo_output(args: &[String]) -> std::process::Output {
+    std::process::Command::new("skopeo")
+        .arg("--insecure-policy")
+        .args(args)
+        .output()
+        .expect("skopeo must be installed (apt install skopeo)")
+}
+
+/// Runs skopeo and panics with its output unless it succeeds.
+pub fn skopeo_ok(args: &[String]) {
+    let out = skopeo_output(args);
+    assert!(
+        out.status.success(),
+        "skopeo {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -140,20 +140,25 @@ fn open_storage(
             root.display().to_string(),
         ))
     };
-    if let Some(url) = &args.storage {
-        let mut options = file
-            .storage
-            .object
-            .as_ref()
-            .map(|o| o.options.clone())
-            .unwrap_or_default();
+    // The file's options, then the flags' on top.
+    let options = |mut options: BTreeMap<String, String>| -> anyhow::Result<_> {
         for kv in &args.storage_opts {
             let (k, v) = kv
                 .split_once('=')
                 .with_context(|| format!("--storage-opt {kv:?}: expected KEY=VALUE"))?;
             options.insert(k.to_string(), v.to_string());
         }
-        return object(url, options);
+        Ok(options)
+    };
+    let file_options = || {
+        file.storage
+            .object
+            .as_ref()
+            .map(|o| o.options.clone())
+            .unwrap_or_default()
+    };
+    if let Some(url) = &args.storage {
+        return object(url, options(file_options())?);
     }
     if !args.storage_opts.is_empty() && file.storage.object.is_none() {
         anyhow::bail!("--storage-opt needs object storage (--storage URL or [storage.object])");
@@ -162,14 +167,7 @@ fn open_storage(
         return fs(root);
     }
     if let Some(o) = &file.storage.object {
-        let mut options = o.options.clone();
-        for kv in &args.storage_opts {
-            let (k, v) = kv
-                .split_once('=')
-                .with_context(|| format!("--storage-opt {kv:?}: expected KEY=VALUE"))?;
-            options.insert(k.to_string(), v.to_string());
-        }
-        return object(&o.url, options);
+        return object(&o.url, options(file_options())?);
     }
     match &file.storage.filesystem {
         Some(f) => fs(&f.root),

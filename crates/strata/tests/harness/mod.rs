@@ -169,14 +169,21 @@ pub struct Registry {
 impl Registry {
     /// Starts one with its own storage; waits until /v2/ answers.
     pub fn start() -> Registry {
+        Registry::start_with(|_| String::new())
+    }
+
+    /// Like [`Registry::start`], with more YAML config lines from `extra`, which gets the
+    /// registry's own temp dir (for files such as an htpasswd).
+    pub fn start_with(extra: impl FnOnce(&Path) -> String) -> Registry {
         let bin = require("docker-registry");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let cfg = dir.path().join("config.yml");
+        let extra = extra(dir.path());
         std::fs::write(
             &cfg,
             format!(
-                "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\n",
+                "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\n{extra}",
                 dir.path().join("data").display()
             ),
         )
