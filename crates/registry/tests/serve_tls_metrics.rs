@@ -332,3 +332,75 @@ async fn metrics_and_health() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periodic_gc_runs_while_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("root"));
+    // Twice the coarsest backend timestamp resolution (one second) is the least that is safe.
+    config.gc.grace = std::time::Duration::from_secs(2);
+    config.gc_interval = Some(std::time::Duration::from_millis(500));
+    let (addr, fut) = Server::bind(config).await.unwrap();
+    let task = tokio::spawn(async move {
+        fut.await.unwrap();
+    });
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let push = |data: &'static [u8]| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let d = sha256(data);
+            let r = client
+                .post(format!("{base}/v2/p/blobs/uploads/?digest={d}"))
+                .body(data)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            d
+        }
+    };
+    let config_blob = push(b"{\"architecture\":\"amd64\",\"os\":\"linux\"}").await;
+    let layer = push(b"a layer a manifest uses").await;
+    let orphan = push(b"a blob nothing uses").await;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_blob, "size": 38},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer, "size": 23}],
+    });
+    let r = client
+        .put(format!("{base}/v2/p/manifests/1"))
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(serde_json::to_vec(&manifest).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let status = |d: String| {
+        let client = client.clone();
+        let url = format!("{base}/v2/p/blobs/{d}");
+        async move { client.head(url).send().await.unwrap().status().as_u16() }
+    };
+    // Without anyone asking, the orphan goes once it is older than the grace (bounded wait).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while status(orphan.clone()).await != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the periodic GC did not free the orphan within 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status(layer).await, 200);
+    assert_eq!(status(config_blob).await, 200);
+    let r = client
+        .get(format!("{base}/v2/p/manifests/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    task.abort();
+}
