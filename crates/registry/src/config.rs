@@ -374,7 +374,10 @@ log: {level: debug, format: json}
     #[test]
     fn the_readme_example_parses() {
         let readme = include_str!("../../../README.md");
-        let start = readme.find("```toml\n[http]").expect("README has the example") + 8;
+        let start = readme
+            .find("```toml\n[http]")
+            .expect("README has the example")
+            + 8;
         let len = readme[start..].find("```").unwrap();
         let c = FileConfig::parse(&readme[start..start + len], false).unwrap();
         assert!(c.storage.object.is_some() && c.auth.token.is_some());
