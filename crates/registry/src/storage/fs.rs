@@ -17,6 +17,16 @@ use tokio_util::io::ReaderStream;
 use super::{ByteStream, Key, Meta, Storage};
 use crate::error::StorageError;
 
+/// How much a streamed read asks of the file at a time. Each read is a hop to tokio's
+/// blocking pool, so big blobs want big reads (memory per stream stays this size, whatever
+/// the blob's).
+const READ_CHUNK: usize = 1024 * 1024;
+
+/// The read size for an object of `len` bytes: small objects do not get a big buffer.
+fn chunk_for(len: u64) -> usize {
+    usize::try_from(len).map_or(READ_CHUNK, |l| l.clamp(8 * 1024, READ_CHUNK))
+}
+
 /// Objects as files under a root directory.
 #[derive(Debug)]
 pub struct FsStorage {
@@ -187,9 +197,12 @@ impl Storage for FsStorage {
                         .await
                         .map_err(io_err("seek", key))?;
                     let len = r.end.saturating_sub(r.start);
-                    ReaderStream::with_capacity(f.take(len), 64 * 1024).boxed()
+                    ReaderStream::with_capacity(f.take(len), chunk_for(len)).boxed()
                 }
-                None => ReaderStream::with_capacity(f, 64 * 1024).boxed(),
+                None => {
+                    let len = f.metadata().await.map_err(io_err("stat", key))?.len();
+                    ReaderStream::with_capacity(f, chunk_for(len)).boxed()
+                }
             };
             Ok(stream)
         })
