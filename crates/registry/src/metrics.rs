@@ -128,7 +128,25 @@ impl Metrics {
         received: u64,
         sent: u64,
     ) {
-        let (m, r) = (method_label(method), route_label(path));
+        self.record_labelled(
+            method_label(method),
+            route_label(path),
+            status,
+            secs,
+            received,
+            sent,
+        );
+    }
+
+    fn record_labelled(
+        &self,
+        m: &'static str,
+        r: &'static str,
+        status: StatusCode,
+        secs: f64,
+        received: u64,
+        sent: u64,
+    ) {
         self.bytes_received.fetch_add(received, Ordering::Relaxed);
         self.bytes_sent.fetch_add(sent, Ordering::Relaxed);
         let mut t = self.tables.lock().unwrap_or_else(|e| e.into_inner());
@@ -233,7 +251,8 @@ pub async fn track(
 ) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    // Labels are taken before the request moves on, so the path is not copied.
+    let route = route_label(req.uri().path());
     let received = content_length(req.headers());
     metrics.in_flight.fetch_add(1, Ordering::Relaxed);
     let resp = next.run(req).await;
@@ -243,9 +262,9 @@ pub async fn track(
     } else {
         content_length(resp.headers())
     };
-    metrics.record(
-        &method,
-        &path,
+    metrics.record_labelled(
+        method_label(&method),
+        route,
         resp.status(),
         start.elapsed().as_secs_f64(),
         received,

@@ -492,35 +492,33 @@ impl Registry {
 
     /// Resolves a tag or digest reference in `name` to a manifest digest, or `None`.
     pub async fn resolve(&self, name: &str, reference: &str) -> Result<Option<Digest>, ApiError> {
+        let Some(d) = self.reference_digest(name, reference).await? else {
+            return Ok(None);
+        };
+        // A tag whose manifest was deleted is gone too.
+        Ok(self
+            .storage
+            .stat(&revision_link(name, &d)?)
+            .await?
+            .map(|_| d))
+    }
+
+    /// The digest a tag or digest reference names, without checking that `name` has the
+    /// manifest: the digest itself, or what the tag holds (`None` for a missing tag or an
+    /// invalid tag name; a tag file that holds no digest is an error).
+    async fn reference_digest(
+        &self,
+        name: &str,
+        reference: &str,
+    ) -> Result<Option<Digest>, ApiError> {
         if reference.contains(':') {
-            let d = parse_digest(reference)?;
-            let link = revision_link(name, &d)?;
-            return Ok(self.storage.stat(&link).await?.map(|_| d));
+            return parse_digest(reference).map(Some);
         }
         if !names::valid_tag(reference) {
             check_name(name)?;
             return Ok(None);
         }
-        let tk = tag_key(name, reference)?;
-        match storage::read_small(&*self.storage, &tk, 1024).await {
-            Ok(b) => {
-                let s = String::from_utf8_lossy(&b);
-                let d = s.trim().parse::<Digest>().map_err(|e| {
-                    ApiError::new(
-                        Code::Unknown,
-                        format!("corrupt tag {name}:{reference}: {e}"),
-                    )
-                })?;
-                // A tag whose manifest was deleted is gone too.
-                Ok(self
-                    .storage
-                    .stat(&revision_link(name, &d)?)
-                    .await?
-                    .map(|_| d))
-            }
-            Err(StorageError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        self.tag_target(name, reference).await
     }
 
     /// The media type and size of manifest `d` in `name`, or `None`.
@@ -557,16 +555,10 @@ impl Registry {
         // Two reads on the hot path (the tag, then the revision link, which proves the
         // repository has the manifest and holds its media type); the bytes come from the
         // cache by digest.
-        let d = if reference.contains(':') {
-            parse_digest(reference)?
-        } else if names::valid_tag(reference) {
-            self.tag_target(name, reference)
-                .await?
-                .ok_or_else(unknown)?
-        } else {
-            check_name(name)?;
-            return Err(unknown());
-        };
+        let d = self
+            .reference_digest(name, reference)
+            .await?
+            .ok_or_else(unknown)?;
         let media_type =
             match storage::read_small(&*self.storage, &revision_link(name, &d)?, 1024).await {
                 Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
@@ -820,9 +812,16 @@ impl Registry {
         Ok(removed)
     }
 
+    /// The digest tag `tag` of `name` holds, or `None` when there is no such tag.
     async fn tag_target(&self, name: &str, tag: &str) -> Result<Option<Digest>, ApiError> {
         match storage::read_small(&*self.storage, &tag_key(name, tag)?, 1024).await {
-            Ok(b) => Ok(String::from_utf8_lossy(&b).trim().parse().ok()),
+            Ok(b) => String::from_utf8_lossy(&b)
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|e| {
+                    ApiError::new(Code::Unknown, format!("corrupt tag {name}:{tag}: {e}"))
+                }),
             Err(StorageError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }

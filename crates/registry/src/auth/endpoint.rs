@@ -125,21 +125,7 @@ async fn token_get(t: &TokenAuth, req: Request) -> Result<Response, Response> {
         None if auth.is_some_and(|a| !a.trim().is_empty()) => return Err(bad_credentials(t)),
         None => String::new(),
     };
-    let scopes = parse_scopes(
-        p.iter()
-            .filter(|(k, _)| k == "scope")
-            .map(|(_, v)| v.as_str()),
-    );
-    let issued = t
-        .issue(&account, &scopes)
-        .map_err(|e| ApiError::new(Code::Unknown, e.to_string()).into_response())?;
-    log_issued(&account, &scopes, &issued);
-    let mut body = json!({
-        "token": issued.token,
-        "access_token": issued.token,
-        "expires_in": issued.expires_in,
-        "issued_at": rfc3339(issued.issued_at),
-    });
+    let (_, mut body) = issue_for(t, &account, &p).map_err(IntoResponse::into_response)?;
     if param(&p, "offline_token") == Some("true") && !account.is_empty() {
         let refresh = t
             .issue_refresh(&account)
@@ -147,6 +133,31 @@ async fn token_get(t: &TokenAuth, req: Request) -> Result<Response, Response> {
         body["refresh_token"] = json!(refresh);
     }
     Ok(json_response(body))
+}
+
+/// Issues `account` a token for the `scope` parameters of `p`, logs it, and returns it with
+/// the response body both token endpoints share.
+fn issue_for(
+    t: &TokenAuth,
+    account: &str,
+    p: &[(String, String)],
+) -> Result<(IssuedToken, Value), ApiError> {
+    let scopes = parse_scopes(
+        p.iter()
+            .filter(|(k, _)| k == "scope")
+            .map(|(_, v)| v.as_str()),
+    );
+    let issued = t
+        .issue(account, &scopes)
+        .map_err(|e| ApiError::new(Code::Unknown, e.to_string()))?;
+    log_issued(account, &scopes, &issued);
+    let body = json!({
+        "token": issued.token,
+        "access_token": issued.token,
+        "expires_in": issued.expires_in,
+        "issued_at": rfc3339(issued.issued_at),
+    });
+    Ok((issued, body))
 }
 
 async fn token_post(t: &TokenAuth, req: Request) -> Result<Response, Response> {
@@ -187,23 +198,9 @@ async fn token_post(t: &TokenAuth, req: Request) -> Result<Response, Response> {
             .into_response());
         }
     };
-    let scopes = parse_scopes(
-        p.iter()
-            .filter(|(k, _)| k == "scope")
-            .map(|(_, v)| v.as_str()),
-    );
-    let issued = t
-        .issue(&account, &scopes)
-        .map_err(|e| ApiError::new(Code::Unknown, e.to_string()).into_response())?;
-    log_issued(&account, &scopes, &issued);
+    let (issued, mut body) = issue_for(t, &account, &p).map_err(IntoResponse::into_response)?;
     let granted: Vec<String> = issued.access.iter().map(|a| a.scope()).collect();
-    let mut body = json!({
-        "access_token": issued.token,
-        "token": issued.token,
-        "expires_in": issued.expires_in,
-        "issued_at": rfc3339(issued.issued_at),
-        "scope": granted.join(" "),
-    });
+    body["scope"] = json!(granted.join(" "));
     if grant == "refresh_token" || param(&p, "access_type") == Some("offline") {
         let refresh = if grant == "refresh_token" {
             param(&p, "refresh_token").unwrap_or("").to_string()

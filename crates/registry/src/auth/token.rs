@@ -66,22 +66,10 @@ pub struct TokenConfig {
     pub access: Option<Vec<AccessRule>>,
 }
 
-/// Deserializes seconds: a number, or a string of digits with an optional unit
-/// (`s`, `m`, `h`, `d`).
+/// Deserializes seconds as the config file writes durations (a number of seconds, or
+/// `"5m"`-style text).
 fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Secs(u64),
-        Text(String),
-    }
-    match Option::<Raw>::deserialize(d)? {
-        None => Ok(None),
-        Some(Raw::Secs(n)) => Ok(Some(n)),
-        Some(Raw::Text(t)) => crate::config::parse_duration(&t)
-            .map(|d| Some(d.as_secs()))
-            .map_err(|e| serde::de::Error::custom(format!("expiration: {e}"))),
-    }
+    Ok(crate::config::opt_duration(d)?.map(|d| d.as_secs()))
 }
 
 /// A key that signs tokens.

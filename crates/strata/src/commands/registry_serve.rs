@@ -304,11 +304,7 @@ pub fn run(ctx: &super::Ctx, args: &RegistryServeArgs) -> anyhow::Result<()> {
     } else {
         "http"
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(async {
+    super::util::block_on(async {
         let (storage, place) = open_storage(ctx, &args.storage, &file)?;
         let gc = config
             .gc_interval
@@ -325,7 +321,7 @@ pub fn run(ctx: &super::Ctx, args: &RegistryServeArgs) -> anyhow::Result<()> {
             tracing::info!("pull-through cache of {url}: pushes and deletes are refused");
         }
         serve.await.context("serving the registry")
-    })
+    })?
 }
 
 /// Collects garbage once, online (servers may keep serving), and prints what it freed.
@@ -334,11 +330,7 @@ pub fn gc(ctx: &super::Ctx, args: &RegistryGcArgs) -> anyhow::Result<()> {
     let mut options = gc_options(&file, args.grace, args.upload_max_age);
     options.delete_untagged |= args.delete_untagged;
     options.dry_run = args.dry_run;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(async {
+    super::util::block_on(async {
         let (storage, place) = open_storage(ctx, &args.storage, &file)?;
         let registry = registry::repo::Registry::new(storage);
         // This process pushes nothing: its own writer grace need not match.
@@ -357,5 +349,5 @@ pub fn gc(ctx: &super::Ctx, args: &RegistryGcArgs) -> anyhow::Result<()> {
             r.blobs_spared
         );
         Ok(())
-    })
+    })?
 }
