@@ -59,7 +59,13 @@ impl Ingest {
         let dir = store.root().join("ingest").join(desc.digest.hex());
         let lock_path = dir.join("lock");
         let lock = loop {
-            fs::create_dir_all(&dir).map_err(|e| StoreError::io("cannot create", &dir, e))?;
+            match fs::create_dir_all(&dir) {
+                Ok(()) => {}
+                // mkdir met the directory, and the previous holder removed it before
+                // create_dir_all could check it is one: the same race as below, go again.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(StoreError::io("cannot create", &dir, e)),
+            }
             let f = match lock::exclusive(&lock_path) {
                 Ok(f) => f,
                 // The previous holder removed the directory between our mkdir and open.
