@@ -3,7 +3,10 @@
 //! and OCI layouts built in the test.
 #![allow(dead_code)]
 
+pub mod differential;
+pub mod docker;
 pub mod fake_registry;
+pub mod fstree;
 pub mod images;
 pub mod rootfs;
 
