@@ -52,6 +52,199 @@ const fn case(name: &'static str, dockerfile: &'static str) -> Case {
 /// agreeing (take it out) or when a case not listed differs.
 pub const KNOWN: &[(&str, &str)] = &[
     (
+        "from_as_lowercase",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "unused_stage_not_built",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "stage_chain",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "from_arg_overridden",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "from_platform_flag",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "duplicate_stage_name_fails",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_pwd_default",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_in_workdir",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_as_user",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_as_uid_gid",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_exec_form_env",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_chmod_special_bits",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_chown",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_hardlink",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_fifo",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_appends_to_base_file",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_removes_base_dir",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_replaces_file_with_dir",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_replaces_dir_with_symlink",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_env_of_build_args",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_mount_from_stage",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "arg_unset_is_empty",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "arg_scoped_per_stage",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "build_arg_unused_is_fine",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "buildplatform_arg",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "instructions_lowercase",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "continuation_with_blank_line",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "continuation_with_comment",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "backslash_then_spaces_continues",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "directive_after_comment_is_comment",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "unknown_directive_ignored",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "json_with_escapes",
+        "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
+    ),
+    (
+        "run_mount_bind",
+        "RUN --mount targets missing from the image are not kept as directories, as BuildKit keeps them (and /dev, /proc, /sys)",
+    ),
+    (
+        "run_mount_tmpfs",
+        "RUN --mount targets missing from the image are not kept as directories, as BuildKit keeps them (and /dev, /proc, /sys)",
+    ),
+    (
+        "run_mount_cache",
+        "RUN --mount targets missing from the image are not kept as directories, as BuildKit keeps them (and /dev, /proc, /sys)",
+    ),
+    (
+        "run_mount_secret",
+        "RUN --mount targets missing from the image are not kept as directories, as BuildKit keeps them (and /dev, /proc, /sys)",
+    ),
+    (
+        "workdir_after_user",
+        "WORKDIR after USER: BuildKit creates the missing directories owned by that user",
+    ),
+    (
+        "entrypoint_empty_json",
+        "ENTRYPOINT [] is stored as [] instead of null",
+    ),
+    ("cmd_empty_json", "CMD [] is stored as [] instead of null"),
+    (
+        "expose_uppercase_proto",
+        "EXPOSE 80/TCP keeps the protocol's case; Docker lowercases it",
+    ),
+    (
+        "volume_then_run_writes_kept",
+        "VOLUME creates the directory; BuildKit does not (the RUN writing into it fails)",
+    ),
+    (
+        "copy_wildcard_no_match_fails",
+        "a wildcard source matching nothing fails; BuildKit copies nothing and succeeds",
+    ),
+    (
+        "copy_over_symlink",
+        "COPY onto a symlink replaces the link; BuildKit follows it (inside the root)",
+    ),
+    (
+        "copy_into_symlinked_dir",
+        "COPY into a symlinked directory replaces the link with a directory; BuildKit follows it",
+    ),
+    (
+        "copy_chown_creates_parents",
+        "COPY --chown does not chown the destination directories it creates",
+    ),
+    (
+        "copy_chown_unknown_user_fails",
+        "COPY --chown=nobody (not in /etc/passwd) fails; Docker 20.10 builds it",
+    ),
+    (
+        "copy_chmod_dir",
+        "COPY --chmod also changes the created destination directory; BuildKit only the copied entries",
+    ),
+    (
+        "copy_from_stage_symlink_followed",
+        "COPY --from of a symlink copies the link; BuildKit follows it",
+    ),
+    (
+        "copy_dotdot_stays_in_context",
+        "a ../ source is refused; BuildKit cleans it to a path inside the context",
+    ),
+    (
         "run_shell_form",
         "RUN layers lack the /dev, /proc and /sys mount points BuildKit keeps",
     ),
@@ -574,6 +767,627 @@ pub const CASES: &[Case] = &[
         ..case(
             "copy_heredoc_keeps_quotes",
             "FROM bb\nENV WHO=world\nCOPY <<EOF /h.txt\n\"quoted\" 'single' $WHO\nEOF\n",
+        )
+    },
+    // ---- FROM and stages
+    case(
+        "from_as_lowercase",
+        "FROM bb as base\nRUN echo b > /b\nFROM base\nRUN cat /b > /c\n",
+    ),
+    case(
+        "stage_names_case_insensitive",
+        "FROM bb AS Src\nRUN echo s > /s\nFROM bb\nCOPY --from=src /s /s\n",
+    ),
+    case(
+        "unused_stage_not_built",
+        "FROM bb AS broken\nRUN exit 1\nFROM bb\nRUN echo ok > /ok\n",
+    ),
+    case(
+        "stage_chain",
+        "FROM bb AS one\nRUN echo 1 > /1\nFROM one AS two\nRUN echo 2 > /2\nFROM two\nRUN cat /1 /2 > /12\n",
+    ),
+    Case {
+        flags: &["--build-arg", "BASE=bb-entry"],
+        ..case(
+            "from_arg_overridden",
+            "ARG BASE=bb\nFROM $BASE\nRUN echo x > /x\n",
+        )
+    },
+    case(
+        "from_platform_flag",
+        "FROM --platform=linux/amd64 bb\nRUN echo p > /p\n",
+    ),
+    case(
+        "duplicate_stage_name_fails",
+        "FROM bb AS a\nRUN true\nFROM bb AS a\nRUN true\n",
+    ),
+    Case {
+        flags: &["--target", "nope"],
+        ..case("target_unknown_fails", "FROM bb AS a\nRUN true\n")
+    },
+    Case {
+        flags: &["-f", "missing.dockerfile"],
+        ..case("dockerfile_missing_fails", "FROM bb\n")
+    },
+    case("empty_dockerfile_fails", "\n"),
+    case(
+        "copy_from_own_stage_fails",
+        "FROM bb AS a\nCOPY --from=a /etc/passwd /p\n",
+    ),
+    case(
+        "copy_from_unknown_fails",
+        "FROM bb\nCOPY --from=nosuchstage /x /x\n",
+    ),
+    // ---- RUN
+    case("run_pwd_default", "FROM bb\nRUN pwd > /pwd.txt\n"),
+    case(
+        "run_in_workdir",
+        "FROM bb\nWORKDIR /wd\nRUN pwd > /pwd.txt\n",
+    ),
+    case(
+        "run_as_user",
+        "FROM bb\nRUN mkdir -m 777 /out\nUSER app\nRUN id > /out/id.txt && touch /out/mine\n",
+    ),
+    case(
+        "run_as_uid_gid",
+        "FROM bb\nRUN mkdir -m 777 /out\nUSER 1000:10\nRUN id > /out/id.txt\n",
+    ),
+    case("run_not_found_fails", "FROM bb\nRUN nosuchcommand\n"),
+    case(
+        "run_exec_form_env",
+        "FROM bb\nENV X=1\nRUN [\"sh\", \"-c\", \"echo $X > /x.txt\"]\n",
+    ),
+    case(
+        "run_chmod_special_bits",
+        "FROM bb\nRUN touch /f && chmod 4755 /f && mkdir -m 1777 /t\n",
+    ),
+    case("run_chown", "FROM bb\nRUN touch /o && chown 1000:10 /o\n"),
+    case("run_hardlink", "FROM bb\nRUN echo x > /h1 && ln /h1 /h2\n"),
+    case("run_fifo", "FROM bb\nRUN busybox mkfifo /fifo\n"),
+    case(
+        "run_appends_to_base_file",
+        "FROM bb\nRUN echo more >> /kept\n",
+    ),
+    case("run_removes_base_dir", "FROM bb\nRUN rm -r /dir\n"),
+    case(
+        "run_replaces_file_with_dir",
+        "FROM bb\nRUN rm /kept && mkdir /kept && echo in > /kept/f\n",
+    ),
+    case(
+        "run_replaces_dir_with_symlink",
+        "FROM bb\nRUN rm -r /dir && ln -s /etc /dir\n",
+    ),
+    case(
+        "run_env_of_build_args",
+        "FROM bb\nARG A=1\nENV E=2\nRUN echo \"$A $E\" > /ae.txt\n",
+    ),
+    Case {
+        ctx: AB,
+        ..case(
+            "run_mount_bind",
+            "FROM bb\nRUN --mount=type=bind,source=a.txt,target=/mnt/a cat /mnt/a > /copied.txt\n",
+        )
+    },
+    case(
+        "run_mount_tmpfs",
+        "FROM bb\nRUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /ls.txt\n",
+    ),
+    case(
+        "run_mount_cache",
+        "FROM bb\nRUN --mount=type=cache,target=/cache echo c > /cache/c && ls /cache > /ls.txt\n",
+    ),
+    Case {
+        ctx: &[("secret.txt", "s3cr3t\n")],
+        flags: &["--secret", "id=s,src=secret.txt"],
+        ..case(
+            "run_mount_secret",
+            "FROM bb\nRUN --mount=type=secret,id=s cat /run/secrets/s > /s.txt\n",
+        )
+    },
+    Case {
+        ctx: AB,
+        ..case(
+            "run_mount_from_stage",
+            "FROM bb AS src\nRUN echo from-src > /f\nFROM bb\nRUN --mount=type=bind,from=src,source=/f,target=/m cat /m > /got.txt\n",
+        )
+    },
+    // ---- ENV and ARG scoping
+    case("env_continuation", "FROM bb\nENV A=1 \\\n    B=2\n"),
+    case("env_empty_value", "FROM bb\nENV E=\"\"\n"),
+    case("env_escaped_quotes", "FROM bb\nENV Q=\"a \\\"b\\\" c\"\n"),
+    case("env_refers_to_earlier", "FROM bb\nENV A=1\nENV B=$A-${A}\n"),
+    case("env_escaped_dollar", "FROM bb\nENV D=\\$HOME\n"),
+    case(
+        "env_single_quotes_literal",
+        "FROM bb\nENV A=1\nENV S='$A'\n",
+    ),
+    case(
+        "arg_unset_is_empty",
+        "FROM bb\nARG U\nRUN echo \"[$U]\" > /u.txt\n",
+    ),
+    case("arg_into_env", "FROM bb\nARG V=1\nENV E=$V\n"),
+    case(
+        "arg_scoped_per_stage",
+        "ARG V=global\nFROM bb AS a\nARG V\nRUN echo $V > /a\nFROM bb\nARG V=local\nCOPY --from=a /a /a\nRUN echo $V > /b\n",
+    ),
+    case("arg_quoted_default", "FROM bb\nARG Q=\"a b\"\nENV E=$Q\n"),
+    Case {
+        flags: &["--build-arg", "UNUSED=1"],
+        ..case("build_arg_unused_is_fine", "FROM bb\nRUN echo ok > /ok\n")
+    },
+    Case {
+        flags: &["--build-arg", "V=cli"],
+        ..case(
+            "build_arg_beats_default_not_env",
+            "FROM bb\nARG V=dflt\nENV W=$V\nENV V=env\n",
+        )
+    },
+    case(
+        "buildplatform_arg",
+        "FROM bb\nARG BUILDPLATFORM\nARG TARGETPLATFORM\nRUN echo \"$BUILDPLATFORM $TARGETPLATFORM\" > /bp.txt\n",
+    ),
+    case(
+        "arg_in_label_and_expose",
+        "FROM bb\nARG P=8080\nARG L=lbl\nEXPOSE $P\nLABEL l=$L\n",
+    ),
+    // ---- WORKDIR, USER
+    Case {
+        ctx: AB,
+        ..case(
+            "workdir_then_copy_dot",
+            "FROM bb\nWORKDIR /app\nCOPY a.txt .\n",
+        )
+    },
+    case(
+        "workdir_after_user",
+        "FROM bb\nUSER app\nWORKDIR /home/app/work\n",
+    ),
+    case(
+        "workdir_is_a_file_fails",
+        "FROM bb\nWORKDIR /kept\nRUN true\n",
+    ),
+    case("user_uid_only", "FROM bb\nUSER 1000\n"),
+    case("user_name_and_group", "FROM bb\nUSER app:wheel\n"),
+    case("user_env_expansion", "FROM bb\nENV U=app\nUSER $U\n"),
+    // ---- CMD, ENTRYPOINT, SHELL
+    case(
+        "cmd_last_wins",
+        "FROM bb\nCMD [\"first\"]\nCMD [\"second\"]\n",
+    ),
+    case(
+        "entrypoint_and_cmd_exec",
+        "FROM bb\nENTRYPOINT [\"/bin/echo\"]\nCMD [\"hello\"]\n",
+    ),
+    case("cmd_invalid_json_is_shell", "FROM bb\nCMD [echo, hi]\n"),
+    case(
+        "cmd_single_quotes_is_shell",
+        "FROM bb\nCMD ['echo', 'hi']\n",
+    ),
+    case("entrypoint_empty_json", "FROM bb-entry\nENTRYPOINT []\n"),
+    case("cmd_empty_json", "FROM bb\nCMD []\n"),
+    case(
+        "shell_changes_cmd_form",
+        "FROM bb\nSHELL [\"/bin/sh\", \"-xc\"]\nCMD echo hi\nENTRYPOINT echo ep\n",
+    ),
+    case("shell_not_json_fails", "FROM bb\nSHELL /bin/sh -c\n"),
+    case(
+        "cmd_env_not_expanded",
+        "FROM bb\nENV X=1\nCMD [\"echo\", \"$X\"]\n",
+    ),
+    // ---- LABEL, EXPOSE, VOLUME, STOPSIGNAL, HEALTHCHECK
+    case("label_overrides", "FROM bb\nLABEL a=1\nLABEL a=2 b=3\n"),
+    case(
+        "label_env_expansion",
+        "FROM bb\nENV V=x\nLABEL l=$V \"q\"=\"${V}y\"\n",
+    ),
+    Case {
+        flags: &["--label", "from.cli=yes"],
+        ..case("label_flag", "FROM bb\nLABEL in.file=1\n")
+    },
+    case("expose_env", "FROM bb\nENV P=8080\nEXPOSE $P $P/udp\n"),
+    case("expose_uppercase_proto", "FROM bb\nEXPOSE 80/TCP 81/UDP\n"),
+    case("volume_env", "FROM bb\nENV V=/vol\nVOLUME $V\n"),
+    case(
+        "volume_then_run_writes_kept",
+        "FROM bb\nVOLUME /v\nRUN echo x > /v/f\n",
+    ),
+    case("stopsignal_number", "FROM bb\nSTOPSIGNAL 9\n"),
+    case("healthcheck_defaults", "FROM bb\nHEALTHCHECK CMD true\n"),
+    case(
+        "healthcheck_exec_form",
+        "FROM bb\nHEALTHCHECK --start-period=3s CMD [\"true\"]\n",
+    ),
+    case(
+        "healthcheck_bad_option_fails",
+        "FROM bb\nHEALTHCHECK --frobnicate=1 CMD true\n",
+    ),
+    case(
+        "healthcheck_overrides_base",
+        "FROM bb\nHEALTHCHECK CMD true\nHEALTHCHECK CMD false\n",
+    ),
+    // ---- ONBUILD, MAINTAINER
+    case(
+        "onbuild_multiple",
+        "FROM bb\nONBUILD RUN echo 1\nONBUILD LABEL x=y\n",
+    ),
+    case(
+        "onbuild_onbuild_fails",
+        "FROM bb\nONBUILD ONBUILD RUN true\n",
+    ),
+    case("onbuild_from_fails", "FROM bb\nONBUILD FROM bb\n"),
+    case("maintainer", "FROM bb\nMAINTAINER someone <a@b.c>\n"),
+    // ---- COPY paths
+    Case {
+        ctx: &[("dir/x", "x\n"), ("dir/sub/y", "y\n")],
+        ..case("copy_dir_with_trailing_slash", "FROM bb\nCOPY dir/ /d/\n")
+    },
+    Case {
+        ctx: &[("d1/x", "x\n"), ("d2/y", "y\n"), ("f.txt", "f\n")],
+        ..case("copy_wildcard_matches_dirs", "FROM bb\nCOPY d* /w/\n")
+    },
+    Case {
+        ctx: &[("a.txt", "a\n"), ("b.txt", "b\n"), ("ab.txt", "ab\n")],
+        ..case("copy_question_mark", "FROM bb\nCOPY ?.txt /q/\n")
+    },
+    Case {
+        ctx: &[("a.txt", "a\n"), ("b.txt", "b\n"), ("c.txt", "c\n")],
+        ..case("copy_char_class", "FROM bb\nCOPY [ab].txt /c/\n")
+    },
+    Case {
+        ctx: AB,
+        ..case("copy_wildcard_no_match_fails", "FROM bb\nCOPY *.none /x/\n")
+    },
+    Case {
+        ctx: AB,
+        ..case("copy_to_root", "FROM bb\nCOPY a.txt /\n")
+    },
+    Case {
+        ctx: AB,
+        ..case("copy_over_existing_file", "FROM bb\nCOPY a.txt /kept\n")
+    },
+    Case {
+        ctx: AB,
+        ..case("copy_over_symlink", "FROM bb\nCOPY a.txt /bin/true\n")
+    },
+    Case {
+        ctx: AB,
+        ..case(
+            "copy_into_symlinked_dir",
+            "FROM bb\nRUN ln -s /dir /ldir\nCOPY a.txt /ldir/\n",
+        )
+    },
+    Case {
+        ctx: AB,
+        prep: Some(|d| std::fs::hard_link(d.join("a.txt"), d.join("hard.txt")).unwrap()),
+        ..case(
+            "copy_hardlinked_sources",
+            "FROM bb\nCOPY a.txt hard.txt /h/\n",
+        )
+    },
+    Case {
+        ctx: &[("empty/", "")],
+        ..case("copy_empty_dir", "FROM bb\nCOPY empty /e/\n")
+    },
+    Case {
+        ctx: AB,
+        ..case("copy_creates_parents", "FROM bb\nCOPY a.txt /x/y/z/\n")
+    },
+    Case {
+        ctx: &[("dir/x", "x\n"), ("dir/sub/y", "y\n")],
+        ..case(
+            "copy_chown_dir",
+            "FROM bb\nCOPY --chown=1000:1000 dir /d/\n",
+        )
+    },
+    Case {
+        ctx: &[("dir/x", "x\n")],
+        ..case(
+            "copy_chown_creates_parents",
+            "FROM bb\nCOPY --chown=1000:1000 dir /p/q/\n",
+        )
+    },
+    Case {
+        ctx: AB,
+        ..case(
+            "copy_chown_unknown_user_fails",
+            "FROM bb\nCOPY --chown=nobody a.txt /o\n",
+        )
+    },
+    Case {
+        ctx: &[("dir/x", "x\n"), ("dir/sub/y", "y\n")],
+        ..case("copy_chmod_dir", "FROM bb\nCOPY --chmod=0700 dir /d/\n")
+    },
+    Case {
+        ctx: AB,
+        ..case(
+            "copy_from_stage_dir",
+            "FROM bb AS src\nRUN mkdir /made && echo 1 > /made/one\nFROM bb\nCOPY --from=src /made/ /m/\n",
+        )
+    },
+    Case {
+        ctx: AB,
+        ..case(
+            "copy_from_stage_symlink_followed",
+            "FROM bb AS src\nRUN echo t > /target && ln -s /target /link\nFROM bb\nCOPY --from=src /link /got\n",
+        )
+    },
+    Case {
+        ctx: AB,
+        ..case(
+            "copy_from_stage_wildcard",
+            "FROM bb AS src\nRUN mkdir /o && echo 1 > /o/a.x && echo 2 > /o/b.x && echo 3 > /o/c.y\nFROM bb\nCOPY --from=src /o/*.x /x/\n",
+        )
+    },
+    Case {
+        ctx: AB,
+        ..case("copy_dockerfile_itself", "FROM bb\nCOPY Dockerfile /df\n")
+    },
+    Case {
+        ctx: AB,
+        ..case(
+            "copy_dotdot_stays_in_context",
+            "FROM bb\nCOPY ../a.txt /up.txt\n",
+        )
+    },
+    Case {
+        ctx: AB,
+        ..case(
+            "copy_dest_default_expansion",
+            "FROM bb\nCOPY a.txt ${DEST:-/def}/\n",
+        )
+    },
+    Case {
+        ctx: &[("with space.txt", "s\n")],
+        ..case(
+            "copy_name_with_space",
+            "FROM bb\nCOPY [\"with space.txt\", \"/dst dir/\"]\n",
+        )
+    },
+    Case {
+        ctx: &[("suid:4755", "x\n"), ("g:2750", "y\n")],
+        ..case("copy_special_modes_kept", "FROM bb\nCOPY suid g /m/\n")
+    },
+    Case {
+        ctx: &[
+            ("src/a.js", "a\n"),
+            ("src/lib/b.js", "b\n"),
+            ("src/lib/c.txt", "c\n"),
+        ],
+        ..case(
+            "copy_nested_wildcard_file",
+            "FROM bb\nCOPY src/lib/*.js /js/\n",
+        )
+    },
+    // ---- ADD
+    Case {
+        prep: Some(|d| archive(d, "a.tar.gz", "gzip")),
+        ..case("add_tar_into_existing_dir", "FROM bb\nADD a.tar.gz /dir\n")
+    },
+    Case {
+        prep: Some(|d| archive(d, "archive", "gzip")),
+        // Detected by content, whatever the name.
+        ..case("add_tar_without_extension", "FROM bb\nADD archive /x/\n")
+    },
+    Case {
+        prep: Some(|d| {
+            archive(d, "one.tar.gz", "gzip");
+            archive(d, "two.tar", "cat");
+        }),
+        ..case("add_wildcard_tars", "FROM bb\nADD *.tar* /x/\n")
+    },
+    Case {
+        prep: Some(|d| archive(d, "a.tar.gz", "gzip")),
+        ..case(
+            "add_chown_archive",
+            "FROM bb\nADD --chown=1000:1000 a.tar.gz /x/\n",
+        )
+    },
+    Case {
+        prep: Some(|d| archive(d, "a.tar.zst", "zstd -q")),
+        // zstd archives: Docker 20.10's BuildKit copies them unextracted; the archive code of
+        // current Docker (moby's pkg/archive since 23.0) detects and extracts zstd as well.
+        oracle: Oracle::Reference(|ok, _, tree| {
+            if !ok {
+                return Err("ADD of a zstd tar failed".into());
+            }
+            content(tree, "x/inner/file.txt", "from the archive\n")
+        }),
+        ..case("add_tar_zst", "FROM bb\nADD a.tar.zst /x/\n")
+    },
+    Case {
+        prep: Some(|d| std::fs::write(d.join("fake.tar.gz"), b"not really gzip\n").unwrap()),
+        ..case("add_fake_archive_copied", "FROM bb\nADD fake.tar.gz /x/\n")
+    },
+    Case {
+        ctx: &[("dir/x", "x\n")],
+        ..case("add_dir", "FROM bb\nADD dir /d/\n")
+    },
+    Case {
+        ctx: AB,
+        ..case("add_chmod", "FROM bb\nADD --chmod=0600 a.txt /a\n")
+    },
+    // ---- .dockerignore
+    Case {
+        ctx: &[
+            ("a.tmp", "a\n"),
+            ("d/b.tmp", "b\n"),
+            ("d/e/c.tmp", "c\n"),
+            ("keep.txt", "k\n"),
+            (".dockerignore", "**/*.tmp\n"),
+        ],
+        ..case("dockerignore_double_star", "FROM bb\nCOPY . /app/\n")
+    },
+    Case {
+        ctx: &[
+            ("a.txt", "a\n"),
+            ("b.txt", "b\n"),
+            (".dockerignore", "# comment\n\n   \na.txt\n"),
+        ],
+        ..case("dockerignore_comments_blank", "FROM bb\nCOPY . /app/\n")
+    },
+    Case {
+        ctx: &[
+            ("a.txt", "a\n"),
+            ("sub/a.txt", "a\n"),
+            (".dockerignore", "/a.txt\n"),
+        ],
+        ..case("dockerignore_leading_slash", "FROM bb\nCOPY . /app/\n")
+    },
+    Case {
+        ctx: &[
+            ("dir/x", "x\n"),
+            ("dirx", "y\n"),
+            (".dockerignore", "dir/\n"),
+        ],
+        ..case("dockerignore_trailing_slash", "FROM bb\nCOPY . /app/\n")
+    },
+    Case {
+        ctx: &[
+            ("a.txt", "a\n"),
+            ("keep1.txt", "k\n"),
+            ("keep2.txt", "k\n"),
+            (".dockerignore", "*.txt\n!keep*.txt\nkeep2.txt\n"),
+        ],
+        ..case("dockerignore_last_match_wins", "FROM bb\nCOPY . /app/\n")
+    },
+    Case {
+        ctx: &[
+            ("a.txt", "a\n"),
+            ("b/c.txt", "c\n"),
+            (".dockerignore", "*\n!a.txt\n"),
+        ],
+        ..case("dockerignore_all_but_one", "FROM bb\nCOPY . /app/\n")
+    },
+    Case {
+        ctx: &[("a.txt", "a\n"), (".dockerignore", "a.txt\n")],
+        ..case(
+            "dockerignore_ignored_source_fails",
+            "FROM bb\nCOPY a.txt /\n",
+        )
+    },
+    Case {
+        ctx: &[
+            ("x/y/z.txt", "z\n"),
+            ("x/w.txt", "w\n"),
+            (".dockerignore", "x/*/z.txt\n"),
+        ],
+        ..case("dockerignore_single_star_level", "FROM bb\nCOPY . /app/\n")
+    },
+    // ---- parsing and directives
+    case(
+        "instructions_lowercase",
+        "from bb\nrun echo hi > /x\nenv a=b\n",
+    ),
+    case(
+        "continuation_with_blank_line",
+        "FROM bb\nRUN echo a \\\n\n  b > /x.txt\n",
+    ),
+    case(
+        "continuation_with_comment",
+        "FROM bb\nRUN echo a \\\n# inside\n  b > /x.txt\n",
+    ),
+    case(
+        "backslash_then_spaces_continues",
+        "FROM bb\nRUN echo a \\  \n  b > /x.txt\n",
+    ),
+    case(
+        "directive_after_comment_is_comment",
+        "# hello\n# escape=`\nFROM bb\nRUN echo a \\\n b > /x.txt\n",
+    ),
+    case(
+        "unknown_directive_ignored",
+        "# frobnicate=yes\nFROM bb\nRUN echo ok > /ok\n",
+    ),
+    case(
+        "json_with_escapes",
+        "FROM bb\nRUN [\"sh\", \"-c\", \"echo \\\"q\\\" > /q.txt\"]\n",
+    ),
+    Case {
+        ctx: AB,
+        ..case(
+            "arg_in_copy_from",
+            "FROM bb AS src\nRUN echo s > /s\nFROM bb\nARG S=src\nCOPY --from=$S /s /s\n",
+        )
+    },
+    // ---- newer than Docker 20.10's BuildKit: judged against the current reference.
+    Case {
+        // RUN heredoc (Dockerfile 1.4): the body is the script, run by the default shell.
+        oracle: Oracle::Reference(|ok, _, tree| {
+            if !ok {
+                return Err("RUN heredoc failed".into());
+            }
+            content(tree, "one.txt", "one\n")?;
+            content(tree, "two.txt", "two\n")
+        }),
+        ..case(
+            "run_heredoc",
+            "FROM bb\nRUN <<EOF\necho one > /one.txt\necho two > /two.txt\nEOF\n",
+        )
+    },
+    Case {
+        // A quoted heredoc delimiter (Dockerfile 1.4): no expansion in the body.
+        oracle: Oracle::Reference(|ok, _, tree| {
+            if !ok {
+                return Err("heredoc COPY failed".into());
+            }
+            content(tree, "q.txt", "$WHO\n")
+        }),
+        ..case(
+            "copy_heredoc_quoted_delimiter",
+            "FROM bb\nENV WHO=world\nCOPY <<\"EOF\" /q.txt\n$WHO\nEOF\n",
+        )
+    },
+    Case {
+        // COPY --link (Dockerfile 1.4): same files as a plain COPY.
+        ctx: AB,
+        oracle: Oracle::Reference(|ok, _, tree| {
+            if !ok {
+                return Err("COPY --link failed".into());
+            }
+            content(tree, "l/a.txt", "alpha\n")
+        }),
+        ..case("copy_link_same_result", "FROM bb\nCOPY --link a.txt /l/\n")
+    },
+    Case {
+        // COPY --parents (Dockerfile 1.7 labs, stable since 1.20): keeps the source's
+        // parent directories under the destination.
+        ctx: &[("a/b/c.txt", "c\n"), ("a/d.txt", "d\n")],
+        oracle: Oracle::Reference(|ok, _, tree| {
+            if !ok {
+                return Err("COPY --parents failed".into());
+            }
+            content(tree, "out/a/b/c.txt", "c\n")?;
+            match tree.get("out/c.txt") {
+                None => Ok(()),
+                Some(n) => Err(format!("/out/c.txt should not exist: {n:?}")),
+            }
+        }),
+        ..case("copy_parents", "FROM bb\nCOPY --parents a/b/c.txt /out/\n")
+    },
+    Case {
+        // COPY --exclude (Dockerfile 1.7 labs, stable since 1.19): matching paths are skipped.
+        ctx: &[
+            ("a.txt", "a\n"),
+            ("b.log", "b\n"),
+            ("sub/c.log", "c\n"),
+            ("sub/d.txt", "d\n"),
+        ],
+        oracle: Oracle::Reference(|ok, _, tree| {
+            if !ok {
+                return Err("COPY --exclude failed".into());
+            }
+            content(tree, "app/a.txt", "a\n")?;
+            content(tree, "app/sub/d.txt", "d\n")?;
+            for gone in ["app/b.log", "app/sub/c.log"] {
+                if let Some(n) = tree.get(gone) {
+                    return Err(format!("/{gone} should be excluded: {n:?}"));
+                }
+            }
+            Ok(())
+        }),
+        ..case(
+            "copy_exclude",
+            "FROM bb\nCOPY --exclude=*.log --exclude=**/*.log . /app/\n",
         )
     },
 ];
