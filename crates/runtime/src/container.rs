@@ -305,6 +305,9 @@ pub fn create(
             etc_files: Some(&files),
             init_binary: init.as_deref(),
             nofile: host_nofile(),
+            kernel: fs::read_to_string("/proc/sys/kernel/osrelease")
+                .ok()
+                .and_then(|r| crate::seccomp::parse_kernel_version(&r)),
         },
     )?;
     write_json(&dir.bundle().join("config.json"), &spec)?;

@@ -4,11 +4,13 @@
 //! Pure: no I/O. The caller resolves the user ([`crate::user`]) and the paths of the
 //! container's `/etc/hosts`, `/etc/resolv.conf` and `/etc/hostname`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use oci::ContainerConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::seccomp::{self, LinuxSeccomp, Machine};
 use crate::{ExecUser, MountKind, NetworkMode, RunOptions, RuntimeError};
 
 /// Docker's default `PATH` when the image sets none.
@@ -55,6 +57,14 @@ pub const READONLY_PATHS: [&str; 5] = [
     "/proc/irq",
     "/proc/sys",
     "/proc/sysrq-trigger",
+];
+
+/// The sysctls Docker sets in a container with a network namespace of its own
+/// (`daemon/oci_linux.go` `WithSysctls`): any user may bind ports below 1024 and open
+/// ICMP echo sockets (`ping` without `CAP_NET_RAW`), as the namespace isolates both.
+pub const NETWORK_SYSCTLS: [(&str, &str); 2] = [
+    ("net.ipv4.ip_unprivileged_port_start", "0"),
+    ("net.ipv4.ping_group_range", "0 2147483647"),
 ];
 
 /// Where `--init` puts the init binary inside the container (Docker's path).
@@ -175,6 +185,12 @@ pub struct Linux {
     pub masked_paths: Vec<String>,
     /// Paths made read-only.
     pub readonly_paths: Vec<String>,
+    /// Namespaced sysctls to set.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctl: BTreeMap<String, String>,
+    /// The seccomp filter; `None` is unconfined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<LinuxSeccomp>,
 }
 
 /// A namespace.
@@ -262,6 +278,9 @@ pub struct Context<'a> {
     /// `RLIMIT_NOFILE` (soft and hard): Docker's [`DEFAULT_NOFILE`] where this process may
     /// raise its limit that far, else its own hard limit (see [`nofile_limit`]).
     pub nofile: u64,
+    /// The running kernel's (major, minor) version, for the seccomp profile's `minKernel`
+    /// rules; `None` when unknown.
+    pub kernel: Option<(u32, u32)>,
 }
 
 /// Docker's `RLIMIT_NOFILE` for containers.
@@ -482,17 +501,18 @@ pub fn build(
     let mut args = command(image, opts)?;
     let mut mounts = default_mounts();
     if let Some(files) = ctx.etc_files {
+        // With `--read-only` Docker mounts these read-only too (`Writable: !ReadonlyRootfs`).
+        let options: &[&str] = if opts.read_only {
+            &["rbind", "rprivate", "ro"]
+        } else {
+            &["rbind", "rprivate"]
+        };
         for (dest, src) in [
             ("/etc/resolv.conf", &files.resolv_conf),
             ("/etc/hostname", &files.hostname),
             ("/etc/hosts", &files.hosts),
         ] {
-            mounts.push(mount(
-                dest,
-                "bind",
-                &src.display().to_string(),
-                &["rbind", "rprivate"],
-            ));
+            mounts.push(mount(dest, "bind", &src.display().to_string(), options));
         }
     }
     mounts.extend(user_mounts(opts)?);
@@ -512,10 +532,17 @@ pub fn build(
     }
     let caps: Vec<String> = DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect();
     let mut namespaces = vec!["pid", "ipc", "uts", "mount"];
+    let mut sysctl = BTreeMap::new();
     if opts.network != NetworkMode::Host {
         namespaces.push("network");
+        sysctl.extend(
+            NETWORK_SYSCTLS
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
     }
     namespaces.push("cgroup");
+    let seccomp = seccomp::for_container(&opts.seccomp, &caps, Machine::this(ctx.kernel))?;
     Ok(Spec {
         oci_version: "1.0.2".into(),
         process: Process {
@@ -569,6 +596,8 @@ pub fn build(
             cgroups_path: ctx.cgroups_path.clone(),
             masked_paths: MASKED_PATHS.iter().map(|s| s.to_string()).collect(),
             readonly_paths: READONLY_PATHS.iter().map(|s| s.to_string()).collect(),
+            sysctl,
+            seccomp,
         },
     })
 }
@@ -793,6 +822,7 @@ mod tests {
             etc_files: None,
             init_binary: init,
             nofile: DEFAULT_NOFILE,
+            kernel: Some((6, 1)),
         }
     }
 
@@ -914,5 +944,83 @@ mod tests {
             ..Default::default()
         };
         assert!(build(&img, &bad, &ctx(&user, None)).is_err());
+    }
+
+    /// Docker sets these two sysctls in a container with its own network namespace only.
+    #[test]
+    fn own_network_namespace_gets_dockers_sysctls() {
+        let img = image(None, Some(&["true"]));
+        let user = ExecUser::default();
+        let spec = build(&img, &RunOptions::default(), &ctx(&user, None)).unwrap();
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(
+            json["linux"]["sysctl"],
+            serde_json::json!({
+                "net.ipv4.ip_unprivileged_port_start": "0",
+                "net.ipv4.ping_group_range": "0 2147483647",
+            })
+        );
+        let host = RunOptions {
+            network: NetworkMode::Host,
+            ..Default::default()
+        };
+        let spec = build(&img, &host, &ctx(&user, None)).unwrap();
+        assert!(spec.linux.sysctl.is_empty());
+    }
+
+    /// `--read-only` left `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` writable.
+    #[test]
+    fn read_only_root_mounts_etc_files_read_only() {
+        let img = image(None, Some(&["true"]));
+        let user = ExecUser::default();
+        let files = EtcFiles {
+            hosts: "/c/hosts".into(),
+            resolv_conf: "/c/resolv.conf".into(),
+            hostname: "/c/hostname".into(),
+        };
+        for read_only in [false, true] {
+            let opts = RunOptions {
+                read_only,
+                ..Default::default()
+            };
+            let c = Context {
+                etc_files: Some(&files),
+                ..ctx(&user, None)
+            };
+            let spec = build(&img, &opts, &c).unwrap();
+            let etc: Vec<&Mount> = spec
+                .mounts
+                .iter()
+                .filter(|m| m.destination.starts_with("/etc/"))
+                .collect();
+            assert_eq!(etc.len(), 3);
+            for m in etc {
+                assert_eq!(
+                    m.options.contains(&"ro".to_string()),
+                    read_only,
+                    "{m:?} read_only={read_only}"
+                );
+            }
+        }
+    }
+
+    /// No seccomp filter was set; Docker applies its default profile unless unconfined.
+    #[test]
+    fn default_seccomp_profile_unless_unconfined() {
+        let img = image(None, Some(&["true"]));
+        let user = ExecUser::default();
+        let spec = build(&img, &RunOptions::default(), &ctx(&user, None)).unwrap();
+        let json = serde_json::to_value(&spec).unwrap();
+        let sc = &json["linux"]["seccomp"];
+        assert_eq!(sc["defaultAction"], "SCMP_ACT_ERRNO");
+        assert_eq!(sc["defaultErrnoRet"], 1);
+        assert!(sc["syscalls"].as_array().unwrap().len() > 10);
+        let unconfined = RunOptions {
+            seccomp: crate::SeccompOption::Unconfined,
+            ..Default::default()
+        };
+        let spec = build(&img, &unconfined, &ctx(&user, None)).unwrap();
+        let json = serde_json::to_value(&spec).unwrap();
+        assert!(json["linux"].get("seccomp").is_none());
     }
 }
