@@ -595,6 +595,22 @@ impl Container {
         runtime.kill(&self.record.id, signal, &self.dir.runtime_log())
     }
 
+    /// `docker kill`: sends `signal`, and for `SIGKILL` returns only once the exit is
+    /// recorded (its monitor wrote the code, or the container is gone), so that a `rm`
+    /// right after finds it stopped. Waits at most `limit`.
+    pub fn kill_and_wait(
+        &self,
+        runtime: &OciRuntime,
+        signal: &str,
+        limit: std::time::Duration,
+    ) -> Result<(), RuntimeError> {
+        self.kill(runtime, signal)?;
+        if is_sigkill(signal) {
+            crate::monitor::wait_recorded(self, runtime, limit)?;
+        }
+        Ok(())
+    }
+
     /// Removes the container: its runtime state (killing it when `force`), its mount, its
     /// image use and its directory. A running container needs `force`.
     pub fn remove(
@@ -621,6 +637,12 @@ impl Container {
         store.remove_image_user(&self.record.id)?;
         fs::remove_dir_all(&self.dir.0).map_err(|e| RuntimeError::io("remove", &self.dir.0, e))
     }
+}
+
+/// Whether `signal` (`KILL`, `SIGKILL`, `kill`, `9`) names `SIGKILL`.
+fn is_sigkill(signal: &str) -> bool {
+    let upper = signal.to_ascii_uppercase();
+    matches!(upper.strip_prefix("SIG").unwrap_or(&upper), "KILL" | "9")
 }
 
 pub(crate) fn read_pid(path: &Path) -> Result<i32, RuntimeError> {

@@ -114,3 +114,24 @@ fn read_only_root_makes_etc_files_read_only() {
     }
     c.assert_clean();
 }
+
+/// `kill` returned before the exit was recorded, so `kill X && rm X` failed or left the
+/// container's directory behind; Docker's SIGKILL kill waits until it is stopped.
+#[test]
+fn kill_then_rm_right_away() {
+    let c = Containers::new();
+    for i in 0..5 {
+        let name = format!("k{i}");
+        c.ok(&["run", "-d", "--name", &name, "bb", "sleep", "60"]);
+        assert_eq!(c.ok(&["kill", &name]), format!("{name}\n"));
+        let state = c.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            &name,
+        ]);
+        assert_eq!(state, "exited 137\n", "{name}");
+        assert_eq!(c.ok(&["rm", &name]), format!("{name}\n"));
+    }
+    c.assert_clean();
+}
