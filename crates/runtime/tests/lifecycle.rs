@@ -1008,3 +1008,50 @@ fn read_only_root_limits_and_etc_files() {
     c.remove(&f.store, &f.runtime, false).unwrap();
     f.assert_clean();
 }
+
+/// The seccomp option reaches the runtime: Docker's default filter, none when unconfined,
+/// the user's profile when given (this one denies `mkdir` with `EACCES`).
+#[test]
+fn seccomp_default_unconfined_and_profile() {
+    let f = Fixture::new();
+    let seccomp_line = |opts: RunOptions| {
+        let (c, code) = f.run(opts);
+        let out: String = f.log_of(&c).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(code, 0, "{out}");
+        c.remove(&f.store, &f.runtime, false).unwrap();
+        out.lines()
+            .find(|l| l.starts_with("Seccomp:"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| panic!("no Seccomp line in {out}"))
+    };
+    let status = || sh("cat /proc/self/status");
+    assert_eq!(seccomp_line(status()), "Seccomp: 2");
+    assert_eq!(
+        seccomp_line(RunOptions {
+            seccomp: runtime::SeccompOption::Unconfined,
+            ..status()
+        }),
+        "Seccomp: 0"
+    );
+    let profile = f.dir.path().join("profile.json");
+    fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}"#,
+    )
+    .unwrap();
+    let option = runtime::SeccompOption::load(profile.to_str().unwrap()).unwrap();
+    let (c, code) = f.run(RunOptions {
+        seccomp: option,
+        ..sh("mkdir /made")
+    });
+    let out: String = f.log_of(&c).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Permission denied"), "{out}");
+    c.remove(&f.store, &f.runtime, false).unwrap();
+    // A profile that is not one is refused when the option is made.
+    fs::write(&profile, "{").unwrap();
+    let err = runtime::SeccompOption::load(profile.to_str().unwrap()).unwrap_err();
+    assert!(err.to_string().contains("seccomp profile"), "{err}");
+    f.assert_clean();
+}
