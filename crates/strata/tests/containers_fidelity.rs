@@ -31,6 +31,33 @@ fn commit_of_two_deletions_gives_a_usable_image() {
     c.assert_clean();
 }
 
+/// The same for a build: a RUN that deletes two image files made a layer with one
+/// whiteout and a hard link to it, and the built image could not be used.
+#[test]
+fn build_run_of_two_deletions_gives_a_usable_image() {
+    let c = Containers::new();
+    let ctx = c.path("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM bb\nRUN rm /gone /kept /dir/old\n",
+    )
+    .unwrap();
+    c.ok(&["build", "-q", "-t", "built-del:1", ctx.to_str().unwrap()]);
+    assert_eq!(
+        c.ok(&[
+            "run",
+            "--rm",
+            "built-del:1",
+            "sh",
+            "-c",
+            "ls /gone /kept /dir/old 2>/dev/null; echo end"
+        ]),
+        "end\n"
+    );
+    c.assert_clean();
+}
+
 /// The `Groups:` line of `/proc/self/status` and `id`'s output, in a container run as
 /// `user` (or in an exec into `ctr` as `user`).
 fn groups(c: &Containers, args: &[&str]) -> String {
