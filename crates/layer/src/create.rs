@@ -197,8 +197,13 @@ impl<W: Write> Creator<'_, W> {
 
     /// For a non-directory with several links: the name it was first archived under, or
     /// `None` (and remember `rel`) if this is the first time it is seen.
+    ///
+    /// An overlay whiteout (character device 0/0) is never a link: overlayfs makes every
+    /// whiteout of an upper directory a hard link of one shared inode, yet each stands for
+    /// its own deletion and must stay its own entry (a link entry would name a path that
+    /// the whiteout conversion renames, and the layer could not be applied).
     fn seen_link(&mut self, meta: &Metadata, rel: &[u8]) -> Option<Vec<u8>> {
-        if meta.nlink() < 2 || meta.is_dir() {
+        if meta.nlink() < 2 || meta.is_dir() || is_whiteout(meta) {
             return None;
         }
         let key = (meta.dev(), meta.ino());
@@ -208,6 +213,11 @@ impl<W: Write> Creator<'_, W> {
         self.links.insert(key, rel.to_vec());
         None
     }
+}
+
+/// Whether `meta` is an overlay whiteout: a character device with device number 0/0.
+fn is_whiteout(meta: &Metadata) -> bool {
+    meta.file_type().is_char_device() && meta.rdev() == 0
 }
 
 /// A PAX extended header (`x`) for the entry `rel`, named `PaxHeaders.0/<base>` as Go's
@@ -325,6 +335,50 @@ impl<R: Read> Read for Exact<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Needs root (mknod). Overlayfs links every whiteout of an upper directory to one
+    /// inode; each must still be its own character-device entry, never a hard link.
+    #[test]
+    fn hardlinked_whiteouts_stay_separate_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir(root.join("d")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            root.join("a"),
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::empty(),
+            0,
+        )
+        .expect("mknod (needs root)");
+        fs::hard_link(root.join("a"), root.join("b")).unwrap();
+        fs::hard_link(root.join("a"), root.join("d/c")).unwrap();
+        fs::write(root.join("f"), "x").unwrap();
+        fs::hard_link(root.join("f"), root.join("g")).unwrap();
+        let mut tar_bytes = Vec::new();
+        create_layer(root, &mut tar_bytes, &CreateOptions::default()).unwrap();
+        let got: Vec<(String, EntryType)> = tar::Archive::new(&tar_bytes[..])
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+                (name, e.header().entry_type())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a".to_string(), EntryType::Char),
+                ("b".into(), EntryType::Char),
+                ("d/".into(), EntryType::Directory),
+                ("d/c".into(), EntryType::Char),
+                ("f".into(), EntryType::Regular),
+                // Real hard links are still links.
+                ("g".into(), EntryType::Link),
+            ]
+        );
+    }
 
     #[test]
     fn pax_records_count_their_own_length() {

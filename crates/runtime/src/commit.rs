@@ -437,4 +437,41 @@ mod tests {
             ]
         );
     }
+
+    /// Needs root. Overlayfs gives all whiteouts of an upper directory one inode; a commit
+    /// of two deletions wrote one `.wh.` file and a hard link to a name not in the layer.
+    #[test]
+    fn two_deletions_are_two_whiteouts_not_a_hardlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let upper = dir.path();
+        fs::create_dir_all(upper.join("etc")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            upper.join("etc/a"),
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::empty(),
+            0,
+        )
+        .expect("mknod (needs root)");
+        fs::hard_link(upper.join("etc/a"), upper.join("etc/b")).unwrap();
+        fs::hard_link(upper.join("etc/a"), upper.join("gone")).unwrap();
+        let mut tar_bytes = Vec::new();
+        upper_to_layer(upper, &mut tar_bytes).unwrap();
+        let entries: Vec<(String, bool)> = tar::Archive::new(&tar_bytes[..])
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+                (name, e.header().entry_type() == tar::EntryType::Regular)
+            })
+            .collect();
+        let want = [
+            ("etc/".to_string(), false),
+            ("etc/.wh.a".into(), true),
+            ("etc/.wh.b".into(), true),
+            (".wh.gone".into(), true),
+        ];
+        assert_eq!(entries, want);
+    }
 }

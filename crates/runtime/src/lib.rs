@@ -11,7 +11,8 @@
 //!   mount API) and unmounts it; [`Mounter`](mount::Mounter) is the syscall seam.
 //! - [`user`] resolves `-u` through the image's `/etc/passwd` and `/etc/group`.
 //! - [`spec`] builds the runtime `config.json` from the image config and [`RunOptions`]
-//!   with Docker's rules and defaults; [`etc_files`] writes `/etc/hosts` and friends.
+//!   with Docker's rules and defaults; [`etc_files`] writes `/etc/hosts` and friends;
+//!   [`seccomp`] gives its seccomp filter (Docker's default profile, or the user's).
 //! - [`oci_runtime`] finds (runc / crun / `--runtime`) and drives the runtime binary.
 //! - [`record`] is the on-disk layout of a container; [`container`] its lifecycle
 //!   (create, start, wait, stop, kill, remove); [`streams`], [`logs`] and [`console`] its
@@ -46,6 +47,8 @@ pub mod oci_runtime;
 pub mod options;
 pub mod ports;
 pub mod record;
+pub mod seccomp;
+mod seccomp_default;
 pub mod snapshot;
 pub mod spec;
 pub mod streams;
@@ -55,6 +58,6 @@ pub mod volumes;
 pub use container::{Container, Running};
 pub use error::RuntimeError;
 pub use oci_runtime::OciRuntime;
-pub use options::{MountKind, MountSpec, NetworkMode, RunOptions};
+pub use options::{MountKind, MountSpec, NetworkMode, RunOptions, SeccompOption};
 pub use streams::Attach;
 pub use user::ExecUser;

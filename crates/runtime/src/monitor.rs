@@ -73,19 +73,15 @@ pub fn spawn(
         .map_err(|e| RuntimeError::io("spawn the monitor of", &store_root.join(id), e))?;
     let start = Instant::now();
     loop {
+        // Whether the monitor has exited is read *before* its state: a monitor that
+        // records its outcome (even a failed start) and exits between the two reads is
+        // then seen with that outcome, not as one that exited without starting.
+        let exited = child
+            .try_wait()
+            .map_err(|e| RuntimeError::io("wait for the monitor of", &store_root.join(id), e))?;
         let c = container::load(store_root, id)?;
-        if c.state.status != Status::Created || c.state.error.is_some() {
-            return Ok(c);
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            // It may have written its state just before exiting.
-            let c = container::load(store_root, id)?;
-            if c.state.status != Status::Created {
-                return Ok(c);
-            }
-            return Err(RuntimeError::InvalidOptions(format!(
-                "the monitor of container {id} exited ({status}) before starting it"
-            )));
+        if let Some(decided) = outcome(c, exited, id) {
+            return decided;
         }
         if start.elapsed() > timeout {
             return Err(RuntimeError::InvalidOptions(format!(
@@ -93,6 +89,59 @@ pub fn spawn(
             )));
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// What [`spawn`] concludes from the container `c`, read after learning whether its
+/// monitor had `exited`: the container once the monitor has started it or recorded why
+/// it could not, an error when the monitor exited without doing either, else `None`
+/// (still starting).
+fn outcome(
+    c: Container,
+    exited: Option<std::process::ExitStatus>,
+    id: &str,
+) -> Option<Result<Container, RuntimeError>> {
+    if c.state.status != Status::Created || c.state.error.is_some() {
+        return Some(Ok(c));
+    }
+    exited.map(|status| {
+        Err(RuntimeError::InvalidOptions(format!(
+            "the monitor of container {id} exited ({status}) before starting it"
+        )))
+    })
+}
+
+/// How often [`wait_recorded`] reads the state.
+const RECORD_POLL: Duration = Duration::from_millis(10);
+
+/// Waits until the exit of `c` is recorded: its state file no longer says running (its
+/// monitor wrote the exit code; or the monitor died and [`observed_state`] concludes it),
+/// or the container is gone (`--rm`). Returns that state, `None` once removed; an error
+/// after `limit`, with Docker's message.
+pub fn wait_recorded(
+    c: &Container,
+    runtime: &OciRuntime,
+    limit: Duration,
+) -> Result<Option<ContainerState>, RuntimeError> {
+    let start = Instant::now();
+    loop {
+        let state: ContainerState = match crate::record::read_json(&c.dir.state()) {
+            Ok(s) => s,
+            Err(_) if !c.dir.0.exists() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let now = Container { state, ..c.clone() };
+        let seen = observed_state(&now, runtime)?;
+        if seen.status != Status::Running {
+            return Ok(Some(seen));
+        }
+        if start.elapsed() > limit {
+            return Err(RuntimeError::InvalidOptions(format!(
+                "tried to kill container {}, but did not receive an exit event",
+                c.record.id
+            )));
+        }
+        std::thread::sleep(RECORD_POLL);
     }
 }
 
@@ -113,4 +162,56 @@ pub fn observed_state(c: &Container, runtime: &OciRuntime) -> Result<ContainerSt
     s.exit_code = Some(255);
     s.error = Some("the container's monitor exited before it".into());
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+
+    use super::*;
+    use crate::record::{ContainerDir, ContainerRecord, ContainerState};
+
+    fn container(state: ContainerState) -> Container {
+        Container {
+            record: ContainerRecord {
+                id: "c".repeat(64),
+                name: "n".into(),
+                image: "img".into(),
+                image_id: String::new(),
+                image_target: String::new(),
+                created: String::new(),
+                options: Default::default(),
+                args: vec![],
+                stop_signal: "SIGTERM".into(),
+                runtime: "runc".into(),
+            },
+            state,
+            dir: ContainerDir("/nonexistent".into()),
+        }
+    }
+
+    /// `run -d` failed now and then with "the monitor … exited before starting it": a
+    /// monitor that recorded its failed start and exited between the spawner's read of the
+    /// state and its look at the process was taken for one that recorded nothing.
+    #[test]
+    fn a_recorded_failed_start_is_not_a_lost_monitor() {
+        let exited = Some(std::process::ExitStatus::from_raw(127 << 8));
+        let mut failed = ContainerState::created();
+        failed.error = Some("exec: \"/nope\": not found".into());
+        failed.exit_code = Some(127);
+        let got = outcome(container(failed.clone()), exited, "c")
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.state, failed);
+        let mut running = ContainerState::created();
+        running.status = Status::Running;
+        assert!(matches!(
+            outcome(container(running), exited, "c"),
+            Some(Ok(_))
+        ));
+        // Nothing recorded: still starting while the monitor runs, lost once it exited.
+        assert!(outcome(container(ContainerState::created()), None, "c").is_none());
+        let lost = outcome(container(ContainerState::created()), exited, "c").unwrap();
+        assert!(lost.unwrap_err().to_string().contains("before starting it"));
+    }
 }

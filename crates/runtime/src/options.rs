@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::seccomp::SeccompOption;
+
 /// Run options: the part of `docker run`'s flags that shapes the container.
 ///
 /// Kept in the container record, so `start` after `create` sees the same options.
@@ -48,6 +50,10 @@ pub struct RunOptions {
     /// `--init`: run an init process (tini-like) as PID 1 that reaps zombies and forwards
     /// signals.
     pub init: bool,
+    /// `--security-opt seccomp=…`: Docker's default profile unless told otherwise (see
+    /// [`SeccompOption::load`]).
+    #[serde(default)]
+    pub seccomp: SeccompOption,
 }
 
 /// `--network`.

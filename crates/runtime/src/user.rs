@@ -6,8 +6,11 @@
 //! - the user part matches a passwd entry by name or by uid; a number with no entry is
 //!   used as is, with gid 0 and home `/`; a name with no entry is an error;
 //! - an explicit group matches a group entry by name or gid (a number with no entry is
-//!   used as is); it replaces the passwd gid and there are no supplementary groups;
-//! - without a group, the supplementary groups are those listing the user's name.
+//!   used as is); it replaces the passwd gid and no `/etc/group` memberships are added;
+//! - without a group, the supplementary groups are those listing the user's name;
+//! - and, as Docker does since the CVE-2022-36109 fix (`daemon/oci_linux.go` `getUser`),
+//!   the primary gid heads the supplementary list too, so a process that drops or changes
+//!   its gid keeps the group's access, as on a login system.
 
 use std::io::Read;
 use std::path::Path;
@@ -22,7 +25,7 @@ pub struct ExecUser {
     pub uid: u32,
     /// Primary group ID.
     pub gid: u32,
-    /// Supplementary group IDs.
+    /// Supplementary group IDs: the primary gid first, then the `/etc/group` memberships.
     pub additional_gids: Vec<u32>,
     /// Home directory (`/` when unknown).
     pub home: String,
@@ -143,11 +146,16 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, Runtim
                 )));
             }
         };
-    } else if let Some(name) = matched_name {
-        out.additional_gids = group_entries(group)
-            .filter(|g| g.members.contains(&name.as_str()))
-            .map(|g| g.gid)
-            .collect();
+    }
+    out.additional_gids.push(out.gid);
+    if group_arg.is_empty()
+        && let Some(name) = matched_name
+    {
+        out.additional_gids.extend(
+            group_entries(group)
+                .filter(|g| g.members.contains(&name.as_str()))
+                .map(|g| g.gid),
+        );
     }
     Ok(out)
 }
@@ -200,22 +208,24 @@ mod tests {
         }
     }
 
+    /// Docker's resolution: runc's, with the primary gid also in the supplementary groups
+    /// (`-u name` and `-u uid:gid` lacked it: the CVE-2022-36109 class).
     #[test]
     fn resolves_like_runc() {
         for (spec, want) in [
-            ("", user(0, 0, &[10], "/root")),
-            ("root", user(0, 0, &[10], "/root")),
-            ("0", user(0, 0, &[10], "/root")),
-            ("app", user(1000, 1000, &[10, 29], "/home/app")),
-            ("1000", user(1000, 1000, &[10, 29], "/home/app")),
-            ("app:staff", user(1000, 50, &[], "/home/app")),
-            ("app:50", user(1000, 50, &[], "/home/app")),
-            ("app:4242", user(1000, 4242, &[], "/home/app")),
-            ("4242", user(4242, 0, &[], "/")),
-            ("4242:4343", user(4242, 4343, &[], "/")),
-            ("4242:audio", user(4242, 29, &[], "/")),
-            ("nohome", user(1001, 1001, &[], "/")),
-            ("daemon", user(1, 1, &[], "/usr/sbin")),
+            ("", user(0, 0, &[0, 10], "/root")),
+            ("root", user(0, 0, &[0, 10], "/root")),
+            ("0", user(0, 0, &[0, 10], "/root")),
+            ("app", user(1000, 1000, &[1000, 10, 29], "/home/app")),
+            ("1000", user(1000, 1000, &[1000, 10, 29], "/home/app")),
+            ("app:staff", user(1000, 50, &[50], "/home/app")),
+            ("app:50", user(1000, 50, &[50], "/home/app")),
+            ("app:4242", user(1000, 4242, &[4242], "/home/app")),
+            ("4242", user(4242, 0, &[0], "/")),
+            ("4242:4343", user(4242, 4343, &[4343], "/")),
+            ("4242:audio", user(4242, 29, &[29], "/")),
+            ("nohome", user(1001, 1001, &[1001], "/")),
+            ("daemon", user(1, 1, &[1], "/usr/sbin")),
         ] {
             assert_eq!(resolve(spec, PASSWD, GROUP).unwrap(), want, "{spec}");
         }
@@ -245,7 +255,7 @@ mod tests {
 
     #[test]
     fn no_passwd_file_allows_numbers_only() {
-        assert_eq!(resolve("7:8", "", "").unwrap(), user(7, 8, &[], "/"));
+        assert_eq!(resolve("7:8", "", "").unwrap(), user(7, 8, &[8], "/"));
         assert!(resolve("app", "", "").is_err());
     }
 
@@ -260,12 +270,12 @@ mod tests {
         std::os::unix::fs::symlink("/data/passwd", root.join("etc/passwd")).unwrap();
         std::fs::write(root.join("etc/group"), GROUP).unwrap();
         let u = resolve_in_root(root, "app").unwrap();
-        assert_eq!(u, user(1000, 1000, &[10, 29], "/home/app"));
+        assert_eq!(u, user(1000, 1000, &[1000, 10, 29], "/home/app"));
         // No files at all: numbers only.
         let empty = tempfile::tempdir().unwrap();
         assert_eq!(
             resolve_in_root(empty.path(), "5").unwrap(),
-            user(5, 0, &[], "/")
+            user(5, 0, &[0], "/")
         );
     }
 }

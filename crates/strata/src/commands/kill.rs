@@ -1,11 +1,16 @@
 //! `strata kill`: sends a signal (default SIGKILL) to running containers.
 
 use std::io::Write;
+use std::time::Duration;
 
 use runtime::record::Status;
 
 use super::{Ctx, container};
 use crate::cli::KillArgs;
+
+/// How long `kill` waits for a SIGKILLed container's exit to be recorded (Docker: 10 s,
+/// then a direct kill and 2 s more; a loaded machine's monitor may need longer to unmount).
+const KILL_WAIT: Duration = Duration::from_secs(30);
 
 /// Signals each container, printing its name as given.
 pub fn run(ctx: &Ctx, args: KillArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -17,7 +22,8 @@ pub fn run(ctx: &Ctx, args: KillArgs, out: &mut dyn Write) -> anyhow::Result<()>
                 c.record.id
             );
         }
-        c.kill(&rt, args.signal.trim_start_matches("SIG"))?;
+        // Docker's kill with SIGKILL returns once the container is stopped.
+        c.kill_and_wait(&rt, args.signal.trim_start_matches("SIG"), KILL_WAIT)?;
         Ok(())
     })
 }

@@ -24,6 +24,9 @@ use crate::spec::{self, Context, EtcFiles};
 use crate::streams::{Attach, Pump, pipe_streams, terminal_streams};
 use crate::{RunOptions, RuntimeError, etc_files, inroot, snapshot, user};
 
+mod stop;
+pub(crate) use stop::wait_exit;
+
 /// A container on disk: its record, state and directory.
 #[derive(Debug, Clone)]
 pub struct Container {
@@ -305,6 +308,9 @@ pub fn create(
             etc_files: Some(&files),
             init_binary: init.as_deref(),
             nofile: host_nofile(),
+            kernel: fs::read_to_string("/proc/sys/kernel/osrelease")
+                .ok()
+                .and_then(|r| crate::seccomp::parse_kernel_version(&r)),
         },
     )?;
     write_json(&dir.bundle().join("config.json"), &spec)?;
@@ -587,11 +593,6 @@ impl Container {
             .collect()
     }
 
-    /// Sends `signal` (`TERM`, `SIGKILL`, `9`) to the container's init.
-    pub fn kill(&self, runtime: &OciRuntime, signal: &str) -> Result<(), RuntimeError> {
-        runtime.kill(&self.record.id, signal, &self.dir.runtime_log())
-    }
-
     /// Removes the container: its runtime state (killing it when `force`), its mount, its
     /// image use and its directory. A running container needs `force`.
     pub fn remove(
@@ -629,122 +630,4 @@ pub(crate) fn read_pid(path: &Path) -> Result<i32, RuntimeError> {
             std::io::Error::other(format!("bad pid {text:?}")),
         )
     })
-}
-
-impl Running {
-    /// The container init's host PID.
-    pub fn pid(&self) -> i32 {
-        self.pid
-    }
-
-    /// The container.
-    pub fn container(&self) -> &Container {
-        &self.container
-    }
-
-    /// Waits for the container's process to exit, then deletes its runtime state, drains
-    /// its output, unmounts its root filesystem and records the exit code (128 + signal
-    /// for a killed process), which it returns.
-    pub fn wait(self, runtime: &OciRuntime) -> Result<(Container, i32), RuntimeError> {
-        let Running {
-            mut container,
-            pid,
-            pumps,
-            forwarder,
-        } = self;
-        let code = wait_exit(pid, &container.dir.0)?;
-        if let Some(f) = forwarder {
-            f.stop();
-        }
-        let rt_log = container.dir.runtime_log();
-        // `delete --force` also kills whatever the init left behind, which closes the pipes.
-        let deleted = runtime.delete(&container.record.id, &rt_log);
-        for p in pumps {
-            let _ = p.join();
-        }
-        let unmounted = unmount(&Kernel, &container.dir.rootfs());
-        container.state.status = Status::Exited;
-        container.state.pid = 0;
-        container.state.monitor_pid = 0;
-        container.state.ports.clear();
-        container.state.exit_code = Some(code);
-        container.state.finished_at = Some(now_rfc3339());
-        container.save_state()?;
-        deleted?;
-        unmounted?;
-        Ok((container, code))
-    }
-}
-
-pub(crate) fn wait_exit(pid: i32, dir: &Path) -> Result<i32, RuntimeError> {
-    let p = rustix::process::Pid::from_raw(pid)
-        .ok_or_else(|| RuntimeError::io("wait for", dir, std::io::Error::other("pid 0")))?;
-    loop {
-        match rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()) {
-            Ok(Some((_, status))) => {
-                if let Some(code) = status.exit_status() {
-                    return Ok(code);
-                }
-                if let Some(sig) = status.terminating_signal() {
-                    return Ok(128 + sig);
-                }
-            }
-            Ok(None) => {}
-            Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(RuntimeError::io("wait for the init of", dir, e.into())),
-        }
-    }
-}
-
-/// How often [`Container::stop`] looks whether the container is gone.
-const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(20);
-
-impl Container {
-    /// Whether the OCI runtime still runs the container's init.
-    pub fn is_running(&self, runtime: &OciRuntime) -> Result<bool, RuntimeError> {
-        match runtime.state(&self.record.id, &self.dir.runtime_log()) {
-            Ok(s) => Ok(matches!(
-                s.status.as_str(),
-                "running" | "created" | "paused"
-            )),
-            Err(RuntimeError::NoSuchContainer(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Stops the container as `docker stop -t` does: its stop signal, then `SIGKILL` after
-    /// `timeout`. Returns once the runtime no longer runs it (its monitor records the exit
-    /// code). A container that is not running is left as it is.
-    pub fn stop(
-        &self,
-        runtime: &OciRuntime,
-        timeout: std::time::Duration,
-    ) -> Result<(), RuntimeError> {
-        if self.state.status != Status::Running || !self.is_running(runtime)? {
-            return Ok(());
-        }
-        let signal = self.record.stop_signal.clone();
-        for (sig, limit) in [
-            (signal.as_str(), timeout),
-            ("KILL", std::time::Duration::from_secs(10)),
-        ] {
-            match self.kill(runtime, sig) {
-                Ok(()) => {}
-                // Gone between the check and the signal.
-                Err(_) if !self.is_running(runtime)? => return Ok(()),
-                Err(e) => return Err(e),
-            }
-            let start = std::time::Instant::now();
-            while start.elapsed() < limit {
-                if !self.is_running(runtime)? {
-                    return Ok(());
-                }
-                std::thread::sleep(STOP_POLL);
-            }
-        }
-        Err(RuntimeError::InvalidOptions(format!(
-            "container {} did not stop after SIGKILL",
-            self.record.id
-        )))
-    }
 }

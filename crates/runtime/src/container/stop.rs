@@ -1,0 +1,173 @@
+//! A container's end: waiting for its init ([`Running::wait`]), signalling it
+//! ([`Container::kill`], Docker's waiting `kill`), and `stop`.
+
+use std::path::Path;
+
+use super::{Container, Running};
+use crate::RuntimeError;
+use crate::mount::{Kernel, unmount};
+use crate::oci_runtime::OciRuntime;
+use crate::record::{Status, now_rfc3339};
+
+impl Container {
+    /// Sends `signal` (`TERM`, `SIGKILL`, `9`) to the container's init.
+    pub fn kill(&self, runtime: &OciRuntime, signal: &str) -> Result<(), RuntimeError> {
+        runtime.kill(&self.record.id, signal, &self.dir.runtime_log())
+    }
+
+    /// `docker kill`: sends `signal`, and for `SIGKILL` returns only once the exit is
+    /// recorded (its monitor wrote the code, or the container is gone), so that a `rm`
+    /// right after finds it stopped. Waits at most `limit`.
+    pub fn kill_and_wait(
+        &self,
+        runtime: &OciRuntime,
+        signal: &str,
+        limit: std::time::Duration,
+    ) -> Result<(), RuntimeError> {
+        self.kill(runtime, signal)?;
+        if is_sigkill(signal) {
+            crate::monitor::wait_recorded(self, runtime, limit)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `signal` (`KILL`, `SIGKILL`, `kill`, `9`) names `SIGKILL`.
+fn is_sigkill(signal: &str) -> bool {
+    let upper = signal.to_ascii_uppercase();
+    matches!(upper.strip_prefix("SIG").unwrap_or(&upper), "KILL" | "9")
+}
+
+impl Running {
+    /// The container init's host PID.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The container.
+    pub fn container(&self) -> &Container {
+        &self.container
+    }
+
+    /// Waits for the container's process to exit, then deletes its runtime state, drains
+    /// its output, unmounts its root filesystem and records the exit code (128 + signal
+    /// for a killed process), which it returns.
+    pub fn wait(self, runtime: &OciRuntime) -> Result<(Container, i32), RuntimeError> {
+        let Running {
+            mut container,
+            pid,
+            pumps,
+            forwarder,
+        } = self;
+        let code = wait_exit(pid, &container.dir.0)?;
+        if let Some(f) = forwarder {
+            f.stop();
+        }
+        let rt_log = container.dir.runtime_log();
+        // `delete --force` also kills whatever the init left behind, which closes the pipes.
+        let deleted = runtime.delete(&container.record.id, &rt_log);
+        for p in pumps {
+            let _ = p.join();
+        }
+        let unmounted = unmount(&Kernel, &container.dir.rootfs());
+        container.state.status = Status::Exited;
+        container.state.pid = 0;
+        container.state.monitor_pid = 0;
+        container.state.ports.clear();
+        container.state.exit_code = Some(code);
+        container.state.finished_at = Some(now_rfc3339());
+        container.save_state()?;
+        deleted?;
+        unmounted?;
+        Ok((container, code))
+    }
+}
+
+pub(crate) fn wait_exit(pid: i32, dir: &Path) -> Result<i32, RuntimeError> {
+    let p = rustix::process::Pid::from_raw(pid)
+        .ok_or_else(|| RuntimeError::io("wait for", dir, std::io::Error::other("pid 0")))?;
+    loop {
+        match rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()) {
+            Ok(Some((_, status))) => {
+                if let Some(code) = status.exit_status() {
+                    return Ok(code);
+                }
+                if let Some(sig) = status.terminating_signal() {
+                    return Ok(128 + sig);
+                }
+            }
+            Ok(None) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(RuntimeError::io("wait for the init of", dir, e.into())),
+        }
+    }
+}
+
+/// How often [`Container::stop`] looks whether the container is gone.
+const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+impl Container {
+    /// Whether the OCI runtime still runs the container's init.
+    pub fn is_running(&self, runtime: &OciRuntime) -> Result<bool, RuntimeError> {
+        match runtime.state(&self.record.id, &self.dir.runtime_log()) {
+            Ok(s) => Ok(matches!(
+                s.status.as_str(),
+                "running" | "created" | "paused"
+            )),
+            Err(RuntimeError::NoSuchContainer(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stops the container as `docker stop -t` does: its stop signal, then `SIGKILL` after
+    /// `timeout`. Returns once the runtime no longer runs it (its monitor records the exit
+    /// code). A container that is not running is left as it is.
+    pub fn stop(
+        &self,
+        runtime: &OciRuntime,
+        timeout: std::time::Duration,
+    ) -> Result<(), RuntimeError> {
+        if self.state.status != Status::Running || !self.is_running(runtime)? {
+            return Ok(());
+        }
+        let signal = self.record.stop_signal.clone();
+        for (sig, limit) in [
+            (signal.as_str(), timeout),
+            ("KILL", std::time::Duration::from_secs(10)),
+        ] {
+            match self.kill(runtime, sig) {
+                Ok(()) => {}
+                // Gone between the check and the signal.
+                Err(_) if !self.is_running(runtime)? => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            let start = std::time::Instant::now();
+            while start.elapsed() < limit {
+                if !self.is_running(runtime)? {
+                    return Ok(());
+                }
+                std::thread::sleep(STOP_POLL);
+            }
+        }
+        Err(RuntimeError::InvalidOptions(format!(
+            "container {} did not stop after SIGKILL",
+            self.record.id
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sigkill;
+
+    /// Only SIGKILL makes `kill` wait, however it is spelled (runc accepts all of these).
+    #[test]
+    fn sigkill_spellings() {
+        for s in ["KILL", "SIGKILL", "kill", "sigkill", "9"] {
+            assert!(is_sigkill(s), "{s}");
+        }
+        for s in ["TERM", "SIGTERM", "USR1", "19", "99", ""] {
+            assert!(!is_sigkill(s), "{s}");
+        }
+    }
+}
