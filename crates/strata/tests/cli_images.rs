@@ -284,9 +284,10 @@ fn prune_removes_dangling_images() {
 #[test]
 fn usage_and_format_errors() {
     let env = Env::new();
-    env.strata().args(["images", "--bogus"]).assert().code(2);
-    env.strata().args(["rmi"]).assert().code(2);
-    env.strata().args(["frobnicate"]).assert().code(2);
+    // Docker's codes: 125 for a flag error, 1 for a wrong argument count or command.
+    env.strata().args(["images", "--bogus"]).assert().code(125);
+    env.strata().args(["rmi"]).assert().code(1);
+    env.strata().args(["frobnicate"]).assert().code(1);
     env.strata()
         .args(["images", "--format", "{{.Nope}}"])
         .assert()
