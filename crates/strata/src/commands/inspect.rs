@@ -8,6 +8,7 @@ use anyhow::bail;
 use serde_json::{Value, json};
 use store::{ImageInfo, Store};
 
+use super::config_json::{RunFields, docker_config};
 use super::{Ctx, util};
 use crate::cli::InspectArgs;
 use crate::render::{Missing, Template};
@@ -96,30 +97,78 @@ pub fn image_json(store: &Store, info: &ImageInfo) -> anyhow::Result<Value> {
         .map(str::to_string)
         .or_else(|| config.history.last().and_then(|h| h.comment.clone()))
         .unwrap_or_default();
-    let mut v = json!({
-        "Id": info.id.to_string(),
-        "RepoTags": info.tags.iter().map(|t| util::familiar(t)).collect::<Vec<_>>(),
-        "RepoDigests": info.repo_digests.iter().map(|d| util::familiar_repo_digest(d)).collect::<Vec<_>>(),
-        "Parent": "",
-        "Comment": comment,
-        "Created": config.created.clone().unwrap_or_default(),
-        "DockerVersion": config.docker_version.clone().unwrap_or_default(),
-        "Author": config.author.clone().unwrap_or_default(),
-        "Config": serde_json::to_value(&config.config)?,
-        "Architecture": config.architecture,
-        "Os": config.os,
-        "Size": info.size,
-        "RootFS": {
-            "Type": config.rootfs.kind,
-            "Layers": config.rootfs.diff_ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        },
-        "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
-        "Descriptor": serde_json::to_value(&info.target)?,
-    });
-    if let (Some(variant), Value::Object(map)) = (config.variant, &mut v) {
-        // Docker puts Variant right after Architecture; order only matters to human eyes.
-        map.insert("Variant".into(), Value::String(variant));
+    let container_config: oci::ContainerConfig = config
+        .extra
+        .get("container_config")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let shape = |c: &oci::ContainerConfig| docker_config(c, &RunFields::of_image(c));
+    // Docker 20.10's order; `Variant` only when the image has one.
+    let mut v = serde_json::Map::new();
+    for (k, val) in [
+        ("Id", json!(info.id.to_string())),
+        (
+            "RepoTags",
+            json!(
+                info.tags
+                    .iter()
+                    .map(|t| util::familiar(t))
+                    .collect::<Vec<_>>()
+            ),
+        ),
+        (
+            "RepoDigests",
+            json!(
+                info.repo_digests
+                    .iter()
+                    .map(|d| util::familiar_repo_digest(d))
+                    .collect::<Vec<_>>()
+            ),
+        ),
+        ("Parent", json!("")),
+        ("Comment", json!(comment)),
+        ("Created", json!(config.created.clone().unwrap_or_default())),
+        (
+            "Container",
+            json!(
+                config
+                    .extra
+                    .get("container")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            ),
+        ),
+        ("ContainerConfig", shape(&container_config)),
+        (
+            "DockerVersion",
+            json!(config.docker_version.clone().unwrap_or_default()),
+        ),
+        ("Author", json!(config.author.clone().unwrap_or_default())),
+        ("Config", shape(&config.config)),
+        ("Architecture", json!(config.architecture)),
+    ] {
+        v.insert(k.into(), val);
     }
+    if let Some(variant) = &config.variant {
+        v.insert("Variant".into(), json!(variant));
+    }
+    for (k, val) in [
+        ("Os", json!(config.os)),
+        ("Size", json!(info.size)),
+        ("VirtualSize", json!(info.size)),
+        (
+            "RootFS",
+            json!({
+                "Type": config.rootfs.kind,
+                "Layers": config.rootfs.diff_ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }),
+        ),
+        ("Metadata", json!({"LastTagTime": "0001-01-01T00:00:00Z"})),
+        ("Descriptor", serde_json::to_value(&info.target)?),
+    ] {
+        v.insert(k.into(), val);
+    }
+    let v = Value::Object(v);
     Ok(v)
 }
 
