@@ -71,10 +71,11 @@ fn import_then_list_inspect_and_history() {
             "image",
             "inspect",
             "-f",
-            "{{.Id}} {{json .RepoTags}} {{.Nope}}",
+            "{{.Id}} {{json .RepoTags}} {{.Config.Volumes}}",
             "app:v1"
         ]),
-        format!("{id} [\"app:v1\"] <no value>\n")
+        // A nil map prints as Docker's typed struct does.
+        format!("{id} [\"app:v1\"] map[]\n")
     );
 
     assert_eq!(

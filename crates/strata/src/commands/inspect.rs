@@ -11,6 +11,7 @@ use store::{ImageInfo, Store};
 use super::config_json::{RunFields, docker_config};
 use super::{Ctx, util};
 use crate::cli::InspectArgs;
+use crate::render::template::GoKind;
 use crate::render::{Missing, Template};
 
 /// Prints a JSON array of the images found (or one template line each), then fails naming
@@ -23,7 +24,9 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         Some(kind) => bail!("unsupported --type {kind:?}: strata inspects images and containers"),
     };
     let template = match &args.format {
-        Some(f) if f != "json" => Some(Template::parse(f, Missing::NoValue)?),
+        Some(f) if f != "json" => {
+            Some(Template::parse(f, Missing::MapError)?.typed_nils(DOCKER_NIL_KINDS))
+        }
         _ => None,
     };
     let store = ctx.store()?;
@@ -51,10 +54,27 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
             Err(e) => return Err(e.into()),
         }
     }
+    let mut failed = false;
     match template {
         Some(t) => {
+            // Docker prints each object's template error and goes on with the next one;
+            // when no object printed anything, it prints an empty line.
+            let mut printed = false;
             for v in &found {
-                writeln!(out, "{}", t.execute(v)?)?;
+                match t.execute(v) {
+                    Ok(line) => {
+                        writeln!(out, "{line}")?;
+                        printed = true;
+                    }
+                    Err(e) => {
+                        out.flush()?;
+                        eprintln!("template parsing error: {e}");
+                        failed = true;
+                    }
+                }
+            }
+            if !printed {
+                writeln!(out)?;
             }
         }
         None => {
@@ -68,8 +88,49 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         }
         bail!("No such object: {last}");
     }
+    if failed {
+        return Err(super::ExitStatus::code(1));
+    }
     Ok(())
 }
+
+/// The fields of Docker's inspect structs (`container.Config`, `HostConfig`, image and
+/// container JSON) that are slices, maps or pointers: nil (or left out by `omitempty`),
+/// `{{.Field}}` prints them as Go's zero values, since Docker runs the template on the
+/// typed struct first.
+const DOCKER_NIL_KINDS: crate::render::template::NilKinds = &[
+    ("Env", GoKind::Slice),
+    ("Cmd", GoKind::Slice),
+    ("Entrypoint", GoKind::Slice),
+    ("OnBuild", GoKind::Slice),
+    ("Shell", GoKind::Slice),
+    ("Binds", GoKind::Slice),
+    ("ExecIDs", GoKind::Slice),
+    ("Args", GoKind::Slice),
+    ("RepoTags", GoKind::Slice),
+    ("RepoDigests", GoKind::Slice),
+    ("Layers", GoKind::Slice),
+    ("Mounts", GoKind::Slice),
+    ("Links", GoKind::Slice),
+    ("Dns", GoKind::Slice),
+    ("DnsOptions", GoKind::Slice),
+    ("DnsSearch", GoKind::Slice),
+    ("ExtraHosts", GoKind::Slice),
+    ("CapAdd", GoKind::Slice),
+    ("CapDrop", GoKind::Slice),
+    ("GroupAdd", GoKind::Slice),
+    ("SecurityOpt", GoKind::Slice),
+    ("Volumes", GoKind::Set),
+    ("Labels", GoKind::Map),
+    ("ExposedPorts", GoKind::Set),
+    ("Tmpfs", GoKind::Map),
+    ("PortBindings", GoKind::Map),
+    ("Ports", GoKind::Map),
+    ("StorageOpt", GoKind::Map),
+    ("Sysctls", GoKind::Map),
+    ("Healthcheck", GoKind::Pointer),
+    ("Health", GoKind::Pointer),
+];
 
 /// JSON as Docker's `inspect` commands print it (4-space indentation).
 pub fn pretty(v: &Value) -> anyhow::Result<String> {
