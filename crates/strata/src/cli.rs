@@ -559,22 +559,42 @@ pub struct ContainerFlags {
     pub tty: bool,
 }
 
+/// `IMAGE [COMMAND] [ARG...]` of `run` and `create`: one operand list, so that, as with
+/// Docker's CLI (flag parsing stops at the first operand), everything after the image is
+/// the container's command, flags included (`run bb env -w /tmp`, `run bb --version`).
+#[derive(Debug, Args)]
+pub struct ImageCommandArgs {
+    /// The image, then the command and its arguments.
+    #[arg(
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        value_name = "IMAGE [COMMAND] [ARG...]"
+    )]
+    pub words: Vec<String>,
+}
+
+impl ImageCommandArgs {
+    /// The image.
+    pub fn image(&self) -> &str {
+        &self.words[0]
+    }
+
+    /// The command and its arguments (empty: the image's).
+    pub fn command(&self) -> Vec<String> {
+        self.words[1..].to_vec()
+    }
+}
+
 /// `strata create`.
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// What the container is made with.
     #[command(flatten)]
     pub flags: ContainerFlags,
-    /// The image.
-    #[arg(value_name = "IMAGE")]
-    pub image: String,
-    /// The command and its arguments (replace the image's CMD).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
-    pub command: Vec<String>,
+    /// The image, then the command and its arguments (replace the image's CMD).
+    #[command(flatten)]
+    pub operands: ImageCommandArgs,
 }
 
 /// `strata run`.
@@ -589,16 +609,9 @@ pub struct RunArgs {
     /// What the container is made with.
     #[command(flatten)]
     pub flags: ContainerFlags,
-    /// The image.
-    #[arg(value_name = "IMAGE")]
-    pub image: String,
-    /// The command and its arguments (replace the image's CMD).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
-    pub command: Vec<String>,
+    /// The image, then the command and its arguments (replace the image's CMD).
+    #[command(flatten)]
+    pub operands: ImageCommandArgs,
 }
 
 /// `strata start`.
@@ -733,17 +746,30 @@ pub struct ExecArgs {
     /// Working directory inside the container.
     #[arg(short, long)]
     pub workdir: Option<String>,
-    /// The container.
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
-    /// The command and its arguments.
+    /// Detached mode: run command in the background.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// The container, then the command and its arguments: one operand list, so that
+    /// everything after the container is the command's (see [`ImageCommandArgs`]).
     #[arg(
         required = true,
+        num_args = 2..,
         trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
+        value_name = "CONTAINER COMMAND [ARG...]"
     )]
-    pub command: Vec<String>,
+    pub words: Vec<String>,
+}
+
+impl ExecArgs {
+    /// The container.
+    pub fn container(&self) -> &str {
+        &self.words[0]
+    }
+
+    /// The command and its arguments.
+    pub fn command(&self) -> Vec<String> {
+        self.words[1..].to_vec()
+    }
 }
 
 /// Commands that take only container names (`wait`).
@@ -963,16 +989,46 @@ mod tests {
         };
         assert!(a.flags.rm && !a.detach);
         assert_eq!(a.flags.env, ["A=1"]);
-        assert_eq!(a.image, "img");
-        assert_eq!(a.command, ["sh", "-c", "--rm", "-d"]);
+        assert_eq!(a.operands.image(), "img");
+        assert_eq!(a.operands.command(), ["sh", "-c", "--rm", "-d"]);
         let cli = Cli::try_parse_from(["strata", "exec", "-u", "app", "c", "ls", "-l"]).unwrap();
         let Command::Exec(a) = cli.command else {
             panic!("not exec")
         };
         assert_eq!(
-            (a.container.as_str(), a.command),
+            (a.container(), a.command()),
             ("c", vec!["ls".to_string(), "-l".into()])
         );
+    }
+
+    #[test]
+    fn flags_right_after_the_image_or_container_belong_to_the_command() {
+        let words = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Run(a) => (a.flags.env, a.operands.words),
+            Command::Create(a) => (a.flags.env, a.operands.words),
+            Command::Exec(a) => (a.env, a.words),
+            other => panic!("{other:?}"),
+        };
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            words(&["strata", "run", "img", "-e", "X=1", "-w", "/tmp"]),
+            (vec![], own(&["img", "-e", "X=1", "-w", "/tmp"]))
+        );
+        assert_eq!(
+            words(&["strata", "run", "-e", "A=1", "img", "--version"]),
+            (own(&["A=1"]), own(&["img", "--version"]))
+        );
+        assert_eq!(
+            words(&["strata", "create", "img", "--rm", "--", "x"]),
+            (vec![], own(&["img", "--rm", "--", "x"]))
+        );
+        assert_eq!(
+            words(&["strata", "exec", "c", "-e", "X=1", "env"]),
+            (vec![], own(&["c", "-e", "X=1", "env"]))
+        );
+        // Flags before the image are still strata's, unknown ones still errors.
+        assert!(Cli::try_parse_from(["strata", "run", "--bogus", "img"]).is_err());
+        assert!(Cli::try_parse_from(["strata", "exec", "-d", "c"]).is_err());
     }
 }
 

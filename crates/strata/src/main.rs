@@ -3,8 +3,9 @@
 //! This binary only composes the library crates: it parses arguments ([`cli`]), calls one
 //! library operation per command ([`commands`]), and renders the result ([`render`],
 //! [`progress`]). Errors are printed once, as `Error: ...`, with exit code 1 (or a command's own,
-//! [`commands::ExitStatus`]: a container's, Docker's 125/126/127); usage errors
-//! exit with 2 (clap); a closed pipe on stdout counts as success.
+//! [`commands::ExitStatus`]: a container's, Docker's 125/126/127); usage errors are
+//! Docker's ([`usage`]: 125 for flags, 1 for arguments); a closed pipe on stdout counts as
+//! success.
 
 mod cli;
 mod commands;
@@ -12,14 +13,29 @@ mod config;
 mod progress;
 mod render;
 mod upstream;
+mod usage;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let argv_os: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let argv: Vec<String> = argv_os
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cli = match cli::Cli::try_parse_from(&argv_os) {
+        Ok(cli) => cli,
+        Err(err) => match usage::render(&cli::Cli::command(), &err, &argv) {
+            Some(u) => {
+                let _ = io::stderr().write_all(u.message.as_bytes());
+                return ExitCode::from(u.code);
+            }
+            None => err.exit(),
+        },
+    };
     init_logging(&cli);
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -147,7 +147,7 @@ fn bad_arguments_say_what_is_wrong() {
         "{err}"
     );
     let (code, _) = env.fails(&["images", "--no-such-flag"]);
-    assert_eq!(code, 2, "usage errors exit 2");
+    assert_eq!(code, 125, "flag errors exit 125, as Docker's");
     let (code, err) = env.fails(&["pull", "127.0.0.1:1/nothing/here:1"]);
     assert_eq!(code, 1);
     assert!(

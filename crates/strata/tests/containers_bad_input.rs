@@ -75,8 +75,9 @@ fn bad_input_is_a_clear_error_and_leaves_nothing() {
             "network bridge",
         ),
         (
-            &["create", "--name", "x", "-u", "nobody", "bb"],
-            125,
+            &["create", "--name", "xx", "-u", "nobody", "bb"],
+            // `docker create` exits 1 on every error but a usage error.
+            1,
             "nobody",
         ),
     ] {

@@ -17,14 +17,14 @@ const CHANGES: &str = "echo a > /newfile; rm /gone; rm -r /dir; mkdir /dir; \
 #[test]
 fn files_written_go_with_rm() {
     let c = Containers::new();
-    c.ok(&["run", "--name", "w", "bb", "sh", "-c", "echo x > /written"]);
-    assert_eq!(c.ok(&["diff", "w"]), "A /written\n");
+    c.ok(&["run", "--name", "wr", "bb", "sh", "-c", "echo x > /written"]);
+    assert_eq!(c.ok(&["diff", "wr"]), "A /written\n");
     // Not in the image: a new container does not see it.
     assert_eq!(
         c.status(&["run", "--rm", "bb", "test", "-e", "/written"]).0,
         1
     );
-    c.ok(&["rm", "w"]);
+    c.ok(&["rm", "wr"]);
     c.assert_clean();
 }
 

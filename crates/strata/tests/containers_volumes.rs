@@ -22,7 +22,7 @@ fn volumes_outlive_containers() {
         c.ok(&[
             "run",
             "--name",
-            "w",
+            "wr",
             "-v",
             &bind,
             "-v",
@@ -57,7 +57,7 @@ fn volumes_outlive_containers() {
     let df = c.ok(&["system", "df"]);
     assert!(df.contains("Containers      1         0"), "{df}");
     assert!(df.contains("Local Volumes   1         1"), "{df}");
-    c.ok(&["rm", "w"]);
+    c.ok(&["rm", "wr"]);
     assert_eq!(
         c.ok(&["volume", "prune", "-f"]),
         "Total reclaimed space: 0B\n"

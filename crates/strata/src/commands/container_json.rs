@@ -4,6 +4,7 @@ use runtime::record::Status;
 use runtime::{Container, MountKind, NetworkMode, OciRuntime};
 use serde_json::{Map, Value, json};
 
+use super::config_json::{RunFields, docker_config};
 use super::container;
 
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -76,9 +77,11 @@ pub fn container_json(
             _ => None,
         })
         .collect();
+    // Docker lists tmpfs mounts in `HostConfig.Tmpfs` only, not in `Mounts`.
     let mounts: Vec<Value> = o
         .mounts
         .iter()
+        .filter(|m| m.kind != MountKind::Tmpfs)
         .map(|m| {
             let (kind, name, source) = match &m.kind {
                 MountKind::Bind { source } => ("bind", None, source.display().to_string()),
@@ -87,19 +90,25 @@ pub fn container_json(
                 }
                 MountKind::Tmpfs => ("tmpfs", None, String::new()),
             };
-            let mut v = json!({
-                "Type": kind,
-                "Source": source,
-                "Destination": m.destination,
-                "Mode": if m.read_only { "ro" } else { "" },
-                "RW": !m.read_only,
-                "Propagation": if kind == "bind" { "rprivate" } else { "" },
-            });
-            if let Some(n) = name {
-                v["Name"] = json!(n);
-                v["Driver"] = json!("local");
+            // Docker's key order: Type, Name, Source, Destination, Driver, Mode, RW,
+            // Propagation (Name and Driver for volumes only).
+            let mut v = Map::new();
+            v.insert("Type".into(), json!(kind));
+            if let Some(n) = &name {
+                v.insert("Name".into(), json!(n));
             }
-            v
+            v.insert("Source".into(), json!(source));
+            v.insert("Destination".into(), json!(m.destination));
+            if name.is_some() {
+                v.insert("Driver".into(), json!("local"));
+            }
+            v.insert("Mode".into(), json!(if m.read_only { "ro" } else { "" }));
+            v.insert("RW".into(), json!(!m.read_only));
+            v.insert(
+                "Propagation".into(),
+                json!(if kind == "bind" { "rprivate" } else { "" }),
+            );
+            Value::Object(v)
         })
         .collect();
     let tmpfs: Map<String, Value> = o
@@ -108,15 +117,51 @@ pub fn container_json(
         .filter(|m| m.kind == MountKind::Tmpfs)
         .map(|m| (m.destination.clone(), json!(m.options.join(","))))
         .collect();
+    let hostname = std::fs::read_to_string(c.dir.0.join("hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    // Docker's `Config.Volumes`: the image's, and the anonymous volumes of `-v /path`.
+    let mut volumes = cfg.volumes.clone();
+    for m in &o.mounts {
+        if let MountKind::Volume { name, .. } = &m.kind
+            && name.len() == 64
+        {
+            volumes.insert(m.destination.clone(), Map::new());
+        }
+    }
+    let non_empty = |v: Vec<String>| (!v.is_empty()).then_some(v);
+    let run_config = oci::ContainerConfig {
+        user: Some(o.user.clone().or(cfg.user.clone()).unwrap_or_default()),
+        env,
+        cmd: non_empty(cmd),
+        entrypoint: non_empty(entrypoint),
+        volumes,
+        working_dir: o.workdir.clone().or(cfg.working_dir.clone()),
+        ..cfg.clone()
+    };
+    let mut config = docker_config(
+        &run_config,
+        &RunFields {
+            hostname: hostname.clone(),
+            attach_stdin: o.open_stdin,
+            attach_stdout: true,
+            attach_stderr: true,
+            tty: o.tty,
+            open_stdin: o.open_stdin,
+            stdin_once: o.open_stdin,
+            image: r.image.clone(),
+        },
+    );
+    // A container's labels are a map even when empty.
+    if config["Labels"].is_null() {
+        config["Labels"] = json!({});
+    }
     let network = match o.network {
         NetworkMode::None => "none",
         NetworkMode::Host => "host",
     };
     let running = s.status == Status::Running;
     let path = |p: std::path::PathBuf| p.display().to_string();
-    let hostname = std::fs::read_to_string(c.dir.0.join("hostname"))
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
     Ok(json!({
         "Id": r.id,
         "Created": r.created,
@@ -171,26 +216,7 @@ pub fn container_json(
             "Name": "overlay",
         },
         "Mounts": mounts,
-        "Config": {
-            "Hostname": hostname,
-            "Domainname": "",
-            "User": o.user.clone().or(cfg.user.clone()).unwrap_or_default(),
-            "AttachStdin": o.open_stdin,
-            "AttachStdout": true,
-            "AttachStderr": true,
-            "ExposedPorts": cfg.exposed_ports,
-            "Tty": o.tty,
-            "OpenStdin": o.open_stdin,
-            "StdinOnce": o.open_stdin,
-            "Env": env,
-            "Cmd": null_if_empty(cmd),
-            "Image": r.image,
-            "Volumes": cfg.volumes,
-            "WorkingDir": o.workdir.clone().or(cfg.working_dir.clone()).unwrap_or_default(),
-            "Entrypoint": null_if_empty(entrypoint),
-            "Labels": cfg.labels,
-            "StopSignal": r.stop_signal,
-        },
+        "Config": config,
         "NetworkSettings": {
             "Ports": ports,
         },

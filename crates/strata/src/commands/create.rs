@@ -6,14 +6,20 @@ use std::path::Path;
 use anyhow::Context as _;
 use runtime::{Container, MountKind, MountSpec, NetworkMode, RunOptions};
 
-use super::{Ctx, ExitStatus, container};
+use super::{Ctx, container};
 use crate::cli::{ContainerFlags, CreateArgs};
 
-/// Creates the container and prints its ID; errors exit with Docker's 125.
+/// Creates the container and prints its ID; errors exit 1, as `docker create`'s do (only
+/// `run` uses 125 for them).
 pub fn run(ctx: &Ctx, args: CreateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let store = ctx.store().map_err(|e| ExitStatus::error(125, e))?;
-    let c = create(ctx, &store, &args.flags, &args.image, args.command)
-        .map_err(|e| ExitStatus::error(125, e))?;
+    let store = ctx.store()?;
+    let c = create(
+        ctx,
+        &store,
+        &args.flags,
+        args.operands.image(),
+        args.operands.command(),
+    )?;
     writeln!(out, "{}", c.record.id)?;
     Ok(())
 }
@@ -27,6 +33,9 @@ pub fn create(
     image: &str,
     command: Vec<String>,
 ) -> anyhow::Result<Container> {
+    if let Some(name) = &flags.name {
+        check_name(name)?;
+    }
     let host_env = |k: &str| std::env::var(k).ok();
     let mut env = Vec::new();
     for file in &flags.env_file {
@@ -103,6 +112,23 @@ pub fn create(
         }
     }
     result
+}
+
+/// Docker's rule for container names (`/?[a-zA-Z0-9][a-zA-Z0-9_.-]+`, so at least two
+/// characters), checked before anything is made: a name is also a path component here.
+fn check_name(name: &str) -> anyhow::Result<()> {
+    let bare = name.strip_prefix('/').unwrap_or(name);
+    let valid = bare.len() >= 2
+        && bare.as_bytes()[0].is_ascii_alphanumeric()
+        && bare
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if !valid {
+        anyhow::bail!(
+            "Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        );
+    }
+    Ok(())
 }
 
 /// Makes sure the image is in the store, pulling it as `--pull` says (Docker prints the
@@ -222,6 +248,22 @@ pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn container_names_follow_dockers_rule() {
+        for ok in ["ab", "/web.1", "a_b-c.d", "0x"] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["../x", "a", "", "-ab", ".ab", "a/b", "a b", "\u{e9}t\u{e9}"] {
+            let err = check_name(bad).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "Invalid container name ({bad}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                )
+            );
+        }
+    }
 
     #[test]
     fn sizes_like_docker() {

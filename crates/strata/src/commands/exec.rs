@@ -12,9 +12,12 @@ use crate::cli::ExecArgs;
 
 /// Runs the command; exits with its code (126/127 when it cannot be run or found).
 pub fn run(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<()> {
-    let (c, rt) = container::load(ctx, &args.container)?;
+    let (c, rt) = container::load(ctx, args.container())?;
     if container::observed(&c, &rt)?.status != Status::Running {
         anyhow::bail!("container {} is not running", c.record.id);
+    }
+    if args.detach {
+        return detach(ctx, &args);
     }
     let mut env = Vec::new();
     for file in &args.env_file {
@@ -23,7 +26,7 @@ pub fn run(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<()> {
     }
     env.extend(args.env.iter().cloned());
     let opts = ExecOptions {
-        cmd: args.command.clone(),
+        cmd: args.command(),
         env,
         user: args.user.clone(),
         workdir: args.workdir.clone(),
@@ -57,4 +60,37 @@ pub fn run(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<()> {
         Ok(code) => Err(ExitStatus::code(code)),
         Err(e) => Err(ExitStatus::error(e.run_exit_code(), e)),
     }
+}
+
+/// `exec -d`: the same exec, without `-d`, in a process of its own (own process group,
+/// so a terminal's signals stay with this one) with every stream on /dev/null; Docker too
+/// discards a detached exec's output. Returns once it is spawned.
+fn detach(ctx: &Ctx, args: &ExecArgs) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt as _;
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.arg("--root").arg(&ctx.root);
+    if let Some(rt) = &ctx.runtime {
+        cmd.arg("--runtime").arg(rt);
+    }
+    cmd.arg("exec");
+    for e in &args.env {
+        cmd.arg("--env").arg(e);
+    }
+    for f in &args.env_file {
+        cmd.arg("--env-file").arg(f);
+    }
+    if let Some(u) = &args.user {
+        cmd.arg("--user").arg(u);
+    }
+    if let Some(w) = &args.workdir {
+        cmd.arg("--workdir").arg(w);
+    }
+    cmd.args(&args.words)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("starting the detached exec: {e}"))?;
+    Ok(())
 }

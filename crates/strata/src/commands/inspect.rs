@@ -8,8 +8,10 @@ use anyhow::bail;
 use serde_json::{Value, json};
 use store::{ImageInfo, Store};
 
+use super::config_json::{RunFields, docker_config};
 use super::{Ctx, util};
 use crate::cli::InspectArgs;
+use crate::render::template::GoKind;
 use crate::render::{Missing, Template};
 
 /// Prints a JSON array of the images found (or one template line each), then fails naming
@@ -22,7 +24,9 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         Some(kind) => bail!("unsupported --type {kind:?}: strata inspects images and containers"),
     };
     let template = match &args.format {
-        Some(f) if f != "json" => Some(Template::parse(f, Missing::NoValue)?),
+        Some(f) if f != "json" => {
+            Some(Template::parse(f, Missing::MapError)?.typed_nils(DOCKER_NIL_KINDS))
+        }
         _ => None,
     };
     let store = ctx.store()?;
@@ -50,10 +54,27 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
             Err(e) => return Err(e.into()),
         }
     }
+    let mut failed = false;
     match template {
         Some(t) => {
+            // Docker prints each object's template error and goes on with the next one;
+            // when no object printed anything, it prints an empty line.
+            let mut printed = false;
             for v in &found {
-                writeln!(out, "{}", t.execute(v)?)?;
+                match t.execute(v) {
+                    Ok(line) => {
+                        writeln!(out, "{line}")?;
+                        printed = true;
+                    }
+                    Err(e) => {
+                        out.flush()?;
+                        eprintln!("template parsing error: {e}");
+                        failed = true;
+                    }
+                }
+            }
+            if !printed {
+                writeln!(out)?;
             }
         }
         None => {
@@ -67,8 +88,49 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         }
         bail!("No such object: {last}");
     }
+    if failed {
+        return Err(super::ExitStatus::code(1));
+    }
     Ok(())
 }
+
+/// The fields of Docker's inspect structs (`container.Config`, `HostConfig`, image and
+/// container JSON) that are slices, maps or pointers: nil (or left out by `omitempty`),
+/// `{{.Field}}` prints them as Go's zero values, since Docker runs the template on the
+/// typed struct first.
+const DOCKER_NIL_KINDS: crate::render::template::NilKinds = &[
+    ("Env", GoKind::Slice),
+    ("Cmd", GoKind::Slice),
+    ("Entrypoint", GoKind::Slice),
+    ("OnBuild", GoKind::Slice),
+    ("Shell", GoKind::Slice),
+    ("Binds", GoKind::Slice),
+    ("ExecIDs", GoKind::Slice),
+    ("Args", GoKind::Slice),
+    ("RepoTags", GoKind::Slice),
+    ("RepoDigests", GoKind::Slice),
+    ("Layers", GoKind::Slice),
+    ("Mounts", GoKind::Slice),
+    ("Links", GoKind::Slice),
+    ("Dns", GoKind::Slice),
+    ("DnsOptions", GoKind::Slice),
+    ("DnsSearch", GoKind::Slice),
+    ("ExtraHosts", GoKind::Slice),
+    ("CapAdd", GoKind::Slice),
+    ("CapDrop", GoKind::Slice),
+    ("GroupAdd", GoKind::Slice),
+    ("SecurityOpt", GoKind::Slice),
+    ("Volumes", GoKind::Set),
+    ("Labels", GoKind::Map),
+    ("ExposedPorts", GoKind::Set),
+    ("Tmpfs", GoKind::Map),
+    ("PortBindings", GoKind::Map),
+    ("Ports", GoKind::Map),
+    ("StorageOpt", GoKind::Map),
+    ("Sysctls", GoKind::Map),
+    ("Healthcheck", GoKind::Pointer),
+    ("Health", GoKind::Pointer),
+];
 
 /// JSON as Docker's `inspect` commands print it (4-space indentation).
 pub fn pretty(v: &Value) -> anyhow::Result<String> {
@@ -96,30 +158,78 @@ pub fn image_json(store: &Store, info: &ImageInfo) -> anyhow::Result<Value> {
         .map(str::to_string)
         .or_else(|| config.history.last().and_then(|h| h.comment.clone()))
         .unwrap_or_default();
-    let mut v = json!({
-        "Id": info.id.to_string(),
-        "RepoTags": info.tags.iter().map(|t| util::familiar(t)).collect::<Vec<_>>(),
-        "RepoDigests": info.repo_digests.iter().map(|d| util::familiar_repo_digest(d)).collect::<Vec<_>>(),
-        "Parent": "",
-        "Comment": comment,
-        "Created": config.created.clone().unwrap_or_default(),
-        "DockerVersion": config.docker_version.clone().unwrap_or_default(),
-        "Author": config.author.clone().unwrap_or_default(),
-        "Config": serde_json::to_value(&config.config)?,
-        "Architecture": config.architecture,
-        "Os": config.os,
-        "Size": info.size,
-        "RootFS": {
-            "Type": config.rootfs.kind,
-            "Layers": config.rootfs.diff_ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        },
-        "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
-        "Descriptor": serde_json::to_value(&info.target)?,
-    });
-    if let (Some(variant), Value::Object(map)) = (config.variant, &mut v) {
-        // Docker puts Variant right after Architecture; order only matters to human eyes.
-        map.insert("Variant".into(), Value::String(variant));
+    let container_config: oci::ContainerConfig = config
+        .extra
+        .get("container_config")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let shape = |c: &oci::ContainerConfig| docker_config(c, &RunFields::of_image(c));
+    // Docker 20.10's order; `Variant` only when the image has one.
+    let mut v = serde_json::Map::new();
+    for (k, val) in [
+        ("Id", json!(info.id.to_string())),
+        (
+            "RepoTags",
+            json!(
+                info.tags
+                    .iter()
+                    .map(|t| util::familiar(t))
+                    .collect::<Vec<_>>()
+            ),
+        ),
+        (
+            "RepoDigests",
+            json!(
+                info.repo_digests
+                    .iter()
+                    .map(|d| util::familiar_repo_digest(d))
+                    .collect::<Vec<_>>()
+            ),
+        ),
+        ("Parent", json!("")),
+        ("Comment", json!(comment)),
+        ("Created", json!(config.created.clone().unwrap_or_default())),
+        (
+            "Container",
+            json!(
+                config
+                    .extra
+                    .get("container")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            ),
+        ),
+        ("ContainerConfig", shape(&container_config)),
+        (
+            "DockerVersion",
+            json!(config.docker_version.clone().unwrap_or_default()),
+        ),
+        ("Author", json!(config.author.clone().unwrap_or_default())),
+        ("Config", shape(&config.config)),
+        ("Architecture", json!(config.architecture)),
+    ] {
+        v.insert(k.into(), val);
     }
+    if let Some(variant) = &config.variant {
+        v.insert("Variant".into(), json!(variant));
+    }
+    for (k, val) in [
+        ("Os", json!(config.os)),
+        ("Size", json!(info.size)),
+        ("VirtualSize", json!(info.size)),
+        (
+            "RootFS",
+            json!({
+                "Type": config.rootfs.kind,
+                "Layers": config.rootfs.diff_ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }),
+        ),
+        ("Metadata", json!({"LastTagTime": "0001-01-01T00:00:00Z"})),
+        ("Descriptor", serde_json::to_value(&info.target)?),
+    ] {
+        v.insert(k.into(), val);
+    }
+    let v = Value::Object(v);
     Ok(v)
 }
 

@@ -4,6 +4,7 @@ mod attach;
 pub mod build;
 mod build_output;
 mod commit;
+mod config_json;
 mod container;
 mod container_json;
 mod copy;

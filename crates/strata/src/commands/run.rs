@@ -10,8 +10,14 @@ use crate::cli::RunArgs;
 /// runs exit 125 (126 when its command cannot be run, 127 when it is not found).
 pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = ctx.store().map_err(|e| ExitStatus::error(125, e))?;
-    let c = create::create(ctx, &store, &args.flags, &args.image, args.command)
-        .map_err(|e| ExitStatus::error(125, e))?;
+    let c = create::create(
+        ctx,
+        &store,
+        &args.flags,
+        args.operands.image(),
+        args.operands.command(),
+    )
+    .map_err(|e| ExitStatus::error(125, e))?;
     let rt = container::runtime_of(ctx, &c).map_err(|e| ExitStatus::error(125, e))?;
     if args.detach {
         let id = c.record.id.clone();

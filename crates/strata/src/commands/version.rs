@@ -18,7 +18,7 @@ pub fn run(args: VersionArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         }
     });
     if let Some(f) = args.format {
-        let t = Template::parse(&f, Missing::NoValue)?;
+        let t = Template::parse(&f, Missing::Error)?;
         writeln!(out, "{}", t.execute(&info)?)?;
         return Ok(());
     }

@@ -94,7 +94,7 @@ pub fn inspect(ctx: &Ctx, args: VolumeInspectArgs, out: &mut dyn Write) -> anyho
     }
     match &args.format {
         Some(f) if f != "json" => {
-            let t = Template::parse(f, Missing::NoValue)?;
+            let t = Template::parse(f, Missing::Error)?;
             for v in &found {
                 writeln!(out, "{}", t.execute(v)?)?;
             }

@@ -1,0 +1,106 @@
+//! `--format` templates against the real `docker`: the same Go templates (control
+//! structures, variables, pipelines, builtins and Docker's functions) on the same image
+//! and on containers made with the same flags print the same. Needs root, runc and
+//! dockerd; fails without.
+
+mod harness;
+
+use harness::differential::Differential;
+
+#[test]
+fn templates_print_what_dockers_print() {
+    let d = Differential::new();
+    let image = [
+        "{{range .RepoTags}}{{.}} {{end}}",
+        "{{if eq .Os \"linux\"}}L{{else}}X{{end}}",
+        "{{if eq .Os \"darwin\" \"linux\"}}one of{{end}}",
+        "{{if ne .Os \"linux\"}}a{{else if .Config.Cmd}}b{{else}}c{{end}}",
+        "{{with .Config}}{{join .Env \",\"}}{{end}}",
+        "{{range $i, $e := .Config.Env}}{{$i}}:{{$e}} {{end}}",
+        "{{$os := .Os}}{{with .Config}}{{$os}}/{{$.Architecture}}/{{index .Cmd 0}}{{end}}",
+        "{{printf \"%s/%s %5d|%-4s|\" .Os .Architecture (len .RootFS.Layers) .Os}}",
+        "{{println .Os}}{{print .Os 1 2}}",
+        "{{index .Config.Cmd 0 | upper | printf \"<%s>\"}}",
+        "{{.Config.User}}|{{json .Config.Entrypoint}}|{{json .Config.Cmd}}",
+        "a {{- /* comment */ -}} b {{.Os | title}}",
+        "{{slice .Os 0 3}} {{len .Os}} {{truncate .Os 2}} [{{pad .Os 1 1}}]",
+        "{{if and .Config.Cmd (not .Config.Entrypoint)}}cmd-only{{end}}",
+        "{{or .Config.User \"root\"}} {{and .Os .Architecture}}",
+        "{{range .Config.Env}}{{split . \"=\"}} {{index (split . \"=\") 1}}{{end}}",
+        "{{range .RootFS.Layers}}{{if .}}layer{{break}}{{end}}{{end}}",
+        "{{lower \"ABC\"}} {{lt 1 2}} {{ge 2 3}} {{eq 1 1}}",
+        // Nil slices and maps print as Go's typed zero values; json still says null.
+        "{{.Config.Volumes}} {{.Config.Entrypoint}} {{.ContainerConfig.Cmd}} {{.Config.ExposedPorts}}",
+        "{{json .Config.Volumes}} {{json .Config.Entrypoint}}",
+    ];
+    for t in image {
+        assert_eq!(
+            d.strata.ok(&["inspect", "-f", t, "bb"]),
+            d.docker.ok(&["inspect", "-f", t, "bb"]),
+            "{t}"
+        );
+    }
+    // A key the JSON does not have is an error naming it (the column aside), exit 1.
+    for t in ["{{.Nope}}", "{{.Os}} {{.Config.Nope}}"] {
+        let docker = d.docker.run(&["inspect", "-f", t, "bb"]);
+        let strata = d.strata.run(&["inspect", "-f", t, "bb"]);
+        let shape = |b: &[u8]| {
+            let s = String::from_utf8_lossy(b).into_owned();
+            // "template: :1:12: executing" → "template: executing"
+            match (s.find("template: :"), s.find(" executing")) {
+                (Some(a), Some(b)) => format!("{}template: {}", &s[..a], &s[b + 1..]),
+                _ => s,
+            }
+        };
+        assert_eq!(strata.status.code(), Some(1), "{t}");
+        assert_eq!(docker.status.code(), Some(1), "{t}");
+        assert_eq!(shape(&strata.stderr), shape(&docker.stderr), "{t}");
+        assert_eq!(strata.stdout, docker.stdout, "{t}");
+    }
+    let args = [
+        "run",
+        "-d",
+        "--name",
+        "tc",
+        "-v",
+        "/anon",
+        "--network",
+        "none",
+        "bb",
+        "sleep",
+        "60",
+    ];
+    d.docker.ok(&args);
+    d.strata.ok(&args);
+    let container = [
+        "{{.State.Status}} {{if .State.Running}}up{{end}} {{.State.ExitCode}}",
+        "{{if eq .State.Status \"running\"}}running{{else}}not{{end}}",
+        "{{range .Mounts}}{{.Type}}:{{.Destination}} {{end}}",
+        "{{range $m := .Mounts}}{{if $m.RW}}rw{{end}}{{end}}",
+        "{{.Name}} {{.HostConfig.NetworkMode}} {{.Config.Cmd}} {{.Path}} {{.Args}}",
+        "{{with .Config}}{{.Cmd}}{{else}}none{{end}}",
+        "{{json .Config.Cmd}} {{len .Mounts}} {{eq .State.ExitCode 0}}",
+        "{{.HostConfig.Binds}} {{.ExecIDs}} {{.Config.Volumes}} {{.Config.Labels}}",
+    ];
+    for t in container {
+        assert_eq!(
+            d.strata.ok(&["inspect", "-f", t, "tc"]),
+            d.docker.ok(&["inspect", "-f", t, "tc"]),
+            "{t}"
+        );
+    }
+    d.strata.ok(&["rm", "-f", "-v", "tc"]);
+    // Listings: Docker's table contexts.
+    for t in [
+        "{{.Repository}}:{{.Tag}}",
+        "{{if eq .Tag \"latest\"}}L{{end}} {{printf \"%-5s|\" .Repository}}",
+        "{{.Repository | upper}} {{len .Tag}}",
+        "table {{.Repository}}\\t{{.Tag}}",
+    ] {
+        assert_eq!(
+            d.strata.ok(&["images", "--format", t]),
+            d.docker.ok(&["images", "--format", t]),
+            "{t}"
+        );
+    }
+}
