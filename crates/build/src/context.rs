@@ -153,7 +153,9 @@ impl Tree {
         let mut out = Vec::new();
         for rel in candidates {
             let path = self.root.join(&rel);
-            if fs::symlink_metadata(&path).is_err() || self.excluded(&rel) {
+            if fs::symlink_metadata(&path).is_err()
+                || (self.excluded(&rel) && !self.reincluded_below(&path, &rel)?)
+            {
                 continue;
             }
             // A symlinked directory on the way must not lead out of the tree.
@@ -173,6 +175,62 @@ impl Tree {
             });
         }
         Ok(out)
+    }
+
+    /// Whether the ignore patterns have `!` exceptions, which can re-include paths below
+    /// an excluded directory.
+    fn may_reinclude(&self) -> bool {
+        self.matcher.as_ref().is_some_and(|m| m.exclusions())
+    }
+
+    /// Whether the excluded `rel` (at `path`) is a directory with re-included paths below.
+    fn reincluded_below(&self, path: &Path, rel: &str) -> Result<bool, BuildError> {
+        if !self.may_reinclude() || !fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+            return Ok(false);
+        }
+        let mut below = Vec::new();
+        self.walk_dir(path, rel, "", &mut below)?;
+        Ok(!below.is_empty())
+    }
+
+    /// The resolved source `rel` with every symlink on it followed, its last component too,
+    /// inside the tree: an absolute target starts at the root and `..` stops there, as
+    /// BuildKit scopes a source path to the context. A dangling or looping link is left
+    /// as it is.
+    pub fn follow(&self, rel: &str) -> Result<String, BuildError> {
+        let mut done: Vec<String> = Vec::new();
+        let mut todo: Vec<String> = rel.split('/').rev().map(str::to_string).collect();
+        let mut hops = 0;
+        while let Some(c) = todo.pop() {
+            match c.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    done.pop();
+                    continue;
+                }
+                _ => done.push(c),
+            }
+            let path = self.root.join(done.join("/"));
+            if !fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                continue;
+            }
+            hops += 1;
+            if hops > 40 {
+                return Ok(rel.to_string());
+            }
+            let target = fs::read_link(&path).map_err(|e| BuildError::io("read", &path, e))?;
+            let target = target.to_string_lossy().into_owned();
+            done.pop();
+            if target.starts_with('/') {
+                done.clear();
+            }
+            todo.extend(target.split('/').rev().map(str::to_string));
+        }
+        let real = done.join("/");
+        if fs::symlink_metadata(self.root.join(&real)).is_err() {
+            return Ok(rel.to_string());
+        }
+        Ok(real)
     }
 
     /// Everything the resolved source `rel` copies: itself, and for a directory every
@@ -212,15 +270,31 @@ impl Tree {
             } else {
                 format!("{ctx_rel}/{name}")
             };
-            if self.excluded(&child_ctx) {
-                continue;
-            }
             let child_rel = if rel.is_empty() {
                 name.clone()
             } else {
                 format!("{rel}/{name}")
             };
             let path = dir.join(&name);
+            if self.excluded(&child_ctx) {
+                // An excluded directory still brings what a `!` exception re-includes
+                // below it, and itself as their parent, as Docker sends it.
+                if self.may_reinclude() && fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                    let mut below = Vec::new();
+                    self.walk_dir(&path, &child_ctx, &child_rel, &mut below)?;
+                    if !below.is_empty() {
+                        let meta = fs::symlink_metadata(&path)
+                            .map_err(|e| BuildError::io("read", &path, e))?;
+                        out.push(Found {
+                            path: path.clone(),
+                            rel: child_rel.clone(),
+                            meta,
+                        });
+                        out.extend(below);
+                    }
+                }
+                continue;
+            }
             let meta = fs::symlink_metadata(&path).map_err(|e| BuildError::io("read", &path, e))?;
             let is_dir = meta.is_dir();
             out.push(Found {
@@ -302,6 +376,33 @@ mod tests {
     }
 
     #[test]
+    fn follows_symlinked_sources_inside_the_tree() {
+        let (d, t) = tree(&["a.txt", "dir/x", "dir/sub/y"], &[]);
+        let link = |name: &str, target: &str| {
+            std::os::unix::fs::symlink(target, d.path().join(name)).unwrap()
+        };
+        link("l", "a.txt");
+        link("ldir", "dir");
+        link("abs", "/dir/sub");
+        link("up", "../../a.txt");
+        link("chain", "l");
+        link("dangling", "nope");
+        link("dir/sub/back", "../x");
+        for (rel, want) in [
+            ("l", "a.txt"),
+            ("ldir", "dir"),
+            ("abs", "dir/sub"),
+            ("up", "a.txt"),
+            ("chain", "a.txt"),
+            ("dangling", "dangling"),
+            ("ldir/sub/back", "dir/x"),
+            ("a.txt", "a.txt"),
+        ] {
+            assert_eq!(t.follow(rel).unwrap(), want, "{rel}");
+        }
+    }
+
+    #[test]
     fn walks_without_excluded() {
         let (_d, t) = tree(
             &["app/a", "app/b/c", "app/b/skip.log", "app/node_modules/x"],
@@ -309,5 +410,18 @@ mod tests {
         );
         let got: Vec<String> = t.walk("app").unwrap().into_iter().map(|f| f.rel).collect();
         assert_eq!(got, ["", "a", "b", "b/c"]);
+    }
+
+    #[test]
+    fn exceptions_reinclude_below_an_excluded_dir() {
+        let (_d, t) = tree(
+            &["dir/drop.txt", "dir/keep.txt", "dir/sub/keep.txt", "top"],
+            &["dir", "!dir/keep.txt"],
+        );
+        let got: Vec<String> = t.walk("").unwrap().into_iter().map(|f| f.rel).collect();
+        assert_eq!(got, ["", "dir", "dir/keep.txt", "top"]);
+        assert_eq!(t.resolve("dir").unwrap(), ["dir"]);
+        let got: Vec<String> = t.walk("dir").unwrap().into_iter().map(|f| f.rel).collect();
+        assert_eq!(got, ["", "keep.txt"]);
     }
 }

@@ -64,6 +64,20 @@ pub struct CopyOptions {
     pub parents: bool,
     /// `SOURCE_DATE_EPOCH`: clamp every mtime to it.
     pub epoch: Option<i64>,
+    /// What the layers below already hold at the destination (symlinks followed).
+    pub existing: Existing,
+}
+
+/// What is at a COPY destination before the copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Existing {
+    /// Nothing.
+    #[default]
+    Nothing,
+    /// A directory: sources go into it, trailing slash or not.
+    Dir,
+    /// A file or anything else: a file source replaces it, a directory cannot go there.
+    Other,
 }
 
 /// Parses `--chown=uid[:gid]` (numbers, or `root`). Names would need the image's
@@ -115,12 +129,13 @@ fn join(a: &str, b: &str) -> String {
     }
 }
 
-/// Whether `path` is a tar archive (after gzip/zstd decompression, if any).
+/// Whether `path` is a tar archive ADD extracts (after gzip/bzip2/xz decompression, if
+/// any: see [`crate::unpack`]).
 pub fn is_archive(path: &Path) -> bool {
     let Ok(f) = fs::File::open(path) else {
         return false;
     };
-    let Ok(mut r) = layer::decompress_auto(f) else {
+    let Ok(mut r) = crate::unpack::decompress(f) else {
         return false;
     };
     let mut head = [0u8; 512];
@@ -136,6 +151,13 @@ pub fn is_archive(path: &Path) -> bool {
 
 /// The entries copying `sources` (as written, resolved in `tree`) and the inline files to
 /// `dest` (absolute, expanded) make.
+///
+/// As BuildKit in Docker 20.10 does, the sources are copied one after the other, each onto
+/// what the previous ones left: the destination is a directory when it ends with `/` or
+/// already is one (in the image, or made by an earlier source); otherwise a file source
+/// becomes (or replaces) the destination file, and a directory source onto a file fails.
+/// A symlink given as a source is followed (its file, or its directory's contents); links
+/// inside a copied directory stay links.
 pub fn entries(
     tree: &Tree,
     sources: &[String],
@@ -147,21 +169,39 @@ pub fn entries(
     for s in sources {
         resolved.extend(tree.resolve(s)?);
     }
-    let dest_dir = dest.ends_with('/') || resolved.len() + inline.len() > 1;
+    let explicit_dir = dest.ends_with('/');
     let dest = clean_dest(dest);
+    let mut at_dest = if dest.is_empty() {
+        Existing::Dir
+    } else {
+        opts.existing
+    };
     let clamp = |t: i64| opts.epoch.map_or(t, |e| t.min(e));
     let created = opts.epoch.unwrap_or(0);
     let (uid, gid) = opts.chown.unwrap_or((0, 0));
     let mode_of = |m: u32| opts.chmod.unwrap_or(m & 0o7777);
     let mut out: BTreeMap<Vec<String>, Entry> = BTreeMap::new();
     fn put(out: &mut BTreeMap<Vec<String>, Entry>, e: Entry) {
-        let key = e.name.split('/').map(str::to_string).collect();
+        let key: Vec<String> = e.name.split('/').map(str::to_string).collect();
+        // What replaces a path replaces what an earlier source put below it.
+        let below: Vec<Vec<String>> = out
+            .keys()
+            .filter(|k| k.len() > key.len() && k.starts_with(&key))
+            .cloned()
+            .collect();
+        if !matches!(e.kind, Kind::Dir | Kind::Archive(_)) {
+            for k in below {
+                out.remove(&k);
+            }
+        }
         out.insert(key, e);
     }
     for rel in &resolved {
-        let found = tree.walk(rel)?;
+        let real = tree.follow(rel)?;
+        let found = tree.walk(&real)?;
         let top = &found[0];
         let base = rel.rsplit('/').next().unwrap_or(rel);
+        let into_dir = explicit_dir || at_dest == Existing::Dir || opts.parents;
         let dest = if opts.parents && !top.meta.is_dir() {
             join(&dest, rel.rsplit_once('/').map_or("", |(p, _)| p))
         } else if opts.parents {
@@ -169,11 +209,17 @@ pub fn entries(
         } else {
             dest.clone()
         };
-        let dest_dir = dest_dir || opts.parents;
         if top.meta.is_dir() {
+            if !into_dir && at_dest == Existing::Other {
+                return Err(BuildError::NotADirectory { dest });
+            }
             for f in &found {
                 let name = join(&dest, &f.rel);
                 if name.is_empty() {
+                    continue;
+                }
+                // An existing directory keeps its own attributes.
+                if f.rel.is_empty() && at_dest == Existing::Dir && !opts.parents {
                     continue;
                 }
                 put(
@@ -188,6 +234,9 @@ pub fn entries(
                     ),
                 );
             }
+            if !opts.parents {
+                at_dest = Existing::Dir;
+            }
         } else if opts.unpack && top.meta.is_file() && is_archive(&top.path) {
             put(
                 &mut out,
@@ -200,10 +249,12 @@ pub fn entries(
                     mtime: created,
                 },
             );
+            at_dest = Existing::Dir;
         } else {
-            let name = if dest_dir || dest.is_empty() {
+            let name = if into_dir || dest.is_empty() {
                 join(&dest, base)
             } else {
+                at_dest = Existing::Other;
                 dest.clone()
             };
             put(
@@ -220,9 +271,11 @@ pub fn entries(
         }
     }
     for (name, data) in inline {
-        let name = if dest_dir || dest.is_empty() {
+        let into_dir = explicit_dir || at_dest == Existing::Dir;
+        let name = if into_dir || dest.is_empty() {
             join(&dest, name)
         } else {
+            at_dest = Existing::Other;
             dest.clone()
         };
         put(
@@ -237,7 +290,11 @@ pub fn entries(
             },
         );
     }
-    if dest_dir && !dest.is_empty() && !out.keys().any(|k| k.join("/") == dest) {
+    if explicit_dir
+        && !dest.is_empty()
+        && opts.existing != Existing::Dir
+        && !out.keys().any(|k| k.join("/") == dest)
+    {
         put(
             &mut out,
             Entry {
@@ -433,7 +490,7 @@ fn extract_into<W: Write>(
 ) -> Result<(), BuildError> {
     let err = |e: io::Error| BuildError::io("extract", path, e);
     let f = fs::File::open(path).map_err(err)?;
-    let r = layer::decompress_auto(f)?;
+    let r = crate::unpack::decompress(f).map_err(err)?;
     let mut a = tar::Archive::new(r);
     for member in a.entries().map_err(err)? {
         let mut m = member.map_err(err)?;

@@ -30,6 +30,12 @@ pub enum BuildError {
         /// What went wrong there.
         cause: Box<BuildError>,
     },
+    /// COPY/ADD of a directory onto something that is not one (Docker's message).
+    #[error("cannot copy to non-directory: /{dest}")]
+    NotADirectory {
+        /// The destination, relative to `/`.
+        dest: String,
+    },
     /// `--target` names no stage.
     #[error("target stage {0:?} could not be found (stages are named with FROM ... AS name)")]
     NoSuchTarget(String),

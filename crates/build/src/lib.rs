@@ -51,6 +51,8 @@ pub mod plan;
 pub mod preflight;
 pub mod progress;
 pub mod run;
+pub mod stubs;
+pub mod unpack;
 
 pub use builder::{BuildRequest, Built, Secrets, base_images, build};
 pub use error::BuildError;

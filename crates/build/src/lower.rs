@@ -127,6 +127,18 @@ impl Lower {
         Ok(lower)
     }
 
+    /// A view holding exactly `nodes` (paths relative to `/`, no trailing slash).
+    pub fn from_nodes(nodes: impl IntoIterator<Item = (String, Node)>) -> Lower {
+        Lower {
+            nodes: nodes.into_iter().collect(),
+        }
+    }
+
+    /// What the lower layers hold at `path` (relative, clean), symlinks not followed.
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
     fn remove_below(&mut self, dir: &str) {
         let prefix = format!("{dir}/");
         let gone: Vec<String> = self
@@ -260,6 +272,18 @@ pub fn lookup_id(table: Option<&[u8]>, name: &str) -> Option<u64> {
     })
 }
 
+/// The uid and primary gid of user `name` (or uid) in a `/etc/passwd` text.
+pub fn passwd_entry(passwd: Option<&[u8]>, name: &str) -> Option<(u64, u64)> {
+    let text = String::from_utf8_lossy(passwd.unwrap_or_default());
+    let found = text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        let matches = f.first() == Some(&name) || f.get(2) == Some(&name);
+        matches.then(|| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?)))?
+    });
+    // A uid with no passwd entry stands for itself, in group 0 (as BuildKit reads it).
+    found.or_else(|| name.parse().ok().map(|u| (u, 0)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +309,14 @@ mod tests {
             assert_eq!(lookup_id(Some(passwd), name), want, "{name}");
         }
         assert_eq!(lookup_id(None, "app"), None);
+        for (name, want) in [
+            ("app", Some((1000, 1001))),
+            ("1000", Some((1000, 1001))),
+            ("7", Some((7, 0))),
+            ("nobody", None),
+        ] {
+            assert_eq!(passwd_entry(Some(passwd), name), want, "{name}");
+        }
     }
 
     #[test]

@@ -74,6 +74,35 @@ pub fn argv(shell: Option<&[String]>, r: &Run) -> Vec<String> {
     }
 }
 
+/// The proxy build args every RUN sees without an `ARG` line (BuildKit's predefined
+/// `HTTP_PROXY`, `HTTPS_PROXY`, `FTP_PROXY`, `NO_PROXY`, `ALL_PROXY`, any case), each set
+/// in both its upper- and lower-case form, as BuildKit's executor sets them. They are
+/// kept out of the cache key, the config and the history.
+pub fn proxy_env(build_args: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    const PROXIES: [&str; 5] = [
+        "http_proxy",
+        "https_proxy",
+        "ftp_proxy",
+        "no_proxy",
+        "all_proxy",
+    ];
+    let mut out = BTreeMap::new();
+    for p in PROXIES {
+        // The last of several spellings wins, as in BuildKit's loop over the args.
+        if let Some(v) = build_args
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(p))
+            .map(|(_, v)| v)
+            .next_back()
+            && !v.is_empty()
+        {
+            out.insert(p.to_ascii_uppercase(), v.clone());
+            out.insert(p.to_string(), v.clone());
+        }
+    }
+    out
+}
+
 /// A RUN container that exited 0, kept until its upper directory has been read.
 pub(crate) struct Finished {
     container: Container,
@@ -191,4 +220,38 @@ pub(crate) fn run(
         });
     }
     Ok(Finished { container: c })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_build_args_reach_run_in_both_cases() {
+        let args: BTreeMap<String, String> = [
+            ("http_proxy", "hp"),
+            ("HTTPS_PROXY", "sp"),
+            ("ALL_PROXY", "ap"),
+            ("no_proxy", ""),
+            ("OTHER", "o"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let got: Vec<String> = proxy_env(&args)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "ALL_PROXY=ap",
+                "HTTPS_PROXY=sp",
+                "HTTP_PROXY=hp",
+                "all_proxy=ap",
+                "http_proxy=hp",
+                "https_proxy=sp"
+            ]
+        );
+    }
 }

@@ -83,7 +83,8 @@ ONBUILD COPY f /onbuild
     build(&store, &req).unwrap();
     let cfg = config(&store, "cfg");
     let c = &cfg.config;
-    assert_eq!(c.env, ["APP=/srv/app", "PATH=/bin", "DATA=/srv/app/data"]);
+    // The scratch stage's default PATH is replaced where it stands.
+    assert_eq!(c.env, ["PATH=/bin", "APP=/srv/app", "DATA=/srv/app/data"]);
     assert_eq!(c.working_dir.as_deref(), Some("/srv/app/sub"));
     assert_eq!(c.user.as_deref(), Some("1000:1000"));
     assert!(c.exposed_ports.contains_key("8080/tcp") && c.exposed_ports.contains_key("53/udp"));
@@ -104,8 +105,8 @@ ONBUILD COPY f /onbuild
     let empty: Vec<bool> = cfg.history.iter().map(|h| h.empty_layer).collect();
     assert_eq!(
         empty.iter().filter(|e| !**e).count(),
-        1,
-        "one layer: the COPY"
+        3,
+        "three layers: the two WORKDIRs (which create their directory) and the COPY"
     );
     assert_eq!(empty.len(), 14);
 
@@ -181,6 +182,7 @@ ENV AFTER=[$SRC]
     assert_eq!(
         cfg.config.env,
         [
+            format!("PATH={}", runtime::spec::DEFAULT_PATH),
             "FROM_ARG=a".to_string(),
             "LOCAL=local-a".into(),
             format!("ARCH={arch}"),
@@ -192,7 +194,7 @@ ENV AFTER=[$SRC]
     req.build_args.insert("SRC".into(), "b".into());
     build(&store, &req).unwrap();
     assert_eq!(file(&store, "args-b", "picked").as_deref(), Some("B"));
-    assert_eq!(config(&store, "args-b").config.env[0], "FROM_ARG=b");
+    assert_eq!(config(&store, "args-b").config.env[1], "FROM_ARG=b");
 }
 
 #[test]

@@ -104,7 +104,7 @@ fn run_steps_execute_in_containers_and_are_cached() {
     let mut req = request(&ctx, DF, "ran");
     req.runtime = Some("runc".into());
     let (built, events) = build(&store, &req).unwrap();
-    assert_eq!(built.executed, 6, "{:?}", executed(&events));
+    assert_eq!(built.executed, 7, "{:?}", executed(&events));
     let out = |p: &str| file(&store, "ran", p);
     assert_eq!(out("work/out.txt").as_deref(), Some("hi from /work env\n"));
     assert_eq!(out("work/uid.txt").as_deref(), Some("0\n"));
@@ -191,12 +191,14 @@ fn run_mounts_cache_bind_and_tmpfs() {
         "rw bind writes are discarded"
     );
     let names: Vec<String> = files(&store, "mounts").into_iter().map(|f| f.0).collect();
-    assert!(
-        !names
-            .iter()
-            .any(|n| n.starts_with("cache") || n.starts_with("data") || n.starts_with("scratch")),
-        "mount targets leave nothing in the layer: {names:?}"
-    );
+    // As in Docker 20.10, a directory mount target stays in the layer, empty.
+    for t in ["cache/", "data/", "scratch/"] {
+        assert!(names.iter().any(|n| n == t), "{t} in {names:?}");
+        assert!(
+            !names.iter().any(|n| n.starts_with(t) && n != t),
+            "nothing below the mount target {t}: {names:?}"
+        );
+    }
     assert!(
         !names.iter().any(|n| n == "scratch/t" || n == "data/f"),
         "{names:?}"
@@ -246,9 +248,9 @@ ONBUILD COPY app/greeting.txt /onbuild-greeting
 
 FROM onbuild-base
 ARG VERSION
+USER 1000:1000
 WORKDIR /home/app
 COPY --chown=1000:1000 app/ ./
-USER 1000:1000
 COPY --from=builder --chown=1000:1000 /src/artifact ./artifact
 RUN cat artifact > copy-of-artifact && echo "v=$VERSION uid=$(id -u) pwd=$(pwd)" >> copy-of-artifact
 CMD ["cat", "/home/app/copy-of-artifact", "/onbuild-greeting"]
@@ -404,4 +406,54 @@ fn secrets_are_mounted_but_never_stored() {
         err.to_string().contains("secret \"k\" is required"),
         "{err}"
     );
+}
+
+#[test]
+fn run_layer_keeps_mount_points_and_sees_proxy_args() {
+    assert!(rustix::process::geteuid().is_root(), "RUN tests need root");
+    let dir = tempfile::tempdir().unwrap();
+    let _guard = Unmount(dir.path().to_path_buf());
+    let ctx = dir.path().join("ctx");
+    rootfs(&ctx.join("rootfs"));
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let df = "FROM scratch AS base\nCOPY rootfs/ /\nENV PATH=/bin\nFROM base\nRUN echo \"$HTTP_PROXY $http_proxy $no_proxy $NO_PROXY\" > /p.txt\n";
+    let mut req = request(&ctx, df, "stubs");
+    req.runtime = Some("runc".into());
+    req.build_args.insert("http_proxy".into(), "hp".into());
+    req.build_args.insert("NO_PROXY".into(), "np".into());
+    build(&store, &req).unwrap();
+    assert_eq!(
+        file(&store, "stubs", "p.txt").as_deref(),
+        Some("hp hp np np\n")
+    );
+    let cfg = config(&store, "stubs");
+    assert!(
+        !cfg.config.env.iter().any(|e| e.contains("hp")),
+        "{:?}",
+        cfg.config.env
+    );
+    // The base lacks /dev, /proc, /sys and /etc/hosts: BuildKit's RUN layer keeps the
+    // mount points it made (and /etc, where the hosts stub was), as the last layer here.
+    let last: Vec<(String, u32, u64)> = layers(&store, "stubs")
+        .pop()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.0, e.2 & 0o7777, e.3))
+        .collect();
+    for d in ["dev/", "proc/", "sys/", "etc/"] {
+        assert!(
+            last.iter().any(|e| e.0 == d && e.2 == 0 && e.1 == 0o755),
+            "{d} in the RUN layer: {last:?}"
+        );
+    }
+    assert!(
+        !last
+            .iter()
+            .any(|e| e.0 == "etc/hosts" || e.0 == "etc/resolv.conf"),
+        "{last:?}"
+    );
+    // A proxy value is not part of the key: another one hits the cache.
+    req.build_args.insert("http_proxy".into(), "other".into());
+    let (built, _) = build(&store, &req).unwrap();
+    assert_eq!(built.executed, 0);
 }

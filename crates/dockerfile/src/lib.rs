@@ -26,6 +26,7 @@ mod instructions;
 pub mod line_parsers;
 pub mod mount;
 mod parser;
+pub mod ports;
 mod quote;
 pub mod shell;
 mod typer;

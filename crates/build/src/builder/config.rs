@@ -38,11 +38,10 @@ impl<'a> Builder<'a> {
             }
             Instruction::Env(kvs) => {
                 let mut parts = Vec::new();
-                // Each pair sees the values set before it in the same ENV line.
-                let mut scope = scope.clone();
+                // Every pair is expanded with the values from before the line, as Docker
+                // does: `ENV a=y b=$a` gives b the old value of a.
                 for kv in kvs {
                     let v = self.expand(cmd, &kv.value, &scope, &mut used, args)?;
-                    scope.insert(kv.key.clone(), v.clone());
                     img.config.config.env_set(&kv.key, &v);
                     parts.push(format!("{}={}", kv.key, v));
                 }
@@ -71,6 +70,10 @@ impl<'a> Builder<'a> {
                 };
                 let clean = format!("/{}", copy::clean_dest(&joined));
                 c.working_dir = Some(clean.clone());
+                if clean != "/" {
+                    // BuildKit creates the directory, in a layer of its own.
+                    return self.layer_step(img, args, cmd, label, index, total);
+                }
                 format!("WORKDIR {clean}")
             }
             Instruction::User(u) => {
@@ -82,13 +85,12 @@ impl<'a> Builder<'a> {
                 let mut out = Vec::new();
                 for p in ports {
                     let p = self.expand(cmd, p, &scope, &mut used, args)?;
-                    let p = if p.contains('/') {
-                        p
-                    } else {
-                        format!("{p}/tcp")
-                    };
-                    c.exposed_ports.entry(p.clone()).or_default();
-                    out.push(p);
+                    // A range is each of its ports; a bad spec fails the build, as in Docker.
+                    let ports = dockerfile::ports::expose_ports(&p).map_err(|m| self.at(cmd, m))?;
+                    for p in ports {
+                        c.exposed_ports.entry(p.clone()).or_default();
+                        out.push(p);
+                    }
                 }
                 format!("EXPOSE map[{}]", out.join(" "))
             }

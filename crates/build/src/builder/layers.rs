@@ -62,6 +62,7 @@ impl<'a> Builder<'a> {
                 };
                 self.prepare_copy(img, cmd, &scope, &mut used, args, spec)?
             }
+            Instruction::Workdir(_) => self.prepare_workdir(img, cmd),
             _ => return Err(self.at(cmd, "not a layer step")),
         };
         let (text, content, files) = match &prepared {
@@ -74,6 +75,7 @@ impl<'a> Builder<'a> {
                 files,
                 ..
             } => (text.clone(), vec![digest.clone()], files.clone()),
+            Prepared::Workdir { text, .. } => (text.clone(), Vec::new(), BTreeMap::new()),
         };
         let key = plan::step_key(&img.key, &text, &used, &content);
         let inputs = LastInputs {
@@ -134,6 +136,9 @@ impl<'a> Builder<'a> {
                             copy::write_tar(&entries, w, self.req.source_date_epoch)
                         })?
                     }
+                    Prepared::Workdir {
+                        path, user, line, ..
+                    } => self.workdir_layer(img, &path, user.as_deref(), line)?,
                     Prepared::Run(r, argv, _, mounts, _) => {
                         self.run_step(img, args, cmd, id, &r, argv, mounts)?
                     }
@@ -220,9 +225,13 @@ impl<'a> Builder<'a> {
             }
         }
         let mut inline = Vec::new();
+        // A heredoc body is expanded keeping its quotes and escapes, as BuildKit does.
+        let mut raw = self.lex.clone();
+        raw.raw_quotes = true;
+        raw.raw_escapes = true;
         for h in heredocs {
             let data = if h.expand {
-                self.expand(cmd, &h.data, scope, used, args)?
+                self.expand_with(&raw, cmd, &h.data, scope, used, args)?
             } else {
                 h.data.clone()
             };
@@ -265,7 +274,18 @@ impl<'a> Builder<'a> {
             excludes.push(self.expand(cmd, e, scope, used, args)?);
         }
         let tree = tree.excluding(&excludes)?;
-        let entries = copy::entries(&tree, &srcs, &inline, &dest, &opts)?;
+        // Whether the destination already is a directory decides where a file goes.
+        let lower = Lower::of(self.store, &img.layers, &mut self.lower_memo)?;
+        let real = lower.resolve_parents(&format!("{}/.", copy::clean_dest(&dest)));
+        opts.existing = match lower.get(&real) {
+            None | Some(Node::Whiteout | Node::Opaque) => copy::Existing::Nothing,
+            Some(Node::Dir(..)) => copy::Existing::Dir,
+            Some(_) => copy::Existing::Other,
+        };
+        let entries = copy::entries(&tree, &srcs, &inline, &dest, &opts).map_err(|e| match e {
+            BuildError::NotADirectory { .. } => self.at(cmd, e.to_string()),
+            e => e,
+        })?;
         let (digest, files) = copy::content_digest(&entries, &mut self.hashes)?;
         let mut text = keyword.to_string();
         if let Some(f) = &from {
@@ -414,6 +434,13 @@ pub(super) enum Prepared {
         entries: Vec<copy::Entry>,
         /// `--chown` given by name, resolved when the step runs.
         chown_names: Option<String>,
+        line: usize,
+    },
+    /// A WORKDIR: its key text, absolute path and the USER that owns what it creates.
+    Workdir {
+        text: String,
+        path: String,
+        user: Option<String>,
         line: usize,
     },
 }

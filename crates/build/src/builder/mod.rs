@@ -27,6 +27,7 @@ use crate::{BuildError, run};
 mod config;
 mod layers;
 mod run_step;
+mod workdir;
 
 /// What to build and how.
 #[derive(Debug, Clone, Default)]
@@ -433,11 +434,14 @@ impl<'a> Builder<'a> {
                 .name
                 .clone()
                 .unwrap_or_else(|| format!("stage-{}", ps.index));
-            // BuildKit numbers the steps that do something: FROM, RUN, COPY, ADD.
+            // BuildKit numbers the steps that do something: FROM, RUN, COPY, ADD, WORKDIR.
             let is_op = |c: &Command| {
                 matches!(
                     c.instruction,
-                    Instruction::Run(_) | Instruction::Copy(_) | Instruction::Add(_)
+                    Instruction::Run(_)
+                        | Instruction::Copy(_)
+                        | Instruction::Add(_)
+                        | Instruction::Workdir(_)
                 )
             };
             let total = stage.commands.iter().filter(|c| is_op(c)).count() + 1;
@@ -447,6 +451,9 @@ impl<'a> Builder<'a> {
                 Base::Scratch => {
                     let mut config = ImageConfig::default();
                     config.set_platform(&self.platform);
+                    // BuildKit's empty image: the default PATH, and `/` as working dir.
+                    config.config.env = vec![format!("PATH={}", runtime::spec::DEFAULT_PATH)];
+                    config.config.working_dir = Some("/".into());
                     StageImage {
                         config,
                         layers: Vec::new(),
@@ -560,8 +567,20 @@ impl<'a> Builder<'a> {
         used: &mut BTreeMap<String, String>,
         args: &BTreeMap<String, String>,
     ) -> Result<String, BuildError> {
-        let r = self
-            .lex
+        self.expand_with(&self.lex, cmd, word, scope, used, args)
+    }
+
+    /// [`Self::expand`] with a lexer of the caller's choosing (heredocs keep quotes).
+    fn expand_with(
+        &self,
+        lex: &Lex,
+        cmd: &Command,
+        word: &str,
+        scope: &BTreeMap<String, String>,
+        used: &mut BTreeMap<String, String>,
+        args: &BTreeMap<String, String>,
+    ) -> Result<String, BuildError> {
+        let r = lex
             .process_word_with_matches(word, scope)
             .map_err(|e| self.at(cmd, e.to_string()))?;
         for m in r.matched {

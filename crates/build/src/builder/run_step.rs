@@ -238,12 +238,17 @@ impl<'a> Builder<'a> {
             })
         };
         let targets: Vec<String> = mounts.iter().map(|m| m.destination.clone()).collect();
+        // Proxy build args reach the command without an ARG line, and outside the key.
+        let mut run_args = args.clone();
+        for (k, v) in run::proxy_env(&self.req.build_args) {
+            run_args.entry(k).or_insert(v);
+        }
         let result = run::run(
             self.store,
             &rt,
             &intermediate,
             &img.config.config.env,
-            args,
+            &run_args,
             r,
             argv,
             mounts,
@@ -270,7 +275,11 @@ impl<'a> Builder<'a> {
             }
             other => other?,
         };
-        remove_mount_stubs(&upper.upper(), &targets);
+        let lower = Lower::of(self.store, &img.layers, &mut self.lower_memo)?;
+        if let Err(e) = crate::stubs::match_buildkit(&upper.upper(), &lower, &targets) {
+            upper.remove(self.store, &rt);
+            return Err(e);
+        }
         let written = self.write_layer(|w| {
             runtime::commit::upper_to_layer(&upper.upper(), w).map_err(BuildError::from)
         });
@@ -327,38 +336,4 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), BuildError> {
         fs::copy(from, to).map_err(|e| BuildError::io("copy", from, e))?;
     }
     Ok(())
-}
-
-/// Removes from a RUN's upper directory what the runtime made only to mount over: the
-/// empty file or directory at each mount target, and parents left empty by that (not
-/// those marked opaque, whose removal would bring lower content back).
-fn remove_mount_stubs(upper: &Path, targets: &[String]) {
-    for t in targets {
-        let mut p = upper.join(copy::clean_dest(t));
-        loop {
-            if p == upper {
-                break;
-            }
-            let Ok(meta) = fs::symlink_metadata(&p) else {
-                break;
-            };
-            let removed = if meta.is_dir() {
-                let mut opaque = [0u8; 1];
-                let is_opaque = matches!(
-                    rustix::fs::lgetxattr(&p, "trusted.overlay.opaque", &mut opaque[..]),
-                    Ok(1) if opaque[0] == b'y'
-                );
-                !is_opaque && fs::remove_dir(&p).is_ok()
-            } else {
-                meta.is_file() && meta.len() == 0 && fs::remove_file(&p).is_ok()
-            };
-            if !removed {
-                break;
-            }
-            match p.parent() {
-                Some(parent) => p = parent.to_path_buf(),
-                None => break,
-            }
-        }
-    }
 }

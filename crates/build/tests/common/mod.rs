@@ -65,12 +65,21 @@ pub fn config(store: &Store, name: &str) -> ImageConfig {
     ImageConfig::from_slice(&store.image_config(&info).unwrap()).unwrap()
 }
 
+/// One layer entry: (path, kind, mode, uid, content).
+pub type LayerEntry = (String, char, u32, u64, String);
+
 /// Every entry of every layer of image `name`, in order: (path, kind, mode, uid, content).
-pub fn files(store: &Store, name: &str) -> Vec<(String, char, u32, u64, String)> {
+pub fn files(store: &Store, name: &str) -> Vec<LayerEntry> {
+    layers(store, name).into_iter().flatten().collect()
+}
+
+/// The entries of each layer of image `name`, base first.
+pub fn layers(store: &Store, name: &str) -> Vec<Vec<LayerEntry>> {
     let info = store.resolve_image(name).unwrap();
     let m = Manifest::from_slice(&store.manifest_bytes(&info.manifest).unwrap()).unwrap();
-    let mut out = Vec::new();
+    let mut all = Vec::new();
     for l in &m.layers {
+        let mut out = Vec::new();
         let blob = store.open_blob(&l.digest).unwrap();
         let mut a = tar::Archive::new(flate2::read::GzDecoder::new(blob));
         for e in a.entries().unwrap() {
@@ -91,8 +100,9 @@ pub fn files(store: &Store, name: &str) -> Vec<(String, char, u32, u64, String)>
             let data = String::from_utf8_lossy(&raw).into_owned();
             out.push((path, kind, h.mode().unwrap(), h.uid().unwrap(), data));
         }
+        all.push(out);
     }
-    out
+    all
 }
 
 /// The content of `path` in image `name` (the last layer that has it).

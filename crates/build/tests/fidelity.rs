@@ -1,0 +1,281 @@
+//! Docker fidelity (issue 9): each test pins one behaviour checked against Docker 20.10's
+//! BuildKit and fails with the difference it guards against. Builds without RUN.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+
+use common::*;
+use store::Store;
+
+/// A store holding `base`: `/etc` (passwd with `app` 1000:1000), `/bin/sh` as a file.
+fn store_with_base() -> (tempfile::TempDir, tempfile::TempDir, Store) {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write_files(
+        ctx.path(),
+        &[
+            (
+                "base/etc/passwd",
+                "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+            ),
+            ("base/etc/group", "root:x:0:\napp:x:1000:\n"),
+            ("base/bin/sh", "#!"),
+        ],
+    );
+    let store = Store::open(root.path()).unwrap();
+    build(
+        &store,
+        &request(ctx.path(), "FROM scratch\nCOPY base/ /\n", "base"),
+    )
+    .unwrap();
+    (ctx, root, store)
+}
+
+/// The entries of the last layer of `name`.
+fn last_layer(store: &Store, name: &str) -> Vec<LayerEntry> {
+    layers(store, name).pop().unwrap()
+}
+
+fn names(entries: &[LayerEntry]) -> Vec<String> {
+    entries.iter().map(|e| e.0.clone()).collect()
+}
+
+#[test]
+fn env_same_line_uses_old_value() {
+    let (ctx, _r, store) = store_with_base();
+    let df = "FROM base\nENV a=x\nENV a=y b=$a c=${a}z\n";
+    build(&store, &request(ctx.path(), df, "env")).unwrap();
+    let env = config(&store, "env").config.env;
+    assert!(env.contains(&"a=y".to_string()), "{env:?}");
+    assert!(env.contains(&"b=x".to_string()), "{env:?}");
+    assert!(env.contains(&"c=xz".to_string()), "{env:?}");
+}
+
+#[test]
+fn expose_ranges_expand_and_bad_ports_fail() {
+    let (ctx, _r, store) = store_with_base();
+    let df = "FROM base\nEXPOSE 80 8000-8002 53/UDP\n";
+    build(&store, &request(ctx.path(), df, "exp")).unwrap();
+    let ports: Vec<String> = config(&store, "exp")
+        .config
+        .exposed_ports
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        ports,
+        ["53/udp", "80/tcp", "8000/tcp", "8001/tcp", "8002/tcp"]
+    );
+    let err = build(
+        &store,
+        &request(ctx.path(), "FROM base\nEXPOSE abc\n", "bad"),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("Invalid containerPort: abc"),
+        "{err}"
+    );
+}
+
+#[test]
+fn workdir_unused_is_created_owned_by_user() {
+    let (ctx, _r, store) = store_with_base();
+    let df = "FROM base\nENV D=/data\nWORKDIR $D/x\nUSER app\nWORKDIR /home/app/src\nUSER 7:8\nWORKDIR /etc\nWORKDIR rel\n";
+    build(&store, &request(ctx.path(), df, "wd")).unwrap();
+    let f = files(&store, "wd");
+    let owner = |p: &str| {
+        f.iter()
+            .rev()
+            .find(|e| e.0 == p)
+            .map(|e| (e.3, e.2 & 0o7777))
+    };
+    assert_eq!(owner("data/"), Some((0, 0o755)));
+    assert_eq!(owner("data/x/"), Some((0, 0o755)));
+    assert_eq!(owner("home/app/src/"), Some((1000, 0o755)));
+    assert_eq!(owner("etc/rel/"), Some((7, 0o755)));
+    // An existing directory is not taken over by the USER.
+    assert_eq!(owner("etc/"), Some((0, 0o755)));
+    assert_eq!(
+        config(&store, "wd").config.working_dir.as_deref(),
+        Some("/etc/rel")
+    );
+}
+
+#[test]
+fn copy_and_add_into_existing_dir_without_slash() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("a.txt", "alpha\n")]);
+    for kw in ["COPY", "ADD"] {
+        let df = format!("FROM base\n{kw} a.txt /etc\n");
+        build(&store, &request(ctx.path(), &df, "into")).unwrap();
+        let last = last_layer(&store, "into");
+        assert_eq!(names(&last), ["etc/", "etc/a.txt"], "{kw}");
+        assert!(
+            file(&store, "into", "etc/passwd")
+                .unwrap()
+                .starts_with("root:")
+        );
+    }
+}
+
+#[test]
+fn copy_several_sources_without_slash_copies_one_after_the_other() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(
+        ctx.path(),
+        &[("a.txt", "a\n"), ("b.txt", "bbbbb\n"), ("d/q", "q\n")],
+    );
+    // Docker 20.10: each source lands on what the previous one left.
+    for (df, want) in [
+        ("COPY a.txt b.txt /dest", vec![("dest", "bbbbb\n")]),
+        ("COPY *.txt /dest", vec![("dest", "bbbbb\n")]),
+        (
+            "COPY d a.txt /dest",
+            vec![("dest/", ""), ("dest/a.txt", "a\n"), ("dest/q", "q\n")],
+        ),
+    ] {
+        build(
+            &store,
+            &request(ctx.path(), &format!("FROM base\n{df}\n"), "multi"),
+        )
+        .unwrap();
+        let got: Vec<(String, String)> = last_layer(&store, "multi")
+            .into_iter()
+            .map(|e| (e.0, e.4))
+            .collect();
+        let want: Vec<(String, String)> = want
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(got, want, "{df}");
+    }
+    let err = build(
+        &store,
+        &request(ctx.path(), "FROM base\nCOPY a.txt d /dest\n", "multi"),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot copy to non-directory: /dest"),
+        "{err}"
+    );
+}
+
+#[test]
+fn copy_symlink_source_is_followed() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("a.txt", "alpha\n"), ("dir/x", "x\n")]);
+    symlink("a.txt", ctx.path().join("link")).unwrap();
+    symlink("dir", ctx.path().join("ldir")).unwrap();
+    symlink("x", ctx.path().join("dir/inner")).unwrap();
+    let df = "FROM base\nCOPY link /l\nCOPY ldir /ld/\nCOPY link ldir /both/\n";
+    build(&store, &request(ctx.path(), df, "links")).unwrap();
+    let f = files(&store, "links");
+    let kind = |p: &str| {
+        f.iter()
+            .rev()
+            .find(|e| e.0 == p)
+            .map(|e| (e.1, e.4.clone()))
+    };
+    assert_eq!(kind("l"), Some(('f', "alpha\n".into())));
+    assert_eq!(kind("ld/x"), Some(('f', "x\n".into())));
+    // Links inside a copied directory stay links.
+    assert_eq!(kind("ld/inner"), Some(('l', String::new())));
+    assert_eq!(kind("both/link"), Some(('f', "alpha\n".into())));
+    assert_eq!(kind("both/x"), Some(('f', "x\n".into())));
+}
+
+#[test]
+fn dockerignore_reinclude_under_excluded_dir() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(
+        ctx.path(),
+        &[
+            ("dir/drop.txt", "d\n"),
+            ("dir/keep.txt", "k\n"),
+            ("dir/sub/keep.txt", "k\n"),
+            (".dockerignore", "dir\n!dir/keep.txt\n"),
+        ],
+    );
+    build(
+        &store,
+        &request(ctx.path(), "FROM base\nCOPY . /app/\n", "ign"),
+    )
+    .unwrap();
+    let got: Vec<String> = names(&last_layer(&store, "ign"))
+        .into_iter()
+        .filter(|n| n.starts_with("app/dir"))
+        .collect();
+    assert_eq!(got, ["app/dir/", "app/dir/keep.txt"]);
+}
+
+#[test]
+fn add_extracts_bzip2_and_xz_but_not_zstd() {
+    use std::io::Write;
+    let (ctx, _r, store) = store_with_base();
+    let mut tar_bytes = Vec::new();
+    {
+        let mut b = tar::Builder::new(&mut tar_bytes);
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "f", &b"hi\n"[..]).unwrap();
+        b.finish().unwrap();
+    }
+    let bz = {
+        let mut w = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        w.write_all(&tar_bytes).unwrap();
+        w.finish().unwrap()
+    };
+    let xz = {
+        let mut w = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        w.write_all(&tar_bytes).unwrap();
+        w.finish().unwrap()
+    };
+    fs::write(ctx.path().join("a.tar.bz2"), bz).unwrap();
+    // Detected by content, not by name.
+    fs::write(ctx.path().join("noext"), xz).unwrap();
+    fs::write(
+        ctx.path().join("a.tar.zst"),
+        zstd::encode_all(&tar_bytes[..], 1).unwrap(),
+    )
+    .unwrap();
+    let df = "FROM base\nADD a.tar.bz2 /b/\nADD noext /x/\nADD a.tar.zst /z/\n";
+    build(&store, &request(ctx.path(), df, "arch")).unwrap();
+    assert_eq!(file(&store, "arch", "b/f").as_deref(), Some("hi\n"));
+    assert_eq!(file(&store, "arch", "x/f").as_deref(), Some("hi\n"));
+    assert!(file(&store, "arch", "z/a.tar.zst").is_some());
+    assert!(file(&store, "arch", "z/f").is_none());
+}
+
+#[test]
+fn from_scratch_has_default_path_and_workdir() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write_files(ctx.path(), &[("a.txt", "a")]);
+    let store = Store::open(root.path()).unwrap();
+    build(
+        &store,
+        &request(ctx.path(), "FROM scratch\nCOPY a.txt /\n", "scr"),
+    )
+    .unwrap();
+    let c = config(&store, "scr").config;
+    assert_eq!(
+        c.env,
+        ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    );
+    assert_eq!(c.working_dir.as_deref(), Some("/"));
+}
+
+#[test]
+fn copy_heredoc_keeps_quotes() {
+    let (ctx, _r, store) = store_with_base();
+    let df = "FROM base\nENV WHO=world\nCOPY <<EOF /h.txt\n\"quoted\" 'single' \\$x $WHO\nEOF\n";
+    build(&store, &request(ctx.path(), df, "here")).unwrap();
+    assert_eq!(
+        file(&store, "here", "h.txt").as_deref(),
+        Some("\"quoted\" 'single' \\$x world\n")
+    );
+}
