@@ -114,6 +114,13 @@ pub const CASES: &[Case] = &[
     shared("images_quiet_all", "$E images -aq"),
     shared("images_no_trunc", "$E images --no-trunc"),
     shared("images_digests", "$E images --digests"),
+    shared("image_ls_alias", "$E image ls"),
+    shared("image_list_alias", "$E image list bb"),
+    shared("images_quiet_dangling", "$E images -q --filter dangling=true"),
+    shared(
+        "images_format_table_digest",
+        "$E images --digests --format 'table {{.Repository}}\\t{{.Digest}}' bb",
+    ),
     shared("images_repository_arg", "$E images base-labels"),
     shared("images_repository_tag_arg", "$E images base-labels:1.0"),
     shared("images_repository_arg_unknown", "$E images nosuch"),
@@ -234,8 +241,10 @@ pub const CASES: &[Case] = &[
     shared("history_format_json", "$E history --format '{{json .}}' base-built"),
     shared("history_missing", "$E history nosuch"),
     shared("history_by_id", "$E history -q $($E images -q base-built)"),
+    shared("image_history_alias", "$E image history -q base-built"),
     // ---- tag
     own("tag_new", "$E tag bb $C:v1; echo rc=$?; $E images $C"),
+    own("image_tag_alias", "$E image tag bb $C:1 && $E images -q $C | wc -l"),
     own(
         "tag_default_latest",
         "$E tag bb $C; $E images --format '{{.Repository}}:{{.Tag}}' $C",
@@ -411,6 +420,14 @@ pub const CASES: &[Case] = &[
     // ---- image prune (the whole store, in this order)
     whole("prune_dangling", "$E image prune -f"),
     whole("prune_nothing_left", "$E image prune -f"),
+    whole("prune_until_keeps_recent", "$E image prune -a -f --filter until=1h"),
+    // Its own images, removed after, so a difference here does not spill into the next case.
+    whole(
+        "prune_all_label_filter",
+        "$E image prune -a -f --filter label=prune=me; $E images $C",
+    )
+    .setup("$E import -c 'LABEL prune=me' \"$T\" $C:1 >/dev/null && $E import \"$T\" $C:2 >/dev/null")
+    .cleanup("$E rmi -f $C:1 $C:2"),
     whole("prune_all_keeps_used", "$E image prune -a -f")
         .setup("$E create --network none --name keep bb >/dev/null")
         .cleanup("$E rm -f keep")

@@ -197,6 +197,14 @@ pub const KNOWN: &[(&str, &str)] = &[
         r#"`{{json .Config}}` leaves out the empty fields docker prints and orders the rest differently (Entrypoint before Cmd, OnBuild after Labels; docker follows its container-config struct)"#,
     ),
     (
+        r#"prune_until_keeps_recent"#,
+        r#"`image prune` has no --filter (clap: `unexpected argument '--filter' found`, exit 2); docker filters by `until=` and `label=`"#,
+    ),
+    (
+        r#"prune_all_label_filter"#,
+        r#"`image prune` has no --filter (clap: `unexpected argument '--filter' found`, exit 2); docker filters by `until=` and `label=`"#,
+    ),
+    (
         r#"import_change_stopsignal"#,
         r#"docker 20.10 refuses `-c 'STOPSIGNAL …'` (`stopsignal is not a valid change command`); strata (like newer Docker) accepts it"#,
     ),
