@@ -285,4 +285,5 @@ fn image_commands_agree_with_docker() {
         }
     }
     judge("images", CASES.len(), &differing, KNOWN);
+    d.strata.assert_clean();
 }

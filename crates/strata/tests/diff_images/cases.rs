@@ -294,6 +294,11 @@ pub const CASES: &[Case] = &[
     .setup("$E import \"$T\" $C:1 >/dev/null && $E tag $C:1 $C:2")
     .sorted(),
     own("rmi_missing", "$E rmi $C:nope"),
+    own(
+        "rmi_dangling_by_id",
+        "id=$($E images -q $C:1); $E import \"$T\" $C:1 >/dev/null; $E rmi $id",
+    )
+    .setup(OWN_IMAGE),
     own("rmi_missing_force", "$E rmi -f $C:nope"),
     own("rmi_several", "$E rmi $C:1 $C:2")
         .setup("$E import \"$T\" $C:1 >/dev/null && $E import \"$T\" $C:2 >/dev/null"),
@@ -360,6 +365,7 @@ pub const CASES: &[Case] = &[
     )
     .setup(OWN_IMAGE),
     own("save_missing", "$E save -o $W/a.tar $C:nope; echo rc=$?; ls $W"),
+    own("save_into_missing_directory", "$E save -o $W/no/such/dir/a.tar bb"),
     own(
         "load_quiet",
         "$E save -o $W/a.tar $C:1 && $E rmi $C:1 >/dev/null && $E load -q -i $W/a.tar",
@@ -388,6 +394,10 @@ pub const CASES: &[Case] = &[
     own("import_prints_id", "$E import $T"),
     own("import_with_tag", "$E import $T $C:1 && $E images $C"),
     own("import_from_stdin", "$E import - $C:1 < $T && $E images $C"),
+    own(
+        "import_long_flags",
+        "$E import --change 'ENV A=1' --message 'long flags' $T $C:1 >/dev/null && $E image inspect -f '{{.Comment}} {{.Config.Env}}' $C:1",
+    ),
     own(
         "import_gzip",
         "gzip -c $T > $W/t.tgz && $E import $W/t.tgz $C:1 && $E images $C",
