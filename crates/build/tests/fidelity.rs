@@ -279,3 +279,17 @@ fn copy_heredoc_keeps_quotes() {
         Some("\"quoted\" 'single' \\$x world\n")
     );
 }
+
+#[test]
+fn stage_from_stage_inherits_its_args() {
+    let (ctx, _r, store) = store_with_base();
+    let df = "FROM base AS one\nARG X=1\nENV X1=$X\nFROM one\nENV X2=$X\nFROM base\nENV X3=$X\n";
+    let mut req = request(ctx.path(), df, "inherit");
+    req.target = Some("1".into());
+    build(&store, &req).unwrap();
+    let env = config(&store, "inherit").config.env;
+    assert!(env.contains(&"X2=1".to_string()), "{env:?}");
+    build(&store, &request(ctx.path(), df, "fresh")).unwrap();
+    let env = config(&store, "fresh").config.env;
+    assert!(env.contains(&"X3=".to_string()), "{env:?}");
+}

@@ -103,6 +103,9 @@ struct StageImage {
     config: ImageConfig,
     layers: Vec<Descriptor>,
     key: Digest,
+    /// The ARGs in scope at the end of the stage: a stage built `FROM` it starts with
+    /// them, as BuildKit's stages inherit their base stage's build args.
+    args: BTreeMap<String, String>,
 }
 
 /// The inputs of a step the last time it was executed, to explain a later miss.
@@ -458,6 +461,7 @@ impl<'a> Builder<'a> {
                         config,
                         layers: Vec::new(),
                         key: plan::base_key(None, &self.platform),
+                        args: BTreeMap::new(),
                     }
                 }
                 Base::Stage(s) => self.stages[s].clone(),
@@ -472,7 +476,7 @@ impl<'a> Builder<'a> {
                 );
             }
             self.emit(Event::Done { id, seconds: 0.0 });
-            let mut args: BTreeMap<String, String> = BTreeMap::new();
+            let mut args: BTreeMap<String, String> = std::mem::take(&mut img.args);
             // ONBUILD triggers of the base run first.
             let triggers = std::mem::take(&mut img.config.config.on_build);
             if !triggers.is_empty() {
@@ -497,6 +501,7 @@ impl<'a> Builder<'a> {
                 }
                 self.step(&mut img, &mut args, cmd, &label, index, total)?;
             }
+            img.args = args;
             Ok(img)
         }
     }
@@ -546,6 +551,7 @@ impl<'a> Builder<'a> {
             config,
             layers: manifest.layers,
             key: Digest::sha256_of(b""),
+            args: BTreeMap::new(),
         })
     }
 
