@@ -293,3 +293,14 @@ fn stage_from_stage_inherits_its_args() {
     let env = config(&store, "fresh").config.env;
     assert!(env.contains(&"X3=".to_string()), "{env:?}");
 }
+
+#[test]
+fn copy_dangling_symlink_source_fails() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("d/s", "s\n")]);
+    symlink("a.txt", ctx.path().join("d/la")).unwrap();
+    for df in ["FROM base\nCOPY d/la /x\n", "FROM base\nCOPY d/* /g/\n"] {
+        let err = build(&store, &request(ctx.path(), df, "dangling")).unwrap_err();
+        assert!(err.to_string().contains("/d/a.txt"), "{df}: {err}");
+    }
+}
