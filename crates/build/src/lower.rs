@@ -192,6 +192,12 @@ impl Lower {
         let key = |n: &str| n.split('/').map(str::to_string).collect::<Vec<_>>();
         for mut e in entries {
             e.name = self.resolve_parents(&e.name);
+            // An archive extracted into an existing directory leaves that directory as it is.
+            if let (Kind::Archive(_), Some(Node::Dir(m, u, g, t))) =
+                (&e.kind, self.nodes.get(&e.name))
+            {
+                (e.mode, e.uid, e.gid, e.mtime) = (*m, *u, *g, *t);
+            }
             out.insert(key(&e.name), e);
         }
         let names: Vec<String> = out.values().map(|e| e.name.clone()).collect();
@@ -339,6 +345,21 @@ mod tests {
         }
         // A symlink loop ends instead of spinning.
         let _ = l.resolve_parents("loop/x");
+    }
+
+    #[test]
+    fn archive_into_existing_dir_keeps_its_attributes() {
+        let l = lower(&[("etc", Node::Dir(0o750, 0, 0, 5))]);
+        let e = Entry {
+            name: "etc".into(),
+            kind: Kind::Archive("/x.tar".into()),
+            mode: 0o755,
+            uid: 1000,
+            gid: 1000,
+            mtime: 1,
+        };
+        let got = l.complete(vec![e], 9);
+        assert_eq!((got[0].mode, got[0].uid, got[0].mtime), (0o750, 0, 5));
     }
 
     #[test]
