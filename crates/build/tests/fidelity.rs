@@ -304,3 +304,18 @@ fn copy_dangling_symlink_source_fails() {
         assert!(err.to_string().contains("/d/a.txt"), "{df}: {err}");
     }
 }
+
+#[test]
+fn copy_chown_owns_the_parents_it_creates() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("a.txt", "a\n")]);
+    let df = "FROM base\nCOPY --chown=1000:1000 a.txt /q/r/s.txt\nCOPY --chown=app a.txt /etc/n/\n";
+    build(&store, &request(ctx.path(), df, "parents")).unwrap();
+    let f = files(&store, "parents");
+    let owner = |p: &str| f.iter().rev().find(|e| e.0 == p).map(|e| e.3);
+    assert_eq!(owner("q/"), Some(1000));
+    assert_eq!(owner("q/r/"), Some(1000));
+    assert_eq!(owner("etc/n/"), Some(1000));
+    // An existing parent keeps its owner.
+    assert_eq!(owner("etc/"), Some(0));
+}

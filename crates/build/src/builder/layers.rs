@@ -130,8 +130,10 @@ impl<'a> Builder<'a> {
                             }
                         }
                         let lower = Lower::of(self.store, &img.layers, &mut self.lower_memo)?;
+                        // Every entry carries the --chown owner (root without one).
+                        let owner = entries.first().map_or((0, 0), |e| (e.uid, e.gid));
                         let entries =
-                            lower.complete(entries, self.req.source_date_epoch.unwrap_or(0));
+                            lower.complete(entries, self.req.source_date_epoch.unwrap_or(0), owner);
                         self.write_layer(|w| {
                             copy::write_tar(&entries, w, self.req.source_date_epoch)
                         })?

@@ -42,7 +42,7 @@ impl<'a> Builder<'a> {
                 message,
             }
         })?;
-        let entries = lower.complete(entries, mtime);
+        let entries = lower.complete(entries, mtime, (uid, gid));
         self.write_layer(|w| copy::write_tar(&entries, w, self.req.source_date_epoch))
     }
 
