@@ -319,3 +319,20 @@ fn copy_chown_owns_the_parents_it_creates() {
     // An existing parent keeps its owner.
     assert_eq!(owner("etc/"), Some(0));
 }
+
+#[test]
+fn copy_dir_makes_a_new_destination_0755() {
+    use std::os::unix::fs::PermissionsExt;
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("d7/x", "x\n"), ("d7/sub/y", "y\n")]);
+    fs::set_permissions(ctx.path().join("d7"), fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(ctx.path().join("d7/sub"), fs::Permissions::from_mode(0o700)).unwrap();
+    let df = "FROM base\nCOPY d7 /m8\nCOPY --chmod=0600 d7 /m9/\n";
+    build(&store, &request(ctx.path(), df, "dirmode")).unwrap();
+    let f = files(&store, "dirmode");
+    let mode = |p: &str| f.iter().rev().find(|e| e.0 == p).map(|e| e.2 & 0o7777);
+    assert_eq!(mode("m8/"), Some(0o755));
+    assert_eq!(mode("m8/sub/"), Some(0o700), "what is below keeps its mode");
+    assert_eq!(mode("m9/"), Some(0o755));
+    assert_eq!(mode("m9/x"), Some(0o600));
+}
