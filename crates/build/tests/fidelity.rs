@@ -336,3 +336,24 @@ fn copy_dir_makes_a_new_destination_0755() {
     assert_eq!(mode("m9/"), Some(0o755));
     assert_eq!(mode("m9/x"), Some(0o600));
 }
+
+#[test]
+fn arg_after_env_of_same_name_wins_until_next_env() {
+    let (ctx, _r, store) = store_with_base();
+    let df = "FROM base\nARG A=1\nENV A=2\nARG A=3\nENV B=$A\nENV A=4\nENV C=$A\n";
+    build(&store, &request(ctx.path(), df, "argenv")).unwrap();
+    let env = config(&store, "argenv").config.env;
+    for want in ["A=4", "B=3", "C=4"] {
+        assert!(env.contains(&want.to_string()), "{want} in {env:?}");
+    }
+    let mut req = request(ctx.path(), "FROM base\nENV A=2\nARG A\nENV B=$A\n", "bare");
+    build(&store, &req).unwrap();
+    assert!(config(&store, "bare").config.env.contains(&"B=2".into()));
+    req.build_args.insert("A".into(), "9".into());
+    build(&store, &req).unwrap();
+    let env = config(&store, "bare").config.env;
+    assert!(
+        env.contains(&"B=9".into()) && env.contains(&"A=2".into()),
+        "{env:?}"
+    );
+}
