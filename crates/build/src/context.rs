@@ -166,6 +166,8 @@ impl Tree {
                     return Err(outside());
                 }
             }
+            // A symlinked source must lead somewhere (it is followed when copied).
+            self.follow(&rel)?;
             out.push(rel);
         }
         if out.is_empty() {
@@ -195,9 +197,13 @@ impl Tree {
 
     /// The resolved source `rel` with every symlink on it followed, its last component too,
     /// inside the tree: an absolute target starts at the root and `..` stops there, as
-    /// BuildKit scopes a source path to the context. A dangling or looping link is left
-    /// as it is.
+    /// BuildKit scopes a source path to the context. A dangling or looping link is a
+    /// source not found, as in Docker (`"/d/a.txt" not found`).
     pub fn follow(&self, rel: &str) -> Result<String, BuildError> {
+        let missing = |path: String| BuildError::SourceNotFound {
+            path,
+            context: self.root.clone(),
+        };
         let mut done: Vec<String> = Vec::new();
         let mut todo: Vec<String> = rel.split('/').rev().map(str::to_string).collect();
         let mut hops = 0;
@@ -216,7 +222,7 @@ impl Tree {
             }
             hops += 1;
             if hops > 40 {
-                return Ok(rel.to_string());
+                return Err(missing(rel.to_string()));
             }
             let target = fs::read_link(&path).map_err(|e| BuildError::io("read", &path, e))?;
             let target = target.to_string_lossy().into_owned();
@@ -228,7 +234,7 @@ impl Tree {
         }
         let real = done.join("/");
         if fs::symlink_metadata(self.root.join(&real)).is_err() {
-            return Ok(rel.to_string());
+            return Err(missing(format!("/{real}")));
         }
         Ok(real)
     }
@@ -394,11 +400,18 @@ mod tests {
             ("abs", "dir/sub"),
             ("up", "a.txt"),
             ("chain", "a.txt"),
-            ("dangling", "dangling"),
             ("ldir/sub/back", "dir/x"),
             ("a.txt", "a.txt"),
         ] {
             assert_eq!(t.follow(rel).unwrap(), want, "{rel}");
+        }
+        link("loop", "loop");
+        for rel in ["dangling", "loop"] {
+            assert!(
+                matches!(t.follow(rel), Err(BuildError::SourceNotFound { .. })),
+                "{rel}"
+            );
+            assert!(t.resolve(rel).is_err(), "{rel}");
         }
     }
 

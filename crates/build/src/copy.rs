@@ -218,8 +218,23 @@ pub fn entries(
                 if name.is_empty() {
                     continue;
                 }
-                // An existing directory keeps its own attributes.
-                if f.rel.is_empty() && at_dest == Existing::Dir && !opts.parents {
+                // An existing directory keeps its own attributes; a new one is made 0755
+                // (the source directory's own mode is not copied, nor is --chmod applied
+                // to it, in Docker 20.10).
+                if f.rel.is_empty() && !opts.parents {
+                    if at_dest != Existing::Dir {
+                        put(
+                            &mut out,
+                            Entry {
+                                name,
+                                kind: Kind::Dir,
+                                mode: 0o755,
+                                uid,
+                                gid,
+                                mtime: clamp(f.meta.mtime()),
+                            },
+                        );
+                    }
                     continue;
                 }
                 put(

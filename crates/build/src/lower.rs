@@ -186,12 +186,19 @@ impl Lower {
 
     /// Rewrites `entries` for these lower layers: names resolved through symlinked
     /// parents, and every missing parent directory added (with the lower's attributes when
-    /// it exists there, else `root 0755` at `mtime`). Sorted parents first.
-    pub fn complete(&self, entries: Vec<Entry>, mtime: i64) -> Vec<Entry> {
+    /// it exists there, else 0755 owned by `owner` at `mtime`: Docker gives the directories
+    /// a `COPY --chown` creates to that owner). Sorted parents first.
+    pub fn complete(&self, entries: Vec<Entry>, mtime: i64, owner: (u64, u64)) -> Vec<Entry> {
         let mut out: BTreeMap<Vec<String>, Entry> = BTreeMap::new();
         let key = |n: &str| n.split('/').map(str::to_string).collect::<Vec<_>>();
         for mut e in entries {
             e.name = self.resolve_parents(&e.name);
+            // An archive extracted into an existing directory leaves that directory as it is.
+            if let (Kind::Archive(_), Some(Node::Dir(m, u, g, t))) =
+                (&e.kind, self.nodes.get(&e.name))
+            {
+                (e.mode, e.uid, e.gid, e.mtime) = (*m, *u, *g, *t);
+            }
             out.insert(key(&e.name), e);
         }
         let names: Vec<String> = out.values().map(|e| e.name.clone()).collect();
@@ -202,7 +209,7 @@ impl Lower {
                 out.entry(key(&p)).or_insert_with(|| {
                     let (mode, uid, gid, t) = match self.nodes.get(&p) {
                         Some(Node::Dir(m, u, g, t)) => (*m, *u, *g, *t),
-                        _ => (0o755, 0, 0, mtime),
+                        _ => (0o755, owner.0, owner.1, mtime),
                     };
                     Entry {
                         name: p,
@@ -342,6 +349,21 @@ mod tests {
     }
 
     #[test]
+    fn archive_into_existing_dir_keeps_its_attributes() {
+        let l = lower(&[("etc", Node::Dir(0o750, 0, 0, 5))]);
+        let e = Entry {
+            name: "etc".into(),
+            kind: Kind::Archive("/x.tar".into()),
+            mode: 0o755,
+            uid: 1000,
+            gid: 1000,
+            mtime: 1,
+        };
+        let got = l.complete(vec![e], 9, (0, 0));
+        assert_eq!((got[0].mode, got[0].uid, got[0].mtime), (0o750, 0, 5));
+    }
+
+    #[test]
     fn adds_parents_with_lower_attributes() {
         let l = lower(&[
             ("home", Node::Dir(0o755, 0, 0, 5)),
@@ -356,7 +378,7 @@ mod tests {
             mtime: 1,
         };
         let got: Vec<(String, u32, u64)> = l
-            .complete(vec![e], 9)
+            .complete(vec![e], 9, (7, 8))
             .into_iter()
             .map(|e| (e.name, e.mode, e.uid))
             .collect();
@@ -365,7 +387,8 @@ mod tests {
             [
                 ("home".to_string(), 0o755, 0),
                 ("home/app".into(), 0o700, 1000),
-                ("home/app/new".into(), 0o755, 0),
+                // Made by the copy: the --chown owner's.
+                ("home/app/new".into(), 0o755, 7),
                 ("home/app/new/f".into(), 0o644, 0),
             ]
         );

@@ -231,7 +231,9 @@ struct KeyInput<'a> {
 /// Out: modification and access times, inode numbers, the context's location on the
 /// host, tags, `--label`s (applied after the last step), the time of the build.
 /// The inputs are serialised as JSON (so no two inputs hash the same) and hashed with
-/// sha256.
+/// sha256. `v` changes whenever what a step produces from the same inputs changes (v2:
+/// Docker-fidelity fixes to COPY, RUN and WORKDIR layers), so older cache entries are not
+/// reused.
 pub fn step_key(
     parent: &Digest,
     instruction: &str,
@@ -240,7 +242,7 @@ pub fn step_key(
 ) -> Digest {
     let content: Vec<String> = content.iter().map(|d| d.to_string()).collect();
     let bytes = serde_json::to_vec(&KeyInput {
-        v: 1,
+        v: 2,
         parent: &parent.to_string(),
         instruction,
         args,

@@ -279,3 +279,81 @@ fn copy_heredoc_keeps_quotes() {
         Some("\"quoted\" 'single' \\$x world\n")
     );
 }
+
+#[test]
+fn stage_from_stage_inherits_its_args() {
+    let (ctx, _r, store) = store_with_base();
+    let df = "FROM base AS one\nARG X=1\nENV X1=$X\nFROM one\nENV X2=$X\nFROM base\nENV X3=$X\n";
+    let mut req = request(ctx.path(), df, "inherit");
+    req.target = Some("1".into());
+    build(&store, &req).unwrap();
+    let env = config(&store, "inherit").config.env;
+    assert!(env.contains(&"X2=1".to_string()), "{env:?}");
+    build(&store, &request(ctx.path(), df, "fresh")).unwrap();
+    let env = config(&store, "fresh").config.env;
+    assert!(env.contains(&"X3=".to_string()), "{env:?}");
+}
+
+#[test]
+fn copy_dangling_symlink_source_fails() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("d/s", "s\n")]);
+    symlink("a.txt", ctx.path().join("d/la")).unwrap();
+    for df in ["FROM base\nCOPY d/la /x\n", "FROM base\nCOPY d/* /g/\n"] {
+        let err = build(&store, &request(ctx.path(), df, "dangling")).unwrap_err();
+        assert!(err.to_string().contains("/d/a.txt"), "{df}: {err}");
+    }
+}
+
+#[test]
+fn copy_chown_owns_the_parents_it_creates() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("a.txt", "a\n")]);
+    let df = "FROM base\nCOPY --chown=1000:1000 a.txt /q/r/s.txt\nCOPY --chown=app a.txt /etc/n/\n";
+    build(&store, &request(ctx.path(), df, "parents")).unwrap();
+    let f = files(&store, "parents");
+    let owner = |p: &str| f.iter().rev().find(|e| e.0 == p).map(|e| e.3);
+    assert_eq!(owner("q/"), Some(1000));
+    assert_eq!(owner("q/r/"), Some(1000));
+    assert_eq!(owner("etc/n/"), Some(1000));
+    // An existing parent keeps its owner.
+    assert_eq!(owner("etc/"), Some(0));
+}
+
+#[test]
+fn copy_dir_makes_a_new_destination_0755() {
+    use std::os::unix::fs::PermissionsExt;
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("d7/x", "x\n"), ("d7/sub/y", "y\n")]);
+    fs::set_permissions(ctx.path().join("d7"), fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(ctx.path().join("d7/sub"), fs::Permissions::from_mode(0o700)).unwrap();
+    let df = "FROM base\nCOPY d7 /m8\nCOPY --chmod=0600 d7 /m9/\n";
+    build(&store, &request(ctx.path(), df, "dirmode")).unwrap();
+    let f = files(&store, "dirmode");
+    let mode = |p: &str| f.iter().rev().find(|e| e.0 == p).map(|e| e.2 & 0o7777);
+    assert_eq!(mode("m8/"), Some(0o755));
+    assert_eq!(mode("m8/sub/"), Some(0o700), "what is below keeps its mode");
+    assert_eq!(mode("m9/"), Some(0o755));
+    assert_eq!(mode("m9/x"), Some(0o600));
+}
+
+#[test]
+fn arg_after_env_of_same_name_wins_until_next_env() {
+    let (ctx, _r, store) = store_with_base();
+    let df = "FROM base\nARG A=1\nENV A=2\nARG A=3\nENV B=$A\nENV A=4\nENV C=$A\n";
+    build(&store, &request(ctx.path(), df, "argenv")).unwrap();
+    let env = config(&store, "argenv").config.env;
+    for want in ["A=4", "B=3", "C=4"] {
+        assert!(env.contains(&want.to_string()), "{want} in {env:?}");
+    }
+    let mut req = request(ctx.path(), "FROM base\nENV A=2\nARG A\nENV B=$A\n", "bare");
+    build(&store, &req).unwrap();
+    assert!(config(&store, "bare").config.env.contains(&"B=2".into()));
+    req.build_args.insert("A".into(), "9".into());
+    build(&store, &req).unwrap();
+    let env = config(&store, "bare").config.env;
+    assert!(
+        env.contains(&"B=9".into()) && env.contains(&"A=2".into()),
+        "{env:?}"
+    );
+}

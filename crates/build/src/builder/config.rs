@@ -27,8 +27,10 @@ impl<'a> Builder<'a> {
                             .map_err(|e| self.at(cmd, e.to_string()))?;
                     if let Some(v) = v {
                         args.insert(def.key.clone(), v);
+                        img.arg_over_env.insert(def.key.clone());
                     } else {
                         args.remove(&def.key);
+                        img.arg_over_env.remove(&def.key);
                     }
                 }
                 return Ok(());
@@ -43,6 +45,7 @@ impl<'a> Builder<'a> {
                 for kv in kvs {
                     let v = self.expand(cmd, &kv.value, &scope, &mut used, args)?;
                     img.config.config.env_set(&kv.key, &v);
+                    img.arg_over_env.remove(&kv.key);
                     parts.push(format!("{}={}", kv.key, v));
                 }
                 format!("ENV {}", parts.join(" "))

@@ -22,6 +22,13 @@ impl<'a> Builder<'a> {
             Instruction::Run(r) => {
                 // Every ARG in scope is the RUN's environment, so all of them count.
                 used = args.clone();
+                // Which ARGs beat an ENV of their name changes the command's environment.
+                let env = &img.config.config.env;
+                for k in &img.arg_over_env {
+                    if env.iter().any(|e| e.split('=').next() == Some(k.as_str())) {
+                        used.insert(format!("{k} (over ENV)"), String::new());
+                    }
+                }
                 let argv = run::argv(img.config.config.shell.as_deref(), r);
                 let (mounts, described, content) =
                     self.prepare_mounts(cmd, r, &scope, &mut used, args)?;
@@ -130,8 +137,10 @@ impl<'a> Builder<'a> {
                             }
                         }
                         let lower = Lower::of(self.store, &img.layers, &mut self.lower_memo)?;
+                        // Every entry carries the --chown owner (root without one).
+                        let owner = entries.first().map_or((0, 0), |e| (e.uid, e.gid));
                         let entries =
-                            lower.complete(entries, self.req.source_date_epoch.unwrap_or(0));
+                            lower.complete(entries, self.req.source_date_epoch.unwrap_or(0), owner);
                         self.write_layer(|w| {
                             copy::write_tar(&entries, w, self.req.source_date_epoch)
                         })?

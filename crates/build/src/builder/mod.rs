@@ -2,7 +2,7 @@
 //! key before anything runs; COPY/ADD write their layer directly, RUN goes through the
 //! `runtime` crate, config instructions change the config and add a history entry.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -103,6 +103,13 @@ struct StageImage {
     config: ImageConfig,
     layers: Vec<Descriptor>,
     key: Digest,
+    /// The ARGs in scope at the end of the stage: a stage built `FROM` it starts with
+    /// them, as BuildKit's stages inherit their base stage's build args.
+    args: BTreeMap<String, String>,
+    /// ARGs given a value after an ENV of the same name: BuildKit adds ARGs to the build
+    /// state's environment, so until the next ENV of that name the ARG's value is the one
+    /// expansion and RUN see (the image config keeps the ENV's).
+    arg_over_env: BTreeSet<String>,
 }
 
 /// The inputs of a step the last time it was executed, to explain a later miss.
@@ -458,6 +465,8 @@ impl<'a> Builder<'a> {
                         config,
                         layers: Vec::new(),
                         key: plan::base_key(None, &self.platform),
+                        args: BTreeMap::new(),
+                        arg_over_env: BTreeSet::new(),
                     }
                 }
                 Base::Stage(s) => self.stages[s].clone(),
@@ -472,7 +481,7 @@ impl<'a> Builder<'a> {
                 );
             }
             self.emit(Event::Done { id, seconds: 0.0 });
-            let mut args: BTreeMap<String, String> = BTreeMap::new();
+            let mut args: BTreeMap<String, String> = std::mem::take(&mut img.args);
             // ONBUILD triggers of the base run first.
             let triggers = std::mem::take(&mut img.config.config.on_build);
             if !triggers.is_empty() {
@@ -497,6 +506,7 @@ impl<'a> Builder<'a> {
                 }
                 self.step(&mut img, &mut args, cmd, &label, index, total)?;
             }
+            img.args = args;
             Ok(img)
         }
     }
@@ -546,17 +556,36 @@ impl<'a> Builder<'a> {
             config,
             layers: manifest.layers,
             key: Digest::sha256_of(b""),
+            args: BTreeMap::new(),
+            arg_over_env: BTreeSet::new(),
         })
     }
 
-    /// The variables visible to expansion: the stage's ARGs, overridden by its ENV.
+    /// The variables visible to expansion: the stage's ARGs, overridden by its ENV unless
+    /// the ARG was set after it.
     fn scope(img: &StageImage, args: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         let mut m = args.clone();
-        for e in &img.config.config.env {
-            let (k, v) = e.split_once('=').unwrap_or((e, ""));
+        for e in Self::run_env(img, args) {
+            let (k, v) = e.split_once('=').unwrap_or((&e, ""));
             m.insert(k.to_string(), v.to_string());
         }
         m
+    }
+
+    /// The stage's ENV as RUN sees it: an ARG set after an ENV of its name wins.
+    fn run_env(img: &StageImage, args: &BTreeMap<String, String>) -> Vec<String> {
+        img.config
+            .config
+            .env
+            .iter()
+            .map(|e| {
+                let k = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+                match args.get(k).filter(|_| img.arg_over_env.contains(k)) {
+                    Some(v) => format!("{k}={v}"),
+                    None => e.clone(),
+                }
+            })
+            .collect()
     }
 
     fn expand(

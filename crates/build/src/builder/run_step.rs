@@ -247,7 +247,7 @@ impl<'a> Builder<'a> {
             self.store,
             &rt,
             &intermediate,
-            &img.config.config.env,
+            &Self::run_env(img, args),
             &run_args,
             r,
             argv,

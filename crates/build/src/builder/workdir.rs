@@ -35,8 +35,14 @@ impl<'a> Builder<'a> {
             Some(u) => self.resolve_user(img, u, line)?,
         };
         let mtime = self.req.source_date_epoch.unwrap_or_else(unique_secs);
-        let entries = missing_dirs(&lower, path, uid, gid, mtime);
-        let entries = lower.complete(entries, mtime);
+        let entries = missing_dirs(&lower, path, uid, gid, mtime).map_err(|message| {
+            BuildError::Dockerfile {
+                file: self.file.clone(),
+                line,
+                message,
+            }
+        })?;
+        let entries = lower.complete(entries, mtime, (uid, gid));
         self.write_layer(|w| copy::write_tar(&entries, w, self.req.source_date_epoch))
     }
 
@@ -78,7 +84,14 @@ fn unique_secs() -> i64 {
 }
 
 /// The directories of `path` that `lower` lacks (its symlinks followed), as layer entries.
-fn missing_dirs(lower: &Lower, path: &str, uid: u64, gid: u64, mtime: i64) -> Vec<Entry> {
+/// A file on the way fails, as `mkdir -p` does in Docker.
+fn missing_dirs(
+    lower: &Lower,
+    path: &str,
+    uid: u64,
+    gid: u64,
+    mtime: i64,
+) -> Result<Vec<Entry>, String> {
     // A trailing "." makes the last component resolve through a symlink too.
     let real = lower.resolve_parents(&format!("{}/.", copy::clean_dest(path)));
     let mut out = Vec::new();
@@ -88,18 +101,20 @@ fn missing_dirs(lower: &Lower, path: &str, uid: u64, gid: u64, mtime: i64) -> Ve
             prefix.push('/');
         }
         prefix.push_str(c);
-        if !matches!(lower.get(&prefix), Some(Node::Dir(..))) {
-            out.push(Entry {
+        match lower.get(&prefix) {
+            Some(Node::Dir(..)) => {}
+            Some(Node::Other) => return Err(format!("mkdir /{prefix}: not a directory")),
+            _ => out.push(Entry {
                 name: prefix.clone(),
                 kind: Kind::Dir,
                 mode: 0o755,
                 uid,
                 gid,
                 mtime,
-            });
+            }),
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -110,6 +125,7 @@ mod tests {
     fn workdir_creates_only_missing_dirs_with_the_owner() {
         let lower = Lower::from_nodes([
             ("etc".to_string(), Node::Dir(0o755, 0, 0, 1)),
+            ("etc/passwd".to_string(), Node::Other),
             ("w".to_string(), Node::Dir(0o700, 5, 5, 1)),
             ("lnk".to_string(), Node::Symlink("w".into())),
         ]);
@@ -121,7 +137,7 @@ mod tests {
             ("/lnk", vec![]),
             ("/d/x", vec!["d", "d/x"]),
         ] {
-            let got = missing_dirs(&lower, path, 1000, 1000, 7);
+            let got = missing_dirs(&lower, path, 1000, 1000, 7).unwrap();
             let names: Vec<&str> = got.iter().map(|e| e.name.as_str()).collect();
             assert_eq!(names, want, "{path}");
             assert!(
@@ -129,5 +145,9 @@ mod tests {
                     .all(|e| (e.uid, e.gid, e.mode) == (1000, 1000, 0o755))
             );
         }
+        assert_eq!(
+            missing_dirs(&lower, "/etc/passwd/x", 0, 0, 7).unwrap_err(),
+            "mkdir /etc/passwd: not a directory"
+        );
     }
 }
