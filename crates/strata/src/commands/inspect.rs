@@ -68,7 +68,7 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
                     }
                     Err(e) => {
                         out.flush()?;
-                        eprintln!("template parsing error: {e}");
+                        eprintln!("{e}");
                         failed = true;
                     }
                 }
