@@ -35,6 +35,9 @@ fn usage_errors_have_dockers_messages_and_exit_codes() {
         &["ps", "--bogus"],
         &["rm", "--bogus", "c"],
         &["version", "--bogus"],
+        // --version is the top-level command's only.
+        &["run", "--version"],
+        &["images", "--version"],
     ] {
         let docker = d.docker.run(args);
         let strata = d.strata.run(args);
