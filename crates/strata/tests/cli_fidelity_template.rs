@@ -106,6 +106,31 @@ fn templates_print_what_dockers_print() {
             "{t}"
         );
     }
+    // A listing row marshals itself like Go's json.Marshal: HTML characters escaped.
+    let row = |text: String| -> serde_json::Value { serde_json::from_str(text.trim()).unwrap() };
+    let docker = row(d.docker.ok(&["images", "--format", "{{json .}}", "bb"]));
+    let strata_text = d.strata.ok(&["images", "--format", "{{json .}}", "bb"]);
+    assert!(
+        strata_text.contains(r#""Digest":"\u003cnone\u003e""#),
+        "{strata_text}"
+    );
+    assert_eq!(row(strata_text)["Digest"], docker["Digest"]);
+    // ps: the row's JSON has Docker's keys in Docker's order (values legitimately differ:
+    // IDs, times, sizes).
+    let keys = |text: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        v.as_object().unwrap().keys().cloned().collect()
+    };
+    assert_eq!(
+        keys(
+            &d.strata
+                .ok(&["ps", "--format", "{{json .}}", "-f", "name=tc"])
+        ),
+        keys(
+            &d.docker
+                .ok(&["ps", "--format", "{{json .}}", "-f", "name=tc"])
+        )
+    );
     d.strata.ok(&["rm", "-f", "-v", "tc"]);
     // Listings: Docker's table contexts.
     for t in [
@@ -113,6 +138,8 @@ fn templates_print_what_dockers_print() {
         "{{if eq .Tag \"latest\"}}L{{end}} {{printf \"%-5s|\" .Repository}}",
         "{{.Repository | upper}} {{len .Tag}}",
         "table {{.Repository}}\\t{{.Tag}}",
+        "{{json .Digest}} {{json .Repository}}",
+        "{{json .Digest}} {{with .}}{{.Digest}}{{end}}",
     ] {
         assert_eq!(
             d.strata.ok(&["images", "--format", t]),

@@ -255,6 +255,15 @@ impl State<'_> {
                         .map(|a| self.operand(a, dot))
                         .collect::<Result<Vec<_>, _>>()?;
                     args.extend(piped);
+                    // A listing row (Docker's formatter context) marshals itself with Go's
+                    // json.Marshal: `{{json .}}` of the row escapes <, > and &.
+                    if name == "json"
+                        && self.missing == Missing::Error
+                        && args.len() == 1
+                        && args[0] == *self.root
+                    {
+                        return Ok(Value::String(funcs::go_json(&args[0])));
+                    }
                     funcs::call(name, args).map_err(|e| match e {
                         TemplateError::Exec(m) if !m.starts_with("executing ") => {
                             TemplateError::Exec(format!("executing \"\" at <{name}>: {m}"))

@@ -220,6 +220,22 @@ mod tests {
     }
 
     #[test]
+    fn json_of_a_listing_row_escapes_html_like_go_marshal() {
+        let row = json!({"Digest": "<none>", "Tag": "a&b"});
+        let t = Template::parse("{{json .}} {{json .Digest}}", Missing::Error).unwrap();
+        assert_eq!(
+            t.execute(&row).unwrap(),
+            r#"{"Digest":"\u003cnone\u003e","Tag":"a\u0026b"} "<none>""#
+        );
+        // inspect -f runs on the object itself: nothing escaped.
+        let t = Template::parse("{{json .}}", Missing::MapError).unwrap();
+        assert_eq!(
+            t.execute(&row).unwrap(),
+            r#"{"Digest":"<none>","Tag":"a&b"}"#
+        );
+    }
+
+    #[test]
     fn json_of_dot_is_the_whole_row() {
         let t = Template::parse("{{json .}}", Missing::Error).unwrap();
         let out = t.execute(&json!({"B": "1", "A": 2})).unwrap();
@@ -377,6 +393,8 @@ mod tests {
                 "{{.F}} {{.Zero}} {{.Empty}} {{json .None}}",
                 "1.5 0 [] null",
             ),
+            // Docker's json function does not escape HTML characters.
+            ("{{json \"<none> &\"}}", "\"<none> &\""),
             ("{{range .Mounts -}}\n  {{.Source}}\n{{- end}}", "/a/b"),
             ("{{`raw`}} {{'a'}} {{0x10}} {{1e3}}", "raw 97 16 1000"),
         ] {
