@@ -180,3 +180,31 @@ fn container_inspect_has_dockers_shape_and_no_tmpfs_mounts() {
     assert_eq!(strata["NetworkSettings"], docker["NetworkSettings"]);
     d.strata.ok(&["rm", "limits"]);
 }
+
+#[test]
+fn missing_objects_are_named_as_docker_names_them() {
+    let d = Differential::new();
+    for args in [
+        &["inspect", "nosuch"][..],
+        &["image", "inspect", "nosuch"],
+        &["inspect", "--type", "image", "nosuch", "other"],
+        &["container", "inspect", "bb"],
+        &["inspect", "-f", "{{.Os}}", "bb", "nosuch"],
+    ] {
+        let docker = d.docker.run(args);
+        let strata = d.strata.run(args);
+        assert_eq!(
+            (
+                strata.status.code(),
+                String::from_utf8_lossy(&strata.stdout),
+                String::from_utf8_lossy(&strata.stderr)
+            ),
+            (
+                docker.status.code(),
+                String::from_utf8_lossy(&docker.stdout),
+                String::from_utf8_lossy(&docker.stderr)
+            ),
+            "{args:?}"
+        );
+    }
+}
