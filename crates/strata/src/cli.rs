@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// A daemonless container-image engine.
 #[derive(Debug, Parser)]
-#[command(name = "strata", version, about, propagate_version = true)]
+#[command(name = "strata", version, about)]
 pub struct Cli {
     /// The store directory.
     #[arg(long, env = "STRATA_ROOT", value_name = "DIR")]

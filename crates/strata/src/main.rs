@@ -50,6 +50,16 @@ fn main() -> ExitCode {
             }
             ExitCode::from(status.code)
         }
+        // Docker prints template errors bare (`template parsing error: …`).
+        Err(err)
+            if err
+                .downcast_ref::<render::template::TemplateError>()
+                .is_some() =>
+        {
+            let _ = io::stdout().flush();
+            let _ = writeln!(io::stderr(), "{err}");
+            ExitCode::FAILURE
+        }
         Err(err) => {
             let _ = io::stdout().flush();
             let _ = writeln!(io::stderr(), "Error: {err:#}");

@@ -168,14 +168,48 @@ fn args_error(cmd: &clap::Command, name: &str, hint: &str) -> UsageError {
     } else {
         format!("requires at least {min} and at most {max} arguments")
     };
-    let mut usage_cmd = cmd.clone().bin_name(name);
-    let usage = usage_cmd.render_usage().to_string();
-    let usage = usage.trim_start_matches("Usage:").trim();
+    let usage = docker_usage(cmd, name);
     let about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
     UsageError {
         message: format!("\"{name}\" {rule}.\n{hint}\n\nUsage:  {usage}\n\n{about}\n"),
         code: ARGS_ERROR,
     }
+}
+
+/// cobra's usage line: `strata rm [OPTIONS] CONTAINER [CONTAINER...]` (`[OPTIONS]` only
+/// when the command has flags; a value name with spaces, `IMAGE [COMMAND] [ARG...]`, is
+/// the whole operand list).
+fn docker_usage(cmd: &clap::Command, name: &str) -> String {
+    let mut usage = name.to_string();
+    let has_flags = cmd.get_arguments().any(|a| {
+        !a.is_positional()
+            && !a.is_global_set()
+            && !matches!(a.get_id().as_str(), "help" | "version")
+    });
+    if has_flags {
+        usage.push_str(" [OPTIONS]");
+    }
+    for a in cmd.get_positionals() {
+        let value = a
+            .get_value_names()
+            .and_then(|v| v.first())
+            .map_or_else(|| a.get_id().as_str().to_uppercase(), |v| v.to_string());
+        let many = a.get_num_args().is_some_and(|r| r.max_values() > 1);
+        let word = if value.contains(' ') {
+            value
+        } else if many && a.is_required_set() {
+            format!("{value} [{value}...]")
+        } else if many {
+            format!("[{value}...]")
+        } else if a.is_required_set() {
+            value
+        } else {
+            format!("[{value}]")
+        };
+        usage.push(' ');
+        usage.push_str(&word);
+    }
+    usage
 }
 
 /// The (sub)command `argv` names and the subcommand words leading to it: options (and the

@@ -35,6 +35,9 @@ fn usage_errors_have_dockers_messages_and_exit_codes() {
         &["ps", "--bogus"],
         &["rm", "--bogus", "c"],
         &["version", "--bogus"],
+        // --version is the top-level command's only.
+        &["run", "--version"],
+        &["images", "--version"],
     ] {
         let docker = d.docker.run(args);
         let strata = d.strata.run(args);
@@ -80,6 +83,27 @@ fn usage_errors_have_dockers_messages_and_exit_codes() {
             "{args:?}"
         );
         assert_eq!(strata.status.code(), Some(1), "{args:?}");
+    }
+    // The usage line, as cobra writes it.
+    for args in [
+        &["run"][..],
+        &["exec", "c"],
+        &["rm"],
+        &["tag", "a"],
+        &["logs"],
+    ] {
+        let docker = d.docker.run(args);
+        let strata = d.strata.run(args);
+        let usage = |s: &str| {
+            s.lines()
+                .find(|l| l.starts_with("Usage:"))
+                .map(str::to_string)
+        };
+        assert_eq!(
+            usage(&text(&strata.stderr)),
+            usage(&as_strata(&docker)),
+            "{args:?}"
+        );
     }
 }
 

@@ -105,6 +105,22 @@ fn container_inspect_has_dockers_shape_and_no_tmpfs_mounts() {
     // Config: everything but the image's name as typed (the same here) is equal.
     assert_eq!(keys(&strata["Config"]), keys(&docker["Config"]));
     assert_eq!(strata["Config"], docker["Config"]);
+    // HostConfig and NetworkSettings: Docker's keys in Docker's order, Docker's values
+    // (the masked paths are the runtime's own list).
+    assert_eq!(keys(&strata["HostConfig"]), keys(&docker["HostConfig"]));
+    for k in keys(&docker["HostConfig"]) {
+        if k != "MaskedPaths" {
+            assert_eq!(
+                strata["HostConfig"][&k], docker["HostConfig"][&k],
+                "HostConfig.{k}"
+            );
+        }
+    }
+    assert_eq!(strata["NetworkSettings"], docker["NetworkSettings"]);
+    assert_eq!(
+        keys(&strata["GraphDriver"]["Data"]),
+        ["MergedDir", "UpperDir", "WorkDir"]
+    );
     // tmpfs is HostConfig.Tmpfs only; Mounts has the anonymous volume alone.
     assert_eq!(strata["HostConfig"]["Tmpfs"], docker["HostConfig"]["Tmpfs"]);
     let mounts = |v: &Value| -> Vec<(Value, Value)> {
@@ -125,4 +141,70 @@ fn container_inspect_has_dockers_shape_and_no_tmpfs_mounts() {
         );
     }
     d.strata.ok(&["rm", "-v", "shape"]);
+    let args = [
+        "create",
+        "--name",
+        "limits",
+        "--network",
+        "host",
+        "--init",
+        "-m",
+        "64m",
+        "--cpus",
+        "1.5",
+        "--pids-limit",
+        "10",
+        "--read-only",
+        "bb",
+    ];
+    d.docker.ok(&args);
+    d.strata.ok(&args);
+    let docker = parse(&d.docker.ok(&["inspect", "limits"]));
+    let strata = parse(&d.strata.ok(&["inspect", "limits"]));
+    assert_eq!(keys(&strata["HostConfig"]), keys(&docker["HostConfig"]));
+    for k in [
+        "NetworkMode",
+        "Init",
+        "Memory",
+        "MemorySwap",
+        "NanoCpus",
+        "PidsLimit",
+        "ReadonlyRootfs",
+        "ShmSize",
+    ] {
+        assert_eq!(
+            strata["HostConfig"][k], docker["HostConfig"][k],
+            "HostConfig.{k}"
+        );
+    }
+    assert_eq!(strata["NetworkSettings"], docker["NetworkSettings"]);
+    d.strata.ok(&["rm", "limits"]);
+}
+
+#[test]
+fn missing_objects_are_named_as_docker_names_them() {
+    let d = Differential::new();
+    for args in [
+        &["inspect", "nosuch"][..],
+        &["image", "inspect", "nosuch"],
+        &["inspect", "--type", "image", "nosuch", "other"],
+        &["container", "inspect", "bb"],
+        &["inspect", "-f", "{{.Os}}", "bb", "nosuch"],
+    ] {
+        let docker = d.docker.run(args);
+        let strata = d.strata.run(args);
+        assert_eq!(
+            (
+                strata.status.code(),
+                String::from_utf8_lossy(&strata.stdout),
+                String::from_utf8_lossy(&strata.stderr)
+            ),
+            (
+                docker.status.code(),
+                String::from_utf8_lossy(&docker.stdout),
+                String::from_utf8_lossy(&docker.stderr)
+            ),
+            "{args:?}"
+        );
+    }
 }

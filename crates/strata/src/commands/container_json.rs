@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::config_json::{RunFields, docker_config};
 use super::container;
+use super::host_config_json::{HostFields, host_config, network_settings};
 
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
@@ -193,32 +194,29 @@ pub fn container_json(
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": Value::Null,
-        "HostConfig": {
-            "Binds": null_if_empty(binds),
-            "LogConfig": {"Type": "json-file", "Config": {}},
-            "NetworkMode": network,
-            "PortBindings": port_bindings,
-            "AutoRemove": o.auto_remove,
-            "ReadonlyRootfs": o.read_only,
-            "Memory": o.memory.unwrap_or(0),
-            "NanoCpus": o.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
-            "PidsLimit": o.pids_limit,
-            "Init": o.init,
-            "Tmpfs": tmpfs,
-            "Runtime": r.runtime,
-        },
+        "HostConfig": host_config(HostFields {
+            binds: null_if_empty(binds),
+            network_mode: network,
+            port_bindings,
+            auto_remove: o.auto_remove,
+            read_only: o.read_only,
+            tmpfs,
+            runtime: r.runtime.clone(),
+            memory: o.memory.unwrap_or(0),
+            nano_cpus: o.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+            pids_limit: o.pids_limit,
+            init: o.init,
+        }),
         "GraphDriver": {
             "Data": {
+                "MergedDir": path(c.dir.rootfs()),
                 "UpperDir": path(c.dir.upper()),
                 "WorkDir": path(c.dir.work()),
-                "MergedDir": path(c.dir.rootfs()),
             },
             "Name": "overlay",
         },
         "Mounts": mounts,
         "Config": config,
-        "NetworkSettings": {
-            "Ports": ports,
-        },
+        "NetworkSettings": network_settings(network, ports),
     }))
 }

@@ -68,7 +68,7 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
                     }
                     Err(e) => {
                         out.flush()?;
-                        eprintln!("template parsing error: {e}");
+                        eprintln!("{e}");
                         failed = true;
                     }
                 }
@@ -82,11 +82,17 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         }
     }
     out.flush()?;
+    // Docker names what it looked for: `image inspect` (or --type image) an image.
+    let what = match args.kind.as_deref() {
+        Some("image") => "image",
+        Some("container") => "container",
+        _ => "object",
+    };
     if let Some((last, rest)) = missing.split_last() {
         for name in rest {
-            eprintln!("Error: No such object: {name}");
+            eprintln!("Error: No such {what}: {name}");
         }
-        bail!("No such object: {last}");
+        bail!("No such {what}: {last}");
     }
     if failed {
         return Err(super::ExitStatus::code(1));

@@ -12,6 +12,7 @@ mod create;
 mod diff;
 mod exec;
 mod history;
+mod host_config_json;
 mod images;
 mod import;
 mod inspect;

@@ -100,23 +100,32 @@ fn row(c: &Container, s: &ContainerState, now: DateTime<Utc>, trunc: bool) -> Va
             )
         })
         .collect();
+    let local_volumes = c
+        .record
+        .options
+        .mounts
+        .iter()
+        .filter(|m| matches!(m.kind, runtime::MountKind::Volume { .. }))
+        .count();
+    // Docker's keys, in the alphabetical order its `{{json .}}` prints them.
     json!({
-        "ID": id,
-        "Image": c.record.image,
         "Command": go_quote(&command),
         "CreatedAt": created.map(render::go_time).unwrap_or_default(),
-        "RunningFor": render::created_since(created, now),
-        "Ports": ports.join(", "),
-        "State": container::state_name(s),
-        "Status": container::status_text(s, now),
-        "Size": "",
-        "Names": c.record.name,
+        "ID": id,
+        "Image": c.record.image,
         "Labels": "",
+        "LocalVolumes": local_volumes.to_string(),
         "Mounts": c.record.options.mounts.iter().map(|m| m.destination.clone()).collect::<Vec<_>>().join(","),
+        "Names": c.record.name,
         "Networks": match c.record.options.network {
             runtime::NetworkMode::None => "none",
             runtime::NetworkMode::Host => "host",
         },
+        "Ports": ports.join(", "),
+        "RunningFor": render::created_since(created, now),
+        "Size": "",
+        "State": container::state_name(s),
+        "Status": container::status_text(s, now),
     })
 }
 

@@ -255,7 +255,21 @@ impl State<'_> {
                         .map(|a| self.operand(a, dot))
                         .collect::<Result<Vec<_>, _>>()?;
                     args.extend(piped);
-                    funcs::call(name, args)
+                    // A listing row (Docker's formatter context) marshals itself with Go's
+                    // json.Marshal: `{{json .}}` of the row escapes <, > and &.
+                    if name == "json"
+                        && self.missing == Missing::Error
+                        && args.len() == 1
+                        && args[0] == *self.root
+                    {
+                        return Ok(Value::String(funcs::go_json(&args[0])));
+                    }
+                    funcs::call(name, args).map_err(|e| match e {
+                        TemplateError::Exec(m) if !m.starts_with("executing ") => {
+                            TemplateError::Exec(format!("executing \"\" at <{name}>: {m}"))
+                        }
+                        other => other,
+                    })
                 }
             };
         }
@@ -305,6 +319,10 @@ impl State<'_> {
     }
 
     fn fields(&self, start: &Value, path: &[String]) -> Result<Value, TemplateError> {
+        // Go names the whole field chain in its messages: `at <.Config.Nope>`.
+        let at = |msg: String| {
+            TemplateError::Exec(format!("executing \"\" at <.{}>: {msg}", path.join(".")))
+        };
         let mut v = start;
         for (i, name) in path.iter().enumerate() {
             match v {
@@ -316,32 +334,22 @@ impl State<'_> {
                         return Ok(Value::Null);
                     }
                     None if self.missing == Missing::MapError => {
-                        return Err(TemplateError::Exec(format!(
-                            "executing \"\" at <.{}>: map has no entry for key {name:?}",
-                            path[..=i].join(".")
-                        )));
+                        return Err(at(format!("map has no entry for key {name:?}")));
                     }
                     None => {
-                        let mut msg = format!(
+                        return Err(at(format!(
                             "can't evaluate field {name} (the fields are: {})",
                             map.keys().cloned().collect::<Vec<_>>().join(", ")
-                        );
-                        if i > 0 {
-                            msg = format!("at <.{}>: {msg}", path[..=i].join("."));
-                        }
-                        return Err(TemplateError::Exec(msg));
+                        )));
                     }
                 },
                 // A field of nil is nil in a map of maps (Docker's decoded JSON).
                 Value::Null if self.missing == Missing::NoValue => return Ok(Value::Null),
                 Value::Null if self.missing == Missing::MapError => {
-                    return Err(TemplateError::Exec(format!(
-                        "executing \"\" at <.{}>: nil pointer evaluating interface {{}}.{name}",
-                        path[..=i].join(".")
-                    )));
+                    return Err(at(format!("nil pointer evaluating interface {{}}.{name}")));
                 }
                 other => {
-                    return Err(TemplateError::Exec(format!(
+                    return Err(at(format!(
                         "can't evaluate field {name} in type {}",
                         print::type_name(other)
                     )));

@@ -194,7 +194,7 @@ pub fn call(name: &str, args: Vec<Value>) -> Result<Value, TemplateError> {
                 })
                 .collect(),
         ),
-        // Docker's: JSON without HTML escaping, no trailing newline.
+        // Docker's: a JSON encoder without HTML escaping, no trailing newline.
         "json" => {
             want(1)?;
             Value::String(serde_json::to_string(&args[0]).unwrap_or_default())
@@ -297,4 +297,23 @@ fn compare(a: &Value, b: &Value) -> Result<Option<Ordering>, TemplateError> {
             ));
         }
     })
+}
+
+/// Go's `json.Marshal`: serde_json's output with HTML-significant characters escaped (they
+/// only occur inside strings, so replacing them keeps the JSON valid). Docker's listing
+/// rows marshal themselves this way, so `{{json .}}` of a row is escaped.
+pub fn go_json(v: &Value) -> String {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -17,14 +17,16 @@ mod print;
 
 use serde_json::Value;
 
-/// A format string that failed to parse or execute.
+/// A format string that failed to parse or execute, worded as Docker prints it
+/// (`template parsing error: template: :1:2: executing "" at <.Nope>: …`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     /// The template text is malformed.
-    #[error("template parsing error: {0}")]
+    #[error("template parsing error: template: :1: {0}")]
     Parse(String),
-    /// The template refers to something the row does not have.
-    #[error("template: {0}")]
+    /// The template refers to something the row does not have; the message starts with
+    /// the position (`:1:2: `) once the template placed it.
+    #[error("template parsing error: template: {0}")]
     Exec(String),
 }
 
@@ -60,6 +62,7 @@ pub type NilKinds = &'static [(&'static str, GoKind)];
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
+    text: String,
     nodes: Vec<parse::Node>,
     missing: Missing,
     nil_kinds: NilKinds,
@@ -73,6 +76,7 @@ impl Template {
         let pieces = lex::pieces(&text)?;
         let nodes = parse::parse(pieces, &|name| funcs::NAMES.contains(&name))?;
         Ok(Template {
+            text,
             nodes,
             missing,
             nil_kinds: &[],
@@ -88,7 +92,35 @@ impl Template {
 
     /// Runs the template on one row.
     pub fn execute(&self, row: &Value) -> Result<String, TemplateError> {
-        exec::execute(&self.nodes, row, self.missing, self.nil_kinds)
+        exec::execute(&self.nodes, row, self.missing, self.nil_kinds).map_err(|e| match e {
+            TemplateError::Exec(m) => TemplateError::Exec(self.place(m)),
+            other => other,
+        })
+    }
+
+    /// Prefixes an execution message with Go's `:line:column: `, the column (0-based, in
+    /// bytes) of the node it names (`at <.Nope>`), found in the text.
+    fn place(&self, msg: String) -> String {
+        let node = msg
+            .strip_prefix("executing \"\" at <")
+            .and_then(|rest| rest.split_once(">: "))
+            .map(|(node, _)| node.to_string());
+        let Some(node) = node else {
+            return format!(":1: {msg}");
+        };
+        let Some(at) = self.text.find(&node) else {
+            return format!(":1: {msg}");
+        };
+        // Go places a field chain at its last field (`.Config.Nope` at `.Nope`).
+        let at = at
+            + if node.starts_with('.') {
+                node.rfind('.').unwrap_or(0)
+            } else {
+                0
+            };
+        let line = 1 + self.text[..at].matches('\n').count();
+        let col = at - self.text[..at].rfind('\n').map_or(0, |n| n + 1);
+        format!(":{line}:{col}: {msg}")
     }
 
     /// Every top-level field the template names on the row (`.Repository` →
@@ -185,6 +217,22 @@ mod tests {
             let t = Template::parse(format, Missing::Error).unwrap();
             assert_eq!(t.execute(&row()).unwrap(), want, "{format}");
         }
+    }
+
+    #[test]
+    fn json_of_a_listing_row_escapes_html_like_go_marshal() {
+        let row = json!({"Digest": "<none>", "Tag": "a&b"});
+        let t = Template::parse("{{json .}} {{json .Digest}}", Missing::Error).unwrap();
+        assert_eq!(
+            t.execute(&row).unwrap(),
+            r#"{"Digest":"\u003cnone\u003e","Tag":"a\u0026b"} "<none>""#
+        );
+        // inspect -f runs on the object itself: nothing escaped.
+        let t = Template::parse("{{json .}}", Missing::MapError).unwrap();
+        assert_eq!(
+            t.execute(&row).unwrap(),
+            r#"{"Digest":"<none>","Tag":"a&b"}"#
+        );
     }
 
     #[test]
@@ -345,6 +393,8 @@ mod tests {
                 "{{.F}} {{.Zero}} {{.Empty}} {{json .None}}",
                 "1.5 0 [] null",
             ),
+            // Docker's json function does not escape HTML characters.
+            ("{{json \"<none> &\"}}", "\"<none> &\""),
             ("{{range .Mounts -}}\n  {{.Source}}\n{{- end}}", "/a/b"),
             ("{{`raw`}} {{'a'}} {{0x10}} {{1e3}}", "raw 97 16 1000"),
         ] {
@@ -389,8 +439,14 @@ mod tests {
                 .execute(&data)
         };
         assert_eq!(
-            t("{{.Config.Nope}}").unwrap_err().to_string(),
-            "template: executing \"\" at <.Config.Nope>: map has no entry for key \"Nope\""
+            t("{{.Name}} {{.Config.Nope}}").unwrap_err().to_string(),
+            "template parsing error: template: :1:19: executing \"\" at <.Config.Nope>: map has no entry for key \"Nope\""
+        );
+        assert_eq!(
+            t("{{.Name}}\n  {{index .Config.Cmd 3}}")
+                .unwrap_err()
+                .to_string(),
+            "template parsing error: template: :2:4: executing \"\" at <index>: error calling index: index out of range: 3"
         );
         assert_eq!(
             t("{{.Config.Volumes}}|{{.Config.ExposedPorts}}|{{json .Config.Volumes}}|{{.Config.Cmd}}")

@@ -1,0 +1,173 @@
+//! Docker 20.10's `HostConfig` and `NetworkSettings` of `container inspect`: every field in
+//! the Go structs' order, with Docker's defaults for what strata does not configure, so
+//! templates and JSON consumers see Docker's shape. `Tmpfs` and `Init` only when set
+//! (`omitempty`); `MemorySwap` twice `Memory` when a limit is set, as Docker defaults it.
+
+use serde_json::{Map, Value, json};
+
+/// What a container's host config says; the rest is Docker's defaults.
+#[derive(Debug)]
+pub struct HostFields {
+    /// `-v` binds and named volumes (`null` when none).
+    pub binds: Value,
+    /// `none` or `host`.
+    pub network_mode: &'static str,
+    /// `-p`, by container port.
+    pub port_bindings: Map<String, Value>,
+    /// `--rm`.
+    pub auto_remove: bool,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// `--tmpfs`, path → options.
+    pub tmpfs: Map<String, Value>,
+    /// The OCI runtime's name.
+    pub runtime: String,
+    /// `-m` in bytes (0: none).
+    pub memory: i64,
+    /// `--cpus` in billionths.
+    pub nano_cpus: i64,
+    /// `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `--init`.
+    pub init: bool,
+}
+
+/// The `HostConfig` object.
+pub fn host_config(h: HostFields) -> Value {
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
+    put("Binds", h.binds);
+    put("ContainerIDFile", json!(""));
+    put("LogConfig", json!({"Type": "json-file", "Config": {}}));
+    put("NetworkMode", json!(h.network_mode));
+    put("PortBindings", Value::Object(h.port_bindings));
+    put(
+        "RestartPolicy",
+        json!({"Name": "no", "MaximumRetryCount": 0}),
+    );
+    put("AutoRemove", json!(h.auto_remove));
+    put("VolumeDriver", json!(""));
+    put("VolumesFrom", Value::Null);
+    put("CapAdd", Value::Null);
+    put("CapDrop", Value::Null);
+    put("CgroupnsMode", json!("host"));
+    put("Dns", json!([]));
+    put("DnsOptions", json!([]));
+    put("DnsSearch", json!([]));
+    put("ExtraHosts", Value::Null);
+    put("GroupAdd", Value::Null);
+    put("IpcMode", json!("private"));
+    put("Cgroup", json!(""));
+    put("Links", Value::Null);
+    put("OomScoreAdj", json!(0));
+    put("PidMode", json!(""));
+    put("Privileged", json!(false));
+    put("PublishAllPorts", json!(false));
+    put("ReadonlyRootfs", json!(h.read_only));
+    put("SecurityOpt", Value::Null);
+    if !h.tmpfs.is_empty() {
+        put("Tmpfs", Value::Object(h.tmpfs));
+    }
+    put("UTSMode", json!(""));
+    put("UsernsMode", json!(""));
+    // The runtime mounts a 64 MiB /dev/shm, Docker's default.
+    put("ShmSize", json!(64 << 20));
+    put("Runtime", json!(h.runtime));
+    put("ConsoleSize", json!([0, 0]));
+    put("Isolation", json!(""));
+    put("CpuShares", json!(0));
+    put("Memory", json!(h.memory));
+    put("NanoCpus", json!(h.nano_cpus));
+    put("CgroupParent", json!(""));
+    put("BlkioWeight", json!(0));
+    put("BlkioWeightDevice", json!([]));
+    for k in [
+        "BlkioDeviceReadBps",
+        "BlkioDeviceWriteBps",
+        "BlkioDeviceReadIOps",
+        "BlkioDeviceWriteIOps",
+    ] {
+        put(k, Value::Null);
+    }
+    for k in [
+        "CpuPeriod",
+        "CpuQuota",
+        "CpuRealtimePeriod",
+        "CpuRealtimeRuntime",
+    ] {
+        put(k, json!(0));
+    }
+    put("CpusetCpus", json!(""));
+    put("CpusetMems", json!(""));
+    put("Devices", json!([]));
+    put("DeviceCgroupRules", Value::Null);
+    put("DeviceRequests", Value::Null);
+    put("KernelMemory", json!(0));
+    put("KernelMemoryTCP", json!(0));
+    put("MemoryReservation", json!(0));
+    put("MemorySwap", json!(h.memory * 2));
+    put("MemorySwappiness", Value::Null);
+    put("OomKillDisable", json!(false));
+    put("PidsLimit", json!(h.pids_limit));
+    put("Ulimits", Value::Null);
+    for k in [
+        "CpuCount",
+        "CpuPercent",
+        "IOMaximumIOps",
+        "IOMaximumBandwidth",
+    ] {
+        put(k, json!(0));
+    }
+    put("MaskedPaths", json!(runtime::spec::MASKED_PATHS));
+    put("ReadonlyPaths", json!(runtime::spec::READONLY_PATHS));
+    if h.init {
+        put("Init", json!(true));
+    }
+    Value::Object(m)
+}
+
+/// The `NetworkSettings` object: no addresses (strata has no bridge), the published
+/// `ports`, and the one network the container is on.
+pub fn network_settings(network_mode: &str, ports: Map<String, Value>) -> Value {
+    let mut networks = Map::new();
+    networks.insert(
+        network_mode.to_string(),
+        json!({
+            "IPAMConfig": null,
+            "Links": null,
+            "Aliases": null,
+            "NetworkID": "",
+            "EndpointID": "",
+            "Gateway": "",
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "MacAddress": "",
+            "DriverOpts": null,
+        }),
+    );
+    json!({
+        "Bridge": "",
+        "SandboxID": "",
+        "HairpinMode": false,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": ports,
+        "SandboxKey": "",
+        "SecondaryIPAddresses": null,
+        "SecondaryIPv6Addresses": null,
+        "EndpointID": "",
+        "Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "MacAddress": "",
+        "Networks": networks,
+    })
+}
