@@ -19,6 +19,8 @@ mod case;
 mod isolation_cases;
 #[path = "diff_containers/known.rs"]
 mod known;
+#[path = "diff_containers/options_cases.rs"]
+mod options_cases;
 #[path = "diff_containers/run_cases.rs"]
 mod run_cases;
 #[path = "diff_containers/side.rs"]
@@ -111,6 +113,7 @@ fn containers_agree_with_docker() {
         .chain(isolation_cases::CASES)
         .chain(signal_cases::CASES)
         .chain(state_cases::CASES)
+        .chain(options_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {

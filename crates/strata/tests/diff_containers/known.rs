@@ -46,6 +46,15 @@ pub const KNOWN: &[(&str, &str)] = &[
     ),
     ("sysctl_net", NO_FLAG),
     ("stop_signal_flag", NO_FLAG),
+    ("labels", NO_FLAG),
+    ("cpu_shares", NO_FLAG),
+    ("dns_flags", NO_FLAG),
+    ("ipc_host", NO_FLAG),
+    ("pid_host", NO_FLAG),
+    ("restart_policy_in_inspect", NO_FLAG),
+    ("shm_size", NO_FLAG),
+    ("ulimit_nofile", NO_FLAG),
+    ("uts_host", NO_FLAG),
     // Templates and rendering.
     (
         "inspect_mounts_bind_and_volume",
@@ -60,10 +69,6 @@ pub const KNOWN: &[(&str, &str)] = &[
     (
         "inspect_config",
         "CLI/config: Config.Env lists the image's variables first; Docker lists the container's own (-e) first, then the image's",
-    ),
-    (
-        "inspect_host_config",
-        "CLI/config: HostConfig has no RestartPolicy and no Privileged, so the template fails (exit 1); Docker: `no false`",
     ),
     // exec.
     (

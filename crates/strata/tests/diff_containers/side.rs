@@ -298,7 +298,19 @@ fn run_bounded(mut cmd: Command, input: Option<&str>) -> (i32, String, String) {
     })
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    // The strata binary lives in a target directory other builds relink: while it is being
+    // replaced it is briefly missing, so a spawn that finds nothing is retried (10 s at most).
+    let mut tries = 0;
+    let mut child = loop {
+        match cmd.spawn() {
+            Ok(c) => break c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("{cmd:?}: {e}"),
+        }
+    };
     if let Some(input) = input {
         let mut stdin = child.stdin.take().unwrap();
         let input = input.to_string();
