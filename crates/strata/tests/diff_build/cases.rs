@@ -50,12 +50,10 @@ const fn case(name: &'static str, dockerfile: &'static str) -> Case {
 
 /// Differences not fixed yet: (case, reason). The suite fails when one of these starts
 /// agreeing (take it out) or when a case not listed differs.
-pub const KNOWN: &[(&str, &str)] = &[
-    (
-        "run_deletes_base_files",
-        "two deletions in one RUN: the second whiteout is a hardlink to the first",
-    ),
-];
+pub const KNOWN: &[(&str, &str)] = &[(
+    "run_deletes_base_files",
+    "two deletions in one RUN: the second whiteout is a hardlink to the first",
+)];
 
 const AB: &[(&str, &str)] = &[("a.txt", "alpha\n"), ("b.txt", "bravo\n")];
 
