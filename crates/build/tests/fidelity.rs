@@ -357,3 +357,37 @@ fn arg_after_env_of_same_name_wins_until_next_env() {
         "{env:?}"
     );
 }
+
+#[test]
+fn copy_through_an_existing_file_fails() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("a.txt", "a\n"), ("d/q", "q\n")]);
+    for (df, want) in [
+        (
+            "COPY a.txt /etc/passwd/",
+            "mkdir /etc/passwd: not a directory",
+        ),
+        (
+            "COPY a.txt /etc/passwd/x",
+            "mkdir /etc/passwd: not a directory",
+        ),
+        (
+            "COPY d /etc/passwd",
+            "cannot copy to non-directory: /etc/passwd",
+        ),
+    ] {
+        let err = build(
+            &store,
+            &request(ctx.path(), &format!("FROM base\n{df}\n"), "thru"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains(want), "{df}: {err}");
+    }
+    // Replacing the file itself is fine.
+    build(
+        &store,
+        &request(ctx.path(), "FROM base\nCOPY a.txt /etc/passwd\n", "thru"),
+    )
+    .unwrap();
+    assert_eq!(file(&store, "thru", "etc/passwd").as_deref(), Some("a\n"));
+}

@@ -416,7 +416,7 @@ fn run_layer_keeps_mount_points_and_sees_proxy_args() {
     let ctx = dir.path().join("ctx");
     rootfs(&ctx.join("rootfs"));
     let store = Store::open(&dir.path().join("store")).unwrap();
-    let df = "FROM scratch AS base\nCOPY rootfs/ /\nENV PATH=/bin\nFROM base\nRUN echo \"$HTTP_PROXY $http_proxy $no_proxy $NO_PROXY\" > /p.txt\n";
+    let df = "FROM scratch AS base\nCOPY rootfs/ /\nENV PATH=/bin\nFROM base\nENV A=2\nARG A=3\nRUN echo \"$HTTP_PROXY $http_proxy $no_proxy $NO_PROXY\" > /p.txt && echo $A > /a.txt\n";
     let mut req = request(&ctx, df, "stubs");
     req.runtime = Some("runc".into());
     req.build_args.insert("http_proxy".into(), "hp".into());
@@ -426,6 +426,8 @@ fn run_layer_keeps_mount_points_and_sees_proxy_args() {
         file(&store, "stubs", "p.txt").as_deref(),
         Some("hp hp np np\n")
     );
+    // An ARG set after an ENV of its name is what RUN sees (Docker 20.10 prints 3).
+    assert_eq!(file(&store, "stubs", "a.txt").as_deref(), Some("3\n"));
     let cfg = config(&store, "stubs");
     assert!(
         !cfg.config.env.iter().any(|e| e.contains("hp")),

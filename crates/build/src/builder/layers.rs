@@ -291,6 +291,19 @@ impl<'a> Builder<'a> {
             Some(Node::Dir(..)) => copy::Existing::Dir,
             Some(_) => copy::Existing::Other,
         };
+        // A file where the copy needs a directory fails, as Docker's mkdir does.
+        let mut prefix = String::new();
+        let parts: Vec<&str> = real.split('/').filter(|c| !c.is_empty()).collect();
+        for (i, c) in parts.iter().enumerate() {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(c);
+            let needs_dir = i + 1 < parts.len() || dest.ends_with('/');
+            if needs_dir && matches!(lower.get(&prefix), Some(Node::Other)) {
+                return Err(self.at(cmd, format!("mkdir /{prefix}: not a directory")));
+            }
+        }
         let entries = copy::entries(&tree, &srcs, &inline, &dest, &opts).map_err(|e| match e {
             BuildError::NotADirectory { .. } => self.at(cmd, e.to_string()),
             e => e,

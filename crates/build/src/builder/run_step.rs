@@ -243,11 +243,24 @@ impl<'a> Builder<'a> {
         for (k, v) in run::proxy_env(&self.req.build_args) {
             run_args.entry(k).or_insert(v);
         }
+        // The image's ENV, less what an ARG set after it overrides: those ARGs are passed
+        // as the command's own environment, which wins over the image's.
+        let env: Vec<String> = img
+            .config
+            .config
+            .env
+            .iter()
+            .filter(|e| {
+                let k = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+                !(img.arg_over_env.contains(k) && args.contains_key(k))
+            })
+            .cloned()
+            .collect();
         let result = run::run(
             self.store,
             &rt,
             &intermediate,
-            &Self::run_env(img, args),
+            &env,
             &run_args,
             r,
             argv,
