@@ -30,6 +30,8 @@ pub const CASES: &[Case] = &[
     code("volume_bad_mode", &["run", "--rm", "-v", "/tmp:/mnt:bogus", "bb", "true"]),
     script("inspect_mounts_bind_and_volume", inspect_mounts),
     script("inspect_mounts_json", inspect_mounts_json),
+    out("read_only_volume_still_writable", &["run", "--rm", "--read-only", "-v", "/data", "bb", "sh", "-c", "touch /data/x && echo ok"]),
+    out("tmpfs_noexec", &["run", "--rm", "--tmpfs", "/t:exec", "bb", "sh", "-c", "cp /bin/busybox /t/bb 2>/dev/null || cat /bin/busybox > /t/bb; busybox chmod +x /t/bb; /t/bb true; echo $?"]),
     // tmpfs and read-only.
     out("tmpfs_flag_writable", &["run", "--rm", "--tmpfs", "/t", "bb", "sh", "-c", "touch /t/x && ls /t && ls -ld /t | busybox cut -c1-10"]),
     out("tmpfs_flag_options", &["run", "--rm", "--tmpfs", "/t:size=1m,mode=1777", "bb", "sh", "-c", "ls -ld /t | busybox cut -c1-10; busybox df -k /t | busybox awk 'NR==2 {print $2}'"]),

@@ -46,7 +46,7 @@ pub const KNOWN: &[(&str, &str)] = &[
     ),
     ("sysctl_net", NO_FLAG),
     ("stop_signal_flag", NO_FLAG),
-    ("labels", NO_FLAG),
+    ("label_flags", NO_FLAG),
     ("cpu_shares", NO_FLAG),
     ("dns_flags", NO_FLAG),
     ("ipc_host", NO_FLAG),

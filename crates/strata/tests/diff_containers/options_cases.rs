@@ -21,7 +21,7 @@ pub const CASES: &[Case] = &[
     out("dns_flags", &["run", "--rm", "--dns", "10.9.8.7", "--dns-search", "example.test", "--dns-option", "ndots:2", "bb", "cat", "/etc/resolv.conf"]),
     code("restart_bad_policy", &["run", "--rm", "--restart", "sometimes", "bb", "true"]),
     code("restart_with_rm_refused", &["run", "--rm", "--restart", "always", "bb", "true"]),
-    script("labels", labels),
+    script("label_flags", labels),
     script("restart_policy_in_inspect", restart_policy),
     script("entrypoint_shell_dollar_zero", entrypoint_dollar_zero),
     script("exec_tty", exec_tty),
