@@ -15,6 +15,8 @@ use harness::differential::{Differential, judge, parallel};
 
 #[path = "diff_containers/case.rs"]
 mod case;
+#[path = "diff_containers/commit_cases.rs"]
+mod commit_cases;
 #[path = "diff_containers/isolation_cases.rs"]
 mod isolation_cases;
 #[path = "diff_containers/known.rs"]
@@ -113,6 +115,7 @@ fn containers_agree_with_docker() {
         .chain(isolation_cases::CASES)
         .chain(signal_cases::CASES)
         .chain(state_cases::CASES)
+        .chain(commit_cases::CASES)
         .chain(options_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();

@@ -1,6 +1,6 @@
-//! What the engines report about containers, from the `docker inspect`, `ps`, `commit`,
-//! `diff`, `rename` and `rm` references: the inspected state and config, listing and
-//! filtering, committing and diffing, and container names.
+//! What the engines report about containers, from the `docker inspect`, `ps`, `rename` and
+//! `rm` references: the inspected state and config, listing and filtering, and container
+//! names.
 
 use super::case::{Case, code, out, script};
 use super::side::{Cmp, Side};
@@ -25,14 +25,6 @@ pub const CASES: &[Case] = &[
     script("ps_filter_ancestor", ps_filter_ancestor),
     script("ps_command_column", ps_command_column),
     out("ps_table_header", &["ps", "--filter", "name=dc-nothing-matches"]),
-    // commit and diff.
-    script("diff_add_change_delete", diff_add_change_delete),
-    script("diff_nested_dirs", diff_nested_dirs),
-    script("diff_untouched_container", diff_untouched),
-    script("commit_files_and_config", commit_files_and_config),
-    script("commit_change_cmd_and_env", commit_change),
-    script("commit_message_and_author", commit_message),
-    script("commit_keeps_deletions", commit_deletions),
     // Names.
     script("name_valid_characters", name_valid),
     code("name_with_slash_refused", &["run", "--rm", "--name", "bad/name", "bb", "true"]),
@@ -406,147 +398,6 @@ fn ps_command_column(s: &Side) {
             "name=@name",
             "--format",
             "{{.Command}}",
-        ],
-        Cmp::Out,
-    );
-}
-
-fn diff_add_change_delete(s: &Side) {
-    s.step(
-        &[
-            "run",
-            "--name",
-            "@name",
-            "bb",
-            "sh",
-            "-c",
-            "touch /new; echo x > /kept; rm /gone; echo y > /dir/new",
-        ],
-        Cmp::Code,
-    );
-    // Docker lists changes in the upper directory's readdir order: compared as a set.
-    s.step(&["diff", "@name"], Cmp::Sorted);
-}
-
-fn diff_nested_dirs(s: &Side) {
-    s.step(
-        &[
-            "run",
-            "--name",
-            "@name",
-            "bb",
-            "sh",
-            "-c",
-            "mkdir -p /a/b/c && touch /a/b/c/f && rm -r /dir",
-        ],
-        Cmp::Code,
-    );
-    // Docker lists changes in the upper directory's readdir order: compared as a set.
-    s.step(&["diff", "@name"], Cmp::Sorted);
-}
-
-fn diff_untouched(s: &Side) {
-    s.step(&["run", "--name", "@name", "bb", "true"], Cmp::Code);
-    s.step(&["diff", "@name"], Cmp::Out);
-}
-
-fn commit_files_and_config(s: &Side) {
-    s.step(
-        &[
-            "run",
-            "--name",
-            "@name",
-            "-e",
-            "FOO=bar",
-            "-w",
-            "/tmp",
-            "bb",
-            "sh",
-            "-c",
-            "echo hi > /f",
-        ],
-        Cmp::Code,
-    );
-    s.step(&["commit", "@name", "@image"], Cmp::Code);
-    s.step(&["run", "--rm", "@image", "cat", "/f"], Cmp::Out);
-    s.step(
-        &[
-            "image",
-            "inspect",
-            "-f",
-            "{{json .Config.Env}} {{json .Config.Cmd}} {{.Config.WorkingDir}}",
-            "@image",
-        ],
-        Cmp::Out,
-    );
-}
-
-fn commit_change(s: &Side) {
-    s.step(&["run", "--name", "@name", "bb", "true"], Cmp::Code);
-    s.step(
-        &[
-            "commit",
-            "-c",
-            "CMD [\"echo\", \"committed\"]",
-            "-c",
-            "ENV X=1",
-            "-c",
-            "EXPOSE 80",
-            "@name",
-            "@image",
-        ],
-        Cmp::Code,
-    );
-    s.step(&["run", "--rm", "@image"], Cmp::Out);
-    s.step(
-        &[
-            "image",
-            "inspect",
-            "-f",
-            "{{json .Config.Env}} {{json .Config.Cmd}} {{json .Config.ExposedPorts}}",
-            "@image",
-        ],
-        Cmp::Out,
-    );
-}
-
-fn commit_message(s: &Side) {
-    s.step(&["run", "--name", "@name", "bb", "true"], Cmp::Code);
-    s.step(
-        &[
-            "commit",
-            "-m",
-            "the message",
-            "-a",
-            "An Author",
-            "@name",
-            "@image",
-        ],
-        Cmp::Code,
-    );
-    s.step(
-        &[
-            "image",
-            "inspect",
-            "-f",
-            "{{.Comment}}|{{.Author}}",
-            "@image",
-        ],
-        Cmp::Out,
-    );
-}
-
-fn commit_deletions(s: &Side) {
-    s.step(&["run", "--name", "@name", "bb", "rm", "/gone"], Cmp::Code);
-    s.step(&["commit", "@name", "@image"], Cmp::Code);
-    s.step(
-        &[
-            "run",
-            "--rm",
-            "@image",
-            "sh",
-            "-c",
-            "test -e /gone; echo $?; cat /kept",
         ],
         Cmp::Out,
     );
