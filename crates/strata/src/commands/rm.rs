@@ -17,7 +17,13 @@ pub fn run(ctx: &Ctx, args: RmArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let id = c.record.id.clone();
         let c = if args.force && container::observed(&c, &rt)?.status == Status::Running {
             // Let its monitor see the exit and unmount, then remove what is left.
-            c.kill(&rt, "KILL")?;
+            if let Err(e) = c.kill(&rt, "KILL") {
+                // It may have exited between the look and the kill (the runtime then says
+                // the container does not exist): that is the state `-f` wants.
+                if container::observed(&c, &rt)?.status == Status::Running {
+                    return Err(e.into());
+                }
+            }
             container::wait_recorded(ctx, &id, &rt, Duration::from_secs(30))?;
             match runtime::container::load(&ctx.root, &id) {
                 Ok(c) => c,
