@@ -391,3 +391,37 @@ fn copy_through_an_existing_file_fails() {
     .unwrap();
     assert_eq!(file(&store, "thru", "etc/passwd").as_deref(), Some("a\n"));
 }
+
+#[test]
+fn stopsignal_bogus_fails_like_docker() {
+    let (ctx, _r, store) = store_with_base();
+    let e = build(
+        &store,
+        &request(ctx.path(), "FROM base\nSTOPSIGNAL BOGUS\n", "sig"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("Invalid signal: BOGUS"), "{e}");
+    // Via a variable, too; and numbers Docker takes unbounded.
+    let df = "FROM base\nARG S=0\nSTOPSIGNAL $S\n";
+    let e = build(&store, &request(ctx.path(), df, "sig"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Invalid signal: 0"), "{e}");
+    for (sig, tag) in [("100", "s100"), ("rtmin+3", "srt")] {
+        let df = format!("FROM base\nSTOPSIGNAL {sig}\n");
+        build(&store, &request(ctx.path(), &df, tag)).unwrap();
+        assert_eq!(config(&store, tag).config.stop_signal.as_deref(), Some(sig));
+    }
+}
+
+#[test]
+fn empty_json_cmd_and_entrypoint_are_null() {
+    let (ctx, _r, store) = store_with_base();
+    let df = "FROM base\nENTRYPOINT [\"e\"]\nCMD [\"c\"]\nFROM 0\nENTRYPOINT []\nCMD []\n";
+    let df = df.replace("FROM 0", "FROM base");
+    build(&store, &request(ctx.path(), &df, "nul")).unwrap();
+    let c = config(&store, "nul").config;
+    assert_eq!(c.entrypoint, None);
+    assert_eq!(c.cmd, None);
+}

@@ -108,12 +108,14 @@ impl<'a> Builder<'a> {
             }
             Instruction::Cmd(se) => {
                 let argv = shell_argv(c.shell.as_deref(), se);
-                c.cmd = Some(argv.clone());
+                // BuildKit stores an empty exec form (`CMD []`) as null.
+                c.cmd = (!argv.is_empty()).then(|| argv.clone());
                 format!("CMD {argv:?}")
             }
             Instruction::Entrypoint(se) => {
                 let argv = shell_argv(c.shell.as_deref(), se);
-                c.entrypoint = Some(argv.clone());
+                // BuildKit stores an empty exec form (`ENTRYPOINT []`) as null.
+                c.entrypoint = (!argv.is_empty()).then(|| argv.clone());
                 format!("ENTRYPOINT {argv:?}")
             }
             Instruction::Shell(argv) => {
@@ -122,6 +124,11 @@ impl<'a> Builder<'a> {
             }
             Instruction::StopSignal(s) => {
                 let s = self.expand(cmd, s, &scope, &mut used, args)?;
+                // Preflight caught what the Dockerfile alone decides; this is the rest
+                // (a variable only the base image defines).
+                if !oci::change::is_signal(&s) {
+                    return Err(self.at(cmd, crate::preflight::invalid_signal(&s)));
+                }
                 c.stop_signal = Some(s.clone());
                 format!("STOPSIGNAL {s}")
             }
