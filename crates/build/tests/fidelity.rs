@@ -425,3 +425,50 @@ fn empty_json_cmd_and_entrypoint_are_null() {
     assert_eq!(c.entrypoint, None);
     assert_eq!(c.cmd, None);
 }
+
+#[test]
+fn history_reads_as_buildkit_writes_it() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("hi", "hi\n")]);
+    let df = "FROM base\nARG X=1 Y\nENV A=1 B=\"two words\"\nLABEL l=v\nMAINTAINER me\n\
+              WORKDIR /x\nWORKDIR /\nEXPOSE 90 80 80/tcp\nVOLUME /v /w\nENV F=hi\n\
+              COPY --chown=1:1 $F /hi\nADD hi /hi3\nSHELL [\"/bin/sh\", \"-c\"]\n\
+              STOPSIGNAL SIGTERM\nHEALTHCHECK --interval=5s CMD echo hc\nONBUILD RUN echo ob\n\
+              ENTRYPOINT [\"echo\"]\nCMD [\"cat\", \"/hi\"]\nUSER 0\n";
+    build(&store, &request(ctx.path(), df, "hist")).unwrap();
+    let img = config(&store, "hist");
+    let base = config(&store, "base").history.len();
+    let got: Vec<(String, bool)> = img.history[base..]
+        .iter()
+        .map(|h| {
+            assert_eq!(h.comment.as_deref(), Some("buildkit.dockerfile.v0"));
+            (h.created_by.clone().unwrap_or_default(), h.empty_layer)
+        })
+        .collect();
+    // What Docker 20.10 wrote for the same lines (`docker history --no-trunc`).
+    let want = [
+        ("ARG X=1 Y", true),
+        ("ENV A=1 B=two words", true),
+        ("LABEL l=v", true),
+        ("MAINTAINER me", true),
+        ("WORKDIR /x", false),
+        ("WORKDIR /", true),
+        ("EXPOSE map[80/tcp:{} 90/tcp:{}]", true),
+        ("VOLUME [/v /w]", true),
+        ("ENV F=hi", true),
+        ("COPY hi /hi # buildkit", false),
+        ("ADD hi /hi3 # buildkit", false),
+        ("SHELL [/bin/sh -c]", true),
+        ("STOPSIGNAL SIGTERM", true),
+        (
+            "HEALTHCHECK &{[\"CMD-SHELL\" \"echo hc\"] \"5s\" \"0s\" \"0s\" '\\x00'}",
+            true,
+        ),
+        ("ONBUILD RUN echo ob", true),
+        ("ENTRYPOINT [\"echo\"]", true),
+        ("CMD [\"cat\" \"/hi\"]", true),
+        ("USER 0", true),
+    ];
+    let want: Vec<(String, bool)> = want.iter().map(|(s, e)| (s.to_string(), *e)).collect();
+    assert_eq!(got, want);
+}

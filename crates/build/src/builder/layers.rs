@@ -72,6 +72,7 @@ impl<'a> Builder<'a> {
             Instruction::Workdir(_) => self.prepare_workdir(img, cmd),
             _ => return Err(self.at(cmd, "not a layer step")),
         };
+        let created_by = self.created_by(img, cmd, &scope, &prepared);
         let (text, content, files) = match &prepared {
             Prepared::Run(_, _, text, _, content) => {
                 (text.clone(), content.clone(), BTreeMap::new())
@@ -158,7 +159,7 @@ impl<'a> Builder<'a> {
                 let rec = CacheRecord {
                     layer: Some(layer),
                     diff_id: Some(diff_id),
-                    history: self.history(cmd.original.clone(), false, None),
+                    history: self.history(created_by.clone(), false, None),
                     config,
                 };
                 self.cache.put(&key, &rec)?;
@@ -175,7 +176,12 @@ impl<'a> Builder<'a> {
             img.config.rootfs.diff_ids.push(diff_id.clone());
         }
         img.config.config = record.config;
-        img.config.history.push(record.history);
+        // A record cached by an older strata may carry another text: the history is
+        // always BuildKit's.
+        let mut history = record.history;
+        history.created_by = Some(created_by);
+        history.comment = Some(crate::history::COMMENT.into());
+        img.config.history.push(history);
         img.key = key;
         if !cached {
             self.emit(Event::Done {
@@ -184,6 +190,42 @@ impl<'a> Builder<'a> {
             });
         }
         Ok(())
+    }
+
+    /// The history text BuildKit writes for a layer step.
+    fn created_by(
+        &self,
+        img: &StageImage,
+        cmd: &Command,
+        scope: &BTreeMap<String, String>,
+        prepared: &Prepared,
+    ) -> String {
+        let expand = |w: &String| {
+            self.lex
+                .process_word(w, scope)
+                .unwrap_or_else(|_| w.clone())
+        };
+        match (&cmd.instruction, prepared) {
+            (_, Prepared::Run(_, argv, ..)) => {
+                // Every declared ARG with the value RUN sees (an unset one is empty).
+                let build_args: Vec<(String, String)> = img
+                    .declared
+                    .iter()
+                    .map(|k| (k.clone(), scope.get(k).cloned().unwrap_or_default()))
+                    .collect();
+                crate::history::run(&build_args, argv)
+            }
+            (_, Prepared::Workdir { path, .. }) => format!("WORKDIR {path}"),
+            (Instruction::Copy(c), _) => {
+                let sources: Vec<String> = c.sources.iter().map(expand).collect();
+                crate::history::copy("COPY", &sources, &expand(&c.dest))
+            }
+            (Instruction::Add(a), _) => {
+                let sources: Vec<String> = a.sources.iter().map(expand).collect();
+                crate::history::copy("ADD", &sources, &expand(&a.dest))
+            }
+            _ => cmd.original.clone(),
+        }
     }
 
     pub(super) fn cache_dir(&self) -> PathBuf {
