@@ -266,15 +266,13 @@ fn copy_outside_context_fails_clearly_and_changes_nothing() {
         assert!(msg.contains(needle), "{msg}");
         assert!(store.resolve_image("bad").is_err());
     }
+    // BuildKit cleans `../secret` to `secret` inside the context, which is not there.
     let err = build(
         &store,
         &request(&ctx, "FROM scratch\nCOPY ../secret /\n", "bad"),
     )
     .unwrap_err();
-    assert!(
-        err.to_string().contains("outside the build context"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("not found"), "{err}");
     let after = store_state(root.path());
     assert_eq!(before.0, after.0, "no tag");
     // A symlink that leads out is refused too.

@@ -472,3 +472,30 @@ fn history_reads_as_buildkit_writes_it() {
     let want: Vec<(String, bool)> = want.iter().map(|(s, e)| (s.to_string(), *e)).collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn copy_wildcard_no_match_copies_nothing_and_succeeds() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("a.txt", "a\n")]);
+    let df = "FROM base\nCOPY *.none /x/\nCOPY *.none a.txt /y/\n";
+    build(&store, &request(ctx.path(), df, "wild")).unwrap();
+    let all = names(&files(&store, "wild"));
+    assert!(!all.iter().any(|n| n.starts_with("x")), "{all:?}");
+    assert_eq!(file(&store, "wild", "y/a.txt").as_deref(), Some("a\n"));
+    // A plain missing path still fails.
+    let e = build(
+        &store,
+        &request(ctx.path(), "FROM base\nCOPY none.txt /x/\n", "w2"),
+    );
+    assert!(e.is_err());
+}
+
+#[test]
+fn copy_dotdot_stays_in_context() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("a.txt", "a\n")]);
+    let df = "FROM base\nCOPY ../a.txt /up.txt\nCOPY ../../a.txt /up2.txt\n";
+    build(&store, &request(ctx.path(), df, "dotdot")).unwrap();
+    assert_eq!(file(&store, "dotdot", "up.txt").as_deref(), Some("a\n"));
+    assert_eq!(file(&store, "dotdot", "up2.txt").as_deref(), Some("a\n"));
+}
