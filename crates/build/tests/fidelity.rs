@@ -499,3 +499,28 @@ fn copy_dotdot_stays_in_context() {
     assert_eq!(file(&store, "dotdot", "up.txt").as_deref(), Some("a\n"));
     assert_eq!(file(&store, "dotdot", "up2.txt").as_deref(), Some("a\n"));
 }
+
+#[test]
+fn copy_over_symlink_writes_where_it_points() {
+    let (ctx, _r, store) = store_with_base();
+    write_files(ctx.path(), &[("a.txt", "a\n"), ("l/keep", "k")]);
+    symlink("sh", ctx.path().join("l/true")).unwrap();
+    symlink("/dir", ctx.path().join("l/ldir")).unwrap();
+    // A directory's links are copied as links: /bin/true -> sh, /bin/ldir -> /dir.
+    let df = "FROM base\nCOPY l/ /bin/\nCOPY a.txt /bin/true\nCOPY a.txt /bin/ldir/\n";
+    build(&store, &request(ctx.path(), df, "over")).unwrap();
+    // The links' targets got the content; the links stay links.
+    assert_eq!(file(&store, "over", "bin/sh").as_deref(), Some("a\n"));
+    assert_eq!(file(&store, "over", "dir/a.txt").as_deref(), Some("a\n"));
+    let layers = layers(&store, "over");
+    let n = layers.len();
+    for l in &layers[n - 2..] {
+        let names = names(l);
+        assert!(
+            !names
+                .iter()
+                .any(|n| n == "bin/true" || n.starts_with("bin/ldir")),
+            "{names:?}"
+        );
+    }
+}

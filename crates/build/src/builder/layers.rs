@@ -328,6 +328,12 @@ impl<'a> Builder<'a> {
         // Whether the destination already is a directory decides where a file goes.
         let lower = Lower::of(self.store, &img.layers, &mut self.lower_memo)?;
         let real = lower.resolve_parents(&format!("{}/.", copy::clean_dest(&dest)));
+        // BuildKit resolves the whole destination inside the root, its last component too:
+        // COPY onto a symlink writes where the link points, never replaces the link.
+        if real != copy::clean_dest(&dest) {
+            let slash = if dest.ends_with('/') { "/" } else { "" };
+            dest = format!("/{real}{slash}");
+        }
         opts.existing = match lower.get(&real) {
             None | Some(Node::Whiteout | Node::Opaque) => copy::Existing::Nothing,
             Some(Node::Dir(..)) => copy::Existing::Dir,
