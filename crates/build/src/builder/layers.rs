@@ -127,11 +127,10 @@ impl<'a> Builder<'a> {
                     Prepared::Copy {
                         mut entries,
                         chown_names,
-                        line,
                         ..
                     } => {
                         if let Some(names) = chown_names {
-                            let (uid, gid) = self.resolve_chown(img, &names, line)?;
+                            let (uid, gid) = self.resolve_chown(img, &names)?;
                             for e in &mut entries {
                                 e.uid = uid;
                                 e.gid = gid;
@@ -383,35 +382,32 @@ impl<'a> Builder<'a> {
             files,
             entries,
             chown_names,
-            line: cmd.location.start_line,
         })
     }
 
     /// `--chown=user[:group]` with names, through the stage's `/etc/passwd` and
     /// `/etc/group`. A user alone takes the group of the same name, else its uid as gid.
+    /// A name not found is not an error: BuildKit's file op leaves the id it could not
+    /// read at 0 (an unknown user is 0:0; an unknown group keeps the user's gid).
     pub(super) fn resolve_chown(
         &self,
         img: &StageImage,
         spec: &str,
-        line: usize,
     ) -> Result<(u64, u64), BuildError> {
         let passwd = crate::lower::read_file(self.store, &img.layers, "etc/passwd")?;
         let group = crate::lower::read_file(self.store, &img.layers, "etc/group")?;
         let (user, grp) = spec.split_once(':').unwrap_or((spec, ""));
-        let missing = |what: &str, name: &str| BuildError::Unsupported {
-            instruction: "COPY".into(),
-            line,
-            message: format!(
-                "--chown={spec}: no {what} {name:?} in the image's /etc/{}",
-                if what == "user" { "passwd" } else { "group" }
+        let (uid, user_gid) = match crate::lower::lookup_id(passwd.as_deref(), user) {
+            Some(uid) => (
+                uid,
+                crate::lower::lookup_id(group.as_deref(), user).unwrap_or(uid),
             ),
+            None => (0, 0),
         };
-        let uid = crate::lower::lookup_id(passwd.as_deref(), user)
-            .ok_or_else(|| missing("user", user))?;
         let gid = if grp.is_empty() {
-            crate::lower::lookup_id(group.as_deref(), user).unwrap_or(uid)
+            user_gid
         } else {
-            crate::lower::lookup_id(group.as_deref(), grp).ok_or_else(|| missing("group", grp))?
+            crate::lower::lookup_id(group.as_deref(), grp).unwrap_or(user_gid)
         };
         Ok((uid, gid))
     }
@@ -504,7 +500,6 @@ pub(super) enum Prepared {
         entries: Vec<copy::Entry>,
         /// `--chown` given by name, resolved when the step runs.
         chown_names: Option<String>,
-        line: usize,
     },
     /// A WORKDIR: its key text, absolute path and the USER that owns what it creates.
     Workdir {
