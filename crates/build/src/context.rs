@@ -102,10 +102,11 @@ impl Tree {
                 .is_some_and(|m| m.matches_or_parent_matches(rel))
     }
 
-    /// Resolves the source `src` as written in COPY/ADD to paths relative to the root:
-    /// `..` that climbs above the root is refused ([`BuildError::OutsideContext`]), globs
-    /// are matched entry by entry, excluded paths are skipped, and nothing found is
-    /// [`BuildError::SourceNotFound`].
+    /// Resolves the source `src` as written in COPY/ADD to paths relative to the root, as
+    /// BuildKit does: the path is cleaned as if the root were `/` (`..` never climbs above
+    /// it), globs are matched entry by entry, excluded paths are skipped; a symlinked
+    /// directory leading out is [`BuildError::OutsideContext`]. A plain path that is not
+    /// there is [`BuildError::SourceNotFound`]; a glob that matches nothing is no source.
     pub fn resolve(&self, src: &str) -> Result<Vec<String>, BuildError> {
         let outside = || BuildError::OutsideContext {
             path: src.to_string(),
@@ -116,9 +117,8 @@ impl Tree {
             match c {
                 "" | "." => {}
                 ".." => {
-                    if parts.pop().is_none() {
-                        return Err(outside());
-                    }
+                    // `filepath.Join("/", src)`: above the root is the root.
+                    parts.pop();
                 }
                 c => parts.push(c),
             }
@@ -170,7 +170,8 @@ impl Tree {
             self.follow(&rel)?;
             out.push(rel);
         }
-        if out.is_empty() {
+        // BuildKit copies with AllowEmptyWildcard: a pattern may match nothing.
+        if out.is_empty() && !parts.iter().any(|p| has_meta(p)) {
             return Err(BuildError::SourceNotFound {
                 path: src.to_string(),
                 context: self.root.clone(),
@@ -364,16 +365,16 @@ mod tests {
             ("src/*.rs", vec!["src/x.rs", "src/y.rs"]),
             ("src/../c.md", vec!["c.md"]),
             (".", vec![""]),
+            // Cleaned as BuildKit cleans them: `..` stops at the root.
+            ("../a.txt", vec!["a.txt"]),
+            ("src/../../c.md", vec!["c.md"]),
+            // A wildcard may match nothing (BuildKit's AllowEmptyWildcard).
+            ("*.nope", vec![]),
+            ("src/*.none", vec![]),
         ] {
             assert_eq!(t.resolve(src).unwrap(), want, "{src}");
         }
-        for src in ["../x", "src/../../x", "/../etc/passwd"] {
-            assert!(
-                matches!(t.resolve(src), Err(BuildError::OutsideContext { .. })),
-                "{src}"
-            );
-        }
-        for src in ["missing", "*.nope", "secret.key"] {
+        for src in ["missing", "/../etc/passwd", "secret.key"] {
             assert!(
                 matches!(t.resolve(src), Err(BuildError::SourceNotFound { .. })),
                 "{src}"

@@ -305,7 +305,9 @@ pub fn entries(
             },
         );
     }
+    // Nothing to copy (wildcards that matched nothing) makes no destination either.
     if explicit_dir
+        && !out.is_empty()
         && !dest.is_empty()
         && opts.existing != Existing::Dir
         && !out.keys().any(|k| k.join("/") == dest)

@@ -15,7 +15,7 @@
 //!   runs in a container of the `runtime` crate and its overlay upper directory becomes
 //!   the layer. Each COPY/ADD/RUN is looked up in the [`cache`] first; a hit reuses the
 //!   stored layer and runs nothing. [`Event`]s report every step as CACHED or why it
-//!   missed.
+//!   missed. Each step's history entry reads as BuildKit's ([`history`]).
 //! - The final config and an OCI manifest are stored and tagged. With
 //!   `SOURCE_DATE_EPOCH` every time is clamped to it, so two builds of the same context
 //!   give the same digests.
@@ -46,6 +46,7 @@ pub mod context;
 pub mod copy;
 mod error;
 pub mod export;
+pub mod history;
 pub mod lower;
 pub mod plan;
 pub mod preflight;

@@ -1,5 +1,6 @@
 //! Checks made before anything is stored: every COPY/ADD source read from the context
-//! exists and stays inside it. A build that would fail on such a source fails before its
+//! exists and stays inside it, and every STOPSIGNAL names a signal (BuildKit refuses a bad
+//! one while converting the Dockerfile, before any step runs). A build that would fail on such a source fails before its
 //! first step, so it leaves the store as it was.
 //!
 //! Sources are expanded with the ARGs and ENVs the Dockerfile itself sets; a source that
@@ -48,6 +49,19 @@ pub fn check_sources(
                     }
                     continue;
                 }
+                Instruction::StopSignal(sig) => {
+                    let Ok(r) = lex.process_word_with_matches(sig, &scope) else {
+                        continue;
+                    };
+                    if r.unmatched.is_empty() && !oci::change::is_signal(&r.result) {
+                        return Err(BuildError::Dockerfile {
+                            file: file.to_string(),
+                            line: cmd.location.start_line,
+                            message: invalid_signal(&r.result),
+                        });
+                    }
+                    continue;
+                }
                 Instruction::Copy(c) if c.from.is_none() => &c.sources,
                 Instruction::Add(a) => &a.sources,
                 _ => continue,
@@ -70,4 +84,9 @@ pub fn check_sources(
         }
     }
     Ok(())
+}
+
+/// Docker's message for a STOPSIGNAL it cannot parse.
+pub fn invalid_signal(signal: &str) -> String {
+    format!("Invalid signal: {signal}")
 }

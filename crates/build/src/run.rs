@@ -183,6 +183,8 @@ pub(crate) fn run(
             _ => runtime::NetworkMode::Host,
         },
         mounts,
+        // BuildKit's RUN: hostname buildkitsandbox, its /etc/hosts, no HOSTNAME.
+        build_sandbox: true,
         ..Default::default()
     };
     let name = format!(

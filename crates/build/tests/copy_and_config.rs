@@ -266,15 +266,13 @@ fn copy_outside_context_fails_clearly_and_changes_nothing() {
         assert!(msg.contains(needle), "{msg}");
         assert!(store.resolve_image("bad").is_err());
     }
+    // BuildKit cleans `../secret` to `secret` inside the context, which is not there.
     let err = build(
         &store,
         &request(&ctx, "FROM scratch\nCOPY ../secret /\n", "bad"),
     )
     .unwrap_err();
-    assert!(
-        err.to_string().contains("outside the build context"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("not found"), "{err}");
     let after = store_state(root.path());
     assert_eq!(before.0, after.0, "no tag");
     // A symlink that leads out is refused too.
@@ -454,10 +452,12 @@ fn chown_by_name_reads_the_image_passwd() {
     let owner = |p: &str| f.iter().rev().find(|e| e.0 == p).map(|e| e.3);
     assert_eq!(owner("a"), Some(1000));
     assert_eq!(owner("b"), Some(1000));
-    let err = build(
-        &store,
-        &request(ctx.path(), "FROM users\nCOPY --chown=nobody conf /c\n", "x"),
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("no user \"nobody\""), "{err}");
+    // A name the image does not know is 0, as BuildKit's file op reads it (no error);
+    // an unknown group keeps the user's.
+    let df = "FROM users\nCOPY --chown=nobody conf /c\nCOPY --chown=app:nogroup conf /d\n";
+    build(&store, &request(ctx.path(), df, "unknown")).unwrap();
+    let f = files(&store, "unknown");
+    let uid = |p: &str| f.iter().rev().find(|e| e.0 == p).map(|e| e.3);
+    assert_eq!(uid("c"), Some(0));
+    assert_eq!(uid("d"), Some(1000));
 }

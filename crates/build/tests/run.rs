@@ -459,3 +459,87 @@ fn run_layer_keeps_mount_points_and_sees_proxy_args() {
     let (built, _) = build(&store, &req).unwrap();
     assert_eq!(built.executed, 0);
 }
+
+/// BuildKit's RUN: hostname `buildkitsandbox` (on the host network too), no HOSTNAME
+/// variable, no /etc/hostname, its two-line /etc/hosts; history `RUN |N k=v … # buildkit`.
+#[test]
+fn run_sandbox_is_buildkits_and_history_names_build_args() {
+    assert!(rustix::process::geteuid().is_root(), "RUN tests need root");
+    assert!(
+        runtime::oci_runtime::find_in_path("runc").is_some(),
+        "RUN tests need runc: apt-get install runc"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let _guard = Unmount(dir.path().to_path_buf());
+    let ctx = dir.path().join("ctx");
+    rootfs(&ctx.join("rootfs"));
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let probe = "cat /proc/sys/kernel/hostname; echo \"${HOSTNAME-unset}\"; \
+                 if [ -e /etc/hostname ]; then echo file; else echo nofile; fi; cat /etc/hosts";
+    let df = format!(
+        "FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nARG B=2 A=1 C\nENV B=envb\n\
+         RUN ({probe}) > /host.txt\nRUN --network=none ({probe}) > /none.txt\n"
+    );
+    let mut req = request(&ctx, &df, "sandbox");
+    req.runtime = Some("runc".into());
+    build(&store, &req).unwrap();
+    let want = "buildkitsandbox\nunset\nnofile\n\
+                127.0.0.1\tlocalhost buildkitsandbox\n\
+                ::1\tlocalhost ip6-localhost ip6-loopback\n";
+    for f in ["host.txt", "none.txt"] {
+        assert_eq!(file(&store, "sandbox", f).as_deref(), Some(want), "{f}");
+    }
+    let cfg = config(&store, "sandbox");
+    let runs: Vec<String> = cfg
+        .history
+        .iter()
+        .filter_map(|h| h.created_by.clone())
+        .filter(|c| c.starts_with("RUN"))
+        .collect();
+    assert_eq!(
+        runs[0],
+        format!("RUN |3 B=envb A=1 C= /bin/sh -c ({probe}) > /host.txt # buildkit")
+    );
+}
+
+/// BuildKit mounts no volume for RUN: VOLUME does not create the directory (a write into
+/// it fails), and what RUN writes under a VOLUME path is kept in the layer.
+#[test]
+fn volume_neither_creates_the_directory_nor_hides_run_writes() {
+    assert!(rustix::process::geteuid().is_root(), "RUN tests need root");
+    assert!(
+        runtime::oci_runtime::find_in_path("runc").is_some(),
+        "RUN tests need runc: apt-get install runc"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let _guard = Unmount(dir.path().to_path_buf());
+    let ctx = dir.path().join("ctx");
+    rootfs(&ctx.join("rootfs"));
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let base = "FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nVOLUME /v\n";
+    let mut req = request(&ctx, &format!("{base}RUN echo x > /v/f\n"), "vol");
+    req.runtime = Some("runc".into());
+    let e = build(&store, &req).unwrap_err();
+    assert!(matches!(e, BuildError::RunFailed { .. }), "{e}");
+    let mut req = request(
+        &ctx,
+        &format!("{base}RUN ls /v; echo $? > /ls.txt\n"),
+        "vol2",
+    );
+    req.runtime = Some("runc".into());
+    build(&store, &req).unwrap();
+    assert_ne!(file(&store, "vol2", "ls.txt").as_deref(), Some("0\n"));
+    assert!(
+        !files(&store, "vol2")
+            .iter()
+            .any(|e| e.0 == "v" || e.0 == "v/")
+    );
+    let mut req = request(
+        &ctx,
+        "FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nWORKDIR /v\nWORKDIR /\nVOLUME /v\nRUN echo kept > /v/f\n",
+        "vol3",
+    );
+    req.runtime = Some("runc".into());
+    build(&store, &req).unwrap();
+    assert_eq!(file(&store, "vol3", "v/f").as_deref(), Some("kept\n"));
+}

@@ -459,23 +459,29 @@ fn port_spec(spec: &str) -> Result<Vec<String>, String> {
     Ok((lo..=hi).map(|p| format!("{p}/{proto}")).collect())
 }
 
-fn is_signal(s: &str) -> bool {
-    if let Ok(n) = s.parse::<u32>() {
-        return (1..=64).contains(&n);
+/// Whether Docker accepts `s` as a stop signal (moby's `signal.ParseSignal`, used by both
+/// `STOPSIGNAL` in a Dockerfile and `--change`): any non-zero integer that fits in 64 bits,
+/// since Docker does not bound numbers, or a name from Linux's table with or without `SIG`,
+/// in any case, `RTMIN+1`..`RTMIN+15` and `RTMAX-14`..`RTMAX-1` included.
+pub fn is_signal(s: &str) -> bool {
+    if let Ok(n) = s.parse::<i64>() {
+        return n != 0;
     }
     let upper = s.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
     if SIGNALS.contains(&name) {
         return true;
     }
-    for (base, sep) in [("RTMIN", '+'), ("RTMAX", '-')] {
-        if let Some(n) = name
-            .strip_prefix(base)
-            .and_then(|r| r.strip_prefix(sep))
-            .and_then(|n| n.parse::<u32>().ok())
-        {
-            return n <= 30;
-        }
+    // Only the offsets Go's table lists: a leading zero or sign is not a table entry.
+    let offset = |rest: &str, max: u32| {
+        !rest.starts_with(['0', '+', '-'])
+            && rest.parse::<u32>().is_ok_and(|n| (1..=max).contains(&n))
+    };
+    if let Some(r) = name.strip_prefix("RTMIN+") {
+        return offset(r, 15);
+    }
+    if let Some(r) = name.strip_prefix("RTMAX-") {
+        return offset(r, 14);
     }
     false
 }
@@ -650,5 +656,42 @@ mod tests {
         let mut c = ContainerConfig::default();
         assert!(apply_changes(&mut c, &["ENV A=1", "RUN x"]).is_err());
         assert!(c.env.is_empty());
+    }
+
+    #[test]
+    fn is_signal_matches_docker_parse_signal() {
+        // Judged by `STOPSIGNAL x` under Docker 20.10's BuildKit.
+        for ok in [
+            "SIGTERM",
+            "sigkill",
+            "TERM",
+            "9",
+            "100",
+            "1000",
+            "-3",
+            "+5",
+            "rtmin+3",
+            "SIGRTMAX-2",
+            "RTMIN+15",
+            "RTMAX-14",
+            "RTMIN",
+            "SIGRTMAX",
+        ] {
+            assert!(is_signal(ok), "{ok} is accepted by Docker");
+        }
+        for bad in [
+            "BOGUS",
+            "0",
+            "-0",
+            "",
+            "RTMIN+20",
+            "RTMAX-15",
+            "RTMIN+0",
+            "RTMIN+03",
+            "SIGSIGTERM",
+            "99999999999999999999",
+        ] {
+            assert!(!is_signal(bad), "{bad} is refused by Docker");
+        }
     }
 }

@@ -3,6 +3,14 @@
 
 use crate::NetworkMode;
 
+/// The hostname of a BuildKit RUN step.
+pub const BUILD_SANDBOX_HOSTNAME: &str = "buildkitsandbox";
+
+/// `/etc/hosts` of a BuildKit RUN step, whatever its network: loopback names only.
+pub fn build_sandbox_hosts(hostname: &str) -> String {
+    format!("127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+}
+
 /// `/etc/hosts`: the host's for `--network host`, else the loopback entries Docker writes.
 pub fn hosts(network: NetworkMode, hostname: &str, host_hosts: &str) -> String {
     match network {

@@ -54,6 +54,11 @@ pub struct RunOptions {
     /// [`SeccompOption::load`]).
     #[serde(default)]
     pub seccomp: SeccompOption,
+    /// The sandbox of a BuildKit RUN step rather than a `docker run` container: the
+    /// hostname `buildkitsandbox` (set even on the host network), BuildKit's two-line
+    /// `/etc/hosts`, no `/etc/hostname` file and no `HOSTNAME` variable.
+    #[serde(default)]
+    pub build_sandbox: bool,
 }
 
 /// `--network`.

@@ -19,7 +19,16 @@ impl<'a> Builder<'a> {
         let c = &mut img.config.config;
         let text = match &cmd.instruction {
             Instruction::Arg(defs) => {
+                let mut text = String::from("ARG");
                 for def in defs {
+                    // BuildKit records the default as written, unexpanded.
+                    text.push(' ');
+                    text.push_str(&def.key);
+                    if let Some(v) = &def.value {
+                        text.push('=');
+                        text.push_str(v);
+                    }
+                    img.declared.push(def.key.clone());
                     let mut inherited = self.platform_args.clone();
                     inherited.extend(self.global_args.clone());
                     let v =
@@ -33,6 +42,9 @@ impl<'a> Builder<'a> {
                         img.arg_over_env.remove(&def.key);
                     }
                 }
+                // An ARG changes no config and no cache key, but BuildKit records it.
+                let history = self.history(text, true, img.config.history.last());
+                img.config.history.push(history);
                 return Ok(());
             }
             Instruction::Copy(_) | Instruction::Add(_) | Instruction::Run(_) => {
@@ -95,7 +107,7 @@ impl<'a> Builder<'a> {
                         out.push(p);
                     }
                 }
-                format!("EXPOSE map[{}]", out.join(" "))
+                format!("EXPOSE {}", crate::history::expose(&out))
             }
             Instruction::Volume(vols) => {
                 let mut out = Vec::new();
@@ -104,24 +116,31 @@ impl<'a> Builder<'a> {
                     c.volumes.entry(v.clone()).or_default();
                     out.push(v);
                 }
-                format!("VOLUME [{}]", out.join(" "))
+                format!("VOLUME {}", crate::history::plain(&out))
             }
             Instruction::Cmd(se) => {
                 let argv = shell_argv(c.shell.as_deref(), se);
-                c.cmd = Some(argv.clone());
-                format!("CMD {argv:?}")
+                // BuildKit stores an empty exec form (`CMD []`) as null.
+                c.cmd = (!argv.is_empty()).then(|| argv.clone());
+                format!("CMD {}", crate::history::quoted(&argv))
             }
             Instruction::Entrypoint(se) => {
                 let argv = shell_argv(c.shell.as_deref(), se);
-                c.entrypoint = Some(argv.clone());
-                format!("ENTRYPOINT {argv:?}")
+                // BuildKit stores an empty exec form (`ENTRYPOINT []`) as null.
+                c.entrypoint = (!argv.is_empty()).then(|| argv.clone());
+                format!("ENTRYPOINT {}", crate::history::quoted(&argv))
             }
             Instruction::Shell(argv) => {
                 c.shell = Some(argv.clone());
-                format!("SHELL {argv:?}")
+                format!("SHELL {}", crate::history::plain(argv))
             }
             Instruction::StopSignal(s) => {
                 let s = self.expand(cmd, s, &scope, &mut used, args)?;
+                // Preflight caught what the Dockerfile alone decides; this is the rest
+                // (a variable only the base image defines).
+                if !oci::change::is_signal(&s) {
+                    return Err(self.at(cmd, crate::preflight::invalid_signal(&s)));
+                }
                 c.stop_signal = Some(s.clone());
                 format!("STOPSIGNAL {s}")
             }
@@ -136,7 +155,14 @@ impl<'a> Builder<'a> {
                     retries: h.retries.map(i64::from),
                     ..Default::default()
                 });
-                format!("HEALTHCHECK {:?}", h.test)
+                let text = crate::history::healthcheck(
+                    &h.test,
+                    h.interval,
+                    h.timeout,
+                    h.start_period,
+                    h.retries,
+                );
+                format!("HEALTHCHECK {text}")
             }
             Instruction::Onbuild(o) => {
                 c.on_build.push(o.expression.clone());
@@ -145,7 +171,9 @@ impl<'a> Builder<'a> {
             Instruction::From(_) => return Err(self.at(cmd, "FROM is not allowed here")),
         };
         img.key = plan::step_key(&img.key, &text, &used, &[]);
-        let history = self.history(cmd.original.clone(), true, img.config.history.last());
+
+        // The key text is the history text BuildKit writes.
+        let history = self.history(text, true, img.config.history.last());
         img.config.history.push(history);
         Ok(())
     }

@@ -72,6 +72,7 @@ impl<'a> Builder<'a> {
             Instruction::Workdir(_) => self.prepare_workdir(img, cmd),
             _ => return Err(self.at(cmd, "not a layer step")),
         };
+        let created_by = self.created_by(img, cmd, &scope, &prepared);
         let (text, content, files) = match &prepared {
             Prepared::Run(_, _, text, _, content) => {
                 (text.clone(), content.clone(), BTreeMap::new())
@@ -126,11 +127,10 @@ impl<'a> Builder<'a> {
                     Prepared::Copy {
                         mut entries,
                         chown_names,
-                        line,
                         ..
                     } => {
                         if let Some(names) = chown_names {
-                            let (uid, gid) = self.resolve_chown(img, &names, line)?;
+                            let (uid, gid) = self.resolve_chown(img, &names)?;
                             for e in &mut entries {
                                 e.uid = uid;
                                 e.gid = gid;
@@ -158,7 +158,7 @@ impl<'a> Builder<'a> {
                 let rec = CacheRecord {
                     layer: Some(layer),
                     diff_id: Some(diff_id),
-                    history: self.history(cmd.original.clone(), false, None),
+                    history: self.history(created_by.clone(), false, None),
                     config,
                 };
                 self.cache.put(&key, &rec)?;
@@ -175,7 +175,12 @@ impl<'a> Builder<'a> {
             img.config.rootfs.diff_ids.push(diff_id.clone());
         }
         img.config.config = record.config;
-        img.config.history.push(record.history);
+        // A record cached by an older strata may carry another text: the history is
+        // always BuildKit's.
+        let mut history = record.history;
+        history.created_by = Some(created_by);
+        history.comment = Some(crate::history::COMMENT.into());
+        img.config.history.push(history);
         img.key = key;
         if !cached {
             self.emit(Event::Done {
@@ -184,6 +189,42 @@ impl<'a> Builder<'a> {
             });
         }
         Ok(())
+    }
+
+    /// The history text BuildKit writes for a layer step.
+    fn created_by(
+        &self,
+        img: &StageImage,
+        cmd: &Command,
+        scope: &BTreeMap<String, String>,
+        prepared: &Prepared,
+    ) -> String {
+        let expand = |w: &String| {
+            self.lex
+                .process_word(w, scope)
+                .unwrap_or_else(|_| w.clone())
+        };
+        match (&cmd.instruction, prepared) {
+            (_, Prepared::Run(_, argv, ..)) => {
+                // Every declared ARG with the value RUN sees (an unset one is empty).
+                let build_args: Vec<(String, String)> = img
+                    .declared
+                    .iter()
+                    .map(|k| (k.clone(), scope.get(k).cloned().unwrap_or_default()))
+                    .collect();
+                crate::history::run(&build_args, argv)
+            }
+            (_, Prepared::Workdir { path, .. }) => format!("WORKDIR {path}"),
+            (Instruction::Copy(c), _) => {
+                let sources: Vec<String> = c.sources.iter().map(expand).collect();
+                crate::history::copy("COPY", &sources, &expand(&c.dest))
+            }
+            (Instruction::Add(a), _) => {
+                let sources: Vec<String> = a.sources.iter().map(expand).collect();
+                crate::history::copy("ADD", &sources, &expand(&a.dest))
+            }
+            _ => cmd.original.clone(),
+        }
     }
 
     pub(super) fn cache_dir(&self) -> PathBuf {
@@ -286,6 +327,12 @@ impl<'a> Builder<'a> {
         // Whether the destination already is a directory decides where a file goes.
         let lower = Lower::of(self.store, &img.layers, &mut self.lower_memo)?;
         let real = lower.resolve_parents(&format!("{}/.", copy::clean_dest(&dest)));
+        // BuildKit resolves the whole destination inside the root, its last component too:
+        // COPY onto a symlink writes where the link points, never replaces the link.
+        if real != copy::clean_dest(&dest) {
+            let slash = if dest.ends_with('/') { "/" } else { "" };
+            dest = format!("/{real}{slash}");
+        }
         opts.existing = match lower.get(&real) {
             None | Some(Node::Whiteout | Node::Opaque) => copy::Existing::Nothing,
             Some(Node::Dir(..)) => copy::Existing::Dir,
@@ -335,35 +382,32 @@ impl<'a> Builder<'a> {
             files,
             entries,
             chown_names,
-            line: cmd.location.start_line,
         })
     }
 
     /// `--chown=user[:group]` with names, through the stage's `/etc/passwd` and
     /// `/etc/group`. A user alone takes the group of the same name, else its uid as gid.
+    /// A name not found is not an error: BuildKit's file op leaves the id it could not
+    /// read at 0 (an unknown user is 0:0; an unknown group keeps the user's gid).
     pub(super) fn resolve_chown(
         &self,
         img: &StageImage,
         spec: &str,
-        line: usize,
     ) -> Result<(u64, u64), BuildError> {
         let passwd = crate::lower::read_file(self.store, &img.layers, "etc/passwd")?;
         let group = crate::lower::read_file(self.store, &img.layers, "etc/group")?;
         let (user, grp) = spec.split_once(':').unwrap_or((spec, ""));
-        let missing = |what: &str, name: &str| BuildError::Unsupported {
-            instruction: "COPY".into(),
-            line,
-            message: format!(
-                "--chown={spec}: no {what} {name:?} in the image's /etc/{}",
-                if what == "user" { "passwd" } else { "group" }
+        let (uid, user_gid) = match crate::lower::lookup_id(passwd.as_deref(), user) {
+            Some(uid) => (
+                uid,
+                crate::lower::lookup_id(group.as_deref(), user).unwrap_or(uid),
             ),
+            None => (0, 0),
         };
-        let uid = crate::lower::lookup_id(passwd.as_deref(), user)
-            .ok_or_else(|| missing("user", user))?;
         let gid = if grp.is_empty() {
-            crate::lower::lookup_id(group.as_deref(), user).unwrap_or(uid)
+            user_gid
         } else {
-            crate::lower::lookup_id(group.as_deref(), grp).ok_or_else(|| missing("group", grp))?
+            crate::lower::lookup_id(group.as_deref(), grp).unwrap_or(user_gid)
         };
         Ok((uid, gid))
     }
@@ -456,7 +500,6 @@ pub(super) enum Prepared {
         entries: Vec<copy::Entry>,
         /// `--chown` given by name, resolved when the step runs.
         chown_names: Option<String>,
-        line: usize,
     },
     /// A WORKDIR: its key text, absolute path and the USER that owns what it creates.
     Workdir {

@@ -110,6 +110,8 @@ struct StageImage {
     /// state's environment, so until the next ENV of that name the ARG's value is the one
     /// expansion and RUN see (the image config keeps the ENV's).
     arg_over_env: BTreeSet<String>,
+    /// The stage's ARG names in declaration order: RUN's history lists them (`|N k=v`).
+    declared: Vec<String>,
 }
 
 /// The inputs of a step the last time it was executed, to explain a later miss.
@@ -467,6 +469,7 @@ impl<'a> Builder<'a> {
                         key: plan::base_key(None, &self.platform),
                         args: BTreeMap::new(),
                         arg_over_env: BTreeSet::new(),
+                        declared: Vec::new(),
                     }
                 }
                 Base::Stage(s) => self.stages[s].clone(),
@@ -558,6 +561,7 @@ impl<'a> Builder<'a> {
             key: Digest::sha256_of(b""),
             args: BTreeMap::new(),
             arg_over_env: BTreeSet::new(),
+            declared: Vec::new(),
         })
     }
 
@@ -633,7 +637,7 @@ impl<'a> Builder<'a> {
         History {
             created,
             created_by: Some(created_by),
-            comment: Some("strata.build.v0".into()),
+            comment: Some(crate::history::COMMENT.into()),
             empty_layer: empty,
             ..Default::default()
         }

@@ -106,11 +106,13 @@ pub(crate) fn layout(
 
 /// Docker's init layer: the mount points the runtime needs, made in a layer of their own
 /// between the image and the container's writable layer, so they never show in `diff`
-/// nor get committed.
-fn make_init_layer(init: &Path) -> Result<(), RuntimeError> {
+/// nor get committed. A build sandbox gets only what BuildKit's RUN sees: no
+/// `/etc/hostname`, `/.dockerenv` nor `/etc/mtab`.
+fn make_init_layer(init: &Path, build_sandbox: bool) -> Result<(), RuntimeError> {
     for d in ["proc", "sys", "dev/pts", "dev/shm", "etc"] {
         mkdir(&init.join(d))?;
     }
+    let docker_only = ["etc/hostname", ".dockerenv"];
     for f in [
         "etc/hosts",
         "etc/hostname",
@@ -118,8 +120,14 @@ fn make_init_layer(init: &Path) -> Result<(), RuntimeError> {
         "dev/console",
         ".dockerenv",
     ] {
+        if build_sandbox && docker_only.contains(&f) {
+            continue;
+        }
         let p = init.join(f);
         fs::write(&p, b"").map_err(|e| RuntimeError::io("create", &p, e))?;
+    }
+    if build_sandbox {
+        return Ok(());
     }
     let mtab = init.join("etc/mtab");
     std::os::unix::fs::symlink("/proc/mounts", &mtab)
@@ -221,11 +229,17 @@ pub fn create(
     for p in [dir.upper(), dir.work(), dir.rootfs()] {
         mkdir(&p)?;
     }
-    make_init_layer(&dir.init())?;
+    make_init_layer(&dir.init(), opts.build_sandbox)?;
     store.add_image_user(&info.target.digest, &id)?;
-    // Each image VOLUME that no -v covers gets an anonymous volume, as Docker does.
+    // Each image VOLUME that no -v covers gets an anonymous volume, as Docker does; a
+    // BuildKit RUN mounts none (nor creates the directory).
     let mut opts = opts;
-    for path in config.config.volumes.keys() {
+    let volumes = if opts.build_sandbox {
+        Default::default()
+    } else {
+        config.config.volumes.clone()
+    };
+    for path in volumes.keys() {
         if !opts.mounts.iter().any(|m| m.destination == *path) {
             let spec = crate::volumes::VolumeSpec::Anonymous {
                 destination: path.clone(),
@@ -277,6 +291,7 @@ pub fn create(
     // Docker: the ID's first 12 characters, or the host's name on the host network.
     let hostname = match (&opts.hostname, opts.network) {
         (Some(h), _) => h.clone(),
+        (None, _) if opts.build_sandbox => etc_files::BUILD_SANDBOX_HOSTNAME.to_string(),
         (None, crate::NetworkMode::Host) => fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| id[..12].to_string()),
@@ -290,7 +305,12 @@ pub fn create(
     let host_file = |p: &str| fs::read_to_string(p).unwrap_or_default();
     crate::record::write_replace(
         &files.hosts,
-        etc_files::hosts(opts.network, &hostname, &host_file("/etc/hosts")).as_bytes(),
+        if opts.build_sandbox {
+            etc_files::build_sandbox_hosts(&hostname)
+        } else {
+            etc_files::hosts(opts.network, &hostname, &host_file("/etc/hosts"))
+        }
+        .as_bytes(),
     )?;
     crate::record::write_replace(
         &files.resolv_conf,

@@ -186,10 +186,11 @@ pub fn environment(
             merged.push(e.clone());
         }
     }
-    let mut defaults = vec![
-        format!("PATH={DEFAULT_PATH}"),
-        format!("HOSTNAME={hostname}"),
-    ];
+    let mut defaults = vec![format!("PATH={DEFAULT_PATH}")];
+    // BuildKit's RUN sets no HOSTNAME.
+    if !opts.build_sandbox {
+        defaults.push(format!("HOSTNAME={hostname}"));
+    }
     if opts.tty {
         defaults.push("TERM=xterm".into());
     }
@@ -333,6 +334,10 @@ pub fn build(
             ("/etc/hostname", &files.hostname),
             ("/etc/hosts", &files.hosts),
         ] {
+            // BuildKit's RUN has no /etc/hostname.
+            if opts.build_sandbox && dest == "/etc/hostname" {
+                continue;
+            }
             mounts.push(mount(dest, "bind", &src.display().to_string(), options));
         }
     }
@@ -392,7 +397,9 @@ pub fn build(
             path: "rootfs".into(),
             readonly: opts.read_only,
         },
-        hostname: (opts.network != NetworkMode::Host).then(|| ctx.hostname.to_string()),
+        // BuildKit's RUN has a UTS namespace with its name even on the host network.
+        hostname: (opts.network != NetworkMode::Host || opts.build_sandbox)
+            .then(|| ctx.hostname.to_string()),
         mounts,
         linux: Linux {
             namespaces: namespaces

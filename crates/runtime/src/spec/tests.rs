@@ -419,3 +419,36 @@ fn default_seccomp_profile_unless_unconfined() {
     let json = serde_json::to_value(&spec).unwrap();
     assert!(json["linux"].get("seccomp").is_none());
 }
+
+/// A build sandbox (BuildKit's RUN) had HOSTNAME, /etc/hostname, and no hostname of its
+/// own on the host network.
+#[test]
+fn build_sandbox_has_no_hostname_file_nor_variable() {
+    let img = image(None, Some(&["true"]));
+    let user = ExecUser::default();
+    let files = EtcFiles {
+        hosts: "/c/hosts".into(),
+        resolv_conf: "/c/resolv.conf".into(),
+        hostname: "/c/hostname".into(),
+    };
+    let opts = RunOptions {
+        network: NetworkMode::Host,
+        build_sandbox: true,
+        ..Default::default()
+    };
+    let c = Context {
+        etc_files: Some(&files),
+        hostname: "buildkitsandbox",
+        ..ctx(&user, None)
+    };
+    let spec = build(&img, &opts, &c).unwrap();
+    assert_eq!(spec.hostname.as_deref(), Some("buildkitsandbox"));
+    assert!(!spec.process.env.iter().any(|e| e.starts_with("HOSTNAME=")));
+    let etc: Vec<&str> = spec
+        .mounts
+        .iter()
+        .map(|m| m.destination.as_str())
+        .filter(|d| d.starts_with("/etc/"))
+        .collect();
+    assert_eq!(etc, ["/etc/resolv.conf", "/etc/hosts"]);
+}

@@ -50,37 +50,7 @@ const fn case(name: &'static str, dockerfile: &'static str) -> Case {
 
 /// Differences not fixed yet: (case, reason). The suite fails when one of these starts
 /// agreeing (take it out) or when a case not listed differs.
-pub const KNOWN: &[(&str, &str)] = &[
-    (
-        "entrypoint_empty_json",
-        "ENTRYPOINT [] is stored as [] instead of null",
-    ),
-    ("cmd_empty_json", "CMD [] is stored as [] instead of null"),
-    (
-        "volume_then_run_writes_kept",
-        "VOLUME creates the directory; BuildKit does not (the RUN writing into it fails)",
-    ),
-    (
-        "copy_wildcard_no_match_fails",
-        "a wildcard source matching nothing fails; BuildKit copies nothing and succeeds",
-    ),
-    (
-        "copy_over_symlink",
-        "COPY onto a symlink replaces the link; BuildKit follows it (inside the root)",
-    ),
-    (
-        "copy_chown_unknown_user_fails",
-        "COPY --chown=nobody (not in /etc/passwd) fails; Docker 20.10 builds it",
-    ),
-    (
-        "copy_dotdot_stays_in_context",
-        "a ../ source is refused; BuildKit cleans it to a path inside the context",
-    ),
-    (
-        "add_tar_zst",
-        "ADD leaves zstd tars unextracted, as Docker 20.10 does; current Docker extracts them",
-    ),
-];
+pub const KNOWN: &[(&str, &str)] = &[];
 
 const AB: &[(&str, &str)] = &[("a.txt", "alpha\n"), ("b.txt", "bravo\n")];
 
