@@ -9,11 +9,17 @@ use layer::Compression;
 use oci::config::History;
 use oci::{Descriptor, ImageConfig, Manifest, media};
 
-use super::{Ctx, util};
+use super::{Ctx, Plain, util};
 use crate::cli::ImportArgs;
 
 /// Imports the tarball and prints the new image's ID.
 pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    // Docker's client checks the name before it sends anything, and says only why.
+    if let Some(r) = args.reference.as_deref()
+        && let Err(e) = oci::reference::parse_normalized_named(r)
+    {
+        return Err(Plain::error(util::go_reference_message(&e)));
+    }
     let reference = args
         .reference
         .as_deref()
@@ -32,7 +38,7 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<(
     let input: Box<dyn Read + Send> = if args.file == "-" {
         Box::new(io::stdin())
     } else {
-        Box::new(File::open(&args.file).with_context(|| format!("opening {}", args.file))?)
+        Box::new(File::open(&args.file).map_err(|e| Plain::open(args.file.as_ref(), &e))?)
     };
     let tar = layer::decompress_auto(input)
         .with_context(|| format!("reading {}", display_name(&args.file)))?;
