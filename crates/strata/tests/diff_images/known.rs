@@ -61,16 +61,8 @@ pub const KNOWN: &[(&str, &str)] = &[
         r#"as history_built, and `<missing>` not escaped as `\u003cmissing\u003e`"#,
     ),
     (
-        r#"tag_one_argument"#,
-        r#"usage errors are clap's (exit 2, `error: the following required arguments were not provided`); docker exits 1 with `"docker tag" requires exactly 2 arguments.` and its usage block"#,
-    ),
-    (
         r#"rmi_used_by_container_force"#,
         r#"`rmi -f` of an image a container uses only untags it (no `Deleted:` line, the image stays, `ps` shows the old name); docker untags and deletes it (`Deleted: sha256:…`, `image inspect ID` fails after) and `ps` shows the bare ID"#,
-    ),
-    (
-        r#"rmi_no_argument"#,
-        r#"usage errors are clap's (exit 2); docker exits 1 with `"docker rmi" requires at least 1 argument.` and its usage block"#,
     ),
     (
         r#"save_archive_entries"#,

@@ -59,10 +59,13 @@ pub fn normalise(text: &str, names: &Names, paths: &[String], keep_sizes: bool) 
     // strata has no daemon: an error of the engine is compared after the prefix dockerd's
     // client puts on it.
     t = t.replace("Error response from daemon: ", "Error: ");
-    // A usage hint names the program run (`See 'docker images --help'.`).
-    t = t
-        .replace("See 'docker ", "See '<prog> ")
-        .replace("See 'strata ", "See '<prog> ");
+    // A usage error names the program run (`"docker tag" requires …`, `See 'docker tag
+    // --help'.`, `Usage:  docker tag …`).
+    for prog in ["docker", "strata"] {
+        for lead in ["See '", "\"", "Usage:  "] {
+            t = t.replace(&format!("{lead}{prog} "), &format!("{lead}<prog> "));
+        }
+    }
     t = hex_ids(&t, names);
     t = stamps(&t);
     t = ago(&t);
