@@ -77,10 +77,6 @@ pub const KNOWN: &[(&str, &str)] = &[
         r#"saving a missing image: `Error: No such image: NAME`; docker says `Error response from daemon: reference does not exist`"#,
     ),
     (
-        r#"save_into_missing_directory"#,
-        r#"`-o` into a missing directory: `Error: DIR: No such file or directory (os error 2) at path "DIR/.a.tar.XXXXXX.tmp": …` (the temp file's name, said twice); docker says `failed to save image: invalid output path: directory "DIR" does not exist`"#,
-    ),
-    (
         r#"load_over_existing_tag"#,
         r#"loading a tag that names another image: no `The image NAME already exists, renaming the old one with ID sha256:… to empty string` line"#,
     ),
