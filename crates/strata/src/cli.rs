@@ -301,7 +301,7 @@ pub struct ImagesArgs {
     #[arg(long)]
     pub no_trunc: bool,
     /// Filter output based on conditions provided (dangling=, reference=, label=).
-    #[arg(short, long = "filter", value_name = "FILTER")]
+    #[arg(short, long = "filter", value_name = "FILTER", value_parser = filter_arg)]
     pub filters: Vec<String>,
     /// Format output using a custom template ('table', 'table TEMPLATE', 'json', 'TEMPLATE').
     #[arg(long)]
@@ -683,7 +683,7 @@ pub struct PsArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// Filter output based on conditions provided (id, name, status, exited, ancestor).
-    #[arg(short, long = "filter", value_name = "FILTER")]
+    #[arg(short, long = "filter", value_name = "FILTER", value_parser = filter_arg)]
     pub filters: Vec<String>,
     /// Format output using a custom template ('table', 'table TEMPLATE', 'json', 'TEMPLATE').
     #[arg(long)]
@@ -877,7 +877,7 @@ pub struct VolumeLsArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// Provide filter values (dangling=true|false, name=NAME).
-    #[arg(short, long = "filter", value_name = "FILTER")]
+    #[arg(short, long = "filter", value_name = "FILTER", value_parser = filter_arg)]
     pub filters: Vec<String>,
     /// Format output using a custom template.
     #[arg(long)]
@@ -922,6 +922,16 @@ pub struct VolumePruneArgs {
 pub struct MonitorArgs {
     /// The container to start and wait for.
     pub id: String,
+}
+
+/// A `--filter` value: `name=value`, refused otherwise as a flag error (exit 125) in
+/// Docker's `opts.FilterOpt` words.
+fn filter_arg(s: &str) -> Result<String, String> {
+    if s.contains('=') {
+        Ok(s.to_string())
+    } else {
+        Err("bad format of filter (expected name=value)".into())
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,12 @@ fn main() -> ExitCode {
             }
             ExitCode::from(status.code)
         }
+        // Docker's client prints its own checks' messages bare.
+        Err(err) if err.downcast_ref::<commands::Plain>().is_some() => {
+            let _ = io::stdout().flush();
+            let _ = writeln!(io::stderr(), "{err}");
+            ExitCode::FAILURE
+        }
         // Docker prints template errors bare (`template parsing error: …`).
         Err(err)
             if err

@@ -294,6 +294,10 @@ mod tests {
                 &["strata", "stop", "-t", "x", "c"],
                 "invalid argument \"x\" for \"-t, --time\" flag: invalid digit found in string\nSee 'strata stop --help'.\n",
             ),
+            (
+                &["strata", "images", "--filter", "dangling"],
+                "invalid argument \"dangling\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\nSee 'strata images --help'.\n",
+            ),
         ] {
             let u = usage(args);
             assert_eq!((u.message.as_str(), u.code), (message, 125), "{args:?}");

@@ -25,14 +25,7 @@ pub fn container_json(
         .and_then(|i| store.image_config(&i).ok())
         .and_then(|b| oci::ImageConfig::from_slice(&b).ok());
     let cfg = image_config.map(|i| i.config).unwrap_or_default();
-    let env = o.env.iter().fold(cfg.env.clone(), |mut env, e| {
-        let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
-        env.retain(|x| x.split_once('=').map_or(x.as_str(), |(k, _)| k) != key);
-        if e.contains('=') {
-            env.push(e.clone());
-        }
-        env
-    });
+    let env = merge_env(&cfg.env, &o.env);
     let (entrypoint, cmd) = match &o.entrypoint {
         Some(ep) => (ep.clone(), o.cmd.clone()),
         None if o.cmd.is_empty() => (
@@ -103,7 +96,15 @@ pub fn container_json(
             if name.is_some() {
                 v.insert("Driver".into(), json!("local"));
             }
-            v.insert("Mode".into(), json!(if m.read_only { "ro" } else { "" }));
+            // dockerd gives a named volume of `-v NAME:/path` the SELinux relabel mode `z`;
+            // an anonymous one (a 64-hex name) and a bind have none.
+            let named_volume = name.as_ref().is_some_and(|n| n.len() != 64);
+            let mode = match (m.read_only, named_volume) {
+                (true, _) => "ro",
+                (false, true) => "z",
+                (false, false) => "",
+            };
+            v.insert("Mode".into(), json!(mode));
             v.insert("RW".into(), json!(!m.read_only));
             v.insert(
                 "Propagation".into(),
@@ -219,4 +220,40 @@ pub fn container_json(
         "Config": config,
         "NetworkSettings": network_settings(network, ports),
     }))
+}
+
+/// `Config.Env` as dockerd merges it: the container's own variables first, in order, then
+/// the image's whose name the container does not set. A name without `=` only hides the
+/// image's variable.
+fn merge_env(image: &[String], own: &[String]) -> Vec<String> {
+    let key = |e: &str| e.split_once('=').map_or(e, |(k, _)| k).to_string();
+    let own_keys: Vec<String> = own.iter().map(|e| key(e)).collect();
+    own.iter()
+        .filter(|e| e.contains('='))
+        .cloned()
+        .chain(
+            image
+                .iter()
+                .filter(|e| !own_keys.contains(&key(e)))
+                .cloned(),
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_lists_the_containers_own_first_as_dockerd() {
+        let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            merge_env(
+                &v(&["PATH=/bin", "A=img", "B=img"]),
+                &v(&["X=1", "A=own", "B"])
+            ),
+            v(&["X=1", "A=own", "PATH=/bin"])
+        );
+        assert_eq!(merge_env(&v(&["PATH=/bin"]), &[]), v(&["PATH=/bin"]));
+    }
 }

@@ -58,7 +58,17 @@ pub fn run(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<()> {
     match result {
         Ok(0) => Ok(()),
         Ok(code) => Err(ExitStatus::code(code)),
-        Err(e) => Err(ExitStatus::error(e.run_exit_code(), e)),
+        Err(e) => Err(ExitStatus::error(exec_exit_code(&e), e)),
+    }
+}
+
+/// The exit code of an exec that could not start. Docker 20.10 exits 126 for every exec
+/// the runtime fails to start (missing command, missing -w directory, unknown -u user),
+/// where `run` tells 127 from 126; failures before that (flags, state) keep theirs.
+fn exec_exit_code(e: &runtime::RuntimeError) -> i32 {
+    match e {
+        runtime::RuntimeError::RuntimeFailed { .. } | runtime::RuntimeError::User(_) => 126,
+        other => other.run_exit_code(),
     }
 }
 
@@ -93,4 +103,28 @@ fn detach(ctx: &Ctx, args: &ExecArgs) -> anyhow::Result<()> {
         .spawn()
         .map_err(|e| anyhow::anyhow!("starting the detached exec: {e}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_that_cannot_start_exits_126() {
+        let failed = |message: &str| runtime::RuntimeError::RuntimeFailed {
+            runtime: "runc".into(),
+            command: "exec".into(),
+            status: "exit status 1".into(),
+            message: message.into(),
+        };
+        for e in [
+            failed("exec: \"nosuchcmd\": executable file not found in $PATH"),
+            failed("chdir to cwd (\"/does/not/exist\"): no such file or directory"),
+            runtime::RuntimeError::User("unable to find user x".into()),
+        ] {
+            assert_eq!(exec_exit_code(&e), 126, "{e}");
+        }
+        let missing = runtime::RuntimeError::NoSuchContainer("c".into());
+        assert_eq!(exec_exit_code(&missing), missing.run_exit_code());
+    }
 }

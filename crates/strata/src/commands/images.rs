@@ -48,7 +48,8 @@ impl Filters {
                     f.dangling = Some(match value.to_ascii_lowercase().as_str() {
                         "true" | "1" => true,
                         "false" | "0" => false,
-                        _ => bail!("invalid filter 'dangling={value}'"),
+                        // dockerd prints the filter's values as Go prints a []string.
+                        _ => bail!("Invalid filter 'dangling=[{value}]'"),
                     })
                 }
                 "reference" => f.references.push(value.to_string()),
@@ -58,7 +59,7 @@ impl Filters {
                     Some((k, v)) => (k.to_string(), Some(v.to_string())),
                     None => (value.to_string(), None),
                 }),
-                _ => bail!("invalid filter '{key}'"),
+                _ => bail!("Invalid filter '{key}'"),
             }
         }
         Ok(f)
@@ -124,7 +125,8 @@ pub fn run(ctx: &Ctx, args: ImagesArgs, out: &mut dyn Write) -> anyhow::Result<(
     images.sort_by_key(|i| std::cmp::Reverse(util::parse_time(i.created.as_deref())));
     let now = util::now();
     let mut rows = Vec::new();
-    let mut seen_ids = Vec::new();
+    // -q: an ID per row, so an image with two tags prints its ID twice, as Docker does.
+    let mut ids = Vec::new();
     for info in images.iter().filter(|i| filters.keeps_image(i)) {
         let mut names: Vec<(String, String)> = Vec::new();
         for t in &info.tags {
@@ -149,17 +151,14 @@ pub fn run(ctx: &Ctx, args: ImagesArgs, out: &mut dyn Write) -> anyhow::Result<(
         }
         for (repo, tag) in names {
             if args.quiet {
-                let id = render::image_id(&info.id, args.no_trunc);
-                if !seen_ids.contains(&id) {
-                    seen_ids.push(id);
-                }
+                ids.push(render::image_id(&info.id, args.no_trunc));
                 continue;
             }
             rows.push(row(info, &repo, &tag, args.no_trunc, now));
         }
     }
     if args.quiet {
-        for id in seen_ids {
+        for id in ids {
             writeln!(out, "{id}")?;
         }
         return Ok(());

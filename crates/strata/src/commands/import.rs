@@ -9,11 +9,17 @@ use layer::Compression;
 use oci::config::History;
 use oci::{Descriptor, ImageConfig, Manifest, media};
 
-use super::{Ctx, util};
+use super::{Ctx, Plain, util};
 use crate::cli::ImportArgs;
 
 /// Imports the tarball and prints the new image's ID.
 pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    // Docker's client checks the name before it sends anything, and says only why.
+    if let Some(r) = args.reference.as_deref()
+        && let Err(e) = oci::reference::parse_normalized_named(r)
+    {
+        return Err(Plain::error(util::go_reference_message(&e)));
+    }
     let reference = args
         .reference
         .as_deref()
@@ -26,13 +32,14 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<(
     }
     let platform = util::platform_or_host(args.platform.as_deref())?;
     let mut config = ImageConfig::default();
+    check_change_commands(&args.changes)?;
     oci::change::apply_changes(&mut config.config, &args.changes)?;
     let store = ctx.store()?;
 
     let input: Box<dyn Read + Send> = if args.file == "-" {
         Box::new(io::stdin())
     } else {
-        Box::new(File::open(&args.file).with_context(|| format!("opening {}", args.file))?)
+        Box::new(File::open(&args.file).map_err(|e| Plain::open(args.file.as_ref(), &e))?)
     };
     let tar = layer::decompress_auto(input)
         .with_context(|| format!("reading {}", display_name(&args.file)))?;
@@ -116,4 +123,47 @@ fn created_time() -> anyhow::Result<DateTime<Utc>> {
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// Refuses a `-c` line whose instruction cannot change an image, in dockerd's words
+/// (`run is not a valid change command`, the instruction lower-cased); the library's
+/// message lists the allowed ones instead.
+fn check_change_commands(changes: &[String]) -> anyhow::Result<()> {
+    for line in changes {
+        let text = line.trim_start();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let word = text.split_whitespace().next().unwrap_or_default();
+        if !oci::change::CHANGE_INSTRUCTIONS
+            .iter()
+            .any(|i| i.eq_ignore_ascii_case(word))
+        {
+            anyhow::bail!("{} is not a valid change command", word.to_lowercase());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_commands_refused_in_dockerds_words() {
+        for (line, want) in [
+            ("RUN echo hi", Some("run is not a valid change command")),
+            (
+                "FROBNICATE x",
+                Some("frobnicate is not a valid change command"),
+            ),
+            ("cmd [\"sh\"]", None),
+            ("ENV A=1", None),
+        ] {
+            let got = check_change_commands(&[line.to_string()])
+                .err()
+                .map(|e| e.to_string());
+            assert_eq!(got.as_deref(), want, "{line}");
+        }
+    }
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use store::{ImageInfo, Store};
 
 use super::config_json::{RunFields, docker_config};
-use super::{Ctx, util};
+use super::{Ctx, Plain, util};
 use crate::cli::InspectArgs;
 use crate::render::template::GoKind;
 use crate::render::{Missing, Template};
@@ -21,7 +21,11 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         None => (true, true),
         Some("image") => (false, true),
         Some("container") => (true, false),
-        Some(kind) => bail!("unsupported --type {kind:?}: strata inspects images and containers"),
+        Some(kind) => {
+            return Err(Plain::error(format!(
+                "{kind:?} is not a valid value for --type"
+            )));
+        }
     };
     let template = match &args.format {
         Some(f) if f != "json" => {

@@ -11,7 +11,7 @@ use transport::{
     TarIndex,
 };
 
-use super::{Ctx, util};
+use super::{Ctx, Plain, util};
 use crate::cli::LoadArgs;
 
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
@@ -21,7 +21,7 @@ const CONTAINERD_NAME: &str = "io.containerd.image.name";
 pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let (file, name) = match &args.input {
         Some(p) => (
-            File::open(p).with_context(|| format!("opening {}", p.display()))?,
+            File::open(p).map_err(|e| Plain::open(p, &e))?,
             p.display().to_string(),
         ),
         None => (stdin_file()?, "standard input".to_string()),
@@ -57,10 +57,10 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
              (no oci-layout)"
         );
     }
-    if !args.quiet {
-        for l in lines {
-            writeln!(out, "{l}")?;
-        }
+    // Docker's -q hides only the progress bars (strata draws none): the names still print.
+    let _ = args.quiet;
+    for l in lines {
+        writeln!(out, "{l}")?;
     }
     Ok(())
 }

@@ -106,6 +106,40 @@ impl std::fmt::Display for ExitStatus {
 
 impl std::error::Error for ExitStatus {}
 
+/// A failure Docker's client reports in its own words, printed as is (no `Error: `), exit
+/// 1: its checks before calling the daemon (`refusing to create a tag with a digest
+/// reference`, `open FILE: no such file or directory`).
+#[derive(Debug)]
+pub struct Plain(pub String);
+
+impl Plain {
+    /// The error carrying `message`.
+    pub fn error(message: impl Into<String>) -> anyhow::Error {
+        anyhow::Error::new(Plain(message.into()))
+    }
+
+    /// Go's `os.Open` error for `path` (`open PATH: no such file or directory`): Rust's
+    /// wording of the OS error without its `(os error N)` and lower-cased as Go's is.
+    pub fn open(path: &std::path::Path, e: &io::Error) -> anyhow::Error {
+        let text = e.to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text);
+        let mut chars = text.chars();
+        let text: String = match chars.next() {
+            Some(c) => c.to_lowercase().chain(chars).collect(),
+            None => String::new(),
+        };
+        Plain::error(format!("open {}: {text}", path.display()))
+    }
+}
+
+impl std::fmt::Display for Plain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Plain {}
+
 /// Runs `step` for each named container (or volume), printing the name after each success
 /// as Docker does, and reports the failures together at the end (see [`report_errors`]).
 pub fn each_named(
@@ -235,5 +269,20 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Volume(VolumeCommand::Rm(a)) => volume::rm(ctx, a, out),
         Command::Volume(VolumeCommand::Prune(a)) => volume::prune(ctx, a, out),
         Command::Monitor(a) => monitor::run(ctx, a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_open_error_reads_like_go() {
+        let path = std::path::Path::new("/nonexistent/strata-test/nope.tar");
+        let e = std::fs::File::open(path).unwrap_err();
+        assert_eq!(
+            Plain::open(path, &e).to_string(),
+            "open /nonexistent/strata-test/nope.tar: no such file or directory"
+        );
     }
 }

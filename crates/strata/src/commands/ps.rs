@@ -76,6 +76,22 @@ pub fn run(ctx: &Ctx, args: PsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     render::write_rows(out, &format, HEADERS, &rows)
 }
 
+/// The COMMAND dockerd lists: the path, then each argument, one with a space in single
+/// quotes (`sh -c 'echo hi'`); no escaping, as dockerd does none.
+fn docker_command(args: &[String]) -> String {
+    let mut words = args.iter();
+    let mut out = words.next().cloned().unwrap_or_default();
+    for a in words {
+        out.push(' ');
+        if a.contains(' ') {
+            out.push_str(&format!("'{a}'"));
+        } else {
+            out.push_str(a);
+        }
+    }
+    out
+}
+
 /// One row, with the fields Docker's `--format` offers.
 fn row(c: &Container, s: &ContainerState, now: DateTime<Utc>, trunc: bool) -> Value {
     let id = if trunc {
@@ -83,7 +99,7 @@ fn row(c: &Container, s: &ContainerState, now: DateTime<Utc>, trunc: bool) -> Va
     } else {
         c.record.id.clone()
     };
-    let command = c.record.args.join(" ");
+    let command = docker_command(&c.record.args);
     let command = if trunc {
         util::ellipsis(&command, 20)
     } else {
@@ -183,6 +199,17 @@ fn matches(c: &Container, s: &ContainerState, key: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_quotes_arguments_with_spaces_as_dockerd() {
+        let args: Vec<String> = ["sh", "-c", "echo ready; sleep 60"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(docker_command(&args), "sh -c 'echo ready; sleep 60'");
+        assert_eq!(docker_command(&args[..1]), "sh");
+        assert_eq!(docker_command(&[]), "");
+    }
 
     #[test]
     fn quotes_like_go() {

@@ -6,14 +6,17 @@
 
 use std::io::Write;
 
-use super::Ctx;
+use super::{Ctx, util};
 use crate::cli::RmiArgs;
 
 /// Removes each image, printing Docker's `Untagged:` / `Deleted:` lines; carries on past
-/// failures and reports them at the end (exit 1).
+/// failures and reports them at the end (exit 1; with `-f`, missing images are reported
+/// but exit 0, as Docker's client does).
 pub fn run(ctx: &Ctx, args: RmiArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = ctx.store()?;
     let mut errors = Vec::new();
+    // Whether an error other than a missing image happened (that one fails even with -f).
+    let mut fatal = false;
     for name in &args.images {
         if args.force {
             match untag_in_use(&store, name) {
@@ -26,6 +29,7 @@ pub fn run(ctx: &Ctx, args: RmiArgs, out: &mut dyn Write) -> anyhow::Result<()> 
                 Ok(None) => {}
                 Err(e) => {
                     errors.push(format!("{e:#}"));
+                    fatal = true;
                     continue;
                 }
             }
@@ -36,14 +40,30 @@ pub fn run(ctx: &Ctx, args: RmiArgs, out: &mut dyn Write) -> anyhow::Result<()> 
                     writeln!(out, "{}", display_event(&e))?;
                 }
             }
-            Err(e) if e.is_not_found() && args.force => {}
-            Err(e) if e.is_not_found() => errors.push(format!("No such image: {name}")),
-            Err(e) => errors.push(format!("{e:#}")),
+            Err(e) if e.is_not_found() => errors.push(format!(
+                "No such image: {}",
+                oci::reference::parse_any_reference(name)
+                    .map_or_else(|_| name.clone(), util::missing_image_name)
+            )),
+            Err(e) => {
+                fatal = true;
+                errors.push(if e.is_conflict() {
+                    as_typed(&format!("{e:#}"), name)
+                } else {
+                    format!("{e:#}")
+                })
+            }
         }
     }
     out.flush()?;
     if let Err(e) = runtime::snapshot::prune(&store) {
         tracing::warn!("removing unused snapshots: {e}");
+    }
+    if args.force && !fatal {
+        for e in &errors {
+            eprintln!("Error: {e}");
+        }
+        return Ok(());
     }
     if let Some((last, rest)) = errors.split_last() {
         for e in rest {
@@ -52,6 +72,15 @@ pub fn run(ctx: &Ctx, args: RmiArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         anyhow::bail!("{last}");
     }
     Ok(())
+}
+
+/// A conflict message naming the reference as the user typed it (`"app:1"`), as dockerd
+/// does, where the store names it fully qualified (`"docker.io/library/app:1"`).
+fn as_typed(message: &str, name: &str) -> String {
+    match oci::Reference::parse(name) {
+        Ok(full) => message.replace(&format!("\"{full}\""), &format!("\"{name}\"")),
+        Err(_) => message.to_string(),
+    }
 }
 
 /// `rmi -f` of an image some container uses: removes the name given (every tag when an
@@ -108,5 +137,21 @@ pub fn display_event(e: &store::RemoveEvent) -> String {
         }
         store::RemoveEvent::Untagged(name) => format!("Untagged: {}", super::util::familiar(name)),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflict_names_the_reference_as_typed() {
+        let m = "conflict: unable to remove repository reference \"docker.io/library/app:1\" \
+                 (must force) - container abc is using its referenced image def";
+        assert_eq!(
+            as_typed(m, "app:1"),
+            "conflict: unable to remove repository reference \"app:1\" (must force) - \
+             container abc is using its referenced image def"
+        );
     }
 }

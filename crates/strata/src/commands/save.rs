@@ -2,19 +2,30 @@
 
 use std::io::IsTerminal;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use oci::Descriptor;
 use transport::{
     CopyOptions, DockerArchiveDestination, ImageDestination, StoreSource, WithoutCommit,
 };
 
-use super::{Ctx, util};
+use super::{Ctx, Plain, util};
 use crate::cli::SaveArgs;
 
 /// Writes the images, with the names they were asked by, to the archive.
 pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
+    // Docker's client checks these before asking the daemon, and prints them bare.
     if args.output.is_none() && std::io::stdout().is_terminal() {
-        bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+        return Err(Plain::error(
+            "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+        ));
+    }
+    if let Some(path) = &args.output
+        && let Some(dir) = missing_output_dir(path)
+    {
+        return Err(Plain::error(format!(
+            "failed to save image: invalid output path: directory {:?} does not exist",
+            dir.display().to_string()
+        )));
     }
     let store = ctx.store()?;
     // Distinct platform manifests in argument order, each with the names it was asked by.
@@ -59,4 +70,27 @@ fn asked_tag(asked: &str, tags: &[String]) -> Option<String> {
     let r = oci::Reference::parse(asked).ok()?;
     let full = r.to_string();
     tags.contains(&full).then(|| r.familiar())
+}
+
+/// The directory `-o PATH` would go in when it does not exist (Docker's
+/// `ValidateOutputPath`: the parent of the cleaned path, unless it is `.`).
+fn missing_output_dir(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    (!dir.exists()).then(|| dir.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_into_a_missing_directory_is_named() {
+        let p = std::path::Path::new("/nonexistent-strata-test/a/b.tar");
+        assert_eq!(
+            missing_output_dir(p).as_deref(),
+            Some(std::path::Path::new("/nonexistent-strata-test/a"))
+        );
+        assert_eq!(missing_output_dir(std::path::Path::new("b.tar")), None);
+        assert_eq!(missing_output_dir(std::path::Path::new("/tmp/b.tar")), None);
+    }
 }

@@ -86,6 +86,17 @@ pub fn reference_message(e: &oci::reference::ReferenceError) -> String {
     }
 }
 
+/// Docker 20.10's wording (docker/distribution's) for a reference that does not parse,
+/// which names no repository in its lower-case message, unlike [`reference_message`].
+pub fn go_reference_message(e: &oci::reference::ReferenceError) -> String {
+    match e.kind {
+        oci::reference::ReferenceErrorKind::RemoteNotLowercase { .. } => {
+            "invalid reference format: repository name must be lowercase".into()
+        }
+        _ => reference_message(e),
+    }
+}
+
 /// `--platform` (`linux/arm64/v8`), or the host's.
 pub fn platform_or_host(s: Option<&str>) -> anyhow::Result<Platform> {
     match s {
@@ -108,19 +119,29 @@ pub fn image_config(store: &Store, info: &ImageInfo) -> anyhow::Result<ImageConf
     ImageConfig::from_slice(&bytes).with_context(|| format!("parsing the config {}", info.id))
 }
 
-/// Finds an image by any name Docker accepts; "No such image: X" when there is none.
+/// Finds an image by any name Docker accepts; "No such image: X" when there is none, X
+/// written as dockerd's `ErrImageDoesNotExist` does (see [`missing_image_name`]).
 pub fn resolve(store: &Store, name: &str) -> anyhow::Result<ImageInfo> {
     store.resolve_image(name).map_err(|e| {
         if e.is_not_found() {
             // A name that is no reference at all gets Docker's format error instead.
             match oci::reference::parse_any_reference(name) {
                 Err(bad) => anyhow::anyhow!(reference_message(&bad)),
-                Ok(_) => anyhow::anyhow!("No such image: {name}"),
+                Ok(r) => anyhow::anyhow!("No such image: {}", missing_image_name(r)),
             }
         } else {
             anyhow::Error::new(e)
         }
     })
+}
+
+/// How dockerd names an image it does not have: a name in its familiar form with `latest`
+/// added when it has neither tag nor digest (`nosuch` → `nosuch:latest`), a digest as given.
+pub fn missing_image_name(r: oci::reference::AnyReference) -> String {
+    match r {
+        oci::reference::AnyReference::Named(n) => n.tag_name_only().familiar_string(),
+        oci::reference::AnyReference::Digest(d) => d,
+    }
 }
 
 /// "now" for ages, honouring nothing but the clock.
@@ -175,6 +196,19 @@ mod tests {
             familiar_repo_digest(&format!("docker.io/library/alpine@{d}")),
             format!("alpine@{d}")
         );
+    }
+
+    #[test]
+    fn missing_image_name_like_dockerd() {
+        for (name, want) in [
+            ("nosuch", "nosuch:latest"),
+            ("nosuch:1", "nosuch:1"),
+            ("docker.io/library/nosuch", "nosuch:latest"),
+            ("localhost:5000/a/b", "localhost:5000/a/b:latest"),
+        ] {
+            let r = oci::reference::parse_any_reference(name).unwrap();
+            assert_eq!(missing_image_name(r), want, "{name}");
+        }
     }
 
     #[test]

@@ -59,6 +59,13 @@ pub fn normalise(text: &str, names: &Names, paths: &[String], keep_sizes: bool) 
     // strata has no daemon: an error of the engine is compared after the prefix dockerd's
     // client puts on it.
     t = t.replace("Error response from daemon: ", "Error: ");
+    // A usage error names the program run (`"docker tag" requires …`, `See 'docker tag
+    // --help'.`, `Usage:  docker tag …`).
+    for prog in ["docker", "strata"] {
+        for lead in ["See '", "\"", "Usage:  "] {
+            t = t.replace(&format!("{lead}{prog} "), &format!("{lead}<prog> "));
+        }
+    }
     t = hex_ids(&t, names);
     t = stamps(&t);
     t = ago(&t);
