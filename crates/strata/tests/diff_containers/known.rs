@@ -14,10 +14,6 @@ const PS_COMMAND: &str =
 pub const KNOWN: &[(&str, &str)] = &[
     // Argument parsing and CLI exit codes.
     (
-        "hostname_short_flag",
-        "CLI: `-h` prints run's help and exits 0; Docker: -h is --hostname",
-    ),
-    (
         "tty_interactive_needs_terminal",
         "CLI: `-it` with stdin not a terminal runs; Docker refuses with 'the input device is not a TTY' (exit 1)",
     ),
