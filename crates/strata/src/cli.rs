@@ -75,8 +75,10 @@ pub enum Command {
     /// Show the strata version information.
     Version(VersionArgs),
     /// Create and run a new container from an image.
+    #[command(disable_help_flag = true)]
     Run(RunArgs),
     /// Create a new container.
+    #[command(disable_help_flag = true)]
     Create(CreateArgs),
     /// Start one or more stopped containers.
     Start(StartArgs),
@@ -155,8 +157,10 @@ pub enum ImageCommand {
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
     /// Create and run a new container from an image.
+    #[command(disable_help_flag = true)]
     Run(RunArgs),
     /// Create a new container.
+    #[command(disable_help_flag = true)]
     Create(CreateArgs),
     /// Start one or more stopped containers.
     Start(StartArgs),
@@ -521,9 +525,12 @@ pub struct ContainerFlags {
     /// Overwrite the default ENTRYPOINT of the image ("" clears it).
     #[arg(long, allow_hyphen_values = true)]
     pub entrypoint: Option<String>,
-    /// Container host name.
-    #[arg(long)]
+    /// Container host name (`-h`, as Docker: run's help is `--help` only).
+    #[arg(short = 'h', long)]
     pub hostname: Option<String>,
+    /// Print help (long only: `-h` is `--hostname`, as with Docker).
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// Connect a container to a network: none (loopback only) or host.
     #[arg(long, alias = "net", default_value = "none", value_name = "none|host")]
     pub network: String,
@@ -986,6 +993,24 @@ mod tests {
         ] {
             assert_eq!(Cli::try_parse_from(args).is_ok(), ok, "{args:?}");
         }
+    }
+
+    #[test]
+    fn hostname_short_flag_is_h_and_help_is_long_only() {
+        for sub in [&["run"][..], &["create"], &["container", "run"]] {
+            let mut args = vec!["strata"];
+            args.extend_from_slice(sub);
+            args.extend(["-h", "web", "img"]);
+            let flags = match Cli::try_parse_from(&args).unwrap().command {
+                Command::Run(a) => a.flags,
+                Command::Create(a) => a.flags,
+                Command::Container(ContainerCommand::Run(a)) => a.flags,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(flags.hostname.as_deref(), Some("web"), "{args:?}");
+        }
+        let err = Cli::try_parse_from(["strata", "run", "--help"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
     }
 
     #[test]

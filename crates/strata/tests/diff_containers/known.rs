@@ -11,10 +11,6 @@ const HOSTS: &str = "runtime: /etc/hosts has an extra `127.0.0.1 <hostname>` lin
 pub const KNOWN: &[(&str, &str)] = &[
     // Argument parsing and CLI exit codes.
     (
-        "hostname_short_flag",
-        "CLI: `-h` prints run's help and exits 0; Docker: -h is --hostname",
-    ),
-    (
         "tty_interactive_needs_terminal",
         "CLI: `-it` with stdin not a terminal runs; Docker refuses with 'the input device is not a TTY' (exit 1)",
     ),
