@@ -477,8 +477,9 @@ fn run_sandbox_is_buildkits_and_history_names_build_args() {
     let probe = "cat /proc/sys/kernel/hostname; echo \"${HOSTNAME-unset}\"; \
                  if [ -e /etc/hostname ]; then echo file; else echo nofile; fi; cat /etc/hosts";
     let df = format!(
-        "FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nARG B=2 A=1 C\nENV B=envb\n\
-         RUN ({probe}) > /host.txt\nRUN --network=none ({probe}) > /none.txt\n"
+        "FROM scratch AS s\nCOPY rootfs/ /\nENV PATH=/bin\nARG B=2 A=1 C\nENV B=envb\n\
+         RUN ({probe}) > /host.txt\nRUN --network=none ({probe}) > /none.txt\n\
+         FROM s\nARG D=4\nRUN echo > /d.txt\n"
     );
     let mut req = request(&ctx, &df, "sandbox");
     req.runtime = Some("runc".into());
@@ -500,6 +501,8 @@ fn run_sandbox_is_buildkits_and_history_names_build_args() {
         runs[0],
         format!("RUN |3 B=envb A=1 C= /bin/sh -c ({probe}) > /host.txt # buildkit")
     );
+    // A stage built FROM another lists only its own ARGs.
+    assert_eq!(runs[2], "RUN |1 D=4 /bin/sh -c echo > /d.txt # buildkit");
 }
 
 /// BuildKit mounts no volume for RUN: VOLUME does not create the directory (a write into

@@ -475,6 +475,9 @@ impl<'a> Builder<'a> {
                 Base::Stage(s) => self.stages[s].clone(),
                 Base::Image(name) => self.load_image(name)?,
             };
+            // A stage's RUN history lists only the ARGs it declares itself (BuildKit),
+            // though it inherits their values from its base stage.
+            img.declared.clear();
             if !matches!(ps.base, Base::Stage(_)) {
                 img.key = plan::base_key(
                     matches!(ps.base, Base::Image(_))
