@@ -213,7 +213,15 @@ impl<'a> Builder<'a> {
                 line: cmd.location.start_line,
                 message: "no OCI runtime".into(),
             })?;
-        let intermediate = self.put_image(img)?;
+        // Identical RUN steps of parallel stages put the same intermediate image: the
+        // record is written and counted under one lock, so the first to finish cannot
+        // remove it from under the other.
+        let intermediate = {
+            let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+            let target = self.put_image(img)?;
+            *held.entry(target.clone()).or_insert(0) += 1;
+            target
+        };
         let _intermediate = Intermediate {
             store: self.store,
             target: intermediate.clone(),
@@ -320,8 +328,22 @@ struct Intermediate<'s> {
     target: String,
 }
 
+/// How many RUN steps of this process use each intermediate image (by target).
+static HELD: std::sync::LazyLock<Mutex<std::collections::HashMap<String, usize>>> =
+    std::sync::LazyLock::new(Default::default);
+
 impl Drop for Intermediate<'_> {
     fn drop(&mut self) {
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        match held.get_mut(&self.target) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                return;
+            }
+            _ => {
+                held.remove(&self.target);
+            }
+        }
         if let Ok(info) = self.store.resolve_image(&self.target)
             && info.tags.is_empty()
             && info.users.is_empty()

@@ -22,11 +22,20 @@ const HEADERS: &[(&str, &str)] = &[
 
 /// Lists containers, newest first.
 pub fn run(ctx: &Ctx, args: PsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let filters = args
+    let mut filters = args
         .filters
         .iter()
         .map(|f| parse_filter(f))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // `ancestor=NAME` names an image as `docker images` would find it (a tag before an ID
+    // prefix: `bb` is the image tagged bb even when some image ID starts with "bb").
+    for (k, v) in filters.iter_mut() {
+        if k == "ancestor"
+            && let Ok(info) = util::resolve(&ctx.store()?, v)
+        {
+            *v = info.id.to_string();
+        }
+    }
     let mut all = runtime::container::list(&ctx.root)?;
     all.reverse();
     let store = if args.size { Some(ctx.store()?) } else { None };
@@ -184,13 +193,12 @@ fn matches(c: &Container, s: &ContainerState, key: &str, value: &str) -> bool {
             s.status == Status::Exited
                 && s.exit_code.map(|e| e.to_string()) == Some(value.to_string())
         }
+        // An image that exists was resolved to its full ID before the walk.
+        "ancestor" if value.len() == 71 && value.starts_with("sha256:") => {
+            c.record.image_id == value
+        }
         "ancestor" => {
-            c.record.image == value
-                || util::familiar(&c.record.image) == util::familiar(value)
-                || c.record
-                    .image_id
-                    .trim_start_matches("sha256:")
-                    .starts_with(value.trim_start_matches("sha256:"))
+            c.record.image == value || util::familiar(&c.record.image) == util::familiar(value)
         }
         _ => false,
     }

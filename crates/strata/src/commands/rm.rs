@@ -17,14 +17,16 @@ pub fn run(ctx: &Ctx, args: RmArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let id = c.record.id.clone();
         let c = if args.force && container::observed(&c, &rt)?.status == Status::Running {
             // Let its monitor see the exit and unmount, then remove what is left.
-            if let Err(e) = c.kill(&rt, "KILL") {
-                // It may have exited between the look and the kill (the runtime then says
-                // the container does not exist): that is the state `-f` wants.
-                if container::observed(&c, &rt)?.status == Status::Running {
-                    return Err(e.into());
-                }
+            let killed = c.kill(&rt, "KILL");
+            // It may have exited between the look and the kill (the runtime then says the
+            // container does not exist): its monitor is recording the exit, which is the
+            // state `-f` wants. Only a container still running after that is an error.
+            let waited = container::wait_recorded(ctx, &id, &rt, Duration::from_secs(30));
+            if let Err(e) = killed {
+                waited.map_err(|_| e)?;
+            } else {
+                waited?;
             }
-            container::wait_recorded(ctx, &id, &rt, Duration::from_secs(30))?;
             match runtime::container::load(&ctx.root, &id) {
                 Ok(c) => c,
                 // Its monitor removed it (`--rm`).

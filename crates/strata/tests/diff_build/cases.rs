@@ -495,7 +495,8 @@ pub const CASES: &[Case] = &[
         // Deliberate difference: BuildKit's RUN gives a USER no supplementary groups, so
         // `id` shows only the primary group; strata's RUN sets the same groups as `docker
         // run -u` does since CVE-2022-36109 (the primary gid and the user's /etc/group
-        // memberships), so a build step sees what the running container will see.
+        // memberships), so a build step sees what the running container will see (the
+        // kernel keeps supplementary groups sorted, hence wheel first).
         oracle: Oracle::Reference(|ok, _, tree| {
             if !ok {
                 return Err("RUN as app failed".into());
@@ -503,7 +504,7 @@ pub const CASES: &[Case] = &[
             content(
                 tree,
                 "out/id.txt",
-                "uid=1000(app) gid=1000(app) groups=1000(app),10(wheel)\n",
+                "uid=1000(app) gid=1000(app) groups=10(wheel),1000(app)\n",
             )
         }),
         ..case(

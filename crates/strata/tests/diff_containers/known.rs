@@ -18,10 +18,6 @@ pub const KNOWN: &[(&str, &str)] = &[
         "cpus_too_many",
         "CLI: --cpus above the host's CPU count is accepted; Docker refuses (exit 125)",
     ),
-    (
-        "rm_force_just_exited",
-        "runtime: `rm -f` of a container whose process just exited often fails ('runc kill failed: container does not exist') and leaves it",
-    ),
     // Flags strata does not have.
     ("group_add_name", NO_FLAG),
     ("group_add_number", NO_FLAG),
