@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Checks that a test run leaked nothing: no mount, no daemon or container process, and no
-temp dir that was not there before it.
+temp dir or file that was not there before it.
 
     check-leaks.py snapshot FILE   # before the tests: record what exists
     check-leaks.py compare FILE    # after: exit 1, listing each leak, if anything new remains
@@ -20,7 +20,7 @@ EXES = {
     "docker-registry", "s3s-fs", "busybox", "tini", "tini-static", "docker-init",
     "docker-proxy", "buildah", "podman", "conmon", "skopeo",
 }
-TMP_PREFIXES = ("strata-", ".tmp", "dk-")
+TMP_PREFIXES = ("strata-", ".tmp", "dk-", "containerd.")
 
 
 def processes():

@@ -59,6 +59,9 @@ pub struct RunOptions {
     /// `/etc/hosts`, no `/etc/hostname` file and no `HOSTNAME` variable.
     #[serde(default)]
     pub build_sandbox: bool,
+    /// `--stop-signal`: overrides the image's `StopSignal`.
+    #[serde(default)]
+    pub stop_signal: Option<String>,
 }
 
 /// `--network`.

@@ -564,6 +564,12 @@ pub struct ContainerFlags {
     /// Allocate a pseudo-TTY.
     #[arg(short, long)]
     pub tty: bool,
+    /// Security options: `seccomp=unconfined` or `seccomp=PROFILE.json`.
+    #[arg(long = "security-opt", value_name = "OPTION")]
+    pub security_opt: Vec<String>,
+    /// Signal to stop the container (default: the image's, else SIGTERM).
+    #[arg(long, value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
 }
 
 /// `IMAGE [COMMAND] [ARG...]` of `run` and `create`: one operand list, so that, as with

@@ -67,13 +67,13 @@ fn save_and_load_round_trip() {
         .assert()
         .success()
         .stdout("Loaded image: app:v1\n");
-    // -q prints nothing.
+    // -q hides progress only: the loaded names are still printed, as Docker's are.
     third
         .strata()
         .args(["load", "-q", "-i", archive.to_str().unwrap()])
         .assert()
         .success()
-        .stdout("");
+        .stdout("Loaded image: app:v1\nLoaded image: app:v2\nLoaded image: other:latest\n");
 }
 
 #[test]
@@ -247,7 +247,7 @@ fn archive_errors() {
         .args(["save", "-o", env.path("x.tar").to_str().unwrap(), "nope"])
         .assert()
         .code(1)
-        .stderr("Error: No such image: nope\n");
+        .stderr("Error: No such image: nope:latest\n");
     assert!(!env.path("x.tar").exists());
     let junk = env.path("junk.tar");
     std::fs::write(&junk, rootfs_bytes("not an image")).unwrap();

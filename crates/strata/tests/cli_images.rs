@@ -184,7 +184,7 @@ fn tag_rmi_and_missing_images() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr("Error: No such image: nope\n");
+        .stderr("Error: No such image: nope:latest\n");
     env.strata()
         .args(["inspect", "nope"])
         .assert()
@@ -201,12 +201,12 @@ fn tag_rmi_and_missing_images() {
         .args(["history", "nope"])
         .assert()
         .code(1)
-        .stderr("Error: No such image: nope\n");
+        .stderr("Error: No such image: nope:latest\n");
     env.strata()
         .args(["tag", "nope", "x"])
         .assert()
         .code(1)
-        .stderr("Error: No such image: nope\n");
+        .stderr("Error: No such image: nope:latest\n");
 
     // By ID with several tags needs -f.
     env.strata()
@@ -315,12 +315,17 @@ fn usage_and_format_errors() {
         .args(["images", "--filter", "color=red"])
         .assert()
         .code(1)
-        .stderr("Error: invalid filter 'color'\n");
+        .stderr("Error: Invalid filter 'color'\n");
     env.strata()
         .args(["import", env.path("missing.tar").to_str().unwrap()])
         .assert()
         .code(1)
-        .stderr(predicate::str::starts_with("Error: opening"));
+        // Docker's client words, without "Error:".
+        .stderr(
+            predicate::str::starts_with("open ").and(predicate::str::ends_with(
+                "missing.tar: no such file or directory\n",
+            )),
+        );
     env.strata()
         .args([
             "import",
@@ -386,7 +391,7 @@ fn time_and_label_filters() {
         .args(["images", "--filter", "before=nope"])
         .assert()
         .code(1)
-        .stderr("Error: No such image: nope\n");
+        .stderr("Error: No such image: nope:latest\n");
 }
 
 #[test]

@@ -259,10 +259,10 @@ pub fn create(
         image_target: info.target.digest.to_string(),
         created: now_rfc3339(),
         args,
-        stop_signal: config
-            .config
+        stop_signal: opts
             .stop_signal
             .clone()
+            .or_else(|| config.config.stop_signal.clone())
             .unwrap_or_else(|| "SIGTERM".into()),
         runtime: runtime.name.clone(),
         options: opts,

@@ -60,8 +60,12 @@ pub fn create(
         pids_limit: flags.pids_limit,
         auto_remove: flags.rm,
         init: flags.init,
+        stop_signal: flags.stop_signal.clone(),
         ..Default::default()
     };
+    for o in &flags.security_opt {
+        opts.seccomp = security_opt(o)?;
+    }
     for p in &flags.publish {
         opts.publish.extend(runtime::ports::parse_publish(p)?);
     }
@@ -245,6 +249,16 @@ pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
     Ok((n * mult as f64) as i64)
 }
 
+/// One `--security-opt` value. Only seccomp is supported (`seccomp=unconfined` or a
+/// profile file; Docker's older `seccomp:` spelling too); anything else is refused, as
+/// Docker refuses options it does not know.
+fn security_opt(o: &str) -> anyhow::Result<runtime::SeccompOption> {
+    match o.split_once(['=', ':']) {
+        Some(("seccomp", value)) if !value.is_empty() => Ok(runtime::SeccompOption::load(value)?),
+        _ => anyhow::bail!("Invalid --security-opt: {o:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +315,25 @@ mod tests {
         assert!(parse_tmpfs("run").is_err());
         assert_eq!(parse_network("host").unwrap(), NetworkMode::Host);
         assert!(parse_network("bridge").is_err());
+    }
+
+    #[test]
+    fn security_opt_takes_seccomp_only() {
+        assert!(matches!(
+            security_opt("seccomp=unconfined").unwrap(),
+            runtime::SeccompOption::Unconfined
+        ));
+        assert!(matches!(
+            security_opt("seccomp:unconfined").unwrap(),
+            runtime::SeccompOption::Unconfined
+        ));
+        for bad in [
+            "apparmor=x",
+            "seccomp=",
+            "frob",
+            "seccomp=/no/such/profile.json",
+        ] {
+            assert!(security_opt(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -29,12 +29,7 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("cap_drop", NO_FLAG),
     ("cap_drop_all", NO_FLAG),
     ("cap_drop_chown_enforced", NO_FLAG),
-    (
-        "seccomp_unconfined",
-        "CLI: --security-opt not supported (refused as unknown, exit 125); Docker runs with Seccomp: 0",
-    ),
     ("sysctl_net", NO_FLAG),
-    ("stop_signal_flag", NO_FLAG),
     ("label_flags", NO_FLAG),
     ("cpu_shares", NO_FLAG),
     ("dns_flags", NO_FLAG),

@@ -42,6 +42,7 @@ impl Dockerd {
             .unwrap();
         let d = dir.path();
         fs::create_dir_all(d.join("config")).unwrap();
+        fs::create_dir_all(d.join("tmp")).unwrap();
         let log = fs::File::create(d.join("dockerd.log")).unwrap();
         let child = Command::new(&dockerd)
             .arg("--data-root")
@@ -60,6 +61,8 @@ impl Dockerd {
                 "--ip-masq=false",
                 "--storage-driver=overlay2",
             ])
+            // containerd may dump its stacks into TMPDIR on the way down: keep them in here.
+            .env("TMPDIR", d.join("tmp"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
