@@ -62,6 +62,9 @@ pub struct RunOptions {
     /// `--stop-signal`: overrides the image's `StopSignal`.
     #[serde(default)]
     pub stop_signal: Option<String>,
+    /// `--label`: the container's own labels, over the image's.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// `--network`.

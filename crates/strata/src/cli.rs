@@ -570,6 +570,9 @@ pub struct ContainerFlags {
     /// Signal to stop the container (default: the image's, else SIGTERM).
     #[arg(long, value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
+    /// Set metadata on the container (`KEY=VALUE`, or `KEY` for an empty value).
+    #[arg(short = 'l', long = "label", value_name = "KEY[=VALUE]")]
+    pub label: Vec<String>,
 }
 
 /// `IMAGE [COMMAND] [ARG...]` of `run` and `create`: one operand list, so that, as with

@@ -154,9 +154,14 @@ pub fn container_json(
             image: r.image.clone(),
         },
     );
-    // A container's labels are a map even when empty.
+    // A container's labels are a map even when empty: the image's, then its own `--label`s.
     if config["Labels"].is_null() {
         config["Labels"] = json!({});
+    }
+    if let Some(labels) = config["Labels"].as_object_mut() {
+        for (k, v) in &o.labels {
+            labels.insert(k.clone(), json!(v));
+        }
     }
     let network = match o.network {
         NetworkMode::None => "none",

@@ -61,6 +61,14 @@ pub fn create(
         auto_remove: flags.rm,
         init: flags.init,
         stop_signal: flags.stop_signal.clone(),
+        labels: flags
+            .label
+            .iter()
+            .map(|l| match l.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (l.clone(), String::new()),
+            })
+            .collect(),
         ..Default::default()
     };
     for o in &flags.security_opt {

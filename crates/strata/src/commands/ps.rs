@@ -138,7 +138,8 @@ fn row(c: &Container, s: &ContainerState, now: DateTime<Utc>, trunc: bool) -> Va
         "CreatedAt": created.map(render::go_time).unwrap_or_default(),
         "ID": id,
         "Image": c.record.image,
-        "Labels": "",
+        // Docker's `k=v` pairs, sorted (a BTreeMap), comma-joined.
+        "Labels": c.record.options.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
         "LocalVolumes": local_volumes.to_string(),
         "Mounts": c.record.options.mounts.iter().map(|m| m.destination.clone()).collect::<Vec<_>>().join(","),
         "Names": c.record.name,
@@ -179,7 +180,9 @@ fn parse_filter(f: &str) -> anyhow::Result<(String, String)> {
         .split_once('=')
         .ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value): {f}"))?;
     match k {
-        "id" | "name" | "status" | "exited" | "ancestor" => Ok((k.to_string(), v.to_string())),
+        "id" | "name" | "status" | "exited" | "ancestor" | "label" => {
+            Ok((k.to_string(), v.to_string()))
+        }
         _ => anyhow::bail!("invalid filter '{k}'"),
     }
 }
@@ -199,6 +202,14 @@ fn matches(c: &Container, s: &ContainerState, key: &str, value: &str) -> bool {
         }
         "ancestor" => {
             c.record.image == value || util::familiar(&c.record.image) == util::familiar(value)
+        }
+        // `label=KEY` or `label=KEY=VALUE`, over the container's own labels.
+        "label" => {
+            let labels = &c.record.options.labels;
+            match value.split_once('=') {
+                Some((k, v)) => labels.get(k).is_some_and(|have| have == v),
+                None => labels.contains_key(value),
+            }
         }
         _ => false,
     }

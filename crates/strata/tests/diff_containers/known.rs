@@ -30,7 +30,6 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("cap_drop_all", NO_FLAG),
     ("cap_drop_chown_enforced", NO_FLAG),
     ("sysctl_net", NO_FLAG),
-    ("label_flags", NO_FLAG),
     ("cpu_shares", NO_FLAG),
     ("dns_flags", NO_FLAG),
     ("ipc_host", NO_FLAG),
