@@ -86,28 +86,19 @@ pub fn status_text(s: &ContainerState, now: DateTime<Utc>) -> String {
 
 /// Waits until the container's monitor has recorded its exit (or the container is gone,
 /// as `--rm` makes it), for at most `limit`. Returns the exit code when it is known.
+/// The waiting itself is the runtime's, which `kill` uses too.
 pub fn wait_recorded(
     ctx: &Ctx,
     id: &str,
     rt: &OciRuntime,
     limit: Duration,
 ) -> anyhow::Result<Option<i32>> {
-    let start = std::time::Instant::now();
-    loop {
-        let c = match runtime::container::load(&ctx.root, id) {
-            Ok(c) => c,
-            Err(RuntimeError::NoSuchContainer(_)) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let s = observed(&c, rt)?;
-        if s.status != Status::Running {
-            return Ok(s.exit_code);
-        }
-        if start.elapsed() > limit {
-            anyhow::bail!("container {id} is still running after {limit:?}");
-        }
-        std::thread::sleep(POLL);
-    }
+    let c = match runtime::container::load(&ctx.root, id) {
+        Ok(c) => c,
+        Err(RuntimeError::NoSuchContainer(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(runtime::monitor::wait_recorded(&c, rt, limit)?.and_then(|s| s.exit_code))
 }
 
 /// Removes `c` with its anonymous volumes (`--rm`, `rm -v`).
