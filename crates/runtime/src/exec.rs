@@ -48,17 +48,14 @@ pub fn exec_process(
     p.args = opts.cmd.clone();
     p.terminal = opts.tty;
     p.env = replace_or_append(p.env, &opts.env);
+    // No HOME here: the runtime appends the exec user's, after the exec's `-e`, unless
+    // the container's environment or `-e` set one (Docker's order).
     if let Some(u) = exec_user {
         p.user = User {
             uid: u.uid,
             gid: u.gid,
             additional_gids: u.additional_gids.clone(),
         };
-        if !opts.env.iter().any(|e| e.starts_with("HOME="))
-            && let Some(home) = p.env.iter_mut().find(|e| e.starts_with("HOME="))
-        {
-            *home = format!("HOME={}", u.home);
-        }
     }
     if let Some(w) = &opts.workdir {
         if !w.starts_with('/') {
@@ -196,7 +193,12 @@ impl Container {
     fn write_exec_process(&self, opts: &ExecOptions) -> Result<PathBuf, RuntimeError> {
         let spec: Spec = read_json(&self.dir.bundle().join("config.json"))?;
         let exec_user = match &opts.user {
-            Some(u) => Some(user::resolve_in_root(&self.dir.rootfs(), u)?),
+            // `exec -u` gets the container's `--group-add` groups too, as with Docker.
+            Some(u) => Some(user::resolve_in_root_with_groups(
+                &self.dir.rootfs(),
+                u,
+                &self.record.options.security.group_add,
+            )?),
             None => None,
         };
         let process = exec_process(&spec.process, opts, exec_user.as_ref())?;
@@ -220,7 +222,7 @@ mod tests {
                 additional_gids: vec![],
             },
             args: vec!["sleep".into()],
-            env: vec!["PATH=/bin".into(), "A=1".into(), "HOME=/root".into()],
+            env: vec!["PATH=/bin".into(), "A=1".into()],
             cwd: "/".into(),
             capabilities: Capabilities {
                 bounding: vec![],
@@ -248,7 +250,8 @@ mod tests {
         };
         let p = exec_process(&base(), &opts, Some(&u)).unwrap();
         assert_eq!(p.args, ["env"]);
-        assert_eq!(p.env, ["PATH=/bin", "A=2", "HOME=/home/u", "B=3"]);
+        // Regression (exec_env): HOME is the runtime's to append, after B.
+        assert_eq!(p.env, ["PATH=/bin", "A=2", "B=3"]);
         assert_eq!((p.user.uid, p.user.gid, p.cwd.as_str()), (7, 8, "/tmp"));
         let same = exec_process(
             &base(),

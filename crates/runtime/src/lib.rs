@@ -58,6 +58,8 @@ pub mod volumes;
 pub use container::{Container, Running};
 pub use error::RuntimeError;
 pub use oci_runtime::OciRuntime;
-pub use options::{MountKind, MountSpec, NetworkMode, RunOptions, SeccompOption};
+pub use options::{
+    CgroupnsMode, MountKind, MountSpec, NetworkMode, RunOptions, SeccompOption, SecurityResources,
+};
 pub use streams::Attach;
 pub use user::ExecUser;

@@ -65,6 +65,65 @@ pub struct RunOptions {
     /// `--label`: the container's own labels, over the image's.
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Security and resource flags (`--cap-add`, `--sysctl`, `--ulimit`, …): one block of
+    /// their own, see [`SecurityResources`].
+    #[serde(default, flatten)]
+    pub security: SecurityResources,
+}
+
+/// The `run` flags that tune the container's privileges and resources, as the user gave
+/// them (inspect shows them back as Docker does); [`crate::spec`] turns them into the spec.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecurityResources {
+    /// `--cap-add`, as typed (`NET_ADMIN`, `cap_sys_time`, `ALL`).
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`, as typed.
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    /// `--sysctl KEY=VALUE` (namespaced sysctls only, see [`crate::spec::sysctl`]).
+    #[serde(default)]
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    /// `-c`/`--cpu-shares` (cgroup `cpu.shares`); 0 keeps the default.
+    #[serde(default)]
+    pub cpu_shares: i64,
+    /// `--shm-size` in bytes; `None` is Docker's 64 MiB.
+    #[serde(default)]
+    pub shm_size: Option<i64>,
+    /// `--ulimit`, in order.
+    #[serde(default)]
+    pub ulimits: Vec<crate::spec::rlimits::Ulimit>,
+    /// `--group-add`: group names (looked up in the container's `/etc/group`) or gids.
+    #[serde(default)]
+    pub group_add: Vec<String>,
+    /// `--cgroupns`; `None` is the engine's default for the host's cgroup version.
+    #[serde(default)]
+    pub cgroupns: Option<CgroupnsMode>,
+}
+
+/// `--cgroupns`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CgroupnsMode {
+    /// The host's cgroup namespace: `/proc/self/cgroup` shows the full paths.
+    Host,
+    /// A cgroup namespace of its own, rooted at the container's cgroup.
+    Private,
+}
+
+impl CgroupnsMode {
+    /// Docker's default: `host` on cgroup v1, `private` on a pure cgroup v2 host.
+    pub fn default_for(cgroup_v2: bool) -> Self {
+        if cgroup_v2 { Self::Private } else { Self::Host }
+    }
+
+    /// Docker's name for it (`HostConfig.CgroupnsMode`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Host => "host",
+            Self::Private => "private",
+        }
+    }
 }
 
 /// `--network`.

@@ -160,12 +160,57 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, Runtim
     Ok(out)
 }
 
+/// `--group-add`: each entry a group name or gid found in `group`, or any gid in range
+/// (runc's `GetAdditionalGroups`, which Docker's daemon uses); an unknown name is refused
+/// in its words.
+pub fn additional_groups(entries: &[String], group: &str) -> Result<Vec<u32>, RuntimeError> {
+    let mut out = Vec::new();
+    for ag in entries {
+        let found = group_entries(group).find(|g| g.name == ag || g.gid.to_string() == *ag);
+        let gid = match found {
+            Some(g) => g.gid,
+            None if ag.bytes().all(|b| b.is_ascii_digit()) && !ag.is_empty() => {
+                parse_id(ag).ok_or_else(range_error)?
+            }
+            // A negative number is out of range rather than a name, as runc parses it.
+            None if ag
+                .strip_prefix('-')
+                .is_some_and(|n| n.parse::<u64>().is_ok()) =>
+            {
+                return Err(range_error());
+            }
+            None => {
+                return Err(RuntimeError::User(format!(
+                    "Unable to find group {ag}: no matching entries in group file"
+                )));
+            }
+        };
+        if !out.contains(&gid) {
+            out.push(gid);
+        }
+    }
+    Ok(out)
+}
+
 /// Reads `/etc/passwd` and `/etc/group` inside `rootfs` (symlinks resolve within it; a
 /// missing file counts as empty) and resolves `spec`.
 pub fn resolve_in_root(rootfs: &Path, spec: &str) -> Result<ExecUser, RuntimeError> {
+    resolve_in_root_with_groups(rootfs, spec, &[])
+}
+
+/// [`resolve_in_root`] plus the container's `--group-add` groups after the user's own, as
+/// Docker's `getUser` does for the container's process and for every `exec -u`.
+pub fn resolve_in_root_with_groups(
+    rootfs: &Path,
+    spec: &str,
+    group_add: &[String],
+) -> Result<ExecUser, RuntimeError> {
     let passwd = read_optional(rootfs, "etc/passwd")?;
     let group = read_optional(rootfs, "etc/group")?;
-    resolve(spec, &passwd, &group)
+    let mut user = resolve(spec, &passwd, &group)?;
+    user.additional_gids
+        .extend(additional_groups(group_add, &group)?);
+    Ok(user)
 }
 
 /// At most this much of a passwd or group file is read.
@@ -251,6 +296,42 @@ mod tests {
             let err = resolve(spec, PASSWD, GROUP).unwrap_err();
             assert_eq!(err.to_string(), want, "{spec}");
         }
+    }
+
+    /// Regression (group_add_name, group_add_number): strata had no `--group-add`.
+    #[test]
+    fn group_add_takes_names_and_numbers_like_runc() {
+        let g = |e: &[&str]| {
+            additional_groups(&e.iter().map(|s| s.to_string()).collect::<Vec<_>>(), GROUP)
+        };
+        assert_eq!(g(&["wheel"]).unwrap(), [10]);
+        assert_eq!(
+            g(&["4242", "audio", "50", "wheel", "10"]).unwrap(),
+            [4242, 29, 50, 10]
+        );
+        for (entry, want) in [
+            (
+                "nosuch",
+                "Unable to find group nosuch: no matching entries in group file",
+            ),
+            ("99999999999", "uids and gids must be in range 0-2147483647"),
+            ("-1", "uids and gids must be in range 0-2147483647"),
+        ] {
+            assert_eq!(g(&[entry]).unwrap_err().to_string(), want, "{entry}");
+        }
+    }
+
+    #[test]
+    fn group_add_follows_the_users_own_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+        std::fs::write(dir.path().join("etc/passwd"), PASSWD).unwrap();
+        std::fs::write(dir.path().join("etc/group"), GROUP).unwrap();
+        let add = ["staff".to_string(), "4242".to_string()];
+        let u = resolve_in_root_with_groups(dir.path(), "app", &add).unwrap();
+        assert_eq!(u, user(1000, 1000, &[1000, 10, 29, 50, 4242], "/home/app"));
+        let u = resolve_in_root_with_groups(dir.path(), "1000:10", &add).unwrap();
+        assert_eq!(u.additional_gids, [10, 50, 4242]);
     }
 
     #[test]

@@ -27,6 +27,9 @@ use crate::{RunOptions, RuntimeError, etc_files, inroot, snapshot, user};
 mod stop;
 pub(crate) use stop::wait_exit;
 
+/// The cgroup every container's cgroup is made under: Docker's (cgroupfs driver) default.
+pub const CGROUP_PARENT: &str = "/docker";
+
 /// A container on disk: its record, state and directory.
 #[derive(Debug, Clone)]
 pub struct Container {
@@ -198,6 +201,16 @@ pub fn create(
     // Options that cannot work fail before anything is made.
     let args = spec::command(&config.config, &opts)?;
     let cwd = spec::working_dir(&config.config, &opts)?;
+    spec::resources::validate(
+        &opts,
+        spec::resources::host_cpus(),
+        spec::capabilities::known_to_kernel(),
+    )?;
+    let mut opts = opts;
+    // Docker's default cgroup namespace for this host, recorded as inspect shows it.
+    opts.security.cgroupns.get_or_insert_with(|| {
+        crate::CgroupnsMode::default_for(crate::oci_runtime::cgroup_v2_unified())
+    });
     let id = new_id()?;
     let root = store.root();
     mkdir(&containers_dir(root))?;
@@ -233,7 +246,6 @@ pub fn create(
     store.add_image_user(&info.target.digest, &id)?;
     // Each image VOLUME that no -v covers gets an anonymous volume, as Docker does; a
     // BuildKit RUN mounts none (nor creates the directory).
-    let mut opts = opts;
     let volumes = if opts.build_sandbox {
         Default::default()
     } else {
@@ -279,7 +291,8 @@ pub fn create(
         .clone()
         .or_else(|| config.config.user.clone())
         .unwrap_or_default();
-    let exec_user = user::resolve_in_root(&dir.rootfs(), &user_spec)?;
+    let exec_user =
+        user::resolve_in_root_with_groups(&dir.rootfs(), &user_spec, &opts.security.group_add)?;
     inroot::mkdir_all(&dir.rootfs(), &cwd, None)?;
     for m in &opts.mounts {
         if let crate::MountKind::Volume { source, .. } = &m.kind {
@@ -324,7 +337,9 @@ pub fn create(
         &Context {
             user: &exec_user,
             hostname: &hostname,
-            cgroups_path: Some(format!("/strata/{id}")),
+            // Docker's default cgroup parent: with the host's cgroup namespace the
+            // container sees this path in /proc/self/cgroup, as under Docker.
+            cgroups_path: Some(format!("{CGROUP_PARENT}/{id}")),
             etc_files: Some(&files),
             init_binary: init.as_deref(),
             nofile: host_nofile(),

@@ -15,6 +15,13 @@ use crate::{ExecUser, MountKind, NetworkMode, RunOptions, RuntimeError};
 mod types;
 pub use types::*;
 
+// Security and resource flags (`--cap-add/--cap-drop`, `--ulimit`, `--sysctl`, `--cpus`
+// and `--cpu-shares` checks): one module each.
+pub mod capabilities;
+pub mod resources;
+pub mod rlimits;
+pub mod sysctl;
+
 /// Docker's default `PATH` when the image sets none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -36,11 +43,12 @@ pub const DEFAULT_CAPABILITIES: [&str; 14] = [
     "CAP_AUDIT_WRITE",
 ];
 
-/// Paths Docker hides from containers (bind-mounted over with `/dev/null` or an empty tmpfs).
-pub const MASKED_PATHS: [&str; 12] = [
+/// Paths Docker hides from containers (bind-mounted over with `/dev/null` or an empty
+/// tmpfs): Docker 20.10's list exactly (`oci/defaults.go`; later releases added
+/// `/proc/interrupts` and `/sys/devices/virtual/powercap`).
+pub const MASKED_PATHS: [&str; 10] = [
     "/proc/asound",
     "/proc/acpi",
-    "/proc/interrupts",
     "/proc/kcore",
     "/proc/keys",
     "/proc/latency_stats",
@@ -49,7 +57,6 @@ pub const MASKED_PATHS: [&str; 12] = [
     "/proc/sched_debug",
     "/proc/scsi",
     "/sys/firmware",
-    "/sys/devices/virtual/powercap",
 ];
 
 /// Paths Docker makes read-only in containers.
@@ -172,13 +179,10 @@ pub(crate) fn replace_or_append(mut base: Vec<String>, overrides: &[String]) -> 
 
 /// The process environment, as Docker builds it: defaults `PATH`, `HOSTNAME` (and
 /// `TERM=xterm` with a terminal), overridden by the image's `Env` merged with `-e` (which
-/// wins), and `HOME` from the user's passwd entry when nothing set it.
-pub fn environment(
-    image: &ContainerConfig,
-    opts: &RunOptions,
-    hostname: &str,
-    home: &str,
-) -> Vec<String> {
+/// wins). No `HOME` unless one of those sets it: as under Docker, the OCI runtime appends
+/// `HOME` from the process user's passwd entry, last, so an `exec` (with its own `-e`
+/// and `-u`) gets it after its variables too.
+pub fn environment(image: &ContainerConfig, opts: &RunOptions, hostname: &str) -> Vec<String> {
     // runconfig.Merge: the user's entries, then the image's whose key the user did not set.
     let mut merged = opts.env.clone();
     for e in &image.env {
@@ -194,11 +198,7 @@ pub fn environment(
     if opts.tty {
         defaults.push("TERM=xterm".into());
     }
-    let mut env = replace_or_append(defaults, &merged);
-    if !env.iter().any(|e| env_key(e) == "HOME") {
-        env.push(format!("HOME={home}"));
-    }
-    env
+    replace_or_append(defaults, &merged)
 }
 
 /// The working directory: `-w` (which must be absolute), else the image's (made absolute),
@@ -356,7 +356,13 @@ pub fn build(
         ));
         args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
     }
-    let caps: Vec<String> = DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect();
+    // `create` refused unknown names against the kernel's list (resources::validate).
+    let caps = capabilities::tweak(
+        &DEFAULT_CAPABILITIES,
+        &opts.security.cap_add,
+        &opts.security.cap_drop,
+        &capabilities::ALL_CAPABILITIES,
+    )?;
     let mut namespaces = vec!["pid", "ipc", "uts", "mount"];
     let mut sysctl = BTreeMap::new();
     if opts.network != NetworkMode::Host {
@@ -367,7 +373,13 @@ pub fn build(
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
     }
-    namespaces.push("cgroup");
+    // `--sysctl` over Docker's own.
+    sysctl.extend(opts.security.sysctls.clone());
+    // `create` resolves the default (host on cgroup v1, as Docker); unset means private.
+    if opts.security.cgroupns != Some(crate::CgroupnsMode::Host) {
+        namespaces.push("cgroup");
+    }
+    set_shm_size(&mut mounts, opts.security.shm_size);
     let seccomp = seccomp::for_container(&opts.seccomp, &caps, Machine::this(ctx.kernel))?;
     Ok(Spec {
         oci_version: "1.0.2".into(),
@@ -379,18 +391,14 @@ pub fn build(
                 additional_gids: ctx.user.additional_gids.clone(),
             },
             args,
-            env: environment(image, opts, ctx.hostname, &ctx.user.home),
+            env: environment(image, opts, ctx.hostname),
             cwd: working_dir(image, opts)?,
             capabilities: Capabilities {
                 bounding: caps.clone(),
                 effective: caps.clone(),
                 permitted: caps,
             },
-            rlimits: vec![Rlimit {
-                kind: "RLIMIT_NOFILE".into(),
-                hard: ctx.nofile,
-                soft: ctx.nofile,
-            }],
+            rlimits: rlimits::rlimits(ctx.nofile, &opts.security.ulimits),
             no_new_privileges: false,
         },
         root: Root {
@@ -415,10 +423,7 @@ pub fn build(
                     limit,
                     swap: limit.saturating_mul(2),
                 }),
-                cpu: opts.cpus.map(|c| Cpu {
-                    quota: (c * 100_000.0).round() as i64,
-                    period: 100_000,
-                }),
+                cpu: cpu(opts),
                 pids: opts.pids_limit.map(|limit| Pids { limit }),
             },
             cgroups_path: ctx.cgroups_path.clone(),
@@ -430,5 +435,34 @@ pub fn build(
     })
 }
 
+/// `--cpus` as a CFS quota over a 100 ms period, and `--cpu-shares` (0: the default).
+fn cpu(opts: &RunOptions) -> Option<Cpu> {
+    let shares = u64::try_from(opts.security.cpu_shares)
+        .ok()
+        .filter(|&s| s != 0);
+    if opts.cpus.is_none() && shares.is_none() {
+        return None;
+    }
+    Some(Cpu {
+        shares,
+        quota: opts.cpus.map(|c| (c * 100_000.0).round() as i64),
+        period: opts.cpus.map(|_| 100_000),
+    })
+}
+
+/// `--shm-size`: the `/dev/shm` tmpfs's `size=`, in bytes as Docker writes it.
+fn set_shm_size(mounts: &mut [Mount], bytes: Option<i64>) {
+    let Some(bytes) = bytes.filter(|&b| b > 0) else {
+        return;
+    };
+    for m in mounts.iter_mut().filter(|m| m.destination == "/dev/shm") {
+        for o in m.options.iter_mut().filter(|o| o.starts_with("size=")) {
+            *o = format!("size={bytes}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod flag_tests;
 #[cfg(test)]
 mod tests;

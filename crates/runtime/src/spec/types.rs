@@ -114,7 +114,7 @@ pub struct Linux {
     pub namespaces: Vec<Namespace>,
     /// cgroup resources.
     pub resources: Resources,
-    /// The cgroup path (`/strata/<id>`).
+    /// The cgroup path (`/docker/<id>`, Docker's default parent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroups_path: Option<String>,
     /// Paths masked from the container.
@@ -171,13 +171,18 @@ pub struct Memory {
     pub swap: i64,
 }
 
-/// CPU bandwidth.
+/// CPU weight and bandwidth.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cpu {
+    /// `--cpu-shares`: the relative weight (cgroup v1 `cpu.shares`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares: Option<u64>,
     /// Microseconds per period.
-    pub quota: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<i64>,
     /// The period, microseconds.
-    pub period: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u64>,
 }
 
 /// Process count limit.
