@@ -573,6 +573,53 @@ pub struct ContainerFlags {
     /// Set metadata on the container (`KEY=VALUE`, or `KEY` for an empty value).
     #[arg(short = 'l', long = "label", value_name = "KEY[=VALUE]")]
     pub label: Vec<String>,
+    /// Security and resource flags (`--cap-add` … `--cgroupns`).
+    #[command(flatten)]
+    pub security: SecurityFlags,
+}
+
+/// The `run`/`create` flags that tune privileges and resources, Docker's names and checks.
+#[derive(Debug, Args, Default)]
+pub struct SecurityFlags {
+    /// Add Linux capabilities (`NET_ADMIN`, `CAP_SYS_TIME`, `ALL`).
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities (`CHOWN`, `ALL`).
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Sysctl options (namespaced ones: `net.*`, `fs.mqueue.*`, IPC `kernel.*`).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = sysctl_arg)]
+    pub sysctl: Vec<(String, String)>,
+    /// CPU shares (relative weight).
+    #[arg(short = 'c', long, allow_hyphen_values = true, value_name = "INT")]
+    pub cpu_shares: Option<i64>,
+    /// Size of /dev/shm (e.g. 64m).
+    #[arg(long, allow_hyphen_values = true, value_name = "BYTES", value_parser = size_arg)]
+    pub shm_size: Option<i64>,
+    /// Ulimit options (`nofile=1024[:2048]`).
+    #[arg(long, value_name = "NAME=SOFT[:HARD]", value_parser = ulimit_arg)]
+    pub ulimit: Vec<runtime::spec::rlimits::Ulimit>,
+    /// Add additional groups to join (names from the container's /etc/group, or gids).
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
+    /// Cgroup namespace to use (host|private; default: host on cgroup v1, private on v2).
+    #[arg(long, value_name = "MODE")]
+    pub cgroupns: Option<String>,
+}
+
+/// A `--sysctl` value, checked as Docker's CLI checks it.
+fn sysctl_arg(s: &str) -> Result<(String, String), String> {
+    runtime::spec::sysctl::parse_sysctl(s)
+}
+
+/// A `--ulimit` value, parsed as Docker's CLI parses it.
+fn ulimit_arg(s: &str) -> Result<runtime::spec::rlimits::Ulimit, String> {
+    runtime::spec::rlimits::parse_ulimit(s)
+}
+
+/// A size in bytes (`64m`), Docker's `RAMInBytes` words on error.
+fn size_arg(s: &str) -> Result<i64, String> {
+    crate::commands::parse_bytes(s).map_err(|e| e.to_string())
 }
 
 /// `IMAGE [COMMAND] [ARG...]` of `run` and `create`: one operand list, so that, as with

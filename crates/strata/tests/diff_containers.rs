@@ -25,6 +25,8 @@ mod known;
 mod options_cases;
 #[path = "diff_containers/run_cases.rs"]
 mod run_cases;
+#[path = "diff_containers/security_cases.rs"]
+mod security_cases;
 #[path = "diff_containers/side.rs"]
 mod side;
 #[path = "diff_containers/signal_cases.rs"]
@@ -117,6 +119,7 @@ fn containers_agree_with_docker() {
         .chain(state_cases::CASES)
         .chain(commit_cases::CASES)
         .chain(options_cases::CASES)
+        .chain(security_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {

@@ -212,6 +212,7 @@ pub fn container_json(
             nano_cpus: o.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
             pids_limit: o.pids_limit,
             init: o.init,
+            security: super::host_config_security::fields(&o.security),
         }),
         "GraphDriver": {
             "Data": {

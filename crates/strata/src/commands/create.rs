@@ -69,6 +69,7 @@ pub fn create(
                 None => (l.clone(), String::new()),
             })
             .collect(),
+        security: super::security_flags::to_options(&flags.security)?,
         ..Default::default()
     };
     for o in &flags.security_opt {

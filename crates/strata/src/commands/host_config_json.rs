@@ -30,6 +30,9 @@ pub struct HostFields {
     pub pids_limit: Option<i64>,
     /// `--init`.
     pub init: bool,
+    /// The security and resource flags' fields ([`super::host_config_security::fields`]),
+    /// laid over the defaults below.
+    pub security: Map<String, Value>,
 }
 
 /// The `HostConfig` object.
@@ -125,7 +128,7 @@ pub fn host_config(h: HostFields) -> Value {
     if h.init {
         put("Init", json!(true));
     }
-    Value::Object(m)
+    Value::Object(super::host_config_security::lay_over(m, h.security))
 }
 
 /// The `NetworkSettings` object: no addresses (strata has no bridge), the published

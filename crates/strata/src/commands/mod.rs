@@ -13,6 +13,7 @@ mod diff;
 mod exec;
 mod history;
 mod host_config_json;
+mod host_config_security;
 mod images;
 mod import;
 mod inspect;
@@ -36,6 +37,7 @@ mod rm;
 mod rmi;
 mod run;
 mod save;
+mod security_flags;
 mod start;
 mod stop;
 mod system_df;
@@ -45,6 +47,8 @@ mod util;
 mod version;
 mod volume;
 mod wait;
+
+pub use create::parse_bytes;
 
 use std::io::{self, Write};
 use std::path::PathBuf;

@@ -14,48 +14,26 @@ pub const KNOWN: &[(&str, &str)] = &[
         "tty_interactive_needs_terminal",
         "CLI: `-it` with stdin not a terminal runs; Docker refuses with 'the input device is not a TTY' (exit 1)",
     ),
-    (
-        "cpus_too_many",
-        "CLI: --cpus above the host's CPU count is accepted; Docker refuses (exit 125)",
-    ),
     // Flags strata does not have.
-    ("group_add_name", NO_FLAG),
-    ("group_add_number", NO_FLAG),
     ("etc_hosts_add_host", NO_FLAG),
     ("mount_flag_bind", NO_FLAG),
     ("mount_flag_volume", NO_FLAG),
     ("mount_flag_tmpfs", NO_FLAG),
-    ("cap_add", NO_FLAG),
-    ("cap_drop", NO_FLAG),
-    ("cap_drop_all", NO_FLAG),
-    ("cap_drop_chown_enforced", NO_FLAG),
-    ("sysctl_net", NO_FLAG),
-    ("cpu_shares", NO_FLAG),
     ("dns_flags", NO_FLAG),
     ("ipc_host", NO_FLAG),
     ("pid_host", NO_FLAG),
     ("restart_policy_in_inspect", NO_FLAG),
-    ("shm_size", NO_FLAG),
-    ("ulimit_nofile", NO_FLAG),
     ("uts_host", NO_FLAG),
     // Templates and rendering.
     (
         "inspect_mounts_bind_and_volume",
         "CLI/config: a bind mount's Mounts[] entry has no Name key, so {{.Name}} fails (exit 1); Docker renders it empty",
     ),
+    (
+        "inspect_template_raw_fallback_sorts_json",
+        "CLI/templates: Docker runs an inspect template on the typed struct, then on the raw JSON when a name is not a Go field (`.HostConfig.CpuShares` is `CPUShares`); `json` of an object then sorts keys. strata always keeps struct order",
+    ),
     // The container's view.
     ("etc_hosts_network_none", HOSTS),
     ("etc_hosts_with_hostname", HOSTS),
-    (
-        "mount_points",
-        "runtime: /proc/interrupts is masked too; Docker 20.10 does not mask it",
-    ),
-    (
-        "cgroup_namespace_view",
-        "runtime: private cgroup namespace (/proc/self/cgroup shows `/`); Docker 20.10 on cgroup v1 shares the host's (`/docker/<id>`)",
-    ),
-    (
-        "exec_env",
-        "runtime: exec puts HOME before the exec's new -e variables; Docker appends them and HOME comes last",
-    ),
 ];
