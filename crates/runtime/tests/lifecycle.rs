@@ -1009,6 +1009,59 @@ fn read_only_root_limits_and_etc_files() {
     f.assert_clean();
 }
 
+/// The security and resource flags reach the container: capabilities, `--group-add`,
+/// `--ulimit`, `--shm-size`, `--cpu-shares`, `--sysctl`, and Docker's cgroup view (the
+/// host's cgroup namespace on cgroup v1, the container under `/docker/<id>`).
+#[test]
+fn security_and_resource_flags() {
+    let f = Fixture::new();
+    assert!(
+        Path::new("/bin/busybox").exists(),
+        "this test needs busybox-static"
+    );
+    let mut opts = sh("busybox grep CapEff /proc/self/status; id -G; \
+         ulimit -n; ulimit -Hn; busybox df -k /dev/shm | busybox tail -n 1; \
+         cat /sys/fs/cgroup/cpu/cpu.shares /proc/sys/kernel/shmmax; \
+         busybox grep :pids: /proc/self/cgroup");
+    opts.user = Some("app".into());
+    opts.security.cap_drop = vec!["ALL".into()];
+    opts.security.cap_add = vec!["chown".into(), "CAP_KILL".into()];
+    opts.security.group_add = vec!["4242".into(), "root".into()];
+    opts.security.ulimits = vec![runtime::spec::rlimits::parse_ulimit("nofile=512:1024").unwrap()];
+    opts.security.shm_size = Some(1 << 20);
+    opts.security.cpu_shares = 512;
+    opts.security
+        .sysctls
+        .insert("kernel.shmmax".into(), "100000".into());
+    let (c, code) = f.run(opts);
+    let out: String = f.log_of(&c).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    // A non-root user: no effective capabilities, but the bounding set is the tweaked one
+    // (checked through the spec, as the kernel clears CapEff for uid != 0).
+    assert_eq!(lines[0], "CapEff:\t0000000000000000", "{out}");
+    // The primary gid first, then the kernel-sorted supplementary groups.
+    assert_eq!(lines[1], "1000 0 10 4242", "{out}");
+    assert_eq!(lines[2..4], ["512", "1024"], "{out}");
+    assert!(lines[4].split_whitespace().nth(1) == Some("1024"), "{out}");
+    assert_eq!(lines[5..7], ["512", "100000"], "{out}");
+    if !runtime::oci_runtime::cgroup_v2_unified() {
+        assert!(
+            lines[7].ends_with(&format!(":pids:/docker/{}", c.record.id)),
+            "{out}"
+        );
+    }
+    let spec: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(c.dir.bundle().join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        spec["process"]["capabilities"]["bounding"],
+        serde_json::json!(["CAP_CHOWN", "CAP_KILL"])
+    );
+    c.remove(&f.store, &f.runtime, false).unwrap();
+    f.assert_clean();
+}
+
 /// The seccomp option reaches the runtime: Docker's default filter, none when unconfined,
 /// the user's profile when given (this one denies `mkdir` with `EACCES`).
 #[test]
