@@ -591,7 +591,7 @@ pub struct SecurityFlags {
     #[arg(long, value_name = "KEY=VALUE", value_parser = sysctl_arg)]
     pub sysctl: Vec<(String, String)>,
     /// CPU shares (relative weight).
-    #[arg(short = 'c', long, allow_hyphen_values = true, value_name = "INT")]
+    #[arg(short = 'c', long, allow_hyphen_values = true, value_name = "INT", value_parser = int_arg)]
     pub cpu_shares: Option<i64>,
     /// Size of /dev/shm (e.g. 64m).
     #[arg(long, allow_hyphen_values = true, value_name = "BYTES", value_parser = size_arg)]
@@ -610,6 +610,11 @@ pub struct SecurityFlags {
 /// A `--sysctl` value, checked as Docker's CLI checks it.
 fn sysctl_arg(s: &str) -> Result<(String, String), String> {
     runtime::spec::sysctl::parse_sysctl(s)
+}
+
+/// An integer flag value, refused in Go's `strconv.ParseInt` words as Docker's CLI does.
+fn int_arg(s: &str) -> Result<i64, String> {
+    runtime::spec::rlimits::parse_int(s)
 }
 
 /// A `--ulimit` value, parsed as Docker's CLI parses it.

@@ -36,8 +36,9 @@ pub const NAMES: [(&str, &str); 15] = [
     ("stack", "RLIMIT_STACK"),
 ];
 
-/// Go's `strconv.ParseInt` error text, which Docker's message carries.
-fn parse_int(s: &str) -> Result<i64, String> {
+/// A base-10 `i64` with Go's `strconv.ParseInt` error text, which Docker's flag
+/// messages carry (`--ulimit`, `--cpu-shares`).
+pub fn parse_int(s: &str) -> Result<i64, String> {
     s.parse::<i64>().map_err(|e| {
         let why = match e.kind() {
             std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
@@ -155,6 +156,19 @@ mod tests {
         ] {
             assert_eq!(parse_ulimit(arg), want, "{arg}");
         }
+    }
+
+    #[test]
+    fn integers_fail_with_gos_words() {
+        assert_eq!(parse_int("-5"), Ok(-5));
+        assert_eq!(
+            parse_int("99999999999999999999").unwrap_err(),
+            "strconv.ParseInt: parsing \"99999999999999999999\": value out of range"
+        );
+        assert_eq!(
+            parse_int("").unwrap_err(),
+            "strconv.ParseInt: parsing \"\": invalid syntax"
+        );
     }
 
     #[test]

@@ -10,6 +10,10 @@ use super::side::{Cmp, Side};
 pub const CASES: &[Case] = &[
     out("cap_drop_all_add_one", &["run", "--rm", "--cap-drop", "all", "--cap-add", "chown", "bb", "busybox", "grep", "^Cap", "/proc/self/status"]),
     out("cap_add_already_default", &["run", "--rm", "--cap-add", "CHOWN", "bb", "busybox", "grep", "^CapEff", "/proc/self/status"]),
+    // ALL is every capability the kernel knows (sys_resource dropped: a host may lack it).
+    out("cap_add_all_drop_one", &["run", "--rm", "--cap-add", "ALL", "--cap-drop", "sys_resource", "bb", "busybox", "grep", "^Cap", "/proc/self/status"]),
+    // Newer than Docker 20.10's capability list: unknown to it.
+    code("cap_add_bpf_refused", &["run", "--rm", "--cap-add", "bpf", "bb", "true"]),
     code("cap_add_unknown_refused", &["run", "--rm", "--cap-add", "foo", "bb", "true"]),
     code("cap_drop_unknown_refused", &["run", "--rm", "--cap-drop", "CAP_FOO", "bb", "true"]),
     out("sysctl_ipc_and_mqueue", &["run", "--rm", "--sysctl", "kernel.shmmax=100000", "--sysctl", "fs.mqueue.msg_max=20", "bb", "cat", "/proc/sys/kernel/shmmax", "/proc/sys/fs/mqueue/msg_max"]),
@@ -23,6 +27,7 @@ pub const CASES: &[Case] = &[
     out("shm_size_bytes", &["run", "--rm", "--shm-size", "10b", "bb", "sh", "-c", "busybox df -k /dev/shm | busybox awk 'NR==2 {print $2}'"]),
     out("cpu_shares_short_flag", &["run", "--rm", "-c", "2", "bb", "cat", "/sys/fs/cgroup/cpu/cpu.shares"]),
     code("cpu_shares_below_minimum", &["run", "--rm", "-c", "1", "bb", "true"]),
+    full("cpu_shares_not_a_number_refused", &["run", "--rm", "-c", "x", "bb", "true"]),
     code("cpu_shares_negative", &["run", "--rm", "-c", "-5", "bb", "true"]),
     code("cpus_negative", &["run", "--rm", "--cpus", "-1", "bb", "true"]),
     out("group_add_with_user_group", &["run", "--rm", "--group-add", "wheel", "--group-add", "10", "--group-add", "0", "-u", "app:app", "bb", "id"]),
