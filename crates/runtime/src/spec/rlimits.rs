@@ -87,6 +87,14 @@ pub fn parse_ulimit(val: &str) -> Result<Ulimit, String> {
     })
 }
 
+/// The `--ulimit` list as Docker's CLI keeps it (`UlimitOpt`): one per name, the last
+/// given, sorted by name (what `HostConfig.Ulimits` shows).
+pub fn normalize(ulimits: &[Ulimit]) -> Vec<Ulimit> {
+    let by_name: std::collections::BTreeMap<&str, &Ulimit> =
+        ulimits.iter().map(|u| (u.name.as_str(), u)).collect();
+    by_name.into_values().cloned().collect()
+}
+
 /// The spec's rlimits: `RLIMIT_NOFILE` at `nofile` (the engine's default), then each
 /// `--ulimit`, a later one replacing an earlier one of the same resource. -1 becomes
 /// `RLIM_INFINITY`, as Docker's `uint64(-1)` does.
@@ -156,6 +164,17 @@ mod tests {
         ] {
             assert_eq!(parse_ulimit(arg), want, "{arg}");
         }
+    }
+
+    /// Regression: `--ulimit nproc=5 --ulimit nofile=1 --ulimit nproc=6` kept all three in
+    /// the order given; Docker keeps the last per name, sorted by name.
+    #[test]
+    fn one_ulimit_per_name_sorted_like_docker() {
+        let u = |s: &str| parse_ulimit(s).unwrap();
+        assert_eq!(
+            normalize(&[u("nproc=5"), u("nofile=1"), u("nproc=6"), u("core=0")]),
+            [u("core=0"), u("nofile=1"), u("nproc=6")]
+        );
     }
 
     #[test]

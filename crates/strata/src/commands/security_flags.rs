@@ -15,7 +15,7 @@ pub fn to_options(f: &SecurityFlags) -> anyhow::Result<SecurityResources> {
         sysctls: f.sysctl.iter().cloned().collect(),
         cpu_shares: f.cpu_shares.unwrap_or(0),
         shm_size: f.shm_size.filter(|&s| s > 0),
-        ulimits: f.ulimit.clone(),
+        ulimits: runtime::spec::rlimits::normalize(&f.ulimit),
         group_add: f.group_add.clone(),
         cgroupns: cgroupns(f.cgroupns.as_deref())?,
     })

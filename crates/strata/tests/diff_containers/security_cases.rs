@@ -70,6 +70,8 @@ fn security_inspect(s: &Side) {
             "--shm-size",
             "1m",
             "--ulimit",
+            "nproc=4",
+            "--ulimit",
             "nofile=512:1024",
             "--ulimit",
             "nproc=5",
