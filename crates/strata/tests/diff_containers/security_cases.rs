@@ -40,6 +40,7 @@ pub const CASES: &[Case] = &[
     script("group_add_in_exec", group_add_exec),
     script("exec_env_with_user", exec_env_user),
     script("inspect_template_raw_fallback_sorts_json", raw_fallback),
+    script("group_add_unknown_fails_at_start", group_add_unknown_at_start),
 ];
 
 /// The `HostConfig` fields these flags set.
@@ -160,10 +161,11 @@ fn group_add_exec(s: &Side) {
     s.step(&["exec", "-u", "1000:10", "@name", "id"], Cmp::Out);
 }
 
+/// One `-e` at `run`: Docker 20.10 orders several in `Config.Env` at random.
 fn exec_env_user(s: &Side) {
     s.step(
         &[
-            "run", "-d", "--name", "@name", "-e", "A=run", "-e", "B=run", "bb", "sleep", "60",
+            "run", "-d", "--name", "@name", "-e", "A=run", "bb", "sleep", "60",
         ],
         Cmp::Code,
     );
@@ -175,6 +177,35 @@ fn exec_env_user(s: &Side) {
     );
     s.step(
         &["exec", "-e", "HOME=/x", "-e", "NEW=1", "@name", "env"],
+        Cmp::Out,
+    );
+}
+
+/// Docker resolves `--group-add` (and `-u`) when the container starts: `create` succeeds
+/// and `start` fails.
+fn group_add_unknown_at_start(s: &Side) {
+    s.step(
+        &[
+            "create",
+            "--name",
+            "@name",
+            "--group-add",
+            "nosuch",
+            "bb",
+            "true",
+        ],
+        Cmp::Code,
+    );
+    s.step(&["start", "@name"], Cmp::Code);
+    s.step(
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            "name=@name",
+            "--format",
+            "{{.Status}}",
+        ],
         Cmp::Out,
     );
 }
