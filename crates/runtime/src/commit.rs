@@ -339,6 +339,7 @@ mod tests {
             args: vec![],
             stop_signal: "SIGTERM".into(),
             runtime: "runc".into(),
+            start_error: None,
         }
     }
 

@@ -105,6 +105,15 @@ impl RuntimeError {
         }
     }
 
+    /// The exit code a container keeps in its state when its start fails with this error:
+    /// Docker's daemon records 126/127 as `run` reports them and 128 for anything else.
+    pub fn start_exit_code(&self) -> i32 {
+        match self.run_exit_code() {
+            125 => 128,
+            code => code,
+        }
+    }
+
     /// True when a container or image was not found (exit code 125 / "No such" in the CLI).
     pub fn is_not_found(&self) -> bool {
         match self {

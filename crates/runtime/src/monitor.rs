@@ -44,7 +44,7 @@ pub fn run(store: &Store, runtime: &OciRuntime, id: &str) -> Result<i32, Runtime
         }
         Err(e) => {
             // Docker leaves such a container `created`, with the code and the error.
-            state.exit_code = Some(e.run_exit_code());
+            state.exit_code = Some(e.start_exit_code());
             state.error = Some(e.to_string());
             state.finished_at = Some(now_rfc3339());
             write_state(&dir.state(), &state)?;
@@ -184,6 +184,7 @@ mod tests {
                 args: vec![],
                 stop_signal: "SIGTERM".into(),
                 runtime: "runc".into(),
+                start_error: None,
             },
             state,
             dir: ContainerDir("/nonexistent".into()),

@@ -51,6 +51,11 @@ pub struct ContainerRecord {
     pub stop_signal: String,
     /// The OCI runtime's name (`runc`).
     pub runtime: String,
+    /// Why the container cannot start, found at create but reported by every `start`:
+    /// Docker resolves the user and its groups when the container starts, so an unknown
+    /// `-u`/`--group-add` name still creates a container (left `created` by its start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_error: Option<String>,
 }
 
 /// Where a container is in its life.

@@ -334,13 +334,24 @@ fn user_env_and_working_dir() {
 #[test]
 fn bad_input_is_a_clear_error_and_leaves_nothing() {
     let f = Fixture::new();
+    // An unknown user creates the container, as Docker resolves it at start, and every
+    // start fails with the lookup's message, Docker's ExitCode 128 for the state.
     let mut opts = sh("true");
     opts.user = Some("nobody".into());
-    let e = container::create(&f.store, &f.runtime, "fixture", None, opts).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "unable to find user nobody: no matching entries in passwd file"
-    );
+    let c = container::create(&f.store, &f.runtime, "fixture", None, opts).unwrap();
+    for _ in 0..2 {
+        let e = c
+            .clone()
+            .start(&f.store, &f.runtime, Attach::default())
+            .err()
+            .expect("start fails");
+        assert_eq!(
+            e.to_string(),
+            "unable to find user nobody: no matching entries in passwd file"
+        );
+        assert_eq!((e.run_exit_code(), e.start_exit_code()), (125, 128));
+    }
+    c.remove(&f.store, &f.runtime, false).unwrap();
     let e = container::create(&f.store, &f.runtime, "no-such-image", None, sh("true")).unwrap_err();
     assert!(e.is_not_found(), "{e}");
     let opts = RunOptions {

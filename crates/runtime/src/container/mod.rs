@@ -263,7 +263,7 @@ pub fn create(
             opts.mounts.push(m);
         }
     }
-    let record = ContainerRecord {
+    let mut record = ContainerRecord {
         id: id.clone(),
         name,
         image: image.to_string(),
@@ -278,6 +278,7 @@ pub fn create(
             .unwrap_or_else(|| "SIGTERM".into()),
         runtime: runtime.name.clone(),
         options: opts,
+        start_error: None,
     };
     // The record goes first: from here on `list` sees the name as taken.
     write_json(&dir.record(), &record)?;
@@ -285,14 +286,24 @@ pub fn create(
     drop(names_lock);
 
     let mount = mount_rootfs(store, &record, &dir)?;
-    let opts = &record.options;
-    let user_spec = opts
+    let user_spec = record
+        .options
         .user
         .clone()
         .or_else(|| config.config.user.clone())
         .unwrap_or_default();
-    let exec_user =
-        user::resolve_in_root_with_groups(&dir.rootfs(), &user_spec, &opts.security.group_add)?;
+    let group_add = record.options.security.group_add.clone();
+    let exec_user = match user::resolve_in_root_with_groups(&dir.rootfs(), &user_spec, &group_add) {
+        Ok(u) => u,
+        // Docker creates the container and fails its every start (see `start_error`).
+        Err(RuntimeError::User(message)) => {
+            record.start_error = Some(message);
+            write_json(&dir.record(), &record)?;
+            user::ExecUser::default()
+        }
+        Err(e) => return Err(e),
+    };
+    let opts = &record.options;
     inroot::mkdir_all(&dir.rootfs(), &cwd, None)?;
     for m in &opts.mounts {
         if let crate::MountKind::Volume { source, .. } = &m.kind {
@@ -493,6 +504,9 @@ impl Container {
         runtime: &OciRuntime,
         attach: Attach,
     ) -> Result<Running, RuntimeError> {
+        if let Some(message) = &self.record.start_error {
+            return Err(RuntimeError::User(message.clone()));
+        }
         if self.state.status == Status::Running && self.is_running(runtime)? {
             return Err(RuntimeError::InvalidOptions(format!(
                 "container {} is already running",

@@ -59,7 +59,7 @@ pub fn run_attached(
                     let _ = container::remove_with_volumes(ctx, store, rt, c, true);
                 } else {
                     // Docker leaves it `created`, with the code and the error.
-                    c.state.exit_code = Some(code);
+                    c.state.exit_code = Some(e.start_exit_code());
                     c.state.error = Some(e.to_string());
                     c.state.finished_at = Some(runtime::record::now_rfc3339());
                     let _ = runtime::record::write_state(&c.dir.state(), &c.state);

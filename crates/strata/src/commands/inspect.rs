@@ -28,9 +28,11 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         }
     };
     let template = match &args.format {
-        Some(f) if f != "json" => {
-            Some(Template::parse(f, Missing::MapError)?.typed_nils(DOCKER_NIL_KINDS))
-        }
+        Some(f) if f != "json" => Some(
+            Template::parse(f, Missing::MapError)?
+                .typed_nils(DOCKER_NIL_KINDS)
+                .go_renamed(DOCKER_RENAMED),
+        ),
         _ => None,
     };
     let store = ctx.store()?;
@@ -140,6 +142,22 @@ const DOCKER_NIL_KINDS: crate::render::template::NilKinds = &[
     ("Sysctls", GoKind::Map),
     ("Healthcheck", GoKind::Pointer),
     ("Health", GoKind::Pointer),
+];
+
+/// The JSON keys of Docker's inspect structs whose Go field names differ (`ID string
+/// \`json:"Id"\``, `CPUShares`, `DNS`, …): a template naming one runs on the raw JSON.
+const DOCKER_RENAMED: &[&str] = &[
+    "Id",
+    "CpuShares",
+    "CpuPeriod",
+    "CpuQuota",
+    "CpuRealtimePeriod",
+    "CpuRealtimeRuntime",
+    "CpuCount",
+    "CpuPercent",
+    "Dns",
+    "DnsOptions",
+    "DnsSearch",
 ];
 
 /// JSON as Docker's `inspect` commands print it (4-space indentation).

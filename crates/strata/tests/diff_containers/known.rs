@@ -29,14 +29,6 @@ pub const KNOWN: &[(&str, &str)] = &[
         "inspect_mounts_bind_and_volume",
         "CLI/config: a bind mount's Mounts[] entry has no Name key, so {{.Name}} fails (exit 1); Docker renders it empty",
     ),
-    (
-        "inspect_template_raw_fallback_sorts_json",
-        "CLI/templates: Docker runs an inspect template on the typed struct, then on the raw JSON when a name is not a Go field (`.HostConfig.CpuShares` is `CPUShares`); `json` of an object then sorts keys. strata always keeps struct order",
-    ),
-    (
-        "group_add_unknown_fails_at_start",
-        "runtime: --group-add (like -u) is resolved at create, so an unknown group fails `create` (exit 1, nothing made); Docker creates the container and fails at `start`",
-    ),
     // The container's view.
     ("etc_hosts_network_none", HOSTS),
     ("etc_hosts_with_hostname", HOSTS),

@@ -21,6 +21,17 @@ pub struct State<'a> {
     missing: Missing,
     nil_kinds: super::NilKinds,
     root: &'a Value,
+    mode: Mode,
+}
+
+/// Which of Docker's two inspect passes runs (see [`super::Template::go_renamed`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    /// On Docker's Go struct: these JSON keys are not its field names, so naming one fails
+    /// the pass ([`TemplateError::TypedFallback`]).
+    Typed(&'static [&'static str]),
+    /// On the raw decoded JSON: objects are maps, so `json` sorts their keys.
+    Raw,
 }
 
 /// Runs `nodes` on `data`.
@@ -29,6 +40,7 @@ pub fn execute(
     data: &Value,
     missing: Missing,
     nil_kinds: super::NilKinds,
+    mode: Mode,
 ) -> Result<String, TemplateError> {
     let mut s = State {
         out: String::new(),
@@ -36,9 +48,27 @@ pub fn execute(
         missing,
         nil_kinds,
         root: data,
+        mode,
     };
     s.walk(nodes, data)?;
     Ok(s.out)
+}
+
+/// `v` with every object's keys sorted, as Go marshals a map.
+fn sorted_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted_keys(&o[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted_keys).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Go's truth: false, 0, nil and empty strings, slices and maps are false.
@@ -264,6 +294,9 @@ impl State<'_> {
                     {
                         return Ok(Value::String(funcs::go_json(&args[0])));
                     }
+                    if name == "json" && matches!(self.mode, Mode::Raw) {
+                        args = args.iter().map(sorted_keys).collect();
+                    }
                     funcs::call(name, args).map_err(|e| match e {
                         TemplateError::Exec(m) if !m.starts_with("executing ") => {
                             TemplateError::Exec(format!("executing \"\" at <{name}>: {m}"))
@@ -325,6 +358,11 @@ impl State<'_> {
         };
         let mut v = start;
         for (i, name) in path.iter().enumerate() {
+            if let (Mode::Typed(renamed), Value::Object(_)) = (self.mode, v)
+                && renamed.contains(&name.as_str())
+            {
+                return Err(TemplateError::TypedFallback);
+            }
             match v {
                 Value::Object(map) => match map.get(name) {
                     Some(next) => v = next,

@@ -28,6 +28,10 @@ pub enum TemplateError {
     /// the position (`:1:2: `) once the template placed it.
     #[error("template parsing error: template: {0}")]
     Exec(String),
+    /// Internal to [`Template::execute`]: the typed pass named a field Docker's Go struct
+    /// does not have; the raw pass runs instead.
+    #[error("template parsing error: a field only the raw JSON has")]
+    TypedFallback,
 }
 
 /// How a missing map key is treated.
@@ -66,6 +70,7 @@ pub struct Template {
     nodes: Vec<parse::Node>,
     missing: Missing,
     nil_kinds: NilKinds,
+    go_renamed: &'static [&'static str],
 }
 
 impl Template {
@@ -80,7 +85,17 @@ impl Template {
             nodes,
             missing,
             nil_kinds: &[],
+            go_renamed: &[],
         })
+    }
+
+    /// The JSON keys whose Go field names differ in Docker's structs (`Id` is `ID`,
+    /// `CpuShares` is `CPUShares`). Docker's `inspect -f` runs on the typed struct first and,
+    /// when that fails, again on the raw decoded JSON; so a template naming one of these
+    /// runs raw: no typed nils, and `json` of an object sorts its keys.
+    pub fn go_renamed(mut self, keys: &'static [&'static str]) -> Template {
+        self.go_renamed = keys;
+        self
     }
 
     /// Prints nil (or absent) fields named in `kinds` as Docker's typed structs do
@@ -92,7 +107,20 @@ impl Template {
 
     /// Runs the template on one row.
     pub fn execute(&self, row: &Value) -> Result<String, TemplateError> {
-        exec::execute(&self.nodes, row, self.missing, self.nil_kinds).map_err(|e| match e {
+        let typed = exec::execute(
+            &self.nodes,
+            row,
+            self.missing,
+            self.nil_kinds,
+            exec::Mode::Typed(self.go_renamed),
+        );
+        let result = match typed {
+            Err(TemplateError::TypedFallback) => {
+                exec::execute(&self.nodes, row, self.missing, &[], exec::Mode::Raw)
+            }
+            other => other,
+        };
+        result.map_err(|e| match e {
             TemplateError::Exec(m) => TemplateError::Exec(self.place(m)),
             other => other,
         })
@@ -420,6 +448,44 @@ mod tests {
                 t.and_then(|t| t.execute(&data)).is_err(),
                 "{format} should fail"
             );
+        }
+    }
+
+    #[test]
+    fn a_go_renamed_field_runs_the_template_on_the_raw_json() {
+        let data = json!({
+            "Id": "abc",
+            "Config": {"Volumes": null},
+            "HostConfig": {"CpuShares": 0, "Ulimits": [{"Name": "nofile", "Soft": 1, "Hard": 2}]},
+        });
+        const KINDS: NilKinds = &[("Volumes", GoKind::Set)];
+        let t = |f: &str| {
+            Template::parse(f, Missing::MapError)
+                .unwrap()
+                .typed_nils(KINDS)
+                .go_renamed(&["Id", "CpuShares"])
+                .execute(&data)
+                .unwrap()
+        };
+        for (format, want) in [
+            // Typed: struct order, typed nils.
+            (
+                "{{json .HostConfig.Ulimits}} {{.Config.Volumes}}",
+                r#"[{"Name":"nofile","Soft":1,"Hard":2}] map[]"#,
+            ),
+            // Raw (a renamed field anywhere it is reached): sorted keys, no typed nils.
+            (
+                "{{json .HostConfig.Ulimits}} {{.HostConfig.CpuShares}}",
+                r#"[{"Hard":2,"Name":"nofile","Soft":1}] 0"#,
+            ),
+            ("{{.Id}} {{.Config.Volumes}}", "abc <no value>"),
+            // Not reached: the typed pass succeeds.
+            (
+                "{{if false}}{{.Id}}{{end}}{{json .HostConfig.Ulimits}}",
+                r#"[{"Name":"nofile","Soft":1,"Hard":2}]"#,
+            ),
+        ] {
+            assert_eq!(t(format), want, "{format}");
         }
     }
 
