@@ -84,10 +84,14 @@ pub fn run(ctx: &Ctx, args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<
     if args.quiet {
         return Ok(());
     }
-    let format = OutputFormat::parse(
-        args.format.as_deref(),
-        "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
-    )?;
+    // Docker's default table shows `CREATED AT` (the timestamp column) with -H=false.
+    let default = if args.human {
+        "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+    } else {
+        "{{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+    };
+    let format =
+        OutputFormat::parse(args.format.as_deref(), default)?.on_struct("*image.historyContext");
     render::write_rows(out, &format, HEADERS, &rows)
 }
 

@@ -29,7 +29,10 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
     };
     let template = match &args.format {
         Some(f) if f != "json" => {
-            Some(Template::parse(f, Missing::MapError)?.typed_nils(DOCKER_NIL_KINDS))
+            // Docker's `inspect` exits 64 (EX_USAGE) on a template that does not parse.
+            let t = Template::parse(f, Missing::MapError)
+                .map_err(|e| super::ExitStatus::error(64, e))?;
+            Some(t.typed_nils(DOCKER_NIL_KINDS))
         }
         _ => None,
     };
@@ -138,6 +141,7 @@ const DOCKER_NIL_KINDS: crate::render::template::NilKinds = &[
     ("Ports", GoKind::Map),
     ("StorageOpt", GoKind::Map),
     ("Sysctls", GoKind::Map),
+    ("Variant", GoKind::String),
     ("Healthcheck", GoKind::Pointer),
     ("Health", GoKind::Pointer),
 ];

@@ -86,22 +86,43 @@ fn load_one<S: ImageSource>(
     src: &S,
     names: &[oci::Reference],
 ) -> anyhow::Result<Vec<String>> {
+    // The images the names point at before the load, to report the ones it takes over.
+    let before: Vec<Option<oci::Digest>> = names
+        .iter()
+        .map(|n| store.resolve_image(&n.to_string()).ok().map(|i| i.id))
+        .collect();
     let tag = names.first().map(ToString::to_string);
     let report = copy_into_store(store, src, tag)?;
     for n in names.iter().skip(1) {
         store.set_tag(&n.to_string(), &report.top)?;
     }
+    let id = match &report.config {
+        Some(id) => id.clone(),
+        None => store.resolve_image(&report.top.digest.to_string())?.id,
+    };
     if names.is_empty() {
-        let id = match &report.config {
-            Some(id) => id.clone(),
-            None => store.resolve_image(&report.top.digest.to_string())?.id,
-        };
         return Ok(vec![format!("Loaded image ID: {id}")]);
     }
-    Ok(names
+    let mut lines: Vec<String> = names
         .iter()
-        .map(|n| format!("Loaded image: {}", n.familiar()))
-        .collect())
+        .zip(&before)
+        .filter_map(|(n, old)| renamed_line(&n.familiar(), old.as_ref(), &id))
+        .collect();
+    lines.extend(
+        names
+            .iter()
+            .map(|n| format!("Loaded image: {}", n.familiar())),
+    );
+    Ok(lines)
+}
+
+/// Docker's notice when a loaded name took over a tag of another image (that image keeps
+/// its ID, untagged), `None` when the name was free or already this image's.
+fn renamed_line(name: &str, old: Option<&oci::Digest>, new: &oci::Digest) -> Option<String> {
+    let old = old.filter(|o| *o != new)?;
+    Some(format!(
+        "The image {name} already exists, renaming the old one with ID {old} to empty string"
+    ))
 }
 
 /// Every platform the archive has; if it lacks some of an index's (a single-platform save
@@ -147,6 +168,22 @@ fn stdin_file() -> anyhow::Result<File> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn loading_over_another_images_tag_names_the_old_id() {
+        let (a, b) = (oci::Digest::sha256_of(b"a"), oci::Digest::sha256_of(b"b"));
+        assert_eq!(
+            renamed_line("app:1", Some(&a), &b).as_deref(),
+            Some(
+                format!(
+                    "The image app:1 already exists, renaming the old one with ID {a} to empty string"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(renamed_line("app:1", Some(&b), &b), None);
+        assert_eq!(renamed_line("app:1", None, &b), None);
+    }
 
     #[test]
     fn names_from_index_annotations() {

@@ -20,6 +20,9 @@ pub struct State<'a> {
     vars: Vec<(String, Value)>,
     missing: Missing,
     nil_kinds: super::NilKinds,
+    /// The Go type Docker's formatter runs the template on (`*formatter.imageContext`),
+    /// named when the row has no such field.
+    struct_name: Option<&'static str>,
     root: &'a Value,
 }
 
@@ -29,12 +32,14 @@ pub fn execute(
     data: &Value,
     missing: Missing,
     nil_kinds: super::NilKinds,
+    struct_name: Option<&'static str>,
 ) -> Result<String, TemplateError> {
     let mut s = State {
         out: String::new(),
         vars: vec![("$".into(), data.clone())],
         missing,
         nil_kinds,
+        struct_name,
         root: data,
     };
     s.walk(nodes, data)?;
@@ -184,6 +189,7 @@ impl State<'_> {
             (GoKind::Slice, Value::Null) => "[]".into(),
             (GoKind::Map | GoKind::Set, Value::Null) => "map[]".into(),
             (GoKind::Pointer, Value::Null) => "<nil>".into(),
+            (GoKind::String, Value::Null) => String::new(),
             (GoKind::Set, Value::Object(o)) => {
                 let mut keys: Vec<&String> = o.keys().collect();
                 keys.sort();
@@ -335,6 +341,13 @@ impl State<'_> {
                     }
                     None if self.missing == Missing::MapError => {
                         return Err(at(format!("map has no entry for key {name:?}")));
+                    }
+                    // The row stands for Docker's formatter struct: Go names its type.
+                    None if i == 0 && std::ptr::eq(v, self.root) && self.struct_name.is_some() => {
+                        return Err(at(format!(
+                            "can't evaluate field {name} in type {}",
+                            self.struct_name.unwrap_or_default()
+                        )));
                     }
                     None => {
                         return Err(at(format!(

@@ -53,6 +53,8 @@ pub enum GoKind {
     Set,
     /// A pointer: nil prints `<nil>`.
     Pointer,
+    /// A string `omitempty` leaves out when empty (`Variant`): absent prints nothing.
+    String,
 }
 
 /// The fields Docker's typed structs print differently (Docker executes `inspect -f` on the
@@ -66,6 +68,7 @@ pub struct Template {
     nodes: Vec<parse::Node>,
     missing: Missing,
     nil_kinds: NilKinds,
+    struct_name: Option<&'static str>,
 }
 
 impl Template {
@@ -80,7 +83,16 @@ impl Template {
             nodes,
             missing,
             nil_kinds: &[],
+            struct_name: None,
         })
+    }
+
+    /// Names the Go type Docker's formatter executes this template on
+    /// (`*formatter.imageContext`): an unknown field is then reported as Go does,
+    /// `can't evaluate field Nope in type *formatter.imageContext`.
+    pub fn on_struct(mut self, name: &'static str) -> Template {
+        self.struct_name = Some(name);
+        self
     }
 
     /// Prints nil (or absent) fields named in `kinds` as Docker's typed structs do
@@ -92,7 +104,14 @@ impl Template {
 
     /// Runs the template on one row.
     pub fn execute(&self, row: &Value) -> Result<String, TemplateError> {
-        exec::execute(&self.nodes, row, self.missing, self.nil_kinds).map_err(|e| match e {
+        exec::execute(
+            &self.nodes,
+            row,
+            self.missing,
+            self.nil_kinds,
+            self.struct_name,
+        )
+        .map_err(|e| match e {
             TemplateError::Exec(m) => TemplateError::Exec(self.place(m)),
             other => other,
         })
@@ -455,6 +474,42 @@ mod tests {
         );
         assert_eq!(t("{{.Config.Vols}}").unwrap(), "map[/a:{}]");
         assert!(t("{{.Name.Deeper}}").is_err());
+    }
+
+    #[test]
+    fn unknown_field_of_a_formatter_struct_names_its_type() {
+        let row = json!({"ID": "x", "Config": {"Cmd": null}});
+        let t = |f: &str| {
+            Template::parse(f, Missing::Error)
+                .unwrap()
+                .on_struct("*formatter.imageContext")
+                .execute(&row)
+        };
+        assert_eq!(
+            t("{{.Nope}}").unwrap_err().to_string(),
+            "template parsing error: template: :1:2: executing \"\" at <.Nope>: can't evaluate field Nope in type *formatter.imageContext"
+        );
+        assert_eq!(t("{{.ID}}").unwrap(), "x");
+        // Inside a field the row's own keys are not the struct's.
+        assert!(
+            t("{{.Config.Nope}}")
+                .unwrap_err()
+                .to_string()
+                .contains("the fields are")
+        );
+    }
+
+    #[test]
+    fn absent_string_field_prints_empty() {
+        const KINDS: NilKinds = &[("Variant", GoKind::String)];
+        let t = Template::parse("{{.Os}}|{{.Variant}}", Missing::MapError)
+            .unwrap()
+            .typed_nils(KINDS);
+        assert_eq!(t.execute(&json!({"Os": "linux"})).unwrap(), "linux|");
+        assert_eq!(
+            t.execute(&json!({"Os": "linux", "Variant": "v8"})).unwrap(),
+            "linux|v8"
+        );
     }
 
     #[test]
