@@ -56,6 +56,31 @@ fn scratch_image_with_copied_files() {
     );
 }
 
+/// Docker's SIZE of a built layer is its files unpacked (regular-file bytes, symlink
+/// targets), recorded as the layer was written.
+#[test]
+fn built_layers_record_their_unpacked_size() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write_files(ctx.path(), &[("a", "four"), ("d/b", "xyz")]);
+    let store = Store::open(root.path()).unwrap();
+    build(
+        &store,
+        &request(ctx.path(), "FROM scratch\nCOPY a /a\nCOPY d /d/\n", "sized"),
+    )
+    .unwrap();
+    let info = store.resolve_image("sized").unwrap();
+    let manifest =
+        oci::Manifest::from_slice(&store.manifest_bytes(&info.manifest).unwrap()).unwrap();
+    let sizes: Vec<u64> = manifest
+        .layers
+        .iter()
+        .map(|l| store.layer_size(l).unwrap())
+        .collect();
+    assert_eq!(sizes, [4, 3]);
+    assert_eq!(info.size, 7);
+}
+
 #[test]
 fn env_workdir_user_and_friends_shape_the_config() {
     let ctx = tempfile::tempdir().unwrap();
@@ -98,6 +123,8 @@ ONBUILD COPY f /onbuild
         c.cmd.as_deref(),
         Some(&["/bin/sh".to_string(), "-c".into(), "serve --port 1".into()][..])
     );
+    // BuildKit stores ArgsEscaped with every CMD.
+    assert_eq!(c.args_escaped, Some(true));
     let hc = c.healthcheck.as_ref().unwrap();
     assert_eq!(hc.interval, Some(5_000_000_000));
     assert_eq!(c.on_build, ["COPY f /onbuild"]);

@@ -71,4 +71,4 @@ pub use compression::Compression;
 pub use create::{CreateOptions, create_compressed_layer, create_layer};
 pub use error::LayerError;
 pub use hashing::{HashingReader, HashingWriter};
-pub use measure::{MeasuringReader, TarFormatError};
+pub use measure::{MeasuringReader, TarFormatError, TarMeter};

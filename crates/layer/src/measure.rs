@@ -51,9 +51,10 @@ enum Part {
     Done,
 }
 
-/// Passes a tar stream through unchanged, checking its structure and measuring it.
-pub struct MeasuringReader<R> {
-    inner: R,
+/// The tar parser behind [`MeasuringReader`], for writers too ([`crate::LayerWriter`]
+/// measures what it compresses): feed it the stream's bytes in order.
+#[derive(Debug, Clone)]
+pub struct TarMeter {
     part: Part,
     block: [u8; BLOCK],
     filled: usize,
@@ -70,11 +71,9 @@ pub struct MeasuringReader<R> {
     entries: u64,
 }
 
-impl<R: Read> MeasuringReader<R> {
-    /// Wraps a decompressed tar stream.
-    pub fn new(inner: R) -> MeasuringReader<R> {
-        MeasuringReader {
-            inner,
+impl Default for TarMeter {
+    fn default() -> TarMeter {
+        TarMeter {
             part: Part::Header,
             block: [0; BLOCK],
             filled: 0,
@@ -87,19 +86,42 @@ impl<R: Read> MeasuringReader<R> {
             entries: 0,
         }
     }
+}
+
+/// Passes a tar stream through unchanged, checking its structure and measuring it.
+pub struct MeasuringReader<R> {
+    inner: R,
+    meter: TarMeter,
+}
+
+impl<R: Read> MeasuringReader<R> {
+    /// Wraps a decompressed tar stream.
+    pub fn new(inner: R) -> MeasuringReader<R> {
+        MeasuringReader {
+            inner,
+            meter: TarMeter::default(),
+        }
+    }
 
     /// The unpacked size of the entries read so far (all of them once the stream ended).
     pub fn unpacked_size(&self) -> u64 {
-        self.unpacked
+        self.meter.unpacked
     }
 
     /// The number of file entries read so far.
     pub fn entries(&self) -> u64 {
-        self.entries
+        self.meter.entries
+    }
+}
+
+impl TarMeter {
+    /// The unpacked size of the entries seen so far.
+    pub fn unpacked_size(&self) -> u64 {
+        self.unpacked
     }
 
-    /// Parses `bytes`, which just passed.
-    fn observe(&mut self, mut bytes: &[u8]) -> Result<(), TarFormatError> {
+    /// Parses `bytes`, the next part of the stream.
+    pub fn observe(&mut self, mut bytes: &[u8]) -> Result<(), TarFormatError> {
         while !bytes.is_empty() {
             match self.part {
                 Part::Done => return Ok(()),
@@ -204,7 +226,7 @@ impl<R: Read> MeasuringReader<R> {
 
     /// The stream ended: fine at a header boundary (Go's reader takes a clean EOF there
     /// as the end, with or without the zero blocks), else the archive was cut short.
-    fn finish(&self) -> Result<(), TarFormatError> {
+    pub fn finish(&self) -> Result<(), TarFormatError> {
         match self.part {
             Part::Done => Ok(()),
             Part::Header if self.filled == 0 => Ok(()),
@@ -217,9 +239,11 @@ impl<R: Read> Read for MeasuringReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n == 0 && !buf.is_empty() {
-            self.finish().map_err(TarFormatError::into_io)?;
+            self.meter.finish().map_err(TarFormatError::into_io)?;
         }
-        self.observe(&buf[..n]).map_err(TarFormatError::into_io)?;
+        self.meter
+            .observe(&buf[..n])
+            .map_err(TarFormatError::into_io)?;
         Ok(n)
     }
 }
@@ -374,6 +398,17 @@ mod tests {
         let mut bad = vec![0u8; BLOCK];
         bad.extend_from_slice(&tar[..BLOCK]);
         assert_eq!(err(&bad), Some(TarFormatError::InvalidHeader));
+    }
+
+    #[test]
+    fn layer_writer_reports_the_unpacked_size() {
+        let mut blob = Vec::new();
+        let d = crate::compress_layer(&sample()[..], &mut blob, crate::Compression::Gzip, None)
+            .unwrap();
+        assert_eq!(d.unpacked_size, Some(158));
+        let d = crate::compress_layer(&b"junk\n"[..], &mut blob, crate::Compression::None, None)
+            .unwrap();
+        assert_eq!(d.unpacked_size, None, "not a tar: no size");
     }
 
     #[test]

@@ -122,6 +122,9 @@ impl<'a> Builder<'a> {
                 let argv = shell_argv(c.shell.as_deref(), se);
                 // BuildKit stores an empty exec form (`CMD []`) as null.
                 c.cmd = (!argv.is_empty()).then(|| argv.clone());
+                // BuildKit marks every CMD's argv as escaped (`ArgsEscaped: true` in the
+                // stored config, kept for Docker compatibility).
+                c.args_escaped = Some(true);
                 format!("CMD {}", crate::history::quoted(&argv))
             }
             Instruction::Entrypoint(se) => {

@@ -232,6 +232,10 @@ pub fn image_json(store: &Store, info: &ImageInfo) -> anyhow::Result<Value> {
         ("Size", json!(info.size)),
         ("VirtualSize", json!(info.size)),
         (
+            "GraphDriver",
+            graph_driver(store.root(), &config.rootfs.diff_ids),
+        ),
+        (
             "RootFS",
             json!({
                 "Type": config.rootfs.kind,
@@ -239,7 +243,6 @@ pub fn image_json(store: &Store, info: &ImageInfo) -> anyhow::Result<Value> {
             }),
         ),
         ("Metadata", json!({"LastTagTime": "0001-01-01T00:00:00Z"})),
-        ("Descriptor", serde_json::to_value(&info.target)?),
     ] {
         v.insert(k.into(), val);
     }
@@ -247,9 +250,53 @@ pub fn image_json(store: &Store, info: &ImageInfo) -> anyhow::Result<Value> {
     Ok(v)
 }
 
+/// Docker's `GraphDriver` of an image, for what strata really has: overlay lower
+/// directories, one snapshot per layer (unpacked when a container first needs it). The top
+/// layer's directory is `UpperDir` as in Docker's overlay2, the ones below it `LowerDir`
+/// (top first, as overlay stacks them); an image has no merged or work directory.
+fn graph_driver(store_root: &std::path::Path, diff_ids: &[oci::Digest]) -> Value {
+    let mut dirs: Vec<String> = runtime::snapshot::chain_ids(diff_ids)
+        .iter()
+        .rev()
+        .map(|c| {
+            runtime::snapshot::snapshot_path(store_root, c)
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut data = serde_json::Map::new();
+    if !dirs.is_empty() {
+        let upper = dirs.remove(0);
+        if !dirs.is_empty() {
+            data.insert("LowerDir".into(), json!(dirs.join(":")));
+        }
+        data.insert("UpperDir".into(), json!(upper));
+    }
+    json!({"Data": data, "Name": "overlay2"})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graph_driver_names_the_layer_snapshots() {
+        let root = std::path::Path::new("/s");
+        let (a, b) = (oci::Digest::sha256_of(b"a"), oci::Digest::sha256_of(b"b"));
+        let chains = runtime::snapshot::chain_ids(&[a.clone(), b.clone()]);
+        let dir = |c: &oci::Digest| format!("/s/snapshots/{}/fs", c.hex());
+        assert_eq!(
+            graph_driver(root, &[a, b]),
+            json!({
+                "Data": {"LowerDir": dir(&chains[0]), "UpperDir": dir(&chains[1])},
+                "Name": "overlay2"
+            })
+        );
+        assert_eq!(
+            graph_driver(root, &[]),
+            json!({"Data": {}, "Name": "overlay2"})
+        );
+    }
 
     #[test]
     fn reindents_to_four_spaces() {

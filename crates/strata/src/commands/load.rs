@@ -27,7 +27,19 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
         None => (stdin_file()?, "standard input".to_string()),
     };
     let store = ctx.store()?;
-    let tar = TarIndex::open_named(file.try_clone()?, name.clone())?;
+    let tar = match TarIndex::open_named(file.try_clone()?, name.clone()) {
+        Ok(t) => t,
+        // dockerd untars the archive and reports Go's tar error; find it (only now that
+        // the scan failed) by reading the stream as Go would.
+        Err(e) => match go_tar_error(&file) {
+            Some(t) => {
+                return Err(Plain::error(format!(
+                    "Error processing tar file(exit status 1): {t}"
+                )));
+            }
+            None => return Err(e.into()),
+        },
+    };
     let mut lines = Vec::new();
     // Docker 25+ writes both forms in one archive: read its OCI index then, which keeps
     // the manifests' digests (manifest.json would make new ones) and checks them.
@@ -35,7 +47,19 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
         let index = Index::from_slice(&tar.read_small("index.json", 16 << 20)?)
             .with_context(|| format!("reading index.json of {name}"))?;
         for entry in &index.manifests {
-            let tar = TarIndex::open_named(file.try_clone()?, name.clone())?;
+            let tar = match TarIndex::open_named(file.try_clone()?, name.clone()) {
+                Ok(t) => t,
+                // dockerd untars the archive and reports Go's tar error; find it (only now that
+                // the scan failed) by reading the stream as Go would.
+                Err(e) => match go_tar_error(&file) {
+                    Some(t) => {
+                        return Err(Plain::error(format!(
+                            "Error processing tar file(exit status 1): {t}"
+                        )));
+                    }
+                    None => return Err(e.into()),
+                },
+            };
             let src = OciArchiveSource::from_tar(tar, Some(&entry.digest.to_string()))?;
             let names = oci_names(entry);
             lines.extend(load_one(&store, &src, &names)?);
@@ -63,6 +87,22 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
         writeln!(out, "{l}")?;
     }
     Ok(())
+}
+
+/// What Go's `archive/tar` says of the archive in `file`, when it finds it malformed.
+fn go_tar_error(file: &File) -> Option<layer::TarFormatError> {
+    use std::io::{Read, Seek};
+    let mut f = file.try_clone().ok()?;
+    f.rewind().ok()?;
+    let mut r = layer::MeasuringReader::new(std::io::BufReader::new(f));
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => return layer::TarFormatError::of(&e).cloned(),
+        }
+    }
 }
 
 /// The names an OCI index entry carries: containerd's full name, or a `ref.name` that is a
@@ -168,6 +208,24 @@ fn stdin_file() -> anyhow::Result<File> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn a_malformed_archive_gets_gos_tar_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tar");
+        for (bytes, want) in [
+            (&b"junk\n"[..], Some(layer::TarFormatError::UnexpectedEof)),
+            (
+                &[b'x'; 1024][..],
+                Some(layer::TarFormatError::InvalidHeader),
+            ),
+            (&[0u8; 1024][..], None),
+        ] {
+            std::fs::write(&path, bytes).unwrap();
+            let f = File::open(&path).unwrap();
+            assert_eq!(go_tar_error(&f), want);
+        }
+    }
 
     #[test]
     fn loading_over_another_images_tag_names_the_old_id() {
