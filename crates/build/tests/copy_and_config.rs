@@ -56,6 +56,51 @@ fn scratch_image_with_copied_files() {
     );
 }
 
+/// BuildKit's image keeps the OCI fields and the container config of its base, not the
+/// base's Docker-only `comment`, `container`, `container_config` or `docker_version`.
+#[test]
+fn built_config_drops_the_bases_docker_only_fields() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(root.path()).unwrap();
+    let base = serde_json::json!({
+        "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+        "comment": "Imported from -", "container": "abc", "docker_version": "20.10.24",
+        "container_config": {"Hostname": "abc"},
+        "config": {"Env": ["PATH=/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": []},
+        "history": [{"created": "2024-01-01T00:00:00Z", "comment": "Imported from -"}],
+    });
+    let base = store
+        .put_blob_bytes(oci::media::OCI_CONFIG, &serde_json::to_vec(&base).unwrap())
+        .unwrap();
+    let manifest = oci::Manifest {
+        schema_version: 2,
+        media_type: Some(oci::media::OCI_MANIFEST.into()),
+        artifact_type: None,
+        config: base,
+        layers: vec![],
+        subject: None,
+        annotations: Default::default(),
+    };
+    let bytes = manifest.to_vec();
+    let desc = oci::Descriptor::of_bytes(oci::media::OCI_MANIFEST, &bytes);
+    store.put_manifest(&desc, &bytes).unwrap();
+    store
+        .set_tag("docker.io/library/imported:latest", &desc)
+        .unwrap();
+    build(
+        &store,
+        &request(ctx.path(), "FROM imported\nLABEL a=b\n", "child"),
+    )
+    .unwrap();
+    let cfg = config(&store, "child");
+    assert!(cfg.extra.is_empty(), "{:?}", cfg.extra);
+    assert_eq!(cfg.docker_version, None);
+    assert_eq!(cfg.config.env, ["PATH=/bin"]);
+    assert_eq!(cfg.history.len(), 2);
+}
+
 /// Docker's SIZE of a built layer is its files unpacked (regular-file bytes, symlink
 /// targets), recorded as the layer was written.
 #[test]

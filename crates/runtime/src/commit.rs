@@ -239,6 +239,12 @@ pub fn commit(
     if let Some(a) = &opts.author {
         config.author = Some(a.clone());
     }
+    // The image's comment is the commit message (dockerd's `comment`, omitted when
+    // empty), never the base image's.
+    config.extra.remove("comment");
+    if let Some(m) = opts.message.as_ref().filter(|m| !m.is_empty()) {
+        config.extra.insert("comment".into(), m.clone().into());
+    }
     config.rootfs.diff_ids.push(digests.diff_id);
     let cmd = spec::command(&base.config, &record.options).unwrap_or_default();
     config.history.push(oci::config::History {
