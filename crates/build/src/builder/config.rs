@@ -175,9 +175,12 @@ impl<'a> Builder<'a> {
         };
         img.key = plan::step_key(&img.key, &text, &used, &[]);
 
-        // The key text is the history text BuildKit writes.
-        let history = self.history(text, true, img.config.history.last());
-        img.config.history.push(history);
+        // The key text is the history text BuildKit writes, except that ONBUILD (which
+        // only records its trigger) writes none.
+        if !matches!(cmd.instruction, Instruction::Onbuild(_)) {
+            let history = self.history(text, true, img.config.history.last());
+            img.config.history.push(history);
+        }
         Ok(())
     }
 }
