@@ -233,6 +233,10 @@ pub fn commit(
     let stored = ingest_file(store, &layer_desc, &tmp);
     let _ = fs::remove_file(&tmp);
     stored?;
+    // Docker's image and history SIZE: the layer unpacked, measured as it was written.
+    if let Some(unpacked) = digests.unpacked_size {
+        store.set_unpacked_size(&layer_desc.digest, unpacked)?;
+    }
 
     let now = now_rfc3339();
     config.created = Some(now.clone());

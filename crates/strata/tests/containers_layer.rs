@@ -67,6 +67,16 @@ fn diff_commit_and_umoci() {
         .filter_map(Value::as_str)
         .collect();
     assert!(env.contains(&"KEEP=1") && env.contains(&"C=1"), "{env:?}");
+    // The committed layer's SIZE is its files unpacked: /newfile (2), /dir/replaced (2),
+    // /kept (8); an empty file, directories and whiteouts count nothing.
+    let sizes = c.ok(&[
+        "history",
+        "-H=false",
+        "--format",
+        "{{.Size}}",
+        "committed:v1",
+    ]);
+    assert_eq!(sizes.lines().next(), Some("12"), "{sizes}");
     // The new image runs with the container's files, its CMD from --change.
     assert_eq!(c.ok(&["run", "--rm", "committed:v1"]), "a\n");
     assert_eq!(
