@@ -541,3 +541,22 @@ fn chown_by_name_reads_the_image_passwd() {
     assert_eq!(uid("c"), Some(0));
     assert_eq!(uid("d"), Some(1000));
 }
+
+/// BuildKit's ARG history: each default after word processing (quotes removed, the
+/// values of earlier lines expanded, a --build-arg's included), the key's own override not.
+#[test]
+fn arg_history_shows_the_processed_default() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(root.path()).unwrap();
+    let df = "FROM scratch\nARG A=x\nARG B=$A-y C=\"q r\" D='$A s'\n";
+    let mut req = request(ctx.path(), df, "args");
+    req.build_args.insert("A".into(), "cli".into());
+    build(&store, &req).unwrap();
+    let texts: Vec<String> = config(&store, "args")
+        .history
+        .iter()
+        .filter_map(|h| h.created_by.clone())
+        .collect();
+    assert_eq!(texts, ["ARG A=x", "ARG B=cli-y C=q r D=$A s"]);
+}

@@ -21,12 +21,13 @@ impl<'a> Builder<'a> {
             Instruction::Arg(defs) => {
                 let mut text = String::from("ARG");
                 for def in defs {
-                    // BuildKit records the default as written, unexpanded.
+                    // BuildKit records the default as its word processing leaves it (quotes
+                    // removed, variables of the lines before expanded), not a --build-arg.
                     text.push(' ');
                     text.push_str(&def.key);
                     if let Some(v) = &def.value {
                         text.push('=');
-                        text.push_str(v);
+                        text.push_str(&self.expand(cmd, v, &scope, &mut used, args)?);
                     }
                     img.declared.push(def.key.clone());
                     let mut inherited = self.platform_args.clone();
