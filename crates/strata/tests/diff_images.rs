@@ -163,12 +163,8 @@ fn run_case(sides: &[Side; 2], root: &Path, tar: &Path, case: &Case) -> Option<S
         let s = transcript(strata, docker, &sctx, case, &mut snames);
         let _ = strata.sh(docker, &sctx, case.cleanup);
         let _ = std::fs::remove_dir_all(root.join(case.name));
-        if !setup.status.success() {
-            return Some(format!(
-                "strata failed the setup `{}`:\n{}",
-                case.setup,
-                String::from_utf8_lossy(&setup.stderr)
-            ));
+        if let Some(why) = failed_setup(case, &setup) {
+            return Some(why);
         }
         return check(&s).err().map(|why| {
             format!(
@@ -187,14 +183,21 @@ fn run_case(sides: &[Side; 2], root: &Path, tar: &Path, case: &Case) -> Option<S
     let _ = docker.sh(strata, &dctx, case.cleanup);
     let _ = strata.sh(docker, &sctx, case.cleanup);
     let _ = std::fs::remove_dir_all(root.join(case.name));
-    if !setup.status.success() {
-        return Some(format!(
+    if let Some(why) = failed_setup(case, &setup) {
+        return Some(why);
+    }
+    (d != s).then(|| format!("$ {}\n--- docker\n{d}\n--- strata\n{s}", case.script))
+}
+
+/// Why a case cannot be judged when strata failed its setup.
+fn failed_setup(case: &Case, setup: &std::process::Output) -> Option<String> {
+    (!setup.status.success()).then(|| {
+        format!(
             "strata failed the setup `{}`:\n{}",
             case.setup,
             String::from_utf8_lossy(&setup.stderr)
-        ));
-    }
-    (d != s).then(|| format!("$ {}\n--- docker\n{d}\n--- strata\n{s}", case.script))
+        )
+    })
 }
 
 /// Every `REPOSITORY:TAG` one engine lists.

@@ -27,19 +27,7 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
         None => (stdin_file()?, "standard input".to_string()),
     };
     let store = ctx.store()?;
-    let tar = match TarIndex::open_named(file.try_clone()?, name.clone()) {
-        Ok(t) => t,
-        // dockerd untars the archive and reports Go's tar error; find it (only now that
-        // the scan failed) by reading the stream as Go would.
-        Err(e) => match go_tar_error(&file) {
-            Some(t) => {
-                return Err(Plain::error(format!(
-                    "Error processing tar file(exit status 1): {t}"
-                )));
-            }
-            None => return Err(e.into()),
-        },
-    };
+    let tar = open_archive(&file, &name)?;
     let mut lines = Vec::new();
     // Docker 25+ writes both forms in one archive: read its OCI index then, which keeps
     // the manifests' digests (manifest.json would make new ones) and checks them.
@@ -47,19 +35,7 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
         let index = Index::from_slice(&tar.read_small("index.json", 16 << 20)?)
             .with_context(|| format!("reading index.json of {name}"))?;
         for entry in &index.manifests {
-            let tar = match TarIndex::open_named(file.try_clone()?, name.clone()) {
-                Ok(t) => t,
-                // dockerd untars the archive and reports Go's tar error; find it (only now that
-                // the scan failed) by reading the stream as Go would.
-                Err(e) => match go_tar_error(&file) {
-                    Some(t) => {
-                        return Err(Plain::error(format!(
-                            "Error processing tar file(exit status 1): {t}"
-                        )));
-                    }
-                    None => return Err(e.into()),
-                },
-            };
+            let tar = TarIndex::open_named(file.try_clone()?, name.clone())?;
             let src = OciArchiveSource::from_tar(tar, Some(&entry.digest.to_string()))?;
             let names = oci_names(entry);
             lines.extend(load_one(&store, &src, &names)?);
@@ -87,6 +63,21 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
         writeln!(out, "{l}")?;
     }
     Ok(())
+}
+
+/// Indexes the archive; a malformed one fails as dockerd reports it: it untars the
+/// archive and prints Go's tar error, found here (only once the scan failed) by reading
+/// the stream as Go would.
+fn open_archive(file: &File, name: &str) -> anyhow::Result<TarIndex> {
+    match TarIndex::open_named(file.try_clone()?, name.to_string()) {
+        Ok(t) => Ok(t),
+        Err(e) => match go_tar_error(file) {
+            Some(t) => Err(Plain::error(format!(
+                "Error processing tar file(exit status 1): {t}"
+            ))),
+            None => Err(e.into()),
+        },
+    }
 }
 
 /// What Go's `archive/tar` says of the archive in `file`, when it finds it malformed.
