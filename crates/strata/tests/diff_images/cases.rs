@@ -460,7 +460,7 @@ pub const CASES: &[Case] = &[
     own("import_bad_tag", "$E import $T $C/Bad:1"),
     own(
         "import_platform_fields",
-        "$E import $T $C:1 >/dev/null && $E image inspect -f '{{.Os}}/{{.Architecture}}|{{.Variant}}' $C:1",
+        "$E import $T $C:1 >/dev/null && $E image inspect -f '{{.Os}}/{{.Architecture}}|{{.Variant}}|{{json .Variant}}' $C:1",
     ),
     // ---- image prune (the whole store, in this order)
     whole("prune_dangling", "$E image prune -f"),

@@ -335,9 +335,13 @@ impl State<'_> {
                 Value::Object(map) => match map.get(name) {
                     Some(next) => v = next,
                     None if self.missing == Missing::NoValue => return Ok(Value::Null),
-                    // A struct field JSON left out (omitempty) is still a field.
+                    // A struct field JSON left out (omitempty) is still a field: a string
+                    // is "" (for `json` and `printf` too), the others nil.
                     None if i + 1 == path.len() && self.kind_of(name).is_some() => {
-                        return Ok(Value::Null);
+                        return Ok(match self.kind_of(name) {
+                            Some(GoKind::String) => Value::String(String::new()),
+                            _ => Value::Null,
+                        });
                     }
                     None if self.missing == Missing::MapError => {
                         return Err(at(format!("map has no entry for key {name:?}")));

@@ -502,13 +502,19 @@ mod tests {
     #[test]
     fn absent_string_field_prints_empty() {
         const KINDS: NilKinds = &[("Variant", GoKind::String)];
-        let t = Template::parse("{{.Os}}|{{.Variant}}", Missing::MapError)
-            .unwrap()
-            .typed_nils(KINDS);
-        assert_eq!(t.execute(&json!({"Os": "linux"})).unwrap(), "linux|");
+        let t = Template::parse(
+            "{{.Os}}|{{.Variant}}|{{json .Variant}}|{{printf \"%q\" .Variant}}",
+            Missing::MapError,
+        )
+        .unwrap()
+        .typed_nils(KINDS);
+        assert_eq!(
+            t.execute(&json!({"Os": "linux"})).unwrap(),
+            "linux||\"\"|\"\""
+        );
         assert_eq!(
             t.execute(&json!({"Os": "linux", "Variant": "v8"})).unwrap(),
-            "linux|v8"
+            "linux|v8|\"v8\"|\"v8\""
         );
     }
 
