@@ -56,6 +56,76 @@ fn scratch_image_with_copied_files() {
     );
 }
 
+/// BuildKit's image keeps the OCI fields and the container config of its base, not the
+/// base's Docker-only `comment`, `container`, `container_config` or `docker_version`.
+#[test]
+fn built_config_drops_the_bases_docker_only_fields() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(root.path()).unwrap();
+    let base = serde_json::json!({
+        "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+        "comment": "Imported from -", "container": "abc", "docker_version": "20.10.24",
+        "container_config": {"Hostname": "abc"},
+        "config": {"Env": ["PATH=/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": []},
+        "history": [{"created": "2024-01-01T00:00:00Z", "comment": "Imported from -"}],
+    });
+    let base = store
+        .put_blob_bytes(oci::media::OCI_CONFIG, &serde_json::to_vec(&base).unwrap())
+        .unwrap();
+    let manifest = oci::Manifest {
+        schema_version: 2,
+        media_type: Some(oci::media::OCI_MANIFEST.into()),
+        artifact_type: None,
+        config: base,
+        layers: vec![],
+        subject: None,
+        annotations: Default::default(),
+    };
+    let bytes = manifest.to_vec();
+    let desc = oci::Descriptor::of_bytes(oci::media::OCI_MANIFEST, &bytes);
+    store.put_manifest(&desc, &bytes).unwrap();
+    store
+        .set_tag("docker.io/library/imported:latest", &desc)
+        .unwrap();
+    build(
+        &store,
+        &request(ctx.path(), "FROM imported\nLABEL a=b\n", "child"),
+    )
+    .unwrap();
+    let cfg = config(&store, "child");
+    assert!(cfg.extra.is_empty(), "{:?}", cfg.extra);
+    assert_eq!(cfg.docker_version, None);
+    assert_eq!(cfg.config.env, ["PATH=/bin"]);
+    assert_eq!(cfg.history.len(), 2);
+}
+
+/// Docker's SIZE of a built layer is its files unpacked (regular-file bytes, symlink
+/// targets), recorded as the layer was written.
+#[test]
+fn built_layers_record_their_unpacked_size() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write_files(ctx.path(), &[("a", "four"), ("d/b", "xyz")]);
+    let store = Store::open(root.path()).unwrap();
+    build(
+        &store,
+        &request(ctx.path(), "FROM scratch\nCOPY a /a\nCOPY d /d/\n", "sized"),
+    )
+    .unwrap();
+    let info = store.resolve_image("sized").unwrap();
+    let manifest =
+        oci::Manifest::from_slice(&store.manifest_bytes(&info.manifest).unwrap()).unwrap();
+    let sizes: Vec<u64> = manifest
+        .layers
+        .iter()
+        .map(|l| store.layer_size(l).unwrap())
+        .collect();
+    assert_eq!(sizes, [4, 3]);
+    assert_eq!(info.size, 7);
+}
+
 #[test]
 fn env_workdir_user_and_friends_shape_the_config() {
     let ctx = tempfile::tempdir().unwrap();
@@ -98,6 +168,8 @@ ONBUILD COPY f /onbuild
         c.cmd.as_deref(),
         Some(&["/bin/sh".to_string(), "-c".into(), "serve --port 1".into()][..])
     );
+    // BuildKit stores ArgsEscaped with every CMD.
+    assert_eq!(c.args_escaped, Some(true));
     let hc = c.healthcheck.as_ref().unwrap();
     assert_eq!(hc.interval, Some(5_000_000_000));
     assert_eq!(c.on_build, ["COPY f /onbuild"]);
@@ -108,7 +180,15 @@ ONBUILD COPY f /onbuild
         3,
         "three layers: the two WORKDIRs (which create their directory) and the COPY"
     );
-    assert_eq!(empty.len(), 14);
+    // Every instruction but FROM and ONBUILD (BuildKit records no history for a trigger).
+    assert_eq!(empty.len(), 13);
+    assert!(
+        cfg.history
+            .iter()
+            .all(|h| !h.created_by.as_deref().unwrap_or("").starts_with("ONBUILD")),
+        "{:?}",
+        cfg.history
+    );
 
     // ONBUILD triggers run when the image is a base.
     let (_, _) = build(
@@ -460,4 +540,23 @@ fn chown_by_name_reads_the_image_passwd() {
     let uid = |p: &str| f.iter().rev().find(|e| e.0 == p).map(|e| e.3);
     assert_eq!(uid("c"), Some(0));
     assert_eq!(uid("d"), Some(1000));
+}
+
+/// BuildKit's ARG history: each default after word processing (quotes removed, the
+/// values of earlier lines expanded, a --build-arg's included), the key's own override not.
+#[test]
+fn arg_history_shows_the_processed_default() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(root.path()).unwrap();
+    let df = "FROM scratch\nARG A=x\nARG B=$A-y C=\"q r\" D='$A s'\n";
+    let mut req = request(ctx.path(), df, "args");
+    req.build_args.insert("A".into(), "cli".into());
+    build(&store, &req).unwrap();
+    let texts: Vec<String> = config(&store, "args")
+        .history
+        .iter()
+        .filter_map(|h| h.created_by.clone())
+        .collect();
+    assert_eq!(texts, ["ARG A=x", "ARG B=cli-y C=q r D=$A s"]);
 }

@@ -25,6 +25,9 @@ pub struct LayerDigests {
     pub size: u64,
     /// Size of the uncompressed tar, in bytes.
     pub uncompressed_size: u64,
+    /// The size of the layer unpacked, as Docker reports it (see [`crate::measure`]);
+    /// `None` when the bytes written were not a well-formed tar.
+    pub unpacked_size: Option<u64>,
 }
 
 /// Wraps `r` in a decoder for `compression`. Gzip streams of several members (pigz) and
@@ -82,6 +85,8 @@ pub struct LayerWriter<W: Write> {
     encoder: Encoder<W>,
     diff_id: oci::Digester,
     uncompressed: u64,
+    /// Measures the tar as it passes; `None` once it proved not to be one.
+    meter: Option<crate::TarMeter>,
 }
 
 impl<W: Write> LayerWriter<W> {
@@ -114,6 +119,7 @@ impl<W: Write> LayerWriter<W> {
             encoder,
             diff_id: oci::Algorithm::Sha256.digester(),
             uncompressed: 0,
+            meter: Some(crate::TarMeter::default()),
         })
     }
 
@@ -140,6 +146,10 @@ impl<W: Write> LayerWriter<W> {
                 digest,
                 size,
                 uncompressed_size: self.uncompressed,
+                unpacked_size: self
+                    .meter
+                    .filter(|m| m.finish().is_ok())
+                    .map(|m| m.unpacked_size()),
             },
         ))
     }
@@ -154,6 +164,11 @@ impl<W: Write> Write for LayerWriter<W> {
         };
         self.diff_id.update(&buf[..n]);
         self.uncompressed += n as u64;
+        if let Some(m) = &mut self.meter
+            && m.observe(&buf[..n]).is_err()
+        {
+            self.meter = None;
+        }
         Ok(n)
     }
 

@@ -9,6 +9,8 @@
 //!   yields both the diffID (uncompressed digest, for the image config) and the
 //!   distribution digest (compressed, for the manifest) as [`LayerDigests`].
 //! - [`HashingReader`] / [`HashingWriter`] digest and count bytes inline.
+//! - [`MeasuringReader`] checks a tar stream's structure inline and adds up the size it
+//!   has unpacked, as Docker reports a layer's size.
 //! - [`apply`] writes a layer tar onto a directory ([`apply_layer`], or
 //!   [`apply_layer_auto`] from a compressed blob, returning its diffID), handling
 //!   whiteouts, opaque directories, hardlinks, devices, owners, modes, times and xattrs,
@@ -58,6 +60,7 @@ pub mod create;
 mod error;
 mod hashing;
 mod lenient;
+pub mod measure;
 mod safe_fs;
 
 pub use apply::{ApplyOptions, ApplyReport, apply_layer, apply_layer_auto};
@@ -68,3 +71,4 @@ pub use compression::Compression;
 pub use create::{CreateOptions, create_compressed_layer, create_layer};
 pub use error::LayerError;
 pub use hashing::{HashingReader, HashingWriter};
+pub use measure::{MeasuringReader, TarFormatError, TarMeter};

@@ -233,11 +233,21 @@ pub fn commit(
     let stored = ingest_file(store, &layer_desc, &tmp);
     let _ = fs::remove_file(&tmp);
     stored?;
+    // Docker's image and history SIZE: the layer unpacked, measured as it was written.
+    if let Some(unpacked) = digests.unpacked_size {
+        store.set_unpacked_size(&layer_desc.digest, unpacked)?;
+    }
 
     let now = now_rfc3339();
     config.created = Some(now.clone());
     if let Some(a) = &opts.author {
         config.author = Some(a.clone());
+    }
+    // The image's comment is the commit message (dockerd's `comment`, omitted when
+    // empty), never the base image's.
+    config.extra.remove("comment");
+    if let Some(m) = opts.message.as_ref().filter(|m| !m.is_empty()) {
+        config.extra.insert("comment".into(), m.clone().into());
     }
     config.rootfs.diff_ids.push(digests.diff_id);
     let cmd = spec::command(&base.config, &record.options).unwrap_or_default();

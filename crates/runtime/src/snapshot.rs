@@ -104,13 +104,14 @@ pub fn prepare(store: &Store, image: &ImageInfo) -> Result<Vec<PathBuf>, Runtime
     Ok(lowers)
 }
 
-/// Removes the snapshots no stored image needs (their chain IDs are not in any image's
-/// layer stack), and unpacks left by crashed processes. Returns the chain IDs removed
-/// (hex). Each snapshot is removed under its lock, so an unpack in progress is not
-/// disturbed.
+/// Removes the snapshots no stored image nor container needs (their chain IDs are not in
+/// any such image's layer stack), and unpacks left by crashed processes. Returns the chain
+/// IDs removed (hex). Each snapshot is removed under its lock, so an unpack in progress is
+/// not disturbed.
 pub fn prune(store: &Store) -> Result<Vec<String>, RuntimeError> {
     let mut needed = std::collections::HashSet::new();
-    for info in store.images()? {
+    // Containers' images count even once deleted (`rmi -f`): a container runs on them.
+    for info in store.images()?.into_iter().chain(store.images_in_use()?) {
         let Ok(bytes) = store.image_config(&info) else {
             continue;
         };

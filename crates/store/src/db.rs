@@ -12,10 +12,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use crate::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations: entry `i` brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema_2.sql")];
 
 fn err(context: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
     move |e| StoreError::db(context, e)
@@ -348,6 +348,36 @@ pub(crate) fn remove_image_user(tx: &Transaction<'_>, user: &str) -> Result<(), 
     tx.execute("DELETE FROM image_users WHERE user = ?1", [user])
         .map_err(err("cannot delete an image user"))?;
     Ok(())
+}
+
+/// Records the unpacked size of a committed layer blob (the last measure wins).
+pub(crate) fn set_layer_size(
+    tx: &Transaction<'_>,
+    digest: &str,
+    unpacked: u64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO layer_sizes (digest, unpacked) VALUES (?1, ?2)",
+        params![digest, unpacked as i64],
+    )
+    .map_err(err("cannot record a layer size"))?;
+    Ok(())
+}
+
+/// Every recorded (layer digest, unpacked size).
+pub(crate) fn layer_sizes(
+    conn: &Connection,
+) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+    let ctx = "cannot list layer sizes";
+    let mut st = conn
+        .prepare_cached("SELECT digest, unpacked FROM layer_sizes")
+        .map_err(err(ctx))?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })
+        .map_err(err(ctx))?;
+    rows.collect::<Result<_, _>>().map_err(err(ctx))
 }
 
 /// Every blob row as (id, digest, size).

@@ -23,7 +23,9 @@ pub struct ImageInfo {
     pub repo_digests: Vec<String>,
     /// The config's `created` time, as written there (RFC 3339).
     pub created: Option<String>,
-    /// Sum of the manifest's layer sizes and its config size, as stored (compressed).
+    /// Docker's image size: the sum of the layers' unpacked sizes, each as measured when
+    /// the layer entered the store, or its compressed size when it was not measured (a
+    /// store from before the measure, a layer pulled or loaded as is).
     pub size: u64,
     /// The config's `config.Labels`.
     pub labels: BTreeMap<String, String>,
@@ -39,6 +41,8 @@ pub(crate) struct Snapshot {
     pub tags: Vec<(String, String)>,
     pub repo_digests: Vec<(String, String, String)>,
     pub users: Vec<(String, String)>,
+    /// Unpacked layer sizes by layer digest.
+    pub layer_sizes: std::collections::HashMap<String, u64>,
 }
 
 /// How a name matched.
@@ -76,6 +80,7 @@ impl Store {
                 tags: db::tags(tx)?,
                 repo_digests: db::repo_digests(tx)?,
                 users: db::image_users(tx)?,
+                layer_sizes: db::layer_sizes(tx)?,
             })
         })
     }
@@ -126,7 +131,16 @@ impl Store {
         };
         info.manifest = manifest_digest;
         info.id = manifest.config.digest.clone();
-        info.size = manifest.config.size + manifest.layers.iter().map(|l| l.size).sum::<u64>();
+        info.size = manifest
+            .layers
+            .iter()
+            .map(|l| {
+                snap.layer_sizes
+                    .get(&l.digest.to_string())
+                    .copied()
+                    .unwrap_or(l.size)
+            })
+            .sum::<u64>();
         if self.has_blob(&manifest.config.digest)? {
             let config = self.read_blob(&manifest.config.digest)?;
             if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&config) {
@@ -274,6 +288,44 @@ impl Store {
         })
     }
 
+    /// The images containers use, including those deleted (`rmi -f`) while in use, whose
+    /// content the store keeps for them: what their snapshots must keep too.
+    pub fn images_in_use(&self) -> Result<Vec<ImageInfo>, StoreError> {
+        let snap = self.snapshot()?;
+        let targets: BTreeSet<&String> = snap.users.iter().map(|u| &u.0).collect();
+        let mut out = Vec::new();
+        for t in targets {
+            match self.lookup(&snap, t) {
+                Ok((_, mut found)) => out.push(found.remove(0)),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records the unpacked size of a committed layer blob, measured as it entered the
+    /// store (see `layer::MeasuringReader`).
+    pub fn set_unpacked_size(&self, layer: &Digest, unpacked: u64) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        db::write(&mut conn, "cannot record a layer size", |tx| {
+            db::set_layer_size(tx, &layer.to_string(), unpacked)
+        })
+    }
+
+    /// The size `history` shows for a layer: its unpacked size when recorded, else its
+    /// compressed size.
+    pub fn layer_size(&self, layer: &Descriptor) -> Result<u64, StoreError> {
+        let mut conn = self.conn();
+        let sizes = db::read(&mut conn, "cannot read layer sizes", |tx| {
+            db::layer_sizes(tx)
+        })?;
+        Ok(sizes
+            .get(&layer.digest.to_string())
+            .copied()
+            .unwrap_or(layer.size))
+    }
+
     /// Finds an image the way Docker does: a full name (as given, then normalised), then
     /// `repo@digest` (a repo digest, or the target digest), a full ID or target digest
     /// `sha256:...`, then a unique ID prefix (hex, at least one character).
@@ -355,10 +407,27 @@ impl Store {
                 ));
             }
             let by_id: Vec<ImageInfo> = all.into_iter().filter(|i| i.id == d).collect();
-            if by_id.is_empty() {
-                return Err(no_such());
+            if !by_id.is_empty() {
+                return Ok((Match::Id, order(by_id)));
             }
-            return Ok((Match::Id, order(by_id)));
+            // An image deleted (`rmi -f`) while a container used it: the container still
+            // names its target, whose content the container pins (GC roots image users).
+            // (The row is read first: the connection guard must not live into describe.)
+            let blob = if snap.users.iter().any(|u| u.0 == s) {
+                let conn = self.conn();
+                db::blob(&conn, s)?
+            } else {
+                None
+            };
+            if let Some((size, media_type)) = blob {
+                let row = db::ImageRow {
+                    digest: s.to_string(),
+                    media_type,
+                    size,
+                };
+                return Ok((Match::Id, vec![self.describe(snap, &row)?]));
+            }
+            return Err(no_such());
         }
         // 4. A unique ID prefix.
         let prefix = s.strip_prefix("sha256:").unwrap_or(s);

@@ -134,6 +134,15 @@ impl Store {
     /// container uses, then collects garbage. `space_reclaimed` is exactly the bytes of the
     /// blob files deleted.
     pub fn prune(&self, all: bool) -> Result<PruneReport, StoreError> {
+        self.prune_matching(all, &|_| true)
+    }
+
+    /// [`Store::prune`] of only the images `allow` accepts (`image prune --filter`).
+    pub fn prune_matching(
+        &self,
+        all: bool,
+        allow: &dyn Fn(&ImageInfo) -> bool,
+    ) -> Result<PruneReport, StoreError> {
         let snap = self.snapshot()?;
         let infos = self.describe_all(&snap)?;
         let used_ids: BTreeSet<&Digest> = infos
@@ -145,6 +154,7 @@ impl Store {
             .iter()
             .filter(|i| i.users.is_empty() && !used_ids.contains(&i.id))
             .filter(|i| all || i.dangling)
+            .filter(|i| allow(i))
             .collect();
         let mut untag = Vec::new();
         let mut undigest = Vec::new();

@@ -283,6 +283,29 @@ fn shared_layers_are_stored_once() {
 }
 
 #[test]
+fn image_size_is_the_recorded_unpacked_size_of_its_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let m = make_image(&store, "web", &[b"layer one", b"layer two!"]);
+    store.set_tag("web:1", &m).unwrap();
+    let manifest = Manifest::from_slice(&store.manifest_bytes(&m.digest).unwrap()).unwrap();
+    store
+        .set_unpacked_size(&manifest.layers[0].digest, 1000)
+        .unwrap();
+    let size = |store: &Store| store.resolve_image("web:1").unwrap().size;
+    // One layer measured, the other (unmeasured, as in an older store) at its blob size.
+    assert_eq!(size(&store), 1000 + 10);
+    assert_eq!(store.layer_size(&manifest.layers[0]).unwrap(), 1000);
+    assert_eq!(store.layer_size(&manifest.layers[1]).unwrap(), 10);
+    store
+        .set_unpacked_size(&manifest.layers[1].digest, 20)
+        .unwrap();
+    // The record survives reopening the store.
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(size(&store), 1000 + 20);
+}
+
+#[test]
 fn images_report_config_fields() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
@@ -305,7 +328,8 @@ fn images_report_config_fields() {
     );
     assert_eq!(i.created.as_deref(), Some("2024-01-02T03:04:05Z"));
     assert_eq!(i.labels.get("name").map(String::as_str), Some("web"));
-    assert_eq!(i.size, 9 + 10 + manifest.config.size);
+    // Layers never measured: their compressed sizes stand in, the config is not counted.
+    assert_eq!(i.size, 9 + 10);
     assert!(!i.dangling);
     let config = store.image_config(i).unwrap();
     assert!(i.id.verify(&config));
@@ -863,4 +887,77 @@ fn a_blob_renamed_in_before_a_crash_is_adopted() {
     w.write_all(&other).unwrap();
     w.commit().unwrap();
     assert_eq!(store.read_blob(&odesc.digest).unwrap(), other);
+}
+
+/// `image prune --filter`: only the images the predicate accepts go, and an image a
+/// container uses stays whatever the predicate says.
+#[test]
+fn prune_matching_removes_only_what_the_filter_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = make_image(&store, "a", &[b"layer a"]);
+    let b = make_image(&store, "b", &[b"layer b"]);
+    let c = make_image(&store, "c", &[b"layer c"]);
+    store.set_tag("a:1", &a).unwrap();
+    store.set_tag("b:1", &b).unwrap();
+    store.set_tag("c:1", &c).unwrap();
+    store.add_image_user(&c.digest, "ctr-1").unwrap();
+    let report = store
+        .prune_matching(true, &|i| {
+            i.labels.get("name").map(String::as_str) != Some("b")
+        })
+        .unwrap();
+    let deleted: Vec<String> = report.deleted.iter().map(|e| format!("{e:?}")).collect();
+    assert!(deleted.iter().any(|e| e.contains("a:1")), "{deleted:?}");
+    assert!(!deleted.iter().any(|e| e.contains("b:1")), "{deleted:?}");
+    let left: Vec<String> = store.tags().unwrap().into_iter().map(|t| t.0).collect();
+    assert_eq!(left, ["b:1", "c:1"]);
+}
+
+/// `rmi -f` of an image only a stopped container uses deletes the image record, as dockerd
+/// does, but the container still reaches its image by target digest and GC keeps the
+/// content until the container goes.
+#[test]
+fn a_container_pins_the_content_of_its_deleted_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let m = make_image(&store, "used", &[b"the layer"]);
+    store.set_tag("used:1", &m).unwrap();
+    let manifest = Manifest::from_slice(&store.manifest_bytes(&m.digest).unwrap()).unwrap();
+    let id = manifest.config.digest.clone();
+    store.add_image_user(&m.digest, "ctr-1").unwrap();
+    let events = store.remove_image("used:1", true).unwrap();
+    assert!(
+        events.contains(&RemoveEvent::Deleted(id.clone())),
+        "{events:?}"
+    );
+    assert!(
+        store.resolve_image(&id.to_string()).is_err(),
+        "the ID is gone"
+    );
+    assert!(store.images().unwrap().is_empty());
+    let pinned = store.resolve_image(&m.digest.to_string()).unwrap();
+    assert_eq!(pinned.id, id);
+    let in_use: Vec<Digest> = store
+        .images_in_use()
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(
+        in_use,
+        std::slice::from_ref(&id),
+        "its snapshots are kept too"
+    );
+    assert!(store.has_blob(&manifest.layers[0].digest).unwrap());
+    // Neither GC nor a prune of everything takes what the container needs.
+    store.gc().unwrap();
+    store.prune(true).unwrap();
+    assert!(store.has_blob(&manifest.layers[0].digest).unwrap());
+    assert!(store.has_blob(&id).unwrap());
+    // Once the container is removed, its image's content goes with the next GC.
+    store.remove_image_user("ctr-1").unwrap();
+    store.gc().unwrap();
+    assert!(!store.has_blob(&manifest.layers[0].digest).unwrap());
+    assert!(store.resolve_image(&m.digest.to_string()).is_err());
 }

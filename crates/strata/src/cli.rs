@@ -386,6 +386,9 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation.
     #[arg(short, long)]
     pub force: bool,
+    /// Provide filter values (e.g. `until=<timestamp>`, `label=KEY[=VALUE]`).
+    #[arg(long)]
+    pub filter: Vec<String>,
 }
 
 /// `strata save`.

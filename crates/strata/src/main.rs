@@ -45,8 +45,19 @@ fn main() -> ExitCode {
             let status = err
                 .downcast::<commands::ExitStatus>()
                 .expect("checked above");
-            if let Some(e) = &status.error {
-                let _ = writeln!(io::stderr(), "Error: {e:#}");
+            match &status.error {
+                // Docker prints its client's own checks and template errors bare.
+                Some(e)
+                    if e.downcast_ref::<commands::Plain>().is_some()
+                        || e.downcast_ref::<render::template::TemplateError>()
+                            .is_some() =>
+                {
+                    let _ = writeln!(io::stderr(), "{e}");
+                }
+                Some(e) => {
+                    let _ = writeln!(io::stderr(), "Error: {e:#}");
+                }
+                None => {}
             }
             ExitCode::from(status.code)
         }

@@ -423,3 +423,47 @@ fn version_and_config() {
         .assert()
         .code(1);
 }
+
+/// `import` of something that is not a tar (plain, gzipped or cut short) fails in dockerd's
+/// words and leaves nothing behind; a good tar's image is as big as its files unpacked and
+/// says where it came from.
+#[test]
+fn import_refuses_what_is_not_a_tar_and_measures_what_is() {
+    let env = Env::new();
+    let good = rootfs_bytes("four");
+    let junk = env.path("junk.tar");
+    std::fs::write(&junk, b"junk\n").unwrap();
+    let junk_gz = env.path("junk.tgz");
+    std::fs::write(&junk_gz, gzip(b"junk\n")).unwrap();
+    let cut = env.path("cut.tar");
+    std::fs::write(&cut, &good[..512 + 3]).unwrap();
+    for bad in [&junk, &junk_gz, &cut] {
+        let (code, stderr) = env.fails(&["import", bad.to_str().unwrap(), "bad:1"]);
+        assert_eq!(code, 1, "{stderr}");
+        assert_eq!(
+            stderr, "Error: Error processing tar file(exit status 1): unexpected EOF\n",
+            "{bad:?}"
+        );
+    }
+    assert_eq!(env.ok(&["images", "-aq"]), "");
+    assert_eq!(env.blob_usage().1, 0, "no blob stays");
+
+    let tar = env.path("good.tar");
+    std::fs::write(&tar, &good).unwrap();
+    env.ok(&["import", tar.to_str().unwrap(), "good:1"]);
+    // /etc/hello (6 bytes) and /etc/extra (4); the directory counts nothing.
+    assert_eq!(
+        env.ok(&["image", "inspect", "-f", "{{.Size}} {{.Comment}}", "good:1"]),
+        "10 Imported from -\n"
+    );
+    assert_eq!(
+        env.ok(&[
+            "history",
+            "-H=false",
+            "--format",
+            "{{.Size}}|{{.Comment}}",
+            "good:1"
+        ]),
+        "10|Imported from -\n"
+    );
+}

@@ -1,6 +1,7 @@
 //! The build differential suite: every case is a Dockerfile and a context, built by the real
 //! Docker Engine (BuildKit) and by `strata build`, and judged on success or failure, the
-//! image config and the whole filesystem (type, mode, owner, size, link target, content).
+//! image config, the history (each step's CREATED BY and comment) and the whole filesystem
+//! (type, mode, owner, size, link target, content).
 //!
 //! Cases are written from the Dockerfile reference, point by point. Features newer than the
 //! BuildKit in Docker 20.10 are judged against the current reference with a hand-written
@@ -25,6 +26,8 @@ struct Outcome {
     ok: bool,
     log: String,
     config: Value,
+    /// `history --no-trunc` as `CREATED BY|COMMENT` lines, newest first.
+    history: String,
     tree: Tree,
 }
 
@@ -85,6 +88,7 @@ fn outcome(d: &Differential, engine: &str, dir: &Path, tag: &str, case: &Case) -
             ok,
             log,
             config: Value::Null,
+            history: String::new(),
             tree: Tree::new(),
         };
     }
@@ -98,12 +102,25 @@ fn outcome(d: &Differential, engine: &str, dir: &Path, tag: &str, case: &Case) -
         (d.strata.ok(&["inspect", tag]), ())
     };
     let config = config_view(&serde_json::from_str(&inspect).unwrap());
+    let history_args = [
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}|{{.Comment}}",
+        tag,
+    ];
+    let history = if engine == "docker" {
+        d.docker.ok(&history_args)
+    } else {
+        d.strata.ok(&history_args)
+    };
     let tree = fstree::from_archive(&archive);
     let _ = std::fs::remove_file(&archive);
     Outcome {
         ok,
         log,
         config,
+        history,
         tree,
     }
 }
@@ -121,6 +138,12 @@ fn compare(docker: &Outcome, strata: &Outcome) -> Option<String> {
         why.push(format!(
             "config:\n  docker: {}\n  strata: {}",
             docker.config, strata.config
+        ));
+    }
+    if docker.history != strata.history {
+        why.push(format!(
+            "history:\n  docker:\n{}\n  strata:\n{}",
+            docker.history, strata.history
         ));
     }
     let fs = fstree::diff(&docker.tree, &strata.tree, |_| false);

@@ -115,6 +115,13 @@ async fn docker_archive_round_trip_keeps_the_manifest() {
         .count();
     assert_eq!(blob_entries, 5, "config, 3 layers, manifest, once each");
 
+    // Go's json.Encoder ends manifest.json and repositories with a newline, as Docker's.
+    for file in ["manifest.json", "repositories"] {
+        assert!(
+            tar_file(&path, file).ends_with(b"]\n") || tar_file(&path, file).ends_with(b"}\n"),
+            "{file}"
+        );
+    }
     let manifest_json: serde_json::Value =
         serde_json::from_slice(&tar_file(&path, "manifest.json")).unwrap();
     let m = img.parsed();

@@ -21,12 +21,13 @@ impl<'a> Builder<'a> {
             Instruction::Arg(defs) => {
                 let mut text = String::from("ARG");
                 for def in defs {
-                    // BuildKit records the default as written, unexpanded.
+                    // BuildKit records the default as its word processing leaves it (quotes
+                    // removed, variables of the lines before expanded), not a --build-arg.
                     text.push(' ');
                     text.push_str(&def.key);
                     if let Some(v) = &def.value {
                         text.push('=');
-                        text.push_str(v);
+                        text.push_str(&self.expand(cmd, v, &scope, &mut used, args)?);
                     }
                     img.declared.push(def.key.clone());
                     let mut inherited = self.platform_args.clone();
@@ -122,6 +123,9 @@ impl<'a> Builder<'a> {
                 let argv = shell_argv(c.shell.as_deref(), se);
                 // BuildKit stores an empty exec form (`CMD []`) as null.
                 c.cmd = (!argv.is_empty()).then(|| argv.clone());
+                // BuildKit marks every CMD's argv as escaped (`ArgsEscaped: true` in the
+                // stored config, kept for Docker compatibility).
+                c.args_escaped = Some(true);
                 format!("CMD {}", crate::history::quoted(&argv))
             }
             Instruction::Entrypoint(se) => {
@@ -172,9 +176,12 @@ impl<'a> Builder<'a> {
         };
         img.key = plan::step_key(&img.key, &text, &used, &[]);
 
-        // The key text is the history text BuildKit writes.
-        let history = self.history(text, true, img.config.history.last());
-        img.config.history.push(history);
+        // The key text is the history text BuildKit writes, except that ONBUILD (which
+        // only records its trigger) writes none.
+        if !matches!(cmd.instruction, Instruction::Onbuild(_)) {
+            let history = self.history(text, true, img.config.history.last());
+            img.config.history.push(history);
+        }
         Ok(())
     }
 }

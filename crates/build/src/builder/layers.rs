@@ -465,6 +465,10 @@ impl<'a> Builder<'a> {
             io::copy(&mut file, &mut ingest).map_err(|e| BuildError::io("store", &path, e))?;
             ingest.commit()?;
         }
+        // Docker's history and image SIZE are the unpacked size, measured as it was written.
+        if let Some(unpacked) = digests.unpacked_size {
+            self.store.set_unpacked_size(&desc.digest, unpacked)?;
+        }
         let _ = fs::remove_file(&path);
         Ok((desc, digests.diff_id))
     }

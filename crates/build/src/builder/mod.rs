@@ -551,8 +551,13 @@ impl<'a> Builder<'a> {
                 "{e} (strata build does not pull; run `strata pull {name}` first)"
             ))
         })?;
-        let config = ImageConfig::from_slice(&self.store.image_config(&info)?)
+        let mut config = ImageConfig::from_slice(&self.store.image_config(&info)?)
             .map_err(|e| bad(e.to_string()))?;
+        // BuildKit's image carries only the OCI fields and Docker's container config: the
+        // base's `comment`, `container`, `container_config` and `docker_version` stay
+        // behind (Docker then shows the last step's comment).
+        config.extra.clear();
+        config.docker_version = None;
         let manifest = Manifest::from_slice(&self.store.manifest_bytes(&info.manifest)?)
             .map_err(|e| bad(e.to_string()))?;
         for l in &manifest.layers {

@@ -26,8 +26,14 @@ pub fn run(ctx: &Ctx, args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<
     let config = util::image_config(&store, &info)?;
     let manifest = Manifest::from_slice(&store.manifest_bytes(&info.manifest)?)
         .with_context(|| format!("parsing the manifest {}", info.manifest))?;
-    // Layer sizes in history order: each non-empty entry takes the next layer.
-    let mut layer_sizes = manifest.layers.iter().map(|l| l.size);
+    // Layer sizes in history order (unpacked, as Docker shows them, where the store
+    // measured them): each non-empty entry takes the next layer.
+    let mut layer_sizes = manifest
+        .layers
+        .iter()
+        .map(|l| store.layer_size(l))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter();
     // A config without history (some builders write none): one anonymous step per layer.
     let synthesized: Vec<oci::config::History> = if config.history.is_empty() {
         manifest
@@ -84,10 +90,14 @@ pub fn run(ctx: &Ctx, args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<
     if args.quiet {
         return Ok(());
     }
-    let format = OutputFormat::parse(
-        args.format.as_deref(),
-        "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
-    )?;
+    // Docker's default table shows `CREATED AT` (the timestamp column) with -H=false.
+    let default = if args.human {
+        "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+    } else {
+        "{{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+    };
+    let format =
+        OutputFormat::parse(args.format.as_deref(), default)?.on_struct("*image.historyContext");
     render::write_rows(out, &format, HEADERS, &rows)
 }
 

@@ -168,7 +168,8 @@ pub fn run(ctx: &Ctx, args: ImagesArgs, out: &mut dyn Write) -> anyhow::Result<(
     } else {
         "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     };
-    let format = OutputFormat::parse(args.format.as_deref(), default)?;
+    let format =
+        OutputFormat::parse(args.format.as_deref(), default)?.on_struct("*formatter.imageContext");
     render::write_rows(out, &format, HEADERS, &rows)
 }
 

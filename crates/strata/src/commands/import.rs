@@ -49,8 +49,18 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<(
     let lease = store.lease()?;
     let mut spool = tempfile::tempfile_in(store.root())
         .with_context(|| format!("creating a temporary file in {}", store.root().display()))?;
-    let digests = layer::compress_layer(tar, BufWriter::new(&mut spool), Compression::Gzip, None)
-        .with_context(|| format!("importing {}", display_name(&args.file)))?;
+    // The tar is checked as it passes: a file that is not one fails the import (dockerd's
+    // words) before anything is recorded; the lease and the spool go with the error.
+    let digests = layer::compress_layer(
+        layer::MeasuringReader::new(tar),
+        BufWriter::new(&mut spool),
+        Compression::Gzip,
+        None,
+    )
+    .map_err(|e| match tar_format_error(&e) {
+        Some(t) => anyhow::anyhow!("Error processing tar file(exit status 1): {t}"),
+        None => anyhow::Error::new(e).context(format!("importing {}", display_name(&args.file))),
+    })?;
     let layer_desc = Descriptor::new(media::OCI_LAYER_GZIP, digests.digest.clone(), digests.size);
     lease.add(&layer_desc.digest)?;
     spool.rewind().context("rewinding the spooled layer")?;
@@ -60,19 +70,22 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<(
         io::copy(&mut spool, &mut ingest).context("storing the layer")?;
     }
     ingest.commit()?;
+    if let Some(unpacked) = digests.unpacked_size {
+        store.set_unpacked_size(&layer_desc.digest, unpacked)?;
+    }
 
     let created = created_time()?;
     config.set_platform(&platform);
     config.created = Some(rfc3339(created));
     config.rootfs.diff_ids = vec![digests.diff_id];
+    // dockerd records `Imported from -` (its client streams a file too) without -m.
+    let comment = import_comment(args.message.as_deref());
     config.history = vec![History {
         created: Some(rfc3339(created)),
-        comment: args.message.clone().filter(|m| !m.is_empty()),
+        comment: Some(comment.clone()),
         ..History::default()
     }];
-    if let Some(m) = args.message.as_ref().filter(|m| !m.is_empty()) {
-        config.extra.insert("comment".into(), m.clone().into());
-    }
+    config.extra.insert("comment".into(), comment.into());
     let config_bytes = config.to_vec();
     let config_desc = Descriptor::of_bytes(media::OCI_CONFIG, &config_bytes);
     lease.add(&config_desc.digest)?;
@@ -100,6 +113,29 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<(
     drop(lease);
     writeln!(out, "{}", config_desc.digest)?;
     Ok(())
+}
+
+/// The comment of an imported image: the message, or where it came from as dockerd says it.
+fn import_comment(message: Option<&str>) -> String {
+    match message {
+        Some(m) if !m.is_empty() => m.to_string(),
+        _ => "Imported from -".to_string(),
+    }
+}
+
+/// The tar-format failure behind a layer error, if that is what it was.
+fn tar_format_error(e: &layer::LayerError) -> Option<&layer::TarFormatError> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(t) = s
+            .downcast_ref::<io::Error>()
+            .and_then(layer::TarFormatError::of)
+        {
+            return Some(t);
+        }
+        source = s.source();
+    }
+    None
 }
 
 fn display_name(file: &str) -> &str {
@@ -148,6 +184,29 @@ fn check_change_commands(changes: &[String]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn import_comment_defaults_to_dockerds() {
+        assert_eq!(import_comment(None), "Imported from -");
+        assert_eq!(import_comment(Some("")), "Imported from -");
+        assert_eq!(import_comment(Some("hello")), "hello");
+    }
+
+    #[test]
+    fn a_stream_that_is_no_tar_is_named_as_such() {
+        let mut sink = Vec::new();
+        let e = layer::compress_layer(
+            layer::MeasuringReader::new(&b"junk\n"[..]),
+            &mut sink,
+            Compression::None,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            tar_format_error(&e),
+            Some(&layer::TarFormatError::UnexpectedEof)
+        );
+    }
 
     #[test]
     fn change_commands_refused_in_dockerds_words() {

@@ -28,11 +28,12 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         }
     };
     let template = match &args.format {
-        Some(f) if f != "json" => Some(
-            Template::parse(f, Missing::MapError)?
-                .typed_nils(DOCKER_NIL_KINDS)
-                .go_renamed(DOCKER_RENAMED),
-        ),
+        Some(f) if f != "json" => {
+            // Docker's `inspect` exits 64 (EX_USAGE) on a template that does not parse.
+            let t = Template::parse(f, Missing::MapError)
+                .map_err(|e| super::ExitStatus::error(64, e))?;
+            Some(t.typed_nils(DOCKER_NIL_KINDS).go_renamed(DOCKER_RENAMED))
+        }
         _ => None,
     };
     let store = ctx.store()?;
@@ -140,6 +141,7 @@ const DOCKER_NIL_KINDS: crate::render::template::NilKinds = &[
     ("Ports", GoKind::Map),
     ("StorageOpt", GoKind::Map),
     ("Sysctls", GoKind::Map),
+    ("Variant", GoKind::String),
     ("Healthcheck", GoKind::Pointer),
     ("Health", GoKind::Pointer),
 ];
@@ -246,6 +248,10 @@ pub fn image_json(store: &Store, info: &ImageInfo) -> anyhow::Result<Value> {
         ("Size", json!(info.size)),
         ("VirtualSize", json!(info.size)),
         (
+            "GraphDriver",
+            graph_driver(store.root(), &config.rootfs.diff_ids),
+        ),
+        (
             "RootFS",
             json!({
                 "Type": config.rootfs.kind,
@@ -253,7 +259,6 @@ pub fn image_json(store: &Store, info: &ImageInfo) -> anyhow::Result<Value> {
             }),
         ),
         ("Metadata", json!({"LastTagTime": "0001-01-01T00:00:00Z"})),
-        ("Descriptor", serde_json::to_value(&info.target)?),
     ] {
         v.insert(k.into(), val);
     }
@@ -261,9 +266,53 @@ pub fn image_json(store: &Store, info: &ImageInfo) -> anyhow::Result<Value> {
     Ok(v)
 }
 
+/// Docker's `GraphDriver` of an image, for what strata really has: overlay lower
+/// directories, one snapshot per layer (unpacked when a container first needs it). The top
+/// layer's directory is `UpperDir` as in Docker's overlay2, the ones below it `LowerDir`
+/// (top first, as overlay stacks them); an image has no merged or work directory.
+fn graph_driver(store_root: &std::path::Path, diff_ids: &[oci::Digest]) -> Value {
+    let mut dirs: Vec<String> = runtime::snapshot::chain_ids(diff_ids)
+        .iter()
+        .rev()
+        .map(|c| {
+            runtime::snapshot::snapshot_path(store_root, c)
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut data = serde_json::Map::new();
+    if !dirs.is_empty() {
+        let upper = dirs.remove(0);
+        if !dirs.is_empty() {
+            data.insert("LowerDir".into(), json!(dirs.join(":")));
+        }
+        data.insert("UpperDir".into(), json!(upper));
+    }
+    json!({"Data": data, "Name": "overlay2"})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graph_driver_names_the_layer_snapshots() {
+        let root = std::path::Path::new("/s");
+        let (a, b) = (oci::Digest::sha256_of(b"a"), oci::Digest::sha256_of(b"b"));
+        let chains = runtime::snapshot::chain_ids(&[a.clone(), b.clone()]);
+        let dir = |c: &oci::Digest| format!("/s/snapshots/{}/fs", c.hex());
+        assert_eq!(
+            graph_driver(root, &[a, b]),
+            json!({
+                "Data": {"LowerDir": dir(&chains[0]), "UpperDir": dir(&chains[1])},
+                "Name": "overlay2"
+            })
+        );
+        assert_eq!(
+            graph_driver(root, &[]),
+            json!({"Data": {}, "Name": "overlay2"})
+        );
+    }
 
     #[test]
     fn reindents_to_four_spaces() {

@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
         None => (stdin_file()?, "standard input".to_string()),
     };
     let store = ctx.store()?;
-    let tar = TarIndex::open_named(file.try_clone()?, name.clone())?;
+    let tar = open_archive(&file, &name)?;
     let mut lines = Vec::new();
     // Docker 25+ writes both forms in one archive: read its OCI index then, which keeps
     // the manifests' digests (manifest.json would make new ones) and checks them.
@@ -65,6 +65,37 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Indexes the archive; a malformed one fails as dockerd reports it: it untars the
+/// archive and prints Go's tar error, found here (only once the scan failed) by reading
+/// the stream as Go would.
+fn open_archive(file: &File, name: &str) -> anyhow::Result<TarIndex> {
+    match TarIndex::open_named(file.try_clone()?, name.to_string()) {
+        Ok(t) => Ok(t),
+        Err(e) => match go_tar_error(file) {
+            Some(t) => Err(Plain::error(format!(
+                "Error processing tar file(exit status 1): {t}"
+            ))),
+            None => Err(e.into()),
+        },
+    }
+}
+
+/// What Go's `archive/tar` says of the archive in `file`, when it finds it malformed.
+fn go_tar_error(file: &File) -> Option<layer::TarFormatError> {
+    use std::io::{Read, Seek};
+    let mut f = file.try_clone().ok()?;
+    f.rewind().ok()?;
+    let mut r = layer::MeasuringReader::new(std::io::BufReader::new(f));
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => return layer::TarFormatError::of(&e).cloned(),
+        }
+    }
+}
+
 /// The names an OCI index entry carries: containerd's full name, or a `ref.name` that is a
 /// whole reference (a bare tag such as `v1` names no repository).
 fn oci_names(entry: &Descriptor) -> Vec<oci::Reference> {
@@ -86,22 +117,43 @@ fn load_one<S: ImageSource>(
     src: &S,
     names: &[oci::Reference],
 ) -> anyhow::Result<Vec<String>> {
+    // The images the names point at before the load, to report the ones it takes over.
+    let before: Vec<Option<oci::Digest>> = names
+        .iter()
+        .map(|n| store.resolve_image(&n.to_string()).ok().map(|i| i.id))
+        .collect();
     let tag = names.first().map(ToString::to_string);
     let report = copy_into_store(store, src, tag)?;
     for n in names.iter().skip(1) {
         store.set_tag(&n.to_string(), &report.top)?;
     }
+    let id = match &report.config {
+        Some(id) => id.clone(),
+        None => store.resolve_image(&report.top.digest.to_string())?.id,
+    };
     if names.is_empty() {
-        let id = match &report.config {
-            Some(id) => id.clone(),
-            None => store.resolve_image(&report.top.digest.to_string())?.id,
-        };
         return Ok(vec![format!("Loaded image ID: {id}")]);
     }
-    Ok(names
+    let mut lines: Vec<String> = names
         .iter()
-        .map(|n| format!("Loaded image: {}", n.familiar()))
-        .collect())
+        .zip(&before)
+        .filter_map(|(n, old)| renamed_line(&n.familiar(), old.as_ref(), &id))
+        .collect();
+    lines.extend(
+        names
+            .iter()
+            .map(|n| format!("Loaded image: {}", n.familiar())),
+    );
+    Ok(lines)
+}
+
+/// Docker's notice when a loaded name took over a tag of another image (that image keeps
+/// its ID, untagged), `None` when the name was free or already this image's.
+fn renamed_line(name: &str, old: Option<&oci::Digest>, new: &oci::Digest) -> Option<String> {
+    let old = old.filter(|o| *o != new)?;
+    Some(format!(
+        "The image {name} already exists, renaming the old one with ID {old} to empty string"
+    ))
 }
 
 /// Every platform the archive has; if it lacks some of an index's (a single-platform save
@@ -147,6 +199,40 @@ fn stdin_file() -> anyhow::Result<File> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn a_malformed_archive_gets_gos_tar_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tar");
+        for (bytes, want) in [
+            (&b"junk\n"[..], Some(layer::TarFormatError::UnexpectedEof)),
+            (
+                &[b'x'; 1024][..],
+                Some(layer::TarFormatError::InvalidHeader),
+            ),
+            (&[0u8; 1024][..], None),
+        ] {
+            std::fs::write(&path, bytes).unwrap();
+            let f = File::open(&path).unwrap();
+            assert_eq!(go_tar_error(&f), want);
+        }
+    }
+
+    #[test]
+    fn loading_over_another_images_tag_names_the_old_id() {
+        let (a, b) = (oci::Digest::sha256_of(b"a"), oci::Digest::sha256_of(b"b"));
+        assert_eq!(
+            renamed_line("app:1", Some(&a), &b).as_deref(),
+            Some(
+                format!(
+                    "The image app:1 already exists, renaming the old one with ID {a} to empty string"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(renamed_line("app:1", Some(&b), &b), None);
+        assert_eq!(renamed_line("app:1", None, &b), None);
+    }
 
     #[test]
     fn names_from_index_annotations() {

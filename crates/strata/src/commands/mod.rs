@@ -26,6 +26,7 @@ mod manifest;
 mod monitor;
 mod port;
 mod prune;
+mod prune_filter;
 mod ps;
 mod pull;
 mod push;

@@ -3,11 +3,14 @@
 use std::io::{BufRead, Write};
 
 use super::Ctx;
+use super::prune_filter::PruneFilters;
 use crate::cli::PruneArgs;
 use crate::render::human_size;
 
 /// Removes dangling (or with `-a` all unused) images after asking, unless `-f`.
 pub fn run(ctx: &Ctx, args: PruneArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let filters = PruneFilters::parse(&args.filter, super::util::now())?;
+    let all = args.all || filters.dangling == Some(false);
     if !args.force {
         let warning = if args.all {
             "WARNING! This will remove all images without at least one container associated to them."
@@ -26,7 +29,7 @@ pub fn run(ctx: &Ctx, args: PruneArgs, out: &mut dyn Write) -> anyhow::Result<()
     }
     let store = ctx.store()?;
     // Images a container uses are never pruned (the store keeps every image with users).
-    let report = store.prune(args.all)?;
+    let report = store.prune_matching(all, &|i| filters.allows(i))?;
     if let Err(e) = runtime::snapshot::prune(&store) {
         tracing::warn!("removing unused snapshots: {e}");
     }

@@ -38,7 +38,13 @@ pub fn run(ctx: &Ctx, args: PsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     let mut all = runtime::container::list(&ctx.root)?;
     all.reverse();
-    let store = if args.size { Some(ctx.store()?) } else { None };
+    // The store tells which containers' image names still lead to their image (and the
+    // image sizes for --size); only --size needs it to open.
+    let store = match ctx.store() {
+        Ok(s) => Some(s),
+        Err(e) if args.size => return Err(e),
+        Err(_) => None,
+    };
     let now = util::now();
     let limit = if args.latest { 1 } else { args.last };
     let show_all = args.all || limit > 0 || filters.iter().any(|(k, _)| k == "status");
@@ -57,6 +63,22 @@ pub fn run(ctx: &Ctx, args: PsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         let mut row = row(&c, &state, now, !args.no_trunc);
         if let Some(store) = &store {
+            // dockerd shows the image's ID once the name no longer leads to it (retagged,
+            // or the image deleted with `rmi -f`).
+            let id = &c.record.image_id;
+            if store
+                .resolve_image(&c.record.image)
+                .map_or(true, |i| i.id.to_string() != *id)
+            {
+                let hex = id.strip_prefix("sha256:").unwrap_or(id);
+                row["Image"] = json!(if args.no_trunc {
+                    id.clone()
+                } else {
+                    hex[..hex.len().min(12)].to_string()
+                });
+            }
+        }
+        if let Some(store) = store.as_ref().filter(|_| args.size) {
             let rw = c.size_rw().unwrap_or(0);
             let image = store
                 .resolve_image(&c.record.image_target)

@@ -1,8 +1,10 @@
 //! `strata rmi` / `strata image rm`.
 //!
-//! An image a container uses (running or stopped) is refused without `-f`; with `-f` its
-//! names go but the image stays, dangling, as Docker leaves it, so the container can still
-//! start, diff and commit. Snapshots no image needs any more are removed afterwards.
+//! An image a container uses (running or stopped) is refused without `-f`. With `-f`, an
+//! image a running container uses loses the names given but stays, dangling, as Docker
+//! leaves it; one only stopped containers use is deleted like any other, and those
+//! containers keep their image's content (the store pins it for its users), so they can
+//! still start, diff and commit. Snapshots no image needs any more are removed afterwards.
 
 use std::io::Write;
 
@@ -83,9 +85,8 @@ fn as_typed(message: &str, name: &str) -> String {
     }
 }
 
-/// `rmi -f` of an image some container uses: removes the name given (every tag when an
-/// ID is given) and keeps the image. `None` when no container uses it. Docker refuses an
-/// ID whose image a running container uses even with `-f`.
+/// `rmi -f` of an image a running container uses: removes the name given and keeps the
+/// image (Docker refuses an ID even with `-f`). `None` when no running container uses it.
 fn untag_in_use(
     store: &store::Store,
     name: &str,
@@ -94,7 +95,14 @@ fn untag_in_use(
         Ok(i) => i,
         Err(_) => return Ok(None),
     };
-    if info.users.is_empty() {
+    // Only a running container keeps the image (dockerd's hard conflict): used by stopped
+    // or created containers only, `-f` deletes it as usual; the containers keep the
+    // content they need (the store pins it for them).
+    let running = info.users.iter().any(|user| {
+        runtime::container::load(store.root(), user)
+            .is_ok_and(|c| c.state.status == runtime::record::Status::Running)
+    });
+    if !running {
         return Ok(None);
     }
     let by_name = oci::Reference::parse(name)

@@ -31,7 +31,12 @@ pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
     // Distinct platform manifests in argument order, each with the names it was asked by.
     let mut images: Vec<(Descriptor, Vec<String>)> = Vec::new();
     for name in &args.images {
-        let info = util::resolve(&store, name)?;
+        let info = match store.resolve_image(name) {
+            Err(e) if e.is_not_found() && names_a_reference(name) => {
+                return Err(anyhow::anyhow!("reference does not exist"));
+            }
+            _ => util::resolve(&store, name)?,
+        };
         let manifest = store.blob_descriptor(&info.manifest)?;
         let tag = asked_tag(name, &info.tags);
         match images.iter_mut().find(|(d, _)| d.digest == manifest.digest) {
@@ -72,6 +77,16 @@ fn asked_tag(asked: &str, tags: &[String]) -> Option<String> {
     tags.contains(&full).then(|| r.familiar())
 }
 
+/// Whether `name` is a reference with a tag or digest: dockerd's save looks those up in its
+/// reference store (`reference does not exist` when missing), bare names and IDs as images
+/// (`No such image: NAME`).
+fn names_a_reference(name: &str) -> bool {
+    match oci::reference::parse_any_reference(name) {
+        Ok(oci::reference::AnyReference::Named(n)) => n.tag.is_some() || n.digest.is_some(),
+        _ => false,
+    }
+}
+
 /// The directory `-o PATH` would go in when it does not exist (Docker's
 /// `ValidateOutputPath`: the parent of the cleaned path, unless it is `.`).
 fn missing_output_dir(path: &std::path::Path) -> Option<std::path::PathBuf> {
@@ -82,6 +97,23 @@ fn missing_output_dir(path: &std::path::Path) -> Option<std::path::PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_tag_or_digest_is_a_missing_reference() {
+        for (name, want) in [
+            ("app:1", true),
+            ("localhost:5000/app:v2", true),
+            (
+                "app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                true,
+            ),
+            ("app", false),
+            ("localhost:5000/app", false),
+            ("deadbeef1234", false),
+        ] {
+            assert_eq!(names_a_reference(name), want, "{name}");
+        }
+    }
 
     #[test]
     fn output_into_a_missing_directory_is_named() {

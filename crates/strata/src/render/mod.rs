@@ -51,6 +51,18 @@ impl OutputFormat {
     }
 }
 
+impl OutputFormat {
+    /// Names the Go struct Docker's formatter runs the template on, for its error texts
+    /// (see [`Template::on_struct`]).
+    pub fn on_struct(self, name: &'static str) -> OutputFormat {
+        match self {
+            OutputFormat::Table(t) => OutputFormat::Table(t.on_struct(name)),
+            OutputFormat::Plain(t) => OutputFormat::Plain(t.on_struct(name)),
+            OutputFormat::Json => OutputFormat::Json,
+        }
+    }
+}
+
 /// A tabwriter configured like Docker's `tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)`.
 ///
 /// Go pads a cell to `max(minwidth, width + padding)`; the Rust crate to

@@ -7,9 +7,10 @@
 //!   still shows *which* image is where; other 64-digit digests become `<hex64:N>`, numbered
 //!   by first appearance, so equal digests stay visibly equal within one transcript.
 //! - Times ("2 seconds ago", RFC 3339 stamps): the cases run seconds apart.
-//! - Human sizes and JSON `Size` numbers: dockerd measures a layer as the files overlay2
-//!   unpacked, strata as its own layer representation; the sizes are judged on their own
-//!   (cases that keep them).
+//! - Human sizes and JSON `Size` numbers: both engines measure a layer as its files
+//!   unpacked, but strata counts a layer it loaded or pulled at its compressed size (it
+//!   measures only the layers it imports, builds and commits); the sizes are judged on
+//!   their own (cases that keep them).
 //! - Scratch paths (the store root, dockerd's data root, the case's directory).
 //! - Runs of spaces: table columns are padded to the widest cell, and the normalised tokens
 //!   have other widths than the IDs and sizes they stand for.

@@ -206,8 +206,13 @@ impl DockerArchiveDestination {
         }
     }
 
+    /// `manifest.json` and `repositories` as Docker writes them (Go's `json.Encoder`, so
+    /// with a final newline; `index.json` is `json.Marshal`ed, without).
     fn to_json(&self, file: &str, v: &impl Serialize) -> Result<Vec<u8>, TransportError> {
-        serde_json::to_vec(v).map_err(|e| self.invalid(format!("cannot serialise {file}: {e}")))
+        let mut bytes = serde_json::to_vec(v)
+            .map_err(|e| self.invalid(format!("cannot serialise {file}: {e}")))?;
+        bytes.push(b'\n');
+        Ok(bytes)
     }
 
     fn invalid(&self, detail: String) -> TransportError {

@@ -20,6 +20,9 @@ pub struct State<'a> {
     vars: Vec<(String, Value)>,
     missing: Missing,
     nil_kinds: super::NilKinds,
+    /// The Go type Docker's formatter runs the template on (`*formatter.imageContext`),
+    /// named when the row has no such field.
+    struct_name: Option<&'static str>,
     root: &'a Value,
     mode: Mode,
 }
@@ -40,6 +43,7 @@ pub fn execute(
     data: &Value,
     missing: Missing,
     nil_kinds: super::NilKinds,
+    struct_name: Option<&'static str>,
     mode: Mode,
 ) -> Result<String, TemplateError> {
     let mut s = State {
@@ -47,6 +51,7 @@ pub fn execute(
         vars: vec![("$".into(), data.clone())],
         missing,
         nil_kinds,
+        struct_name,
         root: data,
         mode,
     };
@@ -214,6 +219,7 @@ impl State<'_> {
             (GoKind::Slice, Value::Null) => "[]".into(),
             (GoKind::Map | GoKind::Set, Value::Null) => "map[]".into(),
             (GoKind::Pointer, Value::Null) => "<nil>".into(),
+            (GoKind::String, Value::Null) => String::new(),
             (GoKind::Set, Value::Object(o)) => {
                 let mut keys: Vec<&String> = o.keys().collect();
                 keys.sort();
@@ -367,12 +373,23 @@ impl State<'_> {
                 Value::Object(map) => match map.get(name) {
                     Some(next) => v = next,
                     None if self.missing == Missing::NoValue => return Ok(Value::Null),
-                    // A struct field JSON left out (omitempty) is still a field.
+                    // A struct field JSON left out (omitempty) is still a field: a string
+                    // is "" (for `json` and `printf` too), the others nil.
                     None if i + 1 == path.len() && self.kind_of(name).is_some() => {
-                        return Ok(Value::Null);
+                        return Ok(match self.kind_of(name) {
+                            Some(GoKind::String) => Value::String(String::new()),
+                            _ => Value::Null,
+                        });
                     }
                     None if self.missing == Missing::MapError => {
                         return Err(at(format!("map has no entry for key {name:?}")));
+                    }
+                    // The row stands for Docker's formatter struct: Go names its type.
+                    None if i == 0 && std::ptr::eq(v, self.root) && self.struct_name.is_some() => {
+                        return Err(at(format!(
+                            "can't evaluate field {name} in type {}",
+                            self.struct_name.unwrap_or_default()
+                        )));
                     }
                     None => {
                         return Err(at(format!(

@@ -57,6 +57,8 @@ pub enum GoKind {
     Set,
     /// A pointer: nil prints `<nil>`.
     Pointer,
+    /// A string `omitempty` leaves out when empty (`Variant`): absent prints nothing.
+    String,
 }
 
 /// The fields Docker's typed structs print differently (Docker executes `inspect -f` on the
@@ -71,6 +73,7 @@ pub struct Template {
     missing: Missing,
     nil_kinds: NilKinds,
     go_renamed: &'static [&'static str],
+    struct_name: Option<&'static str>,
 }
 
 impl Template {
@@ -86,6 +89,7 @@ impl Template {
             missing,
             nil_kinds: &[],
             go_renamed: &[],
+            struct_name: None,
         })
     }
 
@@ -95,6 +99,14 @@ impl Template {
     /// runs raw: no typed nils, and `json` of an object sorts its keys.
     pub fn go_renamed(mut self, keys: &'static [&'static str]) -> Template {
         self.go_renamed = keys;
+        self
+    }
+
+    /// Names the Go type Docker's formatter executes this template on
+    /// (`*formatter.imageContext`): an unknown field is then reported as Go does,
+    /// `can't evaluate field Nope in type *formatter.imageContext`.
+    pub fn on_struct(mut self, name: &'static str) -> Template {
+        self.struct_name = Some(name);
         self
     }
 
@@ -112,12 +124,18 @@ impl Template {
             row,
             self.missing,
             self.nil_kinds,
+            self.struct_name,
             exec::Mode::Typed(self.go_renamed),
         );
         let result = match typed {
-            Err(TemplateError::TypedFallback) => {
-                exec::execute(&self.nodes, row, self.missing, &[], exec::Mode::Raw)
-            }
+            Err(TemplateError::TypedFallback) => exec::execute(
+                &self.nodes,
+                row,
+                self.missing,
+                &[],
+                self.struct_name,
+                exec::Mode::Raw,
+            ),
             other => other,
         };
         result.map_err(|e| match e {
@@ -521,6 +539,48 @@ mod tests {
         );
         assert_eq!(t("{{.Config.Vols}}").unwrap(), "map[/a:{}]");
         assert!(t("{{.Name.Deeper}}").is_err());
+    }
+
+    #[test]
+    fn unknown_field_of_a_formatter_struct_names_its_type() {
+        let row = json!({"ID": "x", "Config": {"Cmd": null}});
+        let t = |f: &str| {
+            Template::parse(f, Missing::Error)
+                .unwrap()
+                .on_struct("*formatter.imageContext")
+                .execute(&row)
+        };
+        assert_eq!(
+            t("{{.Nope}}").unwrap_err().to_string(),
+            "template parsing error: template: :1:2: executing \"\" at <.Nope>: can't evaluate field Nope in type *formatter.imageContext"
+        );
+        assert_eq!(t("{{.ID}}").unwrap(), "x");
+        // Inside a field the row's own keys are not the struct's.
+        assert!(
+            t("{{.Config.Nope}}")
+                .unwrap_err()
+                .to_string()
+                .contains("the fields are")
+        );
+    }
+
+    #[test]
+    fn absent_string_field_prints_empty() {
+        const KINDS: NilKinds = &[("Variant", GoKind::String)];
+        let t = Template::parse(
+            "{{.Os}}|{{.Variant}}|{{json .Variant}}|{{printf \"%q\" .Variant}}",
+            Missing::MapError,
+        )
+        .unwrap()
+        .typed_nils(KINDS);
+        assert_eq!(
+            t.execute(&json!({"Os": "linux"})).unwrap(),
+            "linux||\"\"|\"\""
+        );
+        assert_eq!(
+            t.execute(&json!({"Os": "linux", "Variant": "v8"})).unwrap(),
+            "linux|v8|\"v8\"|\"v8\""
+        );
     }
 
     #[test]
