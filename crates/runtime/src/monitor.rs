@@ -21,37 +21,66 @@ use crate::oci_runtime::OciRuntime;
 use crate::record::{ContainerState, Status, now_rfc3339, write_state};
 use crate::streams::Attach;
 
-/// The body of a monitor process: starts container `id` and waits for it (then removes it
-/// with its anonymous volumes under `--rm`). A start that
-/// fails is recorded in the state (`error`, and Docker's exit code 125/126/127; the
-/// status stays `created`, as Docker's does) and returned. Returns the container's exit code.
+/// The body of a monitor process: starts container `id` and waits for it, starting it
+/// again as its `--restart` policy says (see [`crate::restart`]), then removes it with its
+/// anonymous volumes under `--rm`. A start that fails is recorded in the state (`error`,
+/// and Docker's exit code 125/126/127; the status stays `created`, as Docker's does) and
+/// returned. Returns the container's last exit code.
 pub fn run(store: &Store, runtime: &OciRuntime, id: &str) -> Result<i32, RuntimeError> {
-    let c = container::load(store.root(), id)?;
+    let mut c = container::load(store.root(), id)?;
     let dir = c.dir.clone();
-    let mut state = c.state.clone();
     let auto_remove = c.record.options.auto_remove;
-    match c.start(store, runtime, Attach::default()) {
-        Ok(running) => {
-            let (c, code) = running.wait(runtime)?;
+    let policy = c.record.options.restart.clone();
+    // A start by the user: earlier stops and restarts no longer count.
+    let _ = std::fs::remove_file(dir.stopped_by_user());
+    c.state.restart_count = 0;
+    let mut backoff = RESTART_BACKOFF;
+    loop {
+        let mut state = c.state.clone();
+        let started = Instant::now();
+        let (exited, code) = match c.start(store, runtime, Attach::default()) {
+            Ok(running) => running.wait(runtime)?,
+            Err(e) => {
+                // Docker leaves such a container `created`, with the code and the error.
+                state.exit_code = Some(e.run_exit_code());
+                state.error = Some(e.to_string());
+                state.finished_at = Some(now_rfc3339());
+                write_state(&dir.state(), &state)?;
+                return Err(e);
+            }
+        };
+        let restarts = exited.state.restart_count;
+        if !policy.should_restart(code, restarts, dir.stopped_by_user().exists()) {
             if auto_remove {
-                let volumes = c.anonymous_volumes();
-                c.remove(store, runtime, false)?;
+                let volumes = exited.anonymous_volumes();
+                exited.remove(store, runtime, false)?;
                 for v in volumes {
                     crate::volumes::remove(store.root(), &v)?;
                 }
             }
-            Ok(code)
+            return Ok(code);
         }
-        Err(e) => {
-            // Docker leaves such a container `created`, with the code and the error.
-            state.exit_code = Some(e.run_exit_code());
-            state.error = Some(e.to_string());
-            state.finished_at = Some(now_rfc3339());
-            write_state(&dir.state(), &state)?;
-            Err(e)
+        // Docker's restart manager: the delay doubles from 100 ms while the container
+        // keeps exiting quickly, and starts over once it ran for 10 s.
+        if started.elapsed() >= RESTART_RESET_AFTER {
+            backoff = RESTART_BACKOFF;
         }
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
+        if dir.stopped_by_user().exists() {
+            return Ok(code);
+        }
+        c = container::load(store.root(), id)?;
+        c.state.restart_count = restarts + 1;
     }
 }
+
+/// The first delay before a `--restart` policy starts a container again.
+const RESTART_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest delay between restarts.
+const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// A container that ran this long is restarted after the first delay again.
+const RESTART_RESET_AFTER: Duration = Duration::from_secs(10);
 
 /// Spawns `monitor` (a command that calls [`run`] for `id`) detached from the terminal
 /// and waits up to `timeout` for it to start the container. Returns the container as it

@@ -65,6 +65,26 @@ pub struct RunOptions {
     /// `--label`: the container's own labels, over the image's.
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
+    // --- Name resolution, shared namespaces and restart (`--add-host`, `--dns*`,
+    // `--ipc`, `--pid`, `--uts`, `--restart`). ---
+    /// `--add-host NAME:IP`, as given (see [`crate::etc_files::validate_extra_host`]).
+    #[serde(default)]
+    pub extra_hosts: Vec<String>,
+    /// `--dns`, `--dns-search`, `--dns-option`.
+    #[serde(default)]
+    pub dns: crate::etc_files::DnsConfig,
+    /// `--ipc`.
+    #[serde(default)]
+    pub ipc: crate::namespaces::IpcMode,
+    /// `--pid`.
+    #[serde(default)]
+    pub pid: crate::namespaces::PidMode,
+    /// `--uts`.
+    #[serde(default)]
+    pub uts: crate::namespaces::UtsMode,
+    /// `--restart`: what the monitor does when the container exits.
+    #[serde(default)]
+    pub restart: crate::restart::RestartPolicy,
 }
 
 /// `--network`.

@@ -88,6 +88,10 @@ pub struct ContainerState {
     /// Published ports with their real host ports, while running (`docker port`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<crate::ports::PortMapping>,
+    /// How many times the monitor restarted the container (`--restart`) since the user
+    /// last started it (`RestartCount`).
+    #[serde(default)]
+    pub restart_count: u32,
 }
 
 impl ContainerState {
@@ -102,6 +106,7 @@ impl ContainerState {
             monitor_pid: 0,
             error: None,
             ports: Vec::new(),
+            restart_count: 0,
         }
     }
 }
@@ -151,6 +156,11 @@ impl ContainerDir {
     pub fn runtime_log(&self) -> PathBuf {
         self.0.join("runtime.log")
     }
+    /// Marks a container the user stopped or killed: its monitor does not restart it.
+    pub fn stopped_by_user(&self) -> PathBuf {
+        self.0.join("stopped-by-user")
+    }
+
     /// The init PID file.
     pub fn pid_file(&self) -> PathBuf {
         self.0.join("init.pid")

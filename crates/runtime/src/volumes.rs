@@ -66,6 +66,10 @@ pub enum VolumeSpec {
     },
 }
 
+/// The mount option (`-v NAME:/path:nocopy`, `--mount …,volume-nocopy`) that keeps the
+/// image's files from being copied into a new volume; not passed to the kernel.
+pub const NO_COPY: &str = "nocopy";
+
 fn volumes_dir(store_root: &Path) -> PathBuf {
     store_root.join("volumes")
 }

@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The name-resolution, namespace, restart and `--mount` flags of `run`/`create`.
+mod hosts;
+pub use hosts::HostFlags;
+
 /// A daemonless container-image engine.
 #[derive(Debug, Parser)]
 #[command(name = "strata", version, about)]
@@ -573,6 +577,9 @@ pub struct ContainerFlags {
     /// Set metadata on the container (`KEY=VALUE`, or `KEY` for an empty value).
     #[arg(short = 'l', long = "label", value_name = "KEY[=VALUE]")]
     pub label: Vec<String>,
+    /// `--add-host`, `--dns*`, `--ipc`, `--pid`, `--uts`, `--restart`, `--mount`.
+    #[command(flatten)]
+    pub hosts: hosts::HostFlags,
 }
 
 /// `IMAGE [COMMAND] [ARG...]` of `run` and `create`: one operand list, so that, as with

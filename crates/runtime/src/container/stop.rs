@@ -10,9 +10,18 @@ use crate::oci_runtime::OciRuntime;
 use crate::record::{Status, now_rfc3339};
 
 impl Container {
-    /// Sends `signal` (`TERM`, `SIGKILL`, `9`) to the container's init.
+    /// Sends `signal` (`TERM`, `SIGKILL`, `9`) to the container's init. As with Docker,
+    /// a container the user signalled (`kill`, `stop`, `rm -f`) is not restarted by its
+    /// `--restart` policy: its monitor sees the mark left here.
     pub fn kill(&self, runtime: &OciRuntime, signal: &str) -> Result<(), RuntimeError> {
+        self.mark_stopped_by_user();
         runtime.kill(&self.record.id, signal, &self.dir.runtime_log())
+    }
+
+    /// Leaves the mark that keeps the monitor from restarting the container. Best effort:
+    /// a container whose directory is already gone has no monitor left.
+    fn mark_stopped_by_user(&self) {
+        let _ = std::fs::write(self.dir.stopped_by_user(), b"");
     }
 
     /// `docker kill`: sends `signal`, and for `SIGKILL` returns only once the exit is
@@ -127,6 +136,8 @@ impl Container {
         runtime: &OciRuntime,
         timeout: std::time::Duration,
     ) -> Result<(), RuntimeError> {
+        // Also between two runs of a `--restart` policy: no restart after a stop.
+        self.mark_stopped_by_user();
         if self.state.status != Status::Running || !self.is_running(runtime)? {
             return Ok(());
         }

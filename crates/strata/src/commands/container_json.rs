@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::config_json::{RunFields, docker_config};
 use super::container;
-use super::host_config_json::{HostFields, host_config, network_settings};
+use super::host_config_json::{HostFields, host_config, network_settings, with_host_options};
 
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
@@ -193,14 +193,14 @@ pub fn container_json(
         "HostsPath": path(c.dir.0.join("hosts")),
         "LogPath": path(c.dir.log()),
         "Name": format!("/{}", r.name),
-        "RestartCount": 0,
+        "RestartCount": s.restart_count,
         "Driver": "overlay",
         "Platform": "linux",
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": Value::Null,
-        "HostConfig": host_config(HostFields {
+        "HostConfig": with_host_options(o, host_config(HostFields {
             binds: null_if_empty(binds),
             network_mode: network,
             port_bindings,
@@ -212,7 +212,7 @@ pub fn container_json(
             nano_cpus: o.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
             pids_limit: o.pids_limit,
             init: o.init,
-        }),
+        })),
         "GraphDriver": {
             "Data": {
                 "MergedDir": path(c.dir.rootfs()),

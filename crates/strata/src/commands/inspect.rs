@@ -140,6 +140,9 @@ const DOCKER_NIL_KINDS: crate::render::template::NilKinds = &[
     ("Sysctls", GoKind::Map),
     ("Healthcheck", GoKind::Pointer),
     ("Health", GoKind::Pointer),
+    // `MountPoint`'s omitempty strings (a bind has no `Name` nor `Driver`).
+    ("Name", GoKind::String),
+    ("Driver", GoKind::String),
 ];
 
 /// JSON as Docker's `inspect` commands print it (4-space indentation).

@@ -331,7 +331,10 @@ impl State<'_> {
                     None if self.missing == Missing::NoValue => return Ok(Value::Null),
                     // A struct field JSON left out (omitempty) is still a field.
                     None if i + 1 == path.len() && self.kind_of(name).is_some() => {
-                        return Ok(Value::Null);
+                        return Ok(match self.kind_of(name) {
+                            Some(GoKind::String) => Value::String(String::new()),
+                            _ => Value::Null,
+                        });
                     }
                     None if self.missing == Missing::MapError => {
                         return Err(at(format!("map has no entry for key {name:?}")));
