@@ -28,13 +28,38 @@ use crate::streams::Attach;
 /// returned. Returns the container's last exit code.
 pub fn run(store: &Store, runtime: &OciRuntime, id: &str) -> Result<i32, RuntimeError> {
     let mut c = container::load(store.root(), id)?;
+    user_start(&mut c);
+    supervise(store, runtime, c, RESTART_BACKOFF)
+}
+
+/// The body of a monitor that takes over a container whose first run was attached
+/// (`run` without `-d`) and has exited: restarts it as its `--restart` policy says, then
+/// supervises it as [`run`] does. Returns the last exit code.
+pub fn resume(store: &Store, runtime: &OciRuntime, id: &str) -> Result<i32, RuntimeError> {
+    let c = container::load(store.root(), id)?;
+    let code = c.state.exit_code.unwrap_or(0);
+    let mut backoff = RESTART_BACKOFF;
+    match restart_after(store.root(), &c, code, &mut backoff)? {
+        Some(next) => supervise(store, runtime, next, backoff),
+        None => Ok(code),
+    }
+}
+
+/// A start by the user (`start`, `run`): earlier stops and restarts no longer count.
+pub fn user_start(c: &mut Container) {
+    let _ = std::fs::remove_file(c.dir.stopped_by_user());
+    c.state.restart_count = 0;
+}
+
+/// Starts `c` and waits for it, as long as its policy restarts it.
+fn supervise(
+    store: &Store,
+    runtime: &OciRuntime,
+    mut c: Container,
+    mut backoff: Duration,
+) -> Result<i32, RuntimeError> {
     let dir = c.dir.clone();
     let auto_remove = c.record.options.auto_remove;
-    let policy = c.record.options.restart.clone();
-    // A start by the user: earlier stops and restarts no longer count.
-    let _ = std::fs::remove_file(dir.stopped_by_user());
-    c.state.restart_count = 0;
-    let mut backoff = RESTART_BACKOFF;
     loop {
         let mut state = c.state.clone();
         let started = Instant::now();
@@ -49,30 +74,49 @@ pub fn run(store: &Store, runtime: &OciRuntime, id: &str) -> Result<i32, Runtime
                 return Err(e);
             }
         };
-        let restarts = exited.state.restart_count;
-        if !policy.should_restart(code, restarts, dir.stopped_by_user().exists()) {
-            if auto_remove {
-                let volumes = exited.anonymous_volumes();
-                exited.remove(store, runtime, false)?;
-                for v in volumes {
-                    crate::volumes::remove(store.root(), &v)?;
-                }
-            }
-            return Ok(code);
-        }
-        // Docker's restart manager: the delay doubles from 100 ms while the container
-        // keeps exiting quickly, and starts over once it ran for 10 s.
+        // Docker's restart manager starts the delay over once a run lasted 10 s.
         if started.elapsed() >= RESTART_RESET_AFTER {
             backoff = RESTART_BACKOFF;
         }
-        std::thread::sleep(backoff);
-        backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
-        if dir.stopped_by_user().exists() {
-            return Ok(code);
+        match restart_after(store.root(), &exited, code, &mut backoff)? {
+            Some(next) => c = next,
+            None => {
+                if auto_remove {
+                    let volumes = exited.anonymous_volumes();
+                    exited.remove(store, runtime, false)?;
+                    for v in volumes {
+                        crate::volumes::remove(store.root(), &v)?;
+                    }
+                }
+                return Ok(code);
+            }
         }
-        c = container::load(store.root(), id)?;
-        c.state.restart_count = restarts + 1;
     }
+}
+
+/// Whether `exited` (which exited with `code`) starts again: if its policy says so and the
+/// user did not stop it, waits `backoff` (then doubles it, as Docker's restart manager
+/// does) and returns the container to start, its restart count raised.
+fn restart_after(
+    store_root: &Path,
+    exited: &Container,
+    code: i32,
+    backoff: &mut Duration,
+) -> Result<Option<Container>, RuntimeError> {
+    let policy = &exited.record.options.restart;
+    let restarts = exited.state.restart_count;
+    let stopped = || exited.dir.stopped_by_user().exists();
+    if !policy.should_restart(code, restarts, stopped()) {
+        return Ok(None);
+    }
+    std::thread::sleep(*backoff);
+    *backoff = (*backoff * 2).min(RESTART_BACKOFF_MAX);
+    if stopped() {
+        return Ok(None);
+    }
+    let mut c = container::load(store_root, &exited.record.id)?;
+    c.state.restart_count = restarts + 1;
+    Ok(Some(c))
 }
 
 /// The first delay before a `--restart` policy starts a container again.

@@ -943,6 +943,9 @@ pub struct VolumePruneArgs {
 /// The hidden `monitor` command.
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
+    /// Take over a container whose attached run exited: restart it per its policy.
+    #[arg(long)]
+    pub resume: bool,
     /// The container to start and wait for.
     pub id: String,
 }

@@ -199,3 +199,30 @@ fn ipc_and_pid_join_another_container() {
     c.ok(&["rm", "-f", "owner", "idle", "private"]);
     c.assert_clean();
 }
+
+/// An attached `run --restart on-failure:1` returned the first exit code and nothing
+/// restarted the container; Docker's daemon restarts it after the client returned.
+#[test]
+fn attached_run_leaves_the_restarts_to_a_monitor() {
+    let c = Containers::new();
+    let (code, out, err) = c.status(&[
+        "run",
+        "--name",
+        "attached",
+        "--restart",
+        "on-failure:1",
+        "bb",
+        "sh",
+        "-c",
+        "echo run; exit 4",
+    ]);
+    assert_eq!((code, out.as_str()), (4, "run\n"), "{err}");
+    c.eventually("the restart", || runs(&c, "attached") == 2);
+    c.eventually("the last exit", || {
+        inspect(&c, "attached", "{{.State.Status}} {{.RestartCount}}") == "exited 1"
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(runs(&c, "attached"), 2);
+    c.ok(&["rm", "attached"]);
+    c.assert_clean();
+}
