@@ -60,6 +60,6 @@ pub mod volumes;
 pub use container::{Container, Running};
 pub use error::RuntimeError;
 pub use oci_runtime::OciRuntime;
-pub use options::{MountKind, MountSpec, NetworkMode, RunOptions, SeccompOption};
+pub use options::{MountFlag, MountKind, MountSpec, NetworkMode, RunOptions, SeccompOption};
 pub use streams::Attach;
 pub use user::ExecUser;

@@ -85,6 +85,31 @@ pub struct RunOptions {
     /// `--restart`: what the monitor does when the container exits.
     #[serde(default)]
     pub restart: crate::restart::RestartPolicy,
+    /// The `--mount` values as given (`HostConfig.Mounts`); what they mount is in
+    /// [`RunOptions::mounts`] with the `-v` and `--tmpfs` mounts.
+    #[serde(default)]
+    pub mount_flags: Vec<MountFlag>,
+}
+
+/// One `--mount type=…,source=…,target=…,…` value (Docker's `mount.Mount`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountFlag {
+    /// `type`: `bind`, `volume` (the default) or `tmpfs`.
+    pub kind: String,
+    /// `source`/`src`: a host path, a volume name, or empty.
+    pub source: String,
+    /// `target`/`dst`/`destination`.
+    pub target: String,
+    /// `readonly`/`ro`.
+    pub read_only: bool,
+    /// `bind-propagation`.
+    pub propagation: Option<String>,
+    /// `volume-nocopy`: do not copy the image's files into a new volume.
+    pub no_copy: bool,
+    /// `tmpfs-size`, in bytes.
+    pub tmpfs_size: Option<i64>,
+    /// `tmpfs-mode`, the permission bits.
+    pub tmpfs_mode: Option<u32>,
 }
 
 /// `--network`.

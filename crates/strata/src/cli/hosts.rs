@@ -4,7 +4,7 @@
 
 use clap::Args;
 
-use crate::commands::mount_flag::MountFlag;
+use runtime::MountFlag;
 
 /// Name resolution, namespaces, restart and `--mount`.
 #[derive(Debug, Args)]
@@ -35,7 +35,7 @@ pub struct HostFlags {
     #[arg(long, value_name = "string", default_value = "no")]
     pub restart: String,
     /// Attach a filesystem mount to the container (type=bind|volume|tmpfs,...).
-    #[arg(long, value_name = "mount", value_parser = MountFlag::parse)]
+    #[arg(long, value_name = "mount", value_parser = crate::commands::mount_flag::parse)]
     pub mount: Vec<MountFlag>,
 }
 

@@ -99,8 +99,9 @@ pub fn create(
     }
     // `--mount`: checked as a whole first too; its binds must exist.
     let mut mount_flags = Vec::new();
+    opts.mount_flags = flags.hosts.mount.clone();
     for m in &flags.hosts.mount {
-        match m.resolve()? {
+        match super::mount_flag::resolve(m)? {
             Resolved::Tmpfs(t) => opts.mounts.push(t),
             Resolved::Volume {
                 spec,

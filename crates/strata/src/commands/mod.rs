@@ -25,6 +25,7 @@ mod logs;
 mod manifest;
 mod monitor;
 pub mod mount_flag;
+mod mount_flag_json;
 mod port;
 mod prune;
 mod ps;

@@ -6,28 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use runtime::volumes::VolumeSpec;
-use runtime::{MountKind, MountSpec};
-
-/// One `--mount` value as the CLI parses it (Docker's `opts.MountOpt`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MountFlag {
-    /// `type` (default `volume`).
-    pub kind: String,
-    /// `source`/`src`.
-    pub source: String,
-    /// `target`/`dst`/`destination`.
-    pub target: String,
-    /// `readonly`/`ro`.
-    pub read_only: bool,
-    /// `bind-propagation`.
-    pub propagation: Option<String>,
-    /// `volume-nocopy`: do not copy the image's files into a new volume.
-    pub no_copy: bool,
-    /// `tmpfs-size`, in bytes.
-    pub tmpfs_size: Option<i64>,
-    /// `tmpfs-mode`, octal.
-    pub tmpfs_mode: Option<u32>,
-}
+use runtime::{MountFlag, MountKind, MountSpec};
 
 /// What a `--mount` becomes: a `-v`-like volume or bind (made by the `-v` machinery),
 /// or a tmpfs.
@@ -55,135 +34,133 @@ fn parse_bool(key: &str, v: &str) -> Result<bool, String> {
     }
 }
 
-impl MountFlag {
-    /// Parses one `--mount` value with the CLI's messages.
-    pub fn parse(s: &str) -> Result<MountFlag, String> {
-        let mut m = MountFlag {
-            kind: "volume".into(),
-            ..Default::default()
+/// Parses one `--mount` value with the CLI's messages (Docker's `opts.MountOpt`).
+pub fn parse(s: &str) -> Result<MountFlag, String> {
+    let mut m = MountFlag {
+        kind: "volume".into(),
+        ..Default::default()
+    };
+    for field in s.split(',').filter(|f| !f.is_empty()) {
+        let (key, value) = match field.split_once('=') {
+            Some((k, v)) => (k.to_ascii_lowercase(), Some(v)),
+            None => (field.to_ascii_lowercase(), None),
         };
-        for field in s.split(',').filter(|f| !f.is_empty()) {
-            let (key, value) = match field.split_once('=') {
-                Some((k, v)) => (k.to_ascii_lowercase(), Some(v)),
-                None => (field.to_ascii_lowercase(), None),
-            };
-            let Some(value) = value else {
-                match key.as_str() {
-                    "readonly" | "ro" => m.read_only = true,
-                    "volume-nocopy" => m.no_copy = true,
-                    _ => return Err(format!("invalid field '{field}' must be a key=value pair")),
-                }
-                continue;
-            };
+        let Some(value) = value else {
             match key.as_str() {
-                "type" => m.kind = value.to_ascii_lowercase(),
-                "source" | "src" => m.source = value.to_string(),
-                "target" | "dst" | "destination" => m.target = value.to_string(),
-                "readonly" | "ro" => m.read_only = parse_bool(&key, value)?,
-                "volume-nocopy" => m.no_copy = parse_bool(&key, value)?,
-                "bind-propagation" => m.propagation = Some(value.to_ascii_lowercase()),
-                // Accepted and without effect here, as on Linux.
-                "consistency" | "bind-nonrecursive" | "volume-driver" | "volume-label"
-                | "volume-opt" => {}
-                "tmpfs-size" => {
-                    m.tmpfs_size = Some(
-                        super::create::parse_bytes(value)
-                            .map_err(|_| format!("invalid value for {key}: {value}"))?,
-                    )
-                }
-                "tmpfs-mode" => {
-                    m.tmpfs_mode = Some(
-                        u32::from_str_radix(value, 8)
-                            .map_err(|_| format!("invalid value for {key}: {value}"))?,
-                    )
-                }
-                _ => return Err(format!("unexpected key '{key}' in '{field}'")),
+                "readonly" | "ro" => m.read_only = true,
+                "volume-nocopy" => m.no_copy = true,
+                _ => return Err(format!("invalid field '{field}' must be a key=value pair")),
             }
-        }
-        if m.target.is_empty() {
-            return Err("target is required".into());
-        }
-        Ok(m)
-    }
-
-    /// The daemon's checks, then what the mount becomes.
-    pub fn resolve(&self) -> anyhow::Result<Resolved> {
-        let kind = &self.kind;
-        let bad = |why: String| anyhow::anyhow!("invalid mount config for type {kind:?}: {why}");
-        let absolute = |p: &str| {
-            if Path::new(p).is_absolute() {
-                Ok(())
-            } else {
-                Err(bad(format!(
-                    "invalid mount path: '{p}' mount path must be absolute"
-                )))
-            }
+            continue;
         };
-        absolute(&self.target)?;
-        match kind.as_str() {
-            "bind" => {
-                if self.source.is_empty() {
-                    return Err(bad("field Source must not be empty".into()));
-                }
-                absolute(&self.source)?;
-                if !Path::new(&self.source).exists() {
-                    return Err(bad(format!(
-                        "bind source path does not exist: {}",
-                        self.source
-                    )));
-                }
-                Ok(Resolved::Volume {
-                    spec: VolumeSpec::Bind {
-                        source: PathBuf::from(&self.source),
-                        destination: self.target.clone(),
-                        read_only: self.read_only,
-                    },
-                    read_only: self.read_only,
-                    options: self.propagation.iter().cloned().collect(),
-                })
+        match key.as_str() {
+            "type" => m.kind = value.to_ascii_lowercase(),
+            "source" | "src" => m.source = value.to_string(),
+            "target" | "dst" | "destination" => m.target = value.to_string(),
+            "readonly" | "ro" => m.read_only = parse_bool(&key, value)?,
+            "volume-nocopy" => m.no_copy = parse_bool(&key, value)?,
+            "bind-propagation" => m.propagation = Some(value.to_ascii_lowercase()),
+            // Accepted and without effect here, as on Linux.
+            "consistency" | "bind-nonrecursive" | "volume-driver" | "volume-label"
+            | "volume-opt" => {}
+            "tmpfs-size" => {
+                m.tmpfs_size = Some(
+                    super::create::parse_bytes(value)
+                        .map_err(|_| format!("invalid value for {key}: {value}"))?,
+                )
             }
-            "volume" => {
-                let spec = if self.source.is_empty() {
-                    VolumeSpec::Anonymous {
-                        destination: self.target.clone(),
-                    }
-                } else {
-                    VolumeSpec::Named {
-                        name: self.source.clone(),
-                        destination: self.target.clone(),
-                        read_only: self.read_only,
-                    }
-                };
-                Ok(Resolved::Volume {
-                    spec,
-                    read_only: self.read_only,
-                    options: if self.no_copy {
-                        vec![runtime::volumes::NO_COPY.to_string()]
-                    } else {
-                        Vec::new()
-                    },
-                })
+            "tmpfs-mode" => {
+                m.tmpfs_mode = Some(
+                    u32::from_str_radix(value, 8)
+                        .map_err(|_| format!("invalid value for {key}: {value}"))?,
+                )
             }
-            "tmpfs" => {
-                if !self.source.is_empty() {
-                    return Err(bad("field Source must not be specified".into()));
-                }
-                let mut options = Vec::new();
-                if let Some(size) = self.tmpfs_size {
-                    options.push(format!("size={size}"));
-                }
-                if let Some(mode) = self.tmpfs_mode {
-                    options.push(format!("mode={mode:o}"));
-                }
-                Ok(Resolved::Tmpfs(MountSpec {
-                    kind: MountKind::Tmpfs,
-                    destination: self.target.clone(),
-                    read_only: self.read_only,
-                    options,
-                }))
-            }
-            _ => Err(bad("mount type unknown".into())),
+            _ => return Err(format!("unexpected key '{key}' in '{field}'")),
         }
+    }
+    if m.target.is_empty() {
+        return Err("target is required".into());
+    }
+    Ok(m)
+}
+
+/// The daemon's checks of a parsed `--mount`, then what it becomes.
+pub fn resolve(m: &MountFlag) -> anyhow::Result<Resolved> {
+    let kind = &m.kind;
+    let bad = |why: String| anyhow::anyhow!("invalid mount config for type {kind:?}: {why}");
+    let absolute = |p: &str| {
+        if Path::new(p).is_absolute() {
+            Ok(())
+        } else {
+            Err(bad(format!(
+                "invalid mount path: '{p}' mount path must be absolute"
+            )))
+        }
+    };
+    absolute(&m.target)?;
+    match kind.as_str() {
+        "bind" => {
+            if m.source.is_empty() {
+                return Err(bad("field Source must not be empty".into()));
+            }
+            absolute(&m.source)?;
+            if !Path::new(&m.source).exists() {
+                return Err(bad(format!(
+                    "bind source path does not exist: {}",
+                    m.source
+                )));
+            }
+            Ok(Resolved::Volume {
+                spec: VolumeSpec::Bind {
+                    source: PathBuf::from(&m.source),
+                    destination: m.target.clone(),
+                    read_only: m.read_only,
+                },
+                read_only: m.read_only,
+                options: m.propagation.iter().cloned().collect(),
+            })
+        }
+        "volume" => {
+            let spec = if m.source.is_empty() {
+                VolumeSpec::Anonymous {
+                    destination: m.target.clone(),
+                }
+            } else {
+                VolumeSpec::Named {
+                    name: m.source.clone(),
+                    destination: m.target.clone(),
+                    read_only: m.read_only,
+                }
+            };
+            Ok(Resolved::Volume {
+                spec,
+                read_only: m.read_only,
+                options: if m.no_copy {
+                    vec![runtime::volumes::NO_COPY.to_string()]
+                } else {
+                    Vec::new()
+                },
+            })
+        }
+        "tmpfs" => {
+            if !m.source.is_empty() {
+                return Err(bad("field Source must not be specified".into()));
+            }
+            let mut options = Vec::new();
+            if let Some(size) = m.tmpfs_size {
+                options.push(format!("size={size}"));
+            }
+            if let Some(mode) = m.tmpfs_mode {
+                options.push(format!("mode={mode:o}"));
+            }
+            Ok(Resolved::Tmpfs(MountSpec {
+                kind: MountKind::Tmpfs,
+                destination: m.target.clone(),
+                read_only: m.read_only,
+                options,
+            }))
+        }
+        _ => Err(bad("mount type unknown".into())),
     }
 }
 
@@ -194,7 +171,7 @@ mod tests {
     /// `--mount` was an unknown flag: Docker's keys and aliases, and its CLI messages.
     #[test]
     fn mount_flag_parses_dockers_keys() {
-        let m = MountFlag::parse("type=bind,src=/a,dst=/b,ro,bind-propagation=rslave").unwrap();
+        let m = parse("type=bind,src=/a,dst=/b,ro,bind-propagation=rslave").unwrap();
         assert_eq!(
             (
                 m.kind.as_str(),
@@ -205,12 +182,12 @@ mod tests {
             ("bind", "/a", "/b", true)
         );
         assert_eq!(m.propagation.as_deref(), Some("rslave"));
-        let m = MountFlag::parse("source=v,destination=/v,volume-nocopy,readonly=false").unwrap();
+        let m = parse("source=v,destination=/v,volume-nocopy,readonly=false").unwrap();
         assert_eq!(
             (m.kind.as_str(), m.no_copy, m.read_only),
             ("volume", true, false)
         );
-        let m = MountFlag::parse("type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770").unwrap();
+        let m = parse("type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770").unwrap();
         assert_eq!((m.tmpfs_size, m.tmpfs_mode), (Some(1 << 20), Some(0o1770)));
         for (bad, msg) in [
             ("source=/tmp", "target is required"),
@@ -227,7 +204,7 @@ mod tests {
                 "invalid field 'frob' must be a key=value pair",
             ),
         ] {
-            assert_eq!(MountFlag::parse(bad).unwrap_err(), msg, "{bad}");
+            assert_eq!(parse(bad).unwrap_err(), msg, "{bad}");
         }
     }
 
@@ -235,7 +212,7 @@ mod tests {
     /// source and an unknown type (the daemon's messages).
     #[test]
     fn mount_flag_resolves_with_the_daemons_checks() {
-        let resolve = |s: &str| MountFlag::parse(s).unwrap().resolve();
+        let resolve = |s: &str| resolve(&parse(s).unwrap());
         let err = |s: &str| resolve(s).unwrap_err().to_string();
         assert_eq!(
             err("type=bind,src=/no/such/dir,dst=/x"),
