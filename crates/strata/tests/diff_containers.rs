@@ -17,6 +17,8 @@ use harness::differential::{Differential, judge, parallel};
 mod case;
 #[path = "diff_containers/commit_cases.rs"]
 mod commit_cases;
+#[path = "diff_containers/hosts_cases.rs"]
+mod hosts_cases;
 #[path = "diff_containers/isolation_cases.rs"]
 mod isolation_cases;
 #[path = "diff_containers/known.rs"]
@@ -117,6 +119,7 @@ fn containers_agree_with_docker() {
         .chain(state_cases::CASES)
         .chain(commit_cases::CASES)
         .chain(options_cases::CASES)
+        .chain(hosts_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {
