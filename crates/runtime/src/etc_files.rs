@@ -88,6 +88,27 @@ pub fn validate_dns(val: &str) -> Result<String, String> {
         .map_err(|_| format!("{val} is not an ip address"))
 }
 
+/// Docker's check of one `--dns-search` value (`opts.ValidateDNSSearch`): `.` (no search
+/// list), or a domain of letter/digit labels with inner hyphens, a trailing dot allowed.
+pub fn validate_dns_search(val: &str) -> Result<String, String> {
+    let bad = || format!("{val} is not a valid domain");
+    if val == "." {
+        return Ok(val.to_string());
+    }
+    let domain = val.trim_end();
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if domain.len() > 255 || !domain.split('.').all(label_ok) {
+        return Err(bad());
+    }
+    Ok(val.to_string())
+}
+
 /// The fields of the last `key` line of a resolv.conf (`search`, `options`), comments
 /// left out, as libnetwork's `resolvconf` reads them.
 fn last_line_fields(conf: &str, key: &str) -> Vec<String> {
@@ -274,6 +295,15 @@ mod tests {
             "nameserver 127.0.0.53\noptions edns0\n"
         );
         assert_eq!(validate_dns(" 10.0.0.1").as_deref(), Ok("10.0.0.1"));
+        for ok in [".", "x.com.", "ok-1.example", "a"] {
+            assert_eq!(validate_dns_search(ok).as_deref(), Ok(ok));
+        }
+        for bad in ["bad_domain!", "-x.com", "a..b", "x-.y", ""] {
+            assert_eq!(
+                validate_dns_search(bad).unwrap_err(),
+                format!("{bad} is not a valid domain")
+            );
+        }
         assert_eq!(validate_dns("x").unwrap_err(), "x is not an ip address");
     }
 }

@@ -16,7 +16,7 @@ pub struct HostFlags {
     #[arg(long, value_name = "list", value_parser = dns)]
     pub dns: Vec<String>,
     /// Set custom DNS search domains.
-    #[arg(long = "dns-search", value_name = "list")]
+    #[arg(long = "dns-search", value_name = "list", value_parser = dns_search)]
     pub dns_search: Vec<String>,
     /// Set DNS options.
     #[arg(long = "dns-option", alias = "dns-opt", value_name = "list")]
@@ -58,6 +58,10 @@ impl Default for HostFlags {
 
 fn add_host(s: &str) -> Result<String, String> {
     runtime::etc_files::validate_extra_host(s)
+}
+
+fn dns_search(s: &str) -> Result<String, String> {
+    runtime::etc_files::validate_dns_search(s)
 }
 
 fn dns(s: &str) -> Result<String, String> {

@@ -12,6 +12,7 @@ pub const CASES: &[Case] = &[
     full("add_host_bad_format", &["run", "--rm", "--add-host", "db", "bb", "true"]),
     full("add_host_bad_ip", &["run", "--rm", "--add-host", "db:1.2.3", "bb", "true"]),
     full("dns_bad_ip", &["run", "--rm", "--dns", "x", "bb", "true"]),
+    full("dns_search_bad_domain", &["run", "--rm", "--dns-search", "a..b", "bb", "true"]),
     full("mount_flag_unknown_key", &["run", "--rm", "--mount", "type=bind,src=/tmp,dst=/x,bogus=1", "bb", "true"]),
     full("mount_flag_no_target", &["run", "--rm", "--mount", "source=/tmp", "bb", "true"]),
     code("mount_flag_tmpfs_with_source", &["run", "--rm", "--mount", "type=tmpfs,src=x,dst=/t", "bb", "true"]),
