@@ -98,6 +98,12 @@ pub fn create(
         }
     }
     // `--mount`: checked as a whole first too; its binds must exist.
+    let others: Vec<&str> = specs
+        .iter()
+        .map(runtime::volumes::VolumeSpec::destination)
+        .chain(opts.mounts.iter().map(|m| m.destination.as_str()))
+        .collect();
+    super::mount_flag::check_duplicates(&flags.hosts.mount, &others)?;
     let mut mount_flags = Vec::new();
     opts.mount_flags = flags.hosts.mount.clone();
     for m in &flags.hosts.mount {

@@ -84,6 +84,22 @@ pub fn parse(s: &str) -> Result<MountFlag, String> {
     Ok(m)
 }
 
+/// The daemon's refusal of a `--mount` whose target another mount (`-v`, `--tmpfs`, another
+/// `--mount`) also has; `others` are the targets of `-v` and `--tmpfs` (which may repeat
+/// among themselves).
+pub fn check_duplicates(flags: &[MountFlag], others: &[&str]) -> anyhow::Result<()> {
+    let clean = |p: &str| Path::new(p).components().collect::<PathBuf>();
+    for (i, f) in flags.iter().enumerate() {
+        let t = clean(&f.target);
+        let taken = others.iter().any(|o| clean(o) == t)
+            || flags[..i].iter().any(|g| clean(&g.target) == t);
+        if taken {
+            anyhow::bail!("Duplicate mount point: {}", f.target);
+        }
+    }
+    Ok(())
+}
+
 /// The daemon's checks of a parsed `--mount`, then what it becomes.
 pub fn resolve(m: &MountFlag) -> anyhow::Result<Resolved> {
     let kind = &m.kind;
@@ -206,6 +222,18 @@ mod tests {
         ] {
             assert_eq!(parse(bad).unwrap_err(), msg, "{bad}");
         }
+    }
+
+    /// A `--mount` target another mount has was accepted; Docker refuses it.
+    #[test]
+    fn mount_flag_duplicate_targets_are_refused() {
+        let f = |t: &str| parse(&format!("type=tmpfs,dst={t}")).unwrap();
+        let err = |flags: &[MountFlag], others: &[&str]| {
+            check_duplicates(flags, others).unwrap_err().to_string()
+        };
+        assert_eq!(err(&[f("/x")], &["/x/"]), "Duplicate mount point: /x");
+        assert_eq!(err(&[f("/a"), f("/a")], &[]), "Duplicate mount point: /a");
+        assert!(check_duplicates(&[f("/a"), f("/b")], &["/c", "/c"]).is_ok());
     }
 
     /// Unlike `-v`, a missing bind source is an error; so are a relative path, a tmpfs

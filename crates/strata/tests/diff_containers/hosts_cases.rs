@@ -16,6 +16,8 @@ pub const CASES: &[Case] = &[
     full("mount_flag_unknown_key", &["run", "--rm", "--mount", "type=bind,src=/tmp,dst=/x,bogus=1", "bb", "true"]),
     full("mount_flag_no_target", &["run", "--rm", "--mount", "source=/tmp", "bb", "true"]),
     code("mount_flag_tmpfs_with_source", &["run", "--rm", "--mount", "type=tmpfs,src=x,dst=/t", "bb", "true"]),
+    code("mount_flag_duplicate_target", &["run", "--rm", "-v", "/tmp:/x", "--mount", "type=tmpfs,dst=/x", "bb", "true"]),
+    code("mount_flag_twice", &["run", "--rm", "--mount", "type=tmpfs,dst=/x", "--mount", "type=tmpfs,dst=/x/", "bb", "true"]),
     code("mount_flag_relative_bind", &["run", "--rm", "--mount", "type=bind,src=rel,dst=/t", "bb", "true"]),
     code("uts_host_with_hostname", &["run", "--rm", "--uts", "host", "-h", "x", "bb", "true"]),
     code("uts_bad_mode", &["run", "--rm", "--uts", "container:x", "bb", "true"]),
