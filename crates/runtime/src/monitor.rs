@@ -109,9 +109,15 @@ fn restart_after(
     if !policy.should_restart(code, restarts, stopped()) {
         return Ok(None);
     }
+    // Docker's `restarting` while the delay runs; the monitor's PID tells others it lives.
+    let mut waiting = exited.state.clone();
+    waiting.restarting = true;
+    waiting.monitor_pid = std::process::id() as i32;
+    write_state(&exited.dir.state(), &waiting)?;
     std::thread::sleep(*backoff);
     *backoff = (*backoff * 2).min(RESTART_BACKOFF_MAX);
     if stopped() {
+        // The user's stop already wrote the state (see `Container::cancel_restart`).
         return Ok(None);
     }
     let mut c = container::load(store_root, &exited.record.id)?;
@@ -227,6 +233,11 @@ fn alive(pid: i32) -> bool {
 /// exited, with an unknown code (255) and an error saying why.
 pub fn observed_state(c: &Container, runtime: &OciRuntime) -> Result<ContainerState, RuntimeError> {
     let mut s = c.state.clone();
+    if s.restarting && !alive(s.monitor_pid) {
+        // Its monitor died while waiting to restart it: nothing will.
+        s.restarting = false;
+        s.monitor_pid = 0;
+    }
     if s.status != Status::Running || alive(s.monitor_pid) || c.is_running(runtime)? {
         return Ok(s);
     }

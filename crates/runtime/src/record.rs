@@ -92,6 +92,10 @@ pub struct ContainerState {
     /// last started it (`RestartCount`).
     #[serde(default)]
     pub restart_count: u32,
+    /// Exited, and its monitor waits to start it again (`--restart`): Docker's
+    /// `restarting` state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restarting: bool,
 }
 
 impl ContainerState {
@@ -107,6 +111,7 @@ impl ContainerState {
             error: None,
             ports: Vec::new(),
             restart_count: 0,
+            restarting: false,
         }
     }
 }

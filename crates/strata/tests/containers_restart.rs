@@ -226,3 +226,50 @@ fn attached_run_leaves_the_restarts_to_a_monitor() {
     c.ok(&["rm", "attached"]);
     c.assert_clean();
 }
+
+/// Between two runs the container showed as exited; Docker shows it `restarting` (and
+/// running), refuses a plain `rm`, and a `stop` ends the restarts at once.
+#[test]
+fn restarting_state_between_runs() {
+    let c = Containers::new();
+    c.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "crashes",
+        "--restart",
+        "always",
+        "bb",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    c.eventually("the restarting state", || {
+        inspect(
+            &c,
+            "crashes",
+            "{{.State.Status}} {{.State.Running}} {{.State.Restarting}} {{.State.ExitCode}}",
+        ) == "restarting true true 3"
+    });
+    c.eventually("ps showing it", || {
+        c.ok(&["ps", "--format", "{{.Names}} {{.Status}}"])
+            .starts_with("crashes Restarting (3) ")
+    });
+    let (code, _, err) = c.status(&["rm", "crashes"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("You cannot remove a restarting container"),
+        "{err}"
+    );
+    c.ok(&["stop", "crashes"]);
+    // (Its monitor may have been starting it again just then: that run ends too.)
+    c.eventually("the stop", || {
+        inspect(&c, "crashes", "{{.State.Status}} {{.State.Restarting}}") == "exited false"
+    });
+    let restarts = inspect(&c, "crashes", "{{.RestartCount}}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(inspect(&c, "crashes", "{{.RestartCount}}"), restarts);
+    assert_eq!(inspect(&c, "crashes", "{{.State.Status}}"), "exited");
+    c.ok(&["rm", "crashes"]);
+    c.assert_clean();
+}

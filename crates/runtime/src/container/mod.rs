@@ -614,6 +614,7 @@ impl Container {
             error: None,
             // The monitor counts its restarts across starts.
             restart_count: self.state.restart_count,
+            restarting: false,
             ports: forwarder
                 .as_ref()
                 .map(|f| f.mappings().to_vec())

@@ -24,6 +24,18 @@ impl Container {
         let _ = std::fs::write(self.dir.stopped_by_user(), b"");
     }
 
+    /// Stops the restarts of a container whose monitor waits to start it again (Docker's
+    /// `restarting`): it stays exited. Does nothing to one that is not restarting.
+    pub fn cancel_restart(&mut self) -> Result<(), RuntimeError> {
+        self.mark_stopped_by_user();
+        if self.state.restarting {
+            self.state.restarting = false;
+            self.state.monitor_pid = 0;
+            crate::record::write_state(&self.dir.state(), &self.state)?;
+        }
+        Ok(())
+    }
+
     /// `docker kill`: sends `signal`, and for `SIGKILL` returns only once the exit is
     /// recorded (its monitor wrote the code, or the container is gone), so that a `rm`
     /// right after finds it stopped. Waits at most `limit`.
@@ -137,6 +149,9 @@ impl Container {
         timeout: std::time::Duration,
     ) -> Result<(), RuntimeError> {
         // Also between two runs of a `--restart` policy: no restart after a stop.
+        if self.state.restarting {
+            return self.clone().cancel_restart();
+        }
         self.mark_stopped_by_user();
         if self.state.status != Status::Running || !self.is_running(runtime)? {
             return Ok(());

@@ -187,9 +187,10 @@ pub fn container_json(
         "Args": r.args.iter().skip(1).collect::<Vec<_>>(),
         "State": {
             "Status": container::state_name(&s),
-            "Running": running,
+            // Docker counts a restarting container as running.
+            "Running": running || s.restarting,
             "Paused": false,
-            "Restarting": false,
+            "Restarting": s.restarting,
             "OOMKilled": false,
             "Dead": false,
             "Pid": if running { s.pid } else { 0 },

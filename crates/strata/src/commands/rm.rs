@@ -36,6 +36,15 @@ pub fn run(ctx: &Ctx, args: RmArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         } else {
             let mut c = c;
             container::settle(&mut c, &rt)?;
+            if container::observed(&c, &rt)?.restarting {
+                if !args.force {
+                    anyhow::bail!(
+                        "You cannot remove a restarting container {id}. Stop the container \
+                         before attempting removal or force remove"
+                    );
+                }
+                c.cancel_restart()?;
+            }
             c
         };
         let result = if args.volumes {
