@@ -16,7 +16,9 @@
 //! - [`oci_runtime`] finds (runc / crun / `--runtime`) and drives the runtime binary.
 //! - [`record`] is the on-disk layout of a container; [`container`] its lifecycle
 //!   (create, start, wait, stop, kill, remove); [`streams`], [`logs`] and [`console`] its
-//!   stdio, `json-file` log and terminal; [`monitor`] the detached `run -d` process.
+//!   stdio, `json-file` log and terminal; [`monitor`] the detached `run -d` process,
+//!   which also applies the [`restart`] policy.
+//! - [`namespaces`] is `--ipc`/`--pid`/`--uts` (the spec side in [`spec::namespaces`]).
 //! - [`exec`], [`diff`], [`commit`], [`ports`] (`-p`) and [`volumes`] (`-v`, `volume …`).
 //!
 //! ```no_run
