@@ -261,6 +261,8 @@ fn restarting_state_between_runs() {
         err.contains("You cannot remove a restarting container"),
         "{err}"
     );
+    // `start` leaves it to its monitor (it counts as running).
+    assert_eq!(c.ok(&["start", "crashes"]), "crashes\n");
     c.ok(&["stop", "crashes"]);
     // (Its monitor may have been starting it again just then: that run ends too.)
     c.eventually("the stop", || {
@@ -270,6 +272,29 @@ fn restarting_state_between_runs() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(inspect(&c, "crashes", "{{.RestartCount}}"), restarts);
     assert_eq!(inspect(&c, "crashes", "{{.State.Status}}"), "exited");
-    c.ok(&["rm", "crashes"]);
+    // A `kill` between two runs succeeds and ends the restarts too.
+    c.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "crashes2",
+        "--restart",
+        "always",
+        "bb",
+        "sh",
+        "-c",
+        "exit 4",
+    ]);
+    c.eventually("the restarting state", || {
+        inspect(&c, "crashes2", "{{.State.Status}}") == "restarting"
+    });
+    c.ok(&["kill", "crashes2"]);
+    c.eventually("the kill", || {
+        inspect(&c, "crashes2", "{{.State.Status}}") == "exited"
+    });
+    let restarts = inspect(&c, "crashes2", "{{.RestartCount}}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(inspect(&c, "crashes2", "{{.RestartCount}}"), restarts);
+    c.ok(&["rm", "crashes", "crashes2"]);
     c.assert_clean();
 }

@@ -15,8 +15,15 @@ const KILL_WAIT: Duration = Duration::from_secs(30);
 /// Signals each container, printing its name as given.
 pub fn run(ctx: &Ctx, args: KillArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     super::each_named(&args.containers, out, |name| {
-        let (c, rt) = container::load(ctx, name)?;
-        if container::observed(&c, &rt)?.status != Status::Running {
+        let (mut c, rt) = container::load(ctx, name)?;
+        let seen = container::observed(&c, &rt)?;
+        if seen.restarting {
+            // Between two runs of a `--restart` policy: Docker's kill ends the restarts.
+            c.state = seen;
+            c.cancel_restart()?;
+            return Ok(());
+        }
+        if seen.status != Status::Running {
             anyhow::bail!(
                 "cannot kill container: {name}: container {} is not running",
                 c.record.id
