@@ -53,6 +53,7 @@ pub mod record;
 pub mod restart;
 pub mod seccomp;
 mod seccomp_default;
+mod shm;
 pub mod snapshot;
 pub mod spec;
 pub mod streams;

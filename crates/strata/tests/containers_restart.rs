@@ -134,8 +134,9 @@ fn always_restarts_until_stopped_or_killed() {
 }
 
 /// `--ipc container:NAME` and `--pid container:NAME` were unknown flags: the new container
-/// is in the other's IPC and PID namespaces (it sees the other's processes), and Docker's
-/// refusals hold (a donor that is not running, or not `--ipc shareable`).
+/// is in the other's IPC and PID namespaces (it sees the other's processes and shares its
+/// `/dev/shm`), and Docker's refusals hold (a donor that is not running, or not
+/// `--ipc shareable`).
 #[test]
 fn ipc_and_pid_join_another_container() {
     let c = Containers::new();
@@ -149,7 +150,7 @@ fn ipc_and_pid_join_another_container() {
         "bb",
         "sh",
         "-c",
-        "exec sleep 100",
+        "echo shared > /dev/shm/mark; exec sleep 100",
     ]);
     c.eventually("the sleep", || {
         c.ok(&["exec", "owner", "cat", "/proc/1/cmdline"])
@@ -167,9 +168,10 @@ fn ipc_and_pid_join_another_container() {
         "bb",
         "sh",
         "-c",
-        "busybox readlink /proc/self/ns/ipc; cat /proc/1/cmdline | busybox tr '\\0' ' '",
+        "busybox readlink /proc/self/ns/ipc; cat /dev/shm/mark; echo back > /dev/shm/reply; cat /proc/1/cmdline | busybox tr '\\0' ' '",
     ]);
-    assert_eq!(joined, format!("{owner_ipc}\nsleep 100"));
+    assert_eq!(joined, format!("{owner_ipc}\nshared\nsleep 100"));
+    assert_eq!(c.ok(&["exec", "owner", "cat", "/dev/shm/reply"]), "back\n");
     let own = ns(&[
         "run",
         "--rm",

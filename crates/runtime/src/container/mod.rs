@@ -341,6 +341,9 @@ pub fn create(
         },
     )?;
     let mut spec = spec;
+    if opts.ipc == crate::namespaces::IpcMode::Shareable {
+        spec::namespaces::share_shm(&mut spec, &crate::shm::path(&dir));
+    }
     join_namespaces(store.root(), opts, &mut spec)?;
     write_json(&dir.bundle().join("config.json"), &spec)?;
     guard.armed = false;
@@ -388,6 +391,13 @@ fn join_namespaces(
             ));
         }
         spec::namespaces::join(spec, kind, other.state.pid);
+        if kind == "ipc" {
+            let shm = match other.record.options.ipc {
+                IpcMode::Host => PathBuf::from("/dev/shm"),
+                _ => crate::shm::path(&other.dir),
+            };
+            spec::namespaces::share_shm(spec, &shm);
+        }
     }
     Ok(())
 }
@@ -543,6 +553,9 @@ impl Container {
             Some(crate::ports::bind(publish)?)
         };
         let mut mount = mount_rootfs(store, &self.record, &self.dir)?;
+        if self.record.options.ipc == crate::namespaces::IpcMode::Shareable {
+            crate::shm::mount(&crate::shm::path(&self.dir))?;
+        }
         let rt_log = self.dir.runtime_log();
         let _ = fs::remove_file(self.dir.pid_file());
         rustix::process::set_child_subreaper(Some(rustix::process::getpid())).map_err(|e| {
@@ -689,6 +702,7 @@ impl Container {
             runtime.delete(&self.record.id, &self.dir.runtime_log())?;
         }
         unmount(&Kernel, &self.dir.rootfs())?;
+        crate::shm::release(&crate::shm::path(&self.dir))?;
         store.remove_image_user(&self.record.id)?;
         fs::remove_dir_all(&self.dir.0).map_err(|e| RuntimeError::io("remove", &self.dir.0, e))
     }

@@ -90,7 +90,8 @@ impl Running {
         for p in pumps {
             let _ = p.join();
         }
-        let unmounted = unmount(&Kernel, &container.dir.rootfs());
+        let unmounted = unmount(&Kernel, &container.dir.rootfs())
+            .and_then(|()| crate::shm::release(&crate::shm::path(&container.dir)));
         container.state.status = Status::Exited;
         container.state.pid = 0;
         container.state.monitor_pid = 0;

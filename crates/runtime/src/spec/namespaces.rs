@@ -29,12 +29,17 @@ pub fn apply(spec: &mut Spec, opts: &RunOptions) {
 }
 
 /// Joins the `kind` namespace (`ipc`, `pid`) of the process `pid` (another container's
-/// init). Its `/dev/shm` is not shared: that tmpfs lives in the other container's mount
-/// namespace, which a bind mount cannot reach (Docker keeps it on the host instead).
+/// init); the caller shares its `/dev/shm` ([`share_shm`]), which lives on the host.
 pub fn join(spec: &mut Spec, kind: &str, pid: i32) {
     for n in spec.linux.namespaces.iter_mut().filter(|n| n.kind == kind) {
         n.path = Some(format!("/proc/{pid}/ns/{kind}"));
     }
+}
+
+/// Makes the container's `/dev/shm` a bind of `source`: the host-side tmpfs of a
+/// shareable IPC namespace (its own, or that of the container it joins).
+pub fn share_shm(spec: &mut Spec, source: &std::path::Path) {
+    set_shm(spec, Some(&source.display().to_string()));
 }
 
 /// Replaces the container's own `/dev/shm` tmpfs with a bind of `source`, or removes it.

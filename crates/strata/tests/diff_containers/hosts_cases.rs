@@ -33,6 +33,7 @@ pub const CASES: &[Case] = &[
     out("dns_search_only", &["run", "--rm", "--dns-search", "example.test", "bb", "cat", "/etc/resolv.conf"]),
     out("dns_option_only", &["run", "--rm", "--dns-opt", "ndots:3", "bb", "cat", "/etc/resolv.conf"]),
     out("dns_network_host", &["run", "--rm", "--network", "host", "--dns", "10.9.8.7", "bb", "cat", "/etc/resolv.conf"]),
+    out("ipc_shareable_shm_mount", &["run", "--rm", "--ipc", "shareable", "bb", "sh", "-c", "busybox awk '$5==\"/dev/shm\" {i=7; while ($i != \"-\") i++; print $5, $6, $(i+1), $(i+2), $(i+3)}' /proc/self/mountinfo"]),
     out("ipc_none_has_no_shm", &["run", "--rm", "--ipc", "none", "bb", "sh", "-c", "test -d /dev/shm; echo $?"]),
     out("uts_host_files", &["run", "--rm", "--uts", "host", "bb", "sh", "-c", "test \"$(cat /proc/sys/kernel/hostname)\" = \"$(busybox hostname)\" && echo same; test \"$HOSTNAME\" = \"$(cat /etc/hostname)\" && echo env"]),
     script("host_options_in_inspect", host_options_inspect),
@@ -115,8 +116,9 @@ fn pid_ipc_join(s: &Side) {
             "--ipc",
             "shareable",
             "bb",
-            "sleep",
-            "100",
+            "sh",
+            "-c",
+            "echo shared > /dev/shm/mark; exec sleep 100",
         ],
         Cmp::Code,
     );
@@ -131,7 +133,7 @@ fn pid_ipc_join(s: &Side) {
             "bb",
             "sh",
             "-c",
-            "cat /proc/1/cmdline; echo; ls /proc | busybox grep -c '^[0-9]'",
+            "cat /proc/1/cmdline; echo; ls /proc | busybox grep -c '^[0-9]'; cat /dev/shm/mark",
         ],
         Cmp::Out,
     );
