@@ -29,7 +29,7 @@ use crate::streams::Attach;
 pub fn run(store: &Store, runtime: &OciRuntime, id: &str) -> Result<i32, RuntimeError> {
     let mut c = container::load(store.root(), id)?;
     user_start(&mut c);
-    supervise(store, runtime, c, RESTART_BACKOFF)
+    supervise(store, runtime, c, RESTART_BACKOFF, None)
 }
 
 /// The body of a monitor that takes over a container whose first run was attached
@@ -40,7 +40,7 @@ pub fn resume(store: &Store, runtime: &OciRuntime, id: &str) -> Result<i32, Runt
     let code = c.state.exit_code.unwrap_or(0);
     let mut backoff = RESTART_BACKOFF;
     match restart_after(store.root(), &c, code, &mut backoff)? {
-        Some(next) => supervise(store, runtime, next, backoff),
+        Some((next, lock)) => supervise(store, runtime, next, backoff, Some(lock)),
         None => Ok(code),
     }
 }
@@ -57,6 +57,7 @@ fn supervise(
     runtime: &OciRuntime,
     mut c: Container,
     mut backoff: Duration,
+    mut lock: Option<std::fs::File>,
 ) -> Result<i32, RuntimeError> {
     let dir = c.dir.clone();
     let auto_remove = c.record.options.auto_remove;
@@ -64,7 +65,11 @@ fn supervise(
         let mut state = c.state.clone();
         let started = Instant::now();
         let (exited, code) = match c.start(store, runtime, Attach::default()) {
-            Ok(running) => running.wait(runtime)?,
+            Ok(running) => {
+                // Started and recorded as running: a stop from now on stops this run.
+                drop(lock.take());
+                running.wait(runtime)?
+            }
             Err(e) => {
                 // Docker leaves such a container `created`, with the code and the error.
                 state.exit_code = Some(e.run_exit_code());
@@ -79,7 +84,10 @@ fn supervise(
             backoff = RESTART_BACKOFF;
         }
         match restart_after(store.root(), &exited, code, &mut backoff)? {
-            Some(next) => c = next,
+            Some((next, held)) => {
+                c = next;
+                lock = Some(held);
+            }
             None => {
                 if auto_remove {
                     let volumes = exited.anonymous_volumes();
@@ -96,13 +104,14 @@ fn supervise(
 
 /// Whether `exited` (which exited with `code`) starts again: if its policy says so and the
 /// user did not stop it, waits `backoff` (then doubles it, as Docker's restart manager
-/// does) and returns the container to start, its restart count raised.
+/// does) and returns the container to start, its restart count raised, with the
+/// [`restart_lock`] to hold until it is recorded as running.
 fn restart_after(
     store_root: &Path,
     exited: &Container,
     code: i32,
     backoff: &mut Duration,
-) -> Result<Option<Container>, RuntimeError> {
+) -> Result<Option<(Container, std::fs::File)>, RuntimeError> {
     let policy = &exited.record.options.restart;
     let restarts = exited.state.restart_count;
     let stopped = || exited.dir.stopped_by_user().exists();
@@ -116,13 +125,26 @@ fn restart_after(
     write_state(&exited.dir.state(), &waiting)?;
     std::thread::sleep(*backoff);
     *backoff = (*backoff * 2).min(RESTART_BACKOFF_MAX);
+    let lock = restart_lock(&exited.dir)?;
     if stopped() {
         // The user's stop already wrote the state (see `Container::cancel_restart`).
         return Ok(None);
     }
     let mut c = container::load(store_root, &exited.record.id)?;
     c.state.restart_count = restarts + 1;
-    Ok(Some(c))
+    Ok(Some((c, lock)))
+}
+
+/// Takes the lock that orders a restart by the monitor (from its last look for the
+/// user's stop until the container is recorded as running) against a user's stop of a
+/// restarting container ([`Container::cancel_restart`]). Released when the file drops.
+pub(crate) fn restart_lock(
+    dir: &crate::record::ContainerDir,
+) -> Result<std::fs::File, RuntimeError> {
+    let path = dir.0.join("restart.lock");
+    let f = std::fs::File::create(&path).map_err(|e| RuntimeError::io("create", &path, e))?;
+    f.lock().map_err(|e| RuntimeError::io("lock", &path, e))?;
+    Ok(f)
 }
 
 /// The first delay before a `--restart` policy starts a container again.

@@ -25,15 +25,19 @@ impl Container {
     }
 
     /// Stops the restarts of a container whose monitor waits to start it again (Docker's
-    /// `restarting`): it stays exited. Does nothing to one that is not restarting.
-    pub fn cancel_restart(&mut self) -> Result<(), RuntimeError> {
+    /// `restarting`): it stays exited. Under the monitor's restart lock, so the monitor
+    /// either sees the stop before starting it again or has started it already: returns
+    /// whether it runs after all (the caller then stops or kills it as any running one).
+    pub fn cancel_restart(&mut self) -> Result<bool, RuntimeError> {
+        let _lock = crate::monitor::restart_lock(&self.dir)?;
         self.mark_stopped_by_user();
+        self.state = crate::record::read_json(&self.dir.state())?;
         if self.state.restarting {
             self.state.restarting = false;
             self.state.monitor_pid = 0;
             crate::record::write_state(&self.dir.state(), &self.state)?;
         }
-        Ok(())
+        Ok(self.state.status == Status::Running)
     }
 
     /// `docker kill`: sends `signal`, and for `SIGKILL` returns only once the exit is
@@ -151,7 +155,11 @@ impl Container {
     ) -> Result<(), RuntimeError> {
         // Also between two runs of a `--restart` policy: no restart after a stop.
         if self.state.restarting {
-            return self.clone().cancel_restart();
+            let mut c = self.clone();
+            if !c.cancel_restart()? {
+                return Ok(());
+            }
+            return c.stop(runtime, timeout);
         }
         self.mark_stopped_by_user();
         if self.state.status != Status::Running || !self.is_running(runtime)? {

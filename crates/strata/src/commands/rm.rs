@@ -43,7 +43,12 @@ pub fn run(ctx: &Ctx, args: RmArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                          before attempting removal or force remove"
                     );
                 }
-                c.cancel_restart()?;
+                if c.cancel_restart()? {
+                    // Its monitor had just started it again: as `-f` does to a running one.
+                    let _ = c.kill(&rt, "KILL");
+                    container::wait_recorded(ctx, &id, &rt, Duration::from_secs(30))?;
+                    c = runtime::container::load(&ctx.root, &id)?;
+                }
             }
             c
         };

@@ -21,8 +21,9 @@ pub fn stop_one(ctx: &Ctx, name: &str, args: &StopArgs) -> anyhow::Result<()> {
         // Between two runs of a `--restart` policy: it stays exited from now on, unless its
         // monitor was starting it just then; that run is stopped as any other.
         c.state = seen;
-        c.cancel_restart()?;
-        c = runtime::container::load(&ctx.root, &c.record.id)?;
+        if !c.cancel_restart()? {
+            return Ok(());
+        }
         seen = container::observed(&c, &rt)?;
     }
     if seen.status != Status::Running {
