@@ -16,7 +16,9 @@
 //! - [`oci_runtime`] finds (runc / crun / `--runtime`) and drives the runtime binary.
 //! - [`record`] is the on-disk layout of a container; [`container`] its lifecycle
 //!   (create, start, wait, stop, kill, remove); [`streams`], [`logs`] and [`console`] its
-//!   stdio, `json-file` log and terminal; [`monitor`] the detached `run -d` process.
+//!   stdio, `json-file` log and terminal; [`monitor`] the detached `run -d` process,
+//!   which also applies the [`restart`] policy.
+//! - [`namespaces`] is `--ipc`/`--pid`/`--uts` (the spec side in [`spec::namespaces`]).
 //! - [`exec`], [`diff`], [`commit`], [`ports`] (`-p`) and [`volumes`] (`-v`, `volume …`).
 //!
 //! ```no_run
@@ -43,12 +45,15 @@ mod inroot;
 pub mod logs;
 pub mod monitor;
 pub mod mount;
+pub mod namespaces;
 pub mod oci_runtime;
 pub mod options;
 pub mod ports;
 pub mod record;
+pub mod restart;
 pub mod seccomp;
 mod seccomp_default;
+mod shm;
 pub mod snapshot;
 pub mod spec;
 pub mod streams;
@@ -59,7 +64,8 @@ pub use container::{Container, Running};
 pub use error::RuntimeError;
 pub use oci_runtime::OciRuntime;
 pub use options::{
-    CgroupnsMode, MountKind, MountSpec, NetworkMode, RunOptions, SeccompOption, SecurityResources,
+    CgroupnsMode, MountFlag, MountKind, MountSpec, NetworkMode, RunOptions, SeccompOption,
+    SecurityResources,
 };
 pub use streams::Attach;
 pub use user::ExecUser;

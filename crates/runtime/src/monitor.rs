@@ -21,37 +21,138 @@ use crate::oci_runtime::OciRuntime;
 use crate::record::{ContainerState, Status, now_rfc3339, write_state};
 use crate::streams::Attach;
 
-/// The body of a monitor process: starts container `id` and waits for it (then removes it
-/// with its anonymous volumes under `--rm`). A start that
-/// fails is recorded in the state (`error`, and Docker's exit code 125/126/127; the
-/// status stays `created`, as Docker's does) and returned. Returns the container's exit code.
+/// The body of a monitor process: starts container `id` and waits for it, starting it
+/// again as its `--restart` policy says (see [`crate::restart`]), then removes it with its
+/// anonymous volumes under `--rm`. A start that fails is recorded in the state (`error`,
+/// and Docker's exit code 125/126/127; the status stays `created`, as Docker's does) and
+/// returned. Returns the container's last exit code.
 pub fn run(store: &Store, runtime: &OciRuntime, id: &str) -> Result<i32, RuntimeError> {
+    let mut c = container::load(store.root(), id)?;
+    user_start(&mut c);
+    supervise(store, runtime, c, RESTART_BACKOFF, None)
+}
+
+/// The body of a monitor that takes over a container whose first run was attached
+/// (`run` without `-d`) and has exited: restarts it as its `--restart` policy says, then
+/// supervises it as [`run`] does. Returns the last exit code.
+pub fn resume(store: &Store, runtime: &OciRuntime, id: &str) -> Result<i32, RuntimeError> {
     let c = container::load(store.root(), id)?;
+    let code = c.state.exit_code.unwrap_or(0);
+    let mut backoff = RESTART_BACKOFF;
+    match restart_after(store.root(), &c, code, &mut backoff)? {
+        Some((next, lock)) => supervise(store, runtime, next, backoff, Some(lock)),
+        None => Ok(code),
+    }
+}
+
+/// A start by the user (`start`, `run`): earlier stops and restarts no longer count.
+pub fn user_start(c: &mut Container) {
+    let _ = std::fs::remove_file(c.dir.stopped_by_user());
+    c.state.restart_count = 0;
+}
+
+/// Starts `c` and waits for it, as long as its policy restarts it.
+fn supervise(
+    store: &Store,
+    runtime: &OciRuntime,
+    mut c: Container,
+    mut backoff: Duration,
+    mut lock: Option<std::fs::File>,
+) -> Result<i32, RuntimeError> {
     let dir = c.dir.clone();
-    let mut state = c.state.clone();
     let auto_remove = c.record.options.auto_remove;
-    match c.start(store, runtime, Attach::default()) {
-        Ok(running) => {
-            let (c, code) = running.wait(runtime)?;
-            if auto_remove {
-                let volumes = c.anonymous_volumes();
-                c.remove(store, runtime, false)?;
-                for v in volumes {
-                    crate::volumes::remove(store.root(), &v)?;
-                }
+    loop {
+        let mut state = c.state.clone();
+        let started = Instant::now();
+        let (exited, code) = match c.start(store, runtime, Attach::default()) {
+            Ok(running) => {
+                // Started and recorded as running: a stop from now on stops this run.
+                drop(lock.take());
+                running.wait(runtime)?
             }
-            Ok(code)
+            Err(e) => {
+                // Docker leaves such a container `created`, with the code and the error.
+                state.exit_code = Some(e.start_exit_code());
+                state.error = Some(e.to_string());
+                state.finished_at = Some(now_rfc3339());
+                write_state(&dir.state(), &state)?;
+                return Err(e);
+            }
+        };
+        // Docker's restart manager starts the delay over once a run lasted 10 s.
+        if started.elapsed() >= RESTART_RESET_AFTER {
+            backoff = RESTART_BACKOFF;
         }
-        Err(e) => {
-            // Docker leaves such a container `created`, with the code and the error.
-            state.exit_code = Some(e.start_exit_code());
-            state.error = Some(e.to_string());
-            state.finished_at = Some(now_rfc3339());
-            write_state(&dir.state(), &state)?;
-            Err(e)
+        match restart_after(store.root(), &exited, code, &mut backoff)? {
+            Some((next, held)) => {
+                c = next;
+                lock = Some(held);
+            }
+            None => {
+                if auto_remove {
+                    let volumes = exited.anonymous_volumes();
+                    exited.remove(store, runtime, false)?;
+                    for v in volumes {
+                        crate::volumes::remove(store.root(), &v)?;
+                    }
+                }
+                return Ok(code);
+            }
         }
     }
 }
+
+/// Whether `exited` (which exited with `code`) starts again: if its policy says so and the
+/// user did not stop it, waits `backoff` (then doubles it, as Docker's restart manager
+/// does) and returns the container to start, its restart count raised, with the
+/// [`restart_lock`] to hold until it is recorded as running.
+fn restart_after(
+    store_root: &Path,
+    exited: &Container,
+    code: i32,
+    backoff: &mut Duration,
+) -> Result<Option<(Container, std::fs::File)>, RuntimeError> {
+    let policy = &exited.record.options.restart;
+    let restarts = exited.state.restart_count;
+    let stopped = || exited.dir.stopped_by_user().exists();
+    if !policy.should_restart(code, restarts, stopped()) {
+        return Ok(None);
+    }
+    // Docker's `restarting` while the delay runs; the monitor's PID tells others it lives.
+    let mut waiting = exited.state.clone();
+    waiting.restarting = true;
+    waiting.monitor_pid = std::process::id() as i32;
+    write_state(&exited.dir.state(), &waiting)?;
+    std::thread::sleep(*backoff);
+    *backoff = (*backoff * 2).min(RESTART_BACKOFF_MAX);
+    let lock = restart_lock(&exited.dir)?;
+    if stopped() {
+        // The user's stop already wrote the state (see `Container::cancel_restart`).
+        return Ok(None);
+    }
+    let mut c = container::load(store_root, &exited.record.id)?;
+    c.state.restart_count = restarts + 1;
+    Ok(Some((c, lock)))
+}
+
+/// Takes the lock that orders a restart by the monitor (from its last look for the
+/// user's stop until the container is recorded as running) against a user's stop of a
+/// restarting container ([`Container::cancel_restart`]). Released when the file drops.
+pub(crate) fn restart_lock(
+    dir: &crate::record::ContainerDir,
+) -> Result<std::fs::File, RuntimeError> {
+    let path = dir.0.join("restart.lock");
+    let f = std::fs::File::create(&path).map_err(|e| RuntimeError::io("create", &path, e))?;
+    f.lock().map_err(|e| RuntimeError::io("lock", &path, e))?;
+    Ok(f)
+}
+
+/// The first delay before a `--restart` policy starts a container again.
+const RESTART_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest delay between restarts.
+const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// A container that ran this long is restarted after the first delay again.
+const RESTART_RESET_AFTER: Duration = Duration::from_secs(10);
 
 /// Spawns `monitor` (a command that calls [`run`] for `id`) detached from the terminal
 /// and waits up to `timeout` for it to start the container. Returns the container as it
@@ -154,6 +255,11 @@ fn alive(pid: i32) -> bool {
 /// exited, with an unknown code (255) and an error saying why.
 pub fn observed_state(c: &Container, runtime: &OciRuntime) -> Result<ContainerState, RuntimeError> {
     let mut s = c.state.clone();
+    if s.restarting && !alive(s.monitor_pid) {
+        // Its monitor died while waiting to restart it: nothing will.
+        s.restarting = false;
+        s.monitor_pid = 0;
+    }
     if s.status != Status::Running || alive(s.monitor_pid) || c.is_running(runtime)? {
         return Ok(s);
     }

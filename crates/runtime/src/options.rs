@@ -69,6 +69,30 @@ pub struct RunOptions {
     /// their own, see [`SecurityResources`].
     #[serde(default, flatten)]
     pub security: SecurityResources,
+    // --- Name resolution, shared namespaces and restart (`--add-host`, `--dns*`,
+    // `--ipc`, `--pid`, `--uts`, `--restart`). ---
+    /// `--add-host NAME:IP`, as given (see [`crate::etc_files::validate_extra_host`]).
+    #[serde(default)]
+    pub extra_hosts: Vec<String>,
+    /// `--dns`, `--dns-search`, `--dns-option`.
+    #[serde(default)]
+    pub dns: crate::etc_files::DnsConfig,
+    /// `--ipc`.
+    #[serde(default)]
+    pub ipc: crate::namespaces::IpcMode,
+    /// `--pid`.
+    #[serde(default)]
+    pub pid: crate::namespaces::PidMode,
+    /// `--uts`.
+    #[serde(default)]
+    pub uts: crate::namespaces::UtsMode,
+    /// `--restart`: what the monitor does when the container exits.
+    #[serde(default)]
+    pub restart: crate::restart::RestartPolicy,
+    /// The `--mount` values as given (`HostConfig.Mounts`); what they mount is in
+    /// [`RunOptions::mounts`] with the `-v` and `--tmpfs` mounts.
+    #[serde(default)]
+    pub mount_flags: Vec<MountFlag>,
 }
 
 /// The `run` flags that tune the container's privileges and resources, as the user gave
@@ -124,6 +148,27 @@ impl CgroupnsMode {
             Self::Private => "private",
         }
     }
+}
+
+/// One `--mount type=…,source=…,target=…,…` value (Docker's `mount.Mount`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountFlag {
+    /// `type`: `bind`, `volume` (the default) or `tmpfs`.
+    pub kind: String,
+    /// `source`/`src`: a host path, a volume name, or empty.
+    pub source: String,
+    /// `target`/`dst`/`destination`.
+    pub target: String,
+    /// `readonly`/`ro`.
+    pub read_only: bool,
+    /// `bind-propagation`.
+    pub propagation: Option<String>,
+    /// `volume-nocopy`: do not copy the image's files into a new volume.
+    pub no_copy: bool,
+    /// `tmpfs-size`, in bytes.
+    pub tmpfs_size: Option<i64>,
+    /// `tmpfs-mode`, the permission bits.
+    pub tmpfs_mode: Option<u32>,
 }
 
 /// `--network`.

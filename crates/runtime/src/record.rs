@@ -93,6 +93,14 @@ pub struct ContainerState {
     /// Published ports with their real host ports, while running (`docker port`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<crate::ports::PortMapping>,
+    /// How many times the monitor restarted the container (`--restart`) since the user
+    /// last started it (`RestartCount`).
+    #[serde(default)]
+    pub restart_count: u32,
+    /// Exited, and its monitor waits to start it again (`--restart`): Docker's
+    /// `restarting` state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restarting: bool,
 }
 
 impl ContainerState {
@@ -107,6 +115,8 @@ impl ContainerState {
             monitor_pid: 0,
             error: None,
             ports: Vec::new(),
+            restart_count: 0,
+            restarting: false,
         }
     }
 }
@@ -156,6 +166,11 @@ impl ContainerDir {
     pub fn runtime_log(&self) -> PathBuf {
         self.0.join("runtime.log")
     }
+    /// Marks a container the user stopped or killed: its monitor does not restart it.
+    pub fn stopped_by_user(&self) -> PathBuf {
+        self.0.join("stopped-by-user")
+    }
+
     /// The init PID file.
     pub fn pid_file(&self) -> PathBuf {
         self.0.join("init.pid")

@@ -66,6 +66,21 @@ pub enum VolumeSpec {
     },
 }
 
+impl VolumeSpec {
+    /// The container path.
+    pub fn destination(&self) -> &str {
+        match self {
+            VolumeSpec::Bind { destination, .. }
+            | VolumeSpec::Named { destination, .. }
+            | VolumeSpec::Anonymous { destination } => destination,
+        }
+    }
+}
+
+/// The mount option (`-v NAME:/path:nocopy`, `--mount …,volume-nocopy`) that keeps the
+/// image's files from being copied into a new volume; not passed to the kernel.
+pub const NO_COPY: &str = "nocopy";
+
 fn volumes_dir(store_root: &Path) -> PathBuf {
     store_root.join("volumes")
 }

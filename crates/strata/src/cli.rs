@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The name-resolution, namespace, restart and `--mount` flags of `run`/`create`.
+mod hosts;
+pub use hosts::HostFlags;
+
 /// A daemonless container-image engine.
 #[derive(Debug, Parser)]
 #[command(name = "strata", version, about)]
@@ -579,6 +583,9 @@ pub struct ContainerFlags {
     /// Security and resource flags (`--cap-add` … `--cgroupns`).
     #[command(flatten)]
     pub security: SecurityFlags,
+    /// `--add-host`, `--dns*`, `--ipc`, `--pid`, `--uts`, `--restart`, `--mount`.
+    #[command(flatten)]
+    pub hosts: hosts::HostFlags,
 }
 
 /// The `run`/`create` flags that tune privileges and resources, Docker's names and checks.
@@ -991,6 +998,9 @@ pub struct VolumePruneArgs {
 /// The hidden `monitor` command.
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
+    /// Take over a container whose attached run exited: restart it per its policy.
+    #[arg(long)]
+    pub resume: bool,
     /// The container to start and wait for.
     pub id: String,
 }

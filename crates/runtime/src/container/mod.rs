@@ -306,7 +306,9 @@ pub fn create(
     let opts = &record.options;
     inroot::mkdir_all(&dir.rootfs(), &cwd, None)?;
     for m in &opts.mounts {
-        if let crate::MountKind::Volume { source, .. } = &m.kind {
+        if let crate::MountKind::Volume { source, .. } = &m.kind
+            && !m.options.iter().any(|o| o == crate::volumes::NO_COPY)
+        {
             crate::volumes::copy_up(&dir.rootfs(), &m.destination, source)?;
         }
     }
@@ -316,6 +318,8 @@ pub fn create(
     let hostname = match (&opts.hostname, opts.network) {
         (Some(h), _) => h.clone(),
         (None, _) if opts.build_sandbox => etc_files::BUILD_SANDBOX_HOSTNAME.to_string(),
+        // Only the network decides: with `--uts host` on another network the kernel's
+        // name is the host's while /etc/hostname and HOSTNAME keep the ID (Docker's way).
         (None, crate::NetworkMode::Host) => fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| id[..12].to_string()),
@@ -332,14 +336,17 @@ pub fn create(
         if opts.build_sandbox {
             etc_files::build_sandbox_hosts(&hostname)
         } else {
-            etc_files::hosts(opts.network, &hostname, &host_file("/etc/hosts"))
+            etc_files::hosts(opts.network, &opts.extra_hosts, &host_file("/etc/hosts"))
         }
         .as_bytes(),
     )?;
-    crate::record::write_replace(
-        &files.resolv_conf,
-        etc_files::resolv_conf(opts.network, &host_file("/etc/resolv.conf")).as_bytes(),
-    )?;
+    let host_resolv = host_file("/etc/resolv.conf");
+    let resolv = if opts.dns.is_empty() {
+        etc_files::resolv_conf(opts.network, &host_resolv)
+    } else {
+        etc_files::resolv_conf_with(&opts.dns, &host_resolv)
+    };
+    crate::record::write_replace(&files.resolv_conf, resolv.as_bytes())?;
     crate::record::write_replace(&files.hostname, format!("{hostname}\n").as_bytes())?;
     let init = if opts.init { find_init() } else { None };
     let spec = spec::build(
@@ -359,6 +366,11 @@ pub fn create(
                 .and_then(|r| crate::seccomp::parse_kernel_version(&r)),
         },
     )?;
+    let mut spec = spec;
+    if opts.ipc == crate::namespaces::IpcMode::Shareable {
+        spec::namespaces::share_shm(&mut spec, &crate::shm::path(&dir));
+    }
+    join_namespaces(store.root(), opts, &mut spec)?;
     write_json(&dir.bundle().join("config.json"), &spec)?;
     guard.armed = false;
     Ok(Container {
@@ -366,6 +378,54 @@ pub fn create(
         state: ContainerState::created(),
         dir,
     })
+}
+
+/// `--ipc container:NAME` and `--pid container:NAME`: joins the namespaces of that
+/// container, which must be running (Docker's messages).
+fn join_namespaces(
+    store_root: &Path,
+    opts: &RunOptions,
+    spec: &mut spec::Spec,
+) -> Result<(), RuntimeError> {
+    use crate::namespaces::{IpcMode, PidMode};
+    let targets = [
+        match &opts.ipc {
+            IpcMode::Container(c) => Some(("ipc", c)),
+            _ => None,
+        },
+        match &opts.pid {
+            PidMode::Container(c) => Some(("pid", c)),
+            _ => None,
+        },
+    ];
+    for (kind, name) in targets.into_iter().flatten() {
+        let other = load(store_root, name)?;
+        let id = &other.record.id;
+        let refuse = |why: String| {
+            RuntimeError::InvalidOptions(match kind {
+                "ipc" => format!("can't join IPC of container {id}: {why}"),
+                _ => why,
+            })
+        };
+        if other.state.status != Status::Running || other.state.pid <= 0 {
+            return Err(refuse(format!("container {id} is not running")));
+        }
+        if kind == "ipc" && !matches!(other.record.options.ipc, IpcMode::Shareable | IpcMode::Host)
+        {
+            return Err(refuse(
+                "non-shareable IPC (hint: use IpcMode:shareable for the donor container)".into(),
+            ));
+        }
+        spec::namespaces::join(spec, kind, other.state.pid);
+        if kind == "ipc" {
+            let shm = match other.record.options.ipc {
+                IpcMode::Host => PathBuf::from("/dev/shm"),
+                _ => crate::shm::path(&other.dir),
+            };
+            spec::namespaces::share_shm(spec, &shm);
+        }
+    }
+    Ok(())
 }
 
 /// Renames container `id` to `new_name`, which no other container may have.
@@ -522,6 +582,9 @@ impl Container {
             Some(crate::ports::bind(publish)?)
         };
         let mut mount = mount_rootfs(store, &self.record, &self.dir)?;
+        if self.record.options.ipc == crate::namespaces::IpcMode::Shareable {
+            crate::shm::mount(&crate::shm::path(&self.dir))?;
+        }
         let rt_log = self.dir.runtime_log();
         let _ = fs::remove_file(self.dir.pid_file());
         rustix::process::set_child_subreaper(Some(rustix::process::getpid())).map_err(|e| {
@@ -591,6 +654,9 @@ impl Container {
             finished_at: None,
             monitor_pid: std::process::id() as i32,
             error: None,
+            // The monitor counts its restarts across starts.
+            restart_count: self.state.restart_count,
+            restarting: false,
             ports: forwarder
                 .as_ref()
                 .map(|f| f.mappings().to_vec())
@@ -665,6 +731,7 @@ impl Container {
             runtime.delete(&self.record.id, &self.dir.runtime_log())?;
         }
         unmount(&Kernel, &self.dir.rootfs())?;
+        crate::shm::release(&crate::shm::path(&self.dir))?;
         store.remove_image_user(&self.record.id)?;
         fs::remove_dir_all(&self.dir.0).map_err(|e| RuntimeError::io("remove", &self.dir.0, e))
     }

@@ -10,9 +10,34 @@ use crate::oci_runtime::OciRuntime;
 use crate::record::{Status, now_rfc3339};
 
 impl Container {
-    /// Sends `signal` (`TERM`, `SIGKILL`, `9`) to the container's init.
+    /// Sends `signal` (`TERM`, `SIGKILL`, `9`) to the container's init. As with Docker,
+    /// a container the user signalled (`kill`, `stop`, `rm -f`) is not restarted by its
+    /// `--restart` policy: its monitor sees the mark left here.
     pub fn kill(&self, runtime: &OciRuntime, signal: &str) -> Result<(), RuntimeError> {
+        self.mark_stopped_by_user();
         runtime.kill(&self.record.id, signal, &self.dir.runtime_log())
+    }
+
+    /// Leaves the mark that keeps the monitor from restarting the container. Best effort:
+    /// a container whose directory is already gone has no monitor left.
+    fn mark_stopped_by_user(&self) {
+        let _ = std::fs::write(self.dir.stopped_by_user(), b"");
+    }
+
+    /// Stops the restarts of a container whose monitor waits to start it again (Docker's
+    /// `restarting`): it stays exited. Under the monitor's restart lock, so the monitor
+    /// either sees the stop before starting it again or has started it already: returns
+    /// whether it runs after all (the caller then stops or kills it as any running one).
+    pub fn cancel_restart(&mut self) -> Result<bool, RuntimeError> {
+        let _lock = crate::monitor::restart_lock(&self.dir)?;
+        self.mark_stopped_by_user();
+        self.state = crate::record::read_json(&self.dir.state())?;
+        if self.state.restarting {
+            self.state.restarting = false;
+            self.state.monitor_pid = 0;
+            crate::record::write_state(&self.dir.state(), &self.state)?;
+        }
+        Ok(self.state.status == Status::Running)
     }
 
     /// `docker kill`: sends `signal`, and for `SIGKILL` returns only once the exit is
@@ -69,7 +94,8 @@ impl Running {
         for p in pumps {
             let _ = p.join();
         }
-        let unmounted = unmount(&Kernel, &container.dir.rootfs());
+        let unmounted = unmount(&Kernel, &container.dir.rootfs())
+            .and_then(|()| crate::shm::release(&crate::shm::path(&container.dir)));
         container.state.status = Status::Exited;
         container.state.pid = 0;
         container.state.monitor_pid = 0;
@@ -127,6 +153,15 @@ impl Container {
         runtime: &OciRuntime,
         timeout: std::time::Duration,
     ) -> Result<(), RuntimeError> {
+        // Also between two runs of a `--restart` policy: no restart after a stop.
+        if self.state.restarting {
+            let mut c = self.clone();
+            if !c.cancel_restart()? {
+                return Ok(());
+            }
+            return c.stop(runtime, timeout);
+        }
+        self.mark_stopped_by_user();
         if self.state.status != Status::Running || !self.is_running(runtime)? {
             return Ok(());
         }

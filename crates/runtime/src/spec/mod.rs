@@ -12,6 +12,7 @@ use oci::ContainerConfig;
 use crate::seccomp::{self, Machine};
 use crate::{ExecUser, MountKind, NetworkMode, RunOptions, RuntimeError};
 
+pub mod namespaces;
 mod types;
 pub use types::*;
 
@@ -294,7 +295,12 @@ fn user_mounts(opts: &RunOptions) -> Result<Vec<Mount>, RuntimeError> {
             }
             MountKind::Tmpfs => vec!["nosuid".into(), "nodev".into(), "noexec".into()],
         };
-        options.extend(m.options.iter().cloned());
+        options.extend(
+            m.options
+                .iter()
+                .filter(|o| *o != crate::volumes::NO_COPY)
+                .cloned(),
+        );
         if m.read_only {
             options.push("ro".into());
         }
@@ -381,7 +387,7 @@ pub fn build(
     }
     set_shm_size(&mut mounts, opts.security.shm_size);
     let seccomp = seccomp::for_container(&opts.seccomp, &caps, Machine::this(ctx.kernel))?;
-    Ok(Spec {
+    let mut spec = Spec {
         oci_version: "1.0.2".into(),
         process: Process {
             terminal: opts.tty,
@@ -405,14 +411,17 @@ pub fn build(
             path: "rootfs".into(),
             readonly: opts.read_only,
         },
-        // BuildKit's RUN has a UTS namespace with its name even on the host network.
-        hostname: (opts.network != NetworkMode::Host || opts.build_sandbox)
-            .then(|| ctx.hostname.to_string()),
+        // Docker names the UTS namespace on every network (the host's name by default on
+        // the host network, `-h` if given); [`namespaces::apply`] drops it with `--uts host`.
+        hostname: Some(ctx.hostname.to_string()),
         mounts,
         linux: Linux {
             namespaces: namespaces
                 .into_iter()
-                .map(|k| Namespace { kind: k.into() })
+                .map(|k| Namespace {
+                    kind: k.into(),
+                    path: None,
+                })
                 .collect(),
             resources: Resources {
                 devices: vec![DeviceRule {
@@ -432,7 +441,10 @@ pub fn build(
             sysctl,
             seccomp,
         },
-    })
+    };
+    // `--ipc`, `--pid`, `--uts`: namespaces shared with the host, `/dev/shm`.
+    namespaces::apply(&mut spec, opts);
+    Ok(spec)
 }
 
 /// `--cpus` as a CFS quota over a 100 ms period, and `--cpu-shares` (0: the default).

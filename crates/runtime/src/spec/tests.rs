@@ -298,7 +298,8 @@ fn options_shape_the_spec() {
     let spec = build(&img, &opts, &ctx(&user, Some(init))).unwrap();
     assert_eq!(spec.process.args, v(&[INIT_PATH, "--", "/ep"]));
     assert!(spec.process.terminal && spec.root.readonly);
-    assert!(spec.hostname.is_none());
+    // Docker names the UTS namespace on the host network too (`-h` works there).
+    assert_eq!(spec.hostname.as_deref(), Some("abc"));
     assert!(!spec.linux.namespaces.iter().any(|n| n.kind == "network"));
     let r = &spec.linux.resources;
     assert_eq!(r.memory.as_ref().unwrap().swap, 128 << 20);
@@ -444,4 +445,61 @@ fn build_sandbox_has_no_hostname_file_nor_variable() {
         .filter(|d| d.starts_with("/etc/"))
         .collect();
     assert_eq!(etc, ["/etc/resolv.conf", "/etc/hosts"]);
+}
+
+/// `--ipc host`, `--pid host` and `--uts host` were refused as unknown flags: the
+/// namespaces must not be created, `/dev/shm` must be the host's, and no hostname set.
+#[test]
+fn host_namespace_modes_share_the_hosts() {
+    use crate::namespaces::{IpcMode, PidMode, UtsMode};
+    let user = ExecUser {
+        uid: 0,
+        gid: 0,
+        additional_gids: vec![],
+        home: "/root".into(),
+    };
+    let img = image(None, Some(&["sh"]));
+    let opts = RunOptions {
+        ipc: IpcMode::Host,
+        pid: PidMode::Host,
+        uts: UtsMode::Host,
+        ..Default::default()
+    };
+    let spec = build(&img, &opts, &ctx(&user, None)).unwrap();
+    let kinds: Vec<&str> = spec
+        .linux
+        .namespaces
+        .iter()
+        .map(|n| n.kind.as_str())
+        .collect();
+    for k in ["ipc", "pid", "uts"] {
+        assert!(!kinds.contains(&k), "{k} in {kinds:?}");
+    }
+    assert!(kinds.contains(&"mount") && kinds.contains(&"network"));
+    assert!(spec.hostname.is_none());
+    let shm = spec
+        .mounts
+        .iter()
+        .find(|m| m.destination == "/dev/shm")
+        .unwrap();
+    assert_eq!(
+        (shm.kind.as_str(), shm.source.as_str()),
+        ("bind", "/dev/shm")
+    );
+
+    let none = RunOptions {
+        ipc: IpcMode::None,
+        ..Default::default()
+    };
+    let mut spec = build(&img, &none, &ctx(&user, None)).unwrap();
+    assert!(!spec.mounts.iter().any(|m| m.destination == "/dev/shm"));
+    assert!(spec.linux.namespaces.iter().any(|n| n.kind == "ipc"));
+    super::namespaces::join(&mut spec, "pid", 42);
+    let pid = spec
+        .linux
+        .namespaces
+        .iter()
+        .find(|n| n.kind == "pid")
+        .unwrap();
+    assert_eq!(pid.path.as_deref(), Some("/proc/42/ns/pid"));
 }

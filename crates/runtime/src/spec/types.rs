@@ -135,6 +135,10 @@ pub struct Namespace {
     /// `pid`, `ipc`, `uts`, `mount`, `network`, `cgroup`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// An existing namespace to join (`/proc/PID/ns/ipc`), for `--ipc`/`--pid
+    /// container:NAME`; `None` makes a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// cgroup resources.

@@ -3,7 +3,6 @@
 //! exit code becomes ours.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
 use runtime::{Attach, Container, OciRuntime};
 
@@ -35,7 +34,7 @@ pub fn run_attached(
     let tty = c.record.options.tty;
     let auto_remove = c.record.options.auto_remove;
     if sig_proxy {
-        forward_signals(rt.clone(), id.clone(), c.dir.runtime_log())?;
+        forward_signals(rt.clone(), c.clone())?;
     }
     let raw = if tty && stdin {
         RawTerminal::enter()
@@ -48,6 +47,8 @@ pub fn run_attached(
         stderr: Some(Box::new(std::io::stderr())),
         tty_size: tty.then(terminal_size).flatten(),
     };
+    let mut c = c;
+    runtime::monitor::user_start(&mut c);
     let started = c.start(store, rt, attach);
     let result = match started {
         Ok(running) => running.wait(rt).map_err(anyhow::Error::from),
@@ -72,13 +73,16 @@ pub fn run_attached(
     let (c, code) = result?;
     if auto_remove {
         container::remove_with_volumes(ctx, store, rt, c, false)?;
+    } else {
+        // `--restart` goes on without us, as Docker's daemon goes on after its client.
+        super::monitor::resume_detached(ctx, &c, rt)?;
     }
     Ok(code)
 }
 
 /// Forwards [`FORWARDED`] signals to container `id` from a thread of its own; returns once
 /// the handlers are installed.
-fn forward_signals(rt: OciRuntime, id: String, log: PathBuf) -> anyhow::Result<()> {
+fn forward_signals(rt: OciRuntime, c: Container) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let tokio_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -104,8 +108,10 @@ fn forward_signals(rt: OciRuntime, id: String, log: PathBuf) -> anyhow::Result<(
                 });
             }
             while let Some(name) = rx.recv().await {
-                if let Err(e) = rt.kill(&id, name, &log) {
-                    tracing::debug!("forwarding SIG{name} to {id}: {e}");
+                // Through `Container::kill`: a proxied signal is the user's, so a
+                // `--restart` policy does not start the container again (Docker's way).
+                if let Err(e) = c.kill(&rt, name) {
+                    tracing::debug!("forwarding SIG{name} to {}: {e}", c.record.id);
                 }
             }
         });

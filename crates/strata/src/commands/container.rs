@@ -58,6 +58,9 @@ pub fn settle(c: &mut Container, rt: &OciRuntime) -> Result<(), RuntimeError> {
 
 /// Docker's lower-case state name (`created`, `running`, `exited`).
 pub fn state_name(s: &ContainerState) -> &'static str {
+    if s.restarting {
+        return "restarting";
+    }
     match s.status {
         Status::Created => "created",
         Status::Running => "running",
@@ -73,6 +76,13 @@ pub fn status_text(s: &ContainerState, now: DateTime<Utc>) -> String {
             .unwrap_or(0);
         human_duration(secs)
     };
+    if s.restarting {
+        return format!(
+            "Restarting ({}) {} ago",
+            s.exit_code.unwrap_or(0),
+            since(&s.finished_at)
+        );
+    }
     match s.status {
         Status::Created => "Created".into(),
         Status::Running => format!("Up {}", since(&s.started_at)),

@@ -1,12 +1,13 @@
 //! The `docker container inspect` object of a container.
 
 use runtime::record::Status;
-use runtime::{Container, MountKind, NetworkMode, OciRuntime};
+use runtime::{Container, MountKind, MountSpec, NetworkMode, OciRuntime};
 use serde_json::{Map, Value, json};
 
 use super::config_json::{RunFields, docker_config};
 use super::container;
-use super::host_config_json::{HostFields, host_config, network_settings};
+use super::host_config_json::{HostFields, host_config, network_settings, with_host_options};
+use super::mount_flag_json::{self, with_host_config_mounts};
 
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
@@ -53,8 +54,12 @@ pub fn container_json(
             a.push(json!({"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string()}));
         }
     }
-    let binds: Vec<String> = o
+    // `--mount`s have their own shape (see `mount_flag_json`); the rest is `-v`/`--tmpfs`.
+    let (flagged, plain): (Vec<&MountSpec>, Vec<&MountSpec>) = o
         .mounts
+        .iter()
+        .partition(|m| mount_flag_json::flag_of(o, m).is_some());
+    let binds: Vec<String> = plain
         .iter()
         .filter_map(|m| match &m.kind {
             MountKind::Bind { source } => Some(format!(
@@ -72,8 +77,7 @@ pub fn container_json(
         })
         .collect();
     // Docker lists tmpfs mounts in `HostConfig.Tmpfs` only, not in `Mounts`.
-    let mounts: Vec<Value> = o
-        .mounts
+    let mut mounts: Vec<Value> = plain
         .iter()
         .filter(|m| m.kind != MountKind::Tmpfs)
         .map(|m| {
@@ -113,8 +117,14 @@ pub fn container_json(
             Value::Object(v)
         })
         .collect();
-    let tmpfs: Map<String, Value> = o
-        .mounts
+    // In the order of the `--mount` flags.
+    mounts.extend(o.mount_flags.iter().filter_map(|f| {
+        flagged
+            .iter()
+            .find(|m| m.destination == f.target)
+            .map(|m| mount_flag_json::mount_point(f, m))
+    }));
+    let tmpfs: Map<String, Value> = plain
         .iter()
         .filter(|m| m.kind == MountKind::Tmpfs)
         .map(|m| (m.destination.clone(), json!(m.options.join(","))))
@@ -122,9 +132,10 @@ pub fn container_json(
     let hostname = std::fs::read_to_string(c.dir.0.join("hostname"))
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
-    // Docker's `Config.Volumes`: the image's, and the anonymous volumes of `-v /path`.
+    // Docker's `Config.Volumes`: the image's, and the anonymous volumes of `-v /path`
+    // (not those of `--mount`).
     let mut volumes = cfg.volumes.clone();
-    for m in &o.mounts {
+    for m in &plain {
         if let MountKind::Volume { name, .. } = &m.kind
             && name.len() == 64
         {
@@ -176,9 +187,10 @@ pub fn container_json(
         "Args": r.args.iter().skip(1).collect::<Vec<_>>(),
         "State": {
             "Status": container::state_name(&s),
-            "Running": running,
+            // Docker counts a restarting container as running.
+            "Running": running || s.restarting,
             "Paused": false,
-            "Restarting": false,
+            "Restarting": s.restarting,
             "OOMKilled": false,
             "Dead": false,
             "Pid": if running { s.pid } else { 0 },
@@ -193,14 +205,14 @@ pub fn container_json(
         "HostsPath": path(c.dir.0.join("hosts")),
         "LogPath": path(c.dir.log()),
         "Name": format!("/{}", r.name),
-        "RestartCount": 0,
+        "RestartCount": s.restart_count,
         "Driver": "overlay",
         "Platform": "linux",
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": Value::Null,
-        "HostConfig": host_config(HostFields {
+        "HostConfig": with_host_config_mounts(&o.mount_flags, with_host_options(o, host_config(HostFields {
             binds: null_if_empty(binds),
             network_mode: network,
             port_bindings,
@@ -213,7 +225,7 @@ pub fn container_json(
             pids_limit: o.pids_limit,
             init: o.init,
             security: super::host_config_security::fields(&o.security),
-        }),
+        }))),
         "GraphDriver": {
             "Data": {
                 "MergedDir": path(c.dir.rootfs()),

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use runtime::{Container, MountKind, MountSpec, NetworkMode, RunOptions};
 
+use super::mount_flag::Resolved;
 use super::{Ctx, container};
 use crate::cli::{ContainerFlags, CreateArgs};
 
@@ -72,6 +73,7 @@ pub fn create(
         security: super::security_flags::to_options(&flags.security)?,
         ..Default::default()
     };
+    super::host_options::apply(&flags.hosts, flags.hostname.is_some(), flags.rm, &mut opts)?;
     for o in &flags.security_opt {
         opts.seccomp = security_opt(o)?;
     }
@@ -96,11 +98,32 @@ pub fn create(
                 .with_context(|| format!("creating the bind source {}", source.display()))?;
         }
     }
+    // `--mount`: checked as a whole first too; its binds must exist.
+    let others: Vec<&str> = specs
+        .iter()
+        .map(runtime::volumes::VolumeSpec::destination)
+        .chain(opts.mounts.iter().map(|m| m.destination.as_str()))
+        .collect();
+    super::mount_flag::check_duplicates(&flags.hosts.mount, &others)?;
+    let mut mount_flags = Vec::new();
+    opts.mount_flags = flags.hosts.mount.clone();
+    for m in &flags.hosts.mount {
+        match super::mount_flag::resolve(m)? {
+            Resolved::Tmpfs(t) => opts.mounts.push(t),
+            Resolved::Volume {
+                spec,
+                read_only,
+                options,
+            } => mount_flags.push((spec, read_only, options)),
+        }
+    }
     let rt = container::new_runtime(ctx)?;
     let mut made = Vec::new();
     let result = (|| -> anyhow::Result<Container> {
-        for s in &specs {
-            let m = runtime::volumes::to_mount(&ctx.root, s)?;
+        let volume_flags = specs.iter().map(|s| (s, false, &[][..]));
+        let mount_flags = mount_flags.iter().map(|(s, ro, o)| (s, *ro, o.as_slice()));
+        for (s, read_only, options) in volume_flags.chain(mount_flags) {
+            let mut m = runtime::volumes::to_mount(&ctx.root, s)?;
             if let (
                 runtime::volumes::VolumeSpec::Anonymous { .. },
                 MountKind::Volume { name, .. },
@@ -108,6 +131,8 @@ pub fn create(
             {
                 made.push(name.clone());
             }
+            m.read_only |= read_only;
+            m.options.extend(options.iter().cloned());
             opts.mounts.push(m);
         }
         let image = ensure_image(ctx, store, image, &flags.pull)?;

@@ -131,6 +131,35 @@ pub fn host_config(h: HostFields) -> Value {
     Value::Object(super::host_config_security::lay_over(m, h.security))
 }
 
+/// Sets, in place (keeping Docker's key order), what `--add-host`, `--dns*`, `--ipc`,
+/// `--pid`, `--uts` and `--restart` configure.
+pub fn with_host_options(o: &runtime::RunOptions, mut host_config: Value) -> Value {
+    if let Value::Object(m) = &mut host_config {
+        let mut set = |k: &str, v: Value| {
+            m.insert(k.to_string(), v);
+        };
+        set(
+            "RestartPolicy",
+            json!({"Name": o.restart.name, "MaximumRetryCount": o.restart.maximum_retry_count}),
+        );
+        set("Dns", json!(o.dns.servers));
+        set("DnsOptions", json!(o.dns.options));
+        set("DnsSearch", json!(o.dns.search));
+        set(
+            "ExtraHosts",
+            if o.extra_hosts.is_empty() {
+                Value::Null
+            } else {
+                json!(o.extra_hosts)
+            },
+        );
+        set("IpcMode", json!(o.ipc.as_docker()));
+        set("PidMode", json!(o.pid.as_docker()));
+        set("UTSMode", json!(o.uts.as_docker()));
+    }
+    host_config
+}
+
 /// The `NetworkSettings` object: no addresses (strata has no bridge), the published
 /// `ports`, and the one network the container is on.
 pub fn network_settings(network_mode: &str, ports: Map<String, Value>) -> Value {

@@ -144,6 +144,9 @@ const DOCKER_NIL_KINDS: crate::render::template::NilKinds = &[
     ("Variant", GoKind::String),
     ("Healthcheck", GoKind::Pointer),
     ("Health", GoKind::Pointer),
+    // `MountPoint`'s omitempty strings (a bind has no `Name` nor `Driver`).
+    ("Name", GoKind::String),
+    ("Driver", GoKind::String),
 ];
 
 /// The JSON keys of Docker's inspect structs whose Go field names differ (`ID string

@@ -21,11 +21,39 @@ pub fn run(ctx: &Ctx, args: MonitorArgs) -> anyhow::Result<()> {
         Some(_) => container::new_runtime(ctx)?,
         None => container::runtime_of(ctx, &c)?,
     };
-    match runtime::monitor::run(&store, &rt, &c.record.id) {
+    let supervised = if args.resume {
+        runtime::monitor::resume(&store, &rt, &c.record.id)
+    } else {
+        runtime::monitor::run(&store, &rt, &c.record.id)
+    };
+    match supervised {
         Ok(0) => Ok(()),
         Ok(code) => Err(ExitStatus::code(code)),
         Err(e) => Err(ExitStatus::error(e.run_exit_code(), e)),
     }
+}
+
+/// After an attached run of `c` exited, leaves its `--restart` policy to a monitor of its
+/// own (`monitor --resume`), as Docker's daemon restarts it once the client has returned.
+/// Nothing is spawned for a policy that never restarts.
+pub fn resume_detached(ctx: &Ctx, c: &Container, rt: &OciRuntime) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    if !c.record.options.restart.is_some() {
+        return Ok(());
+    }
+    Command::new(std::env::current_exe()?)
+        .arg("--root")
+        .arg(&ctx.root)
+        .arg("--runtime")
+        .arg(&rt.path)
+        .args(["monitor", "--resume"])
+        .arg(&c.record.id)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()?;
+    Ok(())
 }
 
 /// Spawns the monitor of `c` and waits until it has started the container. A start that

@@ -55,7 +55,8 @@ pub fn run(ctx: &Ctx, args: PsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         let rt = container::runtime_of(ctx, &c)?;
         let state = container::observed(&c, &rt)?;
-        if !show_all && state.status != Status::Running {
+        // Docker counts a restarting container as running.
+        if !show_all && state.status != Status::Running && !state.restarting {
             continue;
         }
         if !filters.iter().all(|(k, v)| matches(&c, &state, k, v)) {

@@ -36,6 +36,20 @@ pub fn run(ctx: &Ctx, args: RmArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         } else {
             let mut c = c;
             container::settle(&mut c, &rt)?;
+            if container::observed(&c, &rt)?.restarting {
+                if !args.force {
+                    anyhow::bail!(
+                        "You cannot remove a restarting container {id}. Stop the container \
+                         before attempting removal or force remove"
+                    );
+                }
+                if c.cancel_restart()? {
+                    // Its monitor had just started it again: as `-f` does to a running one.
+                    let _ = c.kill(&rt, "KILL");
+                    container::wait_recorded(ctx, &id, &rt, Duration::from_secs(30))?;
+                    c = runtime::container::load(&ctx.root, &id)?;
+                }
+            }
             c
         };
         let result = if args.volumes {

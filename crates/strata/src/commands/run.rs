@@ -6,9 +6,21 @@ use std::io::Write;
 use super::{Ctx, ExitStatus, attach, container, create, monitor};
 use crate::cli::RunArgs;
 
+/// Docker's refusal of `run -it` when stdin is not a terminal (on stderr, exit 1).
+pub const NOT_A_TTY: &str = "the input device is not a TTY";
+
 /// Runs a container the way `docker run` does. Failures before the container's process
 /// runs exit 125 (126 when its command cannot be run, 127 when it is not found).
 pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    // Docker's CLI refuses `-it` without a terminal on stdin before creating anything.
+    if !args.detach
+        && args.flags.interactive
+        && args.flags.tty
+        && !std::io::IsTerminal::is_terminal(&std::io::stdin())
+    {
+        eprintln!("{NOT_A_TTY}");
+        return Err(ExitStatus::code(1));
+    }
     let store = ctx.store().map_err(|e| ExitStatus::error(125, e))?;
     let c = create::create(
         ctx,

@@ -15,7 +15,8 @@ pub fn run(ctx: &Ctx, args: StartArgs, out: &mut dyn Write) -> anyhow::Result<()
             anyhow::bail!("you cannot start and attach multiple containers at once");
         }
         let (mut c, rt) = container::load(ctx, &args.containers[0])?;
-        if container::observed(&c, &rt)?.status == Status::Running {
+        let seen = container::observed(&c, &rt)?;
+        if seen.status == Status::Running || seen.restarting {
             anyhow::bail!("container {} is already running", args.containers[0]);
         }
         container::settle(&mut c, &rt)?;
@@ -29,7 +30,9 @@ pub fn run(ctx: &Ctx, args: StartArgs, out: &mut dyn Write) -> anyhow::Result<()
     }
     super::each_named(&args.containers, out, |name| {
         let (c, rt) = container::load(ctx, name)?;
-        if container::observed(&c, &rt)?.status != Status::Running {
+        let seen = container::observed(&c, &rt)?;
+        // A restarting one counts as running (Docker's way): its monitor starts it.
+        if seen.status != Status::Running && !seen.restarting {
             monitor::start_detached(ctx, &c, &rt)?;
         }
         Ok(())

@@ -16,7 +16,17 @@ pub fn run(ctx: &Ctx, args: StopArgs, out: &mut dyn Write) -> anyhow::Result<()>
 /// Stops one container (nothing to do when it is not running).
 pub fn stop_one(ctx: &Ctx, name: &str, args: &StopArgs) -> anyhow::Result<()> {
     let (mut c, rt) = container::load(ctx, name)?;
-    if container::observed(&c, &rt)?.status != Status::Running {
+    let mut seen = container::observed(&c, &rt)?;
+    if seen.restarting {
+        // Between two runs of a `--restart` policy: it stays exited from now on, unless its
+        // monitor was starting it just then; that run is stopped as any other.
+        c.state = seen;
+        if !c.cancel_restart()? {
+            return Ok(());
+        }
+        seen = container::observed(&c, &rt)?;
+    }
+    if seen.status != Status::Running {
         return Ok(());
     }
     if let Some(sig) = &args.signal {

@@ -30,6 +30,7 @@ pub const CASES: &[Case] = &[
     code("volume_bad_mode", &["run", "--rm", "-v", "/tmp:/mnt:bogus", "bb", "true"]),
     script("inspect_mounts_bind_and_volume", inspect_mounts),
     script("inspect_mounts_json", inspect_mounts_json),
+    script("inspect_mount_flags", inspect_mount_flags),
     out("read_only_volume_still_writable", &["run", "--rm", "--read-only", "-v", "/data", "bb", "sh", "-c", "touch /data/x && echo ok"]),
     out("tmpfs_noexec", &["run", "--rm", "--tmpfs", "/t:exec", "bb", "sh", "-c", "cp /bin/busybox /t/bb 2>/dev/null || cat /bin/busybox > /t/bb; busybox chmod +x /t/bb; /t/bb true; echo $?"]),
     // tmpfs and read-only.
@@ -365,4 +366,50 @@ fn inspect_mounts_json(s: &Side) {
             .collect();
         s.note("mount", &serde_json::to_string(&sorted).unwrap());
     }
+}
+
+/// `--mount` in inspect: every mount (tmpfs included) in `Mounts`, field by field, none
+/// in `Binds`/`Tmpfs`, and the values as given in `HostConfig.Mounts`.
+fn inspect_mount_flags(s: &Side) {
+    s.step(
+        &[
+            "create",
+            "--name",
+            "@name",
+            "--mount",
+            "type=bind,src=@dir,dst=/b,ro,bind-propagation=rshared",
+            "--mount",
+            "source=@vol,target=/v",
+            "--mount",
+            "type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=700",
+            "--mount",
+            "dst=/anon,volume-nocopy",
+            "bb",
+        ],
+        Cmp::Quiet,
+    );
+    let st = s.step(&["inspect", "@name"], Cmp::Code);
+    let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap_or_default();
+    let mut mounts: Vec<serde_json::Value> = v[0]["Mounts"].as_array().cloned().unwrap_or_default();
+    mounts.sort_by_key(|m| m["Destination"].to_string());
+    for mut m in mounts {
+        if m["Type"] == "volume" {
+            m["Source"] = serde_json::Value::Null;
+            if m["Destination"] != "/v" {
+                m["Name"] = "<anonymous>".into();
+            }
+        }
+        let sorted: std::collections::BTreeMap<String, serde_json::Value> = m
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        s.note("mount", &serde_json::to_string(&sorted).unwrap());
+    }
+    let hc = &v[0]["HostConfig"];
+    for k in ["Mounts", "Binds", "Tmpfs"] {
+        s.note(k, &hc[k].to_string());
+    }
+    s.note("Config.Volumes", &v[0]["Config"]["Volumes"].to_string());
 }

@@ -57,7 +57,8 @@ pub enum GoKind {
     Set,
     /// A pointer: nil prints `<nil>`.
     Pointer,
-    /// A string `omitempty` leaves out when empty (`Variant`): absent prints nothing.
+    /// A string field JSON leaves out when empty (`omitempty`, e.g. `Variant`, a mount's
+    /// `Name`): absent, it is `""`.
     String,
 }
 
@@ -539,6 +540,28 @@ mod tests {
         );
         assert_eq!(t("{{.Config.Vols}}").unwrap(), "map[/a:{}]");
         assert!(t("{{.Name.Deeper}}").is_err());
+    }
+
+    /// `{{range .Mounts}}{{.Name}}{{end}}` failed on a bind mount (its JSON has no `Name`
+    /// key); Docker's typed `MountPoint` prints the empty string.
+    #[test]
+    fn omitempty_string_fields_print_empty() {
+        let data = json!({"Mounts": [
+            {"Type": "bind", "Source": "/s"},
+            {"Type": "volume", "Name": "v", "Driver": "local"}
+        ]});
+        const KINDS: NilKinds = &[("Name", GoKind::String), ("Driver", GoKind::String)];
+        let t = Template::parse(
+            "{{range .Mounts}}{{.Type}}|{{.Name}}|{{.Driver}}|{{if eq .Name \"\"}}anon{{end}};{{end}}",
+            Missing::MapError,
+        )
+        .unwrap()
+        .typed_nils(KINDS);
+        assert_eq!(t.execute(&data).unwrap(), "bind|||anon;volume|v|local|;");
+        let strict = Template::parse("{{range .Mounts}}{{.Nope}}{{end}}", Missing::MapError)
+            .unwrap()
+            .typed_nils(KINDS);
+        assert!(strict.execute(&data).is_err());
     }
 
     #[test]
