@@ -583,7 +583,10 @@ impl Container {
         };
         let mut mount = mount_rootfs(store, &self.record, &self.dir)?;
         if self.record.options.ipc == crate::namespaces::IpcMode::Shareable {
-            crate::shm::mount(&crate::shm::path(&self.dir))?;
+            crate::shm::mount(
+                &crate::shm::path(&self.dir),
+                self.record.options.security.shm_size,
+            )?;
         }
         let rt_log = self.dir.runtime_log();
         let _ = fs::remove_file(self.dir.pid_file());

@@ -67,6 +67,7 @@ pub fn normalise(text: &str, names: &Names, paths: &[String], keep_sizes: bool) 
             t = t.replace(&format!("{lead}{prog} "), &format!("{lead}<prog> "));
         }
     }
+    t = engine_specifics(&t);
     t = hex_ids(&t, names);
     t = stamps(&t);
     t = ago(&t);
@@ -75,6 +76,44 @@ pub fn normalise(text: &str, names: &Names, paths: &[String], keep_sizes: bool) 
         t = json_sizes(&t);
     }
     collapse_spaces(&t)
+}
+
+/// What belongs to the engine rather than the image, in inspect JSON (pretty or compact):
+/// the version in `DockerVersion` (dockerd writes its own into what it imports; strata is
+/// not Docker and writes none, as BuildKit and podman do) and the storage driver's host
+/// paths in `GraphDriver.Data` (overlay2's dirs against strata's snapshots; the driver's
+/// `Name` is still compared).
+fn engine_specifics(text: &str) -> String {
+    let mut t = text.to_string();
+    let mut from = 0;
+    while let Some(at) = t[from..].find("\"DockerVersion\":").map(|i| i + from) {
+        let value = at + "\"DockerVersion\":".len();
+        let open = value + t[value..].len() - t[value..].trim_start().len();
+        let Some(len) = t[open..].strip_prefix('"').and_then(|r| r.find('"')) else {
+            break;
+        };
+        t.replace_range(open..open + len + 2, "\"<engine version>\"");
+        from = open;
+    }
+    let mut from = 0;
+    while let Some(at) = t[from..].find("\"GraphDriver\":").map(|i| i + from) {
+        from = at + 1;
+        let Some(data) = t[at..]
+            .find("\"Data\":")
+            .map(|i| i + at + "\"Data\":".len())
+        else {
+            break;
+        };
+        let open = data + t[data..].len() - t[data..].trim_start().len();
+        if !t[open..].starts_with('{') {
+            continue;
+        }
+        let Some(close) = t[open..].find('}').map(|i| i + open) else {
+            break;
+        };
+        t.replace_range(open + 1..close, "<storage paths>");
+    }
+    t
 }
 
 fn is_hex(c: u8) -> bool {
@@ -307,6 +346,18 @@ fn normalisation_keeps_what_it_must() {
         "app  1  <img:app:1>  <ago>  <size>\n{\"Size\": <n>, \"Created\": \"<time>\"} <hex64:1> <hex64:1>\n"
     );
     assert_eq!(collapse_spaces("  a    b\n    c"), "  a  b\n    c");
+    assert_eq!(
+        engine_specifics(
+            "\"DockerVersion\": \"20.10.24\",\n\"GraphDriver\": {\n \"Data\": {\n  \"UpperDir\": \"/x\"\n },\n \"Name\": \"overlay2\"\n}"
+        ),
+        "\"DockerVersion\": \"<engine version>\",\n\"GraphDriver\": {\n \"Data\": {<storage paths>},\n \"Name\": \"overlay2\"\n}"
+    );
+    assert_eq!(
+        engine_specifics(
+            r#"{"DockerVersion":"","GraphDriver":{"Data":{"A":"/a","B":"/b"},"Name":"overlay2"}}"#
+        ),
+        r#"{"DockerVersion":"<engine version>","GraphDriver":{"Data":{<storage paths>},"Name":"overlay2"}}"#
+    );
     assert_eq!(stamps("2026-12-06 08:16:02 +0000 UTC x"), "<time> x");
     assert_eq!(ago("12 seconds ago"), "<ago>");
     assert_eq!(human_sizes("v1.2 0B 3x"), "v1.2 <size> 3x");
