@@ -71,11 +71,23 @@ fn import_then_list_inspect_and_history() {
             "image",
             "inspect",
             "-f",
-            "{{.Id}} {{json .RepoTags}} {{.Config.Volumes}}",
+            "{{.ID}} {{json .RepoTags}} {{.Config.Volumes}}",
             "app:v1"
         ]),
-        // A nil map prints as Docker's typed struct does.
+        // A nil map prints as Docker's typed struct does (`ID` is the Go field's name).
         format!("{id} [\"app:v1\"] map[]\n")
+    );
+    // `.Id` is only the JSON key: Docker reruns the template on the raw JSON, where the
+    // nil map is `<no value>`.
+    assert_eq!(
+        env.ok(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Id}} {{.Config.Volumes}}",
+            "app:v1"
+        ]),
+        format!("{id} <no value>\n")
     );
 
     assert_eq!(

@@ -75,9 +75,10 @@ fn bad_input_is_a_clear_error_and_leaves_nothing() {
             "network bridge",
         ),
         (
-            &["create", "--name", "xx", "-u", "nobody", "bb"],
-            // `docker create` exits 1 on every error but a usage error.
-            1,
+            // Docker resolves the user at start: `run` fails there (125) and --rm
+            // removes the container.
+            &["run", "--rm", "-u", "nobody", "bb", "true"],
+            125,
             "nobody",
         ),
     ] {
@@ -101,6 +102,36 @@ fn bad_input_is_a_clear_error_and_leaves_nothing() {
     let err = c.ok(&["inspect", "-f", "{{.State.Error}}", "bad"]);
     assert!(err.contains("/nope"), "{err}");
     assert!(c.mounts().is_empty());
+    // An unknown user: `create` makes the container, every `start` fails (exit 1, as
+    // `docker start`) and leaves it created with the error and Docker's ExitCode 128.
+    c.ok(&["create", "--name", "nouser", "-u", "nobody", "bb"]);
+    for _ in 0..2 {
+        let (got, _, err) = c.status(&["start", "nouser"]);
+        assert_eq!(got, 1, "{err}");
+        assert!(err.contains("unable to find user nobody"), "{err}");
+    }
+    assert_eq!(
+        c.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "name=nouser",
+            "--format",
+            "{{.Status}}"
+        ]),
+        "Created\n"
+    );
+    let state = c.ok(&[
+        "inspect",
+        "-f",
+        "{{.State.ExitCode}} {{.State.Error}}",
+        "nouser",
+    ]);
+    assert!(
+        state.starts_with("128 unable to find user nobody"),
+        "{state}"
+    );
+    c.ok(&["rm", "nouser"]);
     // Detached: the same code.
     let (got, out, err) = c.status(&["run", "-d", "--rm", "bb", "/nope"]);
     assert_eq!(got, 127, "{out}{err}");

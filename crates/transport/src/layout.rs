@@ -397,16 +397,12 @@ async fn write_blob(
             std::io::Error::other("blob path has no parent"),
         ));
     };
-    let tmp_dir = dir.clone();
-    let tmp = tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&tmp_dir)?;
-        tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(&tmp_dir)
-    })
-    .await
-    .map_err(|e| io_err(&dir, std::io::Error::other(e)))?
-    .map_err(|e| io_err(&dir, e))?;
+    // Made here rather than on the blocking pool: a copy that fails drops its sibling blob
+    // writes, and a temp file made by a blocking task the dropped future no longer awaits
+    // would outlive the copy until that task ends. (A mkdir and an open are quick.)
+    let tmp = std::fs::create_dir_all(&dir)
+        .and_then(|()| tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir))
+        .map_err(|e| io_err(&dir, e))?;
     let (file, tmp_path) = tmp.into_parts();
     let mut file = tokio::fs::File::from_std(file);
     let mut digester = d.digest.algorithm().digester();

@@ -151,18 +151,18 @@ const DOCKER_NIL_KINDS: crate::render::template::NilKinds = &[
 
 /// The JSON keys of Docker's inspect structs whose Go field names differ (`ID string
 /// \`json:"Id"\``, `CPUShares`, `DNS`, …): a template naming one runs on the raw JSON.
-const DOCKER_RENAMED: &[&str] = &[
-    "Id",
-    "CpuShares",
-    "CpuPeriod",
-    "CpuQuota",
-    "CpuRealtimePeriod",
-    "CpuRealtimeRuntime",
-    "CpuCount",
-    "CpuPercent",
-    "Dns",
-    "DnsOptions",
-    "DnsSearch",
+const DOCKER_RENAMED: crate::render::template::GoRenamed = &[
+    ("Id", "ID"),
+    ("CpuShares", "CPUShares"),
+    ("CpuPeriod", "CPUPeriod"),
+    ("CpuQuota", "CPUQuota"),
+    ("CpuRealtimePeriod", "CPURealtimePeriod"),
+    ("CpuRealtimeRuntime", "CPURealtimeRuntime"),
+    ("CpuCount", "CPUCount"),
+    ("CpuPercent", "CPUPercent"),
+    ("Dns", "DNS"),
+    ("DnsOptions", "DNSOptions"),
+    ("DnsSearch", "DNSSearch"),
 ];
 
 /// JSON as Docker's `inspect` commands print it (4-space indentation).

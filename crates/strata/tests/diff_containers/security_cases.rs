@@ -40,6 +40,7 @@ pub const CASES: &[Case] = &[
     script("group_add_in_exec", group_add_exec),
     script("exec_env_with_user", exec_env_user),
     script("inspect_template_raw_fallback_sorts_json", raw_fallback),
+    script("inspect_go_field_names", go_field_names),
     script("group_add_unknown_fails_at_start", group_add_unknown_at_start),
 ];
 
@@ -121,6 +122,19 @@ fn raw_fallback(s: &Side) {
         ],
         Cmp::Out,
     );
+}
+
+/// `.ID` is the Go field (typed pass: a nil map prints `map[]`); `.Id` only the JSON key
+/// (raw pass: it prints `<no value>`).
+fn go_field_names(s: &Side) {
+    s.step(&["create", "--name", "@name", "bb"], Cmp::Code);
+    for format in [
+        "{{.ID}} {{.Config.Volumes}}",
+        "{{.Id}} {{.Config.Volumes}}",
+        "{{.HostConfig.CPUShares}} {{.HostConfig.DNS}}",
+    ] {
+        s.step(&["inspect", "-f", format, "@name"], Cmp::Out);
+    }
 }
 
 fn security_defaults(s: &Side) {

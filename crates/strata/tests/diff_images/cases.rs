@@ -234,6 +234,12 @@ pub const CASES: &[Case] = &[
         "$E image inspect -f '{{json .Config.Labels}} {{json .Config.Cmd}} {{json .Config.Env}}' base-built",
     ),
     shared("inspect_bad_template", "$E image inspect -f '{{.Id' bb"),
+    // `.ID` is the Go field (typed: a nil map is `map[]`); `.Id` only the JSON key, so the
+    // template reruns on the raw JSON (`<no value>`).
+    shared(
+        "inspect_go_field_names",
+        "$E image inspect -f '{{.ID}} {{.Config.Volumes}}' bb; $E image inspect -f '{{.Id}} {{.Config.Volumes}}' bb",
+    ),
     shared(
         "inspect_dangling_repo_tags",
         "$E image inspect -f '{{json .RepoTags}} {{json .RepoDigests}}' $($E images -q -f dangling=true)",

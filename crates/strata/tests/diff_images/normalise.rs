@@ -142,14 +142,15 @@ fn hex_ids(text: &str, names: &Names) -> String {
                 });
                 format!("<hex64:{}>", n + 1)
             }))
-        } else if bounded && run.len() == 12 && run.bytes().any(|c| c.is_ascii_alphabetic()) {
-            Some(
-                names
-                    .iter()
-                    .find(|(id, _)| id.starts_with(run))
-                    .map(|(_, n)| n.clone())
-                    .unwrap_or_else(|| "<hex12>".to_string()),
-            )
+        } else if bounded && run.len() == 12 {
+            // A short ID may be all digits (one in ~280): a known ID's prefix is replaced
+            // whatever its digits; an unknown run only when it cannot be a number.
+            let known = names.iter().find(|(id, _)| id.starts_with(run));
+            match known {
+                Some((_, n)) => Some(n.clone()),
+                None if run.bytes().any(|c| c.is_ascii_alphabetic()) => Some("<hex12>".to_string()),
+                None => None,
+            }
         } else {
             None
         };
@@ -346,6 +347,13 @@ fn normalisation_keeps_what_it_must() {
         "app  1  <img:app:1>  <ago>  <size>\n{\"Size\": <n>, \"Created\": \"<time>\"} <hex64:1> <hex64:1>\n"
     );
     assert_eq!(collapse_spaces("  a    b\n    c"), "  a  b\n    c");
+    // Regression: an all-digit short ID of a known image is named too.
+    let digits = format!("489512486854{}", "0".repeat(52));
+    add_names(&mut names, &format!("{digits} app:2\n"), "img");
+    assert_eq!(
+        hex_ids("app 2 489512486854 x 123456789012", &names),
+        "app 2 <img:app:2> x 123456789012"
+    );
     assert_eq!(
         engine_specifics(
             "\"DockerVersion\": \"20.10.24\",\n\"GraphDriver\": {\n \"Data\": {\n  \"UpperDir\": \"/x\"\n },\n \"Name\": \"overlay2\"\n}"

@@ -30,9 +30,10 @@ pub struct State<'a> {
 /// Which of Docker's two inspect passes runs (see [`super::Template::go_renamed`]).
 #[derive(Debug, Clone, Copy)]
 pub enum Mode {
-    /// On Docker's Go struct: these JSON keys are not its field names, so naming one fails
-    /// the pass ([`TemplateError::TypedFallback`]).
-    Typed(&'static [&'static str]),
+    /// On Docker's Go struct: (JSON key, Go field name) pairs that differ; the Go name
+    /// reads the JSON key, and naming the JSON key fails the pass
+    /// ([`TemplateError::TypedFallback`]).
+    Typed(super::GoRenamed),
     /// On the raw decoded JSON: objects are maps, so `json` sorts their keys.
     Raw,
 }
@@ -364,13 +365,18 @@ impl State<'_> {
         };
         let mut v = start;
         for (i, name) in path.iter().enumerate() {
-            if let (Mode::Typed(renamed), Value::Object(_)) = (self.mode, v)
-                && renamed.contains(&name.as_str())
-            {
-                return Err(TemplateError::TypedFallback);
+            // On the typed struct a renamed field answers to its Go name only.
+            let mut key = name.as_str();
+            if let (Mode::Typed(renamed), Value::Object(_)) = (self.mode, v) {
+                if renamed.iter().any(|(json, _)| *json == key) {
+                    return Err(TemplateError::TypedFallback);
+                }
+                if let Some((json, _)) = renamed.iter().find(|(_, go)| *go == key) {
+                    key = json;
+                }
             }
             match v {
-                Value::Object(map) => match map.get(name) {
+                Value::Object(map) => match map.get(key) {
                     Some(next) => v = next,
                     None if self.missing == Missing::NoValue => return Ok(Value::Null),
                     // A struct field JSON left out (omitempty) is still a field: a string

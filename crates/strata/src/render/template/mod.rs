@@ -66,6 +66,9 @@ pub enum GoKind {
 /// Go struct first): a nil field, or one `omitempty` left out, prints as Go's zero value.
 pub type NilKinds = &'static [(&'static str, GoKind)];
 
+/// (JSON key, Go field name) pairs of Docker's structs where the two differ (`Id`/`ID`).
+pub type GoRenamed = &'static [(&'static str, &'static str)];
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
@@ -73,7 +76,7 @@ pub struct Template {
     nodes: Vec<parse::Node>,
     missing: Missing,
     nil_kinds: NilKinds,
-    go_renamed: &'static [&'static str],
+    go_renamed: GoRenamed,
     struct_name: Option<&'static str>,
 }
 
@@ -94,11 +97,12 @@ impl Template {
         })
     }
 
-    /// The JSON keys whose Go field names differ in Docker's structs (`Id` is `ID`,
-    /// `CpuShares` is `CPUShares`). Docker's `inspect -f` runs on the typed struct first and,
-    /// when that fails, again on the raw decoded JSON; so a template naming one of these
-    /// runs raw: no typed nils, and `json` of an object sorts its keys.
-    pub fn go_renamed(mut self, keys: &'static [&'static str]) -> Template {
+    /// The fields whose Go names differ from their JSON keys in Docker's structs (`Id` is
+    /// `ID`, `CpuShares` is `CPUShares`). Docker's `inspect -f` runs on the typed struct
+    /// first, where only the Go name works, and when that fails, again on the raw decoded
+    /// JSON; so a template naming a JSON key of these runs raw: no typed nils, and `json`
+    /// of an object sorts its keys.
+    pub fn go_renamed(mut self, keys: GoRenamed) -> Template {
         self.go_renamed = keys;
         self
     }
@@ -482,7 +486,7 @@ mod tests {
             Template::parse(f, Missing::MapError)
                 .unwrap()
                 .typed_nils(KINDS)
-                .go_renamed(&["Id", "CpuShares"])
+                .go_renamed(&[("Id", "ID"), ("CpuShares", "CPUShares")])
                 .execute(&data)
                 .unwrap()
         };
@@ -498,6 +502,9 @@ mod tests {
                 r#"[{"Hard":2,"Name":"nofile","Soft":1}] 0"#,
             ),
             ("{{.Id}} {{.Config.Volumes}}", "abc <no value>"),
+            // The Go name reads the field on the typed struct.
+            ("{{.ID}} {{.Config.Volumes}}", "abc map[]"),
+            ("{{.HostConfig.CPUShares}}", "0"),
             // Not reached: the typed pass succeeds.
             (
                 "{{if false}}{{.Id}}{{end}}{{json .HostConfig.Ulimits}}",
