@@ -76,6 +76,47 @@ fn save_and_load_round_trip() {
         .stdout("Loaded image: app:v1\nLoaded image: app:v2\nLoaded image: other:latest\n");
 }
 
+/// Regression (issue 10): `docker load` takes a gzip or zstd compressed archive, from a
+/// file or a pipe; strata refused both.
+#[test]
+fn loads_compressed_archives_from_a_file_and_a_pipe() {
+    use std::io::Write;
+    let env = Env::new();
+    let id = image_id(&env.ok(&[
+        "import",
+        env.rootfs_tar("a.tar", "a").to_str().unwrap(),
+        "app:v1",
+    ]));
+    let archive = env.path("a-image.tar");
+    env.ok(&["save", "-o", archive.to_str().unwrap(), "app:v1"]);
+    let tar = std::fs::read(&archive).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    let gz = gz.finish().unwrap();
+    let zst = zstd::encode_all(&tar[..], 3).unwrap();
+    for (what, bytes) in [("gzip", &gz), ("zstd", &zst)] {
+        // From a file.
+        let dst = Env::new();
+        let file = dst.path("image.tar.x");
+        std::fs::write(&file, bytes).unwrap();
+        assert_eq!(
+            dst.ok(&["load", "-i", file.to_str().unwrap()]),
+            "Loaded image: app:v1\n",
+            "{what}"
+        );
+        assert_eq!(dst.ok(&["images", "-q", "--no-trunc"]), format!("{id}\n"));
+        // From a pipe.
+        let dst = Env::new();
+        dst.strata()
+            .arg("load")
+            .write_stdin(bytes.clone())
+            .assert()
+            .success()
+            .stdout("Loaded image: app:v1\n");
+        assert_eq!(dst.ok(&["images", "-q", "--no-trunc"]), format!("{id}\n"));
+    }
+}
+
 #[test]
 fn save_by_id_loads_untagged() {
     let env = Env::new();

@@ -21,7 +21,8 @@ const CONTAINERD_NAME: &str = "io.containerd.image.name";
 pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let (file, name) = match &args.input {
         Some(p) => (
-            File::open(p).map_err(|e| Plain::open(p, &e))?,
+            uncompressed(File::open(p).map_err(|e| Plain::open(p, &e))?)
+                .with_context(|| format!("decompressing {}", p.display()))?,
             p.display().to_string(),
         ),
         None => (stdin_file()?, "standard input".to_string()),
@@ -190,9 +191,30 @@ fn stdin_file() -> anyhow::Result<File> {
         .context("duplicating stdin")?;
     let f = File::from(fd);
     if f.metadata().map(|m| m.is_file()).unwrap_or(false) {
-        return Ok(f);
+        return uncompressed(f).context("decompressing standard input");
     }
-    Ok(transport::spool_to_tempfile(std::io::stdin())?)
+    // A pipe: decompressed (when it is) on its way to the spool file.
+    let (compression, input) = layer::sniff(std::io::stdin())?;
+    Ok(transport::spool_to_tempfile(layer::decompress(
+        input,
+        compression,
+    )?)?)
+}
+
+/// `file` as a plain tar. `docker load` also takes a gzip or zstd compressed archive;
+/// reading an archive needs random access, so a compressed one is decompressed, as it
+/// streams, into a temporary file.
+fn uncompressed(mut file: File) -> anyhow::Result<File> {
+    use std::io::Seek;
+    let (compression, _) = layer::sniff(&mut file)?;
+    file.rewind()?;
+    if compression == layer::Compression::None {
+        return Ok(file);
+    }
+    Ok(transport::spool_to_tempfile(layer::decompress(
+        file,
+        compression,
+    )?)?)
 }
 
 #[cfg(test)]

@@ -368,6 +368,12 @@ pub const CASES: &[Case] = &[
     )
     .setup("$E import \"$T\" $C:1 >/dev/null && $E import -c 'ENV X=1' \"$T\" $C:2 >/dev/null")
     .sorted(),
+    // `docker load` takes a compressed archive, from a file and from a pipe.
+    own(
+        "load_gzip_archive",
+        "$E save $C:1 | gzip > $W/a.tar.gz && $E rmi $C:1 >/dev/null && $E load -i $W/a.tar.gz && $E rmi $C:1 >/dev/null && gzip -dc $W/a.tar.gz | gzip | $E load && $E images $C",
+    )
+    .setup(OWN_IMAGE),
     own(
         "save_two_tags_of_one_image",
         "$E save -o $W/a.tar $C:1 $C:2 && $E rmi $C:1 $C:2 >/dev/null && $E load -i $W/a.tar && $E images $C",
