@@ -13,6 +13,10 @@ use std::io::{self, Read};
 const BLOCK: usize = 512;
 /// The largest PAX or GNU long-name/long-link body kept to read the link target from.
 const MAX_META: u64 = 1 << 20;
+/// How much may follow the end-of-archive blocks. Writers pad the archive to their record
+/// size (GNU tar: 10 KiB by default); more is not padding, and an endless stream of zeros
+/// (`/dev/zero`) must fail rather than be read for ever.
+pub const MAX_TRAILING: u64 = 1 << 20;
 
 /// Why a stream is not a tar archive, worded as Go's `archive/tar` (Docker prints it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +27,9 @@ pub enum TarFormatError {
     /// A header block whose checksum or fields are wrong.
     #[error("archive/tar: invalid tar header")]
     InvalidHeader,
+    /// More than [`MAX_TRAILING`] bytes after the end-of-archive blocks.
+    #[error("more than 1 MiB of data after the end of the tar archive: not a tar archive")]
+    TrailingData,
 }
 
 impl TarFormatError {
@@ -34,7 +41,9 @@ impl TarFormatError {
     fn into_io(self) -> io::Error {
         let kind = match self {
             TarFormatError::UnexpectedEof => io::ErrorKind::UnexpectedEof,
-            TarFormatError::InvalidHeader => io::ErrorKind::InvalidData,
+            TarFormatError::InvalidHeader | TarFormatError::TrailingData => {
+                io::ErrorKind::InvalidData
+            }
         };
         io::Error::new(kind, self)
     }
@@ -62,6 +71,8 @@ pub struct TarMeter {
     left: u64,
     /// One zero block was seen: the next must be zero too (end of archive).
     zero_seen: bool,
+    /// Bytes seen after the end-of-archive blocks.
+    trailing: u64,
     /// The body of a PAX or GNU long-link entry being kept, and its type.
     meta: Option<(u8, Vec<u8>)>,
     /// A link target (or PAX size) that applies to the next real entry.
@@ -79,6 +90,7 @@ impl Default for TarMeter {
             filled: 0,
             left: 0,
             zero_seen: false,
+            trailing: 0,
             meta: None,
             next_link_len: None,
             next_size: None,
@@ -124,7 +136,13 @@ impl TarMeter {
     pub fn observe(&mut self, mut bytes: &[u8]) -> Result<(), TarFormatError> {
         while !bytes.is_empty() {
             match self.part {
-                Part::Done => return Ok(()),
+                Part::Done => {
+                    self.trailing += bytes.len() as u64;
+                    if self.trailing > MAX_TRAILING {
+                        return Err(TarFormatError::TrailingData);
+                    }
+                    return Ok(());
+                }
                 Part::Data => {
                     let n = (self.left.min(bytes.len() as u64)) as usize;
                     if let Some((_, body)) = &mut self.meta
@@ -418,9 +436,32 @@ mod tests {
         // Without the end-of-archive blocks, at a header boundary.
         let body = tar.len() - 1024;
         assert_eq!(measure(&tar[..body], 100).unwrap().0, 158);
-        // Anything after the end-of-archive blocks is not parsed.
+        // Anything after the end-of-archive blocks is not parsed, up to a bound.
         let mut trailing = tar.clone();
         trailing.extend_from_slice(b"junk");
         assert_eq!(measure(&trailing, 100).unwrap().0, 158);
+        trailing.resize(tar.len() + MAX_TRAILING as usize, 0);
+        assert_eq!(measure(&trailing, 4096).unwrap().0, 158);
+    }
+
+    /// Regression (issue 10): `import /dev/zero` read on for ever; more than
+    /// [`MAX_TRAILING`] bytes after the end of the archive fail.
+    #[test]
+    fn endless_data_after_the_end_fails() {
+        let mut zeros = vec![0u8; 1024 + MAX_TRAILING as usize + 1];
+        let e = measure(&zeros, 4096).unwrap_err();
+        assert_eq!(
+            TarFormatError::of(&e),
+            Some(&TarFormatError::TrailingData),
+            "{e}"
+        );
+        let tar = sample();
+        zeros.splice(..0, tar);
+        let e = measure(&zeros, 4096).unwrap_err();
+        assert_eq!(
+            TarFormatError::of(&e),
+            Some(&TarFormatError::TrailingData),
+            "{e}"
+        );
     }
 }

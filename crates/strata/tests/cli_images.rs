@@ -440,6 +440,43 @@ fn version_and_config() {
 /// words and leaves nothing behind; a good tar's image is as big as its files unpacked and
 /// says where it came from.
 #[test]
+/// Regression (issue 10): `import /dev/zero` read on, writing hundreds of MB, and
+/// `/dev/urandom` must fail at its first header. A watchdog kills a run that goes on.
+#[test]
+fn import_of_endless_input_fails_and_keeps_nothing() {
+    let env = Env::new();
+    for (input, message) in [
+        (
+            "/dev/zero",
+            "more than 1 MiB of data after the end of the tar archive",
+        ),
+        ("/dev/urandom", "invalid tar header"),
+    ] {
+        let mut child = env
+            .cmd(&["import", input, "endless:1"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("import {input} still reading after 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{input}: {stderr}");
+        assert!(stderr.contains(message), "{input}: {stderr}");
+    }
+    assert_eq!(env.ok(&["images", "-aq"]), "");
+    assert_eq!(env.blob_usage().1, 0, "no blob stays");
+}
+
+#[test]
 fn import_refuses_what_is_not_a_tar_and_measures_what_is() {
     let env = Env::new();
     let good = rootfs_bytes("four");
