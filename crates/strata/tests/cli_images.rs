@@ -436,10 +436,6 @@ fn version_and_config() {
         .code(1);
 }
 
-/// `import` of something that is not a tar (plain, gzipped or cut short) fails in dockerd's
-/// words and leaves nothing behind; a good tar's image is as big as its files unpacked and
-/// says where it came from.
-#[test]
 /// Regression (issue 10): `import /dev/zero` read on, writing hundreds of MB, and
 /// `/dev/urandom` must fail at its first header. A watchdog kills a run that goes on.
 #[test]
@@ -476,6 +472,9 @@ fn import_of_endless_input_fails_and_keeps_nothing() {
     assert_eq!(env.blob_usage().1, 0, "no blob stays");
 }
 
+/// `import` of something that is not a tar (plain, gzipped or cut short) fails in dockerd's
+/// words and leaves nothing behind; a good tar's image is as big as its files unpacked and
+/// says where it came from.
 #[test]
 fn import_refuses_what_is_not_a_tar_and_measures_what_is() {
     let env = Env::new();
