@@ -90,6 +90,8 @@ impl Ingest {
             state: State::Committed,
         };
         if store.has_blob(&desc.digest)? || ingest.adopt_orphan()? {
+            // Nothing to write: the directory (and its lock file) must not outlive us.
+            ingest.cleanup();
             return Ok(ingest);
         }
         ingest.state = ingest.resume()?;

@@ -102,6 +102,26 @@ fn ingest_resumes_after_interruption() {
     w.commit().unwrap();
 }
 
+/// Regression (issue 10): writing a blob the store already has left an empty
+/// `ingest/<digest>/` directory with its lock file behind, every time.
+#[test]
+fn writing_a_blob_again_leaves_no_ingest_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let first = store.put_blob_bytes(media::OCI_CONFIG, b"{}").unwrap();
+    for _ in 0..2 {
+        let again = store.put_blob_bytes(media::OCI_CONFIG, b"{}").unwrap();
+        assert_eq!(again.digest, first.digest);
+        // What a pull or load of a blob the store has does.
+        drop(store.ingest(&first).unwrap());
+    }
+    let ingest = dir.path().join("ingest");
+    let left: Vec<_> = std::fs::read_dir(&ingest)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left in {}: {left:?}", ingest.display());
+}
+
 #[test]
 fn partial_data_that_cannot_be_right_is_discarded() {
     let dir = tempfile::tempdir().unwrap();
