@@ -117,6 +117,107 @@ fn loads_compressed_archives_from_a_file_and_a_pipe() {
     }
 }
 
+/// `tar` with `name` replaced by `json` (and entries named in `drop` left out).
+fn with_json(tar: &[u8], name: &str, json: &serde_json::Value, drop: &[&str]) -> Vec<u8> {
+    let mut out = tar::Builder::new(Vec::new());
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        if drop.contains(&path.as_str()) {
+            continue;
+        }
+        let mut header = entry.header().clone();
+        if path == name {
+            let bytes = serde_json::to_vec(json).unwrap();
+            header.set_size(bytes.len() as u64);
+            header.set_cksum();
+            out.append(&header, &bytes[..]).unwrap();
+        } else {
+            out.append(&header, &mut entry).unwrap();
+        }
+    }
+    out.into_inner().unwrap()
+}
+
+/// Regression (issue 10): an archive repeating one image 10,000 times in `manifest.json`
+/// (or in `index.json`) took 20 s and more to load: each entry was copied (and, from an
+/// OCI index, the archive re-scanned) again. Now a repeated entry only adds its names. The
+/// timeout guards against a return of that cost; it is no benchmark.
+#[test]
+fn repeated_archive_entries_load_in_linear_time() {
+    let env = Env::new();
+    let id = image_id(&env.ok(&[
+        "import",
+        env.rootfs_tar("a.tar", "a").to_str().unwrap(),
+        "app:v1",
+    ]));
+    let archive = env.path("a-image.tar");
+    env.ok(&["save", "-o", archive.to_str().unwrap(), "app:v1"]);
+    let tar = std::fs::read(&archive).unwrap();
+    let file = |name: &str| -> serde_json::Value {
+        let mut a = tar::Archive::new(&tar[..]);
+        let e = a
+            .entries()
+            .unwrap()
+            .map(Result::unwrap)
+            .find(|e| e.path().unwrap().to_str() == Some(name))
+            .unwrap();
+        serde_json::from_reader(e).unwrap()
+    };
+    let mut manifest = file("manifest.json");
+    let entry = manifest[0].clone();
+    let mut second = entry.clone();
+    second["RepoTags"] = serde_json::json!(["app:v1", "app:v2"]);
+    manifest = serde_json::Value::Array(
+        std::iter::repeat_n(entry, 5_000)
+            .chain(std::iter::repeat_n(second, 5_000))
+            .collect(),
+    );
+    let classic = with_json(
+        &tar,
+        "manifest.json",
+        &manifest,
+        &["index.json", "oci-layout"],
+    );
+    let mut index = file("index.json");
+    let top = index["manifests"][0].clone();
+    index["manifests"] = serde_json::Value::Array(vec![top; 10_000]);
+    let oci = with_json(&tar, "index.json", &index, &[]);
+    for (what, bytes, lines) in [
+        ("manifest.json", classic, 15_000),
+        ("index.json", oci, 10_000),
+    ] {
+        let dst = Env::new();
+        let path = dst.path("repeated.tar");
+        std::fs::write(&path, bytes).unwrap();
+        let out = dst
+            .strata()
+            .args(["load", "-i", path.to_str().unwrap()])
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().count(), lines, "{what}");
+        assert!(
+            out.lines()
+                .all(|l| l == "Loaded image: app:v1" || l == "Loaded image: app:v2"),
+            "{what}: {}",
+            &out[..out.len().min(500)]
+        );
+        assert_eq!(
+            dst.ok(&["images", "-q", "--no-trunc"])
+                .lines()
+                .collect::<std::collections::BTreeSet<_>>(),
+            [id.as_str()].into(),
+            "{what}"
+        );
+    }
+}
+
 #[test]
 fn save_by_id_loads_untagged() {
     let env = Env::new();

@@ -1,5 +1,7 @@
 //! `strata load [-i FILE]`: docker-archives (classic and Docker 25+ forms) and OCI archives.
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 
@@ -35,22 +37,39 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
     if tar.contains("oci-layout") && tar.contains("index.json") {
         let index = Index::from_slice(&tar.read_small("index.json", 16 << 20)?)
             .with_context(|| format!("reading index.json of {name}"))?;
+        // An entry repeating an earlier one's manifest only adds its names: an archive of
+        // many repeated entries costs linear time, not a scan and a copy per entry.
+        let mut loaded: HashMap<oci::Digest, Loaded> = HashMap::new();
         for entry in &index.manifests {
-            let tar = TarIndex::open_named(file.try_clone()?, name.clone())?;
-            let src = OciArchiveSource::from_tar(tar, Some(&entry.digest.to_string()))?;
             let names = oci_names(entry);
-            lines.extend(load_one(&store, &src, &names)?);
+            let image = match loaded.entry(entry.digest.clone()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let tar = TarIndex::open_named(file.try_clone()?, name.clone())?;
+                    let src = OciArchiveSource::from_tar(tar, Some(&entry.digest.to_string()))?;
+                    e.insert(copy_one(&store, &src, names.first())?)
+                }
+            };
+            lines.extend(name_one(&store, image, &names)?);
         }
     } else if tar.contains("manifest.json") {
         let archive = DockerArchiveSource::from_tar(tar)?;
+        let mut loaded: HashMap<usize, Loaded> = HashMap::new();
         for image in archive.list() {
-            let src = archive.image(image.index)?;
             let names = image
                 .repo_tags
                 .iter()
                 .map(|t| util::parse_reference(t))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            lines.extend(load_one(&store, &src, &names)?);
+            let one = match loaded.entry(image.same_as.unwrap_or(image.index)) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(copy_one(
+                    &store,
+                    &archive.image(image.index)?,
+                    names.first(),
+                )?),
+            };
+            lines.extend(name_one(&store, one, &names)?);
         }
     } else {
         bail!(
@@ -112,34 +131,64 @@ fn oci_names(entry: &Descriptor) -> Vec<oci::Reference> {
         .collect()
 }
 
-/// Copies one image into the store under `names` and returns its output lines.
-fn load_one<S: ImageSource>(
+/// An image copied into the store: its top-level descriptor and its ID.
+#[derive(Debug, Clone)]
+struct Loaded {
+    top: Descriptor,
+    id: oci::Digest,
+    /// The ID of the image the first name pointed at before the copy moved it here.
+    replaced: Option<oci::Digest>,
+    /// The names given to it so far (a repeated entry's need no second write).
+    named: HashSet<String>,
+}
+
+/// Copies one image into the store, tagged `first` when it has a name.
+fn copy_one<S: ImageSource>(
     store: &Store,
     src: &S,
-    names: &[oci::Reference],
-) -> anyhow::Result<Vec<String>> {
-    // The images the names point at before the load, to report the ones it takes over.
-    let before: Vec<Option<oci::Digest>> = names
-        .iter()
-        .map(|n| store.resolve_image(&n.to_string()).ok().map(|i| i.id))
-        .collect();
-    let tag = names.first().map(ToString::to_string);
-    let report = copy_into_store(store, src, tag)?;
-    for n in names.iter().skip(1) {
-        store.set_tag(&n.to_string(), &report.top)?;
-    }
+    first: Option<&oci::Reference>,
+) -> anyhow::Result<Loaded> {
+    let replaced = first.and_then(|n| store.resolve_image(&n.to_string()).ok().map(|i| i.id));
+    // The tag goes with the copy (not after it) so that a concurrent prune never sees the
+    // image untagged; name_one re-tags it, which changes nothing.
+    let report = copy_into_store(store, src, first.map(ToString::to_string))?;
     let id = match &report.config {
         Some(id) => id.clone(),
         None => store.resolve_image(&report.top.digest.to_string())?.id,
     };
+    Ok(Loaded {
+        replaced: replaced.filter(|r| *r != id),
+        top: report.top,
+        id,
+        named: HashSet::new(),
+    })
+}
+
+/// Gives a loaded image `names` and returns the entry's output lines.
+fn name_one(
+    store: &Store,
+    image: &mut Loaded,
+    names: &[oci::Reference],
+) -> anyhow::Result<Vec<String>> {
     if names.is_empty() {
-        return Ok(vec![format!("Loaded image ID: {id}")]);
+        return Ok(vec![format!("Loaded image ID: {}", image.id)]);
     }
-    let mut lines: Vec<String> = names
-        .iter()
-        .zip(&before)
-        .filter_map(|(n, old)| renamed_line(&n.familiar(), old.as_ref(), &id))
-        .collect();
+    let mut lines = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let full = n.to_string();
+        if image.named.contains(&full) {
+            continue;
+        }
+        // The image the name pointed at before, to report the one it takes over (the first
+        // name moved with the copy).
+        let old = match store.set_tag(&full, &image.top)? {
+            Some(m) => store.resolve_image(&m.to_string()).ok().map(|i| i.id),
+            None if i == 0 => image.replaced.take(),
+            None => None,
+        };
+        lines.extend(renamed_line(&n.familiar(), old.as_ref(), &image.id));
+        image.named.insert(full);
+    }
     lines.extend(
         names
             .iter()

@@ -237,7 +237,7 @@ impl<'a> Side<'a> {
     /// name.
     fn normalise(&self, text: &str, message: bool) -> String {
         let t = text.replace(self.dir.to_str().unwrap(), "<dir>");
-        let t = hex_ids(&t);
+        let t = recent_ages(&hex_ids(&t));
         if message {
             t.replace("docker", "<prog>").replace("strata", "<prog>")
         } else {
@@ -355,6 +355,32 @@ fn run_bounded(mut cmd: Command, input: Option<&str>) -> (i32, String, String) {
     (code, out, err)
 }
 
+/// Replaces the ages under a minute that `ps` prints (`Less than a second ago`, `1 second
+/// ago`, `N seconds ago`) with `<seconds> ago`: how long a command took differs from run to
+/// run (the ages from a minute on, and each form's wording, are table-tested in the CLI).
+pub fn recent_ages(text: &str) -> String {
+    let t = text
+        .replace("Less than a second ago", "<seconds> ago")
+        .replace(" 1 second ago", " <seconds> ago");
+    let mut out = String::with_capacity(t.len());
+    let mut rest = t.as_str();
+    while let Some(i) = rest.find(" seconds ago") {
+        let head = &rest[..i];
+        let digits = head.len() - head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 && head[..head.len() - digits].ends_with(' ') {
+            out.push_str(&head[..head.len() - digits]);
+            out.push_str("<seconds>");
+        } else {
+            out.push_str(head);
+            out.push_str(" seconds");
+        }
+        out.push_str(" ago");
+        rest = &rest[i + " seconds ago".len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Replaces every run of lowercase hex digits 12 or 64 long (a whole word) with `<id>`.
 pub fn hex_ids(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -380,4 +406,30 @@ pub fn hex_ids(text: &str) -> String {
     }
     flush(&mut word, &mut out);
     out
+}
+
+#[test]
+fn recent_ages_hide_only_ages_under_a_minute() {
+    for (input, want) in [
+        (
+            "Exited (0) Less than a second ago",
+            "Exited (0) <seconds> ago",
+        ),
+        ("Exited (0) 1 second ago", "Exited (0) <seconds> ago"),
+        (
+            "Up 12 seconds ago\nUp 3 seconds ago",
+            "Up <seconds> ago\nUp <seconds> ago",
+        ),
+        (
+            "Exited (0) About a minute ago",
+            "Exited (0) About a minute ago",
+        ),
+        ("Exited (0) 5 minutes ago", "Exited (0) 5 minutes ago"),
+        (
+            "x seconds ago; v2 seconds ago",
+            "x seconds ago; v2 seconds ago",
+        ),
+    ] {
+        assert_eq!(recent_ages(input), want, "{input}");
+    }
 }

@@ -374,6 +374,15 @@ pub const CASES: &[Case] = &[
         "$E save $C:1 | gzip > $W/a.tar.gz && $E rmi $C:1 >/dev/null && $E load -i $W/a.tar.gz && $E rmi $C:1 >/dev/null && gzip -dc $W/a.tar.gz | gzip | $E load && $E images $C",
     )
     .setup(OWN_IMAGE),
+    // An archive whose manifest.json repeats one image 400 times (half of them with a
+    // second tag) loads it once per entry as Docker does, in linear time (issue 10: 10,000
+    // repeated entries took 20 s).
+    own(
+        "load_repeated_manifest_entries",
+        "mkdir $W/x && $E save $C:1 | tar -x -C $W/x && rm -f $W/x/index.json $W/x/oci-layout && python3 -c 'import json,sys; p=sys.argv[1]; e=json.load(open(p))[0]; t=e[\"RepoTags\"][0]; json.dump([e]*200+[dict(e,RepoTags=[t,t[:-1]+\"2\"])]*200,open(p,\"w\"))' $W/x/manifest.json && tar -C $W/x -cf $W/d.tar . && $E rmi $C:1 >/dev/null && $E load -i $W/d.tar | sort | uniq -c && $E images $C",
+    )
+    .setup(OWN_IMAGE)
+    .sorted(),
     own(
         "save_two_tags_of_one_image",
         "$E save -o $W/a.tar $C:1 $C:2 && $E rmi $C:1 $C:2 >/dev/null && $E load -i $W/a.tar && $E images $C",

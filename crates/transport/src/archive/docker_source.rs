@@ -27,6 +27,9 @@ pub struct ArchiveImage {
     pub repo_tags: Vec<String>,
     /// Its position in `manifest.json`, for [`DockerArchiveSource::image`].
     pub index: usize,
+    /// The position of an earlier entry with the same config and layers, when this one
+    /// repeats it: a loader copies that image once and only adds this entry's names.
+    pub same_as: Option<usize>,
 }
 
 /// An entry of `manifest.json`.
@@ -129,12 +132,32 @@ impl DockerArchiveSource {
 
     /// The images in the archive, in `manifest.json` order.
     pub fn list(&self) -> Vec<ArchiveImage> {
+        // Keyed by the normalised paths, so `./a.json` repeats `a.json`: one pass, so that
+        // an archive of many repeated entries costs linear time.
+        let mut first: HashMap<(String, Vec<String>), usize> = HashMap::new();
         self.items
             .iter()
             .enumerate()
-            .map(|(index, item)| ArchiveImage {
-                repo_tags: item.repo_tags.clone().unwrap_or_default(),
-                index,
+            .map(|(index, item)| {
+                let key = (
+                    super::tar_index::normalise(&item.config),
+                    item.layers
+                        .iter()
+                        .map(|l| super::tar_index::normalise(l))
+                        .collect(),
+                );
+                let same_as = match first.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(index);
+                        None
+                    }
+                };
+                ArchiveImage {
+                    repo_tags: item.repo_tags.clone().unwrap_or_default(),
+                    index,
+                    same_as,
+                }
             })
             .collect()
     }
