@@ -124,7 +124,9 @@ fn load_one<S: ImageSource>(
         .map(|n| store.resolve_image(&n.to_string()).ok().map(|i| i.id))
         .collect();
     let tag = names.first().map(ToString::to_string);
-    let report = copy_into_store(store, src, tag)?;
+    // Held until the last tag is written and the ID read: a prune meanwhile leaves it.
+    let hold = store.lease()?;
+    let report = copy_into_store(store, src, tag, &hold)?;
     for n in names.iter().skip(1) {
         store.set_tag(&n.to_string(), &report.top)?;
     }
@@ -163,6 +165,7 @@ fn copy_into_store<S: ImageSource>(
     store: &Store,
     src: &S,
     tag: Option<String>,
+    hold: &store::Lease,
 ) -> anyhow::Result<CopyReport> {
     util::block_on(async {
         let mut opts = CopyOptions {
@@ -170,11 +173,11 @@ fn copy_into_store<S: ImageSource>(
             tag,
             ..CopyOptions::default()
         };
-        match util::copy_to_store(store, src, &opts).await {
+        match util::copy_to_store(store, src, &opts, hold).await {
             Err(e) if e.is_not_found() => {
                 tracing::debug!("loading every platform failed ({e}); loading the host's");
                 opts.platforms = PlatformChoice::Host;
-                Ok(util::copy_to_store(store, src, &opts).await?)
+                Ok(util::copy_to_store(store, src, &opts, hold).await?)
             }
             other => Ok(other?),
         }
