@@ -206,3 +206,54 @@ fn operations_holding_leases_never_fail_beside_a_prune_loop() {
         &failures[..failures.len().min(5)]
     );
 }
+
+/// `images` (and a lookup by ID prefix, which describes every image) while another
+/// process prunes: an image removed between the listing's snapshot and the reading of its
+/// blobs is left out, not reported as "blob … is not in the store".
+#[test]
+fn listing_images_beside_a_prune_loop_never_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let stop = AtomicBool::new(false);
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let mut errors = Vec::new();
+    std::thread::scope(|s| {
+        let maker = s.spawn(|| {
+            let store = Store::open(dir.path()).unwrap();
+            let mut i = 0u32;
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline && i < 100_000 {
+                let lease = store.lease().unwrap();
+                let target = make_leased_image(&store, &lease, i).unwrap();
+                store
+                    .set_tag(&format!("docker.io/library/l{}:latest", i % 5), &target)
+                    .unwrap();
+                drop(lease);
+                store.prune(true).unwrap();
+                i += 1;
+            }
+            i
+        });
+        for _ in 0..100_000 {
+            if Instant::now() >= deadline {
+                break;
+            }
+            if let Err(e) = store.images() {
+                errors.push(format!("images: {e}"));
+            }
+            match store.resolve_image("0123") {
+                Err(e) if !e.is_not_found() && !e.to_string().contains("multiple IDs") => {
+                    errors.push(format!("resolve: {e}"))
+                }
+                _ => {}
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(maker.join().unwrap() > 0);
+    });
+    assert!(
+        errors.is_empty(),
+        "{} failures, the first: {:?}",
+        errors.len(),
+        &errors[..errors.len().min(5)]
+    );
+}
