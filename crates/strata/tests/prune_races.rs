@@ -1,4 +1,5 @@
-//! `image prune -a -f` in a loop beside pulls, builds, runs, tags, commits and loads: the
+//! `image prune -a -f` in a loop beside pulls, builds, runs, tags, commits, loads, pushes
+//! and saves: the
 //! operations in progress hold leases on what they use, so none of them fails, and once the
 //! loop stops every image left is complete and runnable (issue 10, "Prune races").
 //!
@@ -88,9 +89,10 @@ impl Tally {
             op.to_string(),
             args.join(" "),
             format!(
-                "{}: {}",
+                "{}: stderr: {} stdout: {}",
                 out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
+                String::from_utf8_lossy(&out.stderr).trim(),
+                String::from_utf8_lossy(&out.stdout).trim()
             ),
         ));
     }
@@ -111,7 +113,7 @@ fn context(dir: &Path, base: &str, n: usize) -> PathBuf {
 }
 
 #[test]
-fn prune_loop_beside_pulls_builds_runs_tags_commits_and_loads_breaks_none_of_them() {
+fn prune_loop_beside_pulls_builds_runs_tags_commits_loads_pushes_and_saves_breaks_none() {
     let c = Containers::new();
     let reg = Registry::start();
     let bb = format!("{}/race/bb:1", reg.host);
@@ -273,6 +275,37 @@ fn prune_loop_beside_pulls_builds_runs_tags_commits_and_loads_breaks_none_of_the
                 }
             }
         });
+        // Pushes and saves of registry refs the other threads pull.
+        s.spawn(|| {
+            for i in 0..max_rounds {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let args = ["push", "-q", bb2.as_str()];
+                let out = run(&args);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                if out.status.success() {
+                    tally.ok("push");
+                } else if stderr.starts_with("Error: An image does not exist locally with the tag")
+                    && stderr.lines().count() == 1
+                {
+                    // Pruned before the push began: Docker says the same.
+                    tally.gone("push");
+                } else {
+                    tally.fail("push", &args, &out);
+                }
+                let saved = c.path(&format!("saved{}.tar", i % 2));
+                let args = ["save", "-o", saved.to_str().unwrap(), bb.as_str()];
+                let out = run(&args);
+                if out.status.success() {
+                    tally.ok("save");
+                } else if out.stderr == b"Error: reference does not exist\n" {
+                    tally.gone("save");
+                } else {
+                    tally.fail("save", &args, &out);
+                }
+            }
+        });
         // Stop the pruner once the others are done (they end at the deadline).
         while Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(200));
@@ -297,7 +330,9 @@ fn prune_loop_beside_pulls_builds_runs_tags_commits_and_loads_breaks_none_of_the
             .join("\n")
     );
     assert!(prunes >= 10, "the prune loop ran only {prunes} times");
-    for op in ["pull", "build", "run", "tag", "commit", "load"] {
+    for op in [
+        "pull", "build", "run", "tag", "commit", "load", "push", "save",
+    ] {
         assert!(
             ok.get(op).copied().unwrap_or(0) > 0,
             "no {op} succeeded: {ok:?}"
