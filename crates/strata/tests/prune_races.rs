@@ -1,10 +1,10 @@
 //! `image prune -a -f` in a loop beside pulls, builds, runs, tags, commits, loads, pushes
-//! and saves: the
-//! operations in progress hold leases on what they use, so none of them fails, and once the
-//! loop stops every image left is complete and runnable (issue 10, "Prune races").
+//! and saves: the operations in progress hold leases on what they use, so none of them
+//! fails, and once the loop stops every image left is complete and runnable (issue 10,
+//! "Prune races").
 //!
-//! Two minutes by default; `STRATA_LONG=<seconds>` runs longer. Needs root, overlayfs,
-//! runc and docker-registry (fails, never skips, without them).
+//! Two minutes by default; `STRATA_LONG` runs longer (see [`duration`]). Needs root,
+//! overlayfs, runc and docker-registry (fails, never skips, without them).
 
 mod harness;
 
@@ -18,12 +18,14 @@ use harness::Registry;
 use harness::images::sha256;
 use harness::rootfs::Containers;
 
-/// How long the operations run beside the prune loop.
+/// How long the operations run beside the prune loop: two minutes; with `STRATA_LONG` set,
+/// its value in seconds when that is longer, else ten minutes (`STRATA_LONG=1` is the long
+/// mode of every suite).
 fn duration() -> Duration {
-    let secs = std::env::var("STRATA_LONG")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(120);
+    let secs = match std::env::var("STRATA_LONG") {
+        Err(_) => 120,
+        Ok(v) => v.parse::<u64>().ok().filter(|&s| s > 120).unwrap_or(600),
+    };
     Duration::from_secs(secs)
 }
 
