@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use oci::config::History;
 use oci::{ContainerConfig, Descriptor, Digest};
 use serde::{Deserialize, Serialize};
-use store::Store;
+use store::{Lease, Store};
 
 use crate::BuildError;
 
@@ -74,11 +74,15 @@ impl Cache {
     }
 
     /// The record for `key`, when there is one and its layer is still stored.
-    pub fn get(&self, store: &Store, key: &Digest) -> Option<CacheRecord> {
+    ///
+    /// The record's layer is added to `lease` *before* it is looked for: a layer found
+    /// first and leased after could be collected by a concurrent prune in between, and
+    /// the build would make an image without it.
+    pub fn get(&self, store: &Store, lease: &Lease, key: &Digest) -> Option<CacheRecord> {
         let bytes = fs::read(self.path(key)).ok()?;
         let rec: CacheRecord = serde_json::from_slice(&bytes).ok()?;
         if let Some(l) = &rec.layer
-            && !store.has_blob(&l.digest).unwrap_or(false)
+            && (lease.add(&l.digest).is_err() || !store.has_blob(&l.digest).unwrap_or(false))
         {
             return None;
         }

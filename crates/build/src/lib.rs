@@ -55,6 +55,6 @@ pub mod run;
 pub mod stubs;
 pub mod unpack;
 
-pub use builder::{BuildRequest, Built, Secrets, base_images, build};
+pub use builder::{BuildRequest, Built, Secrets, base_images, build, build_held};
 pub use error::BuildError;
 pub use progress::Event;

@@ -141,3 +141,38 @@ fn leftovers_of_an_interrupted_build_are_removed() {
         "nothing of this build is left either"
     );
 }
+
+/// A cache hit leases its layer *before* it checks the layer is stored: checked first and
+/// leased after, a prune in between took the layer and the build made an image without
+/// it (issue 10, prune races). So whatever the check finds, the layer is held: here it is
+/// absent at the lookup (a miss), stored right after, and a collection keeps it.
+#[test]
+fn a_cache_lookup_leases_the_layer_before_it_checks_it() {
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(root.path()).unwrap();
+    let cache = build::cache::Cache::open(root.path());
+    let bytes = b"a cached layer";
+    let layer = oci::Descriptor::of_bytes(oci::media::OCI_LAYER_GZIP, bytes);
+    let key = oci::Digest::sha256_of(b"step key");
+    let rec = build::cache::CacheRecord {
+        layer: Some(layer.clone()),
+        diff_id: Some(oci::Digest::sha256_of(b"diff")),
+        history: Default::default(),
+        config: Default::default(),
+    };
+    cache.put(&key, &rec).unwrap();
+    let lease = store.lease().unwrap();
+    assert_eq!(cache.get(&store, &lease, &key), None, "the layer is absent");
+    store
+        .put_blob_bytes(oci::media::OCI_LAYER_GZIP, bytes)
+        .unwrap();
+    store.gc().unwrap();
+    assert!(
+        store.has_blob(&layer.digest).unwrap(),
+        "the layer was collected"
+    );
+    assert_eq!(cache.get(&store, &lease, &key), Some(rec));
+    drop(lease);
+    store.gc().unwrap();
+    assert!(!store.has_blob(&layer.digest).unwrap());
+}

@@ -560,3 +560,17 @@ fn arg_history_shows_the_processed_default() {
         .collect();
     assert_eq!(texts, ["ARG A=x", "ARG B=cli-y C=q r D=$A s"]);
 }
+
+/// A base missing from the store is named as missing, without the old wrong hint that
+/// build does not pull (`strata build` pulls a missing base before it starts; a base
+/// missing here was removed since).
+#[test]
+fn a_missing_base_says_no_such_image_and_nothing_about_pulling() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(root.path()).unwrap();
+    let err = build(&store, &request(ctx.path(), "FROM nosuch:1\n", "bad")).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("No such image: nosuch:1"), "{msg}");
+    assert!(!msg.contains("pull"), "{msg}");
+}

@@ -268,6 +268,8 @@ pub fn commit(
     new_manifest.annotations.clear();
     let bytes = new_manifest.to_vec();
     let desc = Descriptor::of_bytes(new_manifest.effective_media_type(), &bytes);
+    // Leased before it is stored, until it is tagged: a prune in between would take it.
+    lease.add(&desc.digest)?;
     store.put_manifest(&desc, &bytes)?;
     match &opts.reference {
         Some(r) => {

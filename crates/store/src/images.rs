@@ -197,7 +197,31 @@ impl Store {
     }
 
     pub(crate) fn describe_all(&self, snap: &Snapshot) -> Result<Vec<ImageInfo>, StoreError> {
-        snap.images.iter().map(|r| self.describe(snap, r)).collect()
+        let mut out = Vec::with_capacity(snap.images.len());
+        for row in &snap.images {
+            out.extend(self.describe_present(snap, row)?);
+        }
+        Ok(out)
+    }
+
+    /// Describes an image of the snapshot, or `None` if another process removed it since
+    /// (its blobs may then be gone too): the snapshot's rows are read in one transaction,
+    /// the blobs after it.
+    fn describe_present(
+        &self,
+        snap: &Snapshot,
+        row: &db::ImageRow,
+    ) -> Result<Option<ImageInfo>, StoreError> {
+        match self.describe(snap, row) {
+            Ok(info) => Ok(Some(info)),
+            Err(e) if e.is_not_found() => {
+                let still = db::images(&self.conn())?
+                    .iter()
+                    .any(|r| r.digest == row.digest);
+                if still { Err(e) } else { Ok(None) }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Every image record, newest first.
@@ -343,11 +367,11 @@ impl Store {
     ) -> Result<(Match, Vec<ImageInfo>), StoreError> {
         let no_such = || StoreError::not_found(format!("No such image: {s}"));
         let by_digest = |d: &str| -> Result<Vec<ImageInfo>, StoreError> {
-            snap.images
-                .iter()
-                .filter(|r| r.digest == d)
-                .map(|r| self.describe(snap, r))
-                .collect()
+            let mut found = Vec::new();
+            for r in snap.images.iter().filter(|r| r.digest == d) {
+                found.extend(self.describe_present(snap, r)?);
+            }
+            Ok(found)
         };
         // 1. A name with a tag, as given and then normalised.
         let normalised = normalise(s);

@@ -1,11 +1,17 @@
-//! Leases: keep blobs alive while a copy is in flight, before any image refers to them.
+//! Leases: keep blobs and images alive while an operation uses them, before any image
+//! refers to them (a pull in flight) or while something reads them (a build's base, the
+//! image a container is being made from).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use oci::Digest;
 use rusqlite::Transaction;
 
-use crate::{Store, StoreError, db};
+use crate::{ImageInfo, Store, StoreError, db};
+
+/// How many times [`Lease::hold_image`] follows a name that moves while it is leased.
+const HOLD_TRIES: usize = 8;
 
 /// How long a lease lives without being extended (each [`Lease::add`] extends it).
 pub const LEASE_TTL_SECS: i64 = 24 * 60 * 60;
@@ -15,6 +21,12 @@ pub const LEASE_TTL_SECS: i64 = 24 * 60 * 60;
 /// A lease is a row holding the owner's PID and an expiry; GC ignores leases whose process
 /// has died or whose expiry has passed, so a crashed pull does not pin content forever.
 /// Dropping the lease deletes its rows.
+///
+/// A leased digest that is an image's target also keeps the image *record*: `image prune`
+/// takes only images that are unreferenced and unleased (see [`Lease::hold_image`]).
+///
+/// Taking a lease writes nothing; its row is written with its first digest, in the same
+/// transaction, so holding something costs one SQLite write.
 ///
 /// Add a digest *before* ingesting it (a lease may name content not yet present): a blob
 /// committed first and leased after could be collected in between by a concurrent prune.
@@ -36,6 +48,8 @@ pub const LEASE_TTL_SECS: i64 = 24 * 60 * 60;
 pub struct Lease {
     store: Store,
     id: String,
+    /// Whether the lease's row exists (written with the first digest).
+    created: AtomicBool,
 }
 
 impl Lease {
@@ -49,10 +63,17 @@ impl Lease {
     pub fn add(&self, digest: &Digest) -> Result<(), StoreError> {
         let expires = crate::now() + LEASE_TTL_SECS;
         let mut conn = self.store.conn();
+        // Read under the connection's lock, which every add of this lease takes: two
+        // threads adding the first digests at once create the row once.
+        let create = !self.created.load(Ordering::Acquire);
         let ok = db::write(&mut conn, "cannot add to a lease", |tx| {
+            if create {
+                db::create_lease(tx, &self.id, i64::from(std::process::id()), expires)?;
+            }
             db::lease_add(tx, &self.id, &digest.to_string(), expires)
         })?;
         if ok {
+            self.created.store(true, Ordering::Release);
             Ok(())
         } else {
             Err(StoreError::not_found(format!(
@@ -60,6 +81,28 @@ impl Lease {
                 self.id
             )))
         }
+    }
+
+    /// Finds the image `name` names (any name [`Store::resolve_image`] accepts) and holds
+    /// it: from now until the lease drops, `image prune` keeps its record, its tags and its
+    /// content. An explicit `rmi` may still remove it.
+    ///
+    /// The image is resolved again once leased: a prune that committed between the first
+    /// lookup and the lease has removed it, and then this fails as the lookup would (`No
+    /// such image`), so a caller never works from an image that is already gone. A name
+    /// that moved meanwhile (a pull retagging it) is followed, a bounded number of times.
+    pub fn hold_image(&self, name: &str) -> Result<ImageInfo, StoreError> {
+        let mut info = self.store.resolve_image(name)?;
+        for _ in 0..HOLD_TRIES {
+            self.add(&info.target.digest)?;
+            let again = self.store.resolve_image(name)?;
+            if again.target.digest == info.target.digest {
+                return Ok(again);
+            }
+            info = again;
+        }
+        self.add(&info.target.digest)?;
+        Ok(info)
     }
 
     /// The digests this lease holds.
@@ -71,6 +114,9 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        if !self.created.load(Ordering::Acquire) {
+            return;
+        }
         let mut conn = self.store.conn();
         // Best effort: a lease left behind dies with its PID or at its expiry.
         let _ = db::write(&mut conn, "cannot delete a lease", |tx| {
@@ -80,7 +126,8 @@ impl Drop for Lease {
 }
 
 impl Store {
-    /// Starts a lease owned by this process.
+    /// Starts a lease owned by this process. Writes nothing until the first
+    /// [`Lease::add`].
     pub fn lease(&self) -> Result<Lease, StoreError> {
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let pid = std::process::id();
@@ -89,14 +136,10 @@ impl Store {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let id = format!("{pid}-{nanos:x}-{}", SEQ.fetch_add(1, Ordering::Relaxed));
-        let expires = crate::now() + LEASE_TTL_SECS;
-        let mut conn = self.conn();
-        db::write(&mut conn, "cannot create a lease", |tx| {
-            db::create_lease(tx, &id, i64::from(pid), expires)
-        })?;
         Ok(Lease {
             store: self.clone(),
             id,
+            created: AtomicBool::new(false),
         })
     }
 }
@@ -113,6 +156,11 @@ fn pid_alive(pid: i64) -> bool {
         Ok(()) => true,
         Err(e) => e == rustix::io::Errno::PERM,
     }
+}
+
+/// The digests of live leases, as a set (what `image prune` must not take).
+pub(crate) fn live_set(tx: &Transaction<'_>, now: i64) -> Result<HashSet<String>, StoreError> {
+    Ok(live_roots(tx, now, false)?.into_iter().collect())
 }
 
 /// The digests of live leases; with `delete_dead`, dead or expired leases are deleted on

@@ -40,8 +40,14 @@
 //!   from its transaction until the files are deleted. So GC never deletes a file whose row
 //!   is about to appear, and a commit never re-adds a row for a file GC is unlinking.
 //! - Content that no image refers to yet (a pull in progress) is protected by a [`Lease`]:
-//!   add each digest to the lease *before* ingesting it, keep the lease until the manifest
-//!   is stored and tagged. Leases of dead processes, or past their expiry, do not count.
+//!   add each digest to the lease *before* ingesting it (or before looking whether it is
+//!   there), keep the lease until the manifest is stored and tagged. Leases of dead
+//!   processes, or past their expiry, do not count.
+//! - An operation that reads an image (a build's base, the image a container is made
+//!   from, the source of a tag) holds it with [`Lease::hold_image`]: `image prune` takes
+//!   only images that are unreferenced *and* unleased, checked in its removal transaction,
+//!   so an image is either held before the prune or gone before the operation starts.
+//!   An explicit `rmi` still removes a held image's record (its content stays leased).
 //! - Lock order is always file lock, then database; nothing waits for a file lock while
 //!   holding a transaction.
 //! - GC roots: image records, tags, repo digests, images in use (`image_users`, filled

@@ -6,7 +6,7 @@ use std::fmt;
 use oci::Digest;
 
 use crate::images::{ImageInfo, Match, repo_of};
-use crate::{GcReport, Store, StoreError, db};
+use crate::{GcReport, Store, StoreError, db, lease};
 
 /// One line of `rmi` / `image prune` output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +131,8 @@ impl Store {
     }
 
     /// `image prune`: removes dangling (untagged) images, or with `all` every image no
-    /// container uses, then collects garbage. `space_reclaimed` is exactly the bytes of the
+    /// container uses, then collects garbage. An image a live [`crate::Lease`] holds (an
+    /// operation in progress uses it) is neither removed nor listed. `space_reclaimed` is exactly the bytes of the
     /// blob files deleted.
     pub fn prune(&self, all: bool) -> Result<PruneReport, StoreError> {
         self.prune_matching(all, &|_| true)
@@ -156,15 +157,25 @@ impl Store {
             .filter(|i| all || i.dangling)
             .filter(|i| allow(i))
             .collect();
-        let mut untag = Vec::new();
-        let mut undigest = Vec::new();
-        for i in &chosen {
-            untag.extend(tags_of(i));
-            undigest.extend(digests_of(i, |_| true));
-        }
         let deleted = {
             let mut conn = self.conn();
+            let now = crate::now();
             db::write(&mut conn, "cannot prune images", |tx| {
+                // Leases are read in the removal's own transaction: one taken before it
+                // commits keeps its image (record, tags and content), and one taken after
+                // finds the image gone (see `Lease::hold_image`). Nothing in between.
+                let leased = lease::live_set(tx, now)?;
+                let chosen: Vec<&ImageInfo> = chosen
+                    .iter()
+                    .copied()
+                    .filter(|i| !leased.contains(&i.target.digest.to_string()))
+                    .collect();
+                let mut untag = Vec::new();
+                let mut undigest = Vec::new();
+                for i in &chosen {
+                    untag.extend(tags_of(i));
+                    undigest.extend(digests_of(i, |_| true));
+                }
                 apply_removal(tx, &untag, &undigest, &chosen, &infos)
             })?
         };

@@ -240,12 +240,12 @@ impl ImageDestination for StoreDestination {
     async fn has_blob(&self, d: &Descriptor) -> Result<bool, TransportError> {
         let (store, lease, digest) = (self.store.clone(), self.lease.clone(), d.digest.clone());
         blocking("looking up a blob in the store", move || {
-            let has = store.has_blob(&digest).map_err(store_err)?;
-            if has {
-                // Present but perhaps unreferenced: keep it until our manifest refers to it.
-                lease.add(&digest).map_err(store_err)?;
-            }
-            Ok(has)
+            // Leased *before* the look: present but perhaps unreferenced, a blob leased
+            // after it was found could be collected in between, and the copy would record
+            // an image without it. (A lease on a blob that turns out absent is harmless:
+            // `put_blob` leases it anyway.)
+            lease.add(&digest).map_err(store_err)?;
+            store.has_blob(&digest).map_err(store_err)
         })
         .await
     }

@@ -174,3 +174,33 @@ async fn refuses_bad_content_into_the_store() {
     let w = store.ingest(&layer).unwrap();
     assert_eq!(w.offset(), 0);
 }
+
+/// The destination leases a blob *before* it looks whether the store has it: leased
+/// after, a blob found present but unreferenced (left by a pruned image) could be collected
+/// in between, the copy would skip it and record an image without it ("blob … is not in
+/// the store" at `run`; issue 10, prune races). So whatever the look finds, the blob is
+/// held from then on: here it is absent at the look, stored right after (as by another
+/// process), and a collection keeps it.
+#[tokio::test]
+async fn has_blob_leases_the_blob_before_it_looks() {
+    use transport::ImageDestination;
+
+    let dir = tempdir();
+    let store = store::Store::open(&path(&dir, "store")).unwrap();
+    let bytes = b"a layer another process stores";
+    let desc = oci::Descriptor::of_bytes(oci::media::OCI_LAYER, bytes);
+    let dst = StoreDestination::new(store.clone()).unwrap();
+    assert!(!dst.has_blob(&desc).await.unwrap());
+    store.put_blob_bytes(oci::media::OCI_LAYER, bytes).unwrap();
+    store.gc().unwrap();
+    assert!(
+        store.has_blob(&desc.digest).unwrap(),
+        "the blob the copy looked for was collected under it"
+    );
+    drop(dst);
+    store.gc().unwrap();
+    assert!(
+        !store.has_blob(&desc.digest).unwrap(),
+        "the lease ended with the copy"
+    );
+}

@@ -107,7 +107,7 @@ impl<'a> Builder<'a> {
         let hit = if self.req.no_cache {
             None
         } else {
-            self.cache.get(self.store, &key)
+            self.cache.get(self.store, self.lease, &key)
         };
         let cached = hit.is_some();
         let record = match hit {

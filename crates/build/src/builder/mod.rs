@@ -172,6 +172,18 @@ pub fn build(
     req: &BuildRequest,
     events: &mut dyn FnMut(&Event),
 ) -> Result<Built, BuildError> {
+    build_held(store, req, events, &store.lease()?)
+}
+
+/// [`build`] under the caller's `lease`: the bases, every blob the build writes and the
+/// image it makes stay held until the caller drops the lease (after an export, say), so a
+/// concurrent `image prune` takes none of them meanwhile.
+pub fn build_held(
+    store: &Store,
+    req: &BuildRequest,
+    events: &mut dyn FnMut(&Event),
+    lease: &Lease,
+) -> Result<Built, BuildError> {
     let (df, stages, plan) = parse_and_plan(req)?;
     let platform = req.platform.clone().unwrap_or_else(Platform::host);
     let tags = req
@@ -205,7 +217,6 @@ pub fn build(
     fs::create_dir_all(&tmp).map_err(|e| BuildError::io("create", &tmp, e))?;
     let (tx, rx) = mpsc::channel();
     let seq = AtomicUsize::new(0);
-    let lease = store.lease()?;
     let mut b = Builder {
         store,
         req,
@@ -214,7 +225,7 @@ pub fn build(
         lex: Lex::new(df.escape_token),
         file: req.dockerfile_name.clone(),
         context,
-        lease: &lease,
+        lease,
         events: tx,
         seq: &seq,
         executed: 0,
@@ -546,11 +557,13 @@ impl<'a> Builder<'a> {
             image: name.to_string(),
             detail,
         };
-        let info = self.store.resolve_image(name).map_err(|e| {
-            bad(format!(
-                "{e} (strata build does not pull; run `strata pull {name}` first)"
-            ))
-        })?;
+        // Held by the build's lease from here to its end: a concurrent `image prune`
+        // leaves the base. `strata build` pulls a missing base before the build starts, so
+        // a base missing here was removed since (an explicit `rmi`).
+        let info = self
+            .lease
+            .hold_image(name)
+            .map_err(|e| bad(e.to_string()))?;
         let mut config = ImageConfig::from_slice(&self.store.image_config(&info)?)
             .map_err(|e| bad(e.to_string()))?;
         // BuildKit's image carries only the OCI fields and Docker's container config: the

@@ -191,7 +191,10 @@ pub fn create(
     name: Option<&str>,
     opts: RunOptions,
 ) -> Result<Container, RuntimeError> {
-    let info = store.resolve_image(image)?;
+    // Held until the container's record uses it (`add_image_user` below, which keeps it
+    // from then on): a concurrent `image prune` cannot take it while it is being made.
+    let lease = store.lease()?;
+    let info = lease.hold_image(image)?;
     let config = oci::ImageConfig::from_slice(&store.image_config(&info)?).map_err(|e| {
         RuntimeError::BadImage {
             image: image.to_string(),
@@ -244,6 +247,7 @@ pub fn create(
     }
     make_init_layer(&dir.init(), opts.build_sandbox)?;
     store.add_image_user(&info.target.digest, &id)?;
+    drop(lease);
     // Each image VOLUME that no -v covers gets an anonymous volume, as Docker does; a
     // BuildKit RUN mounts none (nor creates the directory).
     let volumes = if opts.build_sandbox {

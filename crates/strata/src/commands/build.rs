@@ -205,9 +205,11 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
     let store = ctx.store()?;
     let quiet = args.quiet || args.progress == "quiet";
     // The builder reads bases from the store only: pull what is missing first (as `docker
-    // build` does), or every base with `--pull`.
+    // build` does), or every base with `--pull`. Each base is held from here to the end of
+    // the build, so a concurrent prune cannot take it in between.
+    let hold = store.lease()?;
     for name in build::base_images(&req)? {
-        if args.pull || store.resolve_image(&name).is_err() {
+        if args.pull || hold.hold_image(&name).is_err() {
             let pull = crate::cli::PullArgs {
                 all_tags: false,
                 platform: args.platform.clone(),
@@ -215,7 +217,7 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
                 tls_verify: true,
                 name: name.clone(),
             };
-            super::pull::run(ctx, pull, &mut std::io::stderr())
+            super::pull::run_held(ctx, pull, &mut std::io::stderr(), &hold)
                 .with_context(|| format!("pulling the base image {name}"))?;
         }
     }
@@ -223,11 +225,18 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         out: std::io::stderr(),
         named: BTreeMap::new(),
     };
-    let built = build::build(&store, &req, &mut |e| {
-        if !quiet {
-            plain.event(e);
-        }
-    })?;
+    // The build works under the bases' lease, which also holds what it makes until the
+    // export below is done.
+    let built = build::build_held(
+        &store,
+        &req,
+        &mut |e| {
+            if !quiet {
+                plain.event(e);
+            }
+        },
+        &hold,
+    )?;
     if let Some(f) = &args.iidfile {
         write_iidfile(f, &built.id.to_string())?;
     }

@@ -146,7 +146,10 @@ impl Copier<'_> {
                 let r = util::parse_reference(name)?;
                 let store = self.ctx.store()?;
                 let opts = with_tag(r.tag().is_some().then(|| r.to_string()));
-                Ok(util::block_on(util::copy_to_store(&store, src, &opts))??)
+                let hold = store.lease()?;
+                Ok(util::block_on(util::copy_to_store(
+                    &store, src, &opts, &hold,
+                ))??)
             }
         }
     }

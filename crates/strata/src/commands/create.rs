@@ -135,7 +135,8 @@ pub fn create(
             m.options.extend(options.iter().cloned());
             opts.mounts.push(m);
         }
-        let image = ensure_image(ctx, store, image, &flags.pull)?;
+        // Held until the container's record exists (it keeps the image from then on).
+        let (image, _held) = ensure_image(ctx, store, image, &flags.pull)?;
         Ok(runtime::container::create(
             store,
             &rt,
@@ -170,20 +171,22 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 }
 
 /// Makes sure the image is in the store, pulling it as `--pull` says (Docker prints the
-/// pull on stderr), and returns the name to create from.
+/// pull on stderr), and returns the name to create from with a lease holding the image
+/// (a concurrent `image prune` leaves it while the lease lives).
 fn ensure_image(
     ctx: &Ctx,
     store: &store::Store,
     image: &str,
     pull: &str,
-) -> anyhow::Result<String> {
-    let found = match super::util::resolve(store, image) {
+) -> anyhow::Result<(String, store::Lease)> {
+    let hold = store.lease()?;
+    let found = match super::util::hold(&hold, image) {
         Ok(_) => true,
         Err(e) if format!("{e:#}").starts_with("No such image") => false,
         Err(e) => return Err(e),
     };
     if found && pull != "always" {
-        return Ok(image.to_string());
+        return Ok((image.to_string(), hold));
     }
     if pull == "never" {
         anyhow::bail!("No such image: {image} (and --pull never)");
@@ -199,8 +202,8 @@ fn ensure_image(
         tls_verify: true,
         name: image.to_string(),
     };
-    super::pull::run(ctx, args, &mut err)?;
-    Ok(image.to_string())
+    super::pull::run_held(ctx, args, &mut err, &hold)?;
+    Ok((image.to_string(), hold))
 }
 
 /// `-e KEY` takes the host's value; without one the variable is left out.

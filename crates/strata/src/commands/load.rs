@@ -131,9 +131,11 @@ fn oci_names(entry: &Descriptor) -> Vec<oci::Reference> {
         .collect()
 }
 
-/// An image copied into the store: its top-level descriptor and its ID.
-#[derive(Debug, Clone)]
+/// An image copied into the store: its top-level descriptor and its ID, held (from a
+/// concurrent prune) while the load runs.
+#[derive(Debug)]
 struct Loaded {
+    _hold: store::Lease,
     top: Descriptor,
     id: oci::Digest,
     /// The ID of the image the first name pointed at before the copy moved it here.
@@ -149,14 +151,18 @@ fn copy_one<S: ImageSource>(
     first: Option<&oci::Reference>,
 ) -> anyhow::Result<Loaded> {
     let replaced = first.and_then(|n| store.resolve_image(&n.to_string()).ok().map(|i| i.id));
+    // Held as long as the load runs (the image's other names and repeated entries are
+    // written after the copy): a prune meanwhile leaves it.
+    let hold = store.lease()?;
     // The tag goes with the copy (not after it) so that a concurrent prune never sees the
     // image untagged; name_one re-tags it, which changes nothing.
-    let report = copy_into_store(store, src, first.map(ToString::to_string))?;
+    let report = copy_into_store(store, src, first.map(ToString::to_string), &hold)?;
     let id = match &report.config {
         Some(id) => id.clone(),
         None => store.resolve_image(&report.top.digest.to_string())?.id,
     };
     Ok(Loaded {
+        _hold: hold,
         replaced: replaced.filter(|r| *r != id),
         top: report.top,
         id,
@@ -212,6 +218,7 @@ fn copy_into_store<S: ImageSource>(
     store: &Store,
     src: &S,
     tag: Option<String>,
+    hold: &store::Lease,
 ) -> anyhow::Result<CopyReport> {
     util::block_on(async {
         let mut opts = CopyOptions {
@@ -219,11 +226,11 @@ fn copy_into_store<S: ImageSource>(
             tag,
             ..CopyOptions::default()
         };
-        match util::copy_to_store(store, src, &opts).await {
+        match util::copy_to_store(store, src, &opts, hold).await {
             Err(e) if e.is_not_found() => {
                 tracing::debug!("loading every platform failed ({e}); loading the host's");
                 opts.platforms = PlatformChoice::Host;
-                Ok(util::copy_to_store(store, src, &opts).await?)
+                Ok(util::copy_to_store(store, src, &opts, hold).await?)
             }
             other => Ok(other?),
         }

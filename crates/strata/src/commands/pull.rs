@@ -13,6 +13,19 @@ use crate::progress::{Progress, Verb};
 
 /// Pulls one tag or digest, or with `-a` every tag of the repository.
 pub fn run(ctx: &Ctx, args: PullArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let store = ctx.store()?;
+    run_held(ctx, args, out, &store.lease()?)
+}
+
+/// [`run`], leaving what it pulled held by `hold` (a build's bases, the image a container
+/// is about to be made from), so a concurrent prune cannot take it before the caller is
+/// done with it.
+pub fn run_held(
+    ctx: &Ctx,
+    args: PullArgs,
+    out: &mut dyn Write,
+    hold: &store::Lease,
+) -> anyhow::Result<()> {
     let named = oci::reference::parse_normalized_named(&args.name)
         .map_err(|e| anyhow::anyhow!(util::reference_message(&e)))?;
     let r = util::parse_reference(&args.name)?;
@@ -31,7 +44,7 @@ pub fn run(ctx: &Ctx, args: PullArgs, out: &mut dyn Write) -> anyhow::Result<()>
         tags.sort();
         for tag in tags {
             let tagged = r.with_tag(&tag)?;
-            pull_one(&store, &client, &tagged, &platforms, &args, out)?;
+            pull_one(&store, &client, &tagged, &platforms, &args, out, hold)?;
         }
         if !args.quiet {
             writeln!(out, "{}", r.without_tag_or_digest())?;
@@ -41,12 +54,13 @@ pub fn run(ctx: &Ctx, args: PullArgs, out: &mut dyn Write) -> anyhow::Result<()>
     if named.tag.is_none() && named.digest.is_none() && !args.quiet {
         writeln!(out, "Using default tag: latest")?;
     }
-    pull_one(&store, &client, &r, &platforms, &args, out)?;
+    pull_one(&store, &client, &r, &platforms, &args, out, hold)?;
     writeln!(out, "{r}")?;
     Ok(())
 }
 
 /// Pulls `r` into the store, prints the per-image lines; returns whether anything changed.
+/// `hold` holds the image from the copy's end past its last record (the repo digest).
 fn pull_one(
     store: &store::Store,
     client: &transport::RegistryClient,
@@ -54,6 +68,7 @@ fn pull_one(
     platforms: &PlatformChoice,
     args: &PullArgs,
     out: &mut dyn Write,
+    hold: &store::Lease,
 ) -> anyhow::Result<bool> {
     let what = registry::reference_string(r);
     if !args.quiet {
@@ -83,7 +98,7 @@ fn pull_one(
         &progress,
     );
     let src = RegistrySource::new(client.clone(), r.path(), what.clone());
-    let report = util::block_on(util::copy_to_store(store, &src, &opts))?;
+    let report = util::block_on(util::copy_to_store(store, &src, &opts, hold))?;
     progress.finish();
     let report = report.map_err(|e| {
         if e.is_not_found() {

@@ -26,6 +26,9 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
         .transpose()
         .map_err(|e| anyhow::anyhow!("--compression: {e}"))?;
     let store = ctx.store()?;
+    // Each image pushed is held from its lookup to its repo digest, so a concurrent prune
+    // cannot take it mid-push.
+    let hold = store.lease()?;
     let targets: Vec<Reference> = if args.all_tags {
         if named.tag.is_some() {
             bail!("tag can't be used with --all-tags/-a");
@@ -46,7 +49,7 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
         }
         tagged
     } else {
-        if store.resolve_image(&r.to_string()).is_err() {
+        if hold.hold_image(&r.to_string()).is_err() {
             bail!(
                 "An image does not exist locally with the tag: {}",
                 r.familiar()
@@ -60,7 +63,7 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
     }
     let client = registry::client(ctx, &r, args.tls_verify)?;
     for t in targets {
-        let info = util::resolve(&store, &t.to_string())?;
+        let info = util::hold(&hold, &t.to_string())?;
         let tag = t.tag().unwrap_or("latest").to_string();
         let progress = Arc::new(Progress::new(Verb::Push, args.quiet));
         let base = CopyOptions {

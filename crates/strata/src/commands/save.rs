@@ -28,14 +28,18 @@ pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
         )));
     }
     let store = ctx.store()?;
+    // Every image saved is held from its lookup until the archive is written, so a
+    // concurrent prune cannot take it in between.
+    let hold = store.lease()?;
     // Distinct platform manifests in argument order, each with the names it was asked by.
     let mut images: Vec<(Descriptor, Vec<String>)> = Vec::new();
     for name in &args.images {
-        let info = match store.resolve_image(name) {
+        let info = match hold.hold_image(name) {
+            Ok(info) => info,
             Err(e) if e.is_not_found() && names_a_reference(name) => {
                 return Err(anyhow::anyhow!("reference does not exist"));
             }
-            _ => util::resolve(&store, name)?,
+            Err(_) => util::hold(&hold, name)?,
         };
         let manifest = store.blob_descriptor(&info.manifest)?;
         let tag = asked_tag(name, &info.tags);

@@ -20,7 +20,10 @@ pub fn run(ctx: &Ctx, args: TagArgs) -> anyhow::Result<()> {
     }
     let target = util::parse_reference(&args.target)?;
     let store = ctx.store()?;
-    let info = util::resolve(&store, &args.source)?;
+    // Held from the lookup to the new tag: a concurrent prune cannot take the image in
+    // between (the tag would name a manifest no longer stored).
+    let hold = store.lease()?;
+    let info = util::hold(&hold, &args.source)?;
     store.set_tag(&target.to_string(), &info.target)?;
     Ok(())
 }

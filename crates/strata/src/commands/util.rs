@@ -19,13 +19,23 @@ pub fn block_on<F: Future>(f: F) -> anyhow::Result<F::Output> {
 /// Copies `src` into the store. A copy that fails for any reason but a transient one (an
 /// interruption a later pull resumes from) has what it stored collected again, so bad
 /// content leaves the store as it was.
+///
+/// The copied image passes to `hold` before the copy's own lease ends, so a concurrent
+/// `image prune` cannot take it between the copy and the caller's last write (a pull's
+/// repo digest, a load's other tags, the container made from it).
 pub async fn copy_to_store<S: transport::ImageSource>(
     store: &Store,
     src: &S,
     opts: &transport::CopyOptions,
+    hold: &store::Lease,
 ) -> Result<transport::CopyReport, transport::TransportError> {
     let dst = transport::StoreDestination::new(store.clone())?;
-    match transport::copy(src, &dst, opts).await {
+    let copied = transport::copy(src, &dst, opts).await;
+    if let Ok(report) = &copied {
+        // One database write; the destination (and its lease) is still alive here.
+        hold.add(&report.top.digest)?;
+    }
+    match copied {
         Err(e) if !e.is_transient() => {
             match tokio::task::spawn_blocking(move || dst.discard()).await {
                 Ok(Err(gc)) => tracing::warn!("cleaning up after the failed copy: {gc}"),
@@ -122,17 +132,26 @@ pub fn image_config(store: &Store, info: &ImageInfo) -> anyhow::Result<ImageConf
 /// Finds an image by any name Docker accepts; "No such image: X" when there is none, X
 /// written as dockerd's `ErrImageDoesNotExist` does (see [`missing_image_name`]).
 pub fn resolve(store: &Store, name: &str) -> anyhow::Result<ImageInfo> {
-    store.resolve_image(name).map_err(|e| {
-        if e.is_not_found() {
-            // A name that is no reference at all gets Docker's format error instead.
-            match oci::reference::parse_any_reference(name) {
-                Err(bad) => anyhow::anyhow!(reference_message(&bad)),
-                Ok(r) => anyhow::anyhow!("No such image: {}", missing_image_name(r)),
-            }
-        } else {
-            anyhow::Error::new(e)
+    store.resolve_image(name).map_err(|e| lookup_error(name, e))
+}
+
+/// [`resolve`], holding the image under `lease` (see [`store::Lease::hold_image`]) so a
+/// concurrent `image prune` leaves it until the lease drops.
+pub fn hold(lease: &store::Lease, name: &str) -> anyhow::Result<ImageInfo> {
+    lease.hold_image(name).map_err(|e| lookup_error(name, e))
+}
+
+/// Docker's words for a failed image lookup.
+fn lookup_error(name: &str, e: store::StoreError) -> anyhow::Error {
+    if e.is_not_found() {
+        // A name that is no reference at all gets Docker's format error instead.
+        match oci::reference::parse_any_reference(name) {
+            Err(bad) => anyhow::anyhow!(reference_message(&bad)),
+            Ok(r) => anyhow::anyhow!("No such image: {}", missing_image_name(r)),
         }
-    })
+    } else {
+        anyhow::Error::new(e)
+    }
 }
 
 /// How dockerd names an image it does not have: a name in its familiar form with `latest`
