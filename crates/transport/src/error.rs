@@ -65,6 +65,17 @@ pub enum TransportError {
         #[source]
         source: reqwest::Error,
     },
+    /// A transfer stalled (no byte for the idle timeout) or a small object missed its
+    /// deadline.
+    #[error("{what} from {registry}: {detail}")]
+    TimedOut {
+        /// What was being transferred (`blob sha256:…`, `manifest app:v1`).
+        what: String,
+        /// The registry host.
+        registry: String,
+        /// Which timeout ran out, and how to change it.
+        detail: String,
+    },
     /// The source cannot start a blob at an offset.
     #[error("resuming a transfer is not supported by this source")]
     RangeUnsupported,
@@ -149,7 +160,7 @@ impl TransportError {
                     || source.is_body()
             }
             TransportError::Registry { status, .. } => *status >= 500 || *status == 429,
-            TransportError::Stream { .. } => true,
+            TransportError::Stream { .. } | TransportError::TimedOut { .. } => true,
             _ => false,
         }
     }

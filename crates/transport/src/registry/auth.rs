@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::TransportError;
 use crate::credentials::Credentials;
-use crate::registry::client::{Attempt, error_detail, retry_delay};
+use crate::registry::client::{Attempt, error_detail};
 
 /// The OAuth2 client id we present when exchanging refresh tokens.
 const CLIENT_ID: &str = "strata";
@@ -225,7 +225,7 @@ async fn fetch_token(
                 .unwrap_or(DEFAULT_EXPIRY);
             return Ok((token, lifetime));
         }
-        if let Some(delay) = retry_delay(&resp).and_then(|d| attempt.next_after_status(d)) {
+        if let Some(delay) = attempt.next_after_status(&resp) {
             tokio::time::sleep(delay).await;
             continue;
         }

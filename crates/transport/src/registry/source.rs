@@ -9,7 +9,7 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LINK, RAN
 use reqwest::{Method, StatusCode};
 use tokio_util::io::StreamReader;
 
-use crate::registry::client::{Req, read_limited};
+use crate::registry::client::Req;
 use crate::registry::{DIGEST_HEADER, MAX_MANIFEST_SIZE, RegistryClient, repository_path};
 use crate::{BlobStream, ImageSource, TransportError};
 
@@ -95,8 +95,10 @@ impl RegistrySource {
                 return Err(self.not_found(err, format!("repository {}", self.name())));
             }
             let next = next_link(resp.headers());
-            let body =
-                read_limited(resp, 16 << 20, &format!("tag list of {}", self.name())).await?;
+            let body = self
+                .client
+                .read_small(resp, 16 << 20, &format!("tag list of {}", self.name()))
+                .await?;
             let page: TagList =
                 serde_json::from_slice(&body).map_err(|e| TransportError::Invalid {
                     what: format!("GET {url}: tag list"),
@@ -212,7 +214,10 @@ impl RegistrySource {
         let header_digest = header_str(resp.headers(), DIGEST_HEADER).map(str::to_string);
         let content_type = header_str(resp.headers(), CONTENT_TYPE.as_str()).map(media_type_of);
         let what = format!("manifest GET {url}");
-        let bytes = read_limited(resp, MAX_MANIFEST_SIZE, &what).await?;
+        let bytes = self
+            .client
+            .read_small(resp, MAX_MANIFEST_SIZE, &what)
+            .await?;
         // The digest we trust is the one we compute; the registry's must agree with it.
         let wanted: Option<Digest> = match reference.parse::<Digest>() {
             Ok(d) => Some(d),
@@ -293,6 +298,7 @@ impl ImageSource for RegistrySource {
             .url(&format!("/v2/{}/blobs/{}", self.repo, d.digest))
             .await?;
         let mut req = Req::new(Method::GET, url.clone(), &self.scopes);
+        req.bulk = true;
         if offset > 0 {
             req = req.header(RANGE, &format!("bytes={offset}-"));
         }
@@ -309,9 +315,18 @@ impl ImageSource for RegistrySource {
             return Err(TransportError::RangeUnsupported);
         }
         let final_url = resp.url().to_string();
-        let stream = resp
-            .bytes_stream()
-            .map_err(move |e| std::io::Error::other(format!("GET {final_url}: {e}")));
+        // A stall carries its TransportError, so the copy engine reports it as such (with
+        // the registry, the blob and the timeout) and resumes it once.
+        let client = self.client.clone();
+        let stream = resp.bytes_stream().map_err(move |e| {
+            if e.is_timeout() {
+                let started = std::time::Instant::now();
+                let err = client.timed_out(&url, true, started);
+                std::io::Error::new(std::io::ErrorKind::TimedOut, err)
+            } else {
+                std::io::Error::other(format!("GET {final_url}: {e}"))
+            }
+        });
         Ok(Box::pin(StreamReader::new(stream)))
     }
 }
