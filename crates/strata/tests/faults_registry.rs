@@ -176,6 +176,21 @@ fn a_manifest_that_never_answers_fails_naming_it_and_the_timeout() {
 }
 
 #[test]
+fn a_token_server_that_never_answers_fails_within_the_timeout() {
+    let (reg, _) = serving(1000);
+    reg.rule(Rule::new("GET", "=/v2/", Fault::Challenge("/token")));
+    reg.rule(Rule::new("*", "/token", Fault::StallBeforeHeaders));
+    let env = Env::new();
+    let run = strata(&env, &["pull", "-q", &format!("{}/app:v1", reg.host)]);
+    failed(
+        &run,
+        Duration::from_secs(5),
+        &[&reg.host, "token", "STRATA_REGISTRY_IDLE_TIMEOUT"],
+    );
+    nothing_tagged(&env);
+}
+
+#[test]
 fn an_api_check_that_never_answers_fails_within_the_timeout() {
     let (reg, _) = serving(1000);
     reg.rule(Rule::new("GET", "=/v2/", Fault::StallBeforeHeaders));

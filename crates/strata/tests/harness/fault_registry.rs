@@ -35,6 +35,8 @@ pub enum Fault {
     RedirectLoop,
     /// Serve these bytes as the body (true length) instead of the real ones.
     Body(Vec<u8>),
+    /// Answer 401 with a bearer challenge whose realm is this path on the registry.
+    Challenge(&'static str),
 }
 
 /// A fault for requests whose method is `method` (`"*"`: any) and whose path contains
@@ -229,6 +231,14 @@ fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
                 let body =
                     format!(r#"{{"errors":[{{"code":"UNKNOWN","message":"fault {code}"}}]}}"#);
                 respond(&mut out, code, "application/json", body.as_bytes(), head)?
+            }
+            Some(Fault::Challenge(realm)) => {
+                let host = out.local_addr()?;
+                write!(
+                    out,
+                    "HTTP/1.1 401 X\r\nWWW-Authenticate: Bearer realm=\"http://{host}{realm}\",service=\"fault\"\r\nContent-Length: 0\r\n\r\n"
+                )?;
+                out.flush()?;
             }
             Some(Fault::RedirectLoop) => {
                 write!(
