@@ -297,7 +297,16 @@ fn a_dead_registry_fails_a_pull_within_five_seconds() {
     let env = Env::new();
     let host = format!("127.0.0.1:{}", free_port());
     let run = strata(&env, &["pull", "-q", &format!("{host}/app:v1")]);
-    failed(&run, Duration::from_secs(5), &[&host]);
+    failed(&run, Duration::from_secs(5), &[&host, "Connection refused"]);
+    // Said once per scheme tried (HTTPS, then HTTP), not once per level of the HTTP
+    // client's error chain.
+    let refused = run.stderr.matches("Connection refused").count();
+    assert_eq!(refused, 2, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("error sending request"),
+        "{}",
+        run.stderr
+    );
     nothing_tagged(&env);
 }
 

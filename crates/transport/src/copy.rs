@@ -547,7 +547,7 @@ fn copy_fault(e: &TransportError, blob: bool) -> CopyFault {
             }
         }
         TransportError::Stream { .. } => CopyFault::Broken,
-        TransportError::Http { source, .. }
+        TransportError::Http { error: source, .. }
             if !source.is_connect()
                 && !source.is_timeout()
                 && (source.is_body() || source.is_request()) =>

@@ -56,14 +56,15 @@ pub enum TransportError {
         /// The error body or its summary.
         detail: String,
     },
-    /// A network failure talking to a registry.
-    #[error("{url}: {source}")]
+    /// A network failure talking to a registry. The message is the URL and the root cause
+    /// (`connection refused`, `too many redirects`), once: reqwest's own wording repeats
+    /// the URL at every level of its error chain.
+    #[error("{url}: {}", root_cause(error))]
     Http {
         /// The URL asked.
         url: String,
-        /// The client error.
-        #[source]
-        source: reqwest::Error,
+        /// The client error (not a `source`: its chain is already in the message).
+        error: reqwest::Error,
     },
     /// A transfer stalled (no byte for the idle timeout) or a small object missed its
     /// deadline.
@@ -153,7 +154,7 @@ impl TransportError {
     /// Whether retrying the same request may succeed (network hiccups, 5xx, 429).
     pub fn is_transient(&self) -> bool {
         match self {
-            TransportError::Http { source, .. } => {
+            TransportError::Http { error: source, .. } => {
                 source.is_timeout()
                     || source.is_connect()
                     || source.is_request()
@@ -163,5 +164,24 @@ impl TransportError {
             TransportError::Stream { .. } | TransportError::TimedOut { .. } => true,
             _ => false,
         }
+    }
+}
+
+/// The innermost causes of a reqwest error, joined with `: ` (`client error (Connect): tcp
+/// connect error: Connection refused (os error 111)`), or its own message when it has none.
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut causes = Vec::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(c) = next {
+        causes.push(c.to_string());
+        next = c.source();
+    }
+    // Each level's message repeats the levels below it in some errors: keep the first
+    // level whose text is not already contained in the previous one.
+    causes.dedup_by(|later, earlier| earlier.contains(later.as_str()));
+    if causes.is_empty() {
+        e.to_string()
+    } else {
+        causes.join(": ")
     }
 }

@@ -147,7 +147,7 @@ fn token_error(registry: &str, url: &Url, e: reqwest::Error) -> TransportError {
     }
     TransportError::Http {
         url: url.to_string(),
-        source: e,
+        error: e,
     }
 }
 
@@ -224,7 +224,7 @@ async fn fetch_token(
         if status.is_success() {
             // A token response is small: a registry sending more is refused, not read on.
             let body = match read_limited(resp, MAX_TOKEN_RESPONSE, "token response").await {
-                Err(TransportError::Http { source, .. }) => {
+                Err(TransportError::Http { error: source, .. }) => {
                     return Err(token_error(registry, &url, source));
                 }
                 other => other?,

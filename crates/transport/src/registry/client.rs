@@ -153,7 +153,7 @@ impl RegistryClient {
         let build = |b: reqwest::ClientBuilder| {
             b.build().map_err(|e| TransportError::Http {
                 url: format!("https://{endpoint}/"),
-                source: e,
+                error: e,
             })
         };
         let http = build(builder().read_timeout(idle).timeout(deadline))?;
@@ -243,9 +243,9 @@ impl RegistryClient {
                         Ok(http)
                     }
                     // Report the HTTPS failure too: it is usually the interesting one.
-                    Err(TransportError::Http { url, source }) => Err(TransportError::Http {
+                    Err(TransportError::Http { url, error: source }) => Err(TransportError::Http {
                         url: format!("{url} (after HTTPS failed: {e})"),
-                        source,
+                        error: source,
                     }),
                     Err(other) => Err(other),
                 }
@@ -479,7 +479,7 @@ impl RegistryClient {
         }
         TransportError::Http {
             url: format!("{method} {url}"),
-            source: e,
+            error: e,
         }
     }
 
@@ -518,7 +518,7 @@ impl RegistryClient {
         let url = resp.url().clone();
         let started = Instant::now();
         match read_limited(resp, limit, what).await {
-            Err(TransportError::Http { source, .. }) if source.is_timeout() => {
+            Err(TransportError::Http { error: source, .. }) if source.is_timeout() => {
                 Err(self.timed_out(&url, false, started))
             }
             other => other,
@@ -581,7 +581,7 @@ pub(crate) async fn read_limited(
     let mut buf = BytesMut::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| TransportError::Http {
         url: url.clone(),
-        source: e,
+        error: e,
     })? {
         if buf.len() + chunk.len() > limit {
             return Err(TransportError::Invalid {
