@@ -326,6 +326,24 @@ fn a_redirect_loop_fails_quickly() {
 }
 
 #[test]
+fn manifests_of_the_wrong_shape_are_refused() {
+    let docs: [(&str, &[u8]); 4] = [
+        (OCI_MANIFEST, br#"{"schemaVersion":2,"config":"nope","layers":{}}"#),
+        (OCI_MANIFEST, br#"[1,2,3]"#),
+        (OCI_INDEX, br#"{"schemaVersion":2,"manifests":"all of them"}"#),
+        (OCI_MANIFEST, br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:\u001b[2J","size":2},"layers":[]}"#),
+    ];
+    for (media_type, doc) in docs {
+        let reg = FaultRegistry::start();
+        reg.manifest("app", "v1", media_type, doc);
+        let env = Env::new();
+        let run = strata(&env, &["pull", "-q", &format!("{}/app:v1", reg.host)]);
+        failed(&run, Duration::from_secs(10), &["malformed"]);
+        nothing_tagged(&env);
+    }
+}
+
+#[test]
 fn a_manifest_that_is_not_json_is_refused_without_echoing_it() {
     let reg = FaultRegistry::start();
     let garbage = b"\x1b[31m\x00\x07\xff\xfe not a manifest\r\n\x1b]0;title\x07".to_vec();
@@ -501,16 +519,8 @@ impl Drop for Served {
     }
 }
 
-#[test]
-fn the_proxy_cuts_a_client_off_a_stalled_upstream() {
-    let (upstream, img) = serving(300_000);
-    let layer = sha256(&img.layers[0]);
-    upstream.rule(Rule::new(
-        "GET",
-        format!("/blobs/{layer}"),
-        Fault::StallMidBody(100_000),
-    ));
-    let env = Env::new();
+/// `strata registry serve --proxy` of `upstream` with the test idle timeout, on a free port.
+fn proxy_of(env: &Env, upstream: &FaultRegistry) -> (Served, String) {
     let host = format!("127.0.0.1:{}", free_port());
     let root = env.path("proxy-root");
     let child = env
@@ -529,34 +539,63 @@ fn the_proxy_cuts_a_client_off_a_stalled_upstream() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _served = Served(child);
+    let served = Served(child);
     wait_for_http(&host);
+    (served, host)
+}
 
-    // The client waits far longer than the proxy: the proxy must be the one to give up.
-    let client = Env::new();
-    let child = client
-        .cmd(&["pull", "-q", &format!("{host}/app:v1")])
+/// `strata pull NAME` with an idle timeout far longer than the proxy's, bounded.
+fn patient_pull(env: &Env, name: &str) -> Run {
+    let child = env
+        .cmd(&["pull", "-q", name])
         .env("STRATA_REGISTRY_IDLE_TIMEOUT", "40s")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let run = bounded(child, "pull through the proxy");
+    bounded(child, &format!("pull {name}"))
+}
+
+#[test]
+fn the_proxy_answers_502_when_the_upstream_manifest_stalls() {
+    let (upstream, _) = serving(1000);
+    upstream.rule(Rule::new("*", "/manifests/", Fault::StallBeforeHeaders));
+    let env = Env::new();
+    let (_served, host) = proxy_of(&env, &upstream);
+    let client = Env::new();
+    let run = patient_pull(&client, &format!("{host}/app:v1"));
+    // The client retries the HEAD's 502 three times, then sends one GET for the details:
+    // five waits of the proxy's 1 s, and no more.
+    failed(
+        &run,
+        Duration::from_secs(9),
+        &[&host, "502", "no data for 1s"],
+    );
+    nothing_tagged(&client);
+}
+
+#[test]
+fn the_proxy_cuts_a_client_off_a_stalled_upstream() {
+    let (upstream, img) = serving(300_000);
+    let layer = sha256(&img.layers[0]);
+    upstream.rule(Rule::new(
+        "GET",
+        format!("/blobs/{layer}"),
+        Fault::StallMidBody(100_000),
+    ));
+    let env = Env::new();
+    let (_served, host) = proxy_of(&env, &upstream);
+
+    // The client waits far longer than the proxy: the proxy must be the one to give up.
+    let client = Env::new();
+    let run = patient_pull(&client, &format!("{host}/app:v1"));
     failed(&run, Duration::from_secs(15), &[&host]);
     nothing_tagged(&client);
 
     // Nothing half-fetched was cached: once the upstream behaves, the same proxy serves the
     // whole image.
     upstream.clear_rules();
-    let again = bounded(
-        client
-            .cmd(&["pull", "-q", &format!("{host}/app:v1")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        "pull through the proxy again",
-    );
+    let again = patient_pull(&client, &format!("{host}/app:v1"));
     assert!(again.ok, "{}", again.stderr);
     assert_eq!(client.ok(&["images", "-q", "--no-trunc"]).trim(), img.id());
 }

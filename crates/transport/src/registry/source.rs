@@ -167,8 +167,13 @@ impl RegistrySource {
             let err = self.client.status_error(&Method::HEAD, &url, resp).await;
             return Err(self.not_found(err, format!("manifest {}", self.name())));
         }
+        if status.is_server_error() {
+            // The client retried what was worth retrying; the caller sends one GET for the
+            // registry's explanation rather than another round of retries.
+            return Err(self.client.status_error(&Method::HEAD, &url, resp).await);
+        }
         if !status.is_success() {
-            // Some registries do not implement HEAD on manifests: try GET.
+            // Some registries do not implement HEAD on manifests (405, 400): try GET.
             return Ok(None);
         }
         let headers = resp.headers();
@@ -196,17 +201,18 @@ impl RegistrySource {
         }
     }
 
-    /// `GET` a manifest by tag or digest; returns its descriptor and bytes.
+    /// `GET` a manifest by tag or digest; returns its descriptor and bytes. `retry` false
+    /// sends it once (after a `HEAD` that exhausted the retries, for the error's details).
     async fn get_manifest(
         &self,
         reference: &str,
         accept: &str,
+        retry: bool,
     ) -> Result<(Descriptor, Bytes), TransportError> {
         let url = self.manifest_url(reference).await?;
-        let resp = self
-            .client
-            .send(Req::new(Method::GET, url.clone(), &self.scopes).header(ACCEPT, accept))
-            .await?;
+        let mut req = Req::new(Method::GET, url.clone(), &self.scopes).header(ACCEPT, accept);
+        req.retry = retry;
+        let resp = self.client.send(req).await?;
         if !resp.status().is_success() {
             let err = self.client.status_error(&Method::GET, &url, resp).await;
             return Err(self.not_found(err, format!("manifest {}", self.name())));
@@ -254,11 +260,15 @@ impl RegistrySource {
 
 impl ImageSource for RegistrySource {
     async fn resolve(&self) -> Result<Descriptor, TransportError> {
-        if let Some(d) = self.head_manifest().await? {
-            return Ok(d);
-        }
+        let retry = match self.head_manifest().await {
+            Ok(Some(d)) => return Ok(d),
+            Ok(None) => true,
+            // A HEAD tells no why: one GET, not another round of retries, fetches it.
+            Err(TransportError::Registry { status, .. }) if status >= 500 => false,
+            Err(e) => return Err(e),
+        };
         let (d, bytes) = self
-            .get_manifest(&self.reference, oci::media::MANIFEST_ACCEPT)
+            .get_manifest(&self.reference, oci::media::MANIFEST_ACCEPT, retry)
             .await?;
         *self.fetched.lock().unwrap_or_else(|p| p.into_inner()) = Some((d.digest.clone(), bytes));
         Ok(d)
@@ -288,7 +298,9 @@ impl ImageSource for RegistrySource {
             } else {
                 format!("{}, {}", d.media_type, oci::media::MANIFEST_ACCEPT)
             };
-        let (_, bytes) = self.get_manifest(&d.digest.to_string(), &accept).await?;
+        let (_, bytes) = self
+            .get_manifest(&d.digest.to_string(), &accept, true)
+            .await?;
         Ok(bytes)
     }
 
