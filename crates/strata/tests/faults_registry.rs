@@ -266,7 +266,14 @@ fn wrong_blob_lengths_fail_and_tag_nothing() {
         Fault::LyingLength(real.len() + 4096),
     ));
     let env = Env::new();
-    let run = strata(&env, &["pull", "-q", &format!("{}/app:v1", reg.host)]);
+    let child = env
+        .cmd(&["pull", "-q", &format!("{}/app:v1", reg.host)])
+        .env("STRATA_REGISTRY_IDLE_TIMEOUT", IDLE)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = bounded(child, "pull");
     assert!(run.ok, "{}", run.stderr);
     assert!(run.took < Duration::from_secs(10), "{:?}", run.took);
     assert_eq!(env.ok(&["images", "-q", "--no-trunc"]).trim(), img.id());

@@ -550,7 +550,8 @@ fn copy_fault(e: &TransportError, blob: bool) -> CopyFault {
         TransportError::Http { error: source, .. }
             if !source.is_connect()
                 && !source.is_timeout()
-                && (source.is_body() || source.is_request()) =>
+                // A body cut short surfaces as a decode error from reqwest's body stream.
+                && (source.is_body() || source.is_decode() || source.is_request()) =>
         {
             CopyFault::Broken
         }

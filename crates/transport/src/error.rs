@@ -159,6 +159,7 @@ impl TransportError {
                     || source.is_connect()
                     || source.is_request()
                     || source.is_body()
+                    || source.is_decode()
             }
             TransportError::Registry { status, .. } => *status >= 500 || *status == 429,
             TransportError::Stream { .. } | TransportError::TimedOut { .. } => true,

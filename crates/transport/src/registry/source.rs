@@ -327,8 +327,9 @@ impl ImageSource for RegistrySource {
             return Err(TransportError::RangeUnsupported);
         }
         let final_url = resp.url().to_string();
-        // A stall carries its TransportError, so the copy engine reports it as such (with
-        // the registry, the blob and the timeout) and resumes it once.
+        // The error carries its TransportError, so the copy engine reports it as such: a
+        // stall with the registry, the blob and the timeout (and resumes it once); a broken
+        // body with its URL and root cause, once.
         let client = self.client.clone();
         let stream = resp.bytes_stream().map_err(move |e| {
             if e.is_timeout() {
@@ -336,7 +337,10 @@ impl ImageSource for RegistrySource {
                 let err = client.timed_out(&url, true, started);
                 std::io::Error::new(std::io::ErrorKind::TimedOut, err)
             } else {
-                std::io::Error::other(format!("GET {final_url}: {e}"))
+                std::io::Error::other(TransportError::Http {
+                    url: format!("GET {final_url}"),
+                    error: e,
+                })
             }
         });
         Ok(Box::pin(StreamReader::new(stream)))
