@@ -414,6 +414,31 @@ fn a_self_referencing_index_is_refused() {
 }
 
 #[test]
+fn an_index_without_our_platform_lists_its_platforms_escaped_and_few() {
+    let reg = FaultRegistry::start();
+    let entries: Vec<_> = (0..500)
+        .map(|i| {
+            json!({
+                "mediaType": OCI_MANIFEST,
+                "digest": sha256(format!("m{i}").as_bytes()),
+                "size": 500,
+                "platform": {"architecture": format!("\u{1b}[31mevil{i}"), "os": "linux"},
+            })
+        })
+        .collect();
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries,
+    }))
+    .unwrap();
+    reg.manifest("app", "v1", OCI_INDEX, &index);
+    let env = Env::new();
+    let run = strata(&env, &["pull", "-q", &format!("{}/app:v1", reg.host)]);
+    failed(&run, Duration::from_secs(10), &["evil0", "\\u{1b}"]);
+    assert!(!run.stderr.contains("evil30"), "{}", run.stderr);
+    nothing_tagged(&env);
+}
+
+#[test]
 fn a_huge_index_is_refused() {
     let reg = FaultRegistry::start();
     let entries: Vec<_> = (0..40_000)

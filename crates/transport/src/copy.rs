@@ -110,6 +110,9 @@ pub struct CopyReport {
     pub bytes_copied: u64,
 }
 
+/// How many of an index's platforms an error lists.
+const MAX_LISTED_PLATFORMS: usize = 20;
+
 /// How deep indexes may nest (an index of indexes of manifests is 2).
 const MAX_DEPTH: usize = 4;
 
@@ -197,9 +200,14 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
                     .iter()
                     .filter_map(|d| d.platform.as_ref())
                     .filter(|p| !p.is_unknown())
-                    .map(Platform::to_string)
+                    // Platform strings come from the index: escape them, and list a few.
+                    .map(|p| crate::error::printable(&p.to_string(), 100))
                     .collect();
                 available.dedup();
+                if available.len() > MAX_LISTED_PLATFORMS {
+                    available.truncate(MAX_LISTED_PLATFORMS);
+                    available.push("…".to_string());
+                }
                 return Err(TransportError::NoMatchingPlatform {
                     platform: want.to_string(),
                     reference: format!("index {}", top.digest),

@@ -186,3 +186,22 @@ fn root_cause(e: &reqwest::Error) -> String {
         causes.join(": ")
     }
 }
+
+/// `text` made safe for a terminal: control characters (escape sequences, NULs, newlines)
+/// escaped as `\u{1b}`, cut to `max` characters with `…`. Input bytes that are not UTF-8
+/// arrive here as U+FFFD from a lossy conversion.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

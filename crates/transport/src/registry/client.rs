@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::TransportError;
 use crate::credentials::Credentials;
+use crate::error::printable;
 use crate::registry::auth::{BearerRealm, TokenCache, basic_header};
 use crate::registry::challenge::{Challenge, parse_challenges};
 use crate::registry::upload_watch::watched;
@@ -615,25 +616,6 @@ pub(crate) async fn error_detail(resp: Response) -> String {
 /// The registry's error body as one printable line (see [`printable`]).
 fn summarize_error_body(body: &[u8]) -> String {
     printable(&raw_error_summary(body), 300)
-}
-
-/// `text` made safe for a terminal: control characters (escape sequences, NULs, newlines)
-/// escaped as `\u{1b}`, cut to `max` characters with `…`. Input bytes that are not UTF-8
-/// arrive here as U+FFFD from a lossy conversion.
-pub(crate) fn printable(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (n, c) in text.chars().enumerate() {
-        if n == max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn raw_error_summary(body: &[u8]) -> String {
