@@ -32,8 +32,9 @@
 //! - **Pushes and deletes**: refused with 405 `UNSUPPORTED`, as distribution does.
 //!
 //! An upstream that does not answer within [`ProxyConfig::upstream_timeout`] counts as
-//! unreachable. Upstream failures with nothing cached answer 502 (`UNKNOWN`) naming the
-//! upstream error.
+//! unreachable, and a blob whose bytes stop flowing for that long fails (its client's
+//! response is cut with an error, nothing is cached) instead of hanging the client.
+//! Upstream failures with nothing cached answer 502 (`UNKNOWN`) naming the upstream error.
 
 use std::collections::HashMap;
 use std::io;
@@ -156,7 +157,8 @@ pub struct ProxyConfig {
     /// How long a tag resolved upstream is trusted (zero: ask on every request).
     pub tag_ttl: Duration,
     /// How long to wait for an upstream answer (a manifest, a tag list, the start of a
-    /// blob) before treating the upstream as unreachable.
+    /// blob) before treating the upstream as unreachable; also the idle timeout of a blob's
+    /// body (no byte for this long fails the transfer).
     pub upstream_timeout: Duration,
 }
 
@@ -271,9 +273,11 @@ fn stream_of(rx: mpsc::Receiver<io::Result<Bytes>>) -> ByteStream<'static> {
 
 /// Copies `upstream` into `sink` (when storing) and `clients`, holding the last chunk back:
 /// returns it with the byte count, for the caller to release once the digest checks out.
-/// Hashes into `digester` when given. A client that went away is left behind silently.
+/// Hashes into `digester` when given. A client that went away is left behind silently. An
+/// upstream that sends nothing for `idle` fails the transfer.
 async fn pump(
     mut upstream: ByteStream<'static>,
+    idle: Duration,
     size: Option<u64>,
     clients: &mut Vec<Client>,
     sink: Option<mpsc::Sender<io::Result<Bytes>>>,
@@ -281,7 +285,15 @@ async fn pump(
 ) -> Result<(Option<Bytes>, u64), String> {
     let mut held: Option<Bytes> = None;
     let mut received = 0u64;
-    while let Some(item) = upstream.next().await {
+    loop {
+        let item = match tokio::time::timeout(idle, upstream.next()).await {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no data for {idle:?} (idle timeout)"),
+            )),
+        };
         let chunk = match item {
             Ok(c) => c,
             Err(e) => {
@@ -605,7 +617,7 @@ impl Proxy {
             self.registry.clone(),
             name.to_string(),
             d.clone(),
-            up,
+            (up, self.upstream_timeout),
             client_tx,
             guard,
         ));
@@ -634,7 +646,8 @@ impl Proxy {
 
     /// Runs an upstream request, giving up after [`ProxyConfig::upstream_timeout`] so that a
     /// hung upstream is treated like an unreachable one (then the cache serves what it has).
-    /// A blob's body is not under this deadline, only the wait for its response.
+    /// A blob's body is not under this deadline, only the wait for its response; [`pump`]
+    /// applies the same duration to it as an idle timeout.
     async fn deadline<T>(
         &self,
         what: &str,
@@ -654,10 +667,19 @@ impl Proxy {
         let size = up.size;
         let (client_tx, client_rx) = mpsc::channel(CHANNEL_DEPTH);
         let digest = d.clone();
+        let idle = self.upstream_timeout;
         tokio::spawn(async move {
             let mut digester = digest.algorithm().digester();
             let mut clients = vec![client_tx];
-            let outcome = pump(up.stream, up.size, &mut clients, None, Some(&mut digester)).await;
+            let outcome = pump(
+                up.stream,
+                idle,
+                up.size,
+                &mut clients,
+                None,
+                Some(&mut digester),
+            )
+            .await;
             let outcome = outcome.and_then(|(held, _)| {
                 let actual = digester.finish();
                 if actual == digest {
@@ -725,12 +747,12 @@ async fn finish_clients(clients: &[Client], d: &Digest, outcome: Result<Option<B
 }
 
 /// Fetches a blob into storage through an upload of `name` while feeding `client`; commits
-/// it only when its digest checks out.
+/// it only when its digest checks out. `up` comes with its idle timeout.
 async fn cache_blob(
     registry: Arc<Registry>,
     name: String,
     d: Digest,
-    up: UpstreamBlob,
+    (up, idle): (UpstreamBlob, Duration),
     client: Client,
     guard: InflightGuard,
 ) {
@@ -751,7 +773,7 @@ async fn cache_blob(
     };
     let (sink_tx, sink_rx) = mpsc::channel(CHANNEL_DEPTH);
     let store = registry.upload_append(&name, &id, Some(0), stream_of(sink_rx));
-    let fetch = pump(up.stream, up.size, &mut clients, Some(sink_tx), None);
+    let fetch = pump(up.stream, idle, up.size, &mut clients, Some(sink_tx), None);
     let (stored, fetched) = tokio::join!(store, fetch);
     let outcome = match (stored, fetched) {
         (Ok(_), Ok((held, _))) => match registry.upload_finish(&name, &id, &d, None).await {
@@ -859,6 +881,7 @@ mod tests {
             let mut clients = vec![tx];
             let got = pump(
                 stream,
+                Duration::from_secs(5),
                 size,
                 &mut clients,
                 Some(sink_tx),
@@ -886,5 +909,47 @@ mod tests {
                 (got, want) => panic!("case {i}: got {got:?}, want {want:?}"),
             }
         }
+    }
+
+    #[tokio::test]
+    async fn pump_fails_an_upstream_that_stalls_mid_blob() {
+        // Two chunks, then nothing for ever: the transfer must fail after the idle timeout
+        // instead of holding the client (and the cache upload) open.
+        let stalled = futures::stream::iter(vec![Ok(Bytes::from_static(b"ab"))])
+            .chain(futures::stream::pending())
+            .boxed();
+        let (tx, _rx) = mpsc::channel(16);
+        let (sink_tx, mut sink_rx) = mpsc::channel(16);
+        let mut clients = vec![tx];
+        let started = Instant::now();
+        let got = tokio::time::timeout(
+            Duration::from_secs(10),
+            pump(
+                stalled,
+                Duration::from_millis(300),
+                Some(10),
+                &mut clients,
+                Some(sink_tx),
+                None,
+            ),
+        )
+        .await
+        .expect("pump returns once the upstream is idle for the timeout");
+        let msg = got.expect_err("a stalled upstream fails the transfer");
+        assert!(
+            msg.contains("no data for") && msg.contains("idle timeout"),
+            "{msg}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        // The storage side is told too, so the cache upload is discarded, not committed.
+        let mut storage_failed = false;
+        while let Some(item) = sink_rx.recv().await {
+            storage_failed |= item.is_err();
+        }
+        assert!(storage_failed);
     }
 }

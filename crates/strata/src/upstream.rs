@@ -54,7 +54,7 @@ impl RegistryUpstream {
         let opts = RegistryOptions {
             tls_verify,
             credentials,
-            ..RegistryOptions::default()
+            ..crate::commands::registry::with_timeouts(RegistryOptions::default())?
         };
         let client = RegistryClient::new(&host, opts)
             .with_context(|| format!("opening the upstream registry {url}"))?;

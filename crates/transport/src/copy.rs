@@ -11,18 +11,19 @@
 //! # Ok(()) }
 //! ```
 
+mod config;
 mod recompress;
 mod verify;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use oci::{AnyManifest, Descriptor, Digest, Platform, media};
 
+use crate::retry::{CopyFault, copy_retry};
 use crate::{ImageDestination, ImageSource, ProgressEvent, TransportError};
 use verify::{Failure, FailureSlot, ProgressFn, Verifier};
 
@@ -53,7 +54,8 @@ pub struct CopyOptions {
     pub progress: Option<Arc<dyn Fn(ProgressEvent) + Send + Sync>>,
     /// A repository on the destination registry to offer cross-repository mounts from.
     pub mount_from: Option<String>,
-    /// How many times to retry a transfer that failed transiently.
+    /// How many times to retry a blob transfer whose stream broke (a stall is resumed once).
+    /// Failed requests are retried by the registry client, not here.
     pub retries: u32,
 }
 
@@ -108,6 +110,9 @@ pub struct CopyReport {
     pub bytes_copied: u64,
 }
 
+/// How many of an index's platforms an error lists.
+const MAX_LISTED_PLATFORMS: usize = 20;
+
 /// How deep indexes may nest (an index of indexes of manifests is 2).
 const MAX_DEPTH: usize = 4;
 
@@ -122,6 +127,8 @@ struct Node {
 struct Ctx<'a> {
     opts: &'a CopyOptions,
     progress: Option<ProgressFn>,
+    /// Image configs fetched and checked before any blob was written, by digest.
+    configs: HashMap<Digest, Bytes>,
 }
 
 impl Ctx<'_> {
@@ -131,8 +138,9 @@ impl Ctx<'_> {
         }
     }
 
-    /// Runs `f` again while it fails transiently, up to `retries` more times, backing off.
-    async fn retry<T, F, Fut>(&self, mut f: F) -> Result<T, TransportError>
+    /// Runs `f` again while it fails in a way a new attempt may fix (see
+    /// [`copy_retry`]); `blob` says whether `f` moves a blob (a stall is resumed only then).
+    async fn retry<T, F, Fut>(&self, blob: bool, mut f: F) -> Result<T, TransportError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, TransportError>>,
@@ -140,12 +148,15 @@ impl Ctx<'_> {
         let mut attempt = 0u32;
         loop {
             match f().await {
-                Err(e) if e.is_transient() && attempt < self.opts.retries => {
-                    attempt += 1;
-                    let ms = 100u64 << attempt.min(6);
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                }
-                other => return other,
+                Err(e) => match copy_retry(copy_fault(&e, blob), attempt, self.opts.retries) {
+                    Some(delay) => {
+                        tracing::debug!(error = %e, "retrying");
+                        attempt += 1;
+                        tokio::time::sleep(delay).await;
+                    }
+                    None => return Err(e),
+                },
+                ok => return ok,
             }
         }
     }
@@ -162,11 +173,12 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
     dst: &D,
     opts: &CopyOptions,
 ) -> Result<CopyReport, TransportError> {
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         opts,
         progress: opts.progress.clone(),
+        configs: HashMap::new(),
     };
-    let top = ctx.retry(|| src.resolve()).await?;
+    let top = ctx.retry(false, || src.resolve()).await?;
     ctx.emit(ProgressEvent::Resolved {
         digest: top.digest.clone(),
         media_type: top.media_type.clone(),
@@ -188,9 +200,14 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
                     .iter()
                     .filter_map(|d| d.platform.as_ref())
                     .filter(|p| !p.is_unknown())
-                    .map(Platform::to_string)
+                    // Platform strings come from the index: escape them, and list a few.
+                    .map(|p| crate::error::printable(&p.to_string(), 100))
                     .collect();
                 available.dedup();
+                if available.len() > MAX_LISTED_PLATFORMS {
+                    available.truncate(MAX_LISTED_PLATFORMS);
+                    available.push("…".to_string());
+                }
                 return Err(TransportError::NoMatchingPlatform {
                     platform: want.to_string(),
                     reference: format!("index {}", top.digest),
@@ -236,6 +253,20 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
         }
     }
 
+    // Configs are small: fetch and check them before writing anything, so a document that
+    // is not what its media type says leaves no trace at the destination.
+    for node in &nodes {
+        if let AnyManifest::Manifest(m) = &node.parsed
+            && config::is_image_config(&m.config.media_type)
+            && !ctx.configs.contains_key(&m.config.digest)
+            && !ctx.retry(false, || dst.has_blob(&m.config)).await?
+        {
+            let bytes = config::fetch(&ctx, src, &m.config, &node.desc.digest).await?;
+            ctx.configs.insert(m.config.digest.clone(), bytes);
+        }
+    }
+    let ctx = ctx;
+
     let outcomes: Vec<Outcome> = futures::stream::iter(blobs.iter())
         .map(|d| copy_blob(&ctx, src, dst, d))
         .buffer_unordered(opts.jobs.max(1))
@@ -278,7 +309,7 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
             (desc, bytes)
         };
         let tag = if i == last { opts.tag.as_deref() } else { None };
-        ctx.retry(|| dst.put_manifest(&desc, bytes.clone(), tag))
+        ctx.retry(false, || dst.put_manifest(&desc, bytes.clone(), tag))
             .await?;
         ctx.emit(ProgressEvent::ManifestWritten {
             digest: desc.digest.clone(),
@@ -304,7 +335,7 @@ async fn fetch_manifest<S: ImageSource>(
     src: &S,
     d: &Descriptor,
 ) -> Result<Bytes, TransportError> {
-    let bytes = ctx.retry(|| src.manifest(d)).await?;
+    let bytes = ctx.retry(false, || src.manifest(d)).await?;
     let what = || format!("manifest {}", d.digest);
     if bytes.len() as u64 != d.size {
         return Err(TransportError::SizeMismatch {
@@ -397,7 +428,7 @@ async fn copy_blob<S: ImageSource, D: ImageDestination>(
         bytes: 0,
         replaced_by: None,
     };
-    if ctx.retry(|| dst.has_blob(d)).await? {
+    if ctx.retry(false, || dst.has_blob(d)).await? {
         ctx.emit(ProgressEvent::BlobSkipped {
             digest: d.digest.clone(),
             size: d.size,
@@ -417,7 +448,7 @@ async fn copy_blob<S: ImageSource, D: ImageDestination>(
             return Ok(skipped);
         }
     }
-    let bytes = ctx.retry(|| transfer_once(ctx, src, dst, d)).await?;
+    let bytes = ctx.retry(true, || transfer_once(ctx, src, dst, d)).await?;
     Ok(Outcome {
         digest: d.digest.clone(),
         transferred: true,
@@ -441,7 +472,15 @@ async fn transfer_once<S: ImageSource, D: ImageDestination>(
         media_type: d.media_type.clone(),
         offset,
     });
-    let (stream, start, skip) = if offset > 0 && offset == d.size {
+    let (stream, start, skip) = if let Some(bytes) = ctx.configs.get(&d.digest) {
+        // Fetched and checked already: write what was checked.
+        let bytes = bytes.slice(offset as usize..);
+        (
+            Box::pin(std::io::Cursor::new(bytes)) as crate::BlobStream,
+            offset,
+            0,
+        )
+    } else if offset > 0 && offset == d.size {
         // The destination holds it all already (it verifies the whole blob itself).
         (Box::pin(tokio::io::empty()) as crate::BlobStream, offset, 0)
     } else {
@@ -471,7 +510,7 @@ async fn transfer_once<S: ImageSource, D: ImageDestination>(
     match (result, failure) {
         // What the verifier saw explains the destination's error best.
         (_, Some(Failure::Content(e))) => Err(e),
-        (Err(_), Some(Failure::Source(source))) => Err(TransportError::Stream { what, source }),
+        (Err(_), Some(Failure::Source(source))) => Err(source_error(what, source)),
         (Err(e), _) => Err(e),
         (Ok(()), _) => {
             ctx.emit(ProgressEvent::BlobDone {
@@ -479,5 +518,51 @@ async fn transfer_once<S: ImageSource, D: ImageDestination>(
             });
             Ok(d.size - offset)
         }
+    }
+}
+
+/// The error for a source stream that failed: its own [`TransportError`] when it carries one
+/// (a stall, named with the registry and the timeout), else the I/O error.
+fn source_error(what: String, source: std::io::Error) -> TransportError {
+    if source
+        .get_ref()
+        .is_some_and(|inner| inner.is::<TransportError>())
+    {
+        if let Some(inner) = source.into_inner()
+            && let Ok(e) = inner.downcast::<TransportError>()
+        {
+            return *e;
+        }
+        // Unreachable: the inner error was checked to be a TransportError.
+        return TransportError::Stream {
+            what,
+            source: std::io::Error::other("the source stream failed"),
+        };
+    }
+    TransportError::Stream { what, source }
+}
+
+/// How [`copy_retry`] sees an error. Failed requests were retried by the registry client
+/// already; only a stream that broke mid-way, or a blob that stalled, gets another attempt.
+fn copy_fault(e: &TransportError, blob: bool) -> CopyFault {
+    match e {
+        TransportError::TimedOut { .. } if blob => CopyFault::Stalled,
+        TransportError::Stream { source, .. } if source.kind() == std::io::ErrorKind::TimedOut => {
+            if blob {
+                CopyFault::Stalled
+            } else {
+                CopyFault::Final
+            }
+        }
+        TransportError::Stream { .. } => CopyFault::Broken,
+        TransportError::Http { error: source, .. }
+            if !source.is_connect()
+                && !source.is_timeout()
+                // A body cut short surfaces as a decode error from reqwest's body stream.
+                && (source.is_body() || source.is_decode() || source.is_request()) =>
+        {
+            CopyFault::Broken
+        }
+        _ => CopyFault::Final,
     }
 }

@@ -56,14 +56,26 @@ pub enum TransportError {
         /// The error body or its summary.
         detail: String,
     },
-    /// A network failure talking to a registry.
-    #[error("{url}: {source}")]
+    /// A network failure talking to a registry. The message is the URL and the root cause
+    /// (`connection refused`, `too many redirects`), once: reqwest's own wording repeats
+    /// the URL at every level of its error chain.
+    #[error("{url}: {}", root_cause(error))]
     Http {
         /// The URL asked.
         url: String,
-        /// The client error.
-        #[source]
-        source: reqwest::Error,
+        /// The client error (not a `source`: its chain is already in the message).
+        error: reqwest::Error,
+    },
+    /// A transfer stalled (no byte for the idle timeout) or a small object missed its
+    /// deadline.
+    #[error("{what} from {registry}: {detail}")]
+    TimedOut {
+        /// What was being transferred (`blob sha256:…`, `manifest app:v1`).
+        what: String,
+        /// The registry host.
+        registry: String,
+        /// Which timeout ran out, and how to change it.
+        detail: String,
     },
     /// The source cannot start a blob at an offset.
     #[error("resuming a transfer is not supported by this source")]
@@ -142,15 +154,54 @@ impl TransportError {
     /// Whether retrying the same request may succeed (network hiccups, 5xx, 429).
     pub fn is_transient(&self) -> bool {
         match self {
-            TransportError::Http { source, .. } => {
+            TransportError::Http { error: source, .. } => {
                 source.is_timeout()
                     || source.is_connect()
                     || source.is_request()
                     || source.is_body()
+                    || source.is_decode()
             }
             TransportError::Registry { status, .. } => *status >= 500 || *status == 429,
-            TransportError::Stream { .. } => true,
+            TransportError::Stream { .. } | TransportError::TimedOut { .. } => true,
             _ => false,
         }
     }
+}
+
+/// The innermost causes of a reqwest error, joined with `: ` (`client error (Connect): tcp
+/// connect error: Connection refused (os error 111)`), or its own message when it has none.
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut causes = Vec::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(c) = next {
+        causes.push(c.to_string());
+        next = c.source();
+    }
+    // Each level's message repeats the levels below it in some errors: keep the first
+    // level whose text is not already contained in the previous one.
+    causes.dedup_by(|later, earlier| earlier.contains(later.as_str()));
+    if causes.is_empty() {
+        e.to_string()
+    } else {
+        causes.join(": ")
+    }
+}
+
+/// `text` made safe for a terminal: control characters (escape sequences, NULs, newlines)
+/// escaped as `\u{1b}`, cut to `max` characters with `…`. Input bytes that are not UTF-8
+/// arrive here as U+FFFD from a lossy conversion.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -15,6 +15,7 @@ mod layout;
 mod local;
 mod progress;
 pub mod registry;
+mod retry;
 mod source;
 
 pub use address::ImageAddress;
@@ -31,5 +32,8 @@ pub use layout::REF_NAME_ANNOTATION;
 pub use layout::{LayoutDestination, LayoutSource, OciLayout};
 pub use local::{StoreDestination, StoreSource};
 pub use progress::ProgressEvent;
-pub use registry::{RegistryClient, RegistryDestination, RegistryOptions, RegistrySource};
+pub use registry::{
+    DEFAULT_IDLE_TIMEOUT, IDLE_TIMEOUT_ENV, RegistryClient, RegistryDestination, RegistryOptions,
+    RegistrySource,
+};
 pub use source::{BlobStream, ImageDestination, ImageSource};

@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: LoginArgs, out: &mut dyn Write) -> anyhow::Result<()
     }
     let opts = RegistryOptions {
         tls_verify: args.tls_verify && !ctx.config.is_insecure(&host),
-        ..RegistryOptions::default()
+        ..super::registry::with_timeouts(RegistryOptions::default())?
     };
     util::block_on(transport::login(&host, &username, &password, opts))?
         .with_context(|| format!("logging in to {host}"))?;

@@ -33,7 +33,7 @@ mod prune_filter;
 mod ps;
 mod pull;
 mod push;
-mod registry;
+pub(crate) mod registry;
 pub mod registry_serve;
 mod rename;
 mod restart;

@@ -2,6 +2,7 @@
 //! credentials, and TLS relaxed for `insecure-registries` and `--tls-verify=false`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use oci::Reference;
 use transport::{CopyOptions, RegistryClient, RegistryOptions};
@@ -20,9 +21,39 @@ pub fn client_for_host(ctx: &Ctx, host: &str, tls_verify: bool) -> anyhow::Resul
     let opts = RegistryOptions {
         tls_verify: tls_verify && !ctx.config.is_insecure(host),
         credentials,
-        ..RegistryOptions::default()
+        ..with_timeouts(RegistryOptions::default())?
     };
     Ok(RegistryClient::new(host, opts)?)
+}
+
+/// The idle timeout of registry transfers: `STRATA_REGISTRY_IDLE_TIMEOUT` (a duration such
+/// as `5s`, `500ms` or `1m30s`, or plain seconds), else [`transport::DEFAULT_IDLE_TIMEOUT`].
+pub fn idle_timeout() -> anyhow::Result<Duration> {
+    let name = transport::IDLE_TIMEOUT_ENV;
+    let Some(value) = std::env::var_os(name) else {
+        return Ok(transport::DEFAULT_IDLE_TIMEOUT);
+    };
+    let value = value.to_string_lossy();
+    let value = value.trim();
+    let parsed = match value.parse::<u64>() {
+        Ok(secs) => Ok(Duration::from_secs(secs)),
+        Err(_) => humantime::parse_duration(value).map_err(|e| e.to_string()),
+    };
+    match parsed {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => anyhow::bail!("{name}={value:?}: the idle timeout must be above zero"),
+        Err(e) => anyhow::bail!("{name}={value:?}: {e} (use a duration such as 30s or 2m)"),
+    }
+}
+
+/// `opts` with the idle timeout of [`idle_timeout`] and a small-object deadline of twice it.
+pub fn with_timeouts(opts: RegistryOptions) -> anyhow::Result<RegistryOptions> {
+    let idle = idle_timeout()?;
+    Ok(RegistryOptions {
+        idle_timeout: idle,
+        deadline: idle * 2,
+        ..opts
+    })
 }
 
 /// Copy options that report progress to `progress`.

@@ -248,6 +248,8 @@ fn proxy_config(args: &RegistryServeArgs) -> anyhow::Result<Option<registry::pro
     let upstream = crate::upstream::RegistryUpstream::new(url, credentials)?;
     let mut config = registry::proxy::ProxyConfig::new(upstream.into_dyn());
     config.tag_ttl = std::time::Duration::from_secs(args.proxy_tag_ttl);
+    // The wait for an upstream answer and the idle timeout of its blobs follow the client's.
+    config.upstream_timeout = super::registry::idle_timeout()?;
     Ok(Some(config))
 }
 

@@ -6,6 +6,8 @@
 pub mod differential;
 pub mod docker;
 pub mod fake_registry;
+pub mod fault_registry;
+pub mod fault_runs;
 pub mod fstree;
 pub mod images;
 pub mod rootfs;

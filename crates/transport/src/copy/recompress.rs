@@ -110,7 +110,7 @@ pub(super) async fn copy_recompressed<S: ImageSource, D: ImageDestination>(
     from: Compression,
     to: Compression,
 ) -> Result<Outcome, TransportError> {
-    let input = ctx.retry(|| download(ctx, src, d)).await?;
+    let input = ctx.retry(true, || download(ctx, src, d)).await?;
     let what = format!("recompressing layer {} from {from} to {to}", d.digest);
     let (output, digests) = tokio::task::spawn_blocking(move || {
         let mut out = tempfile::tempfile().map_err(tmp_err)?;
@@ -136,8 +136,8 @@ pub(super) async fn copy_recompressed<S: ImageSource, D: ImageDestination>(
         bytes: 0,
         replaced_by: Some(new.clone()),
     };
-    if !ctx.retry(|| dst.has_blob(&new)).await? {
-        ctx.retry(|| upload(dst, &new, &output)).await?;
+    if !ctx.retry(false, || dst.has_blob(&new)).await? {
+        ctx.retry(true, || upload(dst, &new, &output)).await?;
         outcome.transferred = true;
         outcome.bytes = new.size;
     }

@@ -189,10 +189,12 @@ impl<R: AsyncRead + Unpin> AsyncRead for Verifier<R> {
 }
 
 impl<R> Verifier<R> {
+    /// Records the source's error (keeping any [`TransportError`] it carries, a stall) and
+    /// hands the destination a copy of its message.
     fn source_failed(&mut self, e: io::Error) -> io::Error {
         let copy = io::Error::new(e.kind(), e.to_string());
         let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
-        slot.get_or_insert(Failure::Source(copy));
-        e
+        slot.get_or_insert(Failure::Source(e));
+        copy
     }
 }

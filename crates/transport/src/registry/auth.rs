@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::TransportError;
 use crate::credentials::Credentials;
-use crate::registry::client::{Attempt, error_detail, retry_delay};
+use crate::registry::client::{Attempt, IDLE_TIMEOUT_ENV, error_detail, read_limited};
 
 /// The OAuth2 client id we present when exchanging refresh tokens.
 const CLIENT_ID: &str = "strata";
@@ -127,6 +127,30 @@ impl TokenCache {
     }
 }
 
+/// The largest token response read.
+const MAX_TOKEN_RESPONSE: usize = 1 << 20;
+
+/// The error for a token request that got no usable answer; a timeout says so, and how to
+/// change it.
+fn token_error(registry: &str, url: &Url, e: reqwest::Error) -> TransportError {
+    if e.is_timeout() && !e.is_connect() {
+        let mut realm = url.clone();
+        realm.set_query(None);
+        return TransportError::TimedOut {
+            what: format!("token from {realm}"),
+            registry: registry.to_string(),
+            detail: format!(
+                "no answer in time (idle timeout or small-object deadline; set \
+                 {IDLE_TIMEOUT_ENV} to change them)"
+            ),
+        };
+    }
+    TransportError::Http {
+        url: url.to_string(),
+        error: e,
+    }
+}
+
 /// Asks the realm for a token; returns it with its lifetime.
 async fn fetch_token(
     http: &reqwest::Client,
@@ -193,18 +217,18 @@ async fn fetch_token(
                     tokio::time::sleep(delay).await;
                     continue;
                 }
-                return Err(TransportError::Http {
-                    url: url.to_string(),
-                    source: e,
-                });
+                return Err(token_error(registry, &url, e));
             }
         };
         let status = resp.status();
         if status.is_success() {
-            let body = resp.bytes().await.map_err(|e| TransportError::Http {
-                url: url.to_string(),
-                source: e,
-            })?;
+            // A token response is small: a registry sending more is refused, not read on.
+            let body = match read_limited(resp, MAX_TOKEN_RESPONSE, "token response").await {
+                Err(TransportError::Http { error: source, .. }) => {
+                    return Err(token_error(registry, &url, source));
+                }
+                other => other?,
+            };
             let parsed: TokenResponse =
                 serde_json::from_slice(&body).map_err(|e| TransportError::Invalid {
                     what: format!("token response from {method} {url}"),
@@ -225,7 +249,7 @@ async fn fetch_token(
                 .unwrap_or(DEFAULT_EXPIRY);
             return Ok((token, lifetime));
         }
-        if let Some(delay) = retry_delay(&resp).and_then(|d| attempt.next_after_status(d)) {
+        if let Some(delay) = attempt.next_after_status(&resp) {
             tokio::time::sleep(delay).await;
             continue;
         }

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -13,14 +13,20 @@ use url::Url;
 
 use crate::TransportError;
 use crate::credentials::Credentials;
+use crate::error::printable;
 use crate::registry::auth::{BearerRealm, TokenCache, basic_header};
 use crate::registry::challenge::{Challenge, parse_challenges};
+use crate::registry::upload_watch::watched;
+use crate::retry::{Fault, RequestKind};
 
-/// How many times a transient failure of an idempotent request is retried.
-const MAX_RETRIES: u32 = 3;
+pub(crate) use crate::retry::Attempt;
 
-/// The longest `Retry-After` we honour; longer waits fail instead of hanging.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// How long a transfer may go without receiving a byte before it fails.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The environment variable the CLI reads the idle timeout from (`5s`, `1m30s`, `90`); the
+/// small-object deadline is twice it. Named in timeout errors so users know what to change.
+pub const IDLE_TIMEOUT_ENV: &str = "STRATA_REGISTRY_IDLE_TIMEOUT";
 
 /// How to talk to a registry.
 #[derive(Debug, Clone)]
@@ -33,6 +39,12 @@ pub struct RegistryOptions {
     pub credentials: Option<Credentials>,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// A transfer (blob, manifest, token, upload) fails when no byte moves for this long
+    /// (default [`DEFAULT_IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
+    /// The most a small object (the `/v2/` check, a token, a manifest, a tag list, a `HEAD`)
+    /// may take in all, whatever trickles in (default twice [`DEFAULT_IDLE_TIMEOUT`]).
+    pub deadline: Duration,
 }
 
 impl Default for RegistryOptions {
@@ -41,6 +53,8 @@ impl Default for RegistryOptions {
             tls_verify: true,
             credentials: None,
             user_agent: concat!("strata/", env!("CARGO_PKG_VERSION")).to_string(),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            deadline: DEFAULT_IDLE_TIMEOUT * 2,
         }
     }
 }
@@ -57,7 +71,15 @@ struct Inner {
     host: String,
     /// `host[:port]` we connect to (`registry-1.docker.io` for Docker Hub).
     endpoint: String,
+    /// For small objects: the idle timeout and the deadline apply.
     http: reqwest::Client,
+    /// For blob downloads: only the idle timeout applies.
+    bulk: reqwest::Client,
+    /// For streamed uploads: reqwest's read timeout runs from the start of the request, so
+    /// it would cut long uploads; [`watched`] measures idleness instead.
+    upload: reqwest::Client,
+    idle_timeout: Duration,
+    deadline: Duration,
     credentials: Option<Credentials>,
     /// Whether falling back to plain HTTP is allowed (loopback or `tls_verify = false`).
     allow_http: bool,
@@ -78,6 +100,8 @@ pub(crate) struct Req<'a> {
     pub scopes: &'a [String],
     /// Whether transient failures may be retried (idempotent requests).
     pub retry: bool,
+    /// A large body (a blob): only the idle timeout applies, not the small-object deadline.
+    pub bulk: bool,
 }
 
 impl<'a> Req<'a> {
@@ -91,6 +115,7 @@ impl<'a> Req<'a> {
             body: None,
             scopes,
             retry,
+            bulk: false,
         }
     }
 
@@ -118,20 +143,32 @@ impl RegistryClient {
         // Docker treats loopback registries as insecure: certificates are not verified and
         // plain HTTP is tried when HTTPS fails.
         let allow_http = !opts.tls_verify || is_loopback(&endpoint);
-        let http = reqwest::Client::builder()
-            .user_agent(opts.user_agent.clone())
-            .connect_timeout(Duration::from_secs(15))
-            .tls_danger_accept_invalid_certs(allow_http)
-            .build()
-            .map_err(|e| TransportError::Http {
+        let idle = opts.idle_timeout.max(Duration::from_millis(1));
+        let deadline = opts.deadline.max(idle);
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(opts.user_agent.clone())
+                .connect_timeout(Duration::from_secs(15).min(deadline))
+                .tls_danger_accept_invalid_certs(allow_http)
+        };
+        let build = |b: reqwest::ClientBuilder| {
+            b.build().map_err(|e| TransportError::Http {
                 url: format!("https://{endpoint}/"),
-                source: e,
-            })?;
+                error: e,
+            })
+        };
+        let http = build(builder().read_timeout(idle).timeout(deadline))?;
+        let bulk = build(builder().read_timeout(idle))?;
+        let upload = build(builder())?;
         Ok(RegistryClient {
             inner: Arc::new(Inner {
                 host,
                 endpoint,
                 http,
+                bulk,
+                upload,
+                idle_timeout: idle,
+                deadline,
                 credentials: opts.credentials,
                 allow_http,
                 base: OnceCell::new(),
@@ -207,9 +244,9 @@ impl RegistryClient {
                         Ok(http)
                     }
                     // Report the HTTPS failure too: it is usually the interesting one.
-                    Err(TransportError::Http { url, source }) => Err(TransportError::Http {
+                    Err(TransportError::Http { url, error: source }) => Err(TransportError::Http {
                         url: format!("{url} (after HTTPS failed: {e})"),
-                        source,
+                        error: source,
                     }),
                     Err(other) => Err(other),
                 }
@@ -223,6 +260,7 @@ impl RegistryClient {
         let url = base.join("/v2/").unwrap_or_else(|_| base.clone());
         let mut attempt = Attempt::default();
         loop {
+            let started = Instant::now();
             match self.inner.http.get(url.clone()).send().await {
                 Ok(resp) => {
                     if resp.status() == StatusCode::UNAUTHORIZED {
@@ -235,10 +273,7 @@ impl RegistryClient {
                         tokio::time::sleep(d).await;
                         continue;
                     }
-                    return Err(TransportError::Http {
-                        url: url.to_string(),
-                        source: e,
-                    });
+                    return Err(self.request_error(&Method::GET, &url, e, false, started));
                 }
             }
         }
@@ -340,11 +375,19 @@ impl RegistryClient {
     /// the status.
     pub(crate) async fn send(&self, req: Req<'_>) -> Result<Response, TransportError> {
         let mut attempt = Attempt::default();
+        let kind = RequestKind {
+            read: matches!(req.method, Method::GET | Method::HEAD),
+            idempotent: req.retry,
+        };
         let mut refreshed = false;
         loop {
-            let mut rb = self
-                .inner
-                .http
+            let http = if req.bulk {
+                &self.inner.bulk
+            } else {
+                &self.inner.http
+            };
+            let started = Instant::now();
+            let mut rb = http
                 .request(req.method.clone(), req.url.clone())
                 .headers(req.headers.clone());
             if let Some(a) = self.authorization(&req.url, req.scopes).await? {
@@ -356,17 +399,12 @@ impl RegistryClient {
             let resp = match rb.send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    if req.retry
-                        && let Some(d) = attempt.next_after_error(&e)
-                    {
+                    if let Some(d) = attempt.next(fault_of(&e), kind, None) {
                         tracing::debug!(url = %req.url, error = %e, "retrying");
                         tokio::time::sleep(d).await;
                         continue;
                     }
-                    return Err(TransportError::Http {
-                        url: format!("{} {}", req.method, req.url),
-                        source: e,
-                    });
+                    return Err(self.request_error(&req.method, &req.url, e, req.bulk, started));
                 }
             };
             if resp.status() == StatusCode::UNAUTHORIZED && self.same_host(&req.url) {
@@ -380,8 +418,12 @@ impl RegistryClient {
                 }
                 return Err(self.status_error(&req.method, &req.url, resp).await);
             }
-            if req.retry
-                && let Some(d) = retry_delay(&resp).and_then(|d| attempt.next_after_status(d))
+            if !resp.status().is_success()
+                && let Some(d) = attempt.next(
+                    Fault::Status(resp.status().as_u16()),
+                    kind,
+                    retry_after(&resp),
+                )
             {
                 tracing::debug!(url = %req.url, status = %resp.status(), "retrying");
                 tokio::time::sleep(d).await;
@@ -398,26 +440,90 @@ impl RegistryClient {
         method: Method,
         url: &Url,
         headers: HeaderMap,
-        body: reqwest::Body,
+        body: impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
         scopes: &[String],
     ) -> Result<Response, TransportError> {
+        let auth = self.authorization(url, scopes).await?;
+        let started = Instant::now();
+        let (body, idle) = watched(body, self.inner.idle_timeout);
         let mut rb = self
             .inner
-            .http
+            .upload
             .request(method.clone(), url.clone())
             .headers(headers)
             .body(body);
-        if let Some(a) = self.authorization(url, scopes).await? {
+        if let Some(a) = auth {
             rb = rb.header(AUTHORIZATION, a);
         }
-        let resp = rb.send().await.map_err(|e| TransportError::Http {
-            url: format!("{method} {url}"),
-            source: e,
-        })?;
+        let resp = tokio::select! {
+            r = rb.send() => r.map_err(|e| self.request_error(&method, url, e, true, started))?,
+            () = idle => return Err(self.timed_out(url, true, started)),
+        };
         if resp.status() == StatusCode::UNAUTHORIZED {
             return Err(self.status_error(&method, url, resp).await);
         }
         Ok(resp)
+    }
+
+    /// The error for a request that got no usable answer: a timeout is named as such, with
+    /// the registry, the object and the setting to change; anything else keeps reqwest's.
+    pub(crate) fn request_error(
+        &self,
+        method: &Method,
+        url: &Url,
+        e: reqwest::Error,
+        bulk: bool,
+        started: Instant,
+    ) -> TransportError {
+        if e.is_timeout() && !e.is_connect() {
+            return self.timed_out(url, bulk, started);
+        }
+        TransportError::Http {
+            url: format!("{method} {url}"),
+            error: e,
+        }
+    }
+
+    /// The error for `url` stalling (no byte for the idle timeout) or, for a small object,
+    /// missing its deadline (`started` tells which).
+    pub(crate) fn timed_out(&self, url: &Url, bulk: bool, started: Instant) -> TransportError {
+        let idle = self.inner.idle_timeout;
+        let deadline = self.inner.deadline;
+        let detail = if !bulk && started.elapsed() + Duration::from_millis(50) >= deadline {
+            format!(
+                "not complete within {} (the deadline for small objects, twice the idle \
+                 timeout; set {IDLE_TIMEOUT_ENV} to change it)",
+                seconds(deadline)
+            )
+        } else {
+            format!(
+                "no data for {} (idle timeout; set {IDLE_TIMEOUT_ENV} to change it)",
+                seconds(idle)
+            )
+        };
+        TransportError::TimedOut {
+            what: object_of(url),
+            registry: self.inner.host.clone(),
+            detail,
+        }
+    }
+
+    /// Reads a small response body (a manifest, a tag list) of at most `limit` bytes,
+    /// naming a stall or a missed deadline as such.
+    pub(crate) async fn read_small(
+        &self,
+        resp: Response,
+        limit: usize,
+        what: &str,
+    ) -> Result<Bytes, TransportError> {
+        let url = resp.url().clone();
+        let started = Instant::now();
+        match read_limited(resp, limit, what).await {
+            Err(TransportError::Http { error: source, .. }) if source.is_timeout() => {
+                Err(self.timed_out(&url, false, started))
+            }
+            other => other,
+        }
     }
 
     /// The error for an unexpected status, with the registry's own message.
@@ -476,7 +582,7 @@ pub(crate) async fn read_limited(
     let mut buf = BytesMut::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| TransportError::Http {
         url: url.clone(),
-        source: e,
+        error: e,
     })? {
         if buf.len() + chunk.len() > limit {
             return Err(TransportError::Invalid {
@@ -507,7 +613,12 @@ pub(crate) async fn error_detail(resp: Response) -> String {
     }
 }
 
+/// The registry's error body as one printable line (see [`printable`]).
 fn summarize_error_body(body: &[u8]) -> String {
+    printable(&raw_error_summary(body), 300)
+}
+
+fn raw_error_summary(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
     struct Errors {
         errors: Vec<ErrorEntry>,
@@ -545,67 +656,92 @@ fn summarize_error_body(body: &[u8]) -> String {
             .collect::<Vec<_>>()
             .join("; ");
     }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    match text.char_indices().nth(300) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
-    }
-}
-
-/// Retry bookkeeping: up to [`MAX_RETRIES`] retries with exponential backoff.
-#[derive(Default)]
-pub(crate) struct Attempt {
-    retries: u32,
+    String::from_utf8_lossy(body).trim().to_string()
 }
 
 impl Attempt {
-    fn backoff(&self) -> Duration {
-        Duration::from_millis(250 << self.retries.min(4))
-    }
-
-    /// The delay before retrying after a transport error, or `None` to give up.
+    /// The delay before retrying a read after a transport error, or `None` to give up
+    /// (for callers that send reads themselves: the `/v2/` probe, token requests).
     pub fn next_after_error(&mut self, e: &reqwest::Error) -> Option<Duration> {
-        let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
-        if !transient || self.retries >= MAX_RETRIES {
-            return None;
-        }
-        let d = self.backoff();
-        self.retries += 1;
-        Some(d)
+        self.next(fault_of(e), READ, None)
     }
 
-    /// The delay before retrying after a transient status (`server` is its `Retry-After`).
-    pub fn next_after_status(&mut self, server: Option<Duration>) -> Option<Duration> {
-        if self.retries >= MAX_RETRIES {
-            return None;
-        }
-        let d = match server {
-            Some(d) if d > MAX_RETRY_AFTER => return None,
-            Some(d) => d,
-            None => self.backoff(),
-        };
-        self.retries += 1;
-        Some(d)
+    /// The delay before retrying a read after an error status, or `None` to give up.
+    pub fn next_after_status(&mut self, resp: &Response) -> Option<Duration> {
+        self.next(
+            Fault::Status(resp.status().as_u16()),
+            READ,
+            retry_after(resp),
+        )
     }
 }
 
-/// For a transient status (5xx, 429), `Some(Retry-After)`; `None` for any other status.
-pub(crate) fn retry_delay(resp: &Response) -> Option<Option<Duration>> {
-    let status = resp.status();
-    if !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS) {
-        return None;
+/// A `GET`: retried for every fault worth it.
+const READ: RequestKind = RequestKind {
+    read: true,
+    idempotent: true,
+};
+
+/// Sorts a reqwest failure for the retry policy.
+fn fault_of(e: &reqwest::Error) -> Fault {
+    if e.is_timeout() && !e.is_connect() {
+        Fault::TimedOut
+    } else if e.is_connect() {
+        Fault::Connect
+    } else if e.is_request() || e.is_body() {
+        Fault::Broken
+    } else {
+        // Redirect loops, undecodable answers: sending again changes nothing.
+        Fault::Status(0)
     }
-    // 501 Not Implemented will not change on retry.
-    if status == StatusCode::NOT_IMPLEMENTED {
-        return None;
+}
+
+/// The server's `Retry-After`, when it sent one we understand.
+fn retry_after(resp: &Response) -> Option<Duration> {
+    resp.headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after)
+}
+
+/// `30s`, `1.5s`, `250ms`, for messages.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
     }
-    Some(
-        resp.headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after),
-    )
+}
+
+/// What a registry URL names, for messages: `manifest app:v1`, `blob sha256:…`, `upload of
+/// blob sha256:… to app`, `tags of app`, `the API check (/v2/)`; else the URL.
+pub(crate) fn object_of(url: &Url) -> String {
+    let path = url.path();
+    let Some(rest) = path.strip_prefix("/v2/") else {
+        return format!("{} (token)", url.as_str().split('?').next().unwrap_or(""));
+    };
+    if rest.is_empty() {
+        return "the API check (/v2/)".to_string();
+    }
+    if let Some((repo, _)) = rest.split_once("/blobs/uploads") {
+        return match url.query_pairs().find(|(k, _)| k == "digest") {
+            Some((_, d)) => format!("upload of blob {d} to {repo}"),
+            None => format!("upload to {repo}"),
+        };
+    }
+    if let Some((_, digest)) = rest.rsplit_once("/blobs/") {
+        return format!("blob {digest}");
+    }
+    if let Some((repo, reference)) = rest.rsplit_once("/manifests/") {
+        let sep = if reference.contains(':') { '@' } else { ':' };
+        return format!("manifest {repo}{sep}{reference}");
+    }
+    if let Some(repo) = rest.strip_suffix("/tags/list") {
+        return format!("tags of {repo}");
+    }
+    path.to_string()
 }
 
 /// `Retry-After` in seconds (HTTP dates are rare from registries; they get the backoff).
@@ -686,9 +822,21 @@ mod tests {
             ("  plain text error\n", "plain text error"),
             ("", ""),
             (r#"{"errors":[]}"#, r#"{"errors":[]}"#),
+            (
+                "\x1b[31mred\x1b[0m\0\r\nnext",
+                "\\u{1b}[31mred\\u{1b}[0m\\0\\r\\nnext",
+            ),
+            (
+                r#"{"errors":[{"code":"X","message":"\u001b]0;pwned\u0007"}]}"#,
+                "X: \\u{1b}]0;pwned\\u{7}",
+            ),
         ] {
             assert_eq!(summarize_error_body(body.as_bytes()), want, "{body}");
         }
+        let binary: Vec<u8> = (0u8..=255).cycle().take(2000).collect();
+        let s = summarize_error_body(&binary);
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        assert!(s.ends_with('…'), "{s:?}");
     }
 
     #[test]
@@ -704,24 +852,35 @@ mod tests {
     }
 
     #[test]
-    fn attempts_are_bounded() {
-        let mut a = Attempt::default();
-        let delays: Vec<_> = (0..5).map(|_| a.next_after_status(None)).collect();
-        assert_eq!(
-            delays,
-            vec![
-                Some(Duration::from_millis(250)),
-                Some(Duration::from_millis(500)),
-                Some(Duration::from_millis(1000)),
-                None,
-                None
-            ]
-        );
-        let mut a = Attempt::default();
-        assert_eq!(a.next_after_status(Some(Duration::from_secs(60))), None);
-        assert_eq!(
-            a.next_after_status(Some(Duration::from_secs(2))),
-            Some(Duration::from_secs(2))
-        );
+    fn objects_named_in_messages() {
+        for (url, want) in [
+            ("http://r/v2/", "the API check (/v2/)"),
+            ("http://r/v2/app/manifests/v1", "manifest app:v1"),
+            (
+                "http://r/v2/a/b/manifests/sha256:ab",
+                "manifest a/b@sha256:ab",
+            ),
+            ("http://r/v2/app/blobs/sha256:ab", "blob sha256:ab"),
+            (
+                "http://r/v2/app/blobs/uploads/x?digest=sha256:ab",
+                "upload of blob sha256:ab to app",
+            ),
+            ("http://r/v2/app/blobs/uploads/", "upload to app"),
+            ("http://r/v2/app/tags/list?n=5", "tags of app"),
+            ("http://auth/token?scope=x", "http://auth/token (token)"),
+        ] {
+            assert_eq!(object_of(&Url::parse(url).unwrap()), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn timeout_durations_in_messages() {
+        for (d, want) in [
+            (Duration::from_secs(30), "30s"),
+            (Duration::from_millis(500), "500ms"),
+            (Duration::from_millis(1500), "1.5s"),
+        ] {
+            assert_eq!(seconds(d), want);
+        }
     }
 }

@@ -155,7 +155,7 @@ impl ImageDestination for RegistryDestination {
 
         // 2. Stream the whole blob in one PUT; a stream longer or shorter than declared is
         //    cut off with an error so the registry never commits it.
-        let body = reqwest::Body::wrap_stream(exact_length(stream, d.size, self.what(d)));
+        let body = exact_length(stream, d.size, self.what(d));
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_LENGTH, HeaderValue::from(d.size));
         headers.insert(

@@ -23,9 +23,10 @@ mod challenge;
 mod client;
 mod destination;
 mod source;
+mod upload_watch;
 
 pub use challenge::{Challenge, parse_challenges};
-pub use client::{RegistryClient, RegistryOptions};
+pub use client::{DEFAULT_IDLE_TIMEOUT, IDLE_TIMEOUT_ENV, RegistryClient, RegistryOptions};
 pub use destination::RegistryDestination;
 pub use source::RegistrySource;
 

@@ -9,7 +9,7 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LINK, RAN
 use reqwest::{Method, StatusCode};
 use tokio_util::io::StreamReader;
 
-use crate::registry::client::{Req, read_limited};
+use crate::registry::client::Req;
 use crate::registry::{DIGEST_HEADER, MAX_MANIFEST_SIZE, RegistryClient, repository_path};
 use crate::{BlobStream, ImageSource, TransportError};
 
@@ -95,8 +95,10 @@ impl RegistrySource {
                 return Err(self.not_found(err, format!("repository {}", self.name())));
             }
             let next = next_link(resp.headers());
-            let body =
-                read_limited(resp, 16 << 20, &format!("tag list of {}", self.name())).await?;
+            let body = self
+                .client
+                .read_small(resp, 16 << 20, &format!("tag list of {}", self.name()))
+                .await?;
             let page: TagList =
                 serde_json::from_slice(&body).map_err(|e| TransportError::Invalid {
                     what: format!("GET {url}: tag list"),
@@ -165,8 +167,13 @@ impl RegistrySource {
             let err = self.client.status_error(&Method::HEAD, &url, resp).await;
             return Err(self.not_found(err, format!("manifest {}", self.name())));
         }
+        if status.is_server_error() {
+            // The client retried what was worth retrying; the caller sends one GET for the
+            // registry's explanation rather than another round of retries.
+            return Err(self.client.status_error(&Method::HEAD, &url, resp).await);
+        }
         if !status.is_success() {
-            // Some registries do not implement HEAD on manifests: try GET.
+            // Some registries do not implement HEAD on manifests (405, 400): try GET.
             return Ok(None);
         }
         let headers = resp.headers();
@@ -194,17 +201,18 @@ impl RegistrySource {
         }
     }
 
-    /// `GET` a manifest by tag or digest; returns its descriptor and bytes.
+    /// `GET` a manifest by tag or digest; returns its descriptor and bytes. `retry` false
+    /// sends it once (after a `HEAD` that exhausted the retries, for the error's details).
     async fn get_manifest(
         &self,
         reference: &str,
         accept: &str,
+        retry: bool,
     ) -> Result<(Descriptor, Bytes), TransportError> {
         let url = self.manifest_url(reference).await?;
-        let resp = self
-            .client
-            .send(Req::new(Method::GET, url.clone(), &self.scopes).header(ACCEPT, accept))
-            .await?;
+        let mut req = Req::new(Method::GET, url.clone(), &self.scopes).header(ACCEPT, accept);
+        req.retry = retry;
+        let resp = self.client.send(req).await?;
         if !resp.status().is_success() {
             let err = self.client.status_error(&Method::GET, &url, resp).await;
             return Err(self.not_found(err, format!("manifest {}", self.name())));
@@ -212,7 +220,10 @@ impl RegistrySource {
         let header_digest = header_str(resp.headers(), DIGEST_HEADER).map(str::to_string);
         let content_type = header_str(resp.headers(), CONTENT_TYPE.as_str()).map(media_type_of);
         let what = format!("manifest GET {url}");
-        let bytes = read_limited(resp, MAX_MANIFEST_SIZE, &what).await?;
+        let bytes = self
+            .client
+            .read_small(resp, MAX_MANIFEST_SIZE, &what)
+            .await?;
         // The digest we trust is the one we compute; the registry's must agree with it.
         let wanted: Option<Digest> = match reference.parse::<Digest>() {
             Ok(d) => Some(d),
@@ -249,11 +260,15 @@ impl RegistrySource {
 
 impl ImageSource for RegistrySource {
     async fn resolve(&self) -> Result<Descriptor, TransportError> {
-        if let Some(d) = self.head_manifest().await? {
-            return Ok(d);
-        }
+        let retry = match self.head_manifest().await {
+            Ok(Some(d)) => return Ok(d),
+            Ok(None) => true,
+            // A HEAD tells no why: one GET, not another round of retries, fetches it.
+            Err(TransportError::Registry { status, .. }) if status >= 500 => false,
+            Err(e) => return Err(e),
+        };
         let (d, bytes) = self
-            .get_manifest(&self.reference, oci::media::MANIFEST_ACCEPT)
+            .get_manifest(&self.reference, oci::media::MANIFEST_ACCEPT, retry)
             .await?;
         *self.fetched.lock().unwrap_or_else(|p| p.into_inner()) = Some((d.digest.clone(), bytes));
         Ok(d)
@@ -283,7 +298,9 @@ impl ImageSource for RegistrySource {
             } else {
                 format!("{}, {}", d.media_type, oci::media::MANIFEST_ACCEPT)
             };
-        let (_, bytes) = self.get_manifest(&d.digest.to_string(), &accept).await?;
+        let (_, bytes) = self
+            .get_manifest(&d.digest.to_string(), &accept, true)
+            .await?;
         Ok(bytes)
     }
 
@@ -293,6 +310,7 @@ impl ImageSource for RegistrySource {
             .url(&format!("/v2/{}/blobs/{}", self.repo, d.digest))
             .await?;
         let mut req = Req::new(Method::GET, url.clone(), &self.scopes);
+        req.bulk = true;
         if offset > 0 {
             req = req.header(RANGE, &format!("bytes={offset}-"));
         }
@@ -309,9 +327,22 @@ impl ImageSource for RegistrySource {
             return Err(TransportError::RangeUnsupported);
         }
         let final_url = resp.url().to_string();
-        let stream = resp
-            .bytes_stream()
-            .map_err(move |e| std::io::Error::other(format!("GET {final_url}: {e}")));
+        // The error carries its TransportError, so the copy engine reports it as such: a
+        // stall with the registry, the blob and the timeout (and resumes it once); a broken
+        // body with its URL and root cause, once.
+        let client = self.client.clone();
+        let stream = resp.bytes_stream().map_err(move |e| {
+            if e.is_timeout() {
+                let started = std::time::Instant::now();
+                let err = client.timed_out(&url, true, started);
+                std::io::Error::new(std::io::ErrorKind::TimedOut, err)
+            } else {
+                std::io::Error::other(TransportError::Http {
+                    url: format!("GET {final_url}"),
+                    error: e,
+                })
+            }
+        });
         Ok(Box::pin(StreamReader::new(stream)))
     }
 }
