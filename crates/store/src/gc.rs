@@ -10,10 +10,6 @@ use rusqlite::Connection;
 
 use crate::{Store, StoreError, db, lease, lock};
 
-/// Files in `blobs/` without a row are deleted only once older than this: a crash between
-/// rename and row insert leaves such a file, and a young one may still be wanted.
-pub const ORPHAN_GRACE: Duration = Duration::from_secs(15 * 60);
-
 /// Partial ingests nobody has touched for this long are deleted by GC (if unlocked).
 pub const INGEST_GRACE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
@@ -82,8 +78,9 @@ impl Graph {
 
 impl Store {
     /// Collects garbage: deletes every blob not reachable from an image, tag, repo digest,
-    /// image in use, or live lease, then files in `blobs/` that no row names and that are
-    /// older than [`ORPHAN_GRACE`]. Safe to run while other processes pull or build.
+    /// image in use, or live lease, then files in `blobs/` that no row names (what a crash
+    /// of a commit or of an earlier GC left). Safe to run while other processes pull or
+    /// build.
     pub fn gc(&self) -> Result<GcReport, StoreError> {
         // Exclusive against commits (which hold it shared across rename + row insert), held
         // until the files are gone so no commit can re-add a blob we are about to unlink.
@@ -180,8 +177,11 @@ impl Store {
         }
     }
 
-    /// Deletes old files in `blobs/` that have no row (left by a crash after rename).
-    /// Called with the GC lock held exclusively, so no commit is between rename and insert.
+    /// Deletes the files in `blobs/` that have no row: a commit that crashed between rename
+    /// and row insert, or a GC killed between its row deletes and its file deletes, left
+    /// them. Called with the GC lock held exclusively, so no commit is between rename and
+    /// insert: no process is about to record such a file, whatever its age (until this
+    /// sweep, a pull of the same blob adopts the file instead of downloading it again).
     fn sweep_orphans(&self, report: &mut GcReport) -> Result<(), StoreError> {
         let known: HashSet<String> = db::all_blobs(&self.conn())?
             .into_iter()
@@ -202,16 +202,7 @@ impl Store {
                 let Ok(digest) = Digest::new(alg, &name) else {
                     continue;
                 };
-                if known.contains(&digest.to_string()) {
-                    continue;
-                }
-                let old = entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| SystemTime::now().duration_since(t).ok())
-                    .is_some_and(|age| age > ORPHAN_GRACE);
-                if old {
+                if !known.contains(&digest.to_string()) {
                     self.remove_blob_file(&digest, report)?;
                 }
             }

@@ -20,8 +20,7 @@
 //!
 //! A blob is present when both its row and its file exist. A row only ever names content
 //! that is already committed. GC deletes rows in one transaction and then their files; a
-//! crash in between leaves files without rows, which a later GC removes once they are older
-//! than a grace period.
+//! crash in between leaves files without rows, which the next GC removes.
 //!
 //! # Schema
 //!
@@ -88,7 +87,7 @@ use oci::{AnyManifest, Descriptor, Digest};
 use rusqlite::Connection;
 
 pub use error::StoreError;
-pub use gc::{GcReport, INGEST_GRACE, ORPHAN_GRACE, mark};
+pub use gc::{GcReport, INGEST_GRACE, mark};
 pub use images::ImageInfo;
 pub use ingest::Ingest;
 pub use lease::{LEASE_TTL_SECS, Lease};

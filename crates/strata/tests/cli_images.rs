@@ -472,6 +472,53 @@ fn import_of_endless_input_fails_and_keeps_nothing() {
     assert_eq!(env.blob_usage().1, 0, "no blob stays");
 }
 
+/// Regression (issue 10): `import` of random bytes read on and wrote hundreds of MB
+/// before failing. Fed from a pipe that counts what it takes, it must fail on the first
+/// header, having taken less than 1 MiB (beyond what the pipe buffers), and keep nothing.
+#[test]
+fn import_of_random_bytes_fails_on_the_first_header() {
+    use std::io::Write;
+    let env = Env::new();
+    let mut child = env
+        .cmd(&["import", "-", "random:1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Up to 256 MiB of noise (bounded), counted as the pipe accepts it.
+    let feeder = std::thread::spawn(move || {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut sent = 0u64;
+        let mut chunk = vec![0u8; 64 << 10];
+        while sent < 256 << 20 {
+            for b in chunk.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+            sent += chunk.len() as u64;
+        }
+        sent
+    });
+    let out = child.wait_with_output().unwrap();
+    let sent = feeder.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("invalid tar header"), "{stderr}");
+    assert!(
+        sent < (1 << 20) + (1 << 20),
+        "import took {sent} bytes of noise before failing"
+    );
+    assert_eq!(env.ok(&["images", "-aq"]), "");
+    assert_eq!(env.blob_usage().1, 0, "no blob stays");
+}
+
 /// `import` of something that is not a tar (plain, gzipped or cut short) fails in dockerd's
 /// words and leaves nothing behind; a good tar's image is as big as its files unpacked and
 /// says where it came from.

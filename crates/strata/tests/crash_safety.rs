@@ -6,21 +6,8 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use harness::fake_registry::{FakeRegistry, Faults};
-use harness::images::{TestImage, sha256};
+use harness::images::{TestImage, noise, sha256};
 use harness::{Env, Registry, dir_usage};
-
-/// Incompressible bytes, deterministic.
-fn noise(n: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e3779b97f4a7c15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 #[test]
 fn a_killed_pull_leaves_a_consistent_store_and_the_next_one_resumes() {

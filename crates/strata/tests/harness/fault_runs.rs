@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::Env;
 use super::fault_registry::FaultRegistry;
-use super::images::TestImage;
+use super::images::{TestImage, noise};
 
 /// The idle timeout the tests run strata with.
 pub const IDLE: &str = "1s";
@@ -88,19 +88,6 @@ pub fn failed(run: &Run, limit: Duration, words: &[&str]) {
 pub fn nothing_tagged(env: &Env) {
     assert_eq!(env.ok(&["images", "-q", "-a"]).trim(), "");
     env.ok(&["system", "df"]);
-}
-
-/// Pseudo-random bytes (incompressible, deterministic).
-pub fn noise(n: usize) -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// A one-layer image of about `size` incompressible bytes.

@@ -55,6 +55,19 @@ pub fn desc(media_type: &str, data: &[u8]) -> Value {
     json!({"mediaType": media_type, "digest": sha256(data), "size": data.len()})
 }
 
+/// Pseudo-random bytes (incompressible, deterministic).
+pub fn noise(n: usize) -> Vec<u8> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// One image: its layers (uncompressed tars), made into gzip blobs, a config and a manifest.
 pub struct TestImage {
     /// gzip layer blobs.
