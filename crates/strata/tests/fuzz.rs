@@ -1,7 +1,8 @@
 //! Property and fuzz harnesses (issue 10): generated and mutated inputs for the Dockerfile
 //! parser, the shell lexer, `.dockerignore` patterns, references, manifests, configs and
-//! indexes, the tar reader and layer application, and the archive readers behind `load` and
-//! `import`. Each property is "no panic, no hang, and a failure changes nothing".
+//! indexes, the tar reader and layer application, the archive readers behind `load` and
+//! `import`, and whole builds of generated Dockerfiles. Each property is "no panic, no
+//! hang, and a failure changes nothing".
 //!
 //! The number of cases is bounded for CI (a minute or two for the whole file); set
 //! `STRATA_FUZZ_CASES=N` to run N cases per property for a long local run, e.g.
@@ -11,6 +12,8 @@ mod harness;
 
 #[path = "fuzz/archives.rs"]
 mod archives;
+#[path = "fuzz/builds.rs"]
+mod builds;
 #[path = "fuzz/dockerfile.rs"]
 mod dockerfile_input;
 #[path = "fuzz/documents.rs"]
