@@ -117,6 +117,58 @@ fn loads_compressed_archives_from_a_file_and_a_pipe() {
     }
 }
 
+/// Regression: `save -o /dev/null` (or a FIFO) renamed its temp file onto the path, as
+/// root replacing the device with a regular file. A path that is no regular file is now
+/// written in place. Checked on a FIFO, with a reader that takes the whole archive.
+#[test]
+fn save_to_a_fifo_writes_into_it_and_keeps_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let env = Env::new();
+    env.ok(&[
+        "import",
+        env.rootfs_tar("a.tar", "a").to_str().unwrap(),
+        "app:v1",
+    ]);
+    let fifo = env.path("out.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let out = env
+        .strata()
+        .args(["save", "-o", fifo.to_str().unwrap(), "app:v1"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Checked before joining the reader, which never returns when the FIFO was replaced.
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "the FIFO was replaced"
+    );
+    let bytes = reader.join().unwrap();
+    let names: Vec<String> = tar::Archive::new(&bytes[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n == "manifest.json"), "{names:?}");
+}
+
 /// `tar` with `name` replaced by `json` (and entries named in `drop` left out).
 fn with_json(tar: &[u8], name: &str, json: &serde_json::Value, drop: &[&str]) -> Vec<u8> {
     let mut out = tar::Builder::new(Vec::new());

@@ -48,7 +48,24 @@ pub(crate) struct TarWriter {
 impl TarWriter {
     /// Starts an archive that `finish` will rename onto `target`. The temporary file lives in
     /// the same directory (so the rename is atomic) and is removed if the writer is dropped.
+    /// A `target` that exists and is no regular file or directory (`/dev/null`, a FIFO,
+    /// `/dev/stdout`) is written in place: renaming onto it would replace the device.
     pub(crate) fn create(target: &Path) -> Result<TarWriter, TransportError> {
+        if let Ok(meta) = std::fs::metadata(target)
+            && !meta.is_file()
+            && !meta.is_dir()
+        {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(target)
+                .map_err(|source| TransportError::Io {
+                    path: target.to_path_buf(),
+                    source,
+                })?;
+            let mut w = TarWriter::to_writer(Box::new(file));
+            w.name = target.display().to_string();
+            return Ok(w);
+        }
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
