@@ -69,6 +69,7 @@ fn two_thousand_held_connections_under_a_1024_soft_limit_leave_v2_answering() {
     let _served = Served(cmd.spawn().unwrap());
     wait_for_http(&host);
 
+    let addr: std::net::SocketAddr = host.parse().unwrap();
     let started = Instant::now();
     let mut held = Vec::with_capacity(HELD);
     for i in 0..HELD {
@@ -76,7 +77,11 @@ fn two_thousand_held_connections_under_a_1024_soft_limit_leave_v2_answering() {
             started.elapsed() < Duration::from_secs(60),
             "opening connections stalled at {i}"
         );
-        held.push(TcpStream::connect(&host).unwrap());
+        // A server out of descriptors stops accepting; the kernel's backlog fills and
+        // connects stall: fail then, not after the kernel's own connect timeout.
+        let c = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("connection {i} of {HELD}: {e}"));
+        held.push(c);
     }
     // Every connection is accepted by the server, not just queued by the kernel: give
     // the accept loop a moment, then ask.
