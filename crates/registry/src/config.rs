@@ -429,6 +429,8 @@ log: {level: debug, format: json}
         let c = FileConfig::parse(&readme[start..start + len], false).unwrap();
         assert!(c.storage.object.is_some() && c.auth.token.is_some());
         assert_eq!(c.gc.interval, Some(Duration::from_secs(6 * 3600)));
+        assert_eq!(c.http.header_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(c.health.options(), crate::health::HealthOptions::default());
     }
 
     #[test]
