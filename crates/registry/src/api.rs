@@ -150,8 +150,17 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code = self.code.as_str(), "{}", self.message);
         }
-        let mut e = json!({ "code": self.code.as_str(), "message": self.message });
-        if let Some(d) = self.detail {
+        // A 500 is a failure inside the registry (mostly of its storage): its message names
+        // backend endpoints, bucket keys and driver errors, which are for the operator's
+        // log above, not for clients.
+        let internal = status == StatusCode::INTERNAL_SERVER_ERROR;
+        let message = if internal {
+            INTERNAL_MESSAGE.to_string()
+        } else {
+            self.message
+        };
+        let mut e = json!({ "code": self.code.as_str(), "message": message });
+        if let Some(d) = self.detail.filter(|_| !internal) {
             e["detail"] = d;
         }
         let body = json!({ "errors": [e] }).to_string();
@@ -169,6 +178,9 @@ impl IntoResponse for ApiError {
             .into_response()
     }
 }
+
+/// The message of every 500 answer (the details go to the server's log).
+pub const INTERNAL_MESSAGE: &str = "internal server error: see the registry's log";
 
 /// A response builder with the headers every API response carries.
 fn builder(status: StatusCode) -> axum::http::response::Builder {
@@ -278,19 +290,6 @@ pub async fn base(State(app): State<Arc<App>>, req: Request) -> Response {
         builder(StatusCode::OK).header(header::CONTENT_TYPE, "application/json"),
         Body::from("{}"),
     )
-}
-
-/// The health endpoint, `/healthz`: 200 while storage answers.
-pub async fn health(State(app): State<Arc<App>>) -> Response {
-    match app
-        .registry
-        .storage()
-        .list(&crate::storage::Key::root())
-        .await
-    {
-        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response(),
-    }
 }
 
 /// Every `/v2/<...>` request.

@@ -46,6 +46,9 @@ pub struct FileConfig {
     /// Pull-through cache of an upstream registry.
     #[serde(default)]
     pub proxy: Option<ProxySection>,
+    /// Storage health checks.
+    #[serde(default)]
+    pub health: HealthSection,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -59,6 +62,37 @@ pub struct HttpSection {
     pub addr: Option<SocketAddr>,
     /// Serve HTTPS with this certificate and key.
     pub tls: Option<TlsFiles>,
+    /// Close connections that send no complete request head for this long (default
+    /// 30s).
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub header_timeout: Option<Duration>,
+}
+
+/// `[health]`: how often storage is checked, and when a failing backend takes the
+/// registry out of service (see [`crate::health`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSection {
+    /// Time between checks (default 10s).
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub interval: Option<Duration>,
+    /// Failed checks in a row before requests get 503 (default 3).
+    pub threshold: Option<u32>,
+    /// How long one check may take, and the check at start (default 5s).
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub timeout: Option<Duration>,
+}
+
+impl HealthSection {
+    /// The options this section asks for, defaults for what it leaves out.
+    pub fn options(&self) -> crate::health::HealthOptions {
+        let d = crate::health::HealthOptions::default();
+        crate::health::HealthOptions {
+            interval: self.interval.unwrap_or(d.interval),
+            threshold: self.threshold.unwrap_or(d.threshold).max(1),
+            timeout: self.timeout.unwrap_or(d.timeout),
+        }
+    }
 }
 
 /// `[storage]`: one backend.
@@ -332,6 +366,10 @@ mod tests {
             [http]
             addr = "127.0.0.1:5001"
             tls = { certificate = "/c.pem", key = "/k.pem" }
+            header_timeout = "20s"
+            [health]
+            interval = "2s"
+            threshold = 1
             [storage.object]
             url = "s3://bucket/prefix"
             options = { endpoint = "http://127.0.0.1:9000", allow_http = "true" }
@@ -350,6 +388,8 @@ mod tests {
 http:
   addr: 127.0.0.1:5001
   tls: {certificate: /c.pem, key: /k.pem}
+  header_timeout: 20s
+health: {interval: 2s, threshold: 1}
 storage:
   object:
     url: s3://bucket/prefix
@@ -365,6 +405,10 @@ log: {level: debug, format: json}
         assert_eq!(a, b);
         assert_eq!(a.http.addr, Some("127.0.0.1:5001".parse().unwrap()));
         assert_eq!(a.gc.interval, Some(Duration::from_secs(3600)));
+        assert_eq!(a.http.header_timeout, Some(Duration::from_secs(20)));
+        let h = a.health.options();
+        assert_eq!((h.interval, h.threshold), (Duration::from_secs(2), 1));
+        assert_eq!(h.timeout, crate::health::HealthOptions::default().timeout);
         assert_eq!(a.gc.grace, Some(Duration::from_secs(600)));
         assert_eq!(a.auth.htpasswd.unwrap().realm, "strata-registry");
         assert_eq!(a.log.format, Some(LogFormat::Json));
@@ -385,6 +429,8 @@ log: {level: debug, format: json}
         let c = FileConfig::parse(&readme[start..start + len], false).unwrap();
         assert!(c.storage.object.is_some() && c.auth.token.is_some());
         assert_eq!(c.gc.interval, Some(Duration::from_secs(6 * 3600)));
+        assert_eq!(c.http.header_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(c.health.options(), crate::health::HealthOptions::default());
     }
 
     #[test]

@@ -95,6 +95,9 @@ pub enum Code {
     Unsupported,
     /// Too many requests.
     TooManyRequests,
+    /// The registry cannot serve now: its storage failed its health check (503, as
+    /// distribution's `UNAVAILABLE`).
+    Unavailable,
     /// A server-side failure (5xx only: the spec lists the codes of 4xx bodies, and this
     /// is not one of them).
     Unknown,
@@ -118,6 +121,7 @@ impl Code {
             Code::Denied => "DENIED",
             Code::Unsupported => "UNSUPPORTED",
             Code::TooManyRequests => "TOOMANYREQUESTS",
+            Code::Unavailable => "UNAVAILABLE",
             Code::Unknown => "UNKNOWN",
         }
     }
@@ -133,6 +137,7 @@ impl Code {
             Code::Denied => 403,
             Code::Unsupported => 405,
             Code::TooManyRequests => 429,
+            Code::Unavailable => 503,
             Code::Unknown => 500,
             _ => 400,
         }
@@ -194,6 +199,15 @@ pub enum ServerError {
     /// The storage root could not be opened.
     #[error("opening registry storage: {0}")]
     Storage(#[from] StorageError),
+    /// The storage backend did not answer its start-up check (unreachable endpoint,
+    /// missing bucket, unwritable directory), so the server refuses to start.
+    #[error("registry storage {backend} is not usable: {message}")]
+    StorageUnavailable {
+        /// The backend: a directory or a bucket URL (never credentials).
+        backend: String,
+        /// What failed.
+        message: String,
+    },
     /// The listen address could not be bound.
     #[error("listening on {addr}: {source}")]
     Bind {

@@ -13,6 +13,7 @@ use tracing::Level;
 use crate::api::{self, App};
 use crate::auth::{self, Guard, TokenAuth};
 use crate::error::ServerError;
+use crate::health::{Health, HealthOptions};
 use crate::metrics::{self, Metrics};
 use crate::repo::Registry;
 use crate::storage::{FsStorage, Storage};
@@ -54,6 +55,12 @@ pub struct Config {
     pub gc: crate::gc::GcOptions,
     /// Collect garbage this often while serving (never when `None`).
     pub gc_interval: Option<std::time::Duration>,
+    /// How storage health is checked (see [`crate::health`]); `health.timeout` also
+    /// bounds the check before the server starts listening.
+    pub health: HealthOptions,
+    /// Connections that send no complete request head for this long are closed
+    /// (see [`crate::serve`]).
+    pub header_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -67,6 +74,8 @@ impl Config {
             proxy: None,
             gc: crate::gc::GcOptions::default(),
             gc_interval: None,
+            health: HealthOptions::default(),
+            header_timeout: crate::serve::DEFAULT_HEADER_TIMEOUT,
         }
     }
 }
@@ -87,7 +96,8 @@ impl Server {
         auth: &Auth,
         proxy: Option<&crate::proxy::ProxyConfig>,
     ) -> Result<Router, ServerError> {
-        Server::router_with(Registry::new(storage), auth, proxy)
+        let health = Arc::new(Health::new(storage.clone(), HealthOptions::default()));
+        Server::router_with(Registry::new(storage), auth, proxy, health)
     }
 
     /// The router over an existing [`Registry`] (configured by the caller).
@@ -95,6 +105,7 @@ impl Server {
         registry: Registry,
         auth: &Auth,
         proxy: Option<&crate::proxy::ProxyConfig>,
+        health: Arc<Health>,
     ) -> Result<Router, ServerError> {
         let proxy = proxy.map(|p| crate::proxy::Proxy::new(p.clone(), registry.storage().clone()));
         let app = Arc::new(App {
@@ -103,11 +114,18 @@ impl Server {
             proxy,
         });
         let metrics = Arc::new(Metrics::default());
-        Ok(Router::new()
+        // Readiness: while storage fails its health check, the API answers 503.
+        let v2 = Router::new()
             .route("/v2", get(api::base))
             .route("/v2/", get(api::base))
             .route("/v2/{*path}", any(api::dispatch))
-            .route("/healthz", get(api::health))
+            .route_layer(axum::middleware::from_fn_with_state(
+                health.clone(),
+                crate::health::readiness,
+            ));
+        Ok(Router::new()
+            .merge(v2)
+            .route("/healthz", get(crate::health::endpoint).with_state(health))
             .route(
                 "/token",
                 get(auth::endpoint::token).post(auth::endpoint::token),
@@ -168,9 +186,16 @@ impl Server {
         ),
         ServerError,
     > {
+        check_storage(storage.as_ref(), config.health.timeout).await?;
+        let health = Arc::new(Health::new(storage.clone(), config.health));
         let registry = Registry::new(storage.clone());
         registry.set_gc_grace(config.gc.grace);
-        let router = Server::router_with(registry, &config.auth, config.proxy.as_ref())?;
+        let router = Server::router_with(
+            registry,
+            &config.auth,
+            config.proxy.as_ref(),
+            health.clone(),
+        )?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| ServerError::Bind {
@@ -197,11 +222,12 @@ impl Server {
                         addr: config.listen.to_string(),
                         source,
                     })?;
-                Box::pin(
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(shutdown)
-                        .into_future(),
-                )
+                Box::pin(crate::serve::serve(
+                    listener,
+                    router,
+                    shutdown,
+                    config.header_timeout,
+                ))
             }
             None => {
                 // TCP_NODELAY: a streamed blob goes out as a header write then body
@@ -212,13 +238,21 @@ impl Server {
                         tracing::debug!("cannot set TCP_NODELAY: {e}");
                     }
                 });
-                Box::pin(
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(shutdown)
-                        .into_future(),
-                )
+                Box::pin(crate::serve::serve(
+                    listener,
+                    router,
+                    shutdown,
+                    config.header_timeout,
+                ))
             }
         };
+        // The health poller stops with the server.
+        let poll = health.spawn_poll();
+        let fut: futures::future::BoxFuture<'static, std::io::Result<()>> = Box::pin(async move {
+            let result = fut.await;
+            poll.abort();
+            result
+        });
         let Some(every) = config.gc_interval else {
             return Ok((addr, fut));
         };
@@ -233,5 +267,23 @@ impl Server {
             result
         });
         Ok((addr, fut))
+    }
+}
+
+/// Checks `storage` before the server listens: an unreachable endpoint, a missing bucket or
+/// an unusable directory stops the start, rather than a server answering `/v2/` with 200
+/// and every other request with 500.
+async fn check_storage(
+    storage: &dyn Storage,
+    timeout: std::time::Duration,
+) -> Result<(), ServerError> {
+    let unusable = |message: String| ServerError::StorageUnavailable {
+        backend: storage.describe(),
+        message,
+    };
+    match tokio::time::timeout(timeout, storage.check()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(unusable(e.to_string())),
+        Err(_) => Err(unusable(format!("no answer within {timeout:?}"))),
     }
 }

@@ -1145,7 +1145,7 @@ mod tests {
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
     /// Serve an OCI distribution-spec registry until SIGINT or SIGTERM.
-    Serve(crate::commands::registry_serve::RegistryServeArgs),
+    Serve(Box<crate::commands::registry_serve::RegistryServeArgs>),
     /// Delete blobs and manifests nothing refers to, online (servers keep serving).
     #[command(name = "gc", alias = "garbage-collect")]
     Gc(crate::commands::registry_serve::RegistryGcArgs),

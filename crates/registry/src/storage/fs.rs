@@ -43,10 +43,25 @@ impl FsStorage {
             key: root.display().to_string(),
             source: e,
         })?;
-        Ok(FsStorage {
+        let storage = FsStorage {
             root,
             counter: AtomicU64::new(0),
-        })
+        };
+        storage.probe_write()?;
+        Ok(storage)
+    }
+
+    /// Creates and removes a file in the root, so an unwritable root (read-only mount,
+    /// wrong owner) is an error at start rather than on the first push.
+    fn probe_write(&self) -> Result<(), StorageError> {
+        let probe = self.temp_path(&self.root.join("probe"));
+        let err = |op: &'static str, e: std::io::Error| StorageError::Io {
+            op,
+            key: self.root.display().to_string(),
+            source: e,
+        };
+        std::fs::write(&probe, b"").map_err(|e| err("write to root directory", e))?;
+        std::fs::remove_file(&probe).map_err(|e| err("remove a probe file from", e))
     }
 
     /// The root directory.
@@ -114,6 +129,32 @@ async fn write_body(
 }
 
 impl Storage for FsStorage {
+    fn check(&self) -> BoxFuture<'_, Result<(), StorageError>> {
+        Box::pin(async move {
+            // A listing of a missing root is empty, so ask for the root itself.
+            let m = tokio::fs::metadata(&self.root)
+                .await
+                .map_err(|e| StorageError::Io {
+                    op: "stat root directory",
+                    key: self.root.display().to_string(),
+                    source: e,
+                })?;
+            if m.is_dir() {
+                Ok(())
+            } else {
+                Err(StorageError::Io {
+                    op: "stat root directory",
+                    key: self.root.display().to_string(),
+                    source: io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
+                })
+            }
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
     fn meta<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<Meta>, StorageError>> {
         Box::pin(async move {
             match tokio::fs::metadata(self.path(key)).await {

@@ -9,6 +9,7 @@
 
 mod fs;
 mod object;
+mod object_client;
 
 use std::io;
 use std::ops::Range;
@@ -20,6 +21,7 @@ use futures::{StreamExt, TryStreamExt};
 
 pub use fs::FsStorage;
 pub use object::{DEFAULT_PART_SIZE, MIN_PART_SIZE, ObjectStorage};
+pub use object_client::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_TIMEOUT};
 
 use crate::error::StorageError;
 
@@ -170,6 +172,21 @@ pub trait Storage: Send + Sync + 'static {
     /// The names of the direct children of the prefix `key` (objects and sub-prefixes),
     /// sorted; empty when there are none.
     fn list<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Vec<String>, StorageError>>;
+
+    /// Checks that the backend answers, cheaply (one listing or stat): at start and for
+    /// the health check. An empty store is fine; a missing bucket or root is not.
+    fn check(&self) -> BoxFuture<'_, Result<(), StorageError>> {
+        Box::pin(async move {
+            self.list(&Key::root()).await?;
+            Ok(())
+        })
+    }
+
+    /// What the backend is, for messages and logs: a directory or a bucket URL, never
+    /// credentials or endpoints.
+    fn describe(&self) -> String {
+        "storage".to_string()
+    }
 }
 
 /// Reads a whole object of at most `limit` bytes into memory (links, tags, manifests).

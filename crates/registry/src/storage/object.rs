@@ -45,7 +45,7 @@ use object_store::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{ByteStream, Key, Meta, Storage};
+use super::{ByteStream, Key, Meta, Storage, object_client};
 use crate::error::StorageError;
 
 /// The default size of a multipart part: all parts of an upload but the last are exactly
@@ -117,7 +117,8 @@ impl ObjectStorage {
     /// `object_store` builder's settings (`endpoint`, `region`, `access_key_id`,
     /// `secret_access_key`, `allow_http`, ...; `AWS_*`, `GOOGLE_*` and `AZURE_*` environment
     /// variables are read first, options override them), plus `part_size` (bytes, at least
-    /// 5 MiB) for this backend.
+    /// 5 MiB), `max_retries` and `retry_timeout` (see [`super::DEFAULT_MAX_RETRIES`]) for
+    /// this backend.
     pub fn from_url(
         url: &str,
         options: impl IntoIterator<Item = (String, String)>,
@@ -137,11 +138,16 @@ impl ObjectStorage {
                 rest.push((k, v));
             }
         }
+        let tuning = object_client::Tuning::take(url, &mut rest)?;
         let prefix = path.to_string();
         let mut storage = match scheme {
             ObjectStoreScheme::AmazonS3 => {
                 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-                let mut b = AmazonS3Builder::from_env().with_url(url);
+                // Bounded retries first, so the user's options override them.
+                let mut b = AmazonS3Builder::from_env()
+                    .with_url(url)
+                    .with_retry(tuning.retry.clone())
+                    .with_client_options(tuning.client.clone());
                 for (k, v) in rest {
                     let key: AmazonS3ConfigKey = k
                         .parse()
@@ -153,7 +159,11 @@ impl ObjectStorage {
             }
             ObjectStoreScheme::GoogleCloudStorage => {
                 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-                let mut b = GoogleCloudStorageBuilder::from_env().with_url(url);
+                // Bounded retries first, so the user's options override them.
+                let mut b = GoogleCloudStorageBuilder::from_env()
+                    .with_url(url)
+                    .with_retry(tuning.retry.clone())
+                    .with_client_options(tuning.client.clone());
                 for (k, v) in rest {
                     let key: GoogleConfigKey = k
                         .parse()
@@ -165,7 +175,11 @@ impl ObjectStorage {
             }
             ObjectStoreScheme::MicrosoftAzure => {
                 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-                let mut b = MicrosoftAzureBuilder::from_env().with_url(url);
+                // Bounded retries first, so the user's options override them.
+                let mut b = MicrosoftAzureBuilder::from_env()
+                    .with_url(url)
+                    .with_retry(tuning.retry.clone())
+                    .with_client_options(tuning.client.clone());
                 for (k, v) in rest {
                     let key: AzureConfigKey = k
                         .parse()
@@ -182,7 +196,7 @@ impl ObjectStorage {
                 ));
             }
         };
-        storage.url = url.to_string();
+        storage.url = object_client::redact(&parsed);
         storage.with_part_size(part_size)
     }
 
@@ -611,6 +625,28 @@ fn remote(op: &'static str, key: &Key, e: object_store::Error) -> StorageError {
 }
 
 impl Storage for ObjectStorage {
+    fn check(&self) -> BoxFuture<'_, Result<(), StorageError>> {
+        Box::pin(async move {
+            // One listing request: it fails on an unreachable endpoint, bad credentials
+            // and a missing bucket alike (a HEAD of a missing key could not tell the last
+            // from an empty bucket).
+            let root = Key::root();
+            self.store
+                .list_with_delimiter(self.prefix_path().as_ref())
+                .await
+                .map(|_| ())
+                .map_err(|e| StorageError::Io {
+                    op: "list",
+                    key: root.to_string(),
+                    source: io::Error::other(e),
+                })
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+
     fn meta<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<Meta>, StorageError>> {
         Box::pin(async move {
             match self.store.head(&self.path(key)).await {

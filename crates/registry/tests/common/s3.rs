@@ -18,13 +18,13 @@ pub struct S3Server {
     pub bucket: String,
     /// s3s-fs's root directory: `root/<bucket>/<key>` is an object's file.
     pub root: PathBuf,
-    child: Child,
+    port: u16,
+    child: Option<Child>,
 }
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
@@ -59,42 +59,67 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Runs s3s-fs on `port` over `root` and waits until it listens; `None` when it exits or
+/// hangs (someone else took the port).
+fn spawn_on(root: &Path, port: u16) -> Option<Child> {
+    let bin = s3s_fs_binary();
+    let mut child = Command::new(&bin)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+        .arg(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(child);
+        }
+        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 impl S3Server {
     /// Starts s3s-fs with root `root` (created) and an empty bucket `bucket`.
     pub fn start(root: &Path, bucket: &str) -> S3Server {
-        let bin = s3s_fs_binary();
         std::fs::create_dir_all(root.join(bucket)).unwrap();
         for _attempt in 0..5 {
             let port = free_port();
-            let mut child = Command::new(&bin)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-                .arg(root)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return S3Server {
-                        endpoint: format!("http://127.0.0.1:{port}"),
-                        bucket: bucket.to_string(),
-                        root: root.to_path_buf(),
-                        child,
-                    };
-                }
-                if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-                    // Lost the port to someone else, or hung: try another port.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            if let Some(child) = spawn_on(root, port) {
+                return S3Server {
+                    endpoint: format!("http://127.0.0.1:{port}"),
+                    bucket: bucket.to_string(),
+                    root: root.to_path_buf(),
+                    port,
+                    child: Some(child),
+                };
             }
         }
         panic!("s3s-fs did not start listening on 127.0.0.1");
+    }
+
+    /// Kills the server (by its PID), as a backend that dies; the bucket's files stay.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and root, after [`S3Server::stop`].
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the S3 server is still running");
+        self.child = Some(
+            spawn_on(&self.root, self.port)
+                .unwrap_or_else(|| panic!("s3s-fs did not restart on port {}", self.port)),
+        );
     }
 
     /// The options `ObjectStorage::from_url` needs for this server.

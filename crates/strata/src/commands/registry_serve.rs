@@ -81,6 +81,10 @@ pub struct RegistryServeArgs {
     /// Seconds a tag resolved upstream is trusted before asking again (0: ask every time).
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub proxy_tag_ttl: u64,
+    /// Close connections that send no complete request head for this long (default 30s,
+    /// or the config's `http.header_timeout`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub header_timeout: Option<Duration>,
 }
 
 /// Flags of `strata registry gc`.
@@ -292,6 +296,10 @@ pub fn run(ctx: &super::Ctx, args: &RegistryServeArgs) -> anyhow::Result<()> {
     };
     config.gc = gc_options(&file, args.gc_grace, None);
     config.gc_interval = args.gc_interval.or(file.gc.interval);
+    config.health = file.health.options();
+    if let Some(t) = args.header_timeout.or(file.http.header_timeout) {
+        config.header_timeout = t;
+    }
     let mut args = args.clone();
     if args.proxy.is_none()
         && let Some(p) = &file.proxy
@@ -306,6 +314,15 @@ pub fn run(ctx: &super::Ctx, args: &RegistryServeArgs) -> anyhow::Result<()> {
     } else {
         "http"
     };
+    match registry::serve::raise_open_file_limit() {
+        Ok((before, after)) if before != after => tracing::info!(
+            "open-file limit raised from {} to {}",
+            limit_text(before),
+            limit_text(after)
+        ),
+        Ok((_, now)) => tracing::debug!("open-file limit {}", limit_text(now)),
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+    }
     super::util::block_on(async {
         let (storage, place) = open_storage(ctx, &args.storage, &file)?;
         let gc = config
@@ -324,6 +341,11 @@ pub fn run(ctx: &super::Ctx, args: &RegistryServeArgs) -> anyhow::Result<()> {
         }
         serve.await.context("serving the registry")
     })?
+}
+
+/// A resource limit for the log (`None` is unlimited).
+fn limit_text(limit: Option<u64>) -> String {
+    limit.map_or_else(|| "unlimited".to_string(), |n| n.to_string())
 }
 
 /// Collects garbage once, online (servers may keep serving), and prints what it freed.
