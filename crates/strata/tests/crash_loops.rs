@@ -1,5 +1,5 @@
-//! Crash loops (issue 10): `pull`, `push`, `load` and `image prune` killed with SIGKILL at
-//! pseudo-random points, again and again. After every kill the store must be consistent:
+//! Crash loops (issue 10): `pull`, `push`, `load` and `image prune` killed with SIGKILL (and
+//! now and then interrupted with SIGINT or SIGTERM) at pseudo-random points, again and again. After every kill the store must be consistent:
 //! every blob's name matches its content, the ingest area stays bounded, `images` and
 //! `system df` work and every listed image is whole; and the next run of the command
 //! completes. `STRATA_LONG=1` runs 100 kills of pull and 50 of each other command.
@@ -111,9 +111,20 @@ fn assert_consistent(env: &Env, ingest_bound: u64, after: &str) {
     }
 }
 
-/// Runs `strata ARGS` and kills it with SIGKILL after `delay`; returns whether it had
-/// finished (successfully) first.
-fn kill_after(env: &Env, args: &[&str], delay: Duration) -> bool {
+/// The signal for kill number `i`: mostly SIGKILL, every third a SIGINT or SIGTERM (Ctrl-C,
+/// a CI timeout), which must not leave more behind than a SIGKILL does.
+fn signal_for(i: usize) -> rustix::process::Signal {
+    use rustix::process::Signal;
+    match i % 6 {
+        2 => Signal::INT,
+        5 => Signal::TERM,
+        _ => Signal::KILL,
+    }
+}
+
+/// Runs `strata ARGS` and sends it `signal` after `delay` (then waits for it, bounded);
+/// returns whether it had finished (successfully) first.
+fn kill_after(env: &Env, args: &[&str], delay: Duration, signal: rustix::process::Signal) -> bool {
     let mut child = env
         .cmd(args)
         .stdout(std::process::Stdio::null())
@@ -127,9 +138,21 @@ fn kill_after(env: &Env, args: &[&str], delay: Duration) -> bool {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    false
+    let pid = rustix::process::Pid::from_child(&child);
+    let _ = rustix::process::kill_process(pid, signal);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            // A SIGINT/SIGTERM that came too late to interrupt anything may let it succeed.
+            return status.success() && signal != rustix::process::Signal::KILL;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("strata {args:?} still running 30 s after {signal:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// How long one uninterrupted run of `strata ARGS` takes (it must succeed).
@@ -159,13 +182,13 @@ fn pulls_killed_at_random_points_keep_the_store_consistent() {
     let mut delays = Delays(0x5eed_0001);
     for i in 0..kills(15, 100) {
         let delay = delays.next(full + full / 4);
-        if kill_after(&env, &["pull", "-q", &f.name], delay) {
+        if kill_after(&env, &["pull", "-q", &f.name], delay, signal_for(i)) {
             empty(&env);
         }
         assert_consistent(
             &env,
             2 * f.bytes,
-            &format!("pull killed after {delay:?} (#{i})"),
+            &format!("pull killed by {:?} after {delay:?} (#{i})", signal_for(i)),
         );
     }
     env.ok(&["pull", "-q", &f.name]);
@@ -191,11 +214,11 @@ fn pushes_killed_at_random_points_keep_both_sides_consistent() {
         let name = format!("{}/crash/pushed{i}:v1", f.reg.host);
         env.ok(&["tag", &f.name, &name]);
         let delay = delays.next(full + full / 4);
-        kill_after(&env, &["push", &name], delay);
+        kill_after(&env, &["push", &name], delay, signal_for(i));
         assert_consistent(
             &env,
             2 * f.bytes,
-            &format!("push killed after {delay:?} (#{i})"),
+            &format!("push killed by {:?} after {delay:?} (#{i})", signal_for(i)),
         );
         // The next push of the same name completes, and what it pushed pulls whole.
         env.ok(&["push", &name]);
@@ -219,13 +242,13 @@ fn loads_killed_at_random_points_keep_the_store_consistent() {
     let mut delays = Delays(0x5eed_0003);
     for i in 0..kills(8, 50) {
         let delay = delays.next(full + full / 4);
-        if kill_after(&env, &load, delay) {
+        if kill_after(&env, &load, delay, signal_for(i)) {
             empty(&env);
         }
         assert_consistent(
             &env,
             2 * f.bytes,
-            &format!("load killed after {delay:?} (#{i})"),
+            &format!("load killed by {:?} after {delay:?} (#{i})", signal_for(i)),
         );
     }
     env.ok(&load);
@@ -252,11 +275,11 @@ fn prunes_killed_at_random_points_keep_the_store_consistent() {
     for i in 0..kills(8, 50) {
         refill(&env);
         let delay = delays.next(full + full / 4);
-        kill_after(&env, &["image", "prune", "-a", "-f"], delay);
+        kill_after(&env, &["image", "prune", "-a", "-f"], delay, signal_for(i));
         assert_consistent(
             &env,
             2 * f.bytes,
-            &format!("prune killed after {delay:?} (#{i})"),
+            &format!("prune killed by {:?} after {delay:?} (#{i})", signal_for(i)),
         );
     }
     env.ok(&["image", "prune", "-a", "-f"]);
