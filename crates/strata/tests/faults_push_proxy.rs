@@ -146,10 +146,13 @@ fn the_proxy_answers_502_when_the_upstream_manifest_stalls() {
     let run = patient_pull(&client, &format!("{host}/app:v1"));
     // The client retries the HEAD's 502 three times, then sends one GET for the details:
     // five waits of the proxy's 1 s, and no more.
-    failed(
-        &run,
-        Duration::from_secs(9),
-        &[&host, "502", "no data for 1s"],
+    failed(&run, Duration::from_secs(9), &[&host, "502"]);
+    // The proxy's idle timeout or its deadline for a manifest, whichever fires first on a
+    // loaded machine: either names the 1 s.
+    assert!(
+        run.stderr.contains("no data for 1s") || run.stderr.contains("no answer within 1s"),
+        "{}",
+        run.stderr
     );
     nothing_tagged(&client);
 }
