@@ -54,6 +54,34 @@ impl std::fmt::Debug for Ingest {
     }
 }
 
+impl Store {
+    /// Discards the ingest of `digest` if nobody writes it now: what a writer killed
+    /// mid-ingest left, when the writer knows its data is not worth resuming (a build's
+    /// layer, made from a temp file that died with it). Returns whether it removed one.
+    pub fn discard_idle_ingest(&self, digest: &Digest) -> Result<bool, StoreError> {
+        let dir = self.root().join("ingest").join(digest.hex());
+        let lock_path = dir.join("lock");
+        let lock = match File::options().read(true).write(true).open(&lock_path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(StoreError::io("cannot open", &lock_path, e)),
+        };
+        // Held (or being taken over by a waiter): someone writes it, leave it. Holding the
+        // lock while removing is safe: a waiter sees its lock file unlinked and starts over.
+        if let Some(lock) = &lock
+            && (lock.try_lock().is_err() || !same_file(lock, &lock_path))
+        {
+            return Ok(false);
+        }
+        let data = dir.join("data");
+        let removed = fs::remove_file(&data).is_ok();
+        let _ = fs::remove_file(&lock_path);
+        // Fails harmlessly when a new writer made its lock file in the meantime.
+        let _ = fs::remove_dir(&dir);
+        Ok(removed || lock.is_some())
+    }
+}
+
 impl Ingest {
     pub(crate) fn open(store: &Store, desc: &Descriptor) -> Result<Ingest, StoreError> {
         let dir = store.root().join("ingest").join(desc.digest.hex());
