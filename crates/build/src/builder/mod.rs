@@ -319,6 +319,19 @@ fn schedule<'a>(
 pub fn reap_dead_builds(store: &Store, runtime: &mut dyn FnMut() -> Option<runtime::OciRuntime>) {
     runtime::container::reap(store, runtime);
     remove_stale_tmp(store, &store.root().join("tmp"));
+    remove_empty_ingest_dirs(&store.root().join("ingest"));
+    store.discard_dead_oneshot_ingests();
+}
+
+/// Removes the empty directories under `ingest/`: what a writer killed between making
+/// its ingest directory and its lock file left (a blob of the build's own, a config or a
+/// manifest). `rmdir` fails on any other; a live writer that loses its fresh directory
+/// this way finds its lock file missing and makes both again.
+fn remove_empty_ingest_dirs(dir: &Path) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let _ = fs::remove_dir(e.path());
+    }
 }
 
 /// The marker a build leaves in its temporary directory for each ingest it opens, so that
