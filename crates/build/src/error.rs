@@ -6,6 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
+    /// The build was canceled ([`crate::cancel::cancel`]: SIGINT, SIGTERM); BuildKit's words.
+    #[error("context canceled")]
+    Canceled,
     /// The Dockerfile did not parse or type.
     #[error(transparent)]
     Parse(#[from] dockerfile::ParseError),

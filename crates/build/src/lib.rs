@@ -42,6 +42,7 @@
 
 mod builder;
 pub mod cache;
+pub mod cancel;
 pub mod context;
 pub mod copy;
 mod error;
@@ -55,6 +56,6 @@ pub mod run;
 pub mod stubs;
 pub mod unpack;
 
-pub use builder::{BuildRequest, Built, Secrets, base_images, build, build_held};
+pub use builder::{BuildRequest, Built, Secrets, base_images, build, build_held, reap_dead_builds};
 pub use error::BuildError;
 pub use progress::Event;

@@ -44,6 +44,11 @@ pub enum Event {
         /// How long it took.
         seconds: f64,
     },
+    /// The step was running when the build was canceled.
+    Canceled {
+        /// The step.
+        id: usize,
+    },
     /// The image was written and named.
     Image {
         /// The image ID (config digest).

@@ -11,35 +11,13 @@ use store::Store;
 
 use crate::BuildError;
 
-/// Names of RUN containers: `strata-build-<builder pid>-<n>`, so that a later build can tell
-/// the containers of a build that was killed mid-RUN from live ones.
+/// Names of RUN containers: `strata-build-<builder pid>-<n>`. Whose they are is in their
+/// owner file ([`runtime::container::create_owned`]): once the build is gone, any command
+/// that opens the store reaps them.
 const BUILD_CONTAINER_PREFIX: &str = "strata-build-";
 
 /// Numbers the RUN containers of this process.
 static NEXT_CONTAINER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Removes (killing them) the RUN containers of builds whose process is gone, with their
-/// mounts and directories: what a build killed mid-RUN leaves behind. Errors are ignored:
-/// the next build tries again.
-pub(crate) fn reap_stale_containers(store: &Store, rt: &OciRuntime) {
-    let Ok(all) = runtime::container::list(store.root()) else {
-        return;
-    };
-    for c in all {
-        let Some(pid) = c
-            .record
-            .name
-            .strip_prefix(BUILD_CONTAINER_PREFIX)
-            .and_then(|r| r.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = c.remove(store, rt, true);
-        }
-    }
-}
 
 /// The argv of a RUN: exec form as is; shell form through the stage's SHELL (default
 /// `/bin/sh -c`). A RUN that is only a heredocs (`RUN <<EOF`) runs the heredoc's body as
@@ -192,7 +170,8 @@ pub(crate) fn run(
         std::process::id(),
         NEXT_CONTAINER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let c = runtime::container::create(store, rt, image, Some(&name), opts)?;
+    crate::cancel::check()?;
+    let c = runtime::container::create_owned(store, rt, image, Some(&name), opts)?;
     let attach = Attach {
         stdout: Some(Box::new(Lines {
             buf: Vec::new(),
@@ -211,7 +190,13 @@ pub(crate) fn run(
             return Err(e.into());
         }
     };
+    let live = crate::cancel::Live::register(running.container(), rt);
     let (c, code) = running.wait(rt)?;
+    drop(live);
+    if crate::cancel::is_canceled() {
+        let _ = c.remove(store, rt, true);
+        return Err(BuildError::Canceled);
+    }
     if code != 0 {
         let _ = c.remove(store, rt, true);
         return Err(BuildError::RunFailed {

@@ -71,11 +71,7 @@ fn supervise(
                 running.wait(runtime)?
             }
             Err(e) => {
-                // Docker leaves such a container `created`, with the code and the error.
-                state.exit_code = Some(e.start_exit_code());
-                state.error = Some(e.to_string());
-                state.finished_at = Some(now_rfc3339());
-                write_state(&dir.state(), &state)?;
+                record_failed_start(&dir, &mut state, &e)?;
                 return Err(e);
             }
         };
@@ -90,16 +86,69 @@ fn supervise(
             }
             None => {
                 if auto_remove {
-                    let volumes = exited.anonymous_volumes();
-                    exited.remove(store, runtime, false)?;
-                    for v in volumes {
-                        crate::volumes::remove(store.root(), &v)?;
-                    }
+                    remove_with_volumes(store, runtime, exited)?;
                 }
                 return Ok(code);
             }
         }
     }
+}
+
+/// The body of the monitor of an attached run (`run` without `-d`, `start -a`): starts
+/// container `id` with its streams on `attach` and waits for it, once (the client leaves
+/// a `--restart` policy to [`resume`]), then removes it under `--rm`. Being a process of
+/// its own, it outlives a killed client as Docker's daemon does: the real exit code is
+/// recorded and `--rm` honoured whatever happens to the client. A failed start is
+/// recorded and returned as [`run`] does (and the container kept for the client to
+/// report). Returns the container's exit code.
+pub fn attached(
+    store: &Store,
+    runtime: &OciRuntime,
+    id: &str,
+    attach: Attach,
+) -> Result<i32, RuntimeError> {
+    let mut c = container::load(store.root(), id)?;
+    user_start(&mut c);
+    let dir = c.dir.clone();
+    let mut state = c.state.clone();
+    let auto_remove = c.record.options.auto_remove;
+    let (exited, code) = match c.start(store, runtime, attach) {
+        Ok(running) => running.wait(runtime)?,
+        Err(e) => {
+            record_failed_start(&dir, &mut state, &e)?;
+            return Err(e);
+        }
+    };
+    if auto_remove {
+        remove_with_volumes(store, runtime, exited)?;
+    }
+    Ok(code)
+}
+
+/// Docker leaves a container whose start failed `created`, with the code and the error.
+fn record_failed_start(
+    dir: &crate::record::ContainerDir,
+    state: &mut ContainerState,
+    e: &RuntimeError,
+) -> Result<(), RuntimeError> {
+    state.exit_code = Some(e.start_exit_code());
+    state.error = Some(e.to_string());
+    state.finished_at = Some(now_rfc3339());
+    write_state(&dir.state(), state)
+}
+
+/// `--rm`: removes the exited container `c` with its anonymous volumes.
+fn remove_with_volumes(
+    store: &Store,
+    runtime: &OciRuntime,
+    c: Container,
+) -> Result<(), RuntimeError> {
+    let volumes = c.anonymous_volumes();
+    c.remove(store, runtime, false)?;
+    for v in volumes {
+        crate::volumes::remove(store.root(), &v)?;
+    }
+    Ok(())
 }
 
 /// Whether `exited` (which exited with `code`) starts again: if its policy says so and the

@@ -54,6 +54,63 @@ impl std::fmt::Debug for Ingest {
     }
 }
 
+impl Store {
+    /// Discards the ingest of `digest` if nobody writes it now: what a writer killed
+    /// mid-ingest left, when the writer knows its data is not worth resuming (a build's
+    /// layer, made from a temp file that died with it). Returns whether it removed one.
+    pub fn discard_idle_ingest(&self, digest: &Digest) -> Result<bool, StoreError> {
+        discard_idle_dir(&self.root().join("ingest").join(digest.hex()))
+    }
+
+    /// Discards the idle ingests of blobs written whole from memory (configs, manifests:
+    /// never worth resuming) that a killed writer left. Cheap: one listing of `ingest/`.
+    pub fn discard_dead_oneshot_ingests(&self) {
+        let Ok(rd) = fs::read_dir(self.root().join("ingest")) else {
+            return;
+        };
+        for e in rd.flatten() {
+            if e.path().join(ONESHOT).exists() {
+                let _ = discard_idle_dir(&e.path());
+            }
+        }
+    }
+}
+
+/// Marks the ingest of a blob written whole from memory: nobody resumes it.
+const ONESHOT: &str = "oneshot";
+
+impl Ingest {
+    /// Marks this ingest as one nobody resumes (see [`Store::discard_dead_oneshot_ingests`]).
+    pub(crate) fn mark_oneshot(&self) -> Result<(), StoreError> {
+        let p = self.dir.join(ONESHOT);
+        fs::write(&p, b"").map_err(|e| StoreError::io("cannot create", &p, e))
+    }
+}
+
+/// Removes ingest directory `dir` unless its lock is held; whether it removed anything.
+fn discard_idle_dir(dir: &Path) -> Result<bool, StoreError> {
+    let lock_path = dir.join("lock");
+    let lock = match File::options().read(true).write(true).open(&lock_path) {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(StoreError::io("cannot open", &lock_path, e)),
+    };
+    // Held (or being taken over by a waiter): someone writes it, leave it. Holding the
+    // lock while removing is safe: a waiter sees its lock file unlinked and starts over.
+    if let Some(lock) = &lock
+        && (lock.try_lock().is_err() || !same_file(lock, &lock_path))
+    {
+        return Ok(false);
+    }
+    let data = dir.join("data");
+    let _ = fs::remove_file(dir.join(ONESHOT));
+    let removed = fs::remove_file(&data).is_ok();
+    let _ = fs::remove_file(&lock_path);
+    // Fails harmlessly when a new writer made its lock file in the meantime.
+    let _ = fs::remove_dir(dir);
+    Ok(removed || lock.is_some())
+}
+
 impl Ingest {
     pub(crate) fn open(store: &Store, desc: &Descriptor) -> Result<Ingest, StoreError> {
         let dir = store.root().join("ingest").join(desc.digest.hex());
@@ -330,6 +387,7 @@ impl Ingest {
     /// Removes the ingest directory while still holding its lock. Waiters notice that the
     /// lock file was unlinked and start over.
     fn cleanup(&self) {
+        let _ = fs::remove_file(self.dir.join(ONESHOT));
         let _ = fs::remove_file(self.data_path());
         let _ = fs::remove_file(self.dir.join("lock"));
         let _ = fs::remove_dir(&self.dir);

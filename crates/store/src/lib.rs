@@ -237,6 +237,7 @@ impl Store {
         use std::io::Write;
         let mut w = self.ingest(desc)?;
         if !w.already_committed() {
+            w.mark_oneshot()?;
             w.reset()?;
             w.write_all(bytes)
                 .map_err(|e| StoreError::io("cannot write", self.blob_path(&desc.digest), e))?;

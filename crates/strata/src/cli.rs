@@ -1001,6 +1001,12 @@ pub struct MonitorArgs {
     /// Take over a container whose attached run exited: restart it per its policy.
     #[arg(long)]
     pub resume: bool,
+    /// The monitor of an attached run: the container's streams are this process's.
+    #[arg(long)]
+    pub attached: bool,
+    /// With `--attached`: feed this process's stdin to the container.
+    #[arg(long)]
+    pub stdin: bool,
     /// The container to start and wait for.
     pub id: String,
 }

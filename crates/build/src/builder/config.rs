@@ -14,6 +14,7 @@ impl<'a> Builder<'a> {
         index: usize,
         total: usize,
     ) -> Result<(), BuildError> {
+        crate::cancel::check()?;
         let scope = Self::scope(img, args);
         let mut used = BTreeMap::new();
         let c = &mut img.config.config;

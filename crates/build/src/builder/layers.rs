@@ -457,14 +457,35 @@ impl<'a> Builder<'a> {
             .map_err(|e| BuildError::io("write", &path, e.into_error()))?;
         let desc = Descriptor::new(media::OCI_LAYER_GZIP, digests.digest.clone(), digests.size);
         self.lease.add(&desc.digest)?;
+        // Named in the build's temp directory first: if this process is killed while the
+        // ingest is open, whoever reaps the directory discards the ingest too.
+        let marker = self.tmp.join(format!(
+            "{}{}-{}",
+            super::INGEST_MARKER,
+            desc.digest.algorithm().name(),
+            desc.digest.hex()
+        ));
+        fs::write(&marker, b"").map_err(|e| BuildError::io("create", &marker, e))?;
         let mut ingest = self.store.ingest(&desc)?;
         if !ingest.already_committed() {
-            ingest.reset()?;
-            file.rewind()
-                .map_err(|e| BuildError::io("read", &path, e))?;
-            io::copy(&mut file, &mut ingest).map_err(|e| BuildError::io("store", &path, e))?;
-            ingest.commit()?;
+            let copied = ingest
+                .reset()
+                .map_err(BuildError::from)
+                .and_then(|()| file.rewind().map_err(|e| BuildError::io("read", &path, e)))
+                .and_then(|()| {
+                    io::copy(&mut file, &mut ingest).map_err(|e| BuildError::io("store", &path, e))
+                });
+            match copied {
+                Ok(_) => ingest.commit()?,
+                // A build's layer is never resumed: its data must not stay in the store.
+                Err(e) => {
+                    let _ = ingest.abort();
+                    let _ = fs::remove_file(&marker);
+                    return Err(e);
+                }
+            }
         }
+        let _ = fs::remove_file(&marker);
         // Docker's history and image SIZE are the unpacked size, measured as it was written.
         if let Some(unpacked) = digests.unpacked_size {
             self.store.set_unpacked_size(&desc.digest, unpacked)?;

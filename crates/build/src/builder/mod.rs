@@ -209,7 +209,7 @@ pub fn build_held(
         &context,
     )?;
     let cache = Cache::open(store.root());
-    remove_stale_tmp(&store.root().join("tmp"));
+    remove_stale_tmp(store, &store.root().join("tmp"));
     let tmp = store
         .root()
         .join("tmp")
@@ -323,7 +323,48 @@ fn schedule<'a>(
 
 /// Removes the temporary directories of builds whose process is gone (killed or
 /// interrupted): `<root>/tmp/build-<pid>-<n>`.
-fn remove_stale_tmp(dir: &Path) {
+/// Removes what builds killed with SIGKILL left in `store`: their RUN containers (with
+/// [`runtime::container::reap`]; `runtime` gives the OCI runtime, asked for only when one
+/// is needed), their temporary directories and the ingests they had begun. Cheap when
+/// there is nothing to remove; any command that opens the store may call it.
+pub fn reap_dead_builds(store: &Store, runtime: &mut dyn FnMut() -> Option<runtime::OciRuntime>) {
+    runtime::container::reap(store, runtime);
+    remove_stale_tmp(store, &store.root().join("tmp"));
+    remove_empty_ingest_dirs(&store.root().join("ingest"));
+    store.discard_dead_oneshot_ingests();
+}
+
+/// Removes the empty directories under `ingest/`: what a writer killed between making
+/// its ingest directory and its lock file left (a blob of the build's own, a config or a
+/// manifest). `rmdir` fails on any other; a live writer that loses its fresh directory
+/// this way finds its lock file missing and makes both again.
+fn remove_empty_ingest_dirs(dir: &Path) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let _ = fs::remove_dir(e.path());
+    }
+}
+
+/// The marker a build leaves in its temporary directory for each ingest it opens, so that
+/// the ingests of a killed build are found and discarded with its directory.
+const INGEST_MARKER: &str = "ingest-";
+
+/// Discards the ingests a dead build's temporary directory `tmp` names (those no one
+/// writes now).
+fn discard_ingests(store: &Store, tmp: &Path) {
+    let Ok(rd) = fs::read_dir(tmp) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(digest) = name
+            .strip_prefix(INGEST_MARKER)
+            .and_then(|d| d.replacen('-', ":", 1).parse::<Digest>().ok())
+        {
+            let _ = store.discard_idle_ingest(&digest);
+        }
+    }
+}
+
+fn remove_stale_tmp(store: &Store, dir: &Path) {
     let Ok(rd) = fs::read_dir(dir) else { return };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -335,6 +376,7 @@ fn remove_stale_tmp(dir: &Path) {
             continue;
         };
         if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            discard_ingests(store, &e.path());
             remove_tree(&e.path());
         }
     }

@@ -202,7 +202,6 @@ impl<'a> Builder<'a> {
     ) -> Result<(Descriptor, Digest), BuildError> {
         if self.runtime.is_none() {
             let rt = runtime::OciRuntime::detect(self.req.runtime.as_deref(), self.store.root())?;
-            run::reap_stale_containers(self.store, &rt);
             self.runtime = Some(rt);
         }
         let rt = self
@@ -293,6 +292,10 @@ impl<'a> Builder<'a> {
                     code,
                     output: tail,
                 });
+            }
+            Err(BuildError::Canceled) => {
+                self.emit(Event::Canceled { id });
+                return Err(BuildError::Canceled);
             }
             other => other?,
         };

@@ -24,7 +24,10 @@ use crate::spec::{self, Context, EtcFiles};
 use crate::streams::{Attach, Pump, pipe_streams, terminal_streams};
 use crate::{RunOptions, RuntimeError, etc_files, inroot, snapshot, user};
 
+mod owner;
+mod reap;
 mod stop;
+pub use reap::{owned_by_live_process, reap};
 pub(crate) use stop::wait_exit;
 
 /// The cgroup every container's cgroup is made under: Docker's (cgroupfs driver) default.
@@ -183,13 +186,36 @@ fn name_in_use(store_root: &Path, name: &str) -> Result<Option<String>, RuntimeE
 /// Creates a container from `image` (any name `resolve_image` accepts): records it, marks
 /// the image as used, unpacks missing snapshots, resolves the user in the image, makes
 /// the working directory and writes the runtime bundle. Nothing stays mounted. On error
-/// nothing is left behind.
+/// nothing is left behind, and what a kill at any step leaves is [`reap`]ed.
 pub fn create(
     store: &Store,
     runtime: &OciRuntime,
     image: &str,
     name: Option<&str>,
     opts: RunOptions,
+) -> Result<Container, RuntimeError> {
+    create_with(store, runtime, image, name, opts, false)
+}
+
+/// [`create`] for a container that lives only as long as this process (a build's RUN):
+/// once this process is gone, [`reap`] kills and removes it.
+pub fn create_owned(
+    store: &Store,
+    runtime: &OciRuntime,
+    image: &str,
+    name: Option<&str>,
+    opts: RunOptions,
+) -> Result<Container, RuntimeError> {
+    create_with(store, runtime, image, name, opts, true)
+}
+
+fn create_with(
+    store: &Store,
+    runtime: &OciRuntime,
+    image: &str,
+    name: Option<&str>,
+    opts: RunOptions,
+    owned: bool,
 ) -> Result<Container, RuntimeError> {
     // Held until the container's record uses it (`add_image_user` below, which keeps it
     // from then on): a concurrent `image prune` cannot take it while it is being made.
@@ -233,8 +259,7 @@ pub fn create(
              You have to remove (or rename) that container to be able to reuse that name."
         )));
     }
-    let dir = ContainerDir::new(root, &id);
-    fs::create_dir(&dir.0).map_err(|e| RuntimeError::io("create", &dir.0, e))?;
+    let dir = ContainerDir(owner::make_owned_dir(&containers_dir(root), &id)?);
     let mut guard = CreateGuard {
         store,
         dir: dir.clone(),
@@ -376,6 +401,9 @@ pub fn create(
     }
     join_namespaces(store.root(), opts, &mut spec)?;
     write_json(&dir.bundle().join("config.json"), &spec)?;
+    if !owned {
+        owner::release(&dir.0)?;
+    }
     guard.armed = false;
     Ok(Container {
         record,
@@ -485,9 +513,12 @@ pub fn wait_exited(
 /// Removes every container that is not running (`container prune`) with its anonymous
 /// volumes; returns their IDs.
 pub fn prune(store: &Store, runtime: &OciRuntime) -> Result<Vec<String>, RuntimeError> {
-    let mut removed = Vec::new();
+    let mut removed = reap(store, &mut || Some(runtime.clone()));
     for c in list(store.root())? {
-        if crate::monitor::observed_state(&c, runtime)?.status == Status::Running {
+        // A create in progress, or a live build's RUN container between its steps.
+        if owned_by_live_process(&c.dir.0)
+            || crate::monitor::observed_state(&c, runtime)?.status == Status::Running
+        {
             continue;
         }
         let id = c.record.id.clone();

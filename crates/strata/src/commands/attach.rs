@@ -4,6 +4,7 @@
 
 use std::io::IsTerminal;
 
+use runtime::record::Status;
 use runtime::{Attach, Container, OciRuntime};
 
 use super::{Ctx, ExitStatus, container};
@@ -41,43 +42,50 @@ pub fn run_attached(
     } else {
         None
     };
-    let attach = Attach {
-        stdin: stdin.then(|| Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
-        stdout: Some(Box::new(std::io::stdout())),
-        stderr: Some(Box::new(std::io::stderr())),
-        tty_size: tty.then(terminal_size).flatten(),
-    };
-    let mut c = c;
-    runtime::monitor::user_start(&mut c);
-    let started = c.start(store, rt, attach);
-    let result = match started {
-        Ok(running) => running.wait(rt).map_err(anyhow::Error::from),
-        Err(e) => {
-            drop(raw);
-            let code = e.run_exit_code();
-            if let Ok(mut c) = runtime::container::load(&ctx.root, &id) {
-                if auto_remove {
-                    let _ = container::remove_with_volumes(ctx, store, rt, c, true);
-                } else {
-                    // Docker leaves it `created`, with the code and the error.
-                    c.state.exit_code = Some(e.start_exit_code());
-                    c.state.error = Some(e.to_string());
-                    c.state.finished_at = Some(runtime::record::now_rfc3339());
-                    let _ = runtime::record::write_state(&c.dir.state(), &c.state);
-                }
-            }
-            return Err(ExitStatus::error(code, e));
-        }
-    };
+    // The container's monitor is a process of its own (as Docker's daemon is): killed,
+    // we leave it running, and it still records the exit code and honours `--rm`.
+    let status = super::monitor::run_attached_monitor(ctx, &c, rt, stdin);
     drop(raw);
-    let (c, code) = result?;
-    if auto_remove {
-        container::remove_with_volumes(ctx, store, rt, c, false)?;
-    } else {
+    let status = status.map_err(|e| ExitStatus::error(125, e))?;
+    let recorded = runtime::container::load(&ctx.root, &id).ok();
+    if !status.success()
+        && let Some(c) = recorded
+            .as_ref()
+            .filter(|c| c.state.status == Status::Created)
+        && let Some(error) = &c.state.error
+    {
+        // The start failed (recorded by the monitor): Docker's code, the container removed
+        // under `--rm`, else left `created` with the error.
+        // The monitor exits with `run`'s code (125/126/127); the state has `start`'s.
+        let code = status.code().unwrap_or(125);
+        let error = anyhow::anyhow!("{error}");
+        if auto_remove {
+            let _ = container::remove_with_volumes(ctx, store, rt, c.clone(), true);
+        }
+        return Err(ExitStatus::error(code, error));
+    }
+    let Some(code) = status.code() else {
+        return Err(ExitStatus::error(
+            125,
+            anyhow::anyhow!("the monitor of container {id} was killed ({status})"),
+        ));
+    };
+    if !auto_remove && let Some(c) = recorded {
         // `--restart` goes on without us, as Docker's daemon goes on after its client.
         super::monitor::resume_detached(ctx, &c, rt)?;
     }
     Ok(code)
+}
+
+/// The streams of the monitor of an attached run: this process's stdout and stderr, its
+/// stdin with `stdin`, and with `tty` the terminal's size.
+pub fn own_streams(stdin: bool, tty: bool) -> Attach {
+    Attach {
+        stdin: stdin.then(|| Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
+        stdout: Some(Box::new(std::io::stdout())),
+        stderr: Some(Box::new(std::io::stderr())),
+        tty_size: tty.then(terminal_size).flatten(),
+    }
 }
 
 /// Forwards [`FORWARDED`] signals to container `id` from a thread of its own; returns once

@@ -95,6 +95,7 @@ impl<W: Write> Plain<W> {
             Event::Cached { id } => writeln!(self.out, "#{id} CACHED"),
             Event::Miss { id, reason } => writeln!(self.out, "#{id} cache miss: {reason}"),
             Event::Output { id, line } => writeln!(self.out, "#{id} {line}"),
+            Event::Canceled { id } => writeln!(self.out, "#{id} CANCELED"),
             Event::Done { id, seconds } => writeln!(self.out, "#{id} DONE {seconds:.1}s"),
             Event::Image { id, tags } => {
                 let n = self.named.len() + 1;
@@ -225,6 +226,7 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         out: std::io::stderr(),
         named: BTreeMap::new(),
     };
+    super::build_cancel::catch_signals()?;
     // The build works under the bases' lease, which also holds what it makes until the
     // export below is done.
     let built = build::build_held(
@@ -236,7 +238,16 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
             }
         },
         &hold,
-    )?;
+    );
+    // BuildKit's last words on a canceled build; the code is the signal's, as a shell
+    // reports a process it ended.
+    if let Some(code) = super::build_cancel::exit_code() {
+        return Err(super::ExitStatus::error(
+            code,
+            super::Plain::error("context canceled"),
+        ));
+    }
+    let built = built?;
     if let Some(f) = &args.iidfile {
         write_iidfile(f, &built.id.to_string())?;
     }

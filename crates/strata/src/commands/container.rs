@@ -150,7 +150,10 @@ pub fn prune(ctx: &Ctx, args: ForceArgs, out: &mut dyn Write) -> anyhow::Result<
     let mut reclaimed = 0;
     for mut c in runtime::container::list(&ctx.root)? {
         let rt = runtime_of(ctx, &c)?;
-        if observed(&c, &rt)?.status == Status::Running {
+        // A create in progress, or a live build's RUN container between its steps.
+        if runtime::container::owned_by_live_process(&c.dir.0)
+            || observed(&c, &rt)?.status == Status::Running
+        {
             continue;
         }
         settle(&mut c, &rt)?;

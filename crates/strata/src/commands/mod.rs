@@ -2,6 +2,7 @@
 
 mod attach;
 pub mod build;
+mod build_cancel;
 mod build_output;
 mod commit;
 mod config_json;
@@ -189,10 +190,14 @@ pub fn report_errors(errors: Vec<anyhow::Error>) -> anyhow::Result<()> {
 }
 
 impl Ctx {
-    /// Opens (creating if needed) the store.
+    /// Opens (creating if needed) the store, and reaps what killed commands left in it
+    /// (a killed build's RUN containers and ingests, half-created containers): every
+    /// command that touches the store cleans up after the dead ones.
     pub fn store(&self) -> anyhow::Result<store::Store> {
-        store::Store::open(&self.root)
-            .with_context(|| format!("opening the store at {}", self.root.display()))
+        let store = store::Store::open(&self.root)
+            .with_context(|| format!("opening the store at {}", self.root.display()))?;
+        ::build::reap_dead_builds(&store, &mut || container::new_runtime(self).ok());
+        Ok(store)
     }
 }
 

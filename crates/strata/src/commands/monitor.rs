@@ -21,6 +21,15 @@ pub fn run(ctx: &Ctx, args: MonitorArgs) -> anyhow::Result<()> {
         Some(_) => container::new_runtime(ctx)?,
         None => container::runtime_of(ctx, &c)?,
     };
+    if args.attached {
+        let attach = super::attach::own_streams(args.stdin, c.record.options.tty);
+        // The client reports a failed start from the recorded state: print nothing.
+        return match runtime::monitor::attached(&store, &rt, &c.record.id, attach) {
+            Ok(0) => Ok(()),
+            Ok(code) => Err(ExitStatus::code(code)),
+            Err(e) => Err(ExitStatus::code(e.run_exit_code())),
+        };
+    }
     let supervised = if args.resume {
         runtime::monitor::resume(&store, &rt, &c.record.id)
     } else {
@@ -54,6 +63,43 @@ pub fn resume_detached(ctx: &Ctx, c: &Container, rt: &OciRuntime) -> anyhow::Res
         .process_group(0)
         .spawn()?;
     Ok(())
+}
+
+/// Spawns the monitor of an attached run of `c` (see [`runtime::monitor::attached`]) in a
+/// process group of its own, on this process's stdout and stderr; with `stdin`, this
+/// process's stdin is copied to it through a pipe, so that the container sees end of
+/// file once we are gone. Returns the monitor's exit status.
+pub fn run_attached_monitor(
+    ctx: &Ctx,
+    c: &Container,
+    rt: &OciRuntime,
+    stdin: bool,
+) -> anyhow::Result<std::process::ExitStatus> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.arg("--root")
+        .arg(&ctx.root)
+        .arg("--runtime")
+        .arg(&rt.path)
+        .args(["monitor", "--attached"]);
+    if stdin {
+        cmd.arg("--stdin");
+    }
+    let mut child = cmd
+        .arg(&c.record.id)
+        .stdin(if stdin {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        // Its own group: a Ctrl-C reaches us (we forward it to the container), not it.
+        .process_group(0)
+        .spawn()?;
+    if let Some(mut pipe) = child.stdin.take() {
+        // Not joined: it may block on a terminal after the container is gone.
+        std::thread::spawn(move || std::io::copy(&mut std::io::stdin(), &mut pipe));
+    }
+    Ok(child.wait()?)
 }
 
 /// Spawns the monitor of `c` and waits until it has started the container. A start that
