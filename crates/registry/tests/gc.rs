@@ -848,8 +848,9 @@ async fn gc_during_push_storm_loses_nothing_and_frees_orphans() {
     for (n, r) in &live {
         pull(&reader, n, r).await.unwrap();
     }
+    // A hang guard, not a benchmark: it took 40-140 s depending on the machine's load.
     assert!(
-        started.elapsed() < Duration::from_secs(120),
+        started.elapsed() < Duration::from_secs(600),
         "storm took {:?}",
         started.elapsed()
     );

@@ -68,7 +68,12 @@ fn supervise(
             Ok(running) => {
                 // Started and recorded as running: a stop from now on stops this run.
                 drop(lock.take());
-                running.wait(runtime)?
+                let policy = running.container().record.options.restart.clone();
+                let restarts = running.container().state.restart_count;
+                let stopped = running.container().dir.stopped_by_user();
+                running.wait_then(runtime, &|code| {
+                    policy.should_restart(code, restarts, stopped.exists())
+                })?
             }
             Err(e) => {
                 record_failed_start(&dir, &mut state, &e)?;

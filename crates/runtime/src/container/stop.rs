@@ -78,6 +78,18 @@ impl Running {
     /// its output, unmounts its root filesystem and records the exit code (128 + signal
     /// for a killed process), which it returns.
     pub fn wait(self, runtime: &OciRuntime) -> Result<(Container, i32), RuntimeError> {
+        self.wait_then(runtime, &|_| false)
+    }
+
+    /// [`Running::wait`] for a monitor that applies a restart policy: when `restarts` says
+    /// the exit code starts the container again, the exit is recorded as `restarting` (and
+    /// owned by this process) in the same write, so that no other command ever sees it
+    /// plainly exited in between (a `rm` then took it from under its monitor).
+    pub fn wait_then(
+        self,
+        runtime: &OciRuntime,
+        restarts: &dyn Fn(i32) -> bool,
+    ) -> Result<(Container, i32), RuntimeError> {
         let Running {
             mut container,
             pid,
@@ -99,6 +111,10 @@ impl Running {
         container.state.status = Status::Exited;
         container.state.pid = 0;
         container.state.monitor_pid = 0;
+        if restarts(code) {
+            container.state.restarting = true;
+            container.state.monitor_pid = std::process::id() as i32;
+        }
         container.state.ports.clear();
         container.state.exit_code = Some(code);
         container.state.finished_at = Some(now_rfc3339());
