@@ -37,6 +37,20 @@ pub fn config(default: u32) -> Config {
     }
 }
 
+/// Runs `test` on `default` (or `STRATA_FUZZ_CASES`) cases of `strategy`, for harnesses
+/// that share a fixture made in the test itself (a `static` one would never be dropped,
+/// and its temp dir would outlive the test); panics with the minimal failing input.
+pub fn run_cases<S: proptest::strategy::Strategy>(
+    default: u32,
+    strategy: &S,
+    test: impl Fn(S::Value) -> Result<(), proptest::test_runner::TestCaseError>,
+) {
+    let mut runner = proptest::test_runner::TestRunner::new(config(default));
+    if let Err(e) = runner.run(strategy, test) {
+        panic!("{e}");
+    }
+}
+
 /// Runs `f` on a thread of its own and panics if it does not finish within `limit`: a
 /// hang is a finding, and must fail the test rather than stall it.
 pub fn bounded<T: Send + 'static>(

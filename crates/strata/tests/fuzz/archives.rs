@@ -6,14 +6,13 @@
 
 use std::io::Write;
 use std::process::Stdio;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use proptest::prelude::*;
 
-use crate::config;
 use crate::documents::{Edit, edited, edits};
 use crate::harness::Env;
+use crate::run_cases;
 
 /// A store holding `app:v1`, with that image saved in both docker-archive forms.
 struct Fixture {
@@ -24,9 +23,8 @@ struct Fixture {
     classic: Vec<u8>,
 }
 
-fn fixture() -> &'static Mutex<Fixture> {
-    static F: OnceLock<Mutex<Fixture>> = OnceLock::new();
-    F.get_or_init(|| {
+fn fixture() -> Fixture {
+    {
         let env = Env::new();
         env.ok(&[
             "import",
@@ -39,12 +37,12 @@ fn fixture() -> &'static Mutex<Fixture> {
         let classic = rewrite(&combined, &|name, data| {
             (!matches!(name, "index.json" | "oci-layout")).then(|| data.to_vec())
         });
-        Mutex::new(Fixture {
+        Fixture {
             env,
             combined,
             classic,
-        })
-    })
+        }
+    }
 }
 
 /// What becomes of a member's data (`None` drops the member).
@@ -124,8 +122,7 @@ fn feed(env: &Env, args: &[&str], input: Vec<u8>) -> (bool, Vec<u8>) {
 
 /// Feeds `input` to `strata ARGS` on the fixture's store: on failure nothing changed and
 /// the message is clean text.
-fn check(args: &[&str], input: Vec<u8>) -> Result<(), TestCaseError> {
-    let f = fixture().lock().unwrap_or_else(|e| e.into_inner());
+fn check(f: &Fixture, args: &[&str], input: Vec<u8>) -> Result<(), TestCaseError> {
     let before = snapshot(&f.env);
     let (ok, stderr) = feed(&f.env, args, input);
     let text = std::str::from_utf8(&stderr);
@@ -204,15 +201,12 @@ fn damaged(tar: &[u8], d: &Damage) -> Vec<u8> {
     }
 }
 
-proptest! {
-    #![proptest_config(config(300))]
-
-    #[test]
-    fn damaged_archives_load_or_change_nothing(classic in any::<bool>(), d in damage(), gzip in any::<bool>()) {
-        let tar = {
-            let f = fixture().lock().unwrap_or_else(|e| e.into_inner());
-            damaged(if classic { &f.classic } else { &f.combined }, &d)
-        };
+#[test]
+fn damaged_archives_load_or_change_nothing() {
+    let f = fixture();
+    let cases = (any::<bool>(), damage(), any::<bool>());
+    run_cases(300, &cases, |(classic, d, gzip)| {
+        let tar = damaged(if classic { &f.classic } else { &f.combined }, &d);
         let input = if gzip {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             gz.write_all(&tar).unwrap();
@@ -220,21 +214,23 @@ proptest! {
         } else {
             tar
         };
-        check(&["load"], input)?;
-    }
+        check(&f, &["load"], input)
+    });
+}
 
-    #[test]
-    fn bad_imports_change_nothing(
-        input in prop_oneof![
-            prop::collection::vec(any::<u8>(), 0..4096),
-            "[ -~\n]{0,400}".prop_map(String::into_bytes),
-            prop::collection::vec(any::<u8>(), 0..2048).prop_map(|b| {
-                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                gz.write_all(&b).unwrap();
-                gz.finish().unwrap()
-            }),
-        ],
-    ) {
-        check(&["import", "-", "fuzz:import"], input)?;
-    }
+#[test]
+fn bad_imports_change_nothing() {
+    let f = fixture();
+    let cases = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..4096),
+        "[ -~\n]{0,400}".prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..2048).prop_map(|b| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&b).unwrap();
+            gz.finish().unwrap()
+        }),
+    ];
+    run_cases(300, &cases, |input| {
+        check(&f, &["import", "-", "fuzz:import"], input)
+    });
 }

@@ -3,12 +3,10 @@
 //! container, container directory or mount behind (issue 10: 55 of 2,000 mutated
 //! Dockerfiles left ingest files in the store).
 
-use std::sync::{Mutex, OnceLock};
-
 use proptest::prelude::*;
 
-use crate::config;
 use crate::harness::rootfs::Containers;
+use crate::run_cases;
 
 /// Instructions a generated Dockerfile is made of after its `FROM bb`.
 const LINES: &[&str] = &[
@@ -47,18 +45,17 @@ const LINES: &[&str] = &[
     "RUN <<EOF\necho heredoc\nEOF",
 ];
 
-/// The containers fixture (root, runc, the `bb` image) and a build context, made once.
-fn fixture() -> &'static Mutex<(Containers, std::path::PathBuf)> {
-    static F: OnceLock<Mutex<(Containers, std::path::PathBuf)>> = OnceLock::new();
-    F.get_or_init(|| {
+/// The containers fixture (root, runc, the `bb` image) and a build context.
+fn fixture() -> (Containers, std::path::PathBuf) {
+    {
         let c = Containers::new();
         let ctx = c.path("ctx");
         std::fs::create_dir_all(&ctx).unwrap();
         std::fs::write(ctx.join("a"), b"a\n").unwrap();
         let big = crate::harness::images::tar_of(&[("payload", &[7u8; 300_000][..])]);
         std::fs::write(ctx.join("big.tar"), big).unwrap();
-        Mutex::new((c, ctx))
-    })
+        (c, ctx)
+    }
 }
 
 /// Entries of a store directory (dot files aside).
@@ -74,12 +71,14 @@ fn entries(c: &Containers, dir: &str) -> Vec<String> {
     v
 }
 
-proptest! {
-    #![proptest_config(config(60))]
-
-    #[test]
-    fn builds_leave_nothing_behind(lines in prop::collection::vec(prop::sample::select(LINES), 1..6), no_cache in any::<bool>()) {
-        let f = fixture().lock().unwrap_or_else(|e| e.into_inner());
+#[test]
+fn builds_leave_nothing_behind() {
+    let f = fixture();
+    let cases = (
+        prop::collection::vec(prop::sample::select(LINES), 1..6),
+        any::<bool>(),
+    );
+    run_cases(60, &cases, |(lines, no_cache)| {
         let (c, ctx) = (&f.0, &f.1);
         let text = format!("FROM bb\n{}\n", lines.join("\n"));
         std::fs::write(ctx.join("Dockerfile"), &text).unwrap();
@@ -90,11 +89,41 @@ proptest! {
         args.push(ctx.to_str().unwrap());
         let out = c.run(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        prop_assert_eq!(entries(c, "ingest"), Vec::<String>::new(), "ingest left by:\n{}\n{}", text, stderr);
-        prop_assert_eq!(entries(c, "tmp"), Vec::<String>::new(), "tmp left by:\n{}\n{}", text, stderr);
-        prop_assert_eq!(c.leftovers(), Vec::<String>::new(), "containers left by:\n{}\n{}", text, stderr);
-        prop_assert_eq!(c.mounts(), Vec::<String>::new(), "mounts left by:\n{}\n{}", text, stderr);
-        prop_assert_eq!(c.ok(&["ps", "-aq"]), "", "containers listed after:\n{}", text);
+        prop_assert_eq!(
+            entries(c, "ingest"),
+            Vec::<String>::new(),
+            "ingest left by:\n{}\n{}",
+            text,
+            stderr
+        );
+        prop_assert_eq!(
+            entries(c, "tmp"),
+            Vec::<String>::new(),
+            "tmp left by:\n{}\n{}",
+            text,
+            stderr
+        );
+        prop_assert_eq!(
+            c.leftovers(),
+            Vec::<String>::new(),
+            "containers left by:\n{}\n{}",
+            text,
+            stderr
+        );
+        prop_assert_eq!(
+            c.mounts(),
+            Vec::<String>::new(),
+            "mounts left by:\n{}\n{}",
+            text,
+            stderr
+        );
+        prop_assert_eq!(
+            c.ok(&["ps", "-aq"]),
+            "",
+            "containers listed after:\n{}",
+            text
+        );
         c.ok(&["images", "-a"]);
-    }
+        Ok(())
+    });
 }
