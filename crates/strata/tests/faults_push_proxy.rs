@@ -3,7 +3,9 @@
 
 mod harness;
 
-use std::process::{Child, Stdio};
+use harness::Served;
+
+use std::process::Stdio;
 use std::time::Duration;
 
 use harness::fault_registry::{Fault, FaultRegistry, Rule};
@@ -87,16 +89,6 @@ fn a_copy_from_a_stalled_registry_fails_within_the_idle_timeout() {
         Duration::from_secs(8),
         &[&reg.host, &layer, "no data for 1s"],
     );
-}
-
-/// A `strata registry serve` child, killed on drop.
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// `strata registry serve --proxy` of `upstream` with the test idle timeout, on a free port.

@@ -4,22 +4,14 @@
 
 mod harness;
 
+use harness::Served;
+
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use harness::{Env, free_port, wait_for_http};
-
-/// The server, killed by its PID on drop.
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Raises this test process's soft open-file limit to its hard limit (it holds the
 /// client ends of the connections).

@@ -3,21 +3,13 @@
 
 mod harness;
 
+use harness::Served;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use harness::images::tar_of;
 use harness::{Env, Registry, free_port, peer, require, wait_for_http};
-
-/// A `strata registry serve` child process, killed on drop.
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn serve_proxy(env: &Env, upstream: &str) -> (Served, String) {
     serve_proxy_with(env, upstream, &[])

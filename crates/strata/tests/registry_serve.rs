@@ -4,26 +4,18 @@
 
 mod harness;
 
+use harness::Served;
+
 #[allow(dead_code)]
 #[path = "../../registry/tests/common/s3.rs"]
 mod s3;
 
 use std::io::{Read as _, Write as _};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use harness::images::{sha256, tar_of};
 use harness::{Env, free_port, peer, require, wait_for_http};
-
-/// The registry subcommand of the binary under test, killed on drop.
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn serve(env: &Env) -> (Served, String) {
     let root = env.path("registry");

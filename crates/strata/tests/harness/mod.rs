@@ -163,6 +163,16 @@ pub fn peer(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// A child process (a `strata registry serve`), killed and reaped on drop.
+pub struct Served(pub Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Debian's docker-registry (the CNCF reference registry) on a free loopback port.
 pub struct Registry {
     child: Child,
