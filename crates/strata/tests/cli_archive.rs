@@ -171,25 +171,15 @@ fn save_to_a_fifo_writes_into_it_and_keeps_it() {
 
 /// `tar` with `name` replaced by `json` (and entries named in `drop` left out).
 fn with_json(tar: &[u8], name: &str, json: &serde_json::Value, drop: &[&str]) -> Vec<u8> {
-    let mut out = tar::Builder::new(Vec::new());
-    let mut archive = tar::Archive::new(tar);
-    for entry in archive.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        let path = entry.path().unwrap().to_string_lossy().into_owned();
-        if drop.contains(&path.as_str()) {
-            continue;
-        }
-        let mut header = entry.header().clone();
-        if path == name {
-            let bytes = serde_json::to_vec(json).unwrap();
-            header.set_size(bytes.len() as u64);
-            header.set_cksum();
-            out.append(&header, &bytes[..]).unwrap();
+    harness::images::rewrite(tar, &|path, data| {
+        if drop.contains(&path) {
+            None
+        } else if path == name {
+            Some(serde_json::to_vec(json).unwrap())
         } else {
-            out.append(&header, &mut entry).unwrap();
+            Some(data.to_vec())
         }
-    }
-    out.into_inner().unwrap()
+    })
 }
 
 /// Regression (issue 10): an archive repeating one image 10,000 times in `manifest.json`

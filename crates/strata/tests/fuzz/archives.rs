@@ -12,6 +12,7 @@ use proptest::prelude::*;
 
 use crate::documents::{Edit, edited, edits};
 use crate::harness::Env;
+use crate::harness::images::rewrite;
 use crate::run_cases;
 
 /// A store holding `app:v1`, with that image saved in both docker-archive forms.
@@ -43,27 +44,6 @@ fn fixture() -> Fixture {
             classic,
         }
     }
-}
-
-/// What becomes of a member's data (`None` drops the member).
-type Rewrite<'a> = &'a dyn Fn(&str, &[u8]) -> Option<Vec<u8>>;
-
-/// `tar` with each member's data passed through `f`.
-fn rewrite(tar: &[u8], f: Rewrite<'_>) -> Vec<u8> {
-    let mut out = tar::Builder::new(Vec::new());
-    for entry in tar::Archive::new(tar).entries().unwrap() {
-        let mut entry = entry.unwrap();
-        let name = entry.path().unwrap().to_string_lossy().into_owned();
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
-        if let Some(data) = f(&name, &data) {
-            let mut h = entry.header().clone();
-            h.set_size(data.len() as u64);
-            h.set_cksum();
-            out.append(&h, &data[..]).unwrap();
-        }
-    }
-    out.into_inner().unwrap()
 }
 
 /// What a failed command must not change: the blob and ingest files, and the images.

@@ -246,3 +246,24 @@ pub fn image_id(stdout: &str) -> String {
     );
     id.to_string()
 }
+
+/// What becomes of a member's data (`None` drops the member).
+pub type Rewrite<'a> = &'a dyn Fn(&str, &[u8]) -> Option<Vec<u8>>;
+
+/// `tar` with each member's data passed through `f`.
+pub fn rewrite(tar: &[u8], f: Rewrite<'_>) -> Vec<u8> {
+    let mut out = tar::Builder::new(Vec::new());
+    for entry in tar::Archive::new(tar).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+        if let Some(data) = f(&name, &data) {
+            let mut h = entry.header().clone();
+            h.set_size(data.len() as u64);
+            h.set_cksum();
+            out.append(&h, &data[..]).unwrap();
+        }
+    }
+    out.into_inner().unwrap()
+}
