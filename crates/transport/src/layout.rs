@@ -444,15 +444,17 @@ async fn write_blob(
     file.flush().await.map_err(|e| io_err(&tmp_path, e))?;
     file.sync_all().await.map_err(|e| io_err(&tmp_path, e))?;
     drop(file);
-    tokio::task::spawn_blocking(move || {
-        tmp_path
-            .persist(&dest)
-            .map_err(|e| io_err(&dest, e.error))?;
-        sync_dir(&dir)
-    })
-    .await
-    .map_err(|e| TransportError::Stream {
-        what: what(),
-        source: std::io::Error::other(e),
-    })?
+    // Renamed here, not on the blocking pool, for the same reason the temp file is made
+    // here: a dropped write must leave either its blob or nothing, never a temp file that a
+    // queued rename removes only after the failed copy has returned. The directory's fsync
+    // only makes the rename durable, so it may outlive a dropped future.
+    tmp_path
+        .persist(&dest)
+        .map_err(|e| io_err(&dest, e.error))?;
+    tokio::task::spawn_blocking(move || sync_dir(&dir))
+        .await
+        .map_err(|e| TransportError::Stream {
+            what: what(),
+            source: std::io::Error::other(e),
+        })?
 }

@@ -321,8 +321,6 @@ fn schedule<'a>(
     }
 }
 
-/// Removes the temporary directories of builds whose process is gone (killed or
-/// interrupted): `<root>/tmp/build-<pid>-<n>`.
 /// Removes what builds killed with SIGKILL left in `store`: their RUN containers (with
 /// [`runtime::container::reap`]; `runtime` gives the OCI runtime, asked for only when one
 /// is needed), their temporary directories and the ingests they had begun. Cheap when
@@ -350,16 +348,26 @@ fn remove_empty_ingest_dirs(dir: &Path) {
 const INGEST_MARKER: &str = "ingest-";
 
 /// Discards the ingests a dead build's temporary directory `tmp` names (those no one
-/// writes now).
+/// writes now). A stage writes its markers in its own directory (`stage-<n>`), so the
+/// markers are looked for at the top and one level down; deeper lie unpacked root
+/// filesystems, not worth walking.
 fn discard_ingests(store: &Store, tmp: &Path) {
     let Ok(rd) = fs::read_dir(tmp) else { return };
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(digest) = name
-            .strip_prefix(INGEST_MARKER)
-            .and_then(|d| d.replacen('-', ":", 1).parse::<Digest>().ok())
-        {
-            let _ = store.discard_idle_ingest(&digest);
+    let stages = rd
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path());
+    for dir in std::iter::once(tmp.to_path_buf()).chain(stages) {
+        let Ok(rd) = fs::read_dir(&dir) else { continue };
+        for e in rd.flatten() {
+            if let Some(digest) = e
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix(INGEST_MARKER))
+                .and_then(|d| d.replacen('-', ":", 1).parse::<Digest>().ok())
+            {
+                let _ = store.discard_idle_ingest(&digest);
+            }
         }
     }
 }
