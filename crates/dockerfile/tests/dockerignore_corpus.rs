@@ -1,4 +1,5 @@
-//! moby/patternmatcher's tables (../shared/conformance/dockerignore) as table tests.
+//! moby/patternmatcher's tables (`conformance/dockerignore` at the repository root) as
+//! table tests.
 
 use std::path::Path;
 
@@ -7,7 +8,7 @@ use serde_json::Value;
 
 fn cases() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/dockerignore/patternmatcher_cases.json");
+        .join("../../conformance/dockerignore/patternmatcher_cases.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

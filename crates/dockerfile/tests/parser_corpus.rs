@@ -1,5 +1,5 @@
-//! BuildKit's parser corpus (../shared/conformance/dockerfile/parser) as table tests:
-//! every positive case must dump byte-for-byte like `result` and match `ast.json`.
+//! BuildKit's parser corpus (`conformance/dockerfile/parser` at the repository root) as
+//! table tests: every positive case must dump byte-for-byte like `result` and match `ast.json`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +9,7 @@ use dockerfile::{Node, parse};
 use serde_json::{Map, Value, json};
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/dockerfile/parser")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance/dockerfile/parser")
 }
 
 fn node_json(n: &Node, top: bool) -> Value {

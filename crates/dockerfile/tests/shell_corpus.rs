@@ -1,4 +1,5 @@
-//! BuildKit's shell-lexer corpus (../shared/conformance/dockerfile/shell/lex_cases.json).
+//! BuildKit's shell-lexer corpus (`conformance/dockerfile/shell/lex_cases.json` at the
+//! repository root).
 //! Every non-windows case must pass; windows-platform cases are skipped and counted.
 
 use std::collections::BTreeSet;
@@ -16,7 +17,7 @@ fn names(v: &Value, key: &str) -> BTreeSet<String> {
 #[test]
 fn lex_cases() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/dockerfile/shell/lex_cases.json");
+        .join("../../conformance/dockerfile/shell/lex_cases.json");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let lex = Lex::new(v["escape_token"].as_str().unwrap().chars().next().unwrap());
     let (mut checked, mut skipped) = (0, 0);

@@ -1,5 +1,5 @@
-//! The `distribution/reference` conformance corpus (`shared/conformance/reference`), run in
-//! full: every upstream table and the oracle of the five parse functions.
+//! The `distribution/reference` conformance corpus (`conformance/reference` at the repository
+//! root), run in full: every upstream table and the oracle of the five parse functions.
 
 use std::path::PathBuf;
 
@@ -12,7 +12,7 @@ use serde_json::Value;
 
 fn corpus() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/reference/reference_cases.json");
+        .join("../../conformance/reference/reference_cases.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("corpus is JSON")
