@@ -176,3 +176,68 @@ fn a_cache_lookup_leases_the_layer_before_it_checks_it() {
     store.gc().unwrap();
     assert!(!store.has_blob(&layer.digest).unwrap());
 }
+
+/// A two-stage build: the second stage copies from the first and from an image.
+const MULTI: &str = "FROM scratch AS assets\nCOPY assets /opt/assets\n\
+FROM scratch\nCOPY --from=assets /opt/assets /opt/assets\nCOPY --from=base /b /b\n\
+COPY app /app\n";
+
+/// A cached `COPY --from` is keyed on its source's layers, not on its files: a cached
+/// build neither unpacks nor re-hashes the source (it re-read every file of it on every
+/// build, 2.6 s where BuildKit takes 0.12 s), and a change to the source still reruns it.
+#[test]
+fn a_cached_copy_from_reads_no_file_of_its_source_and_a_changed_source_reruns_it() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let mut files: Vec<(String, String)> = (0..200)
+        .map(|i| (format!("assets/f{i}"), format!("asset {i}")))
+        .collect();
+    files.push(("app/main".into(), "app".into()));
+    files.push(("b".into(), "base 1".into()));
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (&**a, &**b)).collect();
+    write_files(ctx.path(), &refs);
+    let store = Store::open(root.path()).unwrap();
+    build(
+        &store,
+        &request(ctx.path(), "FROM scratch\nCOPY b /b\n", "base"),
+    )
+    .unwrap();
+    let req = request(ctx.path(), MULTI, "multi");
+    let (first, _) = build(&store, &req).unwrap();
+    assert_eq!(first.executed, 4);
+
+    let (again, events) = build(&store, &req).unwrap();
+    assert_eq!(executed(&events), Vec::<String>::new());
+    assert_eq!((again.executed, again.cached), (0, 4));
+    assert_eq!(again.files_hashed, 0, "the cached build read source files");
+    assert_eq!(again.id, first.id);
+
+    // The first stage's content changes: it reruns, and the second stage from its
+    // COPY --from of it (each later step chains from the one before).
+    fs::write(ctx.path().join("assets/f7"), "changed").unwrap();
+    let (_, events) = build(&store, &req).unwrap();
+    assert_eq!(executed(&events).len(), 4);
+    assert_eq!(reasons(&events)[1], "assets changed");
+    assert_eq!(
+        file(&store, "multi", "opt/assets/f7").as_deref(),
+        Some("changed")
+    );
+
+    // The image copied from moves to other content: that COPY reruns and copies it.
+    fs::write(ctx.path().join("b"), "base 2").unwrap();
+    build(
+        &store,
+        &request(ctx.path(), "FROM scratch\nCOPY b /b\n", "base"),
+    )
+    .unwrap();
+    let (_, events) = build(&store, &req).unwrap();
+    assert_eq!(
+        executed(&events),
+        ["COPY --from=base /b /b", "COPY app /app"]
+    );
+    assert_eq!(
+        reasons(&events),
+        ["base changed", "a previous step changed"]
+    );
+    assert_eq!(file(&store, "multi", "b").as_deref(), Some("base 2"));
+}

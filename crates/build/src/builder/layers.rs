@@ -125,10 +125,15 @@ impl<'a> Builder<'a> {
                 self.emit(Event::Miss { id, reason });
                 let (layer, diff_id) = match prepared {
                     Prepared::Copy {
-                        mut entries,
+                        entries,
+                        source,
                         chown_names,
                         ..
                     } => {
+                        let mut entries = match entries {
+                            Some(e) => e,
+                            None => self.copy_entries(cmd, &source)?,
+                        };
                         if let Some(names) = chown_names {
                             let (uid, gid) = self.resolve_chown(img, &names)?;
                             for e in &mut entries {
@@ -312,18 +317,10 @@ impl<'a> Builder<'a> {
             let m = self.expand(cmd, m, scope, used, args)?;
             opts.chmod = Some(copy::parse_chmod(&m).map_err(bad)?);
         }
-        let tree = match &from {
-            None => self.context.clone(),
-            Some(f) => {
-                let root = self.source_root(f)?;
-                Tree::with_patterns(&root, &[] as &[&str])?
-            }
-        };
         let mut excludes = Vec::new();
         for e in exclude {
             excludes.push(self.expand(cmd, e, scope, used, args)?);
         }
-        let tree = tree.excluding(&excludes)?;
         // Whether the destination already is a directory decides where a file goes.
         let lower = Lower::of(self.store, &img.layers, &mut self.lower_memo)?;
         let real = lower.resolve_parents(&format!("{}/.", copy::clean_dest(&dest)));
@@ -351,11 +348,30 @@ impl<'a> Builder<'a> {
                 return Err(self.at(cmd, format!("mkdir /{prefix}: not a directory")));
             }
         }
-        let entries = copy::entries(&tree, &srcs, &inline, &dest, &opts).map_err(|e| match e {
-            BuildError::NotADirectory { .. } => self.at(cmd, e.to_string()),
-            e => e,
-        })?;
-        let (digest, files) = copy::content_digest(&entries, &mut self.hashes)?;
+        let source = CopySource {
+            from: from.clone(),
+            srcs: srcs.clone(),
+            inline,
+            dest: dest.clone(),
+            opts: opts.clone(),
+            excludes: excludes.clone(),
+        };
+        // From the context, the key holds the content of what is copied (the context's
+        // metadata cache makes that cheap). From a stage or an image, it holds the source's
+        // layers instead: the same layers are the same files, so a cached step never
+        // unpacks and re-hashes the source (the entries are made only when it runs).
+        let (digest, files, entries) = match &from {
+            None => {
+                let entries = self.copy_entries(cmd, &source)?;
+                let (digest, files) = copy::content_digest(&entries, &mut self.hashes)?;
+                (digest, files, Some(entries))
+            }
+            Some(f) => {
+                let digest = self.source_identity(f, &source.inline)?;
+                let files = BTreeMap::from([(format!("{FROM_MARK}{f}"), digest.to_string())]);
+                (digest, files, None)
+            }
+        };
         let mut text = keyword.to_string();
         if let Some(f) = &from {
             text.push_str(&format!(" --from={f}"));
@@ -381,8 +397,56 @@ impl<'a> Builder<'a> {
             digest,
             files,
             entries,
+            source,
             chown_names,
         })
+    }
+
+    /// The entries a COPY/ADD writes, read from the context or from the unpacked root of
+    /// the stage or image it copies from.
+    pub(super) fn copy_entries(
+        &mut self,
+        cmd: &Command,
+        source: &CopySource,
+    ) -> Result<Vec<copy::Entry>, BuildError> {
+        let tree = match &source.from {
+            None => self.context.clone(),
+            Some(f) => {
+                let root = self.source_root(f)?;
+                Tree::with_patterns(&root, &[] as &[&str])?
+            }
+        };
+        let tree = tree.excluding(&source.excludes)?;
+        copy::entries(
+            &tree,
+            &source.srcs,
+            &source.inline,
+            &source.dest,
+            &source.opts,
+        )
+        .map_err(|e| match e {
+            BuildError::NotADirectory { .. } => self.at(cmd, e.to_string()),
+            e => e,
+        })
+    }
+
+    /// What a `--from` source is, for a cache key: the digest of its layers' diffIDs in
+    /// order (its whole filesystem) and of any inline heredoc sources.
+    fn source_identity(
+        &mut self,
+        from: &str,
+        inline: &[(String, Vec<u8>)],
+    ) -> Result<Digest, BuildError> {
+        let diff_ids = match self.stage_by_name(from) {
+            Some(img) => img.config.rootfs.diff_ids.clone(),
+            None => self.load_image(from)?.config.rootfs.diff_ids,
+        };
+        let inline: Vec<(&String, Digest)> = inline
+            .iter()
+            .map(|(n, d)| (n, Digest::sha256_of(d)))
+            .collect();
+        let json = serde_json::json!({ "from": diff_ids, "inline": inline });
+        Ok(Digest::sha256_of(json.to_string().as_bytes()))
     }
 
     /// `--chown=user[:group]` with names, through the stage's `/etc/passwd` and
@@ -495,6 +559,16 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// What a COPY or ADD copies, expanded: enough to make its entries when it runs.
+pub(super) struct CopySource {
+    from: Option<String>,
+    srcs: Vec<String>,
+    inline: Vec<(String, Vec<u8>)>,
+    dest: String,
+    opts: CopyOptions,
+    excludes: Vec<String>,
+}
+
 /// A COPY or ADD, as written (unexpanded) except `from`.
 pub(super) struct CopySpec<'a> {
     keyword: &'static str,
@@ -522,7 +596,10 @@ pub(super) enum Prepared {
         text: String,
         digest: Digest,
         files: BTreeMap<String, String>,
-        entries: Vec<copy::Entry>,
+        /// Made when preparing a copy from the context; from a stage or an image, only
+        /// when the step runs (from `source`).
+        entries: Option<Vec<copy::Entry>>,
+        source: CopySource,
         /// `--chown` given by name, resolved when the step runs.
         chown_names: Option<String>,
     },
@@ -534,6 +611,10 @@ pub(super) enum Prepared {
         line: usize,
     },
 }
+
+/// Marks the entry of a step's inputs that stands for a `--from` source as a whole (the
+/// other entries are paths).
+const FROM_MARK: &str = "--from=";
 
 /// Why a step missed, compared with its inputs the last time it ran.
 fn miss_reason(path: &Path, now: &LastInputs) -> String {
@@ -566,6 +647,9 @@ fn miss_reason(path: &Path, now: &LastInputs) -> String {
             .filter(|k| !now.files.contains_key(*k))
             .map(String::as_str),
     );
+    if let Some(from) = changed.iter().find_map(|k| k.strip_prefix(FROM_MARK)) {
+        return format!("{from} changed");
+    }
     if !changed.is_empty() {
         let more = if changed.len() > 3 {
             format!(" and {} more", changed.len() - 3)
