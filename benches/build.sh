@@ -1,87 +1,179 @@
 #!/usr/bin/env bash
-# Build-speed comparison (a benchmark, never a test): strata vs `buildah bud --network host`
-# vs `docker build` (only when a Docker engine is already running), in one run.
+# Build-speed comparison (a benchmark, never a test): strata vs `buildah bud` vs the real
+# Docker Engine (BuildKit), in one run, on the same base image and contexts.
 #
-# For a context of ~2,000 small files plus a few MB, each tool does, RUNS times:
-#   cold     a build into an empty store / with its cache pruned
-#   cached   the same build again (nothing changed)
-#   one-file a rebuild after one source file changed
-# and the script prints the median of each and strata's speed-up over the others.
+# Two scenarios, each run RUNS times per tool:
+#   single   FROM a busybox base + 9 instructions (3 RUNs), a ~2,000-file context
+#   multi    two stages, the second one copying from the first with COPY --from
+# and for each: cold (build cache emptied, base image kept), cached (the same build
+# again) and one-file (one source file changed). Prints the medians and strata's
+# speed-up over each peer.
 #
-# Usage: STRATA=target/release/strata benches/build.sh [RUNS]   (from the repository root)
+# The script starts its own dockerd (own data root, exec root, socket and pidfile under a
+# temp dir; no bridge, no iptables) when `dockerd` is installed, and stops it by PID; buildah
+# runs with a throw-away --root/--runroot. Docker and buildah build with --network host.
+#
+# Usage (as root, from the repository root):
+#   cargo build --release -p strata && benches/build.sh [RUNS]
 set -euo pipefail
 
 RUNS=${1:-5}
-STRATA=${STRATA:-target/release/strata}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+STRATA=$(realpath "${STRATA:-target/release/strata}")
+WORK=$(mktemp -d /tmp/strata-bench-build-XXXXXX)
+DOCKERD_PID=
+cleanup() {
+  if [ -n "$DOCKERD_PID" ]; then
+    kill "$DOCKERD_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+  fi
+  # Whatever the daemons left mounted under the work dir goes before the directory.
+  grep " $WORK" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
-ctx=$WORK/ctx
-mkdir -p "$ctx/src"
+# The base image: busybox-static, as a docker-archive every tool loads.
+mkdir -p "$WORK/rootfs/bin"
+cp /bin/busybox "$WORK/rootfs/bin/"
+for a in sh echo cat ls wc find sort; do ln -s busybox "$WORK/rootfs/bin/$a"; done
+tar -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" .
+"$STRATA" --root "$WORK/base-store" import -c 'ENV PATH=/bin' "$WORK/rootfs.tar" bb >/dev/null
+"$STRATA" --root "$WORK/base-store" save -o "$WORK/bb.tar" bb
+
+# The contexts: 2,000 small source files and a few MB of assets.
+single=$WORK/single
+mkdir -p "$single/src"
 for d in $(seq 1 40); do
-  mkdir -p "$ctx/src/d$d"
-  for f in $(seq 1 50); do echo "package d$d // file $f" > "$ctx/src/d$d/f$f.go"; done
+  mkdir -p "$single/src/d$d"
+  for f in $(seq 1 50); do echo "package d$d // file $f" > "$single/src/d$d/f$f.go"; done
 done
-head -c 4000000 /dev/urandom > "$ctx/assets.bin"
-cat > "$ctx/Dockerfile" <<'EOF'
-FROM scratch AS assets
-COPY assets.bin /opt/assets/
-FROM scratch
+head -c 4000000 /dev/urandom > "$single/assets.bin"
+cat > "$single/Dockerfile" <<'EOF'
+FROM bb
 ARG VERSION=1
-COPY --from=assets /opt/assets /opt/assets
-COPY src /app/src
-ENV VERSION=$VERSION
+ENV APP=/app VERSION=$VERSION
 WORKDIR /app
-CMD ["/app/run"]
+COPY src ./src
+RUN find src -type f | wc -l > count
+RUN echo "$VERSION" > version
+COPY assets.bin /opt/assets/
+RUN cat count version > info
+CMD ["sh"]
+EOF
+multi=$WORK/multi
+cp -a "$single" "$multi"
+cat > "$multi/Dockerfile" <<'EOF'
+FROM bb AS build
+COPY src /src
+RUN find /src -type f | sort > /list
+FROM bb
+COPY --from=build /src /app/src
+COPY --from=build /list /app/list
+CMD ["sh"]
 EOF
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-time_of() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo "$(now) - $t0" | bc -l; }
+# time_of CMD...: the seconds CMD took; a failing build stops the benchmark.
+time_of() {
+  local t0 out
+  t0=$(now)
+  if ! out=$("$@" 2>&1); then
+    echo "FAILED: $*" >&2
+    echo "$out" | tail -20 >&2
+    exit 1
+  fi
+  echo "$(now) - $t0" | bc -l
+}
 
-# run_tool NAME BUILD_CMD... ; env RESET is a command that empties the tool's cache.
 declare -A RESULT
+# run_tool TOOL SCENARIO CTX: RESET_<tool> empties the tool's build cache (not timed);
+# BUILD_<tool> is the build command, with the context appended.
 run_tool() {
-  local name=$1; shift
+  local tool=$1 scenario=$2 ctx=$3 reset build
+  reset=RESET_$tool
+  build=BUILD_$tool
   local cold=() cached=() one=()
   for i in $(seq 1 "$RUNS"); do
-    eval "$RESET"
-    cold+=("$(time_of "$@")")
-    cached+=("$(time_of "$@")")
+    ${!reset}
+    # shellcheck disable=SC2086
+    cold+=("$(time_of ${!build} "$ctx")")
+    # shellcheck disable=SC2086
+    cached+=("$(time_of ${!build} "$ctx")")
     echo "// change $i $(date +%N)" >> "$ctx/src/d1/f1.go"
-    one+=("$(time_of "$@")")
+    # shellcheck disable=SC2086
+    one+=("$(time_of ${!build} "$ctx")")
   done
-  RESULT[$name.cold]=$(printf '%s\n' "${cold[@]}" | median)
-  RESULT[$name.cached]=$(printf '%s\n' "${cached[@]}" | median)
-  RESULT[$name.one]=$(printf '%s\n' "${one[@]}" | median)
-  printf '%-8s cold %8.3fs   cached %8.3fs   one-file %8.3fs\n' "$name" \
-    "${RESULT[$name.cold]}" "${RESULT[$name.cached]}" "${RESULT[$name.one]}"
+  local k
+  for k in cold cached one; do
+    local -n arr=$k
+    RESULT[$tool.$scenario.$k]=$(printf '%s\n' "${arr[@]}" | median)
+  done
+  printf '%-8s %-7s cold %7.3fs   cached %7.3fs   one-file %7.3fs\n' "$tool" "$scenario" \
+    "${RESULT[$tool.$scenario.cold]}" "${RESULT[$tool.$scenario.cached]}" \
+    "${RESULT[$tool.$scenario.one]}"
 }
 
 tools=(strata)
-RESET="rm -rf '$WORK/strata-root'"
-run_tool strata "$STRATA" --root "$WORK/strata-root" build -q -t bench "$ctx"
+reset_strata() {
+  rm -rf "$WORK/strata-root"
+  "$STRATA" --root "$WORK/strata-root" load -q -i "$WORK/bb.tar" >/dev/null
+}
+RESET_strata=reset_strata
+BUILD_strata="$STRATA --root $WORK/strata-root build -q -t bench"
 
 if command -v buildah >/dev/null; then
   tools+=(buildah)
-  RESET="buildah rmi -a -f >/dev/null 2>&1 || true"
-  run_tool buildah buildah bud --network host --layers -q -t bench "$ctx"
+  B="buildah --root $WORK/buildah/root --runroot $WORK/buildah/run --storage-driver overlay"
+  reset_buildah() {
+    $B rmi -a -f >/dev/null 2>&1 || true
+    $B pull -q "docker-archive:$WORK/bb.tar" >/dev/null
+    $B tag "$($B images -q | head -1)" bb >/dev/null
+  }
+  RESET_buildah=reset_buildah
+  BUILD_buildah="$B bud --network host --layers -q -t bench"
 else
-  echo "buildah: not installed (apt-get install buildah)"
+  echo "buildah: not installed (apt-get install buildah), skipped"
 fi
 
-if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-  tools+=(docker)
-  RESET="docker builder prune -af >/dev/null 2>&1 || true"
-  run_tool docker docker build -q -t bench "$ctx"
+if command -v dockerd >/dev/null && [ -x /usr/bin/docker ]; then
+  D=$WORK/docker
+  mkdir -p "$D"
+  dockerd --data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/pid" -H "unix://$D/sock" \
+    --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+    >"$D/log" 2>&1 &
+  DOCKERD_PID=$!
+  export DOCKER_HOST=unix://$D/sock DOCKER_BUILDKIT=1
+  for _ in $(seq 1 300); do /usr/bin/docker info >/dev/null 2>&1 && break; sleep 0.1; done
+  if /usr/bin/docker info >/dev/null 2>&1; then
+    tools+=(docker)
+    /usr/bin/docker load -q -i "$WORK/bb.tar" >/dev/null
+    reset_docker() { /usr/bin/docker builder prune -af >/dev/null; }
+    RESET_docker=reset_docker
+    BUILD_docker="/usr/bin/docker build -q --network host -t bench"
+  else
+    echo "docker: dockerd did not start (see below), skipped"
+    tail -5 "$D/log"
+  fi
 else
-  echo "docker: no running engine, skipped"
+  echo "docker: dockerd or /usr/bin/docker missing (apt-get install docker.io), skipped"
 fi
 
-for t in "${tools[@]}"; do
-  [ "$t" = strata ] && continue
-  for k in cold cached one; do
-    printf 'strata vs %-8s %-7s %6.1fx faster\n' "$t" "$k" \
-      "$(echo "${RESULT[$t.$k]} / ${RESULT[strata.$k]}" | bc -l)"
+for scenario in single multi; do
+  ctx=${!scenario}
+  for t in "${tools[@]}"; do run_tool "$t" "$scenario" "$ctx"; done
+done
+
+echo
+for scenario in single multi; do
+  for t in "${tools[@]}"; do
+    [ "$t" = strata ] && continue
+    for k in cold cached one; do
+      printf 'strata vs %-8s %-7s %-7s %7.3fs vs %7.3fs  %6.2fx\n' "$t" "$scenario" "$k" \
+        "${RESULT[strata.$scenario.$k]}" "${RESULT[$t.$scenario.$k]}" \
+        "$(echo "${RESULT[$t.$scenario.$k]} / ${RESULT[strata.$scenario.$k]}" | bc -l)"
+    done
   done
 done

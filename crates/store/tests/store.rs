@@ -188,15 +188,10 @@ fn threads_ingesting_one_blob_both_succeed() {
 
 const CHILD_ENV: &str = "STORE_TEST_CHILD_ROOT";
 
-/// Not a test on its own: the body of a child process in
-/// `processes_ingesting_one_blob_both_succeed`.
-#[test]
-#[ignore = "the body of a child process of processes_ingesting_one_blob_both_succeed"]
-fn child_ingest_helper() {
-    let Ok(root) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let store = Store::open(Path::new(&root)).unwrap();
+/// The body of each child process of `processes_ingesting_one_blob_both_succeed`: ingest
+/// one blob and tag an image of it in the store at `root`.
+fn child_ingest(root: &Path) {
+    let store = Store::open(root).unwrap();
     let data = payload(3_000_000, 6);
     let desc = Descriptor::of_bytes(media::OCI_LAYER, &data);
     let lease = store.lease().unwrap();
@@ -214,6 +209,11 @@ fn child_ingest_helper() {
 
 #[test]
 fn processes_ingesting_one_blob_both_succeed() {
+    // Run again as a child (this same test, in a process of its own): be the child.
+    if let Ok(root) = std::env::var(CHILD_ENV) {
+        child_ingest(Path::new(&root));
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..3)
@@ -221,8 +221,7 @@ fn processes_ingesting_one_blob_both_succeed() {
             Command::new(&exe)
                 .args([
                     "--exact",
-                    "--ignored",
-                    "child_ingest_helper",
+                    "processes_ingesting_one_blob_both_succeed",
                     "--nocapture",
                     "--test-threads=1",
                 ])
