@@ -318,7 +318,7 @@ impl Tree {
 }
 
 /// A file's identity for the remembered-hash table: size, mtime (s, ns) and inode.
-pub(crate) type StatKey = (u64, i64, i64, u64);
+pub type StatKey = (u64, i64, i64, u64);
 
 /// The [`StatKey`] of `meta`.
 pub(crate) fn stat_key(meta: &fs::Metadata) -> StatKey {

@@ -249,7 +249,10 @@ pub fn build_held(
             events(&e);
         }
     }
-    let _ = b.hashes.save(&b.cache.file_hashes_path());
+    // Written (with an fsync) only when a file was read: a cached build learns nothing.
+    if b.hashes.reads > 0 {
+        let _ = b.hashes.save(&b.cache.file_hashes_path());
+    }
     remove_tree(&tmp);
     result
 }
