@@ -128,7 +128,7 @@ pub struct ContainerDir(pub PathBuf);
 impl ContainerDir {
     /// The directory of container `id` in the store at `store_root`.
     pub fn new(store_root: &Path, id: &str) -> ContainerDir {
-        ContainerDir(containers_dir(store_root).join(id))
+        ContainerDir(store::Layout::new(store_root).container(id))
     }
     /// `config.json`.
     pub fn record(&self) -> PathBuf {
@@ -175,11 +175,6 @@ impl ContainerDir {
     pub fn pid_file(&self) -> PathBuf {
         self.0.join("init.pid")
     }
-}
-
-/// `<store>/containers`.
-pub fn containers_dir(store_root: &Path) -> PathBuf {
-    store_root.join("containers")
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the
