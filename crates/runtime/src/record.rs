@@ -175,6 +175,21 @@ impl ContainerDir {
     pub fn pid_file(&self) -> PathBuf {
         self.0.join("init.pid")
     }
+
+    /// The container's `/etc/hosts`, bind-mounted in.
+    pub fn hosts(&self) -> PathBuf {
+        self.0.join("hosts")
+    }
+
+    /// The container's `/etc/resolv.conf`, bind-mounted in.
+    pub fn resolv_conf(&self) -> PathBuf {
+        self.0.join("resolv.conf")
+    }
+
+    /// The container's `/etc/hostname`, bind-mounted in.
+    pub fn hostname(&self) -> PathBuf {
+        self.0.join("hostname")
+    }
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the

@@ -356,9 +356,9 @@ fn create_with(
         (None, crate::NetworkMode::None) => id[..12].to_string(),
     };
     let files = EtcFiles {
-        hosts: dir.0.join("hosts"),
-        resolv_conf: dir.0.join("resolv.conf"),
-        hostname: dir.0.join("hostname"),
+        hosts: dir.hosts(),
+        resolv_conf: dir.resolv_conf(),
+        hostname: dir.hostname(),
     };
     let host_file = |p: &str| fs::read_to_string(p).unwrap_or_default();
     crate::record::write_replace(
