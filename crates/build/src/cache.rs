@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use oci::config::History;
 use oci::{ContainerConfig, Descriptor, Digest};
 use serde::{Deserialize, Serialize};
-use store::{Lease, Store};
+use store::{Layout, Lease, Store};
 
 use crate::BuildError;
 
@@ -33,7 +33,7 @@ pub struct CacheRecord {
 /// The cache table of one store.
 #[derive(Debug, Clone)]
 pub struct Cache {
-    dir: PathBuf,
+    layout: Layout,
 }
 
 /// Writes `bytes` to `path` through a temp file in the same directory, fsynced and
@@ -62,15 +62,15 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> 
 }
 
 impl Cache {
-    /// The cache of the store at `root`.
-    pub fn open(root: &Path) -> Cache {
+    /// The cache of the store laid out as `layout`.
+    pub fn open(layout: &Layout) -> Cache {
         Cache {
-            dir: root.join("build-cache"),
+            layout: layout.clone(),
         }
     }
 
     fn path(&self, key: &Digest) -> PathBuf {
-        self.dir.join(key.hex())
+        self.layout.build_cache_record(key)
     }
 
     /// The record for `key`, when there is one and its layer is still stored.
@@ -97,6 +97,6 @@ impl Cache {
 
     /// The file remembering context file digests between builds.
     pub fn file_hashes_path(&self) -> PathBuf {
-        self.dir.join("context-hashes.json")
+        self.layout.build_cache_context_hashes()
     }
 }

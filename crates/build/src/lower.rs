@@ -39,13 +39,9 @@ pub struct Lower {
 }
 
 /// The nodes of one layer in tar order, read once and remembered under
-/// `<root>/build-cache/nodes/<digest>` for later builds.
+/// [`store::Layout::build_cache_layer_nodes`] for later builds.
 fn layer_nodes(store: &Store, layer: &Descriptor) -> Result<Vec<(String, Node)>, BuildError> {
-    let memo = store
-        .root()
-        .join("build-cache")
-        .join("nodes")
-        .join(layer.digest.hex());
+    let memo = store.layout().build_cache_layer_nodes(&layer.digest);
     if let Ok(bytes) = std::fs::read(&memo)
         && let Ok(v) = serde_json::from_slice(&bytes)
     {

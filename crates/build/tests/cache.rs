@@ -129,14 +129,15 @@ fn leftovers_of_an_interrupted_build_are_removed() {
         &[("a.txt", "a"), ("b.txt", "b"), ("src/x", "x")],
     );
     // A build killed half way: its temp dir is there, its process is not.
-    let stale = root.path().join("tmp/build-999999999-1/layer-1");
+    let tmp = store::Layout::new(root.path()).tmp_dir();
+    let stale = tmp.join("build-999999999-1/layer-1");
     fs::create_dir_all(stale.parent().unwrap()).unwrap();
     fs::write(&stale, "half a layer").unwrap();
     let store = Store::open(root.path()).unwrap();
     build(&store, &request(ctx.path(), DF, "after")).unwrap();
-    assert!(!root.path().join("tmp/build-999999999-1").exists());
+    assert!(!tmp.join("build-999999999-1").exists());
     assert_eq!(
-        fs::read_dir(root.path().join("tmp")).unwrap().count(),
+        fs::read_dir(&tmp).unwrap().count(),
         0,
         "nothing of this build is left either"
     );
@@ -150,7 +151,7 @@ fn leftovers_of_an_interrupted_build_are_removed() {
 fn a_cache_lookup_leases_the_layer_before_it_checks_it() {
     let root = tempfile::tempdir().unwrap();
     let store = Store::open(root.path()).unwrap();
-    let cache = build::cache::Cache::open(root.path());
+    let cache = build::cache::Cache::open(store.layout());
     let bytes = b"a cached layer";
     let layer = oci::Descriptor::of_bytes(oci::media::OCI_LAYER_GZIP, bytes);
     let key = oci::Digest::sha256_of(b"step key");

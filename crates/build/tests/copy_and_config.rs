@@ -396,7 +396,7 @@ fn a_bad_source_anywhere_leaves_no_blob() {
         );
         assert_eq!(before, store_state(root.path()), "{df}");
     }
-    assert!(!root.path().join("build-cache").exists());
+    assert!(!store.layout().build_cache_dir().exists());
     assert!(store.images().unwrap().is_empty());
 }
 

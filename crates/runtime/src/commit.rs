@@ -289,7 +289,7 @@ fn write_layer(
     store: &Store,
     c: &Container,
 ) -> Result<(std::path::PathBuf, layer::LayerDigests), RuntimeError> {
-    let dir = store.root().join("tmp");
+    let dir = store.layout().tmp_dir();
     fs::create_dir_all(&dir).map_err(|e| RuntimeError::io("create", &dir, e))?;
     let tmp = dir.join(format!("commit-{}-{}", &c.record.id[..12], &new_id()?[..8]));
     let file = fs::File::create(&tmp).map_err(|e| RuntimeError::io("create", &tmp, e))?;

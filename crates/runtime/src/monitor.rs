@@ -219,13 +219,14 @@ pub fn spawn(
     timeout: Duration,
 ) -> Result<Container, RuntimeError> {
     use std::os::unix::process::CommandExt;
+    let container_dir = store::Layout::new(store_root).container(id);
     let mut child = monitor
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
         .spawn()
-        .map_err(|e| RuntimeError::io("spawn the monitor of", &store_root.join(id), e))?;
+        .map_err(|e| RuntimeError::io("spawn the monitor of", &container_dir, e))?;
     let start = Instant::now();
     loop {
         // Whether the monitor has exited is read *before* its state: a monitor that
@@ -233,7 +234,7 @@ pub fn spawn(
         // then seen with that outcome, not as one that exited without starting.
         let exited = child
             .try_wait()
-            .map_err(|e| RuntimeError::io("wait for the monitor of", &store_root.join(id), e))?;
+            .map_err(|e| RuntimeError::io("wait for the monitor of", &container_dir, e))?;
         let c = container::load(store_root, id)?;
         if let Some(decided) = outcome(c, exited, id) {
             return decided;
@@ -374,5 +375,27 @@ mod tests {
         assert!(outcome(container(ContainerState::created()), None, "c").is_none());
         let lost = outcome(container(ContainerState::created()), exited, "c").unwrap();
         assert!(lost.unwrap_err().to_string().contains("before starting it"));
+    }
+
+    /// A monitor that could not be spawned was reported at `<root>/<id>`, a path that
+    /// never exists, instead of the container's directory.
+    #[test]
+    fn a_monitor_spawn_failure_names_the_container_dir() {
+        let root = tempfile::tempdir().unwrap();
+        let missing = root.path().join("no-such-binary");
+        let err = spawn(
+            &mut Command::new(&missing),
+            root.path(),
+            "abc",
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        match err {
+            RuntimeError::Io { op, path, .. } => {
+                assert_eq!(op, "spawn the monitor of");
+                assert_eq!(path, store::Layout::new(root.path()).container("abc"));
+            }
+            other => panic!("not an I/O error: {other}"),
+        }
     }
 }

@@ -114,7 +114,7 @@ impl OciRuntime {
     /// Finds the runtime (see [`choose`]); its state lives in `<store root>/runtime/<name>`.
     pub fn detect(requested: Option<&str>, store_root: &Path) -> Result<OciRuntime, RuntimeError> {
         let (name, path) = choose(requested, cgroup_v2_unified(), find_in_path)?;
-        let state_root = store_root.join("runtime").join(&name);
+        let state_root = store::Layout::new(store_root).oci_runtime_state_dir(&name);
         Ok(OciRuntime {
             name,
             path,

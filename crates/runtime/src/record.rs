@@ -128,7 +128,7 @@ pub struct ContainerDir(pub PathBuf);
 impl ContainerDir {
     /// The directory of container `id` in the store at `store_root`.
     pub fn new(store_root: &Path, id: &str) -> ContainerDir {
-        ContainerDir(containers_dir(store_root).join(id))
+        ContainerDir(store::Layout::new(store_root).container(id))
     }
     /// `config.json`.
     pub fn record(&self) -> PathBuf {
@@ -175,11 +175,21 @@ impl ContainerDir {
     pub fn pid_file(&self) -> PathBuf {
         self.0.join("init.pid")
     }
-}
 
-/// `<store>/containers`.
-pub fn containers_dir(store_root: &Path) -> PathBuf {
-    store_root.join("containers")
+    /// The container's `/etc/hosts`, bind-mounted in.
+    pub fn hosts(&self) -> PathBuf {
+        self.0.join("hosts")
+    }
+
+    /// The container's `/etc/resolv.conf`, bind-mounted in.
+    pub fn resolv_conf(&self) -> PathBuf {
+        self.0.join("resolv.conf")
+    }
+
+    /// The container's `/etc/hostname`, bind-mounted in.
+    pub fn hostname(&self) -> PathBuf {
+        self.0.join("hostname")
+    }
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the

@@ -10,6 +10,9 @@
 //!   tmp/<hex>.<pid>.<n>/   a snapshot being unpacked (removed if left by a crash)
 //! ```
 //!
+//! The paths come from [`store::Layout`]; the staging names (`<hex>.<pid>.<n>`) are
+//! this module's own.
+//!
 //! A snapshot holds only its own layer, so it is an overlay lower directory as is: a
 //! `.wh.NAME` entry becomes a character device 0/0 named `NAME`, and a `.wh..wh..opq`
 //! marker becomes the `trusted.overlay.opaque=y` attribute on its directory. The layer's
@@ -27,7 +30,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use oci::{Digest, Manifest};
 use rustix::fs::{self as rfs, FileType, Mode, XattrFlags};
-use store::{ImageInfo, Store};
+use store::{ImageInfo, SnapshotDir, Store};
 
 use crate::{RuntimeError, inroot};
 
@@ -47,16 +50,6 @@ pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
         out.push(next);
     }
     out
-}
-
-/// The snapshots directory of a store.
-pub fn snapshots_dir(store_root: &Path) -> PathBuf {
-    store_root.join("snapshots")
-}
-
-/// The lower directory of the snapshot `chain_id`.
-pub fn snapshot_path(store_root: &Path, chain_id: &Digest) -> PathBuf {
-    snapshots_dir(store_root).join(chain_id.hex()).join("fs")
 }
 
 /// Makes sure every layer of `image` is unpacked and returns the overlay lower
@@ -83,14 +76,12 @@ pub fn prepare(store: &Store, image: &ImageInfo) -> Result<Vec<PathBuf>, Runtime
             manifest.layers.len()
         )));
     }
-    let root = store.root();
-    let dir = snapshots_dir(root);
-    for sub in ["locks", "tmp"] {
-        let p = dir.join(sub);
+    let layout = store.layout();
+    for p in [layout.snapshot_locks_dir(), layout.snapshot_staging_dir()] {
         fs::create_dir_all(&p).map_err(|e| RuntimeError::io("create", &p, e))?;
     }
     if diff_ids.is_empty() {
-        let empty = dir.join("empty");
+        let empty = layout.empty_snapshot();
         fs::create_dir_all(&empty).map_err(|e| RuntimeError::io("create", &empty, e))?;
         return Ok(vec![empty]);
     }
@@ -98,7 +89,7 @@ pub fn prepare(store: &Store, image: &ImageInfo) -> Result<Vec<PathBuf>, Runtime
     let mut lowers = Vec::with_capacity(chains.len());
     for ((chain, diff_id), desc) in chains.iter().zip(diff_ids).zip(&manifest.layers) {
         ensure(store, chain, diff_id, &desc.digest)?;
-        lowers.push(snapshot_path(root, chain));
+        lowers.push(layout.snapshot(chain).fs());
     }
     lowers.reverse();
     Ok(lowers)
@@ -123,7 +114,8 @@ pub fn prune(store: &Store) -> Result<Vec<String>, RuntimeError> {
             );
         }
     }
-    let dir = snapshots_dir(store.root());
+    let layout = store.layout();
+    let dir = layout.snapshots_dir();
     let mut removed = Vec::new();
     let entries = match fs::read_dir(&dir) {
         Ok(e) => e,
@@ -137,20 +129,21 @@ pub fn prune(store: &Store) -> Result<Vec<String>, RuntimeError> {
         if !is_chain || needed.contains(&name) {
             continue;
         }
-        let lock_path = dir.join("locks").join(format!("{name}.lock"));
+        let lock_path = layout.snapshot_lock_named(&name);
         let lock =
             File::create(&lock_path).map_err(|e| RuntimeError::io("create", &lock_path, e))?;
         lock.lock()
             .map_err(|e| RuntimeError::io("lock", &lock_path, e))?;
-        let path = e.path();
+        let snapshot = SnapshotDir::at(e.path());
         // The ready marker goes first: a reader never sees a half-removed snapshot as ready.
-        let _ = fs::remove_file(path.join("ready"));
-        fs::remove_dir_all(&path).map_err(|e| RuntimeError::io("remove", &path, e))?;
+        let _ = fs::remove_file(snapshot.ready());
+        let path = snapshot.path();
+        fs::remove_dir_all(path).map_err(|e| RuntimeError::io("remove", path, e))?;
         // The lock file stays: another process may be waiting on it.
         removed.push(name);
     }
     // Unpacks of processes that are gone: `tmp/<hex>.<pid>.<n>`.
-    if let Ok(tmps) = fs::read_dir(dir.join("tmp")) {
+    if let Ok(tmps) = fs::read_dir(layout.snapshot_staging_dir()) {
         for t in tmps.flatten() {
             let name = t.file_name().to_string_lossy().into_owned();
             let pid = name.split('.').nth(1).and_then(|p| p.parse::<u32>().ok());
@@ -170,42 +163,48 @@ fn ensure(
     diff_id: &Digest,
     blob: &Digest,
 ) -> Result<(), RuntimeError> {
-    let dir = snapshots_dir(store.root());
-    let target = dir.join(chain.hex());
-    if target.join("ready").exists() {
+    let layout = store.layout();
+    let target = layout.snapshot(chain);
+    if target.ready().exists() {
         return Ok(());
     }
-    let lock_path = dir.join("locks").join(format!("{}.lock", chain.hex()));
+    let lock_path = layout.snapshot_lock(chain);
     let lock = File::create(&lock_path).map_err(|e| RuntimeError::io("create", &lock_path, e))?;
     lock.lock()
         .map_err(|e| RuntimeError::io("lock", &lock_path, e))?;
-    if target.join("ready").exists() {
+    if target.ready().exists() {
         return Ok(());
     }
+    let target = target.path();
     if target.exists() {
         // No ready marker: the remains of a prune that crashed mid-way. Start again.
-        fs::remove_dir_all(&target).map_err(|e| RuntimeError::io("remove", &target, e))?;
+        fs::remove_dir_all(target).map_err(|e| RuntimeError::io("remove", target, e))?;
     }
     static SEQ: AtomicU64 = AtomicU64::new(0);
-    let tmp = dir.join("tmp").join(format!(
+    let tmp = SnapshotDir::at(layout.snapshot_staging_dir().join(format!(
         "{}.{}.{}",
         chain.hex(),
         std::process::id(),
         SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
+    )));
     let result = unpack(store, &tmp, diff_id, blob).and_then(|()| {
-        let ready = tmp.join("ready");
+        let ready = tmp.ready();
         fs::write(&ready, diff_id.to_string()).map_err(|e| RuntimeError::io("write", &ready, e))?;
-        fs::rename(&tmp, &target).map_err(|e| RuntimeError::io("rename into place", &target, e))
+        fs::rename(tmp.path(), target).map_err(|e| RuntimeError::io("rename into place", target, e))
     });
     if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
+        let _ = fs::remove_dir_all(tmp.path());
     }
     result
 }
 
-fn unpack(store: &Store, tmp: &Path, diff_id: &Digest, blob: &Digest) -> Result<(), RuntimeError> {
-    let fs_dir = tmp.join("fs");
+fn unpack(
+    store: &Store,
+    tmp: &SnapshotDir,
+    diff_id: &Digest,
+    blob: &Digest,
+) -> Result<(), RuntimeError> {
+    let fs_dir = tmp.fs();
     fs::create_dir_all(&fs_dir).map_err(|e| RuntimeError::io("create", &fs_dir, e))?;
     let layer_err = |source| RuntimeError::Layer {
         diff_id: diff_id.to_string(),

@@ -15,6 +15,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use store::Layout;
 
 use crate::record::{new_id, now_rfc3339, read_json, write_json};
 use crate::{MountKind, MountSpec, RuntimeError, container};
@@ -80,10 +81,6 @@ impl VolumeSpec {
 /// The mount option (`-v NAME:/path:nocopy`, `--mount …,volume-nocopy`) that keeps the
 /// image's files from being copied into a new volume; not passed to the kernel.
 pub const NO_COPY: &str = "nocopy";
-
-fn volumes_dir(store_root: &Path) -> PathBuf {
-    store_root.join("volumes")
-}
 
 /// Whether `name` is a valid local volume name (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`).
 pub fn valid_name(name: &str) -> bool {
@@ -158,7 +155,7 @@ pub fn create(
         Some(n) => (n.to_string(), false),
         None => (new_id()?, true),
     };
-    let dir = volumes_dir(store_root).join(&name);
+    let dir = Layout::new(store_root).volume(&name);
     let record = dir.join("volume.json");
     if record.exists() {
         return read_json(&record);
@@ -179,7 +176,7 @@ pub fn create(
 
 /// Volume `name`.
 pub fn inspect(store_root: &Path, name: &str) -> Result<Volume, RuntimeError> {
-    let record = volumes_dir(store_root).join(name).join("volume.json");
+    let record = Layout::new(store_root).volume(name).join("volume.json");
     if !valid_name(name) || !record.exists() {
         return Err(RuntimeError::InvalidOptions(format!(
             "get {name}: no such volume"
@@ -190,7 +187,7 @@ pub fn inspect(store_root: &Path, name: &str) -> Result<Volume, RuntimeError> {
 
 /// Every volume, by name.
 pub fn list(store_root: &Path) -> Result<Vec<Volume>, RuntimeError> {
-    let dir = volumes_dir(store_root);
+    let dir = Layout::new(store_root).volumes_dir();
     let entries = match fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -232,7 +229,7 @@ pub fn remove(store_root: &Path, name: &str) -> Result<(), RuntimeError> {
             used.join(", ")
         )));
     }
-    let dir = volumes_dir(store_root).join(name);
+    let dir = Layout::new(store_root).volume(name);
     // The record goes first, so a crash leaves no half-volume that looks whole.
     let record = dir.join("volume.json");
     fs::remove_file(&record).map_err(|e| RuntimeError::io("remove", &record, e))?;

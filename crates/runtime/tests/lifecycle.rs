@@ -198,11 +198,11 @@ impl Fixture {
             .filter(|mp| mp.starts_with(&prefix))
             .collect();
         assert!(left.is_empty(), "mounts left: {left:?}");
-        let containers = self.store.root().join("containers");
-        let dirs: Vec<PathBuf> = fs::read_dir(&containers)
+        let layout = self.store.layout();
+        let dirs: Vec<PathBuf> = fs::read_dir(layout.containers_dir())
             .map(|d| {
                 d.map(|e| e.unwrap().path())
-                    .filter(|p| !p.ends_with(".names.lock"))
+                    .filter(|p| *p != layout.container_names_lock())
                     .collect()
             })
             .unwrap_or_default();
@@ -247,7 +247,7 @@ fn runs_and_reports_exit_codes() {
     assert!(runtime::snapshot::prune(&f.store).unwrap().is_empty());
     f.store.remove_image("fixture", false).unwrap();
     assert_eq!(runtime::snapshot::prune(&f.store).unwrap().len(), 2);
-    let left: Vec<_> = fs::read_dir(f.store.root().join("snapshots"))
+    let left: Vec<_> = fs::read_dir(f.store.layout().snapshots_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.len() == 64)
@@ -301,7 +301,7 @@ fn layers_whiteouts_and_the_writable_layer() {
         8,
         "newfile's 8 bytes, a 0-byte whiteout"
     );
-    let snapshots = f.store.root().join("snapshots");
+    let snapshots = f.store.layout().snapshots_dir();
     let walk = Command::new("find").arg(&snapshots).output().unwrap();
     let listing = String::from_utf8_lossy(&walk.stdout);
     assert!(!listing.contains("newfile"), "{listing}");

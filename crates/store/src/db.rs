@@ -503,7 +503,7 @@ mod tests {
     #[test]
     fn migrates_once_and_refuses_newer_schemas() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("metadata.db");
+        let path = crate::Layout::new(dir.path()).db_file();
         let conn = open(&path).unwrap();
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -527,7 +527,7 @@ mod tests {
     #[test]
     fn foreign_keys_guard_rows() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = open(&dir.path().join("metadata.db")).unwrap();
+        let mut conn = open(&crate::Layout::new(dir.path()).db_file()).unwrap();
         // A tag must name a recorded image; an image a recorded blob.
         let r = write(&mut conn, "test", |tx| set_tag(tx, "x:1", "sha256:00"));
         assert!(r.is_err());

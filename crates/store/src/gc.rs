@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use oci::Digest;
 use rusqlite::Connection;
 
-use crate::{Store, StoreError, db, lease, lock};
+use crate::{IngestDir, Store, StoreError, db, lease, lock};
 
 /// Partial ingests nobody has touched for this long are deleted by GC (if unlocked).
 pub const INGEST_GRACE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -84,7 +84,7 @@ impl Store {
     pub fn gc(&self) -> Result<GcReport, StoreError> {
         // Exclusive against commits (which hold it shared across rename + row insert), held
         // until the files are gone so no commit can re-add a blob we are about to unlink.
-        let _gc = lock::exclusive(&self.root().join("locks").join("gc"))?;
+        let _gc = lock::exclusive(&self.layout().gc_lock())?;
         let now = crate::now();
         let doomed = {
             let mut conn = self.conn();
@@ -120,16 +120,16 @@ impl Store {
     /// Deletes abandoned partial downloads: unlocked, and untouched for [`INGEST_GRACE`].
     /// Not counted in the report, which is about blobs.
     fn sweep_stale_ingests(&self) -> Result<(), StoreError> {
-        let dir = self.root().join("ingest");
+        let dir = self.layout().ingest_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(StoreError::io("cannot list", &dir, e)),
         };
         for entry in entries.flatten() {
-            let path = entry.path();
-            let lock_path = path.join("lock");
-            let data = path.join("data");
+            let ingest = IngestDir::at(entry.path());
+            let lock_path = ingest.lock();
+            let data = ingest.data();
             let stale = fs::metadata(&data)
                 .and_then(|m| m.modified())
                 .ok()
@@ -154,7 +154,7 @@ impl Store {
             }
             let _ = fs::remove_file(&data);
             let _ = fs::remove_file(&lock_path);
-            let _ = fs::remove_dir(&path);
+            let _ = fs::remove_dir(ingest.path());
         }
         Ok(())
     }
@@ -188,7 +188,7 @@ impl Store {
             .map(|b| b.1)
             .collect();
         for alg in [oci::Algorithm::Sha256, oci::Algorithm::Sha512] {
-            let dir = self.root().join("blobs").join(alg.name());
+            let dir = self.layout().blobs_dir_of(alg);
             let entries = match fs::read_dir(&dir) {
                 Ok(e) => e,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,

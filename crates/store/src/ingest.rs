@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use oci::{Descriptor, Digest, Digester};
 
-use crate::{Store, StoreError, db, lock};
+use crate::{IngestDir, Store, StoreError, db, lock};
 
 /// An in-progress blob write. Lifecycle:
 ///
@@ -27,7 +27,7 @@ use crate::{Store, StoreError, db, lock};
 pub struct Ingest {
     store: Store,
     desc: Descriptor,
-    dir: PathBuf,
+    dir: IngestDir,
     /// Held for the life of the ingest; closing it releases the lock.
     _lock: File,
     state: State,
@@ -59,37 +59,35 @@ impl Store {
     /// mid-ingest left, when the writer knows its data is not worth resuming (a build's
     /// layer, made from a temp file that died with it). Returns whether it removed one.
     pub fn discard_idle_ingest(&self, digest: &Digest) -> Result<bool, StoreError> {
-        discard_idle_dir(&self.root().join("ingest").join(digest.hex()))
+        discard_idle_dir(&self.layout().ingest(digest))
     }
 
     /// Discards the idle ingests of blobs written whole from memory (configs, manifests:
     /// never worth resuming) that a killed writer left. Cheap: one listing of `ingest/`.
     pub fn discard_dead_oneshot_ingests(&self) {
-        let Ok(rd) = fs::read_dir(self.root().join("ingest")) else {
+        let Ok(rd) = fs::read_dir(self.layout().ingest_dir()) else {
             return;
         };
         for e in rd.flatten() {
-            if e.path().join(ONESHOT).exists() {
-                let _ = discard_idle_dir(&e.path());
+            let dir = IngestDir::at(e.path());
+            if dir.oneshot().exists() {
+                let _ = discard_idle_dir(&dir);
             }
         }
     }
 }
 
-/// Marks the ingest of a blob written whole from memory: nobody resumes it.
-const ONESHOT: &str = "oneshot";
-
 impl Ingest {
     /// Marks this ingest as one nobody resumes (see [`Store::discard_dead_oneshot_ingests`]).
     pub(crate) fn mark_oneshot(&self) -> Result<(), StoreError> {
-        let p = self.dir.join(ONESHOT);
+        let p = self.dir.oneshot();
         fs::write(&p, b"").map_err(|e| StoreError::io("cannot create", &p, e))
     }
 }
 
 /// Removes ingest directory `dir` unless its lock is held; whether it removed anything.
-fn discard_idle_dir(dir: &Path) -> Result<bool, StoreError> {
-    let lock_path = dir.join("lock");
+fn discard_idle_dir(dir: &IngestDir) -> Result<bool, StoreError> {
+    let lock_path = dir.lock();
     let lock = match File::options().read(true).write(true).open(&lock_path) {
         Ok(f) => Some(f),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -102,26 +100,26 @@ fn discard_idle_dir(dir: &Path) -> Result<bool, StoreError> {
     {
         return Ok(false);
     }
-    let data = dir.join("data");
-    let _ = fs::remove_file(dir.join(ONESHOT));
+    let data = dir.data();
+    let _ = fs::remove_file(dir.oneshot());
     let removed = fs::remove_file(&data).is_ok();
     let _ = fs::remove_file(&lock_path);
     // Fails harmlessly when a new writer made its lock file in the meantime.
-    let _ = fs::remove_dir(dir);
+    let _ = fs::remove_dir(dir.path());
     Ok(removed || lock.is_some())
 }
 
 impl Ingest {
     pub(crate) fn open(store: &Store, desc: &Descriptor) -> Result<Ingest, StoreError> {
-        let dir = store.root().join("ingest").join(desc.digest.hex());
-        let lock_path = dir.join("lock");
+        let dir = store.layout().ingest(&desc.digest);
+        let lock_path = dir.lock();
         let lock = loop {
-            match fs::create_dir_all(&dir) {
+            match fs::create_dir_all(dir.path()) {
                 Ok(()) => {}
                 // mkdir met the directory, and the previous holder removed it before
                 // create_dir_all could check it is one: the same race as below, go again.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(StoreError::io("cannot create", &dir, e)),
+                Err(e) => return Err(StoreError::io("cannot create", dir.path(), e)),
             }
             let f = match lock::exclusive(&lock_path) {
                 Ok(f) => f,
@@ -163,7 +161,7 @@ impl Ingest {
             return Ok(false);
         }
         // Shared GC lock: a sweep must not delete the file between our check and insert.
-        let _gc = lock::shared(&self.store.root().join("locks").join("gc"))?;
+        let _gc = lock::shared(&self.store.layout().gc_lock())?;
         let Ok(mut file) = File::open(&target) else {
             return Ok(false);
         };
@@ -242,7 +240,7 @@ impl Ingest {
     }
 
     fn data_path(&self) -> PathBuf {
-        self.dir.join("data")
+        self.dir.data()
     }
 
     /// The descriptor being written.
@@ -342,13 +340,16 @@ impl Ingest {
 
         // Rename and row insert happen under the shared GC lock, so a sweep (which holds it
         // exclusively) never sees a file in blobs/ whose row is about to appear.
-        let _gc = lock::shared(&self.store.root().join("locks").join("gc"))?;
+        let _gc = lock::shared(&self.store.layout().gc_lock())?;
         let target = self.store.blob_path(&self.desc.digest);
-        let target_dir = target.parent().unwrap_or(self.store.root());
-        fs::create_dir_all(target_dir)
-            .map_err(|e| StoreError::io("cannot create", target_dir, e))?;
+        let target_dir = self
+            .store
+            .layout()
+            .blobs_dir_of(self.desc.digest.algorithm());
+        fs::create_dir_all(&target_dir)
+            .map_err(|e| StoreError::io("cannot create", &target_dir, e))?;
         fs::rename(&path, &target).map_err(|e| StoreError::io("cannot rename into", &target, e))?;
-        sync_dir(target_dir)?;
+        sync_dir(&target_dir)?;
         let now = crate::now();
         {
             let mut conn = self.store.conn();
@@ -387,10 +388,10 @@ impl Ingest {
     /// Removes the ingest directory while still holding its lock. Waiters notice that the
     /// lock file was unlinked and start over.
     fn cleanup(&self) {
-        let _ = fs::remove_file(self.dir.join(ONESHOT));
+        let _ = fs::remove_file(self.dir.oneshot());
         let _ = fs::remove_file(self.data_path());
-        let _ = fs::remove_file(self.dir.join("lock"));
-        let _ = fs::remove_dir(&self.dir);
+        let _ = fs::remove_file(self.dir.lock());
+        let _ = fs::remove_dir(self.dir.path());
     }
 }
 

@@ -8,6 +8,10 @@
 //!
 //! # On-disk layout
 //!
+//! [`Layout`] is the only code that knows the names under the root, the store's own and
+//! those of the crates that keep things there (snapshots, containers, volumes, the build
+//! cache). The store's part:
+//!
 //! ```text
 //! <root>/
 //!   blobs/sha256/<hex>        immutable content; appears only by rename after verification
@@ -72,6 +76,7 @@ mod error;
 mod gc;
 mod images;
 mod ingest;
+mod layout;
 mod lease;
 mod lock;
 mod remove;
@@ -90,6 +95,7 @@ pub use error::StoreError;
 pub use gc::{GcReport, INGEST_GRACE, mark};
 pub use images::ImageInfo;
 pub use ingest::Ingest;
+pub use layout::{IngestDir, Layout, SnapshotDir};
 pub use lease::{LEASE_TTL_SECS, Lease};
 pub use remove::{PruneReport, RemoveEvent};
 pub use usage::DiskUsage;
@@ -102,15 +108,13 @@ pub struct Store {
 }
 
 struct Inner {
-    root: PathBuf,
+    layout: Layout,
     conn: Mutex<Connection>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("root", &self.inner.root)
-            .finish()
+        f.debug_struct("Store").field("root", &self.root()).finish()
     }
 }
 
@@ -126,14 +130,19 @@ impl Store {
     /// Opens the store at `root`, creating its directories and database if needed and
     /// migrating an older schema.
     pub fn open(root: &Path) -> Result<Store, StoreError> {
-        for sub in ["blobs/sha256", "blobs/sha512", "ingest", "locks"] {
-            let p = root.join(sub);
+        let layout = Layout::new(root);
+        for p in [
+            layout.blobs_dir_of(oci::Algorithm::Sha256),
+            layout.blobs_dir_of(oci::Algorithm::Sha512),
+            layout.ingest_dir(),
+            layout.locks_dir(),
+        ] {
             fs::create_dir_all(&p).map_err(|e| StoreError::io("cannot create", &p, e))?;
         }
-        let conn = db::open(&root.join("metadata.db"))?;
+        let conn = db::open(&layout.db_file())?;
         Ok(Store {
             inner: Arc::new(Inner {
-                root: root.to_path_buf(),
+                layout,
                 conn: Mutex::new(conn),
             }),
         })
@@ -141,7 +150,12 @@ impl Store {
 
     /// The store's root directory.
     pub fn root(&self) -> &Path {
-        &self.inner.root
+        self.inner.layout.root()
+    }
+
+    /// Where everything under the root lives: see [`Layout`].
+    pub fn layout(&self) -> &Layout {
+        &self.inner.layout
     }
 
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -152,11 +166,7 @@ impl Store {
 
     /// Where the blob's file is (or would be): `blobs/<algorithm>/<hex>`.
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.inner
-            .root
-            .join("blobs")
-            .join(digest.algorithm().name())
-            .join(digest.hex())
+        self.inner.layout.blob(digest)
     }
 
     /// Whether the blob is committed: its row and its file both exist.

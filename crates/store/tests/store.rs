@@ -6,17 +6,18 @@ use std::path::Path;
 use std::process::Command;
 
 use oci::{Descriptor, Digest, Manifest, media};
-use store::{RemoveEvent, Store, StoreError};
+use store::{Layout, RemoveEvent, Store, StoreError};
 
 mod common;
 use common::{make_image, payload};
 
 fn blob_files(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    for alg in ["sha256", "sha512"] {
-        if let Ok(rd) = std::fs::read_dir(root.join("blobs").join(alg)) {
+    for alg in [oci::Algorithm::Sha256, oci::Algorithm::Sha512] {
+        if let Ok(rd) = std::fs::read_dir(Layout::new(root).blobs_dir_of(alg)) {
             for e in rd.flatten() {
-                out.push(format!("{alg}:{}", e.file_name().to_string_lossy()));
+                let name = alg.name();
+                out.push(format!("{name}:{}", e.file_name().to_string_lossy()));
             }
         }
     }
@@ -29,9 +30,7 @@ fn blob_bytes(root: &Path) -> u64 {
         .iter()
         .map(|d| {
             let d: Digest = d.parse().unwrap();
-            std::fs::metadata(root.join("blobs").join(d.algorithm().name()).join(d.hex()))
-                .unwrap()
-                .len()
+            std::fs::metadata(Layout::new(root).blob(&d)).unwrap().len()
         })
         .sum()
 }
@@ -60,7 +59,7 @@ fn ingest_resumes_after_interruption() {
     assert_eq!(store.blob_size(&desc.digest).unwrap(), data.len() as u64);
     assert_eq!(store.read_blob(&desc.digest).unwrap(), data);
     // The ingest directory is gone, and a second ingest sees the blob committed.
-    assert!(!dir.path().join("ingest").join(desc.digest.hex()).exists());
+    assert!(!store.layout().ingest(&desc.digest).path().exists());
     let w = store.ingest(&desc).unwrap();
     assert!(w.already_committed());
     assert_eq!(w.offset(), desc.size);
@@ -80,7 +79,7 @@ fn writing_a_blob_again_leaves_no_ingest_dir() {
         // What a pull or load of a blob the store has does.
         drop(store.ingest(&first).unwrap());
     }
-    let ingest = dir.path().join("ingest");
+    let ingest = store.layout().ingest_dir();
     let left: Vec<_> = std::fs::read_dir(&ingest)
         .map(|d| d.map(|e| e.unwrap().file_name()).collect())
         .unwrap_or_default();
@@ -93,14 +92,14 @@ fn partial_data_that_cannot_be_right_is_discarded() {
     let store = Store::open(dir.path()).unwrap();
     let data = payload(1000, 2);
     let desc = Descriptor::of_bytes(media::OCI_LAYER, &data);
-    let ingest_dir = dir.path().join("ingest").join(desc.digest.hex());
-    std::fs::create_dir_all(&ingest_dir).unwrap();
+    let ingest_dir = store.layout().ingest(&desc.digest);
+    std::fs::create_dir_all(ingest_dir.path()).unwrap();
     for (partial, want_offset) in [
         (payload(2000, 2), 0),          // longer than the blob
         (payload(1000, 9), 0),          // complete but wrong
         (data[..400].to_vec(), 400u64), // a good prefix
     ] {
-        std::fs::write(ingest_dir.join("data"), &partial).unwrap();
+        std::fs::write(ingest_dir.data(), &partial).unwrap();
         let w = store.ingest(&desc).unwrap();
         assert_eq!(w.offset(), want_offset);
         drop(w);
@@ -827,7 +826,7 @@ fn gc_removes_abandoned_ingests_only() {
     let recent = mk(2);
     let held = mk(3);
     for d in [&abandoned, &held] {
-        let data = dir.path().join("ingest").join(d.digest.hex()).join("data");
+        let data = store.layout().ingest(&d.digest).data();
         std::fs::File::options()
             .write(true)
             .open(&data)
@@ -837,10 +836,10 @@ fn gc_removes_abandoned_ingests_only() {
     }
     let w = store.ingest(&held).unwrap();
     store.gc().unwrap();
-    let ingest = |d: &Descriptor| dir.path().join("ingest").join(d.digest.hex());
-    assert!(!ingest(&abandoned).exists());
-    assert!(ingest(&recent).join("data").exists());
-    assert!(ingest(&held).join("data").exists(), "a locked ingest stays");
+    let ingest = |d: &Descriptor| store.layout().ingest(&d.digest);
+    assert!(!ingest(&abandoned).path().exists());
+    assert!(ingest(&recent).data().exists());
+    assert!(ingest(&held).data().exists(), "a locked ingest stays");
     assert_eq!(w.offset(), 500);
 }
 

@@ -28,12 +28,17 @@ fn a_blob_whose_digest_does_not_match_is_rejected_and_not_stored() {
         "",
         "no image was stored"
     );
-    let blob_dir = env.root().join("blobs/sha256");
     assert!(
-        !blob_dir.join(&layer[7..]).exists(),
+        !env.layout()
+            .blob(&layer.parse::<oci::Digest>().unwrap())
+            .exists(),
         "the bad blob is not in the store"
     );
-    assert!(!blob_dir.join(&sha256(&evil)[7..]).exists());
+    assert!(
+        !env.layout()
+            .blob(&sha256(&evil).parse::<oci::Digest>().unwrap())
+            .exists()
+    );
 
     // The same registry, telling the truth now: the pull succeeds.
     reg.set_faults(Faults::default());
@@ -106,7 +111,7 @@ fn truncated_and_corrupt_archives_fail_cleanly() {
     assert!(
         blobs_after <= blobs_before,
         "no new blobs stayed behind: {:?}",
-        std::fs::read_dir(env.root().join("blobs/sha256"))
+        std::fs::read_dir(env.layout().blobs_dir_of(oci::Algorithm::Sha256))
             .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
     );
     // And the good archive still loads.

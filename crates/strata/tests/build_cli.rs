@@ -177,7 +177,7 @@ fn a_build_killed_mid_run_leaves_nothing_half_built() {
         "",
         "the killed build's container is gone"
     );
-    let tmp = c.root().join("tmp");
+    let tmp = c.layout().tmp_dir();
     let left: Vec<_> = std::fs::read_dir(&tmp)
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();

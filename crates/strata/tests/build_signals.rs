@@ -80,8 +80,8 @@ fn assert_nothing_left(c: &Containers, when: &str) {
         Vec::<String>::new(),
         "{when}: directories left"
     );
-    for d in ["ingest", "tmp"] {
-        let left: Vec<_> = std::fs::read_dir(c.root().join(d))
+    for d in [c.layout().ingest_dir(), c.layout().tmp_dir()] {
+        let left: Vec<_> = std::fs::read_dir(&d)
             .map(|rd| rd.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
         // What each holds, with sizes, says which writer left it.
@@ -92,7 +92,11 @@ fn assert_nothing_left(c: &Containers, when: &str) {
             .flatten()
             .map(|e| (e.file_name(), e.metadata().map(|m| m.len()).unwrap_or(0)))
             .collect();
-        assert!(left.is_empty(), "{when}: {d}/ holds {left:?}: {inside:?}");
+        assert!(
+            left.is_empty(),
+            "{when}: {} holds {left:?}: {inside:?}",
+            d.display()
+        );
     }
     assert_eq!(c.ok(&["ps", "-aq"]), "", "{when}: containers left");
 }

@@ -232,7 +232,7 @@ fn images_in_use_stay() {
     c.ok(&["rm", "user"]);
     c.ok(&["image", "prune", "-f"]);
     assert_eq!(c.ok(&["images", "-aq"]), "");
-    let snaps: Vec<_> = std::fs::read_dir(c.root().join("snapshots"))
+    let snaps: Vec<_> = std::fs::read_dir(c.layout().snapshots_dir())
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())

@@ -398,11 +398,7 @@ fn exec_and_lifecycle_commands() {
 fn a_crashed_monitor_is_seen_and_cleaned_up() {
     let c = Containers::new();
     let id = c.ok(&["run", "-d", "--name", "orphan", "bb", "sleep", "300"]);
-    let state_path = c
-        .root()
-        .join("containers")
-        .join(id.trim())
-        .join("state.json");
+    let state_path = c.layout().container(id.trim()).join("state.json");
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
     let monitor = state["monitor_pid"].as_i64().unwrap() as i32;

@@ -91,7 +91,7 @@ fn file_digest(path: &Path) -> String {
 /// The store after a kill: blobs named for their content, a bounded ingest area, working
 /// `images` and `system df`, and every listed image whole (`save` reads all its blobs).
 fn assert_consistent(env: &Env, ingest_bound: u64, after: &str) {
-    let dir = env.root().join("blobs/sha256");
+    let dir = env.layout().blobs_dir_of(oci::Algorithm::Sha256);
     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let name = format!("sha256:{}", e.file_name().to_string_lossy());
         assert_eq!(
@@ -100,7 +100,7 @@ fn assert_consistent(env: &Env, ingest_bound: u64, after: &str) {
             "{after}: a blob's name is not its digest"
         );
     }
-    let (ingest, _) = dir_usage(&env.root().join("ingest"));
+    let (ingest, _) = dir_usage(&env.layout().ingest_dir());
     assert!(
         ingest <= ingest_bound,
         "{after}: the ingest area holds {ingest} bytes (bound {ingest_bound})"
@@ -194,7 +194,7 @@ fn pulls_killed_at_random_points_keep_the_store_consistent() {
     env.ok(&["pull", "-q", &f.name]);
     assert_eq!(env.ok(&["images", "-q", "--no-trunc"]).trim(), f.img.id());
     assert_eq!(
-        dir_usage(&env.root().join("ingest")).0,
+        dir_usage(&env.layout().ingest_dir()).0,
         0,
         "a whole pull leaves no ingest"
     );

@@ -21,7 +21,7 @@ fn a_killed_pull_leaves_a_consistent_store_and_the_next_one_resumes() {
     let name = format!("{}/slow/img:1", reg.host);
 
     let mut child = env.cmd(&["pull", "-q", &name]).spawn().unwrap();
-    let ingest = env.root().join("ingest");
+    let ingest = env.layout().ingest_dir();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (bytes, _) = dir_usage(&ingest);
@@ -40,7 +40,11 @@ fn a_killed_pull_leaves_a_consistent_store_and_the_next_one_resumes() {
 
     // The store is consistent: commands work, no image, no half blob under blobs/.
     assert_eq!(env.ok(&["images", "-q", "-a"]).trim(), "");
-    assert!(!env.root().join("blobs/sha256").join(&layer[7..]).exists());
+    assert!(
+        !env.layout()
+            .blob(&layer.parse::<oci::Digest>().unwrap())
+            .exists()
+    );
 
     reg.set_faults(Faults::default());
     env.ok(&["pull", "-q", &name]);

@@ -36,7 +36,7 @@ fn a_blob_that_stalls_midway_fails_within_the_idle_timeout_and_keeps_its_ingest(
         ],
     );
     nothing_tagged(&env);
-    let (kept, _) = dir_usage(&env.root().join("ingest"));
+    let (kept, _) = dir_usage(&env.layout().ingest_dir());
     assert!(
         kept >= 100_000,
         "the ingest keeps what arrived ({kept} bytes)"
@@ -104,7 +104,7 @@ fn an_endless_blob_fails_at_its_declared_size() {
     let run = strata(&env, &["pull", "-q", &format!("{}/app:v1", reg.host)]);
     failed(&run, Duration::from_secs(10), &[&layer]);
     nothing_tagged(&env);
-    let (ingest, _) = dir_usage(&env.root().join("ingest"));
+    let (ingest, _) = dir_usage(&env.layout().ingest_dir());
     assert!(ingest < 1 << 20, "the ingest grew to {ingest} bytes");
 }
 

@@ -359,7 +359,7 @@ fn prune_loop_beside_pulls_builds_runs_tags_commits_loads_pushes_and_saves_break
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let blobs = c.root().join("blobs/sha256");
+    let blobs = c.layout().blobs_dir_of(oci::Algorithm::Sha256);
     for e in std::fs::read_dir(&blobs).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let data = std::fs::read(e.path()).unwrap();

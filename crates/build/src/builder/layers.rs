@@ -92,7 +92,7 @@ impl<'a> Builder<'a> {
             args: used.clone(),
             files,
         };
-        let inputs_path = self.cache_dir().join("steps").join(
+        let inputs_path = self.store.layout().build_cache_step_inputs(
             Digest::sha256_of(
                 format!(
                     "{}\0{}\0{label}\0{}",
@@ -230,10 +230,6 @@ impl<'a> Builder<'a> {
             }
             _ => cmd.original.clone(),
         }
-    }
-
-    pub(super) fn cache_dir(&self) -> PathBuf {
-        self.store.root().join("build-cache")
     }
 
     pub(super) fn prepare_copy(

@@ -208,11 +208,11 @@ pub fn build_held(
         &Lex::new(df.escape_token),
         &context,
     )?;
-    let cache = Cache::open(store.root());
-    remove_stale_tmp(store, &store.root().join("tmp"));
+    let cache = Cache::open(store.layout());
+    remove_stale_tmp(store, &store.layout().tmp_dir());
     let tmp = store
-        .root()
-        .join("tmp")
+        .layout()
+        .tmp_dir()
         .join(format!("build-{}-{}", std::process::id(), unique()));
     fs::create_dir_all(&tmp).map_err(|e| BuildError::io("create", &tmp, e))?;
     let (tx, rx) = mpsc::channel();
@@ -330,8 +330,8 @@ fn schedule<'a>(
 /// there is nothing to remove; any command that opens the store may call it.
 pub fn reap_dead_builds(store: &Store, runtime: &mut dyn FnMut() -> Option<runtime::OciRuntime>) {
     runtime::container::reap(store, runtime);
-    remove_stale_tmp(store, &store.root().join("tmp"));
-    remove_empty_ingest_dirs(&store.root().join("ingest"));
+    remove_stale_tmp(store, &store.layout().tmp_dir());
+    remove_empty_ingest_dirs(&store.layout().ingest_dir());
     store.discard_dead_oneshot_ingests();
 }
 

@@ -85,9 +85,9 @@ impl<'a> Builder<'a> {
                         None => target.clone(),
                     };
                     let dir = self
-                        .cache_dir()
-                        .join("mounts")
-                        .join(Digest::sha256_of(id.as_bytes()).hex());
+                        .store
+                        .layout()
+                        .build_cache_mount(Digest::sha256_of(id.as_bytes()).hex());
                     if !dir.exists() {
                         fs::create_dir_all(&dir).map_err(|e| BuildError::io("create", &dir, e))?;
                         use std::os::unix::fs::PermissionsExt;

@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use store::Store;
+use store::{Layout, Store};
 
 use crate::mount::{Kernel, OverlayLayout, mount_overlay, unmount};
 use crate::oci_runtime::OciRuntime;
 use crate::record::{
-    ContainerDir, ContainerRecord, ContainerState, Status, containers_dir, new_id, now_rfc3339,
-    read_json, write_json, write_state,
+    ContainerDir, ContainerRecord, ContainerState, Status, new_id, now_rfc3339, read_json,
+    write_json, write_state,
 };
 use crate::spec::{self, Context, EtcFiles};
 use crate::streams::{Attach, Pump, pipe_streams, terminal_streams};
@@ -242,8 +242,9 @@ fn create_with(
     });
     let id = new_id()?;
     let root = store.root();
-    mkdir(&containers_dir(root))?;
-    let names_lock_path = containers_dir(root).join(".names.lock");
+    let layout = store.layout();
+    mkdir(&layout.containers_dir())?;
+    let names_lock_path = layout.container_names_lock();
     let names_lock = fs::File::create(&names_lock_path)
         .map_err(|e| RuntimeError::io("create", &names_lock_path, e))?;
     names_lock
@@ -259,7 +260,7 @@ fn create_with(
              You have to remove (or rename) that container to be able to reuse that name."
         )));
     }
-    let dir = ContainerDir(owner::make_owned_dir(&containers_dir(root), &id)?);
+    let dir = ContainerDir(owner::make_owned_dir(layout, &id)?);
     let mut guard = CreateGuard {
         store,
         dir: dir.clone(),
@@ -355,9 +356,9 @@ fn create_with(
         (None, crate::NetworkMode::None) => id[..12].to_string(),
     };
     let files = EtcFiles {
-        hosts: dir.0.join("hosts"),
-        resolv_conf: dir.0.join("resolv.conf"),
-        hostname: dir.0.join("hostname"),
+        hosts: dir.hosts(),
+        resolv_conf: dir.resolv_conf(),
+        hostname: dir.hostname(),
     };
     let host_file = |p: &str| fs::read_to_string(p).unwrap_or_default();
     crate::record::write_replace(
@@ -473,7 +474,7 @@ pub fn rename(store_root: &Path, id: &str, new_name: &str) -> Result<Container, 
             "Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
         )));
     }
-    let lock_path = containers_dir(store_root).join(".names.lock");
+    let lock_path = Layout::new(store_root).container_names_lock();
     let lock =
         fs::File::create(&lock_path).map_err(|e| RuntimeError::io("create", &lock_path, e))?;
     lock.lock()
@@ -556,7 +557,7 @@ pub fn load(store_root: &Path, id: &str) -> Result<Container, RuntimeError> {
 
 /// Every container with a readable record, oldest first.
 pub fn list(store_root: &Path) -> Result<Vec<Container>, RuntimeError> {
-    let dir = containers_dir(store_root);
+    let dir = Layout::new(store_root).containers_dir();
     let entries = match fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

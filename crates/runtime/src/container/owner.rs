@@ -15,6 +15,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use store::Layout;
+
 use crate::RuntimeError;
 
 /// The name of the owner file in a container directory.
@@ -86,14 +88,16 @@ fn start_time(pid: u32) -> Option<u64> {
 
 /// Makes the directory of container `id` under `containers` with an owner file naming
 /// this process, through a staging directory (see the module documentation).
-pub(crate) fn make_owned_dir(containers: &Path, id: &str) -> Result<PathBuf, RuntimeError> {
+pub(crate) fn make_owned_dir(layout: &Layout, id: &str) -> Result<PathBuf, RuntimeError> {
     let me = Owner::current();
-    let staging = containers.join(format!("{STAGING_PREFIX}{}-{id}", me.pid));
+    let staging = layout
+        .containers_dir()
+        .join(format!("{STAGING_PREFIX}{}-{id}", me.pid));
     fs::create_dir(&staging).map_err(|e| RuntimeError::io("create", &staging, e))?;
     let owner = staging.join(OWNER_FILE);
     let made = fs::write(&owner, format!("{} {}\n", me.pid, me.start))
         .map_err(|e| RuntimeError::io("create", &owner, e));
-    let target = containers.join(id);
+    let target = layout.container(id);
     let made = made.and_then(|()| {
         fs::rename(&staging, &target).map_err(|e| RuntimeError::io("create", &target, e))
     });
@@ -140,11 +144,13 @@ mod tests {
     #[test]
     fn an_owned_dir_names_its_owner_until_released() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = make_owned_dir(tmp.path(), "abc").unwrap();
-        assert_eq!(dir, tmp.path().join("abc"));
+        let layout = Layout::new(tmp.path());
+        fs::create_dir(layout.containers_dir()).unwrap();
+        let dir = make_owned_dir(&layout, "abc").unwrap();
+        assert_eq!(dir, layout.container("abc"));
         assert_eq!(Owner::of_dir(&dir), Some(Some(Owner::current())));
         // Nothing of the staging directory is left.
-        let names: Vec<_> = fs::read_dir(tmp.path())
+        let names: Vec<_> = fs::read_dir(layout.containers_dir())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();

@@ -15,7 +15,7 @@ use store::Store;
 use super::owner::{OWNER_FILE, Owner, STAGING_PREFIX};
 use crate::mount::{Kernel, is_mounted, unmount};
 use crate::oci_runtime::OciRuntime;
-use crate::record::{ContainerDir, ContainerRecord, containers_dir, read_json};
+use crate::record::{ContainerDir, ContainerRecord, read_json};
 
 /// Removes every container directory whose owner is dead: kills and deletes its process
 /// in the OCI runtime (`runtime` is asked for one only when there is something to reap;
@@ -24,7 +24,7 @@ use crate::record::{ContainerDir, ContainerRecord, containers_dir, read_json};
 /// fails now is tried again by the next command. Returns the IDs of the containers
 /// removed (staging directories are not counted).
 pub fn reap(store: &Store, runtime: &mut dyn FnMut() -> Option<OciRuntime>) -> Vec<String> {
-    let dir = containers_dir(store.root());
+    let dir = store.layout().containers_dir();
     let Ok(entries) = fs::read_dir(&dir) else {
         return Vec::new();
     };

@@ -106,7 +106,7 @@ impl Output {
             Output::Tar(d) => build::export::rootfs_to_tar(
                 store,
                 &manifest.digest,
-                &store.root().join("tmp"),
+                &store.layout().tmp_dir(),
                 std::io::BufWriter::new(writer(d)?),
             )
             .context("exporting the root filesystem as a tar")?,

@@ -165,7 +165,7 @@ pub fn prune(ctx: &Ctx, args: ForceArgs, out: &mut dyn Write) -> anyhow::Result<
                 removed.push(id);
             }
             // Removed meanwhile by its own monitor (`--rm`) or another prune.
-            Err(e) if !ctx.root.join("containers").join(&id).exists() => {
+            Err(e) if !store.layout().container(&id).exists() => {
                 tracing::debug!("container {id} went away during prune: {e:#}");
             }
             Err(e) => return Err(e),

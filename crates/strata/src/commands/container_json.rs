@@ -129,7 +129,7 @@ pub fn container_json(
         .filter(|m| m.kind == MountKind::Tmpfs)
         .map(|m| (m.destination.clone(), json!(m.options.join(","))))
         .collect();
-    let hostname = std::fs::read_to_string(c.dir.0.join("hostname"))
+    let hostname = std::fs::read_to_string(c.dir.hostname())
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
     // Docker's `Config.Volumes`: the image's, and the anonymous volumes of `-v /path`
@@ -200,9 +200,9 @@ pub fn container_json(
             "FinishedAt": s.finished_at.clone().unwrap_or_else(|| ZERO_TIME.into()),
         },
         "Image": r.image_id,
-        "ResolvConfPath": path(c.dir.0.join("resolv.conf")),
-        "HostnamePath": path(c.dir.0.join("hostname")),
-        "HostsPath": path(c.dir.0.join("hosts")),
+        "ResolvConfPath": path(c.dir.resolv_conf()),
+        "HostnamePath": path(c.dir.hostname()),
+        "HostsPath": path(c.dir.hosts()),
         "LogPath": path(c.dir.log()),
         "Name": format!("/{}", r.name),
         "RestartCount": s.restart_count,

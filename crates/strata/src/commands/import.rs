@@ -47,8 +47,9 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<(
     // One pass: decompress, hash the tar (diffID), gzip, hash the blob (digest) into a
     // temporary file in the store; the store's ingest wants the digest before the bytes.
     let lease = store.lease()?;
-    let mut spool = tempfile::tempfile_in(store.root())
-        .with_context(|| format!("creating a temporary file in {}", store.root().display()))?;
+    let spool_dir = store.layout().spool_dir();
+    let mut spool = tempfile::tempfile_in(&spool_dir)
+        .with_context(|| format!("creating a temporary file in {}", spool_dir.display()))?;
     // The tar is checked as it passes: a file that is not one fails the import (dockerd's
     // words) before anything is recorded; the lease and the spool go with the error.
     let digests = layer::compress_layer(

@@ -252,7 +252,7 @@ pub fn image_json(store: &Store, info: &ImageInfo) -> anyhow::Result<Value> {
         ("VirtualSize", json!(info.size)),
         (
             "GraphDriver",
-            graph_driver(store.root(), &config.rootfs.diff_ids),
+            graph_driver(store.layout(), &config.rootfs.diff_ids),
         ),
         (
             "RootFS",
@@ -273,15 +273,11 @@ pub fn image_json(store: &Store, info: &ImageInfo) -> anyhow::Result<Value> {
 /// directories, one snapshot per layer (unpacked when a container first needs it). The top
 /// layer's directory is `UpperDir` as in Docker's overlay2, the ones below it `LowerDir`
 /// (top first, as overlay stacks them); an image has no merged or work directory.
-fn graph_driver(store_root: &std::path::Path, diff_ids: &[oci::Digest]) -> Value {
+fn graph_driver(layout: &store::Layout, diff_ids: &[oci::Digest]) -> Value {
     let mut dirs: Vec<String> = runtime::snapshot::chain_ids(diff_ids)
         .iter()
         .rev()
-        .map(|c| {
-            runtime::snapshot::snapshot_path(store_root, c)
-                .display()
-                .to_string()
-        })
+        .map(|c| layout.snapshot(c).fs().display().to_string())
         .collect();
     let mut data = serde_json::Map::new();
     if !dirs.is_empty() {
@@ -300,7 +296,7 @@ mod tests {
 
     #[test]
     fn graph_driver_names_the_layer_snapshots() {
-        let root = std::path::Path::new("/s");
+        let root = &store::Layout::new("/s");
         let (a, b) = (oci::Digest::sha256_of(b"a"), oci::Digest::sha256_of(b"b"));
         let chains = runtime::snapshot::chain_ids(&[a.clone(), b.clone()]);
         let dir = |c: &oci::Digest| format!("/s/snapshots/{}/fs", c.hex());

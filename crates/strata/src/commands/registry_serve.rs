@@ -175,7 +175,7 @@ fn open_storage(
     }
     match &file.storage.filesystem {
         Some(f) => fs(&f.root),
-        None => fs(&ctx.root.join("registry")),
+        None => fs(&store::Layout::new(&ctx.root).registry_dir()),
     }
 }
 

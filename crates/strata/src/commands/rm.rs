@@ -59,7 +59,7 @@ pub fn run(ctx: &Ctx, args: RmArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         };
         match result {
             // Removed meanwhile by its own monitor (`--rm`).
-            Err(_) if !ctx.root.join("containers").join(&id).exists() => Ok(()),
+            Err(_) if !store.layout().container(&id).exists() => Ok(()),
             other => other,
         }
     })

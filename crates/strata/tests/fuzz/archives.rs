@@ -49,8 +49,8 @@ fn fixture() -> Fixture {
 /// What a failed command must not change: the blob and ingest files, and the images.
 fn snapshot(env: &Env) -> String {
     let mut files = Vec::new();
-    for dir in ["blobs", "ingest"] {
-        let mut stack = vec![env.root().join(dir)];
+    for dir in [env.layout().blobs_dir(), env.layout().ingest_dir()] {
+        let mut stack = vec![dir];
         while let Some(d) = stack.pop() {
             for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
                 let p = e.path();

@@ -59,8 +59,8 @@ fn fixture() -> (Containers, std::path::PathBuf) {
 }
 
 /// Entries of a store directory (dot files aside).
-fn entries(c: &Containers, dir: &str) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(c.root().join(dir))
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -90,14 +90,14 @@ fn builds_leave_nothing_behind() {
         let out = c.run(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         prop_assert_eq!(
-            entries(c, "ingest"),
+            entries(&c.layout().ingest_dir()),
             Vec::<String>::new(),
             "ingest left by:\n{}\n{}",
             text,
             stderr
         );
         prop_assert_eq!(
-            entries(c, "tmp"),
+            entries(&c.layout().tmp_dir()),
             Vec::<String>::new(),
             "tmp left by:\n{}\n{}",
             text,

@@ -39,6 +39,11 @@ impl Env {
         self.dir.path().join("store")
     }
 
+    /// The paths under the store root, as the store names them.
+    pub fn layout(&self) -> store::Layout {
+        store::Layout::new(self.root())
+    }
+
     /// A path inside the temp dir.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -104,7 +109,7 @@ impl Env {
 
     /// Total bytes and count of the files under the store's blobs/ directory.
     pub fn blob_usage(&self) -> (u64, usize) {
-        dir_usage(&self.root().join("blobs"))
+        dir_usage(&self.layout().blobs_dir())
     }
 }
 
