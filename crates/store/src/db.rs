@@ -55,6 +55,18 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     // fsync the WAL on every commit, several times per `run`.
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
         .map_err(|e| StoreError::db(ctx.clone(), e))?;
+    // Every command is a short process: by default the last connection to close
+    // checkpoints the WAL into the database and deletes it (two fsyncs), and the next
+    // command makes a new one (two more). Leave the WAL in place instead; writers
+    // checkpoint it as it grows (SQLite's automatic checkpoint), and the size limit
+    // truncates it back after each one.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .map_err(|e| StoreError::db(ctx.clone(), e))?;
+    conn.execute_batch("PRAGMA journal_size_limit = 4194304;")
+        .map_err(|e| StoreError::db(ctx.clone(), e))?;
     migrate(&mut conn)?;
     Ok(conn)
 }
@@ -499,6 +511,29 @@ pub(crate) fn delete_blobs(tx: &Transaction<'_>, ids: &[i64]) -> Result<(), Stor
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Closing the last connection leaves the WAL in place (no checkpoint, no fsyncs),
+    /// and what was committed is there at the next open.
+    #[test]
+    fn closing_keeps_the_wal_and_its_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = crate::Layout::new(dir.path()).db_file();
+        let conn = open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO leases (id, pid, expires_at) VALUES ('l', 1, 2)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let wal = dir.path().join("metadata.db-wal");
+        let len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 0, "the WAL was checkpointed and removed on close");
+        let conn = open(&path).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM leases", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+    }
 
     #[test]
     fn migrates_once_and_refuses_newer_schemas() {
