@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""Push and pull a ~500 MB four-layer image with strata and with skopeo, side by side.
+"""Push and pull a ~500 MB four-layer image with strata, skopeo and podman, side by side.
 
-Both tools talk to Debian's docker-registry on 127.0.0.1 (a fresh instance per run, so neither
-finds the other's blobs). Prints wall time, throughput and peak RSS per tool and the ratios.
-Run: python3 benches/pushpull.py [--mb 500] [--rounds 3]
+All talk to Debian's docker-registry on 127.0.0.1 (a fresh instance per round, so none finds
+another's blobs). Push and pull compare strata with skopeo (blobs only). "pull+unpack"
+compares an image made ready to run: strata's pull followed by `create` (which unpacks every
+layer that is not unpacked yet; once pull unpacks while it downloads, `create` has nothing
+left to do) with `podman pull` (which unpacks into its storage), podman on a throw-away
+--root/--runroot. Prints wall time, throughput and peak RSS per tool and the ratios.
+Run (as root): python3 benches/pushpull.py [--mb 500] [--rounds 3]
 """
 import argparse, gzip, hashlib, io, json, os, resource, shutil, socket, statistics
 import subprocess, sys, tarfile, tempfile, time, urllib.request
@@ -121,7 +125,11 @@ def main():
         size = int(subprocess.run([sys.executable, __file__, "--mb", str(args.mb), "--make-image", layout],
                                   check=True, capture_output=True, text=True).stdout)
         mb = size / 1e6
-        results = {k: [] for k in ("strata push", "skopeo push", "strata pull", "skopeo pull")}
+        results = {k: [] for k in ("strata push", "skopeo push", "strata pull", "skopeo pull",
+                                   "strata pull+unpack", "podman pull")}
+        podman = shutil.which("podman")
+        if not podman:
+            print("podman: not installed (apt-get install podman), pull+unpack skipped")
         for r in range(args.rounds):
             # push: strata from its store, skopeo from the OCI layout (its fastest local source)
             store = os.path.join(work, f"store{r}")
@@ -143,14 +151,35 @@ def main():
                 results["skopeo pull"].append(run_measured(
                     ["skopeo", "copy", "-q", "--src-tls-verify=false",
                      f"docker://127.0.0.1:{reg.port}/bench/skopeo:1", f"oci:{out}:bench"]))
+                if podman:
+                    # Ready to run: pulled and every layer unpacked.
+                    ready_env = dict(os.environ, STRATA_ROOT=os.path.join(work, f"readystore{r}"))
+                    t1, m1 = run_measured([strata, "pull", "-q", ref], ready_env)
+                    t2, m2 = run_measured([strata, "create", "--name", "ready", ref], ready_env)
+                    results["strata pull+unpack"].append((t1 + t2, max(m1, m2)))
+                    subprocess.run([strata, "rm", "ready"], env=ready_env, check=True,
+                                   stdout=subprocess.DEVNULL)
+                    p = os.path.join(work, f"podman{r}")
+                    results["podman pull"].append(run_measured(
+                        [podman, "--root", f"{p}/root", "--runroot", f"{p}/run", "pull", "-q",
+                         "--tls-verify=false", f"docker://127.0.0.1:{reg.port}/bench/skopeo:1"]))
             finally:
                 reg.stop()
-                for d in (store, os.path.join(work, f"pullstore{r}"), os.path.join(work, f"skopeo-out{r}")):
+                if podman:
+                    p = os.path.join(work, f"podman{r}")
+                    subprocess.run([podman, "--root", f"{p}/root", "--runroot", f"{p}/run",
+                                    "system", "reset", "-f"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+                for d in (store, os.path.join(work, f"pullstore{r}"),
+                          os.path.join(work, f"skopeo-out{r}"), os.path.join(work, f"readystore{r}"),
+                          os.path.join(work, f"podman{r}")):
                     shutil.rmtree(d, ignore_errors=True)
         print(f"\nimage: 4 layers, {mb:.0f} MB compressed; {args.rounds} rounds; medians\n")
         print(f"{'':14}{'seconds':>10}{'MB/s':>10}{'peak RSS MiB':>14}")
         med = {}
         for k, v in results.items():
+            if not v:
+                continue
             secs = statistics.median(t for t, _ in v)
             rss = max(m for _, m in v)
             med[k] = secs
@@ -158,6 +187,9 @@ def main():
         for op in ("push", "pull"):
             s, k = med[f"strata {op}"], med[f"skopeo {op}"]
             print(f"{op}: strata {s:.2f}s, skopeo {k:.2f}s -> strata is {k / s:.2f}x skopeo's throughput")
+        if "podman pull" in med:
+            s, p = med["strata pull+unpack"], med["podman pull"]
+            print(f"pull+unpack: strata {s:.2f}s, podman {p:.2f}s -> strata is {p / s:.2f}x podman's speed")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
