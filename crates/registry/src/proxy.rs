@@ -50,7 +50,7 @@ use futures::future::BoxFuture;
 use oci::{AnyManifest, Digest, Digester, media};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::error::{ApiError, Code};
+use crate::error::{ApiError, Code, RepoError};
 use crate::names;
 use crate::repo::{MANIFEST_MAX, Registry, StoredManifest, parse_digest};
 use crate::storage::{ByteStream, Storage};
@@ -413,8 +413,8 @@ impl Proxy {
     ) -> Result<Option<StoredManifest>, ApiError> {
         match self.registry.manifest_get(name, reference).await {
             Ok(m) => Ok(Some(m)),
-            Err(e) if e.code == Code::ManifestUnknown => Ok(None),
-            Err(e) => Err(e),
+            Err(RepoError::ManifestUnknown { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -458,7 +458,7 @@ impl Proxy {
         }
         if !names::valid_tag(reference) {
             // The local answer has the right error.
-            return self.registry.manifest_get(name, reference).await;
+            return Ok(self.registry.manifest_get(name, reference).await?);
         }
         if let Some(d) = self.fresh_tag(name, reference)
             && let Some(m) = self.local_manifest(name, &d.to_string()).await?
@@ -524,7 +524,7 @@ impl Proxy {
             Err(e) => {
                 tracing::warn!(repository = name, "{e}; listing the cached tags");
                 if self.registry.repository_exists(name).await? {
-                    self.registry.tags(name).await
+                    Ok(self.registry.tags(name).await?)
                 } else {
                     Err(upstream_error(e))
                 }
@@ -538,7 +538,7 @@ impl Proxy {
         if self.registry.blob_size(name, d).await?.is_some() {
             return Ok(true);
         }
-        self.registry.blob_mount(name, None, d).await
+        Ok(self.registry.blob_mount(name, None, d).await?)
     }
 
     /// Answers a blob GET or HEAD for `name` that the cache cannot serve from storage:
@@ -781,7 +781,7 @@ async fn cache_blob(
                 tracing::info!(repository = %name, digest = %d, size, "cached blob from upstream");
                 Ok(held)
             }
-            Err(e) => Err(e.message),
+            Err(e) => Err(e.to_string()),
         },
         (_, Err(msg)) => Err(msg),
         (Err(e), Ok(_)) => Err(format!("storing: {e}")),
