@@ -13,9 +13,9 @@ use futures::future::BoxFuture;
 use oci::Digest;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::flight::*;
-use super::upstream::*;
-use super::*;
+use super::flight::{Client, Flight, InflightGuard, pump, stream_of};
+use super::upstream::{UpstreamBlob, UpstreamError};
+use super::{CHANNEL_DEPTH, Proxy, upstream_error};
 use crate::error::{ApiError, Code};
 use crate::repo::{Registry, parse_digest};
 use crate::storage::ByteStream;

@@ -3,8 +3,8 @@
 
 use oci::{Digest, media};
 
-use super::upstream::*;
-use super::*;
+use super::upstream::{UpstreamError, UpstreamManifest};
+use super::{Proxy, manifest_unknown, upstream_error};
 use crate::error::{ApiError, Code, RepoError};
 use crate::names;
 use crate::repo::{MANIFEST_MAX, StoredManifest, parse_digest};

@@ -9,7 +9,7 @@ use crate::error::{RepoError, StorageError};
 use crate::hold;
 use crate::layout::{blob_key, check_name, referrer_entry, revision_link, tag_key};
 use crate::names;
-use crate::storage::{self};
+use crate::storage;
 
 /// The artifact type a referrer is listed with: its `artifactType`, else (for an image
 /// manifest) its config's media type.

@@ -4,8 +4,11 @@
 use jsonwebtoken::{Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::keys::*;
-use super::*;
+use super::keys::TrustedKey;
+use super::{
+    InvalidToken, IssuedToken, Issuer, LEEWAY, REFRESH_LIFETIME, TokenAuth, VERIFIED_CACHE_MAX,
+    Verified, random_id,
+};
 use crate::auth::AuthError;
 use crate::auth::access::ResourceActions;
 
@@ -201,6 +204,7 @@ mod tests {
     use aws_lc_rs::signature as lc;
     use jsonwebtoken::Algorithm;
 
+    use super::super::TokenConfig;
     use super::*;
 
     fn auth(service: &str, issuer: &str) -> TokenAuth {

@@ -10,9 +10,9 @@ use object_store::list::PaginatedListOptions;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
 
-use super::keys::*;
-use super::upload::*;
-use super::*;
+use super::keys::{child_names, encode_component, name_record, valid_name};
+use super::upload::{PartBuffer, Segment, UploadState};
+use super::{COPY_MAX, ObjectStorage, remote};
 use crate::error::StorageError;
 use crate::storage::{ByteStream, Key, Meta, Storage};
 

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 
-use super::*;
+use super::{ObjectStorage, remote};
 use crate::error::StorageError;
 use crate::storage::Key;
 

@@ -7,9 +7,9 @@ use object_store::multipart::PartId;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-use super::keys::*;
-use super::upload::*;
-use super::*;
+use super::keys::SIDECAR_SUFFIX;
+use super::upload::{PartBuffer, UploadState};
+use super::{ObjectStorage, remote};
 use crate::error::StorageError;
 use crate::storage::{ByteStream, Key};
 

@@ -12,7 +12,7 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 
-use super::*;
+use super::{MIN_PART_SIZE, ObjectStorage, remote};
 use crate::error::StorageError;
 use crate::storage::{ByteStream, Key};
 

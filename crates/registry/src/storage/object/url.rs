@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use object_store::ObjectStoreScheme;
 
-use super::*;
+use super::{DEFAULT_PART_SIZE, ObjectStorage, config_err};
 use crate::error::StorageError;
 use crate::storage::object_client;
 
@@ -101,6 +101,7 @@ impl ObjectStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::Key;
 
     fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
