@@ -137,7 +137,7 @@ impl Proxy {
             .ok_or_else(|| blob_unknown(name, d))
     }
 
-    /// Runs an upstream request, giving up after [`ProxyConfig::upstream_timeout`] so that a
+    /// Runs an upstream request, giving up after [`super::ProxyConfig::upstream_timeout`] so that a
     /// hung upstream is treated like an unreachable one (then the cache serves what it has).
     /// A blob's body is not under this deadline, only the wait for its response; [`pump`]
     /// applies the same duration to it as an idle timeout.

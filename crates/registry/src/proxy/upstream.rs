@@ -31,7 +31,7 @@ pub enum UpstreamError {
 /// A manifest as the upstream serves it.
 #[derive(Debug, Clone)]
 pub struct UpstreamManifest {
-    /// Its exact bytes (at most [`MANIFEST_MAX`]).
+    /// Its exact bytes (at most [`crate::repo::MANIFEST_MAX`]).
     pub bytes: Bytes,
     /// Its media type.
     pub media_type: String,

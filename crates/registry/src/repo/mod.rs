@@ -1,7 +1,7 @@
 //! The registry's content model on top of a [`Storage`]: shared blobs, per-repository links,
 //! uploads, manifests, tags and the referrers index.
 //!
-//! Where each of these lives in the storage is [`crate::layout`]'s business.
+//! Where each of these lives in the storage is the business of the `layout` module.
 //!
 //! A blob is linked only after its bytes are in place; a manifest is linked only after every
 //! blob and manifest it refers to is linked in the same repository.
@@ -87,13 +87,13 @@ impl Registry {
     /// Sets the garbage-collection grace period this process honours as a writer (a
     /// manifest push must commit within half of it after refreshing its references). Every
     /// process sharing the storage needs a grace no larger than the collector's
-    /// [`hold::GcOptions::grace`].
+    /// [`crate::gc::GcOptions::grace`].
     pub fn set_gc_grace(&self, grace: std::time::Duration) {
         let ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX).max(1);
         self.gc_grace_ms.store(ms, Ordering::Relaxed);
     }
 
-    /// The garbage-collection grace period (default [`hold::DEFAULT_GRACE`]).
+    /// The garbage-collection grace period (default [`crate::gc::DEFAULT_GRACE`]).
     pub fn gc_grace(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.gc_grace_ms.load(Ordering::Relaxed))
     }
