@@ -1,6 +1,10 @@
-//! Errors: storage failures, and the distribution-spec error codes the API answers with.
+//! Errors: storage failures, what went wrong with the registry's content ([`RepoError`]),
+//! and the distribution-spec error codes the API answers with.
 
 use std::io;
+use std::time::Duration;
+
+use oci::Digest;
 
 /// A storage backend failed.
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +197,129 @@ impl From<StorageError> for ApiError {
     }
 }
 
+/// An operation on the registry's content ([`crate::repo`]) failed, in the content model's
+/// own terms. The API answers each with a status and a spec code, in one place
+/// (`impl From<RepoError> for ApiError`).
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// The repository name is not one the spec allows.
+    #[error("invalid repository name {name:?}")]
+    NameInvalid {
+        /// The name.
+        name: String,
+    },
+    /// The tag is not one the spec allows.
+    #[error("invalid tag {tag:?}: tags match [A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}")]
+    TagInvalid {
+        /// The tag.
+        tag: String,
+    },
+    /// A digest given by the client is malformed.
+    #[error("{reason}")]
+    DigestInvalid {
+        /// The text given.
+        value: String,
+        /// Why it is not a digest.
+        reason: String,
+    },
+    /// The registry holds no blob with this digest.
+    #[error("blob {digest} is not in the registry")]
+    BlobUnknown {
+        /// The blob.
+        digest: Digest,
+    },
+    /// No upload session has this id.
+    #[error("unknown upload {id:?}")]
+    UploadUnknown {
+        /// The session id.
+        id: String,
+    },
+    /// A chunk does not start where the upload ends.
+    #[error("chunk starts at {start} but the upload holds {size} bytes")]
+    ChunkOutOfOrder {
+        /// Where the chunk starts.
+        start: u64,
+        /// What the upload holds.
+        size: u64,
+    },
+    /// Another writer appended to the upload between its size being read and this append.
+    #[error("upload holds {size} bytes; another writer got there first")]
+    AppendRaced {
+        /// What the upload holds.
+        size: u64,
+    },
+    /// An upload's content does not have the digest the client closed it with.
+    #[error("content has digest {actual}, not {expected}")]
+    ContentDigestMismatch {
+        /// The digest the client gave.
+        expected: Digest,
+        /// The content's.
+        actual: Digest,
+    },
+    /// The repository has no such manifest (or tag).
+    #[error("manifest {name}:{reference} is unknown")]
+    ManifestUnknown {
+        /// The repository.
+        name: String,
+        /// The tag or digest.
+        reference: String,
+    },
+    /// A manifest pushed by digest does not have that digest.
+    #[error("manifest has digest {actual}, not {expected}")]
+    ManifestDigestMismatch {
+        /// The digest it was pushed as.
+        expected: Digest,
+        /// Its own.
+        actual: Digest,
+    },
+    /// A manifest does not parse, or contradicts its Content-Type.
+    #[error("{reason}")]
+    ManifestInvalid {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A manifest names a blob or manifest the repository does not have.
+    #[error("manifest refers to {digest}, which is not in the repository")]
+    ManifestBlobUnknown {
+        /// What it names.
+        digest: Digest,
+    },
+    /// A tag holds something other than a digest.
+    #[error("corrupt tag {name}:{tag}: {reason}")]
+    CorruptTag {
+        /// The repository.
+        name: String,
+        /// The tag.
+        tag: String,
+        /// Why its content is not a digest.
+        reason: String,
+    },
+    /// A garbage collector kept holding what a write depends on through every attempt.
+    #[error("{what}: garbage collection is running on the same content; retry")]
+    Busy {
+        /// The write (`manifest push`, `linking a blob`).
+        what: &'static str,
+    },
+    /// A manifest push took more than half the grace period between refreshing its
+    /// references and committing (a collector that started meanwhile may not have seen them).
+    #[error(
+        "manifest push took {elapsed:?} between refreshing its references and committing, \
+         more than half the {grace:?} garbage-collection grace period; retry"
+    )]
+    CommitTooSlow {
+        /// The time taken.
+        elapsed: Duration,
+        /// The grace period.
+        grace: Duration,
+    },
+    /// A referrer's descriptor could not be encoded.
+    #[error("{0}")]
+    Encode(#[from] serde_json::Error),
+    /// The storage backend failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 /// Starting the server failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -243,5 +370,5 @@ pub enum GcError {
     Storage(#[from] StorageError),
     /// A registry operation failed (a corrupt link or key).
     #[error("garbage collection: {0}")]
-    Registry(#[from] ApiError),
+    Registry(#[from] RepoError),
 }

@@ -19,6 +19,8 @@ pub mod config;
 pub mod error;
 pub mod gc;
 pub mod health;
+mod hold;
+mod layout;
 pub mod metrics;
 pub mod names;
 pub mod proxy;
@@ -28,5 +30,5 @@ pub mod server;
 pub mod storage;
 pub mod tls;
 
-pub use error::{ApiError, Code, ServerError, StorageError};
+pub use error::{ApiError, Code, RepoError, ServerError, StorageError};
 pub use server::{Auth, Config, Server};

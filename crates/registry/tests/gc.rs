@@ -525,8 +525,11 @@ async fn put_retrying(
             .await
         {
             Ok(_) => return Ok(()),
-            Err(e) if status(&e) == 503 => last = Some(e),
-            Err(e) => return Err(e),
+            // Judged as the API answers it: the domain error mapped to a status and code.
+            Err(e) => match ApiError::from(e) {
+                e if status(&e) == 503 => last = Some(e),
+                e => return Err(e),
+            },
         }
     }
     Err(last.unwrap())
@@ -947,6 +950,7 @@ async fn stalled_manifest_push_is_refused_not_committed() {
         )
         .await
         .unwrap_err();
+    let e = ApiError::from(e);
     assert_eq!(e.status, 503, "{e}");
     assert_eq!(reg.resolve("st/a", "v1").await.unwrap(), None);
     let d: Digest = sha256(&m).parse().unwrap();
@@ -1023,7 +1027,7 @@ async fn writers_wait_for_a_collectors_hold() {
         .await
         .unwrap();
     storage.delete(&hold).await.unwrap();
-    let e = push.await.unwrap().unwrap_err();
+    let e = ApiError::from(push.await.unwrap().unwrap_err());
     assert_eq!(e.code.as_str(), "MANIFEST_BLOB_UNKNOWN", "{e}");
     assert_eq!(reg.resolve("h/a", "v2").await.unwrap(), None);
 }
