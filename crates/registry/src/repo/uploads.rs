@@ -200,7 +200,14 @@ impl Registry {
         }
         // Link first, so a garbage collector sees the blob in use before it lands.
         self.link_blob(name, digest).await?;
-        self.storage.rename(&k, &blob_key(digest)?).await?;
+        let blob = blob_key(digest)?;
+        // The key names the content: a blob already there holds these very bytes, so it
+        // stays as it is (as distribution does). Writing over it is not atomic on every
+        // object store (s3s-fs copies in place), and a pull racing the copy would read a
+        // half-written blob. The link above keeps it from any collection that starts now.
+        if self.storage.stat(&blob).await? != Some(size) {
+            self.storage.rename(&k, &blob).await?;
+        }
         let link = layer_link(name, digest)?;
         if self.storage.stat(&link).await?.is_none() {
             storage::put_bytes(&*self.storage, &link, Bytes::from(digest.to_string())).await?;
