@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use runtime::record::Status;
+use runtime::Status;
 use runtime::{Attach, OciRuntime, RunOptions, RuntimeError, container};
 use store::Store;
 
@@ -656,7 +656,7 @@ fn a_detached_container_outlives_its_starter() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let done = loop {
         let now = container::load(f.store.root(), &c.record.id).unwrap();
-        let seen = runtime::monitor::observed_state(&now, &f.runtime).unwrap();
+        let seen = runtime::container::observed_state(&now, &f.runtime).unwrap();
         if seen.status == Status::Exited {
             break now;
         }
@@ -711,7 +711,7 @@ fn a_detached_container_outlives_its_starter() {
     dead.wait().unwrap();
     ghost.state.status = Status::Running;
     ghost.state.monitor_pid = dead.id() as i32;
-    let seen = runtime::monitor::observed_state(&ghost, &f.runtime).unwrap();
+    let seen = runtime::container::observed_state(&ghost, &f.runtime).unwrap();
     assert_eq!((seen.status, seen.exit_code), (Status::Exited, Some(255)));
 
     // `run -d --rm`: the monitor removes the container once it exits.
@@ -752,7 +752,7 @@ fn a_detached_container_outlives_its_starter() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // `container prune` takes the rest (exited and never-started ones).
-    assert_eq!(container::prune(&f.store, &f.runtime).unwrap().len(), 2);
+    assert_eq!(container::prune(&f.store).unwrap().len(), 2);
     assert!(container::list(f.store.root()).unwrap().is_empty());
     f.assert_clean();
 }
@@ -850,7 +850,7 @@ fn named_volumes_outlive_containers() {
     assert_eq!(out, "kept\n");
     // Not in the image's snapshots or the containers' upper dirs.
     assert!(!c1.dir.upper().join("opq/w").exists());
-    let e = volumes::remove(root, "data").unwrap_err();
+    let e = container::remove_volume(root, "data").unwrap_err();
     assert!(e.to_string().contains("volume is in use"), "{e}");
     // The image's VOLUME /vol got an anonymous volume in each container.
     let anonymous: Vec<String> = [&c1, &c2]
@@ -858,16 +858,19 @@ fn named_volumes_outlive_containers() {
         .flat_map(|c| c.anonymous_volumes())
         .collect();
     assert_eq!(anonymous.len(), 2);
-    assert!(volumes::prune(root, false).unwrap().is_empty(), "in use");
+    assert!(
+        container::prune_volumes(root, false).unwrap().is_empty(),
+        "in use"
+    );
     for c in [c1, c2] {
         c.remove(&f.store, &f.runtime, false).unwrap();
     }
-    let mut pruned = volumes::prune(root, false).unwrap();
+    let mut pruned = container::prune_volumes(root, false).unwrap();
     pruned.sort();
     let mut want = anonymous.clone();
     want.sort();
     assert_eq!(pruned, want, "anonymous volumes go, named ones stay");
-    volumes::remove(root, "data").unwrap();
+    container::remove_volume(root, "data").unwrap();
     assert!(volumes::list(root).unwrap().is_empty());
     f.assert_clean();
 }

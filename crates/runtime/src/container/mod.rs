@@ -24,11 +24,17 @@ use crate::spec::{self, Context, EtcFiles};
 use crate::streams::{Attach, Pump, pipe_streams, terminal_streams};
 use crate::{RunOptions, RuntimeError, etc_files, inroot, snapshot, user};
 
+mod control;
 mod owner;
 mod reap;
+mod state;
 mod stop;
+mod volume_use;
+pub use control::{EXIT_RECORD_WAIT, still_running};
 pub use reap::{owned_by_live_process, reap};
-pub(crate) use stop::wait_exit;
+pub use state::{Pruned, observed_state, prune, wait_recorded, wait_recorded_state};
+pub(crate) use stop::{restart_lock, wait_exit};
+pub use volume_use::{prune_volumes, remove_volume, volume_users};
 
 /// The cgroup every container's cgroup is made under: Docker's (cgroupfs driver) default.
 pub const CGROUP_PARENT: &str = "/docker";
@@ -69,7 +75,7 @@ impl Drop for CreateGuard<'_> {
             let _ = self.store.remove_image_user(&self.id);
             let _ = fs::remove_dir_all(&self.dir.0);
             for v in &self.volumes {
-                let _ = crate::volumes::remove(self.store.root(), v);
+                let _ = remove_volume(self.store.root(), v);
             }
         }
     }
@@ -494,7 +500,7 @@ pub fn rename(store_root: &Path, id: &str, new_name: &str) -> Result<Container, 
 }
 
 /// Waits until container `id` has exited (as another process's monitor records it, or as
-/// [`crate::monitor::observed_state`] concludes) and returns its exit code.
+/// [`observed_state`] concludes) and returns its exit code.
 pub fn wait_exited(
     store_root: &Path,
     runtime: &OciRuntime,
@@ -503,34 +509,12 @@ pub fn wait_exited(
 ) -> Result<i32, RuntimeError> {
     loop {
         let c = load(store_root, id)?;
-        let seen = crate::monitor::observed_state(&c, runtime)?;
+        let seen = observed_state(&c, runtime)?;
         if seen.status == Status::Exited {
             return Ok(seen.exit_code.unwrap_or(255));
         }
         std::thread::sleep(poll);
     }
-}
-
-/// Removes every container that is not running (`container prune`) with its anonymous
-/// volumes; returns their IDs.
-pub fn prune(store: &Store, runtime: &OciRuntime) -> Result<Vec<String>, RuntimeError> {
-    let mut removed = reap(store, &mut || Some(runtime.clone()));
-    for c in list(store.root())? {
-        // A create in progress, or a live build's RUN container between its steps.
-        if owned_by_live_process(&c.dir.0)
-            || crate::monitor::observed_state(&c, runtime)?.status == Status::Running
-        {
-            continue;
-        }
-        let id = c.record.id.clone();
-        let volumes = c.anonymous_volumes();
-        c.remove(store, runtime, true)?;
-        for v in volumes {
-            crate::volumes::remove(store.root(), &v)?;
-        }
-        removed.push(id);
-    }
-    Ok(removed)
 }
 
 /// Loads container `id` (a full ID, a unique ID prefix or a name).

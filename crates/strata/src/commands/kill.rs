@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use runtime::record::Status;
+use runtime::Status;
 
 use super::{Ctx, container};
 use crate::cli::KillArgs;
@@ -16,7 +16,7 @@ const KILL_WAIT: Duration = Duration::from_secs(30);
 pub fn run(ctx: &Ctx, args: KillArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     super::each_named(&args.containers, out, |name| {
         let (mut c, rt) = container::load(ctx, name)?;
-        let seen = container::observed(&c, &rt)?;
+        let seen = c.observed(&rt)?;
         if seen.restarting {
             // Between two runs of a `--restart` policy: Docker's kill ends the restarts
             // (and kills the run its monitor was just starting, if it was).
@@ -28,7 +28,7 @@ pub fn run(ctx: &Ctx, args: KillArgs, out: &mut dyn Write) -> anyhow::Result<()>
             // That run may have ended by itself meanwhile: the kill still did its job.
             // (A container still running after the wait is an error of its own.)
             if killed.is_err() {
-                container::wait_recorded(ctx, &c.record.id, &rt, KILL_WAIT)?;
+                runtime::container::wait_recorded(&ctx.root, &c.record.id, &rt, KILL_WAIT)?;
             }
             return Ok(());
         }

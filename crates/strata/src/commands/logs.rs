@@ -4,8 +4,8 @@
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
+use runtime::Status;
 use runtime::logs::LogEntry;
-use runtime::record::Status;
 
 use super::{Ctx, container, util};
 use crate::cli::LogsArgs;
@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, args: LogsArgs, out: &mut dyn Write) -> anyhow::Result<()>
         // Whether it still runs is read before the log, so nothing written before it
         // stopped is missed.
         let running = match runtime::container::load(&ctx.root, &c.record.id) {
-            Ok(c) => container::observed(&c, &rt)?.status == Status::Running,
+            Ok(c) => c.observed(&rt)?.status == Status::Running,
             Err(runtime::RuntimeError::NoSuchContainer(_)) => false,
             Err(e) => return Err(e.into()),
         };

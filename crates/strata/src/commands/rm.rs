@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use runtime::record::Status;
+use runtime::Status;
 
 use super::{Ctx, container};
 use crate::cli::RmArgs;
@@ -15,13 +15,14 @@ pub fn run(ctx: &Ctx, args: RmArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     super::each_named(&args.containers, out, |name| {
         let (c, rt) = container::load(ctx, name)?;
         let id = c.record.id.clone();
-        let c = if args.force && container::observed(&c, &rt)?.status == Status::Running {
+        let c = if args.force && c.observed(&rt)?.status == Status::Running {
             // Let its monitor see the exit and unmount, then remove what is left.
             let killed = c.kill(&rt, "KILL");
             // It may have exited between the look and the kill (the runtime then says the
             // container does not exist): its monitor is recording the exit, which is the
             // state `-f` wants. Only a container still running after that is an error.
-            let waited = container::wait_recorded(ctx, &id, &rt, Duration::from_secs(30));
+            let waited =
+                runtime::container::wait_recorded(&ctx.root, &id, &rt, Duration::from_secs(30));
             if let Err(e) = killed {
                 waited.map_err(|_| e)?;
             } else {
@@ -35,8 +36,8 @@ pub fn run(ctx: &Ctx, args: RmArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             }
         } else {
             let mut c = c;
-            container::settle(&mut c, &rt)?;
-            if container::observed(&c, &rt)?.restarting {
+            c.settle(&rt)?;
+            if c.observed(&rt)?.restarting {
                 if !args.force {
                     anyhow::bail!(
                         "You cannot remove a restarting container {id}. Stop the container \
@@ -46,14 +47,20 @@ pub fn run(ctx: &Ctx, args: RmArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 if c.cancel_restart()? {
                     // Its monitor had just started it again: as `-f` does to a running one.
                     let _ = c.kill(&rt, "KILL");
-                    container::wait_recorded(ctx, &id, &rt, Duration::from_secs(30))?;
+                    runtime::container::wait_recorded(
+                        &ctx.root,
+                        &id,
+                        &rt,
+                        Duration::from_secs(30),
+                    )?;
                     c = runtime::container::load(&ctx.root, &id)?;
                 }
             }
             c
         };
         let result = if args.volumes {
-            container::remove_with_volumes(ctx, &store, &rt, c, args.force)
+            c.remove_with_volumes(&store, &rt, args.force)
+                .map_err(Into::into)
         } else {
             c.remove(&store, &rt, args.force).map_err(Into::into)
         };

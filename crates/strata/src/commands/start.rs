@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use runtime::record::Status;
+use runtime::Status;
 
 use super::{Ctx, ExitStatus, attach, container, monitor};
 use crate::cli::StartArgs;
@@ -15,11 +15,11 @@ pub fn run(ctx: &Ctx, args: StartArgs, out: &mut dyn Write) -> anyhow::Result<()
             anyhow::bail!("you cannot start and attach multiple containers at once");
         }
         let (mut c, rt) = container::load(ctx, &args.containers[0])?;
-        let seen = container::observed(&c, &rt)?;
+        let seen = c.observed(&rt)?;
         if seen.status == Status::Running || seen.restarting {
             anyhow::bail!("container {} is already running", args.containers[0]);
         }
-        container::settle(&mut c, &rt)?;
+        c.settle(&rt)?;
         let store = ctx.store()?;
         let code = attach::run_attached(ctx, &store, c, &rt, args.interactive, true)?;
         if code != 0 {
@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, args: StartArgs, out: &mut dyn Write) -> anyhow::Result<()
     }
     super::each_named(&args.containers, out, |name| {
         let (c, rt) = container::load(ctx, name)?;
-        let seen = container::observed(&c, &rt)?;
+        let seen = c.observed(&rt)?;
         // A restarting one counts as running (Docker's way): its monitor starts it.
         if seen.status != Status::Running && !seen.restarting {
             monitor::start_detached(ctx, &c, &rt)?;

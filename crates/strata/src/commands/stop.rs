@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use runtime::record::Status;
+use runtime::Status;
 
 use super::{Ctx, container};
 use crate::cli::StopArgs;
@@ -16,7 +16,7 @@ pub fn run(ctx: &Ctx, args: StopArgs, out: &mut dyn Write) -> anyhow::Result<()>
 /// Stops one container (nothing to do when it is not running).
 pub fn stop_one(ctx: &Ctx, name: &str, args: &StopArgs) -> anyhow::Result<()> {
     let (mut c, rt) = container::load(ctx, name)?;
-    let mut seen = container::observed(&c, &rt)?;
+    let mut seen = c.observed(&rt)?;
     if seen.restarting {
         // Between two runs of a `--restart` policy: it stays exited from now on, unless its
         // monitor was starting it just then; that run is stopped as any other.
@@ -24,7 +24,7 @@ pub fn stop_one(ctx: &Ctx, name: &str, args: &StopArgs) -> anyhow::Result<()> {
         if !c.cancel_restart()? {
             return Ok(());
         }
-        seen = container::observed(&c, &rt)?;
+        seen = c.observed(&rt)?;
     }
     if seen.status != Status::Running {
         return Ok(());
@@ -39,6 +39,6 @@ pub fn stop_one(ctx: &Ctx, name: &str, args: &StopArgs) -> anyhow::Result<()> {
         Duration::from_secs(args.time as u64)
     };
     c.stop(&rt, timeout)?;
-    container::wait_recorded(ctx, &c.record.id, &rt, Duration::from_secs(30))?;
+    runtime::container::wait_recorded(&ctx.root, &c.record.id, &rt, Duration::from_secs(30))?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use runtime::record::Status;
+use runtime::Status;
 
 use super::{Ctx, container};
 use crate::cli::ContainersArgs;
@@ -13,7 +13,7 @@ pub fn run(ctx: &Ctx, args: ContainersArgs, out: &mut dyn Write) -> anyhow::Resu
     for name in &args.containers {
         let result = (|| -> anyhow::Result<i32> {
             let (c, rt) = container::load(ctx, name)?;
-            let seen = container::observed(&c, &rt)?;
+            let seen = c.observed(&rt)?;
             if seen.status == Status::Created {
                 return Ok(seen.exit_code.unwrap_or(0));
             }
