@@ -607,6 +607,72 @@ fn monitor_child_entry() {
     let _ = runtime::monitor::run(&store, &rt, id);
 }
 
+/// The lifecycle through the runtime's API alone, as the CLI drives it: a
+/// [`runtime::MonitorProgram`] (this test binary, run again) starts a container detached,
+/// `stop_and_wait` stops it with the signal asked for, `wait_exit_code` reads the recorded
+/// code, `kill_running` sends nothing to a stopped container and `remove_as_asked` removes
+/// it with its anonymous volumes; a start that fails is `StartError::Failed` with Docker's
+/// code, and under `--rm` the container is gone.
+#[test]
+fn a_monitor_program_drives_the_lifecycle() {
+    let f = Fixture::new();
+    let root = f.store.root().to_path_buf();
+    let program = runtime::MonitorProgram::new(move |call| {
+        assert_eq!(call.mode, runtime::monitor::MonitorMode::Detached);
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", "monitor_child_entry", "--test-threads=1"])
+            .env(MONITOR_ENV, format!("{}|{}", root.display(), call.id));
+        cmd
+    });
+    let c = container::create(&f.store, &f.runtime, "fixture", None, sh("sleep 30")).unwrap();
+    let started = program.start_detached(&f.store, &c, &f.runtime).unwrap();
+    assert_eq!(started.state.status, Status::Running, "{:?}", started.state);
+    assert!(started.is_up(&f.runtime).unwrap());
+    started
+        .stop_and_wait(&f.runtime, Some("KILL"), std::time::Duration::from_secs(10))
+        .unwrap();
+    let stopped = container::load(f.store.root(), &c.record.id).unwrap();
+    assert_eq!(stopped.state.status, Status::Exited, "{:?}", stopped.state);
+    assert!(!stopped.is_up(&f.runtime).unwrap());
+    assert_eq!(
+        stopped.wait_exit_code(f.store.root(), &f.runtime).unwrap(),
+        137
+    );
+    assert!(
+        !stopped.clone().kill_running(&f.runtime, "KILL").unwrap(),
+        "a stopped container is not signalled"
+    );
+    stopped
+        .remove_as_asked(&f.store, &f.runtime, false, true)
+        .unwrap();
+    assert!(container::load(f.store.root(), &c.record.id).is_err());
+
+    let bad = container::create(
+        &f.store,
+        &f.runtime,
+        "fixture",
+        None,
+        RunOptions {
+            cmd: vec!["/nope".into()],
+            auto_remove: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    match program.start_detached(&f.store, &bad, &f.runtime) {
+        Err(runtime::StartError::Failed { code, message }) => {
+            assert_eq!(code, 127);
+            assert!(message.contains("/nope"), "{message}");
+        }
+        other => panic!("not a failed start: {other:?}"),
+    }
+    assert!(
+        container::load(f.store.root(), &bad.record.id).is_err(),
+        "the --rm container is removed"
+    );
+    f.assert_clean();
+}
+
 #[test]
 fn a_detached_container_outlives_its_starter() {
     let f = Fixture::new();

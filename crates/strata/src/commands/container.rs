@@ -3,7 +3,6 @@
 //! (settling, observing, waiting, removing) is the runtime's ([`runtime::container`]).
 
 use std::io::{BufRead, Write};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use runtime::{ContainerState, OciRuntime, RuntimeError, Status};
@@ -11,9 +10,6 @@ use runtime::{ContainerState, OciRuntime, RuntimeError, Status};
 use super::{Ctx, util};
 use crate::cli::ForceArgs;
 use crate::render::{human_size, units::human_duration};
-
-/// How often state files are polled (`wait`, `logs -f`, `stop`).
-pub const POLL: Duration = Duration::from_millis(20);
 
 /// The OCI runtime for new containers: `--runtime`, else found by cgroup layout.
 pub fn new_runtime(ctx: &Ctx) -> Result<OciRuntime, RuntimeError> {

@@ -83,9 +83,13 @@ pub fn start_failed(e: StartError) -> anyhow::Error {
 
 /// Starts `c` under a monitor of its own and waits until it runs (see
 /// [`MonitorProgram::start_detached`]).
-pub fn start_detached(ctx: &Ctx, c: &Container, rt: &OciRuntime) -> anyhow::Result<Container> {
-    let store = ctx.store()?;
+pub fn start_detached(
+    ctx: &Ctx,
+    store: &store::Store,
+    c: &Container,
+    rt: &OciRuntime,
+) -> anyhow::Result<Container> {
     program(ctx)?
-        .start_detached(&store, c, rt)
+        .start_detached(store, c, rt)
         .map_err(start_failed)
 }

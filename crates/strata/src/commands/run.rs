@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         .map_err(|e| ExitStatus::error(125, e))?;
     if args.detach {
         let id = c.record.id.clone();
-        monitor::start_detached(ctx, &c, &rt)?;
+        monitor::start_detached(ctx, &store, &c, &rt)?;
         writeln!(out, "{id}")?;
         return Ok(());
     }
