@@ -6,7 +6,7 @@
 //! ```
 //!
 //! A volume is in use while a container (running or not) names it in a mount; `rm` and
-//! `prune` leave such volumes alone (that check is [`crate::container::volume_users`]'s,
+//! `prune` leave such volumes alone (that check is `container::volume_users`'s,
 //! as containers are the container module's business). A new, empty volume mounted where the image has files
 //! gets a copy of them on first use, as Docker does.
 
@@ -207,7 +207,7 @@ pub fn list(store_root: &Path) -> Result<Vec<Volume>, RuntimeError> {
 
 /// Removes volume `name` and its data; refused while a container uses it: `users` are
 /// the IDs of the containers that mount it, which the caller finds (see
-/// [`crate::container::volume_users`]; this module knows nothing of containers).
+/// `container::volume_users`; this module knows nothing of containers).
 pub fn remove_unused(store_root: &Path, name: &str, users: &[String]) -> Result<(), RuntimeError> {
     inspect(store_root, name)?;
     if !users.is_empty() {
