@@ -14,10 +14,12 @@
 //!   with Docker's rules and defaults; [`etc_files`] writes `/etc/hosts` and friends;
 //!   [`seccomp`] gives its seccomp filter (Docker's default profile, or the user's).
 //! - [`oci_runtime`] finds (runc / crun / `--runtime`) and drives the runtime binary.
-//! - [`record`] is the on-disk layout of a container; [`container`] its lifecycle
-//!   (create, start, wait, stop, kill, remove); [`streams`], [`logs`] and [`console`] its
-//!   stdio, `json-file` log and terminal; [`monitor`] the detached `run -d` process,
-//!   which also applies the [`restart`] policy.
+//! - `record` (private) is the on-disk layout of a container ([`ContainerDir`],
+//!   [`ContainerRecord`], [`ContainerState`]); [`container`] its lifecycle (create,
+//!   start, settle, observe, wait, stop, kill, remove, prune); [`streams`], [`logs`] and [`console`] its
+//!   stdio, `json-file` log and terminal; [`monitor`] the process that owns a running
+//!   container (spawned through a [`MonitorProgram`] the caller gives), which also
+//!   applies the [`restart`] policy.
 //! - [`namespaces`] is `--ipc`/`--pid`/`--uts` (the spec side in [`spec::namespaces`]).
 //! - [`exec`], [`diff`], [`commit`], [`ports`] (`-p`) and [`volumes`] (`-v`, `volume …`).
 //!
@@ -49,7 +51,7 @@ pub mod namespaces;
 pub mod oci_runtime;
 pub mod options;
 pub mod ports;
-pub mod record;
+mod record;
 pub mod restart;
 pub mod seccomp;
 mod seccomp_default;
@@ -62,10 +64,12 @@ pub mod volumes;
 
 pub use container::{Container, Running};
 pub use error::RuntimeError;
+pub use monitor::{MonitorProgram, StartError};
 pub use oci_runtime::OciRuntime;
 pub use options::{
     CgroupnsMode, MountFlag, MountKind, MountSpec, NetworkMode, RunOptions, SeccompOption,
     SecurityResources,
 };
+pub use record::{ContainerDir, ContainerRecord, ContainerState, Status};
 pub use streams::Attach;
 pub use user::ExecUser;

@@ -18,7 +18,7 @@
 //! sees the old or the new content, never a torn one. Records (`config.json`, the bundle)
 //! are fsynced first ([`write_json`]); the state, rewritten at every transition, is not
 //! ([`write_state`]): after a crash the container is not running whatever it says, and
-//! [`crate::monitor::observed_state`] shows that.
+//! [`crate::container::observed_state`] shows that.
 
 use std::fs::{self, File};
 use std::io::Write;

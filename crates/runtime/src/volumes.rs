@@ -6,7 +6,8 @@
 //! ```
 //!
 //! A volume is in use while a container (running or not) names it in a mount; `rm` and
-//! `prune` leave such volumes alone. A new, empty volume mounted where the image has files
+//! `prune` leave such volumes alone (that check is `container::volume_users`'s,
+//! as containers are the container module's business). A new, empty volume mounted where the image has files
 //! gets a copy of them on first use, as Docker does.
 
 use std::collections::BTreeMap;
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use store::Layout;
 
 use crate::record::{new_id, now_rfc3339, read_json, write_json};
-use crate::{MountKind, MountSpec, RuntimeError, container};
+use crate::{MountKind, MountSpec, RuntimeError};
 
 /// A volume's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,29 +205,15 @@ pub fn list(store_root: &Path) -> Result<Vec<Volume>, RuntimeError> {
     Ok(out)
 }
 
-/// IDs of the containers that mount volume `name`.
-pub fn users(store_root: &Path, name: &str) -> Result<Vec<String>, RuntimeError> {
-    Ok(container::list(store_root)?
-        .into_iter()
-        .filter(|c| {
-            c.record
-                .options
-                .mounts
-                .iter()
-                .any(|m| matches!(&m.kind, MountKind::Volume { name: n, .. } if n == name))
-        })
-        .map(|c| c.record.id)
-        .collect())
-}
-
-/// Removes volume `name` and its data; refused while a container uses it.
-pub fn remove(store_root: &Path, name: &str) -> Result<(), RuntimeError> {
+/// Removes volume `name` and its data; refused while a container uses it: `users` are
+/// the IDs of the containers that mount it, which the caller finds (see
+/// `container::volume_users`; this module knows nothing of containers).
+pub fn remove_unused(store_root: &Path, name: &str, users: &[String]) -> Result<(), RuntimeError> {
     inspect(store_root, name)?;
-    let used = users(store_root, name)?;
-    if !used.is_empty() {
+    if !users.is_empty() {
         return Err(RuntimeError::InvalidOptions(format!(
             "remove {name}: volume is in use - [{}]",
-            used.join(", ")
+            users.join(", ")
         )));
     }
     let dir = Layout::new(store_root).volume(name);
@@ -234,19 +221,6 @@ pub fn remove(store_root: &Path, name: &str) -> Result<(), RuntimeError> {
     let record = dir.join("volume.json");
     fs::remove_file(&record).map_err(|e| RuntimeError::io("remove", &record, e))?;
     fs::remove_dir_all(&dir).map_err(|e| RuntimeError::io("remove", &dir, e))
-}
-
-/// Removes unused volumes: anonymous ones, or all when `all` (Docker 23+'s `prune -a`).
-/// Returns the names removed.
-pub fn prune(store_root: &Path, all: bool) -> Result<Vec<String>, RuntimeError> {
-    let mut removed = Vec::new();
-    for v in list(store_root)? {
-        if (all || v.anonymous) && users(store_root, &v.name)?.is_empty() {
-            remove(store_root, &v.name)?;
-            removed.push(v.name);
-        }
-    }
-    Ok(removed)
 }
 
 /// Turns a parsed `-v` into a mount, creating the named or anonymous volume it needs.
@@ -400,30 +374,15 @@ mod tests {
     }
 
     #[test]
-    fn volume_lifecycle() {
+    fn a_volume_with_users_is_not_removed() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let v = create(root, Some("data"), BTreeMap::new()).unwrap();
-        assert!(v.mountpoint.ends_with("volumes/data/_data") && v.mountpoint.is_dir());
-        fs::write(v.mountpoint.join("f"), "x").unwrap();
-        // Creating again returns the same volume, data intact.
-        assert_eq!(create(root, Some("data"), BTreeMap::new()).unwrap(), v);
-        assert!(v.mountpoint.join("f").exists());
-        let anon = create(root, None, BTreeMap::new()).unwrap();
-        assert!(anon.anonymous && anon.name.len() == 64);
-        let names: Vec<String> = list(root).unwrap().into_iter().map(|v| v.name).collect();
-        assert_eq!(names.len(), 2);
-        assert_eq!(prune(root, false).unwrap(), vec![anon.name.clone()]);
-        assert!(inspect(root, &anon.name).is_err());
-        remove(root, "data").unwrap();
-        assert!(list(root).unwrap().is_empty());
-        assert!(
-            remove(root, "data")
-                .unwrap_err()
-                .to_string()
-                .contains("no such volume")
-        );
-        assert!(create(root, Some("x"), BTreeMap::new()).is_err());
+        create(root, Some("data"), BTreeMap::new()).unwrap();
+        let e = remove_unused(root, "data", &["abc".into()]).unwrap_err();
+        assert!(e.to_string().contains("volume is in use - [abc]"), "{e}");
+        assert!(inspect(root, "data").is_ok());
+        remove_unused(root, "data", &[]).unwrap();
+        assert!(inspect(root, "data").is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use runtime::record::Status;
+use runtime::Status;
 use runtime::{Attach, OciRuntime, RunOptions, RuntimeError, container};
 use store::Store;
 
@@ -607,6 +607,72 @@ fn monitor_child_entry() {
     let _ = runtime::monitor::run(&store, &rt, id);
 }
 
+/// The lifecycle through the runtime's API alone, as the CLI drives it: a
+/// [`runtime::MonitorProgram`] (this test binary, run again) starts a container detached,
+/// `stop_and_wait` stops it with the signal asked for, `wait_exit_code` reads the recorded
+/// code, `kill_running` sends nothing to a stopped container and `remove_as_asked` removes
+/// it with its anonymous volumes; a start that fails is `StartError::Failed` with Docker's
+/// code, and under `--rm` the container is gone.
+#[test]
+fn a_monitor_program_drives_the_lifecycle() {
+    let f = Fixture::new();
+    let root = f.store.root().to_path_buf();
+    let program = runtime::MonitorProgram::new(move |call| {
+        assert_eq!(call.mode, runtime::monitor::MonitorMode::Detached);
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", "monitor_child_entry", "--test-threads=1"])
+            .env(MONITOR_ENV, format!("{}|{}", root.display(), call.id));
+        cmd
+    });
+    let c = container::create(&f.store, &f.runtime, "fixture", None, sh("sleep 30")).unwrap();
+    let started = program.start_detached(&f.store, &c, &f.runtime).unwrap();
+    assert_eq!(started.state.status, Status::Running, "{:?}", started.state);
+    assert!(started.is_up(&f.runtime).unwrap());
+    started
+        .stop_and_wait(&f.runtime, Some("KILL"), std::time::Duration::from_secs(10))
+        .unwrap();
+    let stopped = container::load(f.store.root(), &c.record.id).unwrap();
+    assert_eq!(stopped.state.status, Status::Exited, "{:?}", stopped.state);
+    assert!(!stopped.is_up(&f.runtime).unwrap());
+    assert_eq!(
+        stopped.wait_exit_code(f.store.root(), &f.runtime).unwrap(),
+        137
+    );
+    assert!(
+        !stopped.clone().kill_running(&f.runtime, "KILL").unwrap(),
+        "a stopped container is not signalled"
+    );
+    stopped
+        .remove_as_asked(&f.store, &f.runtime, false, true)
+        .unwrap();
+    assert!(container::load(f.store.root(), &c.record.id).is_err());
+
+    let bad = container::create(
+        &f.store,
+        &f.runtime,
+        "fixture",
+        None,
+        RunOptions {
+            cmd: vec!["/nope".into()],
+            auto_remove: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    match program.start_detached(&f.store, &bad, &f.runtime) {
+        Err(runtime::StartError::Failed { code, message }) => {
+            assert_eq!(code, 127);
+            assert!(message.contains("/nope"), "{message}");
+        }
+        other => panic!("not a failed start: {other:?}"),
+    }
+    assert!(
+        container::load(f.store.root(), &bad.record.id).is_err(),
+        "the --rm container is removed"
+    );
+    f.assert_clean();
+}
+
 #[test]
 fn a_detached_container_outlives_its_starter() {
     let f = Fixture::new();
@@ -656,7 +722,7 @@ fn a_detached_container_outlives_its_starter() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let done = loop {
         let now = container::load(f.store.root(), &c.record.id).unwrap();
-        let seen = runtime::monitor::observed_state(&now, &f.runtime).unwrap();
+        let seen = runtime::container::observed_state(&now, &f.runtime).unwrap();
         if seen.status == Status::Exited {
             break now;
         }
@@ -711,7 +777,7 @@ fn a_detached_container_outlives_its_starter() {
     dead.wait().unwrap();
     ghost.state.status = Status::Running;
     ghost.state.monitor_pid = dead.id() as i32;
-    let seen = runtime::monitor::observed_state(&ghost, &f.runtime).unwrap();
+    let seen = runtime::container::observed_state(&ghost, &f.runtime).unwrap();
     assert_eq!((seen.status, seen.exit_code), (Status::Exited, Some(255)));
 
     // `run -d --rm`: the monitor removes the container once it exits.
@@ -752,7 +818,7 @@ fn a_detached_container_outlives_its_starter() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // `container prune` takes the rest (exited and never-started ones).
-    assert_eq!(container::prune(&f.store, &f.runtime).unwrap().len(), 2);
+    assert_eq!(container::prune(&f.store).unwrap().len(), 2);
     assert!(container::list(f.store.root()).unwrap().is_empty());
     f.assert_clean();
 }
@@ -850,7 +916,7 @@ fn named_volumes_outlive_containers() {
     assert_eq!(out, "kept\n");
     // Not in the image's snapshots or the containers' upper dirs.
     assert!(!c1.dir.upper().join("opq/w").exists());
-    let e = volumes::remove(root, "data").unwrap_err();
+    let e = container::remove_volume(root, "data").unwrap_err();
     assert!(e.to_string().contains("volume is in use"), "{e}");
     // The image's VOLUME /vol got an anonymous volume in each container.
     let anonymous: Vec<String> = [&c1, &c2]
@@ -858,16 +924,19 @@ fn named_volumes_outlive_containers() {
         .flat_map(|c| c.anonymous_volumes())
         .collect();
     assert_eq!(anonymous.len(), 2);
-    assert!(volumes::prune(root, false).unwrap().is_empty(), "in use");
+    assert!(
+        container::prune_volumes(root, false).unwrap().is_empty(),
+        "in use"
+    );
     for c in [c1, c2] {
         c.remove(&f.store, &f.runtime, false).unwrap();
     }
-    let mut pruned = volumes::prune(root, false).unwrap();
+    let mut pruned = container::prune_volumes(root, false).unwrap();
     pruned.sort();
     let mut want = anonymous.clone();
     want.sort();
     assert_eq!(pruned, want, "anonymous volumes go, named ones stay");
-    volumes::remove(root, "data").unwrap();
+    container::remove_volume(root, "data").unwrap();
     assert!(volumes::list(root).unwrap().is_empty());
     f.assert_clean();
 }

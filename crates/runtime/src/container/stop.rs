@@ -29,7 +29,7 @@ impl Container {
     /// either sees the stop before starting it again or has started it already: returns
     /// whether it runs after all (the caller then stops or kills it as any running one).
     pub fn cancel_restart(&mut self) -> Result<bool, RuntimeError> {
-        let _lock = crate::monitor::restart_lock(&self.dir)?;
+        let _lock = restart_lock(&self.dir)?;
         self.mark_stopped_by_user();
         self.state = crate::record::read_json(&self.dir.state())?;
         if self.state.restarting {
@@ -51,7 +51,7 @@ impl Container {
     ) -> Result<(), RuntimeError> {
         self.kill(runtime, signal)?;
         if is_sigkill(signal) {
-            crate::monitor::wait_recorded(self, runtime, limit)?;
+            super::wait_recorded_state(self, runtime, limit)?;
         }
         Ok(())
     }
@@ -205,6 +205,18 @@ impl Container {
             self.record.id
         )))
     }
+}
+
+/// Takes the lock that orders a restart by the monitor (from its last look for the
+/// user's stop until the container is recorded as running) against a user's stop of a
+/// restarting container ([`Container::cancel_restart`]). Released when the file drops.
+pub(crate) fn restart_lock(
+    dir: &crate::record::ContainerDir,
+) -> Result<std::fs::File, RuntimeError> {
+    let path = dir.0.join("restart.lock");
+    let f = std::fs::File::create(&path).map_err(|e| RuntimeError::io("create", &path, e))?;
+    f.lock().map_err(|e| RuntimeError::io("lock", &path, e))?;
+    Ok(f)
 }
 
 #[cfg(test)]

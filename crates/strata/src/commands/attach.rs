@@ -4,10 +4,9 @@
 
 use std::io::IsTerminal;
 
-use runtime::record::Status;
 use runtime::{Attach, Container, OciRuntime};
 
-use super::{Ctx, ExitStatus, container};
+use super::{Ctx, ExitStatus};
 
 /// The signals a foreground container receives when this process does (Docker's
 /// `--sig-proxy`).
@@ -22,7 +21,9 @@ const FORWARDED: [(i32, &str); 6] = [
 
 /// Starts `c` attached to this process's streams, waits for it, removes it under `--rm`,
 /// and returns its exit code. A start that fails is an [`ExitStatus`] with Docker's
-/// 125/126/127 (and the container is removed under `--rm`).
+/// 125/126/127 (and the container is removed under `--rm`). The run itself is the
+/// runtime's ([`runtime::MonitorProgram::run_attached`]); this process adds what is its
+/// own: its terminal in raw mode and the signals it receives.
 pub fn run_attached(
     ctx: &Ctx,
     store: &store::Store,
@@ -31,50 +32,20 @@ pub fn run_attached(
     stdin: bool,
     sig_proxy: bool,
 ) -> anyhow::Result<i32> {
-    let id = c.record.id.clone();
-    let tty = c.record.options.tty;
-    let auto_remove = c.record.options.auto_remove;
+    let program = super::monitor::program(ctx).map_err(|e| ExitStatus::error(125, e))?;
     if sig_proxy {
         forward_signals(rt.clone(), c.clone())?;
     }
-    let raw = if tty && stdin {
+    let raw = if c.record.options.tty && stdin {
         RawTerminal::enter()
     } else {
         None
     };
     // The container's monitor is a process of its own (as Docker's daemon is): killed,
     // we leave it running, and it still records the exit code and honours `--rm`.
-    let status = super::monitor::run_attached_monitor(ctx, &c, rt, stdin);
+    let ran = program.run_attached(store, &c, rt, stdin);
     drop(raw);
-    let status = status.map_err(|e| ExitStatus::error(125, e))?;
-    let recorded = runtime::container::load(&ctx.root, &id).ok();
-    if !status.success()
-        && let Some(c) = recorded
-            .as_ref()
-            .filter(|c| c.state.status == Status::Created)
-        && let Some(error) = &c.state.error
-    {
-        // The start failed (recorded by the monitor): Docker's code, the container removed
-        // under `--rm`, else left `created` with the error.
-        // The monitor exits with `run`'s code (125/126/127); the state has `start`'s.
-        let code = status.code().unwrap_or(125);
-        let error = anyhow::anyhow!("{error}");
-        if auto_remove {
-            let _ = container::remove_with_volumes(ctx, store, rt, c.clone(), true);
-        }
-        return Err(ExitStatus::error(code, error));
-    }
-    let Some(code) = status.code() else {
-        return Err(ExitStatus::error(
-            125,
-            anyhow::anyhow!("the monitor of container {id} was killed ({status})"),
-        ));
-    };
-    if !auto_remove && let Some(c) = recorded {
-        // `--restart` goes on without us, as Docker's daemon goes on after its client.
-        super::monitor::resume_detached(ctx, &c, rt)?;
-    }
-    Ok(code)
+    ran.map_err(super::monitor::start_failed)
 }
 
 /// The streams of the monitor of an attached run: this process's stdout and stderr, its

@@ -1,59 +1,26 @@
 //! What the container commands share: finding a container and its runtime, Docker's
-//! STATUS wording, waiting for a monitor to record an exit; and `container prune`.
+//! STATUS wording; and `container prune`'s question and report. The lifecycle itself
+//! (settling, observing, waiting, removing) is the runtime's ([`runtime::container`]).
 
 use std::io::{BufRead, Write};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use runtime::record::{ContainerState, Status};
-use runtime::{Container, OciRuntime, RuntimeError};
+use runtime::{ContainerState, OciRuntime, RuntimeError, Status};
 
 use super::{Ctx, util};
 use crate::cli::ForceArgs;
 use crate::render::{human_size, units::human_duration};
-
-/// How often state files are polled (`wait`, `logs -f`, `stop`).
-pub const POLL: Duration = Duration::from_millis(20);
 
 /// The OCI runtime for new containers: `--runtime`, else found by cgroup layout.
 pub fn new_runtime(ctx: &Ctx) -> Result<OciRuntime, RuntimeError> {
     OciRuntime::detect(ctx.runtime.as_deref(), &ctx.root)
 }
 
-/// The OCI runtime container `c` was created with.
-pub fn runtime_of(ctx: &Ctx, c: &Container) -> Result<OciRuntime, RuntimeError> {
-    OciRuntime::detect(Some(&c.record.runtime), &ctx.root)
-}
-
 /// Container `name` (ID, ID prefix or name) and its runtime.
-pub fn load(ctx: &Ctx, name: &str) -> anyhow::Result<(Container, OciRuntime)> {
+pub fn load(ctx: &Ctx, name: &str) -> anyhow::Result<(runtime::Container, OciRuntime)> {
     let c = runtime::container::load(&ctx.root, name)?;
-    let rt = runtime_of(ctx, &c)?;
+    let rt = c.oci_runtime(&ctx.root)?;
     Ok((c, rt))
-}
-
-/// Its state as other processes should see it (a dead monitor means exited).
-pub fn observed(c: &Container, rt: &OciRuntime) -> Result<ContainerState, RuntimeError> {
-    runtime::monitor::observed_state(c, rt)
-}
-
-/// A container whose state file says running but that no longer runs (its monitor was
-/// killed, the host crashed) is settled: the runtime's record of it is deleted and its
-/// observed state (exited) written, so it can be removed or started again.
-pub fn settle(c: &mut Container, rt: &OciRuntime) -> Result<(), RuntimeError> {
-    if c.state.status != Status::Running {
-        return Ok(());
-    }
-    let seen = observed(c, rt)?;
-    if seen.status == Status::Running {
-        return Ok(());
-    }
-    match rt.delete(&c.record.id, &c.dir.runtime_log()) {
-        Ok(()) | Err(RuntimeError::NoSuchContainer(_)) => {}
-        Err(e) => return Err(e),
-    }
-    c.state = seen;
-    runtime::record::write_state(&c.dir.state(), &c.state)
 }
 
 /// Docker's lower-case state name (`created`, `running`, `exited`).
@@ -94,39 +61,6 @@ pub fn status_text(s: &ContainerState, now: DateTime<Utc>) -> String {
     }
 }
 
-/// Waits until the container's monitor has recorded its exit (or the container is gone,
-/// as `--rm` makes it), for at most `limit`. Returns the exit code when it is known.
-/// The waiting itself is the runtime's, which `kill` uses too.
-pub fn wait_recorded(
-    ctx: &Ctx,
-    id: &str,
-    rt: &OciRuntime,
-    limit: Duration,
-) -> anyhow::Result<Option<i32>> {
-    let c = match runtime::container::load(&ctx.root, id) {
-        Ok(c) => c,
-        Err(RuntimeError::NoSuchContainer(_)) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    Ok(runtime::monitor::wait_recorded(&c, rt, limit)?.and_then(|s| s.exit_code))
-}
-
-/// Removes `c` with its anonymous volumes (`--rm`, `rm -v`).
-pub fn remove_with_volumes(
-    ctx: &Ctx,
-    store: &store::Store,
-    rt: &OciRuntime,
-    c: Container,
-    force: bool,
-) -> anyhow::Result<()> {
-    let volumes = c.anonymous_volumes();
-    c.remove(store, rt, force)?;
-    for v in volumes {
-        runtime::volumes::remove(&ctx.root, &v)?;
-    }
-    Ok(())
-}
-
 /// Asks Docker's prune question on the terminal; true when the answer is yes.
 pub fn confirm(out: &mut dyn Write, warning: &str) -> anyhow::Result<bool> {
     write!(out, "{warning}\nAre you sure you want to continue? [y/N] ")?;
@@ -146,31 +80,9 @@ pub fn prune(ctx: &Ctx, args: ForceArgs, out: &mut dyn Write) -> anyhow::Result<
         return Ok(());
     }
     let store = ctx.store()?;
-    let mut removed = Vec::new();
-    let mut reclaimed = 0;
-    for mut c in runtime::container::list(&ctx.root)? {
-        let rt = runtime_of(ctx, &c)?;
-        // A create in progress, or a live build's RUN container between its steps.
-        if runtime::container::owned_by_live_process(&c.dir.0)
-            || observed(&c, &rt)?.status == Status::Running
-        {
-            continue;
-        }
-        settle(&mut c, &rt)?;
-        let id = c.record.id.clone();
-        let size = c.size_rw().unwrap_or(0);
-        match remove_with_volumes(ctx, &store, &rt, c, false) {
-            Ok(()) => {
-                reclaimed += size;
-                removed.push(id);
-            }
-            // Removed meanwhile by its own monitor (`--rm`) or another prune.
-            Err(e) if !store.layout().container(&id).exists() => {
-                tracing::debug!("container {id} went away during prune: {e:#}");
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let pruned = runtime::container::prune(&store)?;
+    let reclaimed: u64 = pruned.iter().map(|p| p.size).sum();
+    let removed: Vec<String> = pruned.into_iter().map(|p| p.id).collect();
     if !removed.is_empty() {
         writeln!(out, "Deleted Containers:")?;
         for id in &removed {

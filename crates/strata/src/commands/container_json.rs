@@ -1,6 +1,6 @@
 //! The `docker container inspect` object of a container.
 
-use runtime::record::Status;
+use runtime::Status;
 use runtime::{Container, MountKind, MountSpec, NetworkMode, OciRuntime};
 use serde_json::{Map, Value, json};
 
@@ -19,7 +19,7 @@ pub fn container_json(
 ) -> anyhow::Result<Value> {
     let r = &c.record;
     let o = &r.options;
-    let s = container::observed(c, rt)?;
+    let s = c.observed(rt)?;
     let image_config = store
         .resolve_image(&r.image_target)
         .ok()

@@ -147,7 +147,7 @@ pub fn create(
     })();
     if result.is_err() {
         for v in made {
-            let _ = runtime::volumes::remove(&ctx.root, &v);
+            let _ = runtime::container::remove_volume(&ctx.root, &v);
         }
     }
     result

@@ -4,8 +4,8 @@ use std::io::{IsTerminal, Write};
 use std::process::Stdio;
 
 use runtime::Attach;
+use runtime::Status;
 use runtime::exec::ExecOptions;
-use runtime::record::Status;
 
 use super::{Ctx, ExitStatus, container, create};
 use crate::cli::ExecArgs;
@@ -13,7 +13,7 @@ use crate::cli::ExecArgs;
 /// Runs the command; exits with its code (126/127 when it cannot be run or found).
 pub fn run(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<()> {
     let (c, rt) = container::load(ctx, args.container())?;
-    if container::observed(&c, &rt)?.status != Status::Running {
+    if c.observed(&rt)?.status != Status::Running {
         anyhow::bail!("container {} is not running", c.record.id);
     }
     if args.detach {

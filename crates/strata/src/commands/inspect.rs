@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         if containers {
             match runtime::container::load(&ctx.root, name) {
                 Ok(c) => {
-                    let rt = super::container::runtime_of(ctx, &c)?;
+                    let rt = c.oci_runtime(&ctx.root)?;
                     found.push(super::container_json::container_json(&store, &c, &rt)?);
                     continue;
                 }

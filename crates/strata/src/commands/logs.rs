@@ -5,7 +5,6 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use runtime::logs::LogEntry;
-use runtime::record::Status;
 
 use super::{Ctx, container, util};
 use crate::cli::LogsArgs;
@@ -52,11 +51,7 @@ pub fn run(ctx: &Ctx, args: LogsArgs, out: &mut dyn Write) -> anyhow::Result<()>
         out.flush()?;
         // Whether it still runs is read before the log, so nothing written before it
         // stopped is missed.
-        let running = match runtime::container::load(&ctx.root, &c.record.id) {
-            Ok(c) => container::observed(&c, &rt)?.status == Status::Running,
-            Err(runtime::RuntimeError::NoSuchContainer(_)) => false,
-            Err(e) => return Err(e.into()),
-        };
+        let running = runtime::container::still_running(&ctx.root, &c.record.id, &rt)?;
         let (more, next) = runtime::logs::read_from(&path, offset)?;
         offset = next;
         let more: Vec<LogEntry> = more.into_iter().filter(|e| keep(e, since, until)).collect();

@@ -8,8 +8,8 @@ use crate::cli::PortArgs;
 /// Prints `80/tcp -> 127.0.0.1:8080` lines, or with a port only its host addresses.
 pub fn run(ctx: &Ctx, args: PortArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let (c, rt) = container::load(ctx, &args.container)?;
-    let state = container::observed(&c, &rt)?;
-    let ports = if state.status == runtime::record::Status::Running {
+    let state = c.observed(&rt)?;
+    let ports = if state.status == runtime::Status::Running {
         state.ports
     } else {
         Vec::new()

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use runtime::Container;
-use runtime::record::{ContainerState, Status};
+use runtime::{ContainerState, Status};
 use serde_json::{Value, json};
 
 use super::{Ctx, container, util};
@@ -53,8 +53,8 @@ pub fn run(ctx: &Ctx, args: PsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         if limit >= 0 && rows.len() as i64 >= limit {
             break;
         }
-        let rt = container::runtime_of(ctx, &c)?;
-        let state = container::observed(&c, &rt)?;
+        let rt = c.oci_runtime(&ctx.root)?;
+        let state = c.observed(&rt)?;
         // Docker counts a restarting container as running.
         if !show_all && state.status != Status::Running && !state.restarting {
             continue;

@@ -10,7 +10,7 @@ pub fn run(ctx: &Ctx, args: StopArgs, out: &mut dyn Write) -> anyhow::Result<()>
     super::each_named(&args.containers, out, |name| {
         stop::stop_one(ctx, name, &args)?;
         let (c, rt) = container::load(ctx, name)?;
-        monitor::start_detached(ctx, &c, &rt)?;
+        monitor::start_detached(ctx, &ctx.store()?, &c, &rt)?;
         Ok(())
     })
 }

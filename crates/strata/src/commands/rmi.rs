@@ -100,7 +100,7 @@ fn untag_in_use(
     // content they need (the store pins it for them).
     let running = info.users.iter().any(|user| {
         runtime::container::load(store.root(), user)
-            .is_ok_and(|c| c.state.status == runtime::record::Status::Running)
+            .is_ok_and(|c| c.state.status == runtime::Status::Running)
     });
     if !running {
         return Ok(None);
@@ -115,7 +115,7 @@ fn untag_in_use(
             let root = store.root();
             for user in &info.users {
                 if let Ok(c) = runtime::container::load(root, user)
-                    && c.state.status == runtime::record::Status::Running
+                    && c.state.status == runtime::Status::Running
                 {
                     anyhow::bail!(
                         "conflict: unable to delete {} (cannot be forced) - image is being used \

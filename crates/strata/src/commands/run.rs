@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Ctx, ExitStatus, attach, container, create, monitor};
+use super::{Ctx, ExitStatus, attach, create, monitor};
 use crate::cli::RunArgs;
 
 /// Docker's refusal of `run -it` when stdin is not a terminal (on stderr, exit 1).
@@ -30,10 +30,12 @@ pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         args.operands.command(),
     )
     .map_err(|e| ExitStatus::error(125, e))?;
-    let rt = container::runtime_of(ctx, &c).map_err(|e| ExitStatus::error(125, e))?;
+    let rt = c
+        .oci_runtime(&ctx.root)
+        .map_err(|e| ExitStatus::error(125, e))?;
     if args.detach {
         let id = c.record.id.clone();
-        monitor::start_detached(ctx, &c, &rt)?;
+        monitor::start_detached(ctx, &store, &c, &rt)?;
         writeln!(out, "{id}")?;
         return Ok(());
     }

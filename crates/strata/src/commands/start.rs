@@ -3,8 +3,6 @@
 
 use std::io::Write;
 
-use runtime::record::Status;
-
 use super::{Ctx, ExitStatus, attach, container, monitor};
 use crate::cli::StartArgs;
 
@@ -15,11 +13,10 @@ pub fn run(ctx: &Ctx, args: StartArgs, out: &mut dyn Write) -> anyhow::Result<()
             anyhow::bail!("you cannot start and attach multiple containers at once");
         }
         let (mut c, rt) = container::load(ctx, &args.containers[0])?;
-        let seen = container::observed(&c, &rt)?;
-        if seen.status == Status::Running || seen.restarting {
+        if c.is_up(&rt)? {
             anyhow::bail!("container {} is already running", args.containers[0]);
         }
-        container::settle(&mut c, &rt)?;
+        c.settle(&rt)?;
         let store = ctx.store()?;
         let code = attach::run_attached(ctx, &store, c, &rt, args.interactive, true)?;
         if code != 0 {
@@ -30,10 +27,9 @@ pub fn run(ctx: &Ctx, args: StartArgs, out: &mut dyn Write) -> anyhow::Result<()
     }
     super::each_named(&args.containers, out, |name| {
         let (c, rt) = container::load(ctx, name)?;
-        let seen = container::observed(&c, &rt)?;
         // A restarting one counts as running (Docker's way): its monitor starts it.
-        if seen.status != Status::Running && !seen.restarting {
-            monitor::start_detached(ctx, &c, &rt)?;
+        if !c.is_up(&rt)? {
+            monitor::start_detached(ctx, &ctx.store()?, &c, &rt)?;
         }
         Ok(())
     })

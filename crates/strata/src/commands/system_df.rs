@@ -156,10 +156,10 @@ fn container_usage(ctx: &Ctx) -> anyhow::Result<Vec<ContainerUsage>> {
     let now = util::now();
     let mut out = Vec::new();
     for c in runtime::container::list(&ctx.root)? {
-        let rt = super::container::runtime_of(ctx, &c)?;
-        let state = super::container::observed(&c, &rt)?;
+        let rt = c.oci_runtime(&ctx.root)?;
+        let state = c.observed(&rt)?;
         out.push(ContainerUsage {
-            running: state.status == runtime::record::Status::Running,
+            running: state.status == runtime::Status::Running,
             status: super::container::status_text(&state, now),
             size: c.size_rw().unwrap_or(0),
             volumes: c
@@ -190,7 +190,7 @@ fn volume_usage(ctx: &Ctx) -> anyhow::Result<Vec<VolumeUsage>> {
     let mut out = Vec::new();
     for v in runtime::volumes::list(&ctx.root)? {
         out.push(VolumeUsage {
-            links: runtime::volumes::users(&ctx.root, &v.name)?.len(),
+            links: runtime::container::volume_users(&ctx.root, &v.name)?.len(),
             size: super::volume::dir_size(&v.mountpoint),
             name: v.name,
         });

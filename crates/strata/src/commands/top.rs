@@ -8,7 +8,7 @@ use crate::cli::TopArgs;
 /// Runs `ps` (default `-ef`) on the host and keeps the header and the container's rows.
 pub fn run(ctx: &Ctx, args: TopArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let (c, rt) = container::load(ctx, &args.container)?;
-    if container::observed(&c, &rt)?.status != runtime::record::Status::Running {
+    if c.observed(&rt)?.status != runtime::Status::Running {
         anyhow::bail!("container {} is not running", c.record.id);
     }
     let pids = rt.ps(&c.record.id, &c.dir.runtime_log())?;

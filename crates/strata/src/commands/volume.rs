@@ -47,7 +47,7 @@ pub fn ls(ctx: &Ctx, args: VolumeLsArgs, out: &mut dyn Write) -> anyhow::Result<
             continue;
         }
         if let Some(d) = dangling
-            && volumes::users(&ctx.root, &v.name)?.is_empty() != d
+            && runtime::container::volume_users(&ctx.root, &v.name)?.is_empty() != d
         {
             continue;
         }
@@ -111,7 +111,7 @@ pub fn rm(ctx: &Ctx, args: VolumeRmArgs, out: &mut dyn Write) -> anyhow::Result<
         if args.force && volumes::inspect(&ctx.root, name).is_err() {
             continue;
         }
-        match volumes::remove(&ctx.root, name) {
+        match runtime::container::remove_volume(&ctx.root, name) {
             Ok(()) => writeln!(out, "{name}")?,
             Err(e) => errors.push(e.into()),
         }
@@ -133,7 +133,7 @@ pub fn prune(ctx: &Ctx, args: VolumePruneArgs, out: &mut dyn Write) -> anyhow::R
         .into_iter()
         .map(|v| (v.name.clone(), dir_size(&v.mountpoint)))
         .collect();
-    let removed = volumes::prune(&ctx.root, args.all)?;
+    let removed = runtime::container::prune_volumes(&ctx.root, args.all)?;
     if !removed.is_empty() {
         writeln!(out, "Deleted Volumes:")?;
         for n in &removed {

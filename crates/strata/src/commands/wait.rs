@@ -2,8 +2,6 @@
 
 use std::io::Write;
 
-use runtime::record::Status;
-
 use super::{Ctx, container};
 use crate::cli::ContainersArgs;
 
@@ -13,16 +11,7 @@ pub fn run(ctx: &Ctx, args: ContainersArgs, out: &mut dyn Write) -> anyhow::Resu
     for name in &args.containers {
         let result = (|| -> anyhow::Result<i32> {
             let (c, rt) = container::load(ctx, name)?;
-            let seen = container::observed(&c, &rt)?;
-            if seen.status == Status::Created {
-                return Ok(seen.exit_code.unwrap_or(0));
-            }
-            Ok(runtime::container::wait_exited(
-                &ctx.root,
-                &rt,
-                &c.record.id,
-                container::POLL,
-            )?)
+            Ok(c.wait_exit_code(&ctx.root, &rt)?)
         })();
         match result {
             Ok(code) => {

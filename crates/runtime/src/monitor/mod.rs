@@ -7,7 +7,8 @@
 //! output to `ctr.log` and its exit code to `state.json`, and exits with it.
 //! [`spawn`] waits until the monitor has started the container (or failed to), so `run -d`
 //! prints the ID only of a running container. `ps`, `logs`, `wait` read the files; a
-//! monitor that died (killed, host crash) is noticed by [`observed_state`].
+//! monitor that died (killed, host crash) is noticed by
+//! [`container::observed_state`]. [`MonitorProgram`] spawns monitor processes.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -20,6 +21,9 @@ use crate::container::{self, Container};
 use crate::oci_runtime::OciRuntime;
 use crate::record::{ContainerState, Status, now_rfc3339, write_state};
 use crate::streams::Attach;
+
+mod program;
+pub use program::{MonitorCall, MonitorMode, MonitorProgram, StartError};
 
 /// The body of a monitor process: starts container `id` and waits for it, starting it
 /// again as its `--restart` policy says (see [`crate::restart`]), then removes it with its
@@ -91,7 +95,7 @@ fn supervise(
             }
             None => {
                 if auto_remove {
-                    remove_with_volumes(store, runtime, exited)?;
+                    exited.remove_with_volumes(store, runtime, false)?;
                 }
                 return Ok(code);
             }
@@ -125,7 +129,7 @@ pub fn attached(
         }
     };
     if auto_remove {
-        remove_with_volumes(store, runtime, exited)?;
+        exited.remove_with_volumes(store, runtime, false)?;
     }
     Ok(code)
 }
@@ -142,24 +146,10 @@ fn record_failed_start(
     write_state(&dir.state(), state)
 }
 
-/// `--rm`: removes the exited container `c` with its anonymous volumes.
-fn remove_with_volumes(
-    store: &Store,
-    runtime: &OciRuntime,
-    c: Container,
-) -> Result<(), RuntimeError> {
-    let volumes = c.anonymous_volumes();
-    c.remove(store, runtime, false)?;
-    for v in volumes {
-        crate::volumes::remove(store.root(), &v)?;
-    }
-    Ok(())
-}
-
 /// Whether `exited` (which exited with `code`) starts again: if its policy says so and the
 /// user did not stop it, waits `backoff` (then doubles it, as Docker's restart manager
 /// does) and returns the container to start, its restart count raised, with the
-/// [`restart_lock`] to hold until it is recorded as running.
+/// [`container::restart_lock`] to hold until it is recorded as running.
 fn restart_after(
     store_root: &Path,
     exited: &Container,
@@ -179,7 +169,7 @@ fn restart_after(
     write_state(&exited.dir.state(), &waiting)?;
     std::thread::sleep(*backoff);
     *backoff = (*backoff * 2).min(RESTART_BACKOFF_MAX);
-    let lock = restart_lock(&exited.dir)?;
+    let lock = container::restart_lock(&exited.dir)?;
     if stopped() {
         // The user's stop already wrote the state (see `Container::cancel_restart`).
         return Ok(None);
@@ -187,18 +177,6 @@ fn restart_after(
     let mut c = container::load(store_root, &exited.record.id)?;
     c.state.restart_count = restarts + 1;
     Ok(Some((c, lock)))
-}
-
-/// Takes the lock that orders a restart by the monitor (from its last look for the
-/// user's stop until the container is recorded as running) against a user's stop of a
-/// restarting container ([`Container::cancel_restart`]). Released when the file drops.
-pub(crate) fn restart_lock(
-    dir: &crate::record::ContainerDir,
-) -> Result<std::fs::File, RuntimeError> {
-    let path = dir.0.join("restart.lock");
-    let f = std::fs::File::create(&path).map_err(|e| RuntimeError::io("create", &path, e))?;
-    f.lock().map_err(|e| RuntimeError::io("lock", &path, e))?;
-    Ok(f)
 }
 
 /// The first delay before a `--restart` policy starts a container again.
@@ -265,64 +243,6 @@ fn outcome(
             "the monitor of container {id} exited ({status}) before starting it"
         )))
     })
-}
-
-/// How often [`wait_recorded`] reads the state.
-const RECORD_POLL: Duration = Duration::from_millis(10);
-
-/// Waits until the exit of `c` is recorded: its state file no longer says running (its
-/// monitor wrote the exit code; or the monitor died and [`observed_state`] concludes it),
-/// or the container is gone (`--rm`). Returns that state, `None` once removed; an error
-/// after `limit`, with Docker's message.
-pub fn wait_recorded(
-    c: &Container,
-    runtime: &OciRuntime,
-    limit: Duration,
-) -> Result<Option<ContainerState>, RuntimeError> {
-    let start = Instant::now();
-    loop {
-        let state: ContainerState = match crate::record::read_json(&c.dir.state()) {
-            Ok(s) => s,
-            Err(_) if !c.dir.0.exists() => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let now = Container { state, ..c.clone() };
-        let seen = observed_state(&now, runtime)?;
-        if seen.status != Status::Running {
-            return Ok(Some(seen));
-        }
-        if start.elapsed() > limit {
-            return Err(RuntimeError::InvalidOptions(format!(
-                "tried to kill container {}, but did not receive an exit event",
-                c.record.id
-            )));
-        }
-        std::thread::sleep(RECORD_POLL);
-    }
-}
-
-fn alive(pid: i32) -> bool {
-    pid > 0 && Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// The state other processes should show for `c`: as written, except that a container
-/// said to be running whose monitor is gone and whose init the runtime no longer runs is
-/// exited, with an unknown code (255) and an error saying why.
-pub fn observed_state(c: &Container, runtime: &OciRuntime) -> Result<ContainerState, RuntimeError> {
-    let mut s = c.state.clone();
-    if s.restarting && !alive(s.monitor_pid) {
-        // Its monitor died while waiting to restart it: nothing will.
-        s.restarting = false;
-        s.monitor_pid = 0;
-    }
-    if s.status != Status::Running || alive(s.monitor_pid) || c.is_running(runtime)? {
-        return Ok(s);
-    }
-    s.status = Status::Exited;
-    s.pid = 0;
-    s.exit_code = Some(255);
-    s.error = Some("the container's monitor exited before it".into());
-    Ok(s)
 }
 
 #[cfg(test)]
