@@ -322,9 +322,16 @@ fn inspect_mounts(s: &Side) {
         &["inspect", "-f", "{{range .Mounts}}{{.Type}}|{{if eq .Type \"bind\"}}{{.Source}}{{end}}|{{.Destination}}|{{.Mode}}|{{.RW}}|{{.Propagation}}|{{.Name}}\n{{end}}", "@name"],
         Cmp::Sorted,
     );
+    // Docker's CLI collects the `-v` flags in a Go map, so its Binds come in a random
+    // order (the case failed now and then): compared one per line, sorted.
     s.step(
-        &["inspect", "-f", "{{json .HostConfig.Binds}}", "@name"],
-        Cmp::Out,
+        &[
+            "inspect",
+            "-f",
+            "{{range .HostConfig.Binds}}{{.}}\n{{end}}",
+            "@name",
+        ],
+        Cmp::Sorted,
     );
 }
 
