@@ -56,21 +56,24 @@ impl std::fmt::Debug for Ingest {
 
 impl Store {
     /// Discards the ingest of `digest` if nobody writes it now: what a writer killed
-    /// mid-ingest left, when the writer knows its data is not worth resuming (a build's
-    /// layer, made from a temp file that died with it). Returns whether it removed one.
+    /// mid-ingest left, when the writer knows its data is not worth resuming. Returns
+    /// whether it removed one.
     pub fn discard_idle_ingest(&self, digest: &Digest) -> Result<bool, StoreError> {
         discard_idle_dir(&self.layout().ingest(digest))
     }
 
-    /// Discards the idle ingests of blobs written whole from memory (configs, manifests:
-    /// never worth resuming) that a killed writer left. Cheap: one listing of `ingest/`.
+    /// Discards what killed writers left in `ingest/` and nobody resumes: anonymous writes
+    /// ([`crate::BlobWriter`]), blobs written whole from memory (configs, manifests), and
+    /// ingests killed before they wrote a byte. Cheap: one listing of `ingest/`. Any
+    /// command that opens the store may call it; a live writer holds its lock and is left
+    /// alone.
     pub fn discard_dead_oneshot_ingests(&self) {
         let Ok(rd) = fs::read_dir(self.layout().ingest_dir()) else {
             return;
         };
         for e in rd.flatten() {
             let dir = IngestDir::at(e.path());
-            if dir.oneshot().exists() {
+            if dir.is_anonymous() || dir.oneshot().exists() || !dir.data().exists() {
                 let _ = discard_idle_dir(&dir);
             }
         }
