@@ -93,6 +93,7 @@ mod lock;
 mod put_image;
 mod remove;
 mod usage;
+mod verify;
 mod writeback;
 mod writer;
 
@@ -113,6 +114,7 @@ pub use lease::{LEASE_TTL_SECS, Lease};
 pub use put_image::StoredImage;
 pub use remove::{PruneReport, RemoveEvent};
 pub use usage::DiskUsage;
+pub use verify::Violation;
 pub use writer::BlobWriter;
 
 /// A handle on a store directory. Cheap to clone; safe to share between threads, and any
