@@ -47,8 +47,12 @@ impl Store {
                 ),
             });
         }
+        // Held before they are looked for: a layer found and then leased could be
+        // collected in between. One transaction for all of them (a cached build's image
+        // is stored again on every build).
+        let layers: Vec<Digest> = manifest.layers.iter().map(|l| l.digest.clone()).collect();
+        lease.add_all(&layers)?;
         for l in &manifest.layers {
-            lease.add(&l.digest)?;
             if !self.has_blob(&l.digest)? {
                 return Err(StoreError::not_found(format!(
                     "layer {} is not in the store; commit it before its image",

@@ -257,3 +257,23 @@ fn a_reaper_that_finds_no_lock_file_removes_no_file() {
     store.discard_dead_oneshot_ingests();
     assert_eq!(fs::read(d.data()).unwrap(), b"being written");
 }
+
+#[test]
+fn add_all_leases_every_digest_in_one_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.put_blob_bytes(media::OCI_LAYER, b"a").unwrap();
+    let b = store.put_blob_bytes(media::OCI_LAYER, b"b").unwrap();
+    let lease = store.lease().unwrap();
+    lease
+        .add_all(&[a.digest.clone(), b.digest.clone()])
+        .unwrap();
+    let mut held = lease.digests().unwrap();
+    held.sort();
+    let mut want = vec![a.digest.clone(), b.digest.clone()];
+    want.sort();
+    assert_eq!(held, want);
+    assert!(store.gc().unwrap().removed.is_empty());
+    drop(lease);
+    assert_eq!(store.gc().unwrap().removed.len(), 2);
+}
