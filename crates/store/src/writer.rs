@@ -91,9 +91,12 @@ impl<'l> BlobWriter<'l> {
             }
         };
         let path = dir.data();
+        // Truncated, not created new: a dead process with our PID may have left this very
+        // name before any reaper ran; we hold its lock now, so what is there is garbage.
         let file = File::options()
             .write(true)
-            .create_new(true)
+            .create(true)
+            .truncate(true)
             .open(&path)
             .map_err(|e| StoreError::io("cannot create", &path, e))?;
         Ok(BlobWriter {

@@ -277,3 +277,22 @@ fn add_all_leases_every_digest_in_one_go() {
     drop(lease);
     assert_eq!(store.gc().unwrap().removed.len(), 2);
 }
+
+/// A dead process with this PID may have left `anon-<pid>-<n>` (PIDs are reused) before any
+/// reaper ran: a writer taking that name overwrites it instead of failing.
+#[test]
+fn a_writer_overwrites_what_a_dead_process_with_its_pid_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for n in 0..4 {
+        let d = store.layout().anonymous_ingest(std::process::id(), n);
+        fs::create_dir_all(d.path()).unwrap();
+        fs::write(d.lock(), b"").unwrap();
+        fs::write(d.data(), b"stale").unwrap();
+    }
+    let lease = store.lease().unwrap();
+    let mut w = store.blob_writer(&lease).unwrap();
+    w.write_all(b"fresh").unwrap();
+    let desc = w.commit(media::OCI_LAYER).unwrap();
+    assert_eq!(store.read_blob(&desc.digest).unwrap(), b"fresh");
+}
