@@ -8,8 +8,7 @@
 //! dir, user, entrypoint, cmd, exposed ports, volumes), with `--change` lines applied, and
 //! gains a history entry.
 
-use std::fs;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -18,7 +17,7 @@ use store::Store;
 
 use crate::container::Container;
 use crate::oci_runtime::OciRuntime;
-use crate::record::{ContainerRecord, Status, new_id, now_rfc3339};
+use crate::record::{ContainerRecord, Status, now_rfc3339};
 use crate::{MountKind, RuntimeError, spec};
 
 const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
@@ -212,27 +211,24 @@ pub fn commit(
     oci::change::apply_changes(&mut config.config, &opts.changes)
         .map_err(|e| RuntimeError::InvalidOptions(e.to_string()))?;
 
-    let paused = opts.pause && c.state.status == Status::Running && c.is_running(runtime)?;
-    if paused {
-        runtime.pause(&record.id, &c.dir.runtime_log())?;
-    }
-    let written = write_layer(store, c);
-    if paused {
-        runtime.resume(&record.id, &c.dir.runtime_log())?;
-    }
-    let (tmp, digests) = written?;
     let docker = manifest.effective_media_type() == media::DOCKER_MANIFEST;
     let (layer_type, config_type) = if docker {
         (media::DOCKER_LAYER_GZIP, media::DOCKER_CONFIG)
     } else {
         (media::OCI_LAYER_GZIP, media::OCI_CONFIG)
     };
+    // Held from the layer's commit until the image is tagged: a prune in between would
+    // take what is not yet referred to.
     let lease = store.lease()?;
-    let layer_desc = Descriptor::new(layer_type, digests.digest.clone(), digests.size);
-    lease.add(&layer_desc.digest)?;
-    let stored = ingest_file(store, &layer_desc, &tmp);
-    let _ = fs::remove_file(&tmp);
-    stored?;
+    let paused = opts.pause && c.state.status == Status::Running && c.is_running(runtime)?;
+    if paused {
+        runtime.pause(&record.id, &c.dir.runtime_log())?;
+    }
+    let written = write_layer(store, &lease, c, layer_type);
+    if paused {
+        runtime.resume(&record.id, &c.dir.runtime_log())?;
+    }
+    let (layer_desc, digests) = written?;
     // Docker's image and history SIZE: the layer unpacked, measured as it was written.
     if let Some(unpacked) = digests.unpacked_size {
         store.set_unpacked_size(&layer_desc.digest, unpacked)?;
@@ -259,85 +255,44 @@ pub fn commit(
         ..Default::default()
     });
     let config_bytes = config.to_vec();
-    let config_desc = Descriptor::of_bytes(config_type, &config_bytes);
-    lease.add(&config_desc.digest)?;
-    store.put_blob_bytes(config_type, &config_bytes)?;
     let mut new_manifest = manifest.clone();
-    new_manifest.config = config_desc.clone();
+    new_manifest.config = Descriptor::of_bytes(config_type, &config_bytes);
     new_manifest.layers.push(layer_desc);
     new_manifest.annotations.clear();
-    let bytes = new_manifest.to_vec();
-    let desc = Descriptor::of_bytes(new_manifest.effective_media_type(), &bytes);
-    // Leased before it is stored, until it is tagged: a prune in between would take it.
-    lease.add(&desc.digest)?;
-    store.put_manifest(&desc, &bytes)?;
-    match &opts.reference {
-        Some(r) => {
-            store.set_tag(r, &desc)?;
-        }
-        None => store.add_image(&desc)?,
-    }
+    let tags: Vec<String> = opts.reference.iter().cloned().collect();
+    let stored = store.put_image(&lease, &new_manifest, &config_bytes, &tags)?;
     drop(lease);
     Ok(Committed {
-        manifest: desc,
-        id: config_desc.digest,
+        manifest: stored.manifest,
+        id: stored.id,
     })
 }
 
-/// Writes the container's layer, gzip-compressed, to a temporary file in the store.
+/// Writes the container's layer, gzip-compressed, straight into the store (once) as
+/// `media_type`, under `lease`.
 fn write_layer(
     store: &Store,
+    lease: &store::Lease,
     c: &Container,
-) -> Result<(std::path::PathBuf, layer::LayerDigests), RuntimeError> {
-    let dir = store.layout().tmp_dir();
-    fs::create_dir_all(&dir).map_err(|e| RuntimeError::io("create", &dir, e))?;
-    let tmp = dir.join(format!("commit-{}-{}", &c.record.id[..12], &new_id()?[..8]));
-    let file = fs::File::create(&tmp).map_err(|e| RuntimeError::io("create", &tmp, e))?;
-    let result = (|| {
-        let mut w =
-            layer::LayerWriter::new(io::BufWriter::new(file), layer::Compression::Gzip, None)
-                .map_err(|source| RuntimeError::Layer {
-                    diff_id: "of the container".into(),
-                    source,
-                })?;
-        upper_to_layer(&c.dir.upper(), &mut w)?;
-        let (out, digests) = w.finish().map_err(|source| RuntimeError::Layer {
-            diff_id: "of the container".into(),
-            source,
-        })?;
-        let file = out
-            .into_inner()
-            .map_err(|e| RuntimeError::io("write", &tmp, e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| RuntimeError::io("sync", &tmp, e))?;
-        Ok(digests)
-    })();
-    match result {
-        Ok(d) => Ok((tmp, d)),
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
-}
-
-fn ingest_file(store: &Store, desc: &Descriptor, path: &Path) -> Result<(), RuntimeError> {
-    let mut w = store.ingest(desc)?;
-    if w.already_committed() {
-        return Ok(());
-    }
-    w.reset()?;
-    let mut f = fs::File::open(path).map_err(|e| RuntimeError::io("open", path, e))?;
-    f.rewind().map_err(|e| RuntimeError::io("read", path, e))?;
-    io::copy(&mut f, &mut w).map_err(|e| RuntimeError::io("store", path, e))?;
-    w.commit()?;
-    Ok(())
+    media_type: &str,
+) -> Result<(Descriptor, layer::LayerDigests), RuntimeError> {
+    let layer_err = |source| RuntimeError::Layer {
+        diff_id: "of the container".into(),
+        source,
+    };
+    let blob = store.blob_writer(lease)?;
+    let mut w = layer::LayerWriter::new(blob, layer::Compression::Gzip, None).map_err(layer_err)?;
+    upper_to_layer(&c.dir.upper(), &mut w)?;
+    let (blob, digests) = w.finish().map_err(layer_err)?;
+    let desc = blob.commit(media_type)?;
+    Ok((desc, digests))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::RunOptions;
+    use std::fs;
 
     fn record(opts: RunOptions) -> ContainerRecord {
         ContainerRecord {

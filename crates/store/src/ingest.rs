@@ -55,22 +55,21 @@ impl std::fmt::Debug for Ingest {
 }
 
 impl Store {
-    /// Discards the ingest of `digest` if nobody writes it now: what a writer killed
-    /// mid-ingest left, when the writer knows its data is not worth resuming (a build's
-    /// layer, made from a temp file that died with it). Returns whether it removed one.
-    pub fn discard_idle_ingest(&self, digest: &Digest) -> Result<bool, StoreError> {
-        discard_idle_dir(&self.layout().ingest(digest))
-    }
-
-    /// Discards the idle ingests of blobs written whole from memory (configs, manifests:
-    /// never worth resuming) that a killed writer left. Cheap: one listing of `ingest/`.
+    /// Discards what killed writers left in `ingest/` and nobody resumes: anonymous writes
+    /// ([`crate::BlobWriter`]), blobs written whole from memory (configs, manifests), and
+    /// ingests killed before their first byte (no `data`, or an empty one). Cheap: one listing of `ingest/`. Any
+    /// command that opens the store may call it; a live writer holds its lock and is left
+    /// alone.
     pub fn discard_dead_oneshot_ingests(&self) {
         let Ok(rd) = fs::read_dir(self.layout().ingest_dir()) else {
             return;
         };
         for e in rd.flatten() {
             let dir = IngestDir::at(e.path());
-            if dir.oneshot().exists() {
+            // An empty (or absent) `data`: the writer died before its first byte (say,
+            // between opening its data and marking it oneshot); nothing to resume.
+            let empty = fs::metadata(dir.data()).map_or(true, |m| m.len() == 0);
+            if dir.is_anonymous() || dir.oneshot().exists() || empty {
                 let _ = discard_idle_dir(&dir);
             }
         }
@@ -89,24 +88,26 @@ impl Ingest {
 fn discard_idle_dir(dir: &IngestDir) -> Result<bool, StoreError> {
     let lock_path = dir.lock();
     let lock = match File::options().read(true).write(true).open(&lock_path) {
-        Ok(f) => Some(f),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Ok(f) => f,
+        // No lock file: a writer killed before making it (or one making it right now, whose
+        // files must not be touched: it may have made them since we looked). Only an empty
+        // directory goes; a live writer that loses it makes it again.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(fs::remove_dir(dir.path()).is_ok());
+        }
         Err(e) => return Err(StoreError::io("cannot open", &lock_path, e)),
     };
     // Held (or being taken over by a waiter): someone writes it, leave it. Holding the
     // lock while removing is safe: a waiter sees its lock file unlinked and starts over.
-    if let Some(lock) = &lock
-        && (lock.try_lock().is_err() || !same_file(lock, &lock_path))
-    {
+    if lock.try_lock().is_err() || !same_file(&lock, &lock_path) {
         return Ok(false);
     }
-    let data = dir.data();
     let _ = fs::remove_file(dir.oneshot());
-    let removed = fs::remove_file(&data).is_ok();
+    let _ = fs::remove_file(dir.data());
     let _ = fs::remove_file(&lock_path);
     // Fails harmlessly when a new writer made its lock file in the meantime.
     let _ = fs::remove_dir(dir.path());
-    Ok(removed || lock.is_some())
+    Ok(true)
 }
 
 impl Ingest {

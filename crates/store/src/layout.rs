@@ -9,6 +9,7 @@
 //!   locks/gc                    the GC lock (store)
 //!   blobs/<algorithm>/<hex>     committed content (store)
 //!   ingest/<hex>/{lock,data,oneshot}   blobs being written (store)
+//!   ingest/anon-<pid>-<n>/{lock,data}  blobs being written, digest not yet known (store)
 //!   tmp/                        scratch files and directories of builds, commits, exports
 //!   snapshots/<chainID hex>/{fs,ready}   unpacked layers (runtime)
 //!   snapshots/empty/            the lower directory of an image with no layers (runtime)
@@ -94,6 +95,15 @@ impl Layout {
     /// `ingest/<hex>/`: the ingest of one blob.
     pub fn ingest(&self, digest: &Digest) -> IngestDir {
         IngestDir(self.ingest_dir().join(digest.hex()))
+    }
+
+    /// `ingest/anon-<pid>-<n>/`: the `n`-th blob process `pid` writes without knowing its
+    /// digest in advance (a layer being made). Never resumed.
+    pub fn anonymous_ingest(&self, pid: u32, n: u64) -> IngestDir {
+        IngestDir(
+            self.ingest_dir()
+                .join(format!("{ANONYMOUS_INGEST_PREFIX}{pid}-{n}")),
+        )
     }
 
     /// `tmp/`: scratch space on the store's filesystem (so results can be renamed or
@@ -221,7 +231,11 @@ impl Layout {
     }
 }
 
-/// The directory of one blob's ingest, `ingest/<hex>/`.
+/// How the name of an anonymous ingest directory begins (no digest's hex does).
+const ANONYMOUS_INGEST_PREFIX: &str = "anon-";
+
+/// The directory of one blob's ingest, `ingest/<hex>/`, or of an anonymous write,
+/// `ingest/anon-<pid>-<n>/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IngestDir(PathBuf);
 
@@ -234,6 +248,14 @@ impl IngestDir {
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.0
+    }
+
+    /// Whether this is an anonymous write's directory (see [`Layout::anonymous_ingest`]).
+    pub fn is_anonymous(&self) -> bool {
+        self.0
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(ANONYMOUS_INGEST_PREFIX))
     }
 
     /// `lock`: held exclusively by the one writer of the blob.
@@ -342,6 +364,16 @@ mod tests {
                 l.ingest(&sha512).oneshot(),
                 p(&format!("/s/ingest/{b}/oneshot")),
             ),
+            (
+                "anonymous_ingest",
+                l.anonymous_ingest(12, 3).path().to_path_buf(),
+                p("/s/ingest/anon-12-3"),
+            ),
+            (
+                "anonymous_ingest data",
+                l.anonymous_ingest(12, 3).data(),
+                p("/s/ingest/anon-12-3/data"),
+            ),
             ("tmp_dir", l.tmp_dir(), p("/s/tmp")),
             ("spool_dir", l.spool_dir(), p("/s")),
             ("snapshots_dir", l.snapshots_dir(), p("/s/snapshots")),
@@ -438,6 +470,10 @@ mod tests {
         let d: Digest = format!("sha256:{}", "c".repeat(64)).parse().unwrap();
         let listed = IngestDir::at(l.ingest_dir().join(d.hex()));
         assert_eq!(listed, l.ingest(&d));
+        assert!(!listed.is_anonymous());
+        let listed = IngestDir::at(l.ingest_dir().join("anon-7-0"));
+        assert_eq!(listed, l.anonymous_ingest(7, 0));
+        assert!(listed.is_anonymous());
         let listed = SnapshotDir::at(l.snapshots_dir().join(d.hex()));
         assert_eq!(listed, l.snapshot(&d));
     }

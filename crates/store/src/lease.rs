@@ -61,6 +61,11 @@ impl Lease {
     /// Protects `digest` (present or not yet) from GC for the life of the lease, and extends
     /// the lease's expiry.
     pub fn add(&self, digest: &Digest) -> Result<(), StoreError> {
+        self.add_all(std::slice::from_ref(digest))
+    }
+
+    /// [`Lease::add`] for several digests, in one transaction.
+    pub fn add_all(&self, digests: &[Digest]) -> Result<(), StoreError> {
         let expires = crate::now() + LEASE_TTL_SECS;
         let mut conn = self.store.conn();
         // Read under the connection's lock, which every add of this lease takes: two
@@ -70,7 +75,11 @@ impl Lease {
             if create {
                 db::create_lease(tx, &self.id, i64::from(std::process::id()), expires)?;
             }
-            db::lease_add(tx, &self.id, &digest.to_string(), expires)
+            let mut ok = true;
+            for d in digests {
+                ok &= db::lease_add(tx, &self.id, &d.to_string(), expires)?;
+            }
+            Ok(ok)
         })?;
         if ok {
             self.created.store(true, Ordering::Release);

@@ -18,6 +18,8 @@
 //!   blobs/sha512/<hex>
 //!   ingest/<hex>/lock         held exclusively by the one writer of that blob
 //!   ingest/<hex>/data         partial content; resumed after a crash or an interruption
+//!   ingest/anon-<pid>-<n>/    a blob written before its digest is known (a layer being
+//!                             made): never resumed, removed once its lock is free
 //!   locks/gc                  shared by commits (rename + row insert), exclusive for a sweep
 //!   metadata.db               SQLite in WAL mode (busy_timeout 30 s, foreign keys on)
 //! ```
@@ -39,6 +41,8 @@
 //!
 //! - Two writers of one blob serialise on `ingest/<hex>/lock`; the second finds the blob
 //!   committed ([`Ingest::already_committed`]).
+//! - An anonymous writer ([`BlobWriter`]) adds its digest to its lease, once the digest is
+//!   known, before the rename: the blob is held from the moment it appears.
 //! - A commit holds `locks/gc` shared from rename to row insert; GC holds it exclusively
 //!   from its transaction until the files are deleted. So GC never deletes a file whose row
 //!   is about to appear, and a commit never re-adds a row for a file GC is unlinking.
@@ -68,6 +72,13 @@
 //! w.write_all(b"hello").unwrap();       // hashed inline
 //! w.commit()?;                          // verify, fsync, rename, record
 //! assert_eq!(store.read_blob(&desc.digest)?, b"hello");
+//!
+//! // A layer being made: its digest is learnt as it is written.
+//! let lease = store.lease()?;
+//! let mut w = store.blob_writer(&lease)?;
+//! w.write_all(b"made here").unwrap();
+//! let layer = w.commit(oci::media::OCI_LAYER)?;   // named by its hash, leased
+//! assert_eq!(layer, oci::Descriptor::of_bytes(oci::media::OCI_LAYER, b"made here"));
 //! # Ok(()) }
 //! ```
 
@@ -79,9 +90,12 @@ mod ingest;
 mod layout;
 mod lease;
 mod lock;
+mod put_image;
 mod remove;
 mod usage;
+mod verify;
 mod writeback;
+mod writer;
 
 use std::fs;
 use std::io::Read;
@@ -97,8 +111,11 @@ pub use images::ImageInfo;
 pub use ingest::Ingest;
 pub use layout::{IngestDir, Layout, SnapshotDir};
 pub use lease::{LEASE_TTL_SECS, Lease};
+pub use put_image::StoredImage;
 pub use remove::{PruneReport, RemoveEvent};
 pub use usage::DiskUsage;
+pub use verify::Violation;
+pub use writer::BlobWriter;
 
 /// A handle on a store directory. Cheap to clone; safe to share between threads, and any
 /// number of processes may open the same root at once.

@@ -496,61 +496,24 @@ impl<'a> Builder<'a> {
         self.stages.get(&self.all.find(from)?)
     }
 
-    /// Writes a layer (gzip) through `f` into a temp file, then into the store; returns
-    /// its descriptor and diffID.
+    /// Writes a layer (gzip) through `f` straight into the store, once; returns its
+    /// descriptor and diffID. The blob is named by its hash when complete and held by the
+    /// build's lease from then on; a failure (or a kill) leaves nothing the next command
+    /// does not discard.
     pub(super) fn write_layer(
         &self,
         f: impl FnOnce(&mut dyn Write) -> Result<(), BuildError>,
     ) -> Result<(Descriptor, Digest), BuildError> {
-        let path = self.tmp.join(format!("layer-{}", unique()));
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| BuildError::io("create", &path, e))?;
-        let mut w = layer::LayerWriter::new(BufWriter::new(file), layer::Compression::Gzip, None)?;
+        let blob = self.store.blob_writer(self.lease)?;
+        let mut w = layer::LayerWriter::new(blob, layer::Compression::Gzip, None)?;
         f(&mut w)?;
-        let (out, digests) = w.finish()?;
-        let mut file = out
-            .into_inner()
-            .map_err(|e| BuildError::io("write", &path, e.into_error()))?;
-        let desc = Descriptor::new(media::OCI_LAYER_GZIP, digests.digest.clone(), digests.size);
-        self.lease.add(&desc.digest)?;
-        // Named in the build's temp directory first: if this process is killed while the
-        // ingest is open, whoever reaps the directory discards the ingest too.
-        let marker = self.tmp.join(format!(
-            "{}{}-{}",
-            super::INGEST_MARKER,
-            desc.digest.algorithm().name(),
-            desc.digest.hex()
-        ));
-        fs::write(&marker, b"").map_err(|e| BuildError::io("create", &marker, e))?;
-        let mut ingest = self.store.ingest(&desc)?;
-        if !ingest.already_committed() {
-            let copied = ingest
-                .reset()
-                .map_err(BuildError::from)
-                .and_then(|()| file.rewind().map_err(|e| BuildError::io("read", &path, e)))
-                .and_then(|()| {
-                    io::copy(&mut file, &mut ingest).map_err(|e| BuildError::io("store", &path, e))
-                });
-            match copied {
-                Ok(_) => ingest.commit()?,
-                // A build's layer is never resumed: its data must not stay in the store.
-                Err(e) => {
-                    let _ = ingest.abort();
-                    let _ = fs::remove_file(&marker);
-                    return Err(e);
-                }
-            }
-        }
-        let _ = fs::remove_file(&marker);
+        let (blob, digests) = w.finish()?;
+        let desc = blob.commit(media::OCI_LAYER_GZIP)?;
+        debug_assert_eq!(desc.digest, digests.digest);
         // Docker's history and image SIZE are the unpacked size, measured as it was written.
         if let Some(unpacked) = digests.unpacked_size {
             self.store.set_unpacked_size(&desc.digest, unpacked)?;
         }
-        let _ = fs::remove_file(&path);
         Ok((desc, digests.diff_id))
     }
 }

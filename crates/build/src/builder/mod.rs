@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
-use std::io::{self, BufWriter, Seek, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -209,7 +209,7 @@ pub fn build_held(
         &context,
     )?;
     let cache = Cache::open(store.layout());
-    remove_stale_tmp(store, &store.layout().tmp_dir());
+    remove_stale_tmp(&store.layout().tmp_dir());
     let tmp = store
         .layout()
         .tmp_dir()
@@ -330,52 +330,12 @@ fn schedule<'a>(
 /// there is nothing to remove; any command that opens the store may call it.
 pub fn reap_dead_builds(store: &Store, runtime: &mut dyn FnMut() -> Option<runtime::OciRuntime>) {
     runtime::container::reap(store, runtime);
-    remove_stale_tmp(store, &store.layout().tmp_dir());
-    remove_empty_ingest_dirs(&store.layout().ingest_dir());
+    remove_stale_tmp(&store.layout().tmp_dir());
+    // The store's own reaper: the ingests killed writers (builds among them) left.
     store.discard_dead_oneshot_ingests();
 }
 
-/// Removes the empty directories under `ingest/`: what a writer killed between making
-/// its ingest directory and its lock file left (a blob of the build's own, a config or a
-/// manifest). `rmdir` fails on any other; a live writer that loses its fresh directory
-/// this way finds its lock file missing and makes both again.
-fn remove_empty_ingest_dirs(dir: &Path) {
-    let Ok(rd) = fs::read_dir(dir) else { return };
-    for e in rd.flatten() {
-        let _ = fs::remove_dir(e.path());
-    }
-}
-
-/// The marker a build leaves in its temporary directory for each ingest it opens, so that
-/// the ingests of a killed build are found and discarded with its directory.
-const INGEST_MARKER: &str = "ingest-";
-
-/// Discards the ingests a dead build's temporary directory `tmp` names (those no one
-/// writes now). A stage writes its markers in its own directory (`stage-<n>`), so the
-/// markers are looked for at the top and one level down; deeper lie unpacked root
-/// filesystems, not worth walking.
-fn discard_ingests(store: &Store, tmp: &Path) {
-    let Ok(rd) = fs::read_dir(tmp) else { return };
-    let stages = rd
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path());
-    for dir in std::iter::once(tmp.to_path_buf()).chain(stages) {
-        let Ok(rd) = fs::read_dir(&dir) else { continue };
-        for e in rd.flatten() {
-            if let Some(digest) = e
-                .file_name()
-                .to_str()
-                .and_then(|n| n.strip_prefix(INGEST_MARKER))
-                .and_then(|d| d.replacen('-', ":", 1).parse::<Digest>().ok())
-            {
-                let _ = store.discard_idle_ingest(&digest);
-            }
-        }
-    }
-}
-
-fn remove_stale_tmp(store: &Store, dir: &Path) {
+fn remove_stale_tmp(dir: &Path) {
     let Ok(rd) = fs::read_dir(dir) else { return };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -387,7 +347,6 @@ fn remove_stale_tmp(store: &Store, dir: &Path) {
             continue;
         };
         if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            discard_ingests(store, &e.path());
             remove_tree(&e.path());
         }
     }
@@ -717,30 +676,27 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn store_manifest(
+    /// Stores the image of `config` and `layers` (an OCI manifest), tagged `tags` (none:
+    /// an untagged image record), under the build's lease.
+    fn store_image(
         &self,
         config: &ImageConfig,
         layers: &[Descriptor],
-    ) -> Result<(Descriptor, Digest), BuildError> {
+        tags: &[String],
+    ) -> Result<store::StoredImage, BuildError> {
         let config_bytes = config.to_vec();
-        let config_desc = Descriptor::of_bytes(media::OCI_CONFIG, &config_bytes);
-        self.lease.add(&config_desc.digest)?;
-        self.store
-            .put_blob_bytes(media::OCI_CONFIG, &config_bytes)?;
         let manifest = Manifest {
             schema_version: 2,
             media_type: Some(media::OCI_MANIFEST.to_string()),
             artifact_type: None,
-            config: config_desc.clone(),
+            config: Descriptor::of_bytes(media::OCI_CONFIG, &config_bytes),
             layers: layers.to_vec(),
             subject: None,
             annotations: BTreeMap::new(),
         };
-        let bytes = manifest.to_vec();
-        let desc = Descriptor::of_bytes(media::OCI_MANIFEST, &bytes);
-        self.lease.add(&desc.digest)?;
-        self.store.put_manifest(&desc, &bytes)?;
-        Ok((desc, config_desc.digest))
+        Ok(self
+            .store
+            .put_image(self.lease, &manifest, &config_bytes, tags)?)
     }
 
     fn commit(&mut self, img: StageImage, tags: &[String]) -> Result<Built, BuildError> {
@@ -754,13 +710,8 @@ impl<'a> Builder<'a> {
             (None, Some(t)) => Some(t),
             (epoch, _) => Some(timestamp(epoch)),
         };
-        let (desc, id) = self.store_manifest(&config, &img.layers)?;
-        if tags.is_empty() {
-            self.store.add_image(&desc)?;
-        }
-        for t in tags {
-            self.store.set_tag(t, &desc)?;
-        }
+        let store::StoredImage { manifest: desc, id } =
+            self.store_image(&config, &img.layers, tags)?;
         self.emit(Event::Image {
             id: id.clone(),
             tags: tags.to_vec(),

@@ -316,9 +316,8 @@ impl<'a> Builder<'a> {
     pub(super) fn put_image(&self, img: &StageImage) -> Result<String, BuildError> {
         let mut config = img.config.clone();
         config.created = Some(timestamp(self.req.source_date_epoch));
-        let (desc, _) = self.store_manifest(&config, &img.layers)?;
-        self.store.add_image(&desc)?;
-        Ok(desc.digest.to_string())
+        let stored = self.store_image(&config, &img.layers, &[])?;
+        Ok(stored.manifest.digest.to_string())
     }
 }
 

@@ -1,7 +1,7 @@
 //! `strata import FILE|- [REPOSITORY[:TAG]]`: a rootfs tarball becomes a one-layer image.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek, Write};
+use std::io::{self, Read, Write};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -44,17 +44,15 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<(
     let tar = layer::decompress_auto(input)
         .with_context(|| format!("reading {}", display_name(&args.file)))?;
 
-    // One pass: decompress, hash the tar (diffID), gzip, hash the blob (digest) into a
-    // temporary file in the store; the store's ingest wants the digest before the bytes.
+    // One pass: decompress, hash the tar (diffID), gzip, and write the blob into the
+    // store, which names it by its hash when it is complete.
     let lease = store.lease()?;
-    let spool_dir = store.layout().spool_dir();
-    let mut spool = tempfile::tempfile_in(&spool_dir)
-        .with_context(|| format!("creating a temporary file in {}", spool_dir.display()))?;
+    let mut blob = store.blob_writer(&lease)?;
     // The tar is checked as it passes: a file that is not one fails the import (dockerd's
-    // words) before anything is recorded; the lease and the spool go with the error.
+    // words) before anything is recorded; the lease and the partial blob go with the error.
     let digests = layer::compress_layer(
         layer::MeasuringReader::new(tar),
-        BufWriter::new(&mut spool),
+        &mut blob,
         Compression::Gzip,
         None,
     )
@@ -62,15 +60,7 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<(
         Some(t) => anyhow::anyhow!("Error processing tar file(exit status 1): {t}"),
         None => anyhow::Error::new(e).context(format!("importing {}", display_name(&args.file))),
     })?;
-    let layer_desc = Descriptor::new(media::OCI_LAYER_GZIP, digests.digest.clone(), digests.size);
-    lease.add(&layer_desc.digest)?;
-    spool.rewind().context("rewinding the spooled layer")?;
-    let mut ingest = store.ingest(&layer_desc)?;
-    if !ingest.already_committed() {
-        ingest.reset()?;
-        io::copy(&mut spool, &mut ingest).context("storing the layer")?;
-    }
-    ingest.commit()?;
+    let layer_desc = blob.commit(media::OCI_LAYER_GZIP)?;
     if let Some(unpacked) = digests.unpacked_size {
         store.set_unpacked_size(&layer_desc.digest, unpacked)?;
     }
@@ -88,31 +78,19 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<(
     }];
     config.extra.insert("comment".into(), comment.into());
     let config_bytes = config.to_vec();
-    let config_desc = Descriptor::of_bytes(media::OCI_CONFIG, &config_bytes);
-    lease.add(&config_desc.digest)?;
-    store.put_blob_bytes(media::OCI_CONFIG, &config_bytes)?;
-
     let manifest = Manifest {
         schema_version: 2,
         media_type: Some(media::OCI_MANIFEST.into()),
         artifact_type: None,
-        config: config_desc.clone(),
+        config: Descriptor::of_bytes(media::OCI_CONFIG, &config_bytes),
         layers: vec![layer_desc],
         subject: None,
         annotations: Default::default(),
     };
-    let manifest_bytes = manifest.to_vec();
-    let manifest_desc = Descriptor::of_bytes(media::OCI_MANIFEST, &manifest_bytes);
-    lease.add(&manifest_desc.digest)?;
-    store.put_manifest(&manifest_desc, &manifest_bytes)?;
-    match &reference {
-        Some(r) => {
-            store.set_tag(&r.to_string(), &manifest_desc)?;
-        }
-        None => store.add_image(&manifest_desc)?,
-    }
+    let tags: Vec<String> = reference.iter().map(|r| r.to_string()).collect();
+    let stored = store.put_image(&lease, &manifest, &config_bytes, &tags)?;
     drop(lease);
-    writeln!(out, "{}", config_desc.digest)?;
+    writeln!(out, "{}", stored.id)?;
     Ok(())
 }
 
