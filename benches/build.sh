@@ -22,6 +22,8 @@ STRATA=$(realpath "${STRATA:-target/release/strata}")
 WORK=$(mktemp -d /tmp/strata-bench-build-XXXXXX)
 DOCKERD_PID=
 cleanup() {
+  # Best effort to the end: a failing step (grep finding no mount) must not stop it.
+  set +e +o pipefail
   if [ -n "$DOCKERD_PID" ]; then
     kill "$DOCKERD_PID" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
@@ -30,7 +32,9 @@ cleanup() {
   grep " $WORK" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
     umount -l "$m" 2>/dev/null || true
   done
-  rm -rf "$WORK"
+  # Files of the daemons' last moments may still be going: try a few times, then say so.
+  for _ in 1 2 3 4 5; do rm -rf "$WORK" 2>/dev/null && return 0; sleep 1; done
+  rm -rf "$WORK" || echo "could not remove $WORK" >&2
 }
 trap cleanup EXIT
 
