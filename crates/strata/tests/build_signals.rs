@@ -195,20 +195,11 @@ fn a_kill_at_any_directory_creation_of_a_build_leaves_nothing_images_does_not_re
     );
 }
 
-#[test]
-fn a_killed_run_rm_client_still_gets_its_container_removed() {
-    let c = Containers::new();
+/// Starts `strata ARGS` (a `run`), waits until its container runs, then SIGKILLs the
+/// client and reaps it.
+fn kill_the_client_once_it_runs(c: &Containers, args: &[&str]) {
     let mut child = c
-        .cmd(&[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "bb",
-            "sh",
-            "-c",
-            "sleep 6; exit 0",
-        ])
+        .cmd(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -218,6 +209,24 @@ fn a_killed_run_rm_client_still_gets_its_container_removed() {
     });
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn a_killed_run_rm_client_still_gets_its_container_removed() {
+    let c = Containers::new();
+    kill_the_client_once_it_runs(
+        &c,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "bb",
+            "sh",
+            "-c",
+            "sleep 6; exit 0",
+        ],
+    );
     c.eventually("the container to be removed", || {
         c.ok(&["ps", "-aq"]).is_empty()
     });
@@ -227,8 +236,9 @@ fn a_killed_run_rm_client_still_gets_its_container_removed() {
 #[test]
 fn a_killed_run_client_leaves_the_real_exit_code() {
     let c = Containers::new();
-    let mut child = c
-        .cmd(&[
+    kill_the_client_once_it_runs(
+        &c,
+        &[
             "run",
             "--name",
             "killed-client",
@@ -238,16 +248,8 @@ fn a_killed_run_client_leaves_the_real_exit_code() {
             "sh",
             "-c",
             "sleep 6; exit 3",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    c.eventually("the container to run", || {
-        !c.ok(&["ps", "-q"]).trim().is_empty()
-    });
-    child.kill().unwrap();
-    child.wait().unwrap();
+        ],
+    );
     c.eventually("the container to exit", || c.ok(&["ps", "-q"]).is_empty());
     assert_eq!(
         c.ok(&["inspect", "-f", "{{.State.ExitCode}}", "killed-client"])
