@@ -41,15 +41,7 @@ const WHITEOUT_META: &[u8] = b".wh..wh.";
 /// The chain IDs of a stack of layers, base first (OCI image spec): the first is the
 /// first diffID; each next is `sha256(previous + " " + diffID)`.
 pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
-    let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
-    for d in diff_ids {
-        let next = match out.last() {
-            None => d.clone(),
-            Some(prev) => Digest::sha256_of(format!("{prev} {d}").as_bytes()),
-        };
-        out.push(next);
-    }
-    out
+    oci::chain_ids(diff_ids)
 }
 
 /// Makes sure every layer of `image` is unpacked and returns the overlay lower

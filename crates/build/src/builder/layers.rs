@@ -166,7 +166,7 @@ impl<'a> Builder<'a> {
                     history: self.history(created_by.clone(), false, None),
                     config,
                 };
-                self.cache.put(&key, &rec)?;
+                self.cache.put(self.store, &key, &rec)?;
                 let _ = write_atomic(
                     &inputs_path,
                     &serde_json::to_vec(&inputs).unwrap_or_default(),
