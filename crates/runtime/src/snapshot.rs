@@ -68,6 +68,16 @@ pub fn prepare(store: &Store, image: &ImageInfo) -> Result<Vec<PathBuf>, Runtime
             manifest.layers.len()
         )));
     }
+    prepare_layers(store, diff_ids, &manifest.layers)
+}
+
+/// [`prepare`] for a stack of layers that is not (yet) a stored image, such as a build
+/// stage: `diff_ids` and `layers` (the blobs) base first, as many of each.
+pub fn prepare_layers(
+    store: &Store,
+    diff_ids: &[Digest],
+    layers: &[oci::Descriptor],
+) -> Result<Vec<PathBuf>, RuntimeError> {
     let layout = store.layout();
     for p in [layout.snapshot_locks_dir(), layout.snapshot_staging_dir()] {
         fs::create_dir_all(&p).map_err(|e| RuntimeError::io("create", &p, e))?;
@@ -79,7 +89,7 @@ pub fn prepare(store: &Store, image: &ImageInfo) -> Result<Vec<PathBuf>, Runtime
     }
     let chains = chain_ids(diff_ids);
     let mut lowers = Vec::with_capacity(chains.len());
-    for ((chain, diff_id), desc) in chains.iter().zip(diff_ids).zip(&manifest.layers) {
+    for ((chain, diff_id), desc) in chains.iter().zip(diff_ids).zip(layers) {
         ensure(store, chain, diff_id, &desc.digest)?;
         lowers.push(layout.snapshot(chain).fs());
     }
