@@ -56,6 +56,8 @@ pub mod run;
 pub mod stubs;
 pub mod unpack;
 
-pub use builder::{BuildRequest, Built, Secrets, base_images, build, build_held, reap_dead_builds};
+pub use builder::{
+    BuildRequest, Built, Planned, Secrets, build, build_held, build_planned, reap_dead_builds,
+};
 pub use error::BuildError;
 pub use progress::Event;

@@ -184,7 +184,48 @@ pub fn build_held(
     events: &mut dyn FnMut(&Event),
     lease: &Lease,
 ) -> Result<Built, BuildError> {
-    let (df, stages, plan) = parse_and_plan(req)?;
+    build_planned(store, req, &Planned::of(req)?, events, lease)
+}
+
+/// A Dockerfile parsed, typed and planned for one request, once: what the caller needs
+/// before the build (the base images to make sure of) and what the build executes.
+pub struct Planned {
+    df: dockerfile::Dockerfile,
+    stages: dockerfile::Stages,
+    plan: plan::Plan,
+}
+
+impl Planned {
+    /// Parses, types and plans `req`'s Dockerfile.
+    pub fn of(req: &BuildRequest) -> Result<Planned, BuildError> {
+        let (df, stages, plan) = parse_and_plan(req)?;
+        Ok(Planned { df, stages, plan })
+    }
+
+    /// The images the planned stages start `FROM`, in order, each once (the build reads
+    /// them from the store: the caller pulls what is missing).
+    pub fn base_images(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for s in &self.plan.stages {
+            if let plan::Base::Image(n) = &s.base
+                && !names.contains(n)
+            {
+                names.push(n.clone());
+            }
+        }
+        names
+    }
+}
+
+/// [`build_held`] of a request already planned (`planned` must be [`Planned::of`] `req`).
+pub fn build_planned(
+    store: &Store,
+    req: &BuildRequest,
+    planned: &Planned,
+    events: &mut dyn FnMut(&Event),
+    lease: &Lease,
+) -> Result<Built, BuildError> {
+    let Planned { df, stages, plan } = planned;
     let platform = req.platform.clone().unwrap_or_else(Platform::host);
     let tags = req
         .tags
@@ -202,8 +243,8 @@ pub fn build_held(
     let context = Tree::context(&req.context, req.dockerfile_path.as_deref())?;
     crate::preflight::check_sources(
         &req.dockerfile_name,
-        &stages,
-        &plan,
+        stages,
+        plan,
         &req.build_args,
         &Lex::new(df.escape_token),
         &context,
@@ -238,9 +279,9 @@ pub fn build_held(
         platform,
         runtime: None,
         lower_memo: HashMap::new(),
-        all: &stages,
+        all: stages,
     };
-    let result = schedule(&mut b, &stages, &plan, &rx, events).and_then(|done| {
+    let result = schedule(&mut b, stages, plan, &rx, events).and_then(|done| {
         let img = done[&plan.target].clone();
         b.commit(img, &tags)
     });
@@ -396,22 +437,6 @@ fn parse_and_plan(
     };
     let plan = plan::plan(&stages, &req.dockerfile_name, df.escape_token, &popts)?;
     Ok((df, stages, plan))
-}
-
-/// The images the stages `req` needs start from (`FROM NAME`, ARGs expanded; not
-/// `scratch`, not earlier stages), so that a caller can pull them first: the builder itself
-/// only reads the store.
-pub fn base_images(req: &BuildRequest) -> Result<Vec<String>, BuildError> {
-    let (_, _, plan) = parse_and_plan(req)?;
-    let mut names: Vec<String> = Vec::new();
-    for s in &plan.stages {
-        if let plan::Base::Image(n) = &s.base
-            && !names.contains(n)
-        {
-            names.push(n.clone());
-        }
-    }
-    Ok(names)
 }
 
 /// RFC 3339 of `epoch`, or of now.

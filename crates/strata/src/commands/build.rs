@@ -209,7 +209,9 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
     // build` does), or every base with `--pull`. Each base is held from here to the end of
     // the build, so a concurrent prune cannot take it in between.
     let hold = store.lease()?;
-    for name in build::base_images(&req)? {
+    // Planned once: the bases come from the plan the build then executes.
+    let planned = build::Planned::of(&req)?;
+    for name in planned.base_images() {
         if args.pull || hold.hold_image(&name).is_err() {
             let pull = crate::cli::PullArgs {
                 all_tags: false,
@@ -229,9 +231,10 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
     super::build_cancel::catch_signals()?;
     // The build works under the bases' lease, which also holds what it makes until the
     // export below is done.
-    let built = build::build_held(
+    let built = build::build_planned(
         &store,
         &req,
+        &planned,
         &mut |e| {
             if !quiet {
                 plain.event(e);
