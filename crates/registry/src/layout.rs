@@ -131,6 +131,19 @@ pub(crate) fn upload_dir(name: &str, id: &str) -> Result<Key, RepoError> {
 
 /// Every repository: a prefix under `repositories/` with a `_`-named child.
 pub(crate) async fn repositories(storage: &dyn Storage) -> Result<Vec<String>, StorageError> {
+    Ok(repositories_with(storage)
+        .await?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect())
+}
+
+/// Every repository, sorted, with its `_`-named children (`_manifests`, `_layers`,
+/// `_uploads`): the one walk of `repositories/` (the catalog lists those with manifests;
+/// GC visits them all).
+pub(crate) async fn repositories_with(
+    storage: &dyn Storage,
+) -> Result<Vec<(String, Vec<String>)>, StorageError> {
     let mut out = Vec::new();
     let mut stack = vec![String::new()];
     while let Some(prefix) = stack.pop() {
@@ -139,10 +152,10 @@ pub(crate) async fn repositories(storage: &dyn Storage) -> Result<Vec<String>, S
         } else {
             format!("{REPOSITORIES}/{prefix}")
         })?;
-        let mut is_repo = false;
+        let mut own = Vec::new();
         for child in storage.list(&dir).await? {
             if child.starts_with('_') {
-                is_repo = true;
+                own.push(child);
             } else {
                 stack.push(if prefix.is_empty() {
                     child
@@ -151,8 +164,8 @@ pub(crate) async fn repositories(storage: &dyn Storage) -> Result<Vec<String>, S
                 });
             }
         }
-        if is_repo && !prefix.is_empty() {
-            out.push(prefix);
+        if !own.is_empty() && !prefix.is_empty() {
+            out.push((prefix, own));
         }
     }
     out.sort();

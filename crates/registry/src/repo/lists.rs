@@ -5,7 +5,7 @@ use oci::{Descriptor, Digest};
 use super::Registry;
 use crate::error::{RepoError, StorageError};
 use crate::layout::{referrers_dir, repo_key, tag_key};
-use crate::storage::{self, Key};
+use crate::storage;
 
 impl Registry {
     /// The digest tag `tag` of `name` holds, or `None` when there is no such tag.
@@ -46,32 +46,14 @@ impl Registry {
         Ok(self.storage.list(&k).await?)
     }
 
-    /// Every repository name, sorted.
+    /// Every repository name with manifests, sorted.
     pub async fn catalog(&self) -> Result<Vec<String>, RepoError> {
-        let mut out = Vec::new();
-        let mut stack = vec![String::new()];
-        while let Some(prefix) = stack.pop() {
-            let dir = if prefix.is_empty() {
-                Key::new(crate::layout::REPOSITORIES)?
-            } else {
-                Key::new(format!("{}/{prefix}", crate::layout::REPOSITORIES))?
-            };
-            for child in self.storage.list(&dir).await? {
-                if child.starts_with('_') {
-                    if child == "_manifests" && !prefix.is_empty() {
-                        out.push(prefix.clone());
-                    }
-                    continue;
-                }
-                stack.push(if prefix.is_empty() {
-                    child
-                } else {
-                    format!("{prefix}/{child}")
-                });
-            }
-        }
-        out.sort();
-        Ok(out)
+        Ok(crate::layout::repositories_with(&*self.storage)
+            .await?
+            .into_iter()
+            .filter(|(_, own)| own.iter().any(|c| c == "_manifests"))
+            .map(|(name, _)| name)
+            .collect())
     }
 
     /// The descriptors of manifests in `name` whose subject is `subject`, optionally only
