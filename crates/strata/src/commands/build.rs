@@ -211,18 +211,26 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
     let hold = store.lease()?;
     // Planned once: the bases come from the plan the build then executes.
     let planned = build::Planned::of(&req)?;
+    let policy = if args.pull {
+        super::pulling::PullPolicy::Always
+    } else {
+        super::pulling::PullPolicy::Missing
+    };
+    let pull_opts = super::pulling::EnsureOptions {
+        platform: args.platform.clone(),
+        quiet,
+        announce_missing: false,
+    };
     for name in planned.base_images() {
-        if args.pull || hold.hold_image(&name).is_err() {
-            let pull = crate::cli::PullArgs {
-                all_tags: false,
-                platform: args.platform.clone(),
-                quiet,
-                tls_verify: true,
-                name: name.clone(),
-            };
-            super::pull::run_held(ctx, pull, &mut std::io::stderr(), &hold)
-                .with_context(|| format!("pulling the base image {name}"))?;
-        }
+        super::pulling::ensure_image(
+            ctx,
+            &name,
+            policy,
+            &pull_opts,
+            &hold,
+            &mut std::io::stderr(),
+        )
+        .with_context(|| format!("pulling the base image {name}"))?;
     }
     let mut plain = Plain {
         out: std::io::stderr(),

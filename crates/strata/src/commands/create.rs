@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use runtime::{Container, MountKind, MountSpec, NetworkMode, RunOptions};
 
 use super::mount_flag::Resolved;
-use super::{Ctx, container};
+use super::{Ctx, container, pulling};
 use crate::cli::{ContainerFlags, CreateArgs};
 
 /// Creates the container and prints its ID; errors exit 1, as `docker create`'s do (only
@@ -180,29 +180,12 @@ fn ensure_image(
     pull: &str,
 ) -> anyhow::Result<(String, store::Lease)> {
     let hold = store.lease()?;
-    let found = match super::util::hold(&hold, image) {
-        Ok(_) => true,
-        Err(e) if format!("{e:#}").starts_with("No such image") => false,
-        Err(e) => return Err(e),
+    let opts = pulling::EnsureOptions {
+        announce_missing: true,
+        ..Default::default()
     };
-    if found && pull != "always" {
-        return Ok((image.to_string(), hold));
-    }
-    if pull == "never" {
-        anyhow::bail!("No such image: {image} (and --pull never)");
-    }
-    let mut err = std::io::stderr();
-    if !found {
-        writeln!(err, "Unable to find image '{image}' locally")?;
-    }
-    let args = crate::cli::PullArgs {
-        all_tags: false,
-        platform: None,
-        quiet: false,
-        tls_verify: true,
-        name: image.to_string(),
-    };
-    super::pull::run_held(ctx, args, &mut err, &hold)?;
+    let policy = pulling::PullPolicy::parse(pull)?;
+    pulling::ensure_image(ctx, image, policy, &opts, &hold, &mut std::io::stderr())?;
     Ok((image.to_string(), hold))
 }
 

@@ -34,6 +34,7 @@ mod prune;
 mod prune_filter;
 mod ps;
 mod pull;
+mod pulling;
 mod push;
 pub(crate) mod registry;
 pub mod registry_serve;

@@ -1,124 +1,12 @@
 //! `strata pull NAME[:TAG|@DIGEST]`: registry → store, with Docker's output.
 
 use std::io::Write;
-use std::sync::Arc;
 
-use anyhow::Context as _;
-use oci::Reference;
-use transport::{CopyOptions, PlatformChoice, RegistrySource};
-
-use super::{Ctx, registry, util};
+use super::{Ctx, pulling};
 use crate::cli::PullArgs;
-use crate::progress::{Progress, Verb};
 
 /// Pulls one tag or digest, or with `-a` every tag of the repository.
 pub fn run(ctx: &Ctx, args: PullArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = ctx.store()?;
-    run_held(ctx, args, out, &store.lease()?)
-}
-
-/// [`run`], leaving what it pulled held by `hold` (a build's bases, the image a container
-/// is about to be made from), so a concurrent prune cannot take it before the caller is
-/// done with it.
-pub fn run_held(
-    ctx: &Ctx,
-    args: PullArgs,
-    out: &mut dyn Write,
-    hold: &store::Lease,
-) -> anyhow::Result<()> {
-    let named = oci::reference::parse_normalized_named(&args.name)
-        .map_err(|e| anyhow::anyhow!(util::reference_message(&e)))?;
-    let r = util::parse_reference(&args.name)?;
-    let platforms = match &args.platform {
-        Some(p) => PlatformChoice::One(util::platform_or_host(Some(p))?),
-        None => PlatformChoice::Host,
-    };
-    let store = ctx.store()?;
-    let client = registry::client(ctx, &r, args.tls_verify)?;
-    if args.all_tags {
-        if named.tag.is_some() || named.digest.is_some() {
-            anyhow::bail!("tag can't be used with --all-tags/-a");
-        }
-        let repo = RegistrySource::new(client.clone(), r.path(), "latest");
-        let mut tags = util::block_on(repo.tags())??;
-        tags.sort();
-        for tag in tags {
-            let tagged = r.with_tag(&tag)?;
-            pull_one(&store, &client, &tagged, &platforms, &args, out, hold)?;
-        }
-        if !args.quiet {
-            writeln!(out, "{}", r.without_tag_or_digest())?;
-        }
-        return Ok(());
-    }
-    if named.tag.is_none() && named.digest.is_none() && !args.quiet {
-        writeln!(out, "Using default tag: latest")?;
-    }
-    pull_one(&store, &client, &r, &platforms, &args, out, hold)?;
-    writeln!(out, "{r}")?;
-    Ok(())
-}
-
-/// Pulls `r` into the store, prints the per-image lines; returns whether anything changed.
-/// `hold` holds the image from the copy's end past its last record (the repo digest).
-fn pull_one(
-    store: &store::Store,
-    client: &transport::RegistryClient,
-    r: &Reference,
-    platforms: &PlatformChoice,
-    args: &PullArgs,
-    out: &mut dyn Write,
-    hold: &store::Lease,
-) -> anyhow::Result<bool> {
-    let what = registry::reference_string(r);
-    if !args.quiet {
-        writeln!(out, "{what}: Pulling from {}", r.path())?;
-        out.flush()?;
-    }
-    // The tag to record: only for tag pulls (a digest pull leaves the image untagged).
-    let tag = match (r.digest(), r.tag()) {
-        (None, Some(_)) => Some(r.to_string()),
-        _ => None,
-    };
-    let before = tag.as_ref().and_then(|t| {
-        store
-            .tags()
-            .ok()?
-            .into_iter()
-            .find(|(name, _)| name == t)
-            .map(|(_, d)| d)
-    });
-    let progress = Arc::new(Progress::new(Verb::Pull, args.quiet));
-    let opts = registry::with_progress(
-        CopyOptions {
-            platforms: platforms.clone(),
-            tag: tag.clone(),
-            ..CopyOptions::default()
-        },
-        &progress,
-    );
-    let src = RegistrySource::new(client.clone(), r.path(), what.clone());
-    let report = util::block_on(util::copy_to_store(store, &src, &opts, hold))?;
-    progress.finish();
-    let report = report.map_err(|e| {
-        if e.is_not_found() {
-            anyhow::anyhow!("manifest for {} not found: manifest unknown", r.familiar())
-        } else {
-            anyhow::Error::new(e).context(format!("pulling {}", r.familiar()))
-        }
-    })?;
-    store
-        .add_repo_digest(&r.repository(), &report.source_digest, &report.top.digest)
-        .context("recording the repo digest")?;
-    let changed = report.blobs_copied > 0 || before.as_ref() != Some(&report.top.digest);
-    if !args.quiet {
-        writeln!(out, "Digest: {}", report.source_digest)?;
-        let name = r.familiar();
-        if changed {
-            writeln!(out, "Status: Downloaded newer image for {name}")?;
-        } else {
-            writeln!(out, "Status: Image is up to date for {name}")?;
-        }
-    }
-    Ok(changed)
+    pulling::pull(ctx, args, out, &store.lease()?)
 }
