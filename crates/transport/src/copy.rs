@@ -13,6 +13,7 @@
 
 mod config;
 mod recompress;
+mod tee;
 mod verify;
 
 use std::collections::{HashMap, HashSet};
@@ -26,6 +27,8 @@ use oci::{AnyManifest, Descriptor, Digest, Platform, media};
 use crate::retry::{CopyFault, copy_retry};
 use crate::{ImageDestination, ImageSource, ProgressEvent, TransportError};
 use verify::{Failure, FailureSlot, ProgressFn, Verifier};
+
+pub use tee::{FeedReader, LayerConsumer, LayerFeed, LayerTee, Verdict};
 
 /// Which images of an index to copy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,6 +60,9 @@ pub struct CopyOptions {
     /// How many times to retry a blob transfer whose stream broke (a stall is resumed once).
     /// Failed requests are retried by the registry client, not here.
     pub retries: u32,
+    /// A second sink for layers as they download (pull's snapshot unpacker): see
+    /// [`LayerTee`]. The bytes are read from the source once, for both sinks.
+    pub tee: Option<Arc<dyn LayerTee>>,
 }
 
 impl Default for CopyOptions {
@@ -69,6 +75,7 @@ impl Default for CopyOptions {
             progress: None,
             mount_from: None,
             retries: 3,
+            tee: None,
         }
     }
 }
@@ -83,6 +90,7 @@ impl fmt::Debug for CopyOptions {
             .field("progress", &self.progress.is_some())
             .field("mount_from", &self.mount_from)
             .field("retries", &self.retries)
+            .field("tee", &self.tee.is_some())
             .finish()
     }
 }
@@ -254,15 +262,21 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
     }
 
     // Configs are small: fetch and check them before writing anything, so a document that
-    // is not what its media type says leaves no trace at the destination.
+    // is not what its media type says leaves no trace at the destination. A tee gets every
+    // image's config, so it is fetched even when the destination has it.
     for node in &nodes {
         if let AnyManifest::Manifest(m) = &node.parsed
             && config::is_image_config(&m.config.media_type)
-            && !ctx.configs.contains_key(&m.config.digest)
-            && !ctx.retry(false, || dst.has_blob(&m.config)).await?
         {
-            let bytes = config::fetch(&ctx, src, &m.config, &node.desc.digest).await?;
-            ctx.configs.insert(m.config.digest.clone(), bytes);
+            if !ctx.configs.contains_key(&m.config.digest)
+                && (opts.tee.is_some() || !ctx.retry(false, || dst.has_blob(&m.config)).await?)
+            {
+                let bytes = config::fetch(&ctx, src, &m.config, &node.desc.digest).await?;
+                ctx.configs.insert(m.config.digest.clone(), bytes);
+            }
+            if let (Some(tee), Some(config)) = (&opts.tee, ctx.configs.get(&m.config.digest)) {
+                tee.image(m, config);
+            }
         }
     }
     let ctx = ctx;
@@ -505,8 +519,24 @@ async fn transfer_once<S: ImageSource, D: ImageDestination>(
         ctx.progress.clone(),
         slot.clone(),
     );
-    let result = dst.put_blob(d, Box::pin(verified)).await;
+    // The tee sees a layer only when it flows whole from its first byte.
+    let consumer = match &ctx.opts.tee {
+        Some(tee) if start + skip == 0 && !ctx.configs.contains_key(&d.digest) => tee.layer(d),
+        _ => None,
+    };
+    let (teeing, stream): (_, crate::BlobStream) = match consumer {
+        None => (None, Box::pin(verified)),
+        Some(consumer) => match tee::Teeing::start(verified, consumer) {
+            Ok((teeing, teed)) => (Some(teeing), Box::pin(teed)),
+            Err(verified) => (None, Box::pin(verified)),
+        },
+    };
+    let result = dst.put_blob(d, stream).await;
     let failure = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(teeing) = teeing {
+        // The consumer keeps what it made only if the blob is verified and stored.
+        teeing.finish(result.is_ok() && failure.is_none()).await;
+    }
     match (result, failure) {
         // What the verifier saw explains the destination's error best.
         (_, Some(Failure::Content(e))) => Err(e),

@@ -1,0 +1,115 @@
+//! Snapshots made while `pull` downloads: each layer's bytes are unpacked as they arrive,
+//! on a thread of their own, so `pull` then `run` unpacks nothing more.
+//!
+//! The pull tells a [`PullUnpacker`] each image it is about to copy (its manifest and
+//! config give every layer its chain ID), then asks it, for each layer about to be
+//! downloaded, for a [`LayerUnpack`]: the snapshot's lock is taken and a staging directory
+//! named. The unpack reads the downloaded bytes, and publishes the snapshot only once the
+//! pull says the blob was verified and stored; anything else (a digest mismatch, a broken
+//! download, a kill) leaves no ready snapshot, and the next `create` unpacks the layer
+//! from its blob as it does for loaded images.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Mutex;
+
+use oci::{Digest, ImageConfig, Manifest};
+use store::Store;
+
+use super::{Staging, chain_ids, unpack};
+use crate::RuntimeError;
+
+/// Hands out snapshot unpacks for the layers of the images a pull copies.
+pub struct PullUnpacker {
+    store: Store,
+    /// Layer blob digest → (chain ID, diffID), from the images announced so far.
+    layers: Mutex<HashMap<Digest, (Digest, Digest)>>,
+}
+
+impl PullUnpacker {
+    /// An unpacker making snapshots in `store`.
+    pub fn new(store: Store) -> PullUnpacker {
+        PullUnpacker {
+            store,
+            layers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Learns each layer's chain ID and diffID from an image about to be copied. A config
+    /// that does not parse, or lists another number of layers than `manifest`, teaches
+    /// nothing: its layers are not unpacked here (`create` reports what is wrong).
+    pub fn image(&self, manifest: &Manifest, config: &[u8]) {
+        let Ok(config) = ImageConfig::from_slice(config) else {
+            return;
+        };
+        let diff_ids = &config.rootfs.diff_ids;
+        if diff_ids.len() != manifest.layers.len() {
+            return;
+        }
+        let mut layers = self.layers.lock().unwrap_or_else(|p| p.into_inner());
+        for ((chain, diff_id), desc) in chain_ids(diff_ids)
+            .into_iter()
+            .zip(diff_ids)
+            .zip(&manifest.layers)
+        {
+            // A blob at two places of two stacks is unpacked for the first one seen.
+            layers
+                .entry(desc.digest.clone())
+                .or_insert((chain, diff_id.clone()));
+        }
+    }
+
+    /// Claims the snapshot of layer blob `blob`, about to be downloaded. `None` when it is
+    /// ready already, another process is making it, no announced image has the layer, or
+    /// the claim failed (then `create` makes it later).
+    pub fn layer(&self, blob: &Digest) -> Option<LayerUnpack> {
+        let (chain, diff_id) = self
+            .layers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(blob)
+            .cloned()?;
+        let staging = Staging::claim(self.store.layout(), &chain, false).ok()??;
+        Some(LayerUnpack {
+            staging,
+            diff_id,
+            blob: blob.clone(),
+            blob_path: self.store.blob_path(blob),
+        })
+    }
+}
+
+/// One layer's snapshot being made from its downloaded bytes (its lock held).
+pub struct LayerUnpack {
+    staging: Staging,
+    diff_id: Digest,
+    blob: Digest,
+    blob_path: std::path::PathBuf,
+}
+
+impl LayerUnpack {
+    /// Unpacks the compressed layer read from `bytes` (dropped once unpacked or failed),
+    /// then asks `verified` whether the blob was verified and stored: the snapshot is
+    /// published only then. Returns whether it was; an error when the layer would not
+    /// unpack (bad content the blob's digest vouched for: `create` will say so too).
+    pub fn run(
+        self,
+        bytes: impl Read + Send + 'static,
+        verified: impl FnOnce() -> bool,
+    ) -> Result<bool, RuntimeError> {
+        let unpacked = unpack::unpack(
+            &self.staging.fs(),
+            bytes,
+            &self.diff_id,
+            &self.blob,
+            &self.blob_path,
+        );
+        // Whatever was made is removed with the staging unless published below.
+        if !verified() {
+            return Ok(false);
+        }
+        unpacked?;
+        self.staging.publish(&self.diff_id)?;
+        Ok(true)
+    }
+}
