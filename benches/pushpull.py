@@ -3,9 +3,9 @@
 
 All talk to Debian's docker-registry on 127.0.0.1 (a fresh instance per round, so none finds
 another's blobs). Push and pull compare strata with skopeo (blobs only). "pull+unpack"
-compares an image made ready to run: strata's pull followed by `create` (which unpacks every
-layer that is not unpacked yet; once pull unpacks while it downloads, `create` has nothing
-left to do) with `podman pull` (which unpacks into its storage), podman on a throw-away
+compares an image made ready to run: strata's pull (which unpacks each layer's snapshot
+while it downloads, layers in parallel) followed by `create` (which unpacks whatever is not
+unpacked yet: after a pull, nothing) with `podman pull` (which unpacks into its storage), podman on a throw-away
 --root/--runroot. Prints wall time, throughput and peak RSS per tool and the ratios.
 Run (as root): python3 benches/pushpull.py [--mb 500] [--rounds 3]
 """

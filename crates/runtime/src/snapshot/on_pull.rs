@@ -113,3 +113,94 @@ impl LayerUnpack {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-layer image: the layer (an uncompressed tar with a whiteout), its manifest and
+    /// config, and the layer's chain ID.
+    fn image() -> (Vec<u8>, Manifest, Vec<u8>, Digest) {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in [("etc/motd", &b"hi"[..]), ("etc/.wh.gone", &b""[..])] {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            h.set_size(data.len() as u64);
+            b.append_data(&mut h, name, data).unwrap();
+        }
+        let layer = b.into_inner().unwrap();
+        let diff_id = Digest::sha256_of(&layer);
+        let config = serde_json::to_vec(&serde_json::json!({
+            "architecture": "amd64", "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [diff_id.to_string()]},
+        }))
+        .unwrap();
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": Digest::sha256_of(&config).to_string(), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": Digest::sha256_of(&layer).to_string(), "size": layer.len()}],
+        }))
+        .unwrap();
+        (
+            layer,
+            Manifest::from_slice(&manifest).unwrap(),
+            config,
+            diff_id,
+        )
+    }
+
+    fn staged(store: &Store) -> usize {
+        std::fs::read_dir(store.layout().snapshot_staging_dir())
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// Needs root: the whiteout becomes a device node.
+    #[test]
+    fn a_snapshot_is_published_only_for_a_verified_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let (layer, manifest, config, chain) = image();
+        let blob = manifest.layers[0].digest.clone();
+        let unpacker = PullUnpacker::new(store.clone());
+        assert!(unpacker.layer(&blob).is_none(), "no image announced yet");
+        unpacker.image(&manifest, &config);
+
+        let first = unpacker.layer(&blob).expect("a claim");
+        assert!(
+            unpacker.layer(&blob).is_none(),
+            "a snapshot being made is not claimed twice"
+        );
+        assert!(
+            !first
+                .run(std::io::Cursor::new(layer.clone()), || false)
+                .unwrap()
+        );
+        assert!(!store.layout().snapshot(&chain).path().exists());
+        assert_eq!(staged(&store), 0, "the unverified unpack was not removed");
+
+        let second = unpacker.layer(&blob).expect("a claim after the failed one");
+        assert!(second.run(std::io::Cursor::new(layer), || true).unwrap());
+        let snapshot = store.layout().snapshot(&chain);
+        assert!(snapshot.ready().exists());
+        assert_eq!(
+            std::fs::read(snapshot.fs().join("etc/motd")).unwrap(),
+            b"hi"
+        );
+        use std::os::unix::fs::FileTypeExt;
+        assert!(
+            std::fs::symlink_metadata(snapshot.fs().join("etc/gone"))
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        assert_eq!(staged(&store), 0);
+        assert!(
+            unpacker.layer(&blob).is_none(),
+            "a ready snapshot is not claimed"
+        );
+    }
+}
