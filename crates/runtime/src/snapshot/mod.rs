@@ -134,7 +134,14 @@ pub fn prune(store: &Store) -> Result<Vec<String>, RuntimeError> {
         // The lock file stays: another process may be waiting on it.
         removed.push(name);
     }
-    // Unpacks of processes that are gone: `tmp/<hex>.<pid>.<n>`.
+    reap_staging(layout);
+    removed.sort();
+    Ok(removed)
+}
+
+/// Removes the unpacks of processes that are gone (`tmp/<hex>.<pid>.<n>`): a pull or a
+/// create killed mid-way. A live process's unpack is left alone.
+fn reap_staging(layout: &Layout) {
     if let Ok(tmps) = fs::read_dir(layout.snapshot_staging_dir()) {
         for t in tmps.flatten() {
             let name = t.file_name().to_string_lossy().into_owned();
@@ -144,8 +151,6 @@ pub fn prune(store: &Store) -> Result<Vec<String>, RuntimeError> {
             }
         }
     }
-    removed.sort();
-    Ok(removed)
 }
 
 /// Unpacks the layer blob `blob` as snapshot `chain` unless it is there already.

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use oci::{Digest, ImageConfig, Manifest};
 use store::Store;
 
-use super::{Staging, chain_ids, unpack};
+use super::{Staging, chain_ids, reap_staging, unpack};
 use crate::RuntimeError;
 
 /// Hands out snapshot unpacks for the layers of the images a pull copies.
@@ -27,8 +27,10 @@ pub struct PullUnpacker {
 }
 
 impl PullUnpacker {
-    /// An unpacker making snapshots in `store`.
+    /// An unpacker making snapshots in `store`. What killed pulls left staged goes first,
+    /// so pulls killed again and again do not pile up half-unpacked layers.
     pub fn new(store: Store) -> PullUnpacker {
+        reap_staging(store.layout());
         PullUnpacker {
             store,
             layers: Mutex::new(HashMap::new()),
