@@ -1,10 +1,10 @@
-//! The build cache: one record per step key, as a JSON file under
-//! `<store root>/build-cache/<key hex>`, written with temp file + rename.
+//! The build cache: one record per step key, kept by the store as a row of its database
+//! ([`Store::put_cache_record`]); the record's layer is a GC root while the row lives, and
+//! `builder prune` removes rows and what only they kept.
 //!
 //! A record holds what the step added (its layer descriptor and diffID, or none for a
-//! config-only step), its history entry, and the container config after the step. A hit
-//! is only used when the layer blob is still in the store. The store's GC does not know
-//! these records yet: a GC may collect a cached layer, which then only costs a miss.
+//! config-only step), its history entry, and the container config after the step, as JSON
+//! the store does not read. A hit is only used when the layer blob is still in the store.
 
 use std::fs;
 use std::io::Write;
@@ -69,17 +69,13 @@ impl Cache {
         }
     }
 
-    fn path(&self, key: &Digest) -> PathBuf {
-        self.layout.build_cache_record(key)
-    }
-
     /// The record for `key`, when there is one and its layer is still stored.
     ///
     /// The record's layer is added to `lease` *before* it is looked for: a layer found
     /// first and leased after could be collected by a concurrent prune in between, and
     /// the build would make an image without it.
     pub fn get(&self, store: &Store, lease: &Lease, key: &Digest) -> Option<CacheRecord> {
-        let bytes = fs::read(self.path(key)).ok()?;
+        let bytes = store.cache_record(key).ok()??;
         let rec: CacheRecord = serde_json::from_slice(&bytes).ok()?;
         if let Some(l) = &rec.layer
             && (lease.add(&l.digest).is_err() || !store.has_blob(&l.digest).unwrap_or(false))
@@ -89,10 +85,11 @@ impl Cache {
         Some(rec)
     }
 
-    /// Records what step `key` produced.
-    pub fn put(&self, key: &Digest, rec: &CacheRecord) -> Result<(), BuildError> {
+    /// Records what step `key` produced; its layer must be stored.
+    pub fn put(&self, store: &Store, key: &Digest, rec: &CacheRecord) -> Result<(), BuildError> {
         let bytes = serde_json::to_vec(rec).unwrap_or_default();
-        write_atomic(&self.path(key), &bytes)
+        store.put_cache_record(key, rec.layer.as_ref().map(|l| &l.digest), &bytes)?;
+        Ok(())
     }
 
     /// The file remembering context file digests between builds.

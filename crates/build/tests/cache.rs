@@ -145,8 +145,8 @@ fn leftovers_of_an_interrupted_build_are_removed() {
 
 /// A cache hit leases its layer *before* it checks the layer is stored: checked first and
 /// leased after, a prune in between took the layer and the build made an image without
-/// it (issue 10, prune races). So whatever the check finds, the layer is held: here it is
-/// absent at the lookup (a miss), stored right after, and a collection keeps it.
+/// it (issue 10, prune races). So once a lookup has found the layer, a `builder prune`
+/// removes the record but not the layer, which the build's lease holds until it ends.
 #[test]
 fn a_cache_lookup_leases_the_layer_before_it_checks_it() {
     let root = tempfile::tempdir().unwrap();
@@ -161,18 +161,26 @@ fn a_cache_lookup_leases_the_layer_before_it_checks_it() {
         history: Default::default(),
         config: Default::default(),
     };
-    cache.put(&key, &rec).unwrap();
-    let lease = store.lease().unwrap();
-    assert_eq!(cache.get(&store, &lease, &key), None, "the layer is absent");
     store
         .put_blob_bytes(oci::media::OCI_LAYER_GZIP, bytes)
         .unwrap();
+    cache.put(&store, &key, &rec).unwrap();
     store.gc().unwrap();
     assert!(
         store.has_blob(&layer.digest).unwrap(),
-        "the layer was collected"
+        "the record keeps its layer"
     );
+    let lease = store.lease().unwrap();
     assert_eq!(cache.get(&store, &lease, &key), Some(rec));
+    let all = store::CachePrunePolicy {
+        all: true,
+        ..Default::default()
+    };
+    let report = store.prune_build_cache(&all).unwrap();
+    assert_eq!(report.deleted.len(), 1, "{report:?}");
+    assert_eq!(report.bytes, 0, "the lease keeps the layer: {report:?}");
+    assert!(store.has_blob(&layer.digest).unwrap());
+    assert_eq!(cache.get(&store, &lease, &key), None, "the record is gone");
     drop(lease);
     store.gc().unwrap();
     assert!(!store.has_blob(&layer.digest).unwrap());

@@ -183,6 +183,21 @@ pub struct Healthcheck {
     pub extra: Map<String, Value>,
 }
 
+/// The chain IDs of a stack of layers, base first (OCI image spec): the first is the
+/// first diffID; each next is `sha256(previous + " " + diffID)`. A chain ID names a layer
+/// together with everything under it (unpacked snapshots are kept by it).
+pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
+    let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
+    for d in diff_ids {
+        let next = match out.last() {
+            None => d.clone(),
+            Some(prev) => Digest::sha256_of(format!("{prev} {d}").as_bytes()),
+        };
+        out.push(next);
+    }
+    out
+}
+
 /// The `rootfs` object: the layers' diffIDs, base first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RootFs {

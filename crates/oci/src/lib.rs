@@ -35,7 +35,7 @@ pub mod media;
 pub mod platform;
 pub mod reference;
 
-pub use config::{ContainerConfig, ImageConfig};
+pub use config::{ContainerConfig, ImageConfig, chain_ids};
 pub use descriptor::Descriptor;
 pub use digest::{Algorithm, Digest, Digester};
 pub use error::OciError;

@@ -57,6 +57,7 @@ pub mod seccomp;
 mod seccomp_default;
 mod shm;
 pub mod snapshot;
+pub mod snapshot_view;
 pub mod spec;
 pub mod streams;
 pub mod user;

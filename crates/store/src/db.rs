@@ -12,12 +12,16 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use crate::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations: entry `i` brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema_2.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema_2.sql"),
+    include_str!("schema_3.sql"),
+];
 
-fn err(context: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+pub(crate) fn err(context: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
     move |e| StoreError::db(context, e)
 }
 
@@ -415,16 +419,40 @@ pub(crate) fn all_edges(conn: &Connection) -> Result<Vec<(String, String)>, Stor
     )
 }
 
-/// GC roots that need no liveness check: image targets, tag and repo-digest targets, and
-/// images in use.
+/// GC roots that need no liveness check: [`image_roots`] and the layers build-cache
+/// records keep.
 pub(crate) fn static_roots(conn: &Connection) -> Result<Vec<String>, StoreError> {
-    let ctx = "cannot list GC roots";
-    let mut st = conn
-        .prepare_cached(
-            "SELECT digest FROM images UNION SELECT image FROM tags
-             UNION SELECT image FROM repo_digests UNION SELECT image FROM image_users",
-        )
-        .map_err(err(ctx))?;
+    let mut roots = image_roots(conn)?;
+    roots.extend(column(
+        conn,
+        "SELECT layer FROM build_cache WHERE layer IS NOT NULL",
+        "cannot list the build cache's layers",
+    )?);
+    Ok(roots)
+}
+
+/// The roots images make: image targets, tag and repo-digest targets, images in use.
+pub(crate) fn image_roots(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    column(
+        conn,
+        "SELECT digest FROM images UNION SELECT image FROM tags
+         UNION SELECT image FROM repo_digests UNION SELECT image FROM image_users",
+        "cannot list GC roots",
+    )
+}
+
+/// How many build-cache records there are.
+pub(crate) fn cache_record_count(conn: &Connection) -> Result<u64, StoreError> {
+    conn.query_row("SELECT count(*) FROM build_cache", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n as u64)
+    .map_err(err("cannot count the build cache"))
+}
+
+/// The first column of every row `sql` selects.
+fn column(conn: &Connection, sql: &str, ctx: &str) -> Result<Vec<String>, StoreError> {
+    let mut st = conn.prepare_cached(sql).map_err(err(ctx))?;
     let rows = st.query_map([], |r| r.get(0)).map_err(err(ctx))?;
     rows.collect::<Result<_, _>>().map_err(err(ctx))
 }

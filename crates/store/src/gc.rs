@@ -66,6 +66,16 @@ impl Graph {
         Ok(Graph { blobs, index, adj })
     }
 
+    /// Whether blob `digest` is one of the `nodes`.
+    pub(crate) fn contains(&self, digest: &str, nodes: &HashSet<usize>) -> bool {
+        self.index.get(digest).is_some_and(|i| nodes.contains(i))
+    }
+
+    /// The size of blob `digest` (0 without a row).
+    pub(crate) fn size(&self, digest: &str) -> u64 {
+        self.index.get(digest).map_or(0, |&i| self.blobs[i].2)
+    }
+
     /// Node numbers of the reachable blobs; roots without a row are skipped.
     pub(crate) fn reachable(&self, roots: &[String]) -> HashSet<usize> {
         let roots: Vec<usize> = roots
@@ -78,13 +88,37 @@ impl Graph {
 
 impl Store {
     /// Collects garbage: deletes every blob not reachable from an image, tag, repo digest,
-    /// image in use, or live lease, then files in `blobs/` that no row names (what a crash
+    /// image in use, build-cache record or live lease, then files in `blobs/` that no row names (what a crash
     /// of a commit or of an earlier GC left). Safe to run while other processes pull or
     /// build.
     pub fn gc(&self) -> Result<GcReport, StoreError> {
         // Exclusive against commits (which hold it shared across rename + row insert), held
         // until the files are gone so no commit can re-add a blob we are about to unlink.
         let _gc = lock::exclusive(&self.layout().gc_lock())?;
+        let mut report = GcReport::default();
+        self.collect(None, &mut report)?;
+        self.sweep_orphans(&mut report)?;
+        self.sweep_stale_ingests()?;
+        Ok(report)
+    }
+
+    /// Collects, of the blobs reachable from `scope`, those no root reaches any more (a
+    /// `builder prune` frees what the records it deleted kept, and nothing else). The
+    /// caller holds the GC lock.
+    pub(crate) fn collect_only(
+        &self,
+        scope: &[String],
+        report: &mut GcReport,
+    ) -> Result<(), StoreError> {
+        if scope.is_empty() {
+            return Ok(());
+        }
+        self.collect(Some(scope), report)
+    }
+
+    /// The mark and sweep: deletes the rows, then the files, of every blob no root reaches
+    /// (only those reachable from `scope`, when given). The caller holds the GC lock.
+    fn collect(&self, scope: Option<&[String]>, report: &mut GcReport) -> Result<(), StoreError> {
         let now = crate::now();
         let doomed = {
             let mut conn = self.conn();
@@ -93,11 +127,13 @@ impl Store {
                 roots.extend(lease::live_roots(tx, now, true)?);
                 let graph = Graph::load(tx)?;
                 let live = graph.reachable(&roots);
+                let in_scope = scope.map(|s| graph.reachable(s));
                 let doomed: Vec<(i64, String, u64)> = graph
                     .blobs
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| !live.contains(i))
+                    .filter(|(i, _)| in_scope.as_ref().is_none_or(|s| s.contains(i)))
                     .map(|(_, b)| b.clone())
                     .collect();
                 let ids: Vec<i64> = doomed.iter().map(|b| b.0).collect();
@@ -105,16 +141,13 @@ impl Store {
                 Ok(doomed)
             })?
         };
-        let mut report = GcReport::default();
         for (_, digest, _) in doomed {
             let Ok(digest) = digest.parse::<Digest>() else {
                 continue;
             };
-            self.remove_blob_file(&digest, &mut report)?;
+            self.remove_blob_file(&digest, report)?;
         }
-        self.sweep_orphans(&mut report)?;
-        self.sweep_stale_ingests()?;
-        Ok(report)
+        Ok(())
     }
 
     /// Deletes abandoned partial downloads: unlocked, and untouched for [`INGEST_GRACE`].

@@ -59,6 +59,18 @@ impl Layout {
         self.root.join("metadata.db")
     }
 
+    /// The database's files: `metadata.db` and SQLite's `-wal`, `-shm` and `-journal`
+    /// beside it (`system df` reports them on a line of their own).
+    pub fn db_files(&self) -> [PathBuf; 4] {
+        let db = self.db_file();
+        let with = |suffix: &str| {
+            let mut name = db.clone().into_os_string();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        [db.clone(), with("-wal"), with("-shm"), with("-journal")]
+    }
+
     /// `locks/`: the store's lock files. Made by [`crate::Store::open`].
     pub fn locks_dir(&self) -> PathBuf {
         self.root.join("locks")
@@ -187,7 +199,12 @@ impl Layout {
     /// `runtime/<name>/`: the state directory of OCI runtime `name` (its `--root`),
     /// written by runc or crun themselves.
     pub fn oci_runtime_state_dir(&self, name: &str) -> PathBuf {
-        self.root.join("runtime").join(name)
+        self.oci_runtimes_dir().join(name)
+    }
+
+    /// `runtime/`: the OCI runtimes' state directories.
+    pub fn oci_runtimes_dir(&self) -> PathBuf {
+        self.root.join("runtime")
     }
 
     /// `build-cache/`: the build cache. Written by the build.
@@ -195,7 +212,9 @@ impl Layout {
         self.root.join("build-cache")
     }
 
-    /// `build-cache/<key hex>`: the record of a cached build step (the image it made).
+    /// `build-cache/<key hex>`: where strata before schema 3 kept the record of a cached
+    /// build step, as a JSON file. Records are rows of the database now; such files are
+    /// only read to be pruned.
     pub fn build_cache_record(&self, key: &Digest) -> PathBuf {
         self.build_cache_dir().join(key.hex())
     }
@@ -221,7 +240,12 @@ impl Layout {
     /// `build-cache/mounts/<hex>`: a `RUN --mount=type=cache` directory (by `hex`, a
     /// digest of its id), kept between builds.
     pub fn build_cache_mount(&self, hex: &str) -> PathBuf {
-        self.build_cache_dir().join("mounts").join(hex)
+        self.build_cache_mounts_dir().join(hex)
+    }
+
+    /// `build-cache/mounts/`: every `RUN --mount=type=cache` directory.
+    pub fn build_cache_mounts_dir(&self) -> PathBuf {
+        self.build_cache_dir().join("mounts")
     }
 
     /// `registry/`: where `strata registry serve` keeps its repositories when given no
@@ -431,7 +455,15 @@ mod tests {
                 l.oci_runtime_state_dir("runc"),
                 p("/s/runtime/runc"),
             ),
+            ("oci_runtimes_dir", l.oci_runtimes_dir(), p("/s/runtime")),
             ("build_cache_dir", l.build_cache_dir(), p("/s/build-cache")),
+            (
+                "build_cache_mounts_dir",
+                l.build_cache_mounts_dir(),
+                p("/s/build-cache/mounts"),
+            ),
+            ("db_wal", l.db_files()[1].clone(), p("/s/metadata.db-wal")),
+            ("db_shm", l.db_files()[2].clone(), p("/s/metadata.db-shm")),
             (
                 "build_cache_record",
                 l.build_cache_record(&sha256),

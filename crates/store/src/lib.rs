@@ -82,6 +82,7 @@
 //! # Ok(()) }
 //! ```
 
+mod build_cache;
 mod db;
 mod error;
 mod gc;
@@ -92,6 +93,7 @@ mod lease;
 mod lock;
 mod put_image;
 mod remove;
+mod space;
 mod usage;
 mod verify;
 mod writeback;
@@ -105,6 +107,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use oci::{AnyManifest, Descriptor, Digest};
 use rusqlite::Connection;
 
+pub use build_cache::{CacheEntry, CachePrunePolicy, CachePruneReport, cache_id};
 pub use error::StoreError;
 pub use gc::{GcReport, INGEST_GRACE, mark};
 pub use images::ImageInfo;

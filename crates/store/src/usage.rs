@@ -1,10 +1,14 @@
-//! `system df`: how many bytes the store holds and how many a prune could free.
+//! `system df`: how many bytes the store holds, whose they are, and how many a prune could
+//! free. Sizes come from one walk of the root ([`crate::space`]), so the parts add up to
+//! what `du -sbx` of the root prints; the database says whose each blob is.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{Store, StoreError, db, gc, lease};
+use crate::{Store, StoreError, db, gc, lease, space};
 
-/// Numbers for `system df`.
+/// Numbers for `system df`. Every byte under the root is in exactly one of `images_bytes`,
+/// `cache_bytes`, `containers` + `containers_shared`, `volumes` + `volumes_shared`,
+/// `db_bytes` and `own_bytes`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DiskUsage {
     /// Image records.
@@ -15,8 +19,43 @@ pub struct DiskUsage {
     pub blobs: u64,
     /// Bytes of all committed blobs (each stored once).
     pub blobs_bytes: u64,
-    /// Bytes of blobs that no image in use (and no live lease) reaches.
+    /// The images' bytes: every blob file not kept only by the build cache, and the
+    /// unpacked layers.
+    pub images_bytes: u64,
+    /// Bytes of the images' space that no image in use and no live lease needs.
     pub reclaimable_bytes: u64,
+    /// Build-cache records.
+    pub cache_records: u64,
+    /// The build cache's bytes: the blobs only its records keep, and `build-cache/`.
+    pub cache_bytes: u64,
+    /// Each container's directory (record, writable layer, logs), by ID.
+    pub containers: BTreeMap<String, u64>,
+    /// What is in `containers/` beyond the containers' own directories, and the OCI
+    /// runtimes' state of live containers.
+    pub containers_shared: u64,
+    /// Each local volume's directory, by name.
+    pub volumes: BTreeMap<String, u64>,
+    /// `volumes/` beyond the volumes' own directories.
+    pub volumes_shared: u64,
+    /// The metadata database's own files.
+    pub db_bytes: u64,
+    /// The store's frame and scratch: its directories, locks, partial downloads, the
+    /// scratch space of running commands. No prune of a row frees them.
+    pub own_bytes: u64,
+}
+
+impl DiskUsage {
+    /// Every byte under the root (what `du -sbx` of it prints, measured at the same time).
+    pub fn total(&self) -> u64 {
+        self.images_bytes
+            + self.cache_bytes
+            + self.containers.values().sum::<u64>()
+            + self.containers_shared
+            + self.volumes.values().sum::<u64>()
+            + self.volumes_shared
+            + self.db_bytes
+            + self.own_bytes
+    }
 }
 
 impl Store {
@@ -24,18 +63,65 @@ impl Store {
     pub fn disk_usage(&self) -> Result<DiskUsage, StoreError> {
         let snap = self.snapshot()?;
         let now = crate::now();
-        let (graph, live) = {
+        let (graph, in_use, images, cache, cache_records) = {
             let mut conn = self.conn();
             db::read(&mut conn, "cannot compute disk usage", |tx| {
-                let mut roots: Vec<String> = snap.users.iter().map(|u| u.0.clone()).collect();
-                roots.extend(lease::live_roots(tx, now, false)?);
                 let graph = gc::Graph::load(tx)?;
-                let live = graph.reachable(&roots);
-                Ok((graph, live))
+                let mut used: Vec<String> = snap.users.iter().map(|u| u.0.clone()).collect();
+                let leased = lease::live_roots(tx, now, false)?;
+                used.extend(leased.iter().cloned());
+                let in_use = graph.reachable(&used);
+                let mut image_roots = db::image_roots(tx)?;
+                image_roots.extend(leased);
+                let images = graph.reachable(&image_roots);
+                let cache_roots = db::static_roots(tx)?;
+                let cache = graph.reachable(&cache_roots);
+                let records = db::cache_record_count(tx)?;
+                Ok((graph, in_use, images, cache, records))
             })?
         };
+        let walked = space::measure(self.layout().root());
+        // The layers containers run on stay unpacked: not reclaimable.
+        let mut needed_snapshots = std::collections::HashSet::new();
+        for info in self.images_in_use()? {
+            if let Ok(cfg) = self
+                .image_config(&info)
+                .map_err(|e| e.to_string())
+                .and_then(|b| oci::ImageConfig::from_slice(&b).map_err(|e| e.to_string()))
+            {
+                needed_snapshots.extend(
+                    oci::chain_ids(&cfg.rootfs.diff_ids)
+                        .iter()
+                        .map(|c| c.hex().to_string()),
+                );
+            }
+        }
+        let snapshot_bytes: u64 = walked.snapshots.values().sum();
+        let needed_snapshot_bytes: u64 = walked
+            .snapshots
+            .iter()
+            .filter(|(c, _)| needed_snapshots.contains(*c))
+            .map(|(_, b)| b)
+            .sum();
         let blobs_bytes: u64 = graph.blobs.iter().map(|b| b.2).sum();
-        let live_bytes: u64 = live.iter().map(|&i| graph.blobs[i].2).sum();
+        // A blob the build cache keeps and no image (nor lease) does is the cache's.
+        let cache_only_bytes: u64 = walked
+            .blobs
+            .iter()
+            .filter(|(d, _)| graph.contains(d, &cache) && !graph.contains(d, &images))
+            .map(|(_, b)| b)
+            .sum();
+        let all_blob_bytes: u64 = walked.blobs.values().sum();
+        let images_bytes = all_blob_bytes - cache_only_bytes + snapshot_bytes;
+        // What pruning every unused image could free: all of the images' space but the
+        // blobs and unpacked layers of images in use (or leased).
+        let in_use_bytes: u64 = walked
+            .blobs
+            .iter()
+            .filter(|(d, _)| graph.contains(d, &in_use))
+            .map(|(_, b)| b)
+            .sum();
+        let reclaimable_bytes = images_bytes.saturating_sub(in_use_bytes + needed_snapshot_bytes);
         let active: BTreeSet<&String> = snap.users.iter().map(|u| &u.0).collect();
         Ok(DiskUsage {
             images: snap.images.len() as u64,
@@ -46,7 +132,16 @@ impl Store {
                 .count() as u64,
             blobs: graph.blobs.len() as u64,
             blobs_bytes,
-            reclaimable_bytes: blobs_bytes - live_bytes,
+            images_bytes,
+            reclaimable_bytes,
+            cache_records,
+            cache_bytes: cache_only_bytes + walked.build_cache,
+            containers: walked.containers,
+            containers_shared: walked.containers_shared,
+            volumes: walked.volumes,
+            volumes_shared: walked.volumes_shared,
+            db_bytes: walked.db,
+            own_bytes: walked.other,
         })
     }
 }

@@ -76,6 +76,9 @@ pub enum Command {
     /// Manage strata.
     #[command(subcommand)]
     System(SystemCommand),
+    /// Manage builds.
+    #[command(subcommand)]
+    Builder(BuilderCommand),
     /// Show the strata version information.
     Version(VersionArgs),
     /// Create and run a new container from an image.
@@ -224,6 +227,34 @@ pub enum VolumeCommand {
 pub enum ManifestCommand {
     /// Display an image manifest, or manifest list.
     Inspect(ManifestInspectArgs),
+}
+
+/// `strata builder ...`.
+// Made once per process: the size of the build variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum BuilderCommand {
+    /// Build an image from a Dockerfile.
+    Build(crate::commands::build::BuildArgs),
+    /// Remove build cache.
+    Prune(BuilderPruneArgs),
+}
+
+/// `strata builder prune`.
+#[derive(Debug, Args)]
+pub struct BuilderPruneArgs {
+    /// Remove all unused build cache, not just dangling ones.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Provide filter values (e.g. `until=24h`).
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Amount of disk space to keep for cache.
+    #[arg(long, value_parser = size_arg, value_name = "bytes")]
+    pub keep_storage: Option<i64>,
 }
 
 /// `strata system ...`.

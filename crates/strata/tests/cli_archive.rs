@@ -328,7 +328,7 @@ fn loads_classic_docker_archive() {
         format!(
             "sha256:{config_hex}|/bin/sh -c #(nop)  CMD [\"sh\"]|0B\n\
              <missing>|/bin/sh -c #(nop) ADD file|{}\n",
-            human(layer.len() as u64)
+            harness::go_human_size(layer.len() as u64, 3)
         )
     );
     let format = "{{.CreatedSince}} {{.Size}}";
@@ -339,26 +339,6 @@ fn loads_classic_docker_archive() {
             layer.len()
         )
     );
-}
-
-/// Sizes under 1 MB as Docker prints them with 3 significant digits (`4.1kB`).
-fn human(bytes: u64) -> String {
-    assert!((1000..1_000_000).contains(&bytes));
-    let kb = bytes as f64 / 1000.0;
-    let digits = if kb < 10.0 {
-        2
-    } else if kb < 100.0 {
-        1
-    } else {
-        0
-    };
-    let s = format!("{kb:.digits$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    format!("{s}kB")
 }
 
 #[test]

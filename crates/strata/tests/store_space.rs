@@ -6,29 +6,6 @@ mod harness;
 use harness::Env;
 use harness::images::{Layout, TestImage};
 
-/// Docker's go-units HumanSizeWithPrecision(size, 3): decimal units, 3 significant digits.
-fn human(size: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut s = size as f64;
-    let mut i = 0;
-    while s >= 1000.0 && i < units.len() - 1 {
-        s /= 1000.0;
-        i += 1;
-    }
-    let digits = if s >= 100.0 {
-        0
-    } else if s >= 10.0 {
-        1
-    } else {
-        2
-    };
-    let mut t = format!("{s:.digits$}");
-    if t.contains('.') {
-        t = t.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    format!("{t}{}", units[i])
-}
-
 fn unique_bytes(img: &TestImage) -> u64 {
     (img.config.len() + img.manifest.len()) as u64
 }
@@ -111,7 +88,10 @@ fn prune_reclaims_exactly_the_dangling_content() {
     );
     assert!(out.contains(&format!("deleted: {}", old.id())), "{out}");
     assert!(
-        out.contains(&format!("Total reclaimed space: {}", human(freed))),
+        out.contains(&format!(
+            "Total reclaimed space: {}",
+            harness::go_human_size(freed, 4)
+        )),
         "{out}"
     );
     assert_eq!(env.ok(&["images", "-q", "--no-trunc"]).trim(), new.id());
@@ -126,10 +106,11 @@ fn human_sizes_match_docker() {
         (0, "0B"),
         (999, "999B"),
         (1000, "1kB"),
-        (1234, "1.23kB"),
-        (12345, "12.3kB"),
+        (1234, "1.234kB"),
+        (12346, "12.35kB"),
+        (12394, "12.39kB"),
         (7_330_000, "7.33MB"),
     ] {
-        assert_eq!(human(n), s);
+        assert_eq!(harness::go_human_size(n, 4), s);
     }
 }

@@ -166,7 +166,7 @@ impl<'a> Builder<'a> {
                     history: self.history(created_by.clone(), false, None),
                     config,
                 };
-                self.cache.put(&key, &rec)?;
+                self.cache.put(self.store, &key, &rec)?;
                 let _ = write_atomic(
                     &inputs_path,
                     &serde_json::to_vec(&inputs).unwrap_or_default(),
@@ -477,15 +477,25 @@ impl<'a> Builder<'a> {
         if let Some(p) = self.roots.get(from) {
             return Ok(p.clone());
         }
-        let layers = match self.stage_by_name(from) {
-            Some(img) => img.layers.clone(),
-            None => self.load_image(from)?.layers,
+        let (layers, diff_ids) = match self.stage_by_name(from) {
+            Some(img) => (img.layers.clone(), img.config.rootfs.diff_ids.clone()),
+            None => {
+                let img = self.load_image(from)?;
+                (img.layers, img.config.rootfs.diff_ids)
+            }
         };
         let dir = self.tmp.join(format!("root-{}", self.roots.len()));
-        fs::create_dir_all(&dir).map_err(|e| BuildError::io("create", &dir, e))?;
-        for l in &layers {
-            let f = self.store.open_blob(&l.digest)?;
-            layer::apply_layer_auto(&dir, f, &layer::ApplyOptions::default())?;
+        if rustix::process::geteuid().is_root() && layers.len() == diff_ids.len() {
+            // Hard links into the layers' snapshots, made once and kept between builds
+            // (a RUN of the stage made most of them already): no layer is read again.
+            runtime::snapshot_view::link_merged(self.store, &diff_ids, &layers, &dir)?;
+        } else {
+            // Without root the snapshots' owners cannot be kept: unpack a private copy.
+            fs::create_dir_all(&dir).map_err(|e| BuildError::io("create", &dir, e))?;
+            for l in &layers {
+                let f = self.store.open_blob(&l.digest)?;
+                layer::apply_layer_auto(&dir, f, &layer::ApplyOptions::default())?;
+            }
         }
         self.roots.insert(from.to_string(), dir.clone());
         Ok(dir)

@@ -36,15 +36,7 @@ pub use on_pull::{LayerUnpack, PullUnpacker};
 /// The chain IDs of a stack of layers, base first (OCI image spec): the first is the
 /// first diffID; each next is `sha256(previous + " " + diffID)`.
 pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
-    let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
-    for d in diff_ids {
-        let next = match out.last() {
-            None => d.clone(),
-            Some(prev) => Digest::sha256_of(format!("{prev} {d}").as_bytes()),
-        };
-        out.push(next);
-    }
-    out
+    oci::chain_ids(diff_ids)
 }
 
 /// Makes sure every layer of `image` is unpacked and returns the overlay lower
@@ -71,6 +63,16 @@ pub fn prepare(store: &Store, image: &ImageInfo) -> Result<Vec<PathBuf>, Runtime
             manifest.layers.len()
         )));
     }
+    prepare_layers(store, diff_ids, &manifest.layers)
+}
+
+/// [`prepare`] for a stack of layers that is not (yet) a stored image, such as a build
+/// stage: `diff_ids` and `layers` (the blobs) base first, as many of each.
+pub fn prepare_layers(
+    store: &Store,
+    diff_ids: &[Digest],
+    layers: &[oci::Descriptor],
+) -> Result<Vec<PathBuf>, RuntimeError> {
     let layout = store.layout();
     if diff_ids.is_empty() {
         let empty = layout.empty_snapshot();
@@ -79,7 +81,7 @@ pub fn prepare(store: &Store, image: &ImageInfo) -> Result<Vec<PathBuf>, Runtime
     }
     let chains = chain_ids(diff_ids);
     let mut lowers = Vec::with_capacity(chains.len());
-    for ((chain, diff_id), desc) in chains.iter().zip(diff_ids).zip(&manifest.layers) {
+    for ((chain, diff_id), desc) in chains.iter().zip(diff_ids).zip(layers) {
         ensure(store, chain, diff_id, &desc.digest)?;
         lowers.push(layout.snapshot(chain).fs());
     }

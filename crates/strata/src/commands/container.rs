@@ -9,7 +9,7 @@ use runtime::{ContainerState, OciRuntime, RuntimeError, Status};
 
 use super::{Ctx, util};
 use crate::cli::ForceArgs;
-use crate::render::{human_size, units::human_duration};
+use crate::render::units::human_duration;
 
 /// The OCI runtime for new containers: `--runtime`, else found by cgroup layout.
 pub fn new_runtime(ctx: &Ctx) -> Result<OciRuntime, RuntimeError> {
@@ -90,7 +90,11 @@ pub fn prune(ctx: &Ctx, args: ForceArgs, out: &mut dyn Write) -> anyhow::Result<
         }
         writeln!(out)?;
     }
-    writeln!(out, "Total reclaimed space: {}", human_size(reclaimed))?;
+    writeln!(
+        out,
+        "Total reclaimed space: {}",
+        crate::render::units::reclaimed_size(reclaimed)
+    )?;
     Ok(())
 }
 

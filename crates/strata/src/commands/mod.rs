@@ -4,6 +4,7 @@ mod attach;
 pub mod build;
 mod build_cancel;
 mod build_output;
+mod builder_prune;
 mod commit;
 mod config_json;
 mod container;
@@ -61,8 +62,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::cli::{
-    Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, RegistryCommand, SystemCommand,
-    VolumeCommand,
+    BuilderCommand, Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, RegistryCommand,
+    SystemCommand, VolumeCommand,
 };
 use crate::config::{self, Config};
 
@@ -233,7 +234,9 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(ctx, a, out),
         Command::Image(ImageCommand::Prune(a)) => prune::run(ctx, a, out),
-        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => build::run(ctx, a, out),
+        Command::Build(a)
+        | Command::Image(ImageCommand::Build(a))
+        | Command::Builder(BuilderCommand::Build(a)) => build::run(ctx, a, out),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::run(ctx, a, out),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(ctx, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(ctx, a, out),
@@ -244,6 +247,7 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Manifest(ManifestCommand::Inspect(a)) => manifest::run(ctx, a, out),
         Command::Copy(a) => copy::run(ctx, a, out),
         Command::System(SystemCommand::Df(a)) => system_df::run(ctx, a, out),
+        Command::Builder(BuilderCommand::Prune(a)) => builder_prune::run(ctx, a, out),
         Command::Version(a) => version::run(a, out),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(ctx, a, out),
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {

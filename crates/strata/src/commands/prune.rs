@@ -5,7 +5,6 @@ use std::io::{BufRead, Write};
 use super::Ctx;
 use super::prune_filter::PruneFilters;
 use crate::cli::PruneArgs;
-use crate::render::human_size;
 
 /// Removes dangling (or with `-a` all unused) images after asking, unless `-f`.
 pub fn run(ctx: &Ctx, args: PruneArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -43,7 +42,7 @@ pub fn run(ctx: &Ctx, args: PruneArgs, out: &mut dyn Write) -> anyhow::Result<()
     writeln!(
         out,
         "Total reclaimed space: {}",
-        human_size(report.space_reclaimed)
+        crate::render::units::reclaimed_size(report.space_reclaimed)
     )?;
     Ok(())
 }

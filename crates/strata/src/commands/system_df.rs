@@ -16,27 +16,33 @@ const HEADERS: &[(&str, &str)] = &[
     ("Reclaimable", "RECLAIMABLE"),
 ];
 
-/// Prints the usage table: images from the store; containers (their writable layers,
-/// active = running, reclaimable = stopped ones'); local volumes (active = in use); the
-/// build cache is not kept by strata yet and counts zero.
+/// Prints the usage table: images (their blobs and unpacked layers),
+/// containers (their directories: record, writable layer, logs; active = running,
+/// reclaimable = stopped ones'), local volumes (active = in use), and the build cache (the
+/// blobs only its records keep, and its files). Every byte under the store's root is in
+/// one row, or in the line `-v` adds for the store's own files (its database, directories
+/// and scratch), so the rows and that line add up to `du -sb` of the root. Besides Docker's fields, each row has `Bytes` and `ReclaimableBytes`
+/// (exact numbers, for scripts).
 pub fn run(ctx: &Ctx, args: DfArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = ctx.store()?;
     let usage = store.disk_usage()?;
-    let containers = container_usage(ctx)?;
-    let volumes = volume_usage(ctx)?;
+    let containers = container_usage(ctx, &usage)?;
+    let volumes = volume_usage(ctx, &usage)?;
+    let cache = store.cache_entries()?;
+    let mounts = store.cache_mounts();
     let rows = vec![
         row(
             "Images",
             usage.images,
             usage.active,
-            usage.blobs_bytes,
+            usage.images_bytes,
             usage.reclaimable_bytes,
         ),
         row(
             "Containers",
             containers.len() as u64,
             containers.iter().filter(|c| c.running).count() as u64,
-            containers.iter().map(|c| c.size).sum(),
+            usage.containers.values().sum::<u64>() + usage.containers_shared,
             containers
                 .iter()
                 .filter(|c| !c.running)
@@ -47,14 +53,20 @@ pub fn run(ctx: &Ctx, args: DfArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             "Local Volumes",
             volumes.len() as u64,
             volumes.iter().filter(|v| v.links > 0).count() as u64,
-            volumes.iter().map(|v| v.size).sum(),
+            usage.volumes.values().sum::<u64>() + usage.volumes_shared,
             volumes
                 .iter()
                 .filter(|v| v.links == 0)
                 .map(|v| v.size)
                 .sum(),
         ),
-        row("Build Cache", 0, 0, 0, 0),
+        row(
+            "Build Cache",
+            usage.cache_records + mounts.len() as u64,
+            0,
+            usage.cache_bytes,
+            usage.cache_bytes,
+        ),
     ];
     let format = OutputFormat::parse(
         args.format.as_deref(),
@@ -136,7 +148,60 @@ pub fn run(ctx: &Ctx, args: DfArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         })
         .collect();
     let table = OutputFormat::parse(None, "{{.Name}}\t{{.Links}}\t{{.Size}}")?;
-    render::write_rows(out, &table, &[("Name", "VOLUME NAME")], &rows)
+    render::write_rows(out, &table, &[("Name", "VOLUME NAME")], &rows)?;
+    writeln!(
+        out,
+        "\nBuild cache usage: {}\n",
+        render::human_size(usage.cache_bytes)
+    )?;
+    let mut rows: Vec<Value> = cache
+        .iter()
+        .map(|e| {
+            let at = |secs: i64| chrono::DateTime::from_timestamp(secs, 0);
+            json!({
+                "ID": store::cache_id(e.key.hex())[..12].to_string(),
+                "CacheType": "regular",
+                "Size": render::human_size(e.size),
+                "CreatedSince": render::created_since(at(e.created_at), now),
+                "LastUsedSince": render::created_since(at(e.last_used), now),
+                "Shared": e.shared.to_string(),
+            })
+        })
+        .collect();
+    rows.extend(mounts.iter().map(|m| {
+        json!({
+            "ID": store::cache_id(m)[..12.min(m.len())].to_string(),
+            "CacheType": "exec.cachemount",
+            "Size": "",
+            "CreatedSince": "",
+            "LastUsedSince": "",
+            "Shared": "false",
+        })
+    }));
+    let table = OutputFormat::parse(
+        None,
+        "{{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.Shared}}",
+    )?;
+    render::write_rows(
+        out,
+        &table,
+        &[
+            ("ID", "CACHE ID"),
+            ("CacheType", "CACHE TYPE"),
+            ("CreatedSince", "CREATED"),
+            ("LastUsedSince", "LAST USED"),
+        ],
+        &rows,
+    )?;
+    // Not Docker's: what no row counts, so the rows and this line add up to the root.
+    writeln!(
+        out,
+        "\nStore's own files: {} (metadata database {} bytes, directories and scratch {} bytes)",
+        render::human_size(usage.db_bytes + usage.own_bytes),
+        usage.db_bytes,
+        usage.own_bytes
+    )?;
+    Ok(())
 }
 
 /// One container's line in `system df`.
@@ -152,7 +217,7 @@ struct ContainerUsage {
     size: u64,
 }
 
-fn container_usage(ctx: &Ctx) -> anyhow::Result<Vec<ContainerUsage>> {
+fn container_usage(ctx: &Ctx, usage: &store::DiskUsage) -> anyhow::Result<Vec<ContainerUsage>> {
     let now = util::now();
     let mut out = Vec::new();
     for c in runtime::container::list(&ctx.root)? {
@@ -161,7 +226,7 @@ fn container_usage(ctx: &Ctx) -> anyhow::Result<Vec<ContainerUsage>> {
         out.push(ContainerUsage {
             running: state.status == runtime::Status::Running,
             status: super::container::status_text(&state, now),
-            size: c.size_rw().unwrap_or(0),
+            size: usage.containers.get(&c.record.id).copied().unwrap_or(0),
             volumes: c
                 .record
                 .options
@@ -186,12 +251,12 @@ struct VolumeUsage {
     size: u64,
 }
 
-fn volume_usage(ctx: &Ctx) -> anyhow::Result<Vec<VolumeUsage>> {
+fn volume_usage(ctx: &Ctx, usage: &store::DiskUsage) -> anyhow::Result<Vec<VolumeUsage>> {
     let mut out = Vec::new();
     for v in runtime::volumes::list(&ctx.root)? {
         out.push(VolumeUsage {
             links: runtime::container::volume_users(&ctx.root, &v.name)?.len(),
-            size: super::volume::dir_size(&v.mountpoint),
+            size: usage.volumes.get(&v.name).copied().unwrap_or(0),
             name: v.name,
         });
     }
@@ -211,6 +276,8 @@ fn row(kind: &str, total: u64, active: u64, size: u64, reclaimable: u64) -> Valu
         "Active": active.to_string(),
         "Size": render::units::human_size_precision(size, 4),
         "Reclaimable": reclaim,
+        "Bytes": size.to_string(),
+        "ReclaimableBytes": reclaimable.to_string(),
     })
 }
 

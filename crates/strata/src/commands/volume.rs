@@ -10,7 +10,7 @@ use super::{Ctx, container};
 use crate::cli::{
     VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs, VolumePruneArgs, VolumeRmArgs,
 };
-use crate::render::{self, Missing, OutputFormat, Template, human_size};
+use crate::render::{self, Missing, OutputFormat, Template};
 
 /// Creates a volume (or finds the one with that name) and prints its name.
 pub fn create(ctx: &Ctx, args: VolumeCreateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -142,7 +142,11 @@ pub fn prune(ctx: &Ctx, args: VolumePruneArgs, out: &mut dyn Write) -> anyhow::R
         writeln!(out)?;
     }
     let total: u64 = removed.iter().filter_map(|n| sizes.get(n)).sum();
-    writeln!(out, "Total reclaimed space: {}", human_size(total))?;
+    writeln!(
+        out,
+        "Total reclaimed space: {}",
+        crate::render::units::reclaimed_size(total)
+    )?;
     Ok(())
 }
 

@@ -10,6 +10,12 @@ pub fn human_size(bytes: u64) -> String {
     human_size_precision(bytes, 3)
 }
 
+/// go-units `HumanSize` (4 significant digits): what Docker's prune commands print as
+/// the space they reclaimed.
+pub fn reclaimed_size(bytes: u64) -> String {
+    human_size_precision(bytes, 4)
+}
+
 /// go-units `HumanSizeWithPrecision`: decimal units with `precision` significant digits
 /// (`HumanSize` is precision 4).
 pub fn human_size_precision(bytes: u64, precision: usize) -> String {

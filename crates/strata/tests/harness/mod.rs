@@ -248,3 +248,24 @@ pub fn wait_for_http(host: &str) {
     }
     panic!("registry at {host} did not answer within 10 s");
 }
+
+/// Docker's go-units `HumanSizeWithPrecision(bytes, precision)`: decimal units, Go's `%g`
+/// with `precision` significant digits (`HumanSize` is precision 4: prunes' reclaimed
+/// space; `docker images` uses 3). Written independently of strata's own.
+#[allow(dead_code)]
+pub fn go_human_size(bytes: u64, precision: usize) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut s = bytes as f64;
+    let mut i = 0;
+    while s >= 1000.0 && i < units.len() - 1 {
+        s /= 1000.0;
+        i += 1;
+    }
+    let int_digits = format!("{}", s.trunc() as u64).len();
+    let decimals = precision.saturating_sub(int_digits);
+    let mut t = format!("{s:.decimals$}");
+    if t.contains('.') {
+        t = t.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    format!("{t}{}", units[i])
+}
