@@ -379,3 +379,27 @@ fn a_pull_killed_mid_download_publishes_no_half_snapshot() {
     assert!(made["data/big.bin"].contains("3000000B"), "{made:?}");
     env.ok(&["rm", id.trim()]);
 }
+
+#[test]
+fn an_up_to_date_pull_fetches_no_blob() {
+    let (img, chains) = image();
+    let (reg, name) = serve(&img);
+    let env = Env::new();
+    env.ok(&["pull", "-q", &name]);
+    let first = reg.requests().len();
+    assert!(
+        reg.requests()
+            .iter()
+            .any(|r| r.contains(&sha256(&img.config))),
+        "the first pull fetched the config"
+    );
+    env.ok(&["pull", "-q", &name]);
+    let again: Vec<String> = reg.requests()[first..].to_vec();
+    assert!(
+        !again.iter().any(|r| r.contains("/blobs/")),
+        "an up-to-date pull fetched blobs: {again:?}"
+    );
+    for c in &chains {
+        assert!(ready(&env, c));
+    }
+}

@@ -262,14 +262,15 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
     }
 
     // Configs are small: fetch and check them before writing anything, so a document that
-    // is not what its media type says leaves no trace at the destination. A tee gets every
-    // image's config, so it is fetched even when the destination has it.
+    // is not what its media type says leaves no trace at the destination. A tee gets the
+    // config of every image with a layer to download, even when the destination has it.
     for node in &nodes {
         if let AnyManifest::Manifest(m) = &node.parsed
             && config::is_image_config(&m.config.media_type)
         {
             if !ctx.configs.contains_key(&m.config.digest)
-                && (opts.tee.is_some() || !ctx.retry(false, || dst.has_blob(&m.config)).await?)
+                && (!ctx.retry(false, || dst.has_blob(&m.config)).await?
+                    || (opts.tee.is_some() && !has_all(&ctx, dst, &m.layers).await?))
             {
                 let bytes = config::fetch(&ctx, src, &m.config, &node.desc.digest).await?;
                 ctx.configs.insert(m.config.digest.clone(), bytes);
@@ -341,6 +342,20 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
     }
     dst.commit().await?;
     Ok(report)
+}
+
+/// Whether the destination has every one of `blobs`.
+async fn has_all<D: ImageDestination>(
+    ctx: &Ctx<'_>,
+    dst: &D,
+    blobs: &[Descriptor],
+) -> Result<bool, TransportError> {
+    for b in blobs {
+        if !ctx.retry(false, || dst.has_blob(b)).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Fetches a manifest or index and checks its size and digest.

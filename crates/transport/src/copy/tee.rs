@@ -23,8 +23,9 @@ const CHANNEL_CHUNKS: usize = 32;
 
 /// Takes a copy of layers as they download. Set in [`crate::CopyOptions::tee`].
 pub trait LayerTee: Send + Sync {
-    /// An image is about to be copied: its manifest and config (always fetched when a tee
-    /// is set, so the consumer can tell each layer's place in the stack).
+    /// An image with a layer to download is about to be copied: its manifest and config
+    /// (fetched even when the destination has it, so the consumer can tell each layer's
+    /// place in the stack).
     fn image(&self, manifest: &Manifest, config: &[u8]);
 
     /// The layer `desc` is about to be downloaded from its first byte: a consumer to run
