@@ -2,10 +2,12 @@
 """Push and pull a ~500 MB four-layer image with strata, skopeo and podman, side by side.
 
 All talk to Debian's docker-registry on 127.0.0.1 (a fresh instance per round, so none finds
-another's blobs). Push and pull compare strata with skopeo (blobs only). "pull+unpack"
-compares an image made ready to run: strata's pull followed by `create` (which unpacks every
-layer that is not unpacked yet; once pull unpacks while it downloads, `create` has nothing
-left to do) with `podman pull` (which unpacks into its storage), podman on a throw-away
+another's blobs). Push and pull compare strata with skopeo, blobs only: strata's "pull" row is
+`strata copy docker://… NAME` into its store, the transfer of `pull` without the unpacking
+(`strata pull` itself unpacks while it downloads). "pull+unpack" compares an image made ready
+to run: `strata pull` (which unpacks each layer's snapshot while it downloads, layers in
+parallel) followed by `create` (which unpacks whatever is not unpacked yet: after a pull,
+nothing) with `podman pull` (which unpacks into its storage), podman on a throw-away
 --root/--runroot. Prints wall time, throughput and peak RSS per tool and the ratios.
 Run (as root): python3 benches/pushpull.py [--mb 500] [--rounds 3]
 """
@@ -146,7 +148,8 @@ def main():
                      f"docker://127.0.0.1:{reg.port}/bench/skopeo:1"]))
                 # pull: each tool into a fresh local destination
                 pull_env = dict(os.environ, STRATA_ROOT=os.path.join(work, f"pullstore{r}"))
-                results["strata pull"].append(run_measured([strata, "pull", "-q", ref], pull_env))
+                results["strata pull"].append(run_measured(
+                    [strata, "copy", f"docker://{ref}", "bench:pulled"], pull_env))
                 out = os.path.join(work, f"skopeo-out{r}")
                 results["skopeo pull"].append(run_measured(
                     ["skopeo", "copy", "-q", "--src-tls-verify=false",

@@ -11,13 +11,15 @@
 //! # Ok(()) }
 //! ```
 
+mod blob;
 mod config;
 mod recompress;
+mod tee;
 mod verify;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -25,7 +27,10 @@ use oci::{AnyManifest, Descriptor, Digest, Platform, media};
 
 use crate::retry::{CopyFault, copy_retry};
 use crate::{ImageDestination, ImageSource, ProgressEvent, TransportError};
-use verify::{Failure, FailureSlot, ProgressFn, Verifier};
+use blob::{Outcome, copy_blob};
+use verify::ProgressFn;
+
+pub use tee::{FeedReader, LayerConsumer, LayerFeed, LayerTee, Verdict};
 
 /// Which images of an index to copy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,6 +62,9 @@ pub struct CopyOptions {
     /// How many times to retry a blob transfer whose stream broke (a stall is resumed once).
     /// Failed requests are retried by the registry client, not here.
     pub retries: u32,
+    /// A second sink for layers as they download (pull's snapshot unpacker): see
+    /// [`LayerTee`]. The bytes are read from the source once, for both sinks.
+    pub tee: Option<Arc<dyn LayerTee>>,
 }
 
 impl Default for CopyOptions {
@@ -69,6 +77,7 @@ impl Default for CopyOptions {
             progress: None,
             mount_from: None,
             retries: 3,
+            tee: None,
         }
     }
 }
@@ -83,6 +92,7 @@ impl fmt::Debug for CopyOptions {
             .field("progress", &self.progress.is_some())
             .field("mount_from", &self.mount_from)
             .field("retries", &self.retries)
+            .field("tee", &self.tee.is_some())
             .finish()
     }
 }
@@ -254,15 +264,22 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
     }
 
     // Configs are small: fetch and check them before writing anything, so a document that
-    // is not what its media type says leaves no trace at the destination.
+    // is not what its media type says leaves no trace at the destination. A tee gets the
+    // config of every image with a layer to download, even when the destination has it.
     for node in &nodes {
         if let AnyManifest::Manifest(m) = &node.parsed
             && config::is_image_config(&m.config.media_type)
-            && !ctx.configs.contains_key(&m.config.digest)
-            && !ctx.retry(false, || dst.has_blob(&m.config)).await?
         {
-            let bytes = config::fetch(&ctx, src, &m.config, &node.desc.digest).await?;
-            ctx.configs.insert(m.config.digest.clone(), bytes);
+            if !ctx.configs.contains_key(&m.config.digest)
+                && (!ctx.retry(false, || dst.has_blob(&m.config)).await?
+                    || (opts.tee.is_some() && !has_all(&ctx, dst, &m.layers).await?))
+            {
+                let bytes = config::fetch(&ctx, src, &m.config, &node.desc.digest).await?;
+                ctx.configs.insert(m.config.digest.clone(), bytes);
+            }
+            if let (Some(tee), Some(config)) = (&opts.tee, ctx.configs.get(&m.config.digest)) {
+                tee.image(m, config);
+            }
         }
     }
     let ctx = ctx;
@@ -327,6 +344,20 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
     }
     dst.commit().await?;
     Ok(report)
+}
+
+/// Whether the destination has every one of `blobs`.
+async fn has_all<D: ImageDestination>(
+    ctx: &Ctx<'_>,
+    dst: &D,
+    blobs: &[Descriptor],
+) -> Result<bool, TransportError> {
+    for b in blobs {
+        if !ctx.retry(false, || dst.has_blob(b)).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Fetches a manifest or index and checks its size and digest.
@@ -398,127 +429,6 @@ fn walk<'a, S: ImageSource>(
         });
         Ok(())
     })
-}
-
-/// What happened to one blob.
-struct Outcome {
-    digest: Digest,
-    transferred: bool,
-    bytes: u64,
-    /// The recompressed blob written instead.
-    replaced_by: Option<Descriptor>,
-}
-
-async fn copy_blob<S: ImageSource, D: ImageDestination>(
-    ctx: &Ctx<'_>,
-    src: &S,
-    dst: &D,
-    d: &Descriptor,
-) -> Result<Outcome, TransportError> {
-    if let Some(to) = ctx.opts.recompress
-        && let Some(from) = layer::Compression::from_media_type(&d.media_type)
-        && from != to
-        && recompress::recompressible(&d.media_type)
-    {
-        return recompress::copy_recompressed(ctx, src, dst, d, from, to).await;
-    }
-    let skipped = Outcome {
-        digest: d.digest.clone(),
-        transferred: false,
-        bytes: 0,
-        replaced_by: None,
-    };
-    if ctx.retry(false, || dst.has_blob(d)).await? {
-        ctx.emit(ProgressEvent::BlobSkipped {
-            digest: d.digest.clone(),
-            size: d.size,
-            media_type: d.media_type.clone(),
-        });
-        return Ok(skipped);
-    }
-    if let Some(from) = &ctx.opts.mount_from {
-        // A refused or failed mount is not an error: the blob is then uploaded.
-        if let Ok(true) = dst.mount_blob(d, from).await {
-            ctx.emit(ProgressEvent::BlobMounted {
-                digest: d.digest.clone(),
-                size: d.size,
-                media_type: d.media_type.clone(),
-                from: from.clone(),
-            });
-            return Ok(skipped);
-        }
-    }
-    let bytes = ctx.retry(true, || transfer_once(ctx, src, dst, d)).await?;
-    Ok(Outcome {
-        digest: d.digest.clone(),
-        transferred: true,
-        bytes,
-        replaced_by: None,
-    })
-}
-
-/// One attempt at moving a blob: resume where the destination stands, verify on the way.
-/// Returns the bytes moved.
-async fn transfer_once<S: ImageSource, D: ImageDestination>(
-    ctx: &Ctx<'_>,
-    src: &S,
-    dst: &D,
-    d: &Descriptor,
-) -> Result<u64, TransportError> {
-    let offset = dst.resume_offset(d).await.min(d.size);
-    ctx.emit(ProgressEvent::BlobStarted {
-        digest: d.digest.clone(),
-        size: d.size,
-        media_type: d.media_type.clone(),
-        offset,
-    });
-    let (stream, start, skip) = if let Some(bytes) = ctx.configs.get(&d.digest) {
-        // Fetched and checked already: write what was checked.
-        let bytes = bytes.slice(offset as usize..);
-        (
-            Box::pin(std::io::Cursor::new(bytes)) as crate::BlobStream,
-            offset,
-            0,
-        )
-    } else if offset > 0 && offset == d.size {
-        // The destination holds it all already (it verifies the whole blob itself).
-        (Box::pin(tokio::io::empty()) as crate::BlobStream, offset, 0)
-    } else {
-        match src.blob(d, offset).await {
-            Ok(s) => (s, offset, 0),
-            // The source cannot seek: read from the start and drop what the destination has.
-            Err(TransportError::RangeUnsupported) if offset > 0 => {
-                (src.blob(d, 0).await?, 0, offset)
-            }
-            Err(e) => return Err(e),
-        }
-    };
-    let slot: FailureSlot = Arc::new(Mutex::new(None));
-    let what = format!("blob {}", d.digest);
-    let verified = Verifier::new(
-        stream,
-        d,
-        what.clone(),
-        start,
-        skip,
-        !dst.verifies_content(),
-        ctx.progress.clone(),
-        slot.clone(),
-    );
-    let result = dst.put_blob(d, Box::pin(verified)).await;
-    let failure = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-    match (result, failure) {
-        // What the verifier saw explains the destination's error best.
-        (_, Some(Failure::Content(e))) => Err(e),
-        (Err(_), Some(Failure::Source(source))) => Err(source_error(what, source)),
-        (Err(e), _) => Err(e),
-        (Ok(()), _) => {
-            ctx.emit(ProgressEvent::BlobDone {
-                digest: d.digest.clone(),
-            });
-            Ok(d.size - offset)
-        }
-    }
 }
 
 /// The error for a source stream that failed: its own [`TransportError`] when it carries one

@@ -23,7 +23,10 @@ pub use archive::{
     ArchiveImage, DockerArchiveDestination, DockerArchiveSource, EntryReader,
     OciArchiveDestination, OciArchiveSource, TarEntry, TarIndex, WithoutCommit, spool_to_tempfile,
 };
-pub use copy::{CopyOptions, CopyReport, PlatformChoice, copy};
+pub use copy::{
+    CopyOptions, CopyReport, FeedReader, LayerConsumer, LayerFeed, LayerTee, PlatformChoice,
+    Verdict, copy,
+};
 pub use credentials::{
     CredentialStore, Credentials, erase_credentials, login, lookup_credentials, store_credentials,
 };

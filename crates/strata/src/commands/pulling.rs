@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use oci::Reference;
-use transport::{CopyOptions, PlatformChoice, RegistrySource};
+use transport::{CopyOptions, LayerConsumer, LayerTee, PlatformChoice, RegistrySource};
 
 use super::{Ctx, registry, util};
 use crate::cli::PullArgs;
@@ -160,6 +160,10 @@ fn pull_one(
         CopyOptions {
             platforms: platforms.clone(),
             tag: tag.clone(),
+            // Layers are unpacked as they download: `run` then unpacks nothing.
+            tee: Some(Arc::new(SnapshotTee(runtime::snapshot::PullUnpacker::new(
+                store.clone(),
+            )))),
             ..CopyOptions::default()
         },
         &progress,
@@ -188,4 +192,26 @@ fn pull_one(
         }
     }
     Ok(changed)
+}
+
+/// The runtime's snapshot unpacker as the copy engine's second sink for layers.
+struct SnapshotTee(runtime::snapshot::PullUnpacker);
+
+impl LayerTee for SnapshotTee {
+    fn image(&self, manifest: &oci::Manifest, config: &[u8]) {
+        self.0.image(manifest, config);
+    }
+
+    fn layer(&self, desc: &oci::Descriptor) -> Option<LayerConsumer> {
+        let unpack = self.0.layer(&desc.digest)?;
+        let digest = desc.digest.clone();
+        Some(Box::new(move |feed| {
+            let (bytes, verdict) = feed.split();
+            // A layer that will not unpack is not the pull's failure: `create` unpacks it
+            // again from its blob and reports the error there.
+            if let Err(e) = unpack.run(bytes, || verdict.wait()) {
+                tracing::debug!("unpacking layer {digest} while pulling: {e}");
+            }
+        }))
+    }
 }

@@ -82,6 +82,11 @@ impl TestImage {
     /// An OCI image for `arch` whose layers hold `layers` (each a list of files).
     pub fn new(arch: &str, layers: &[&[(&str, &[u8])]]) -> TestImage {
         let tars: Vec<Vec<u8>> = layers.iter().map(|files| tar_of(files)).collect();
+        TestImage::from_tars(arch, &tars)
+    }
+
+    /// An OCI image for `arch` whose layers are these uncompressed tars.
+    pub fn from_tars(arch: &str, tars: &[Vec<u8>]) -> TestImage {
         let gz: Vec<Vec<u8>> = tars.iter().map(|t| gzip(t)).collect();
         let diff_ids: Vec<String> = tars.iter().map(|t| sha256(t)).collect();
         let config = serde_json::to_vec(&json!({
