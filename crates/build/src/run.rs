@@ -132,7 +132,8 @@ impl Drop for Lines {
 
 /// Runs `argv` in a container of `image` (stored manifest digest) with the image's ENV,
 /// USER and WORKDIR, the ARGs in scope as extra environment (ENV wins over an ARG of the
-/// same name) and the `--mount`s already resolved to host paths. Output goes to `output`
+/// same name) and the `--mount`s already resolved to host paths, on the RUN's network or
+/// else `build_network` (the build's `--network`). Output goes to `output`
 /// line by line, as it comes.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
@@ -146,6 +147,7 @@ pub(crate) fn run(
     mounts: Vec<runtime::MountSpec>,
     line: usize,
     output: LineSink,
+    build_network: NetworkMode,
 ) -> Result<Finished, BuildError> {
     let in_env = |k: &str| env.iter().any(|e| e.split('=').next() == Some(k));
     let opts = RunOptions {
@@ -156,9 +158,14 @@ pub(crate) fn run(
             .filter(|(k, _)| !in_env(k))
             .map(|(k, v)| format!("{k}={v}"))
             .collect(),
-        network: match r.network {
-            Some(NetworkMode::None) => runtime::NetworkMode::None,
-            _ => runtime::NetworkMode::Host,
+        // `RUN --network=default` (or none given) is the build's `--network`.
+        network: match r.network.unwrap_or(build_network) {
+            NetworkMode::Default => match build_network {
+                NetworkMode::None => runtime::NetworkMode::None,
+                _ => runtime::NetworkMode::Host,
+            },
+            NetworkMode::None => runtime::NetworkMode::None,
+            NetworkMode::Host => runtime::NetworkMode::Host,
         },
         mounts,
         // BuildKit's RUN: hostname buildkitsandbox, its /etc/hosts, no HOSTNAME.

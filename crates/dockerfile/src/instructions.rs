@@ -51,9 +51,10 @@ pub struct From {
 }
 
 /// RUN's `--network`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NetworkMode {
     /// The builder's default network.
+    #[default]
     Default,
     /// No network at all.
     None,

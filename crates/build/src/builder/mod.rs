@@ -60,6 +60,9 @@ pub struct BuildRequest {
     /// `--secret id=ID,src=FILE`: secrets RUN may mount (`--mount=type=secret,id=ID`).
     /// They are in no cache key, layer or config.
     pub secrets: Secrets,
+    /// The network of RUN steps that do not choose one (`--network`; `Default` is the
+    /// host's network, as strata has no other).
+    pub network: dockerfile::NetworkMode,
 }
 
 /// Secret values by id. `Debug` shows the ids only, so a logged request leaks nothing.

@@ -212,15 +212,9 @@ impl<'a> Builder<'a> {
                 line: cmd.location.start_line,
                 message: "no OCI runtime".into(),
             })?;
-        // Identical RUN steps of parallel stages put the same intermediate image: the
-        // record is written and counted under one lock, so the first to finish cannot
-        // remove it from under the other.
-        let intermediate = {
-            let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
-            let target = self.put_image(img)?;
-            *held.entry(target.clone()).or_insert(0) += 1;
-            target
-        };
+        // Each RUN puts an image of its own (see `put_image`), so no other step, of this
+        // build or of another process, removes it before its container exists.
+        let intermediate = self.put_image(img)?;
         let _intermediate = Intermediate {
             store: self.store,
             target: intermediate.clone(),
@@ -274,6 +268,7 @@ impl<'a> Builder<'a> {
             mounts,
             cmd.location.start_line,
             sink,
+            self.req.network,
         );
         let upper = match result {
             Err(BuildError::RunFailed {
@@ -312,10 +307,20 @@ impl<'a> Builder<'a> {
     }
 
     /// Stores `img` (config + manifest) so a container can be made from it; returns the
-    /// manifest digest.
+    /// manifest digest. The image is this step's alone: a label naming the process and the
+    /// moment makes it unique, because two builds (two processes, or two stages) running
+    /// the same step on the same base would otherwise put the very same image, and the
+    /// first to finish removed it while the other was about to make its container ("No
+    /// such image"). The label reaches no layer and no final image.
     pub(super) fn put_image(&self, img: &StageImage) -> Result<String, BuildError> {
         let mut config = img.config.clone();
         config.created = Some(timestamp(self.req.source_date_epoch));
+        static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        config.config.labels.insert(
+            "org.strata.build.run".into(),
+            format!("{}-{n}-{}", std::process::id(), super::unique()),
+        );
         let stored = self.store_image(&config, &img.layers, &[])?;
         Ok(stored.manifest.digest.to_string())
     }
@@ -330,22 +335,8 @@ struct Intermediate<'s> {
     target: String,
 }
 
-/// How many RUN steps of this process use each intermediate image (by target).
-static HELD: std::sync::LazyLock<Mutex<std::collections::HashMap<String, usize>>> =
-    std::sync::LazyLock::new(Default::default);
-
 impl Drop for Intermediate<'_> {
     fn drop(&mut self) {
-        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
-        match held.get_mut(&self.target) {
-            Some(n) if *n > 1 => {
-                *n -= 1;
-                return;
-            }
-            _ => {
-                held.remove(&self.target);
-            }
-        }
         if let Ok(info) = self.store.resolve_image(&self.target)
             && info.tags.is_empty()
             && info.users.is_empty()

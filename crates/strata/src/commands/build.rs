@@ -33,6 +33,10 @@ pub struct BuildArgs {
     /// anyway).
     #[arg(long)]
     pub pull: bool,
+    /// Set the networking mode for the RUN instructions during build: `default` (the
+    /// host's network here), `host` or `none`.
+    #[arg(long, default_value = "default", value_name = "string")]
+    pub network: String,
     /// Set metadata for the image (`KEY=VALUE`).
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
@@ -182,6 +186,12 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         let (id, value) = read_secret(spec)?;
         secrets.0.insert(id, value);
     }
+    let network = match args.network.as_str() {
+        "" | "default" => dockerfile::NetworkMode::Default,
+        "host" => dockerfile::NetworkMode::Host,
+        "none" => dockerfile::NetworkMode::None,
+        other => anyhow::bail!("network mode {other:?} not supported by buildkit"),
+    };
     let req = build::BuildRequest {
         context,
         dockerfile,
@@ -196,6 +206,7 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         runtime: ctx.runtime.clone(),
         platform,
         secrets,
+        network,
     };
     let output = args
         .output

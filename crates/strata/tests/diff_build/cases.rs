@@ -92,6 +92,14 @@ pub const CASES: &[Case] = &[
         "FROM bb\nRUN [\"sh\", \"-c\", \"echo exec > /e.txt\"]\n",
     ),
     case("run_fails", "FROM bb\nRUN exit 3\n"),
+    // `build --network none`: RUN steps see only the loopback interface.
+    Case {
+        flags: &["--network", "none"],
+        ..case(
+            "build_network_none",
+            "FROM bb\nRUN ls /sys/class/net > /nets\n",
+        )
+    },
     case(
         "run_line_continuation",
         "FROM bb\nRUN echo one \\\n  two \\\n  three > /c.txt\n",
