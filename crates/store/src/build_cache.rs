@@ -12,7 +12,8 @@ use oci::Digest;
 use rusqlite::{OptionalExtension, params};
 
 use crate::db::{self, err};
-use crate::{GcReport, Store, StoreError, gc, lease, lock, space};
+use crate::space::{self, is_hex64};
+use crate::{GcReport, Store, StoreError, gc, lease, lock};
 
 /// A hit refreshes its row's `last_used` only when it is older than this (seconds): a
 /// rebuild seconds later then writes nothing, and the LRU order is still right to the
@@ -126,10 +127,6 @@ fn mtime_secs(path: &Path) -> i64 {
         .ok()
         .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs() as i64)
-}
-
-fn is_hex64(name: &str) -> bool {
-    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl Store {

@@ -70,7 +70,8 @@ pub(crate) fn owner(parent: &Owner, name: &str, is_dir: bool) -> Owner {
     }
 }
 
-fn is_hex64(name: &str) -> bool {
+/// Whether `name` is 64 hex digits (a SHA-256 in hex: a chain ID, a step key).
+pub(crate) fn is_hex64(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

@@ -163,6 +163,13 @@ fn system_df_accounts_for_every_byte_and_builder_prune_frees_exactly_the_cache()
     // The build cache outlived the image prune. The dangling-only prune takes just the
     // memos of layers the image prune removed (no record), once; a prune of what went
     // unused for an hour takes nothing (as Docker's).
+    // Without -f, Docker's one-line question; "n" keeps everything.
+    let asked = c.run_with_input(&["builder", "prune", "-a"], b"n\n");
+    assert_eq!(
+        String::from_utf8_lossy(&asked.stdout),
+        "WARNING! This will remove all build cache. Are you sure you want to continue? \
+         [y/N] Total reclaimed space: 0B\n"
+    );
     let out = c.ok(&["builder", "prune", "-f"]);
     assert!(!out.contains("Deleted build cache objects"), "{out}");
     assert_eq!(

@@ -1,6 +1,6 @@
 //! `strata builder prune`: removes build cache, as `docker builder prune` does.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use anyhow::bail;
@@ -47,11 +47,7 @@ pub fn run(ctx: &Ctx, args: BuilderPruneArgs, out: &mut dyn Write) -> anyhow::Re
         } else {
             DANGLING_WARNING
         };
-        write!(out, "{warning} [y/N] ")?;
-        out.flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        if !super::util::ask_yes_no(out, warning)? {
             // Docker prints the total even when it does nothing.
             writeln!(out, "Total reclaimed space: 0B")?;
             return Ok(());

@@ -2,7 +2,7 @@
 //! STATUS wording; and `container prune`'s question and report. The lifecycle itself
 //! (settling, observing, waiting, removing) is the runtime's ([`runtime::container`]).
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use runtime::{ContainerState, OciRuntime, RuntimeError, Status};
@@ -61,16 +61,13 @@ pub fn status_text(s: &ContainerState, now: DateTime<Utc>) -> String {
     }
 }
 
-/// Asks Docker's prune question on the terminal; true when the answer is yes.
+/// Asks Docker's prune question (`warning`, then on its own line "Are you sure you want
+/// to continue?") on the terminal; true when the answer is yes.
 pub fn confirm(out: &mut dyn Write, warning: &str) -> anyhow::Result<bool> {
-    write!(out, "{warning}\nAre you sure you want to continue? [y/N] ")?;
-    out.flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
+    super::util::ask_yes_no(
+        out,
+        &format!("{warning}\nAre you sure you want to continue?"),
+    )
 }
 
 /// `container prune`: removes every container that is not running, with its anonymous

@@ -1,6 +1,6 @@
 //! `strata image prune`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use super::Ctx;
 use super::prune_filter::PruneFilters;
@@ -16,11 +16,7 @@ pub fn run(ctx: &Ctx, args: PruneArgs, out: &mut dyn Write) -> anyhow::Result<()
         } else {
             "WARNING! This will remove all dangling images."
         };
-        write!(out, "{warning}\nAre you sure you want to continue? [y/N] ")?;
-        out.flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        if !super::container::confirm(out, warning)? {
             // Docker prints the total even when it does nothing.
             writeln!(out, "Total reclaimed space: 0B")?;
             return Ok(());

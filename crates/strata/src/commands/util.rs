@@ -186,6 +186,19 @@ pub fn stdout_file() -> anyhow::Result<std::fs::File> {
     Ok(std::fs::File::from(fd))
 }
 
+/// Writes `question` and ` [y/N] `, reads a line from stdin; true when it is yes.
+pub fn ask_yes_no(out: &mut dyn std::io::Write, question: &str) -> anyhow::Result<bool> {
+    use std::io::BufRead;
+    write!(out, "{question} [y/N] ")?;
+    out.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
