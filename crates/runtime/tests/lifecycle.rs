@@ -243,7 +243,14 @@ fn runs_and_reports_exit_codes() {
     f.assert_clean();
     let info = f.store.resolve_image("fixture").unwrap();
     assert!(info.users.is_empty(), "image users left: {:?}", info.users);
-    // Snapshots stay while an image needs them, and go with it.
+    // Snapshots are the store's records, kept by the image's layer stack; they stay while
+    // the image needs them, and go with it.
+    let uses = f.store.snapshot_uses().unwrap();
+    assert_eq!(
+        uses.values().copied().collect::<Vec<_>>(),
+        vec![store::SnapshotUse::Image; 2],
+        "{uses:?}"
+    );
     assert!(runtime::snapshot::prune(&f.store).unwrap().is_empty());
     f.store.remove_image("fixture", false).unwrap();
     assert_eq!(runtime::snapshot::prune(&f.store).unwrap().len(), 2);

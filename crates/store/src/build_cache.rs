@@ -3,7 +3,7 @@
 //! is a GC root (see [`crate::db::static_roots`]); `builder prune` deletes rows, collects
 //! what only they kept, and removes the build's own files under `build-cache/`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -56,7 +56,8 @@ pub struct CachePrunePolicy {
 pub struct CachePruneReport {
     /// The IDs of the records and cache mounts removed (Docker prints them).
     pub deleted: Vec<String>,
-    /// The bytes freed: blobs only these records kept, and the files removed.
+    /// The bytes freed: blobs and unpacked layers only these records kept, and the files
+    /// removed.
     pub bytes: u64,
 }
 
@@ -235,7 +236,7 @@ impl Store {
     }
 
     /// `builder prune`: removes the records and files `policy` selects, then the blobs
-    /// only those records kept. Blobs kept by images, containers, other records or leases
+    /// and unpacked layers only those records kept. Blobs kept by images, containers, other records or leases
     /// stay, and no other garbage is collected: what is freed is build cache only.
     pub fn prune_build_cache(
         &self,
@@ -243,6 +244,12 @@ impl Store {
     ) -> Result<CachePruneReport, StoreError> {
         let _gc = lock::exclusive(&self.layout().gc_lock())?;
         let files = self.cache_files(policy.all)?;
+        // The unpacked layers only the cache keeps go with the records of their layers.
+        let snapshots = self.cache_snapshots()?;
+        let mut snapshot_bytes: HashMap<String, u64> = HashMap::new();
+        for (layer, bytes) in snapshots.values() {
+            *snapshot_bytes.entry(layer.clone()).or_default() += bytes;
+        }
         let ctx = "cannot prune the build cache";
         let now = crate::now();
         let mut report = CachePruneReport::default();
@@ -269,8 +276,13 @@ impl Store {
                     .into_iter()
                     .map(|(key, layer, last_used)| {
                         let bytes = match &layer {
-                            Some(l) if !graph.contains(l, &kept) && counted.insert(l.clone()) => {
-                                graph.size(l)
+                            Some(l) if counted.insert(l.clone()) => {
+                                let blob = if graph.contains(l, &kept) {
+                                    0
+                                } else {
+                                    graph.size(l)
+                                };
+                                blob + snapshot_bytes.get(l).copied().unwrap_or(0)
                             }
                             _ => 0,
                         };
@@ -328,6 +340,8 @@ impl Store {
         let mut freed = GcReport::default();
         self.collect_only(&doomed_layers, &mut freed)?;
         report.bytes += freed.bytes;
+        let among: HashSet<String> = snapshots.into_keys().collect();
+        report.bytes += self.sweep_snapshots(Some(&among))?.bytes;
         Ok(report)
     }
 

@@ -12,13 +12,14 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use crate::StoreError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations: entry `i` brings the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("schema_2.sql"),
     include_str!("schema_3.sql"),
+    include_str!("schema_4.sql"),
 ];
 
 pub(crate) fn err(context: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
@@ -423,12 +424,37 @@ pub(crate) fn all_edges(conn: &Connection) -> Result<Vec<(String, String)>, Stor
 /// records keep.
 pub(crate) fn static_roots(conn: &Connection) -> Result<Vec<String>, StoreError> {
     let mut roots = image_roots(conn)?;
-    roots.extend(column(
+    roots.extend(cache_layers(conn)?);
+    Ok(roots)
+}
+
+/// The layers build-cache records keep.
+pub(crate) fn cache_layers(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    column(
         conn,
         "SELECT layer FROM build_cache WHERE layer IS NOT NULL",
         "cannot list the build cache's layers",
-    )?);
-    Ok(roots)
+    )
+}
+
+/// The registered snapshots.
+pub(crate) fn snapshot_rows(
+    conn: &Connection,
+) -> Result<Vec<crate::snapshots::SnapshotRow>, StoreError> {
+    let ctx = "cannot list snapshots";
+    let mut st = conn
+        .prepare_cached("SELECT chain, parent, layer FROM snapshots")
+        .map_err(err(ctx))?;
+    st.query_map([], |r| {
+        Ok(crate::snapshots::SnapshotRow {
+            chain: r.get(0)?,
+            parent: r.get(1)?,
+            layer: r.get(2)?,
+        })
+    })
+    .map_err(err(ctx))?
+    .collect::<Result<_, _>>()
+    .map_err(err(ctx))
 }
 
 /// The roots images make: image targets, tag and repo-digest targets, images in use.

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{Store, StoreError, db, gc, lease, space};
+use crate::{SnapshotUse, Store, StoreError, db, gc, lease, space};
 
 /// Numbers for `system df`. Every byte under the root is in exactly one of `images_bytes`,
 /// `cache_bytes`, `containers` + `containers_shared`, `volumes` + `volumes_shared`,
@@ -19,14 +19,15 @@ pub struct DiskUsage {
     pub blobs: u64,
     /// Bytes of all committed blobs (each stored once).
     pub blobs_bytes: u64,
-    /// The images' bytes: every blob file not kept only by the build cache, and the
-    /// unpacked layers.
+    /// The images' bytes: every blob file and unpacked layer not kept only by the build
+    /// cache.
     pub images_bytes: u64,
     /// Bytes of the images' space that no image in use and no live lease needs.
     pub reclaimable_bytes: u64,
     /// Build-cache records.
     pub cache_records: u64,
-    /// The build cache's bytes: the blobs only its records keep, and `build-cache/`.
+    /// The build cache's bytes: the blobs only its records keep, the unpacked layers only
+    /// they keep, and `build-cache/`.
     pub cache_bytes: u64,
     /// Each container's directory (record, writable layer, logs), by ID.
     pub containers: BTreeMap<String, u64>,
@@ -81,28 +82,20 @@ impl Store {
             })?
         };
         let walked = space::measure(self.layout().root());
-        // The layers containers run on stay unpacked: not reclaimable.
-        let mut needed_snapshots = std::collections::HashSet::new();
-        for info in self.images_in_use()? {
-            if let Ok(cfg) = self
-                .image_config(&info)
-                .map_err(|e| e.to_string())
-                .and_then(|b| oci::ImageConfig::from_slice(&b).map_err(|e| e.to_string()))
-            {
-                needed_snapshots.extend(
-                    oci::chain_ids(&cfg.rootfs.diff_ids)
-                        .iter()
-                        .map(|c| c.hex().to_string()),
-                );
+        // Unpacked layers are the images', but those only the build cache keeps are the
+        // cache's; those of images in use and of work in progress are not reclaimable.
+        let uses = self.snapshot_uses()?;
+        let (mut snapshot_bytes, mut needed_snapshot_bytes, mut cache_snapshot_bytes) = (0, 0, 0);
+        for (chain, bytes) in &walked.snapshots {
+            match uses.get(chain).copied().unwrap_or(SnapshotUse::Unneeded) {
+                SnapshotUse::Cache => cache_snapshot_bytes += bytes,
+                SnapshotUse::InUse | SnapshotUse::Leased => {
+                    snapshot_bytes += bytes;
+                    needed_snapshot_bytes += bytes;
+                }
+                SnapshotUse::Image | SnapshotUse::Unneeded => snapshot_bytes += bytes,
             }
         }
-        let snapshot_bytes: u64 = walked.snapshots.values().sum();
-        let needed_snapshot_bytes: u64 = walked
-            .snapshots
-            .iter()
-            .filter(|(c, _)| needed_snapshots.contains(*c))
-            .map(|(_, b)| b)
-            .sum();
         let blobs_bytes: u64 = graph.blobs.iter().map(|b| b.2).sum();
         // A blob the build cache keeps and no image (nor lease) does is the cache's.
         let cache_only_bytes: u64 = walked
@@ -135,7 +128,7 @@ impl Store {
             images_bytes,
             reclaimable_bytes,
             cache_records,
-            cache_bytes: cache_only_bytes + walked.build_cache,
+            cache_bytes: cache_only_bytes + walked.build_cache + cache_snapshot_bytes,
             containers: walked.containers,
             containers_shared: walked.containers_shared,
             volumes: walked.volumes,

@@ -81,6 +81,15 @@ fn assert_accounted(c: &Containers, step: &str) -> BTreeMap<String, u64> {
     rows
 }
 
+/// The snapshot (unpacked layer) of the build's first stage, found by its file.
+fn stage_snapshot(c: &Containers) -> Option<std::path::PathBuf> {
+    std::fs::read_dir(c.layout().snapshots_dir())
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("fs/stage-only").exists())
+}
+
 const DOCKERFILE: &str = "FROM bb AS tools\n\
 RUN echo made in a stage > /made && head -c 20000 /dev/urandom > /stage-only\n\
 FROM bb\n\
@@ -157,6 +166,14 @@ fn system_df_accounts_for_every_byte_and_builder_prune_frees_exactly_the_cache()
     c.ok(&["image", "prune", "-f"]);
     let rows = assert_accounted(&c, "rm, rmi, image prune");
     assert_eq!(rows["Containers"], 0, "{rows:?}");
+    // The first stage's unpacked layer is build cache, as BuildKit's snapshots are: the
+    // image prune leaves it, and `system df` counts it there with the stage's layer.
+    let stage = stage_snapshot(&c).expect("the stage's snapshot outlives image prune");
+    assert!(
+        rows["Build Cache"] >= du(&stage) + 20_000,
+        "the stage's layer and its snapshot ({} bytes) are cache: {rows:?}",
+        du(&stage)
+    );
     c.ok(&["volume", "prune", "-f"]);
     assert_accounted(&c, "volume prune");
 
@@ -198,6 +215,11 @@ fn system_df_accounts_for_every_byte_and_builder_prune_frees_exactly_the_cache()
     );
     let after = assert_accounted(&c, "builder prune -a");
     assert_eq!(after["Build Cache"], 0, "{after:?}");
+    assert_eq!(
+        stage_snapshot(&c),
+        None,
+        "builder prune -a takes the stage's snapshot"
+    );
     for kind in ["Images", "Containers", "Local Volumes"] {
         assert_eq!(
             after[kind], before[kind],

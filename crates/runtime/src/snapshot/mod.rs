@@ -22,7 +22,6 @@ mod on_pull;
 mod unpack;
 
 use std::fs::{self, File, TryLockError};
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -81,64 +80,28 @@ pub fn prepare_layers(
     }
     let chains = chain_ids(diff_ids);
     let mut lowers = Vec::with_capacity(chains.len());
-    for ((chain, diff_id), desc) in chains.iter().zip(diff_ids).zip(layers) {
-        ensure(store, chain, diff_id, &desc.digest)?;
+    for (i, ((chain, diff_id), desc)) in chains.iter().zip(diff_ids).zip(layers).enumerate() {
+        let id = Identity {
+            chain: chain.clone(),
+            parent: i.checked_sub(1).map(|p| chains[p].clone()),
+            diff_id: diff_id.clone(),
+            layer: desc.digest.clone(),
+        };
+        ensure(store, id)?;
         lowers.push(layout.snapshot(chain).fs());
     }
     lowers.reverse();
     Ok(lowers)
 }
 
-/// Removes the snapshots no stored image nor container needs (their chain IDs are not in
-/// any such image's layer stack), and unpacks left by crashed processes. Returns the chain
-/// IDs removed (hex). Each snapshot is removed under its lock, so an unpack in progress is
-/// not disturbed.
+/// Removes the snapshots nothing keeps (the store's mark: no stored image, container,
+/// lease or build-cache record needs them), and unpacks left by crashed processes.
+/// Returns the chain IDs removed (hex). Each snapshot is removed under its lock, so an
+/// unpack in progress is not disturbed.
 pub fn prune(store: &Store) -> Result<Vec<String>, RuntimeError> {
-    let mut needed = std::collections::HashSet::new();
-    // Containers' images count even once deleted (`rmi -f`): a container runs on them.
-    for info in store.images()?.into_iter().chain(store.images_in_use()?) {
-        let Ok(bytes) = store.image_config(&info) else {
-            continue;
-        };
-        if let Ok(cfg) = oci::ImageConfig::from_slice(&bytes) {
-            needed.extend(
-                chain_ids(&cfg.rootfs.diff_ids)
-                    .iter()
-                    .map(|c| c.hex().to_string()),
-            );
-        }
-    }
-    let layout = store.layout();
-    let dir = layout.snapshots_dir();
-    let mut removed = Vec::new();
-    let entries = match fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(removed),
-        Err(e) => return Err(RuntimeError::io("list", &dir, e)),
-    };
-    for e in entries {
-        let e = e.map_err(|e| RuntimeError::io("list", &dir, e))?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        let is_chain = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
-        if !is_chain || needed.contains(&name) {
-            continue;
-        }
-        let lock_path = layout.snapshot_lock_named(&name);
-        let lock =
-            File::create(&lock_path).map_err(|e| RuntimeError::io("create", &lock_path, e))?;
-        lock.lock()
-            .map_err(|e| RuntimeError::io("lock", &lock_path, e))?;
-        let snapshot = SnapshotDir::at(e.path());
-        // The ready marker goes first: a reader never sees a half-removed snapshot as ready.
-        let _ = fs::remove_file(snapshot.ready());
-        let path = snapshot.path();
-        fs::remove_dir_all(path).map_err(|e| RuntimeError::io("remove", path, e))?;
-        // The lock file stays: another process may be waiting on it.
-        removed.push(name);
-    }
-    reap_staging(layout);
-    removed.sort();
-    Ok(removed)
+    let report = store.prune_snapshots()?;
+    reap_staging(store.layout());
+    Ok(report.removed)
 }
 
 /// Removes the unpacks of processes that are gone (`tmp/<hex>.<pid>.<n>`): a pull or a
@@ -155,25 +118,39 @@ fn reap_staging(layout: &Layout) {
     }
 }
 
-/// Unpacks the layer blob `blob` as snapshot `chain` unless it is there already.
-fn ensure(
-    store: &Store,
-    chain: &Digest,
-    diff_id: &Digest,
-    blob: &Digest,
-) -> Result<(), RuntimeError> {
-    let Some(staging) = Staging::claim(store.layout(), chain, true)? else {
+/// Which snapshot a layer makes: its chain ID, the chain below it, its diffID and the
+/// layer blob it is unpacked from (what the store records of it).
+#[derive(Debug, Clone)]
+struct Identity {
+    chain: Digest,
+    parent: Option<Digest>,
+    diff_id: Digest,
+    layer: Digest,
+}
+
+/// Unpacks snapshot `id` from its layer blob unless it is there already.
+fn ensure(store: &Store, id: Identity) -> Result<(), RuntimeError> {
+    let Some(staging) = Staging::claim(store, id, true)? else {
         return Ok(());
     };
-    let file = store.open_blob(blob)?;
-    unpack::unpack(&staging.fs(), file, diff_id, blob, &store.blob_path(blob))?;
-    staging.publish(diff_id)
+    let id = &staging.id;
+    let file = store.open_blob(&id.layer)?;
+    unpack::unpack(
+        &staging.fs(),
+        file,
+        &id.diff_id,
+        &id.layer,
+        &store.blob_path(&id.layer),
+    )?;
+    staging.publish()
 }
 
 /// A snapshot being made: its lock held and its staging directory named. Dropped without
 /// [`Staging::publish`], it removes what was staged; the lock goes with it.
 struct Staging {
     _lock: File,
+    store: Store,
+    id: Identity,
     tmp: SnapshotDir,
     target: SnapshotDir,
     published: bool,
@@ -182,7 +159,9 @@ struct Staging {
 impl Staging {
     /// Takes snapshot `chain`'s lock, waiting for it when `wait` (else `None` when another
     /// process holds it), and names a staging directory; `None` when the snapshot is ready.
-    fn claim(layout: &Layout, chain: &Digest, wait: bool) -> Result<Option<Staging>, RuntimeError> {
+    fn claim(store: &Store, id: Identity, wait: bool) -> Result<Option<Staging>, RuntimeError> {
+        let layout = store.layout();
+        let chain = &id.chain;
         let target = layout.snapshot(chain);
         if target.ready().exists() {
             return Ok(None);
@@ -222,6 +201,8 @@ impl Staging {
         )));
         Ok(Some(Staging {
             _lock: lock,
+            store: store.clone(),
+            id,
             tmp,
             target,
             published: false,
@@ -233,10 +214,20 @@ impl Staging {
         self.tmp.fs()
     }
 
-    /// Marks the staged snapshot ready and renames it into place.
-    fn publish(mut self, diff_id: &Digest) -> Result<(), RuntimeError> {
+    /// Marks the staged snapshot ready, records it with the store and renames it into
+    /// place (a crash between the last two leaves a row without a directory, which the
+    /// next prune forgets).
+    fn publish(mut self) -> Result<(), RuntimeError> {
+        let id = &self.id;
         let ready = self.tmp.ready();
-        fs::write(&ready, diff_id.to_string()).map_err(|e| RuntimeError::io("write", &ready, e))?;
+        fs::write(&ready, id.diff_id.to_string())
+            .map_err(|e| RuntimeError::io("write", &ready, e))?;
+        self.store.register_snapshot(
+            &id.chain,
+            id.parent.as_ref(),
+            &id.diff_id,
+            Some(&id.layer),
+        )?;
         let target = self.target.path();
         fs::rename(self.tmp.path(), target)
             .map_err(|e| RuntimeError::io("rename into place", target, e))?;

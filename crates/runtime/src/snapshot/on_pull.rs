@@ -16,14 +16,14 @@ use std::sync::Mutex;
 use oci::{Digest, ImageConfig, Manifest};
 use store::Store;
 
-use super::{Staging, chain_ids, reap_staging, unpack};
+use super::{Identity, Staging, chain_ids, reap_staging, unpack};
 use crate::RuntimeError;
 
 /// Hands out snapshot unpacks for the layers of the images a pull copies.
 pub struct PullUnpacker {
     store: Store,
-    /// Layer blob digest → (chain ID, diffID), from the images announced so far.
-    layers: Mutex<HashMap<Digest, (Digest, Digest)>>,
+    /// Layer blob digest → the snapshot it makes, from the images announced so far.
+    layers: Mutex<HashMap<Digest, Identity>>,
 }
 
 impl PullUnpacker {
@@ -49,15 +49,22 @@ impl PullUnpacker {
             return;
         }
         let mut layers = self.layers.lock().unwrap_or_else(|p| p.into_inner());
-        for ((chain, diff_id), desc) in chain_ids(diff_ids)
-            .into_iter()
+        let chains = chain_ids(diff_ids);
+        for (i, ((chain, diff_id), desc)) in chains
+            .iter()
             .zip(diff_ids)
             .zip(&manifest.layers)
+            .enumerate()
         {
             // A blob at two places of two stacks is unpacked for the first one seen.
             layers
                 .entry(desc.digest.clone())
-                .or_insert((chain, diff_id.clone()));
+                .or_insert_with(|| Identity {
+                    chain: chain.clone(),
+                    parent: i.checked_sub(1).map(|p| chains[p].clone()),
+                    diff_id: diff_id.clone(),
+                    layer: desc.digest.clone(),
+                });
         }
     }
 
@@ -65,17 +72,15 @@ impl PullUnpacker {
     /// ready already, another process is making it, no announced image has the layer, or
     /// the claim failed (then `create` makes it later).
     pub fn layer(&self, blob: &Digest) -> Option<LayerUnpack> {
-        let (chain, diff_id) = self
+        let id = self
             .layers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(blob)
             .cloned()?;
-        let staging = Staging::claim(self.store.layout(), &chain, false).ok()??;
+        let staging = Staging::claim(&self.store, id, false).ok()??;
         Some(LayerUnpack {
             staging,
-            diff_id,
-            blob: blob.clone(),
             blob_path: self.store.blob_path(blob),
         })
     }
@@ -84,8 +89,6 @@ impl PullUnpacker {
 /// One layer's snapshot being made from its downloaded bytes (its lock held).
 pub struct LayerUnpack {
     staging: Staging,
-    diff_id: Digest,
-    blob: Digest,
     blob_path: std::path::PathBuf,
 }
 
@@ -99,11 +102,12 @@ impl LayerUnpack {
         bytes: impl Read + Send + 'static,
         verified: impl FnOnce() -> bool,
     ) -> Result<bool, RuntimeError> {
+        let id = &self.staging.id;
         let unpacked = unpack::unpack(
             &self.staging.fs(),
             bytes,
-            &self.diff_id,
-            &self.blob,
+            &id.diff_id,
+            &id.layer,
             &self.blob_path,
         );
         // Whatever was made is removed with the staging unless published below.
@@ -111,7 +115,7 @@ impl LayerUnpack {
             return Ok(false);
         }
         unpacked?;
-        self.staging.publish(&self.diff_id)?;
+        self.staging.publish()?;
         Ok(true)
     }
 }
