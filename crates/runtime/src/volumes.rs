@@ -2,8 +2,12 @@
 //!
 //! ```text
 //! <store>/volumes/<name>/_data       the volume's files (Docker's layout)
-//! <store>/volumes/<name>/volume.json  its record: name, creation time, labels
 //! ```
+//!
+//! Each volume is a record of the store ([`store::VolumeRecord`]: name, creation time,
+//! labels), written once its directory exists and forgotten before the directory goes.
+//! Volumes an older strata made carry their record in `volume.json`; they are recorded
+//! the first time they are listed or looked up.
 //!
 //! A volume is in use while a container (running or not) names it in a mount; `rm` and
 //! `prune` leave such volumes alone (that check is `container::volume_users`'s,
@@ -16,9 +20,9 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use store::Layout;
+use store::{Layout, Store, VolumeRecord};
 
-use crate::record::{new_id, now_rfc3339, read_json, write_json};
+use crate::record::{new_id, now_rfc3339, read_json};
 use crate::{MountKind, MountSpec, RuntimeError};
 
 /// A volume's record.
@@ -145,9 +149,23 @@ pub fn parse_volume_spec(spec: &str) -> Result<VolumeSpec, RuntimeError> {
     })
 }
 
+impl Volume {
+    /// The volume a record describes, in `layout`.
+    fn of(layout: &Layout, r: VolumeRecord) -> Volume {
+        Volume {
+            mountpoint: layout.volume(&r.name).join("_data"),
+            name: r.name,
+            driver: "local".into(),
+            created: r.created,
+            labels: r.labels,
+            anonymous: r.anonymous,
+        }
+    }
+}
+
 /// Creates volume `name` (a random name when `None`), or returns it if it exists.
 pub fn create(
-    store_root: &Path,
+    store: &Store,
     name: Option<&str>,
     labels: BTreeMap<String, String>,
 ) -> Result<Volume, RuntimeError> {
@@ -156,75 +174,95 @@ pub fn create(
         Some(n) => (n.to_string(), false),
         None => (new_id()?, true),
     };
-    let dir = Layout::new(store_root).volume(&name);
-    let record = dir.join("volume.json");
-    if record.exists() {
-        return read_json(&record);
+    if let Some(v) = find(store, &name)? {
+        return Ok(v);
     }
-    let data = dir.join("_data");
+    let data = store.layout().volume(&name).join("_data");
     fs::create_dir_all(&data).map_err(|e| RuntimeError::io("create", &data, e))?;
-    let v = Volume {
+    let record = store.create_volume(&VolumeRecord {
         name,
-        driver: "local".into(),
-        mountpoint: data,
         created: now_rfc3339(),
         labels,
         anonymous,
-    };
-    write_json(&record, &v)?;
-    Ok(v)
+    })?;
+    Ok(Volume::of(store.layout(), record))
+}
+
+/// Volume `name`, recording it first when an older strata made it.
+fn find(store: &Store, name: &str) -> Result<Option<Volume>, RuntimeError> {
+    if let Some(r) = store.volume(name)? {
+        return Ok(Some(Volume::of(store.layout(), r)));
+    }
+    let legacy = store.layout().volume(name).join("volume.json");
+    if !legacy.exists() {
+        return Ok(None);
+    }
+    let old: Volume = read_json(&legacy)?;
+    let r = store.create_volume(&VolumeRecord {
+        name: name.to_string(),
+        created: old.created,
+        labels: old.labels,
+        anonymous: old.anonymous,
+    })?;
+    Ok(Some(Volume::of(store.layout(), r)))
 }
 
 /// Volume `name`.
-pub fn inspect(store_root: &Path, name: &str) -> Result<Volume, RuntimeError> {
-    let record = Layout::new(store_root).volume(name).join("volume.json");
-    if !valid_name(name) || !record.exists() {
-        return Err(RuntimeError::InvalidOptions(format!(
-            "get {name}: no such volume"
-        )));
-    }
-    read_json(&record)
+pub fn inspect(store: &Store, name: &str) -> Result<Volume, RuntimeError> {
+    let found = if valid_name(name) {
+        find(store, name)?
+    } else {
+        None
+    };
+    found.ok_or_else(|| RuntimeError::InvalidOptions(format!("get {name}: no such volume")))
 }
 
 /// Every volume, by name.
-pub fn list(store_root: &Path) -> Result<Vec<Volume>, RuntimeError> {
-    let dir = Layout::new(store_root).volumes_dir();
-    let entries = match fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(RuntimeError::io("list", &dir, e)),
-    };
-    let mut out = Vec::new();
-    for e in entries {
-        let e = e.map_err(|e| RuntimeError::io("list", &dir, e))?;
-        if let Ok(v) = read_json::<Volume>(&e.path().join("volume.json")) {
-            out.push(v);
+pub fn list(store: &Store) -> Result<Vec<Volume>, RuntimeError> {
+    // Volumes of an older strata (a `volume.json` and no record) are recorded first.
+    let dir = store.layout().volumes_dir();
+    if let Ok(entries) = fs::read_dir(&dir) {
+        for e in entries.flatten() {
+            if e.path().join("volume.json").exists() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if valid_name(&name) {
+                    find(store, &name)?;
+                }
+            }
         }
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    Ok(store
+        .volume_records()?
+        .into_iter()
+        .map(|r| Volume::of(store.layout(), r))
+        .collect())
 }
 
 /// Removes volume `name` and its data; refused while a container uses it: `users` are
 /// the IDs of the containers that mount it, which the caller finds (see
 /// `container::volume_users`; this module knows nothing of containers).
-pub fn remove_unused(store_root: &Path, name: &str, users: &[String]) -> Result<(), RuntimeError> {
-    inspect(store_root, name)?;
+pub fn remove_unused(store: &Store, name: &str, users: &[String]) -> Result<(), RuntimeError> {
+    inspect(store, name)?;
     if !users.is_empty() {
         return Err(RuntimeError::InvalidOptions(format!(
             "remove {name}: volume is in use - [{}]",
             users.join(", ")
         )));
     }
-    let dir = Layout::new(store_root).volume(name);
     // The record goes first, so a crash leaves no half-volume that looks whole.
-    let record = dir.join("volume.json");
-    fs::remove_file(&record).map_err(|e| RuntimeError::io("remove", &record, e))?;
+    store.forget_volume(name)?;
+    let dir = store.layout().volume(name);
+    let legacy = dir.join("volume.json");
+    if let Err(e) = fs::remove_file(&legacy)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        return Err(RuntimeError::io("remove", &legacy, e));
+    }
     fs::remove_dir_all(&dir).map_err(|e| RuntimeError::io("remove", &dir, e))
 }
 
 /// Turns a parsed `-v` into a mount, creating the named or anonymous volume it needs.
-pub fn to_mount(store_root: &Path, spec: &VolumeSpec) -> Result<MountSpec, RuntimeError> {
+pub fn to_mount(store: &Store, spec: &VolumeSpec) -> Result<MountSpec, RuntimeError> {
     Ok(match spec {
         VolumeSpec::Bind {
             source,
@@ -243,7 +281,7 @@ pub fn to_mount(store_root: &Path, spec: &VolumeSpec) -> Result<MountSpec, Runti
             destination,
             read_only,
         } => {
-            let v = create(store_root, Some(name), BTreeMap::new())?;
+            let v = create(store, Some(name), BTreeMap::new())?;
             MountSpec {
                 kind: MountKind::Volume {
                     name: v.name,
@@ -255,7 +293,7 @@ pub fn to_mount(store_root: &Path, spec: &VolumeSpec) -> Result<MountSpec, Runti
             }
         }
         VolumeSpec::Anonymous { destination } => {
-            let v = create(store_root, None, BTreeMap::new())?;
+            let v = create(store, None, BTreeMap::new())?;
             MountSpec {
                 kind: MountKind::Volume {
                     name: v.name,
@@ -376,13 +414,49 @@ mod tests {
     #[test]
     fn a_volume_with_users_is_not_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
+        let store = Store::open(dir.path()).unwrap();
+        let root = &store;
         create(root, Some("data"), BTreeMap::new()).unwrap();
         let e = remove_unused(root, "data", &["abc".into()]).unwrap_err();
         assert!(e.to_string().contains("volume is in use - [abc]"), "{e}");
         assert!(inspect(root, "data").is_ok());
         remove_unused(root, "data", &[]).unwrap();
         assert!(inspect(root, "data").is_err());
+    }
+
+    /// A volume of an older strata (its record in `volume.json`) is recorded when first
+    /// listed; a directory left by a create killed before its record is no volume.
+    #[test]
+    fn volumes_of_an_older_strata_are_recorded_and_half_made_ones_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let layout = store.layout();
+        let old = Volume {
+            name: "old".into(),
+            driver: "local".into(),
+            mountpoint: layout.volume("old").join("_data"),
+            created: "2026-01-02T03:04:05Z".into(),
+            labels: [("k".to_string(), "v".to_string())].into(),
+            anonymous: false,
+        };
+        fs::create_dir_all(&old.mountpoint).unwrap();
+        fs::write(
+            layout.volume("old").join("volume.json"),
+            serde_json::to_vec(&old).unwrap(),
+        )
+        .unwrap();
+        fs::create_dir_all(layout.volume("half").join("_data")).unwrap();
+        assert_eq!(store.volume("old").unwrap(), None);
+        assert_eq!(list(&store).unwrap(), vec![old.clone()]);
+        assert_eq!(
+            store.volume("old").unwrap().map(|r| r.labels),
+            Some(old.labels.clone())
+        );
+        assert_eq!(inspect(&store, "old").unwrap(), old);
+        assert!(inspect(&store, "half").is_err());
+        remove_unused(&store, "old", &[]).unwrap();
+        assert!(!layout.volume("old").exists());
+        assert!(list(&store).unwrap().is_empty());
     }
 
     #[test]

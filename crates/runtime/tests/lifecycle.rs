@@ -903,7 +903,7 @@ fn a_published_port_reaches_the_container() {
 fn named_volumes_outlive_containers() {
     use runtime::volumes;
     let f = Fixture::new();
-    let root = f.store.root();
+    let root = &f.store;
     let spec = volumes::parse_volume_spec("data:/opq").unwrap();
     let with_volume = |script: &str| {
         let mut o = sh(script);

@@ -97,6 +97,7 @@ mod snapshots;
 mod space;
 mod usage;
 mod verify;
+mod volumes;
 mod writeback;
 mod writer;
 
@@ -120,6 +121,7 @@ pub use remove::{PruneReport, RemoveEvent};
 pub use snapshots::{SnapshotPruneReport, SnapshotUse};
 pub use usage::DiskUsage;
 pub use verify::Violation;
+pub use volumes::VolumeRecord;
 pub use writer::BlobWriter;
 
 /// A handle on a store directory. Cheap to clone; safe to share between threads, and any

@@ -35,7 +35,7 @@ impl Drop for CreateGuard<'_> {
             let _ = self.store.remove_image_user(&self.id);
             let _ = fs::remove_dir_all(&self.dir.0);
             for v in &self.volumes {
-                let _ = remove_volume(self.store.root(), v);
+                let _ = remove_volume(self.store, v);
             }
         }
     }
@@ -195,7 +195,7 @@ fn create_with(
             let spec = crate::volumes::VolumeSpec::Anonymous {
                 destination: path.clone(),
             };
-            let m = crate::volumes::to_mount(root, &spec)?;
+            let m = crate::volumes::to_mount(store, &spec)?;
             if let crate::MountKind::Volume { name, .. } = &m.kind {
                 guard.volumes.push(name.clone());
             }

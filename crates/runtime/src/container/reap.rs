@@ -79,7 +79,7 @@ fn remove_dead(store: &Store, rt: Option<&OciRuntime>, dir: &ContainerDir, id: &
             dir: dir.clone(),
         };
         for v in c.anonymous_volumes() {
-            let _ = super::remove_volume(store.root(), &v);
+            let _ = super::remove_volume(store, &v);
         }
     }
     remove_owner_last(&dir.0).is_ok()

@@ -170,7 +170,7 @@ impl Container {
         let volumes = self.anonymous_volumes();
         self.remove(store, runtime, force)?;
         for v in volumes {
-            super::remove_volume(store.root(), &v)?;
+            super::remove_volume(store, &v)?;
         }
         Ok(())
     }

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use store::Store;
+
 use super::list;
 use crate::{MountKind, RuntimeError, volumes};
 
@@ -23,18 +25,18 @@ pub fn volume_users(store_root: &Path, name: &str) -> Result<Vec<String>, Runtim
 }
 
 /// Removes volume `name` and its data; refused while a container uses it.
-pub fn remove_volume(store_root: &Path, name: &str) -> Result<(), RuntimeError> {
-    volumes::inspect(store_root, name)?;
-    volumes::remove_unused(store_root, name, &volume_users(store_root, name)?)
+pub fn remove_volume(store: &Store, name: &str) -> Result<(), RuntimeError> {
+    volumes::inspect(store, name)?;
+    volumes::remove_unused(store, name, &volume_users(store.root(), name)?)
 }
 
 /// Removes unused volumes: anonymous ones, or all when `all` (Docker 23+'s `prune -a`).
 /// Returns the names removed.
-pub fn prune_volumes(store_root: &Path, all: bool) -> Result<Vec<String>, RuntimeError> {
+pub fn prune_volumes(store: &Store, all: bool) -> Result<Vec<String>, RuntimeError> {
     let mut removed = Vec::new();
-    for v in volumes::list(store_root)? {
-        if (all || v.anonymous) && volume_users(store_root, &v.name)?.is_empty() {
-            remove_volume(store_root, &v.name)?;
+    for v in volumes::list(store)? {
+        if (all || v.anonymous) && volume_users(store.root(), &v.name)?.is_empty() {
+            remove_volume(store, &v.name)?;
             removed.push(v.name);
         }
     }
@@ -51,7 +53,8 @@ mod tests {
     #[test]
     fn volume_lifecycle() {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
+        let store = Store::open(dir.path()).unwrap();
+        let root = &store;
         let v = volumes::create(root, Some("data"), BTreeMap::new()).unwrap();
         assert!(v.mountpoint.ends_with("volumes/data/_data") && v.mountpoint.is_dir());
         fs::write(v.mountpoint.join("f"), "x").unwrap();

@@ -123,7 +123,7 @@ pub fn create(
         let volume_flags = specs.iter().map(|s| (s, false, &[][..]));
         let mount_flags = mount_flags.iter().map(|(s, ro, o)| (s, *ro, o.as_slice()));
         for (s, read_only, options) in volume_flags.chain(mount_flags) {
-            let mut m = runtime::volumes::to_mount(&ctx.root, s)?;
+            let mut m = runtime::volumes::to_mount(store, s)?;
             if let (
                 runtime::volumes::VolumeSpec::Anonymous { .. },
                 MountKind::Volume { name, .. },
@@ -147,7 +147,7 @@ pub fn create(
     })();
     if result.is_err() {
         for v in made {
-            let _ = runtime::container::remove_volume(&ctx.root, &v);
+            let _ = runtime::container::remove_volume(store, &v);
         }
     }
     result

@@ -253,7 +253,7 @@ struct VolumeUsage {
 
 fn volume_usage(ctx: &Ctx, usage: &store::DiskUsage) -> anyhow::Result<Vec<VolumeUsage>> {
     let mut out = Vec::new();
-    for v in runtime::volumes::list(&ctx.root)? {
+    for v in runtime::volumes::list(&ctx.store()?)? {
         out.push(VolumeUsage {
             links: runtime::container::volume_users(&ctx.root, &v.name)?.len(),
             size: usage.volumes.get(&v.name).copied().unwrap_or(0),

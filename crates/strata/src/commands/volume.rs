@@ -25,7 +25,7 @@ pub fn create(ctx: &Ctx, args: VolumeCreateArgs, out: &mut dyn Write) -> anyhow:
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
         labels.insert(k.to_string(), v.to_string());
     }
-    let v = volumes::create(&ctx.root, args.name.as_deref(), labels)?;
+    let v = volumes::create(&ctx.store()?, args.name.as_deref(), labels)?;
     writeln!(out, "{}", v.name)?;
     Ok(())
 }
@@ -42,7 +42,7 @@ pub fn ls(ctx: &Ctx, args: VolumeLsArgs, out: &mut dyn Write) -> anyhow::Result<
         }
     }
     let mut rows = Vec::new();
-    for v in volumes::list(&ctx.root)? {
+    for v in volumes::list(&ctx.store()?)? {
         if !names.is_empty() && !names.iter().any(|n| v.name.contains(n.as_str())) {
             continue;
         }
@@ -86,8 +86,9 @@ fn volume_json(v: &Volume) -> Value {
 pub fn inspect(ctx: &Ctx, args: VolumeInspectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut found = Vec::new();
     let mut errors = Vec::new();
+    let store = ctx.store()?;
     for name in &args.names {
-        match volumes::inspect(&ctx.root, name) {
+        match volumes::inspect(&store, name) {
             Ok(v) => found.push(volume_json(&v)),
             Err(e) => errors.push(anyhow::Error::from(e)),
         }
@@ -107,11 +108,12 @@ pub fn inspect(ctx: &Ctx, args: VolumeInspectArgs, out: &mut dyn Write) -> anyho
 /// Removes volumes, printing each name.
 pub fn rm(ctx: &Ctx, args: VolumeRmArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut errors = Vec::new();
+    let store = ctx.store()?;
     for name in &args.names {
-        if args.force && volumes::inspect(&ctx.root, name).is_err() {
+        if args.force && volumes::inspect(&store, name).is_err() {
             continue;
         }
-        match runtime::container::remove_volume(&ctx.root, name) {
+        match runtime::container::remove_volume(&store, name) {
             Ok(()) => writeln!(out, "{name}")?,
             Err(e) => errors.push(e.into()),
         }
@@ -129,11 +131,12 @@ pub fn prune(ctx: &Ctx, args: VolumePruneArgs, out: &mut dyn Write) -> anyhow::R
     if !args.force && !container::confirm(out, warning)? {
         return Ok(());
     }
-    let sizes: BTreeMap<String, u64> = volumes::list(&ctx.root)?
+    let store = ctx.store()?;
+    let sizes: BTreeMap<String, u64> = volumes::list(&store)?
         .into_iter()
         .map(|v| (v.name.clone(), dir_size(&v.mountpoint)))
         .collect();
-    let removed = runtime::container::prune_volumes(&ctx.root, args.all)?;
+    let removed = runtime::container::prune_volumes(&store, args.all)?;
     if !removed.is_empty() {
         writeln!(out, "Deleted Volumes:")?;
         for n in &removed {
