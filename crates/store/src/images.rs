@@ -33,6 +33,10 @@ pub struct ImageInfo {
     pub dangling: bool,
     /// Containers (or other users) recorded in `image_users` for this image.
     pub users: Vec<String>,
+    /// The config's `rootfs.diff_ids`, base first (empty when the config is not stored).
+    pub diff_ids: Vec<Digest>,
+    /// The manifest's layer blobs, base first (empty when no manifest is stored).
+    pub layers: Vec<Digest>,
 }
 
 /// The metadata rows `images()` and `rmi` work from, read in one transaction.
@@ -125,12 +129,15 @@ impl Store {
             size: 0,
             labels: BTreeMap::new(),
             users,
+            diff_ids: Vec::new(),
+            layers: Vec::new(),
         };
         let Some((manifest_digest, manifest)) = self.platform_manifest(&info.target)? else {
             return Ok(info);
         };
         info.manifest = manifest_digest;
         info.id = manifest.config.digest.clone();
+        info.layers = manifest.layers.iter().map(|l| l.digest.clone()).collect();
         info.size = manifest
             .layers
             .iter()
@@ -145,6 +152,11 @@ impl Store {
             let config = self.read_blob(&manifest.config.digest)?;
             if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&config) {
                 info.created = v.get("created").and_then(|c| c.as_str()).map(String::from);
+                info.diff_ids = v
+                    .pointer("/rootfs/diff_ids")
+                    .and_then(|d| d.as_array())
+                    .map(|d| d.iter().filter_map(|x| x.as_str()?.parse().ok()).collect())
+                    .unwrap_or_default();
                 if let Some(labels) = v
                     .get("config")
                     .and_then(|c| c.get("Labels"))

@@ -13,7 +13,9 @@ use crate::{GcReport, Store, StoreError, db, lease};
 pub enum RemoveEvent {
     /// A tag (`name:tag`) or repo digest (`repo@sha256:...`) was removed.
     Untagged(String),
-    /// An image record was deleted; the digest is its ID.
+    /// An image record was deleted (the digest is its ID), or, after it, a layer stack
+    /// no image nor container keeps any more (the digest is its chain ID), as Docker's
+    /// layer store reports it.
     Deleted(Digest),
 }
 
@@ -120,10 +122,16 @@ impl Store {
             };
             return Err(StoreError::Conflict { message });
         }
+        // Which layer stacks other images keep: read only when a record may go.
+        let everyone = if delete.is_empty() {
+            Vec::new()
+        } else {
+            self.describe_all(&snap)?
+        };
         let events = {
             let mut conn = self.conn();
             db::write(&mut conn, "cannot remove an image", |tx| {
-                apply_removal(tx, &untag, &undigest, &delete, &found)
+                apply_removal(tx, &untag, &undigest, &delete, &found, &everyone)
             })?
         };
         let report = self.gc()?;
@@ -176,7 +184,7 @@ impl Store {
                     untag.extend(tags_of(i));
                     undigest.extend(digests_of(i, |_| true));
                 }
-                apply_removal(tx, &untag, &undigest, &chosen, &infos)
+                apply_removal(tx, &untag, &undigest, &chosen, &infos, &infos)
             })?
         };
         let report = self.gc()?;
@@ -211,13 +219,15 @@ fn digests_of(i: &ImageInfo, keep: impl Fn(&str) -> bool) -> Vec<(String, String
 }
 
 /// Removes references and then image records that nothing refers to any more, in one
-/// transaction; returns Docker's event lines. `all` resolves which records share an ID.
+/// transaction; returns Docker's event lines. `all` resolves which records share an ID;
+/// `everyone` (every stored image) which layer stacks stay.
 fn apply_removal(
     tx: &rusqlite::Transaction<'_>,
     untag: &[(String, String)],
     undigest: &[(String, String, String)],
     delete: &[&ImageInfo],
     all: &[ImageInfo],
+    everyone: &[ImageInfo],
 ) -> Result<Vec<RemoveEvent>, StoreError> {
     let mut events = Vec::new();
     for (name, image) in untag {
@@ -238,13 +248,37 @@ fn apply_removal(
         }
     }
     // An ID is deleted once no record with that ID is left.
+    let is_deleted = |i: &ImageInfo| delete.iter().any(|d| d.target.digest == i.target.digest);
+    // Layer stacks stay while an image that is left, or a container, has them.
+    let kept_chains: BTreeSet<Digest> = everyone
+        .iter()
+        .filter(|i| !is_deleted(i) || !i.users.is_empty())
+        .flat_map(|i| oci::chain_ids(&i.diff_ids))
+        .collect();
+    // The build cache keeps the layers it made (as BuildKit's snapshots hold Docker's
+    // layers), and a kept layer keeps the stack below it.
+    let cached: BTreeSet<String> = db::cache_layers(tx)?.into_iter().collect();
+    let mut released: BTreeSet<Digest> = BTreeSet::new();
     for id in deleted_ids {
-        let remaining = all
-            .iter()
-            .filter(|i| i.id == id && !delete.iter().any(|d| d.target.digest == i.target.digest))
-            .count();
+        let remaining = all.iter().filter(|i| i.id == id && !is_deleted(i)).count();
         if remaining == 0 {
-            events.push(RemoveEvent::Deleted(id));
+            events.push(RemoveEvent::Deleted(id.clone()));
+            // Then, as Docker's layer store says it, each layer stack no image needs any
+            // more, top first.
+            let Some(image) = delete.iter().find(|d| d.id == id) else {
+                continue;
+            };
+            let held_below = image
+                .layers
+                .iter()
+                .rposition(|l| cached.contains(&l.to_string()))
+                .map_or(0, |top| top + 1);
+            let chains = oci::chain_ids(&image.diff_ids);
+            for chain in chains.into_iter().skip(held_below).rev() {
+                if !kept_chains.contains(&chain) && released.insert(chain.clone()) {
+                    events.push(RemoveEvent::Deleted(chain));
+                }
+            }
         }
     }
     Ok(events)

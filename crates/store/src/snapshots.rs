@@ -177,8 +177,8 @@ impl Store {
             })?
         };
         let roots = SnapshotRoots {
-            in_use: chains_of(self, &self.images_in_use()?),
-            images: chains_of(self, &self.images()?),
+            in_use: chains_of(&self.images_in_use()?),
+            images: chains_of(&self.images()?),
             leased,
             cache,
         };
@@ -275,23 +275,13 @@ fn present(layout: &Layout) -> Result<Vec<String>, StoreError> {
     }
 }
 
-/// The chain IDs (hex) of the layer stacks of `images`; an image whose config is missing
-/// or does not parse has none.
-fn chains_of(store: &Store, images: &[ImageInfo]) -> HashSet<String> {
-    let mut out = HashSet::new();
-    for info in images {
-        let Ok(bytes) = store.image_config(info) else {
-            continue;
-        };
-        if let Ok(cfg) = oci::ImageConfig::from_slice(&bytes) {
-            out.extend(
-                oci::chain_ids(&cfg.rootfs.diff_ids)
-                    .iter()
-                    .map(|c| c.hex().to_string()),
-            );
-        }
-    }
-    out
+/// The chain IDs (hex) of the layer stacks of `images`.
+fn chains_of(images: &[ImageInfo]) -> HashSet<String> {
+    images
+        .iter()
+        .flat_map(|i| oci::chain_ids(&i.diff_ids))
+        .map(|c| c.hex().to_string())
+        .collect()
 }
 
 #[cfg(test)]

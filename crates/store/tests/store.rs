@@ -259,7 +259,14 @@ fn shared_layers_are_stored_once() {
     let (events, gc) = store
         .remove_image_with_gc("docker.io/library/a:latest", false)
         .unwrap();
-    assert_eq!(events.len(), 2, "{events:?}");
+    // Untagged, the image, and its own layer stack (not the shared base's).
+    let own_chain = oci::chain_ids(&[Digest::sha256_of(&base), Digest::sha256_of(b"only in a")]);
+    assert_eq!(
+        events.last(),
+        Some(&RemoveEvent::Deleted(own_chain[1].clone())),
+        "{events:?}"
+    );
+    assert_eq!(events.len(), 3, "{events:?}");
     assert_eq!(gc.removed.len(), 3, "own layer, config, manifest");
     assert!(store.has_blob(&Digest::sha256_of(&base)).unwrap());
     assert_eq!(blob_files(dir.path()).len(), 4);
@@ -613,12 +620,16 @@ fn rmi_follows_dockers_rules() {
         let files_before = blob_files(dir.path()).len();
         match (store.remove_image_with_gc(&arg, c.force), c.error) {
             (Ok((events, gc)), None) => {
+                // A deleted image's layer goes with it (Docker's layer store says so)
+                // unless a container still has it.
+                let layer = Digest::sha256_of(b"some layer");
                 let want: Vec<String> = c
                     .events
                     .iter()
-                    .map(|e| match *e {
-                        "Deleted" => format!("Deleted: {id}"),
-                        e => e.replace("DIGEST", &digest_ref),
+                    .flat_map(|e| match *e {
+                        "Deleted" if c.used => vec![format!("Deleted: {id}")],
+                        "Deleted" => vec![format!("Deleted: {id}"), format!("Deleted: {layer}")],
+                        e => vec![e.replace("DIGEST", &digest_ref)],
                     })
                     .collect();
                 let got: Vec<String> = events.iter().map(RemoveEvent::to_string).collect();
@@ -674,7 +685,8 @@ fn prune_reclaims_exactly_the_dangling_bytes() {
     let report = store.prune(false).unwrap();
     assert_eq!(report.space_reclaimed, dangling_bytes);
     assert!(!store.blob_path(&dangling.digest).exists());
-    assert_eq!(report.deleted.len(), 1, "{:?}", report.deleted);
+    // The image, then its top layer stack (the base layer stays: `used` shares it).
+    assert_eq!(report.deleted.len(), 2, "{:?}", report.deleted);
     assert!(matches!(report.deleted[0], RemoveEvent::Deleted(_)));
     assert_eq!(blob_bytes(dir.path()), after_used - dangling_bytes);
     assert_eq!(store.images().unwrap().len(), 2);

@@ -262,6 +262,25 @@ pub struct BuilderPruneArgs {
 pub enum SystemCommand {
     /// Show disk usage.
     Df(DfArgs),
+    /// Remove unused data.
+    Prune(SystemPruneArgs),
+}
+
+/// `strata system prune`.
+#[derive(Debug, Args)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images not just dangling ones.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Provide filter values (e.g. 'label=<key>=<value>').
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Prune volumes.
+    #[arg(long)]
+    pub volumes: bool,
 }
 
 /// `strata import`.

@@ -231,9 +231,20 @@ fn tag_rmi_and_missing_images() {
         env.ok(&["image", "rm", "localhost:5000/team/app:v2"]),
         "Untagged: localhost:5000/team/app:v2\n"
     );
+    // The image's one layer goes with it, and Docker's layer store says so.
+    let layer = env.ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{index .RootFS.Layers 0}}",
+        "app:v1",
+    ]);
     assert_eq!(
         env.ok(&["rmi", "app:v1"]),
-        format!("Untagged: app:v1\nDeleted: {id}\n")
+        format!(
+            "Untagged: app:v1\nDeleted: {id}\nDeleted: {}\n",
+            layer.trim()
+        )
     );
     assert_eq!(env.ok(&["images", "-q"]), "");
     // -f ignores missing images.
@@ -275,10 +286,21 @@ fn prune_removes_dangling_images() {
         ));
     assert_eq!(env.ok(&["images", "-q"]).lines().count(), 2);
 
+    let layer = env.ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{index .RootFS.Layers 0}}",
+        &dangling,
+    ]);
     let out = env.ok(&["image", "prune", "-f"]);
     let mut lines = out.lines();
     assert_eq!(lines.next(), Some("Deleted Images:"));
     assert_eq!(lines.next(), Some(format!("deleted: {dangling}").as_str()));
+    assert_eq!(
+        lines.next(),
+        Some(format!("deleted: {}", layer.trim()).as_str())
+    );
     assert_eq!(lines.next(), Some(""));
     let total = lines.next().unwrap();
     assert!(

@@ -241,4 +241,29 @@ fn system_df_accounts_for_every_byte_and_builder_prune_frees_exactly_the_cache()
     // `-v` reports the database on its own line, to the byte.
     let (db, _) = own_files(&c);
     assert_eq!(db, db_bytes(&c), "the database's files");
+
+    // `system prune -a --volumes`: the same prunes at once, in Docker's order; a stopped
+    // container with an anonymous volume, every unused image, all build cache.
+    c.ok(&["run", "--name", "stopped", "-v", "/anon", "bb", "true"]);
+    let out = c.ok(&["system", "prune", "-a", "-f", "--volumes"]);
+    let sections: Vec<&str> = out.lines().filter(|l| l.starts_with("Deleted")).collect();
+    assert_eq!(
+        sections,
+        [
+            "Deleted Containers:",
+            "Deleted Volumes:",
+            "Deleted Images:",
+            "Deleted build cache objects:"
+        ],
+        "{out}"
+    );
+    let rows = assert_accounted(&c, "system prune");
+    for kind in ["Images", "Containers", "Build Cache"] {
+        assert_eq!(rows[kind], 0, "{kind} left after system prune -a: {rows:?}");
+    }
+    assert_eq!(
+        c.ok(&["volume", "ls", "-q"]),
+        "vol\n",
+        "the named volume stays"
+    );
 }

@@ -33,9 +33,11 @@ mod volume_use;
 pub use control::{EXIT_RECORD_WAIT, still_running};
 pub use create::{create, create_owned};
 pub use reap::{owned_by_live_process, reap};
-pub use state::{Pruned, observed_state, prune, wait_recorded, wait_recorded_state};
+pub use state::{
+    Pruned, observed_state, prune, prune_matching, wait_recorded, wait_recorded_state,
+};
 pub(crate) use stop::{restart_lock, wait_exit};
-pub use volume_use::{prune_volumes, remove_volume, volume_users};
+pub use volume_use::{prune_volumes, prune_volumes_matching, remove_volume, volume_users};
 
 /// The cgroup every container's cgroup is made under: Docker's (cgroupfs driver) default.
 pub const CGROUP_PARENT: &str = "/docker";

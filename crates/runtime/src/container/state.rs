@@ -96,12 +96,23 @@ pub struct Pruned {
     pub size: u64,
 }
 
-/// Removes every container that is not running (`container prune`) with its anonymous
-/// volumes, each settled first (see [`Container::settle`]); a container removed meanwhile
+/// Removes every container that is not running (`container prune`), leaving its
+/// anonymous volumes to `volume prune` as Docker does, each settled first (see [`Container::settle`]); a container removed meanwhile
 /// by its own monitor (`--rm`) or another prune is skipped. Returns what was removed.
 pub fn prune(store: &Store) -> Result<Vec<Pruned>, RuntimeError> {
+    prune_matching(store, &|_| true)
+}
+
+/// [`prune`] of the containers `allowed` lets go (`--filter until=`/`label=`).
+pub fn prune_matching(
+    store: &Store,
+    allowed: &dyn Fn(&Container) -> bool,
+) -> Result<Vec<Pruned>, RuntimeError> {
     let mut removed = Vec::new();
     for mut c in list(store.root())? {
+        if !allowed(&c) {
+            continue;
+        }
         let rt = c.oci_runtime(store.root())?;
         // A create in progress, or a live build's RUN container between its steps.
         if owned_by_live_process(&c.dir.0) || c.observed(&rt)?.status == Status::Running {
@@ -110,7 +121,9 @@ pub fn prune(store: &Store) -> Result<Vec<Pruned>, RuntimeError> {
         c.settle(&rt)?;
         let id = c.record.id.clone();
         let size = c.size_rw().unwrap_or(0);
-        match c.remove_with_volumes(store, &rt, false) {
+        // Docker's prune leaves the container's anonymous volumes (`volume prune` takes
+        // them), as `rm` without `-v` does.
+        match c.remove(store, &rt, false) {
             Ok(()) => removed.push(Pruned { id, size }),
             // Removed meanwhile by its own monitor (`--rm`) or another prune.
             Err(_) if !store.layout().container(&id).exists() => {}

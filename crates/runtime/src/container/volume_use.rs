@@ -33,9 +33,18 @@ pub fn remove_volume(store: &Store, name: &str) -> Result<(), RuntimeError> {
 /// Removes unused volumes: anonymous ones, or all when `all` (Docker 23+'s `prune -a`).
 /// Returns the names removed.
 pub fn prune_volumes(store: &Store, all: bool) -> Result<Vec<String>, RuntimeError> {
+    prune_volumes_matching(store, all, &|_| true)
+}
+
+/// [`prune_volumes`] of the volumes `allowed` lets go (`--filter label=`).
+pub fn prune_volumes_matching(
+    store: &Store,
+    all: bool,
+    allowed: &dyn Fn(&volumes::Volume) -> bool,
+) -> Result<Vec<String>, RuntimeError> {
     let mut removed = Vec::new();
     for v in volumes::list(store)? {
-        if (all || v.anonymous) && volume_users(store.root(), &v.name)?.is_empty() {
+        if (all || v.anonymous) && allowed(&v) && volume_users(store.root(), &v.name)?.is_empty() {
             remove_volume(store, &v.name)?;
             removed.push(v.name);
         }

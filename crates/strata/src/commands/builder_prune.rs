@@ -59,7 +59,18 @@ pub fn run(ctx: &Ctx, args: BuilderPruneArgs, out: &mut dyn Write) -> anyhow::Re
         unused_since: unused_for.map(|d| now - d.as_secs() as i64),
         keep_storage: args.keep_storage.map(|k| k.max(0) as u64),
     };
-    let report = ctx.store()?.prune_build_cache(&policy)?;
+    let reclaimed = prune_section(&ctx.store()?, &policy, out)?;
+    super::util::print_reclaimed(out, reclaimed)
+}
+
+/// Removes the build cache `policy` selects and prints Docker's "Deleted build cache
+/// objects:" section (nothing when none went); returns the bytes freed.
+pub fn prune_section(
+    store: &store::Store,
+    policy: &store::CachePrunePolicy,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let report = store.prune_build_cache(policy)?;
     if !report.deleted.is_empty() {
         writeln!(out, "Deleted build cache objects:")?;
         for id in &report.deleted {
@@ -67,12 +78,7 @@ pub fn run(ctx: &Ctx, args: BuilderPruneArgs, out: &mut dyn Write) -> anyhow::Re
         }
         writeln!(out)?;
     }
-    writeln!(
-        out,
-        "Total reclaimed space: {}",
-        crate::render::units::reclaimed_size(report.bytes)
-    )?;
-    Ok(())
+    Ok(report.bytes)
 }
 
 #[cfg(test)]

@@ -70,29 +70,33 @@ pub fn confirm(out: &mut dyn Write, warning: &str) -> anyhow::Result<bool> {
     )
 }
 
-/// `container prune`: removes every container that is not running, with its anonymous
-/// volumes; prints their IDs and the space their writable layers held.
+/// `container prune`: removes every container that is not running (not its anonymous
+/// volumes); prints their IDs and the space their writable layers held.
 pub fn prune(ctx: &Ctx, args: ForceArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     if !args.force && !confirm(out, "WARNING! This will remove all stopped containers.")? {
         return Ok(());
     }
-    let store = ctx.store()?;
-    let pruned = runtime::container::prune(&store)?;
+    let reclaimed = prune_section(&ctx.store()?, &|_| true, out)?;
+    super::util::print_reclaimed(out, reclaimed)
+}
+
+/// Removes the stopped containers `allowed` lets go (not their volumes), and prints Docker's "Deleted Containers:" section (nothing when none went); returns the
+/// bytes their writable layers held.
+pub fn prune_section(
+    store: &store::Store,
+    allowed: &dyn Fn(&runtime::container::Container) -> bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let pruned = runtime::container::prune_matching(store, allowed)?;
     let reclaimed: u64 = pruned.iter().map(|p| p.size).sum();
-    let removed: Vec<String> = pruned.into_iter().map(|p| p.id).collect();
-    if !removed.is_empty() {
+    if !pruned.is_empty() {
         writeln!(out, "Deleted Containers:")?;
-        for id in &removed {
-            writeln!(out, "{id}")?;
+        for p in &pruned {
+            writeln!(out, "{}", p.id)?;
         }
         writeln!(out)?;
     }
-    writeln!(
-        out,
-        "Total reclaimed space: {}",
-        crate::render::units::reclaimed_size(reclaimed)
-    )?;
-    Ok(())
+    Ok(reclaimed)
 }
 
 #[cfg(test)]

@@ -48,6 +48,7 @@ mod security_flags;
 mod start;
 mod stop;
 mod system_df;
+mod system_prune;
 mod tag;
 mod top;
 mod util;
@@ -248,6 +249,7 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Manifest(ManifestCommand::Inspect(a)) => manifest::run(ctx, a, out),
         Command::Copy(a) => copy::run(ctx, a, out),
         Command::System(SystemCommand::Df(a)) => system_df::run(ctx, a, out),
+        Command::System(SystemCommand::Prune(a)) => system_prune::run(ctx, a, out),
         Command::Builder(BuilderCommand::Prune(a)) => builder_prune::run(ctx, a, out),
         Command::Version(a) => version::run(a, out),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(ctx, a, out),

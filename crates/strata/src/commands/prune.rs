@@ -22,10 +22,22 @@ pub fn run(ctx: &Ctx, args: PruneArgs, out: &mut dyn Write) -> anyhow::Result<()
             return Ok(());
         }
     }
-    let store = ctx.store()?;
+    let reclaimed = prune_section(&ctx.store()?, all, &filters, out)?;
+    super::util::print_reclaimed(out, reclaimed)
+}
+
+/// Removes the dangling (or with `all` every unused) images `filters` let go, and the
+/// unpacked layers nothing needs any more; prints Docker's "Deleted Images:" section
+/// (nothing when none went) and returns the bytes freed.
+pub fn prune_section(
+    store: &store::Store,
+    all: bool,
+    filters: &PruneFilters,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
     // Images a container uses are never pruned (the store keeps every image with users).
     let report = store.prune_matching(all, &|i| filters.allows(i))?;
-    if let Err(e) = runtime::snapshot::prune(&store) {
+    if let Err(e) = runtime::snapshot::prune(store) {
         tracing::warn!("removing unused snapshots: {e}");
     }
     if !report.deleted.is_empty() {
@@ -35,12 +47,7 @@ pub fn run(ctx: &Ctx, args: PruneArgs, out: &mut dyn Write) -> anyhow::Result<()
         }
         writeln!(out)?;
     }
-    writeln!(
-        out,
-        "Total reclaimed space: {}",
-        crate::render::units::reclaimed_size(report.space_reclaimed)
-    )?;
-    Ok(())
+    Ok(report.space_reclaimed)
 }
 
 /// Docker's prune lists events as `untagged: x` / `deleted: sha256:…` (lower case).

@@ -1,4 +1,5 @@
-//! `image prune --filter`: which images a prune may remove, as dockerd decides it
+//! `image prune --filter` (and `system prune --filter`): which images and containers a
+//! prune may remove, as dockerd decides it
 //! (`until=` a time or a duration ago, `label=KEY[=VALUE]`, `label!=KEY[=VALUE]`).
 
 use anyhow::bail;
@@ -54,15 +55,33 @@ impl PruneFilters {
 
     /// Whether the filters let `image` be pruned.
     pub fn allows(&self, image: &ImageInfo) -> bool {
-        let has = |(k, v): &(String, Option<String>)| match (image.labels.get(k), v) {
+        self.allows_parts(image.created.as_deref(), &image.labels)
+    }
+
+    /// Whether some `label=` filter asks for a label (what has no labels, such as build
+    /// cache, then never passes).
+    pub fn wants_labels(&self) -> bool {
+        !self.labels.is_empty()
+    }
+
+    /// `until=`: only what was created (or, for build cache, last used) before this time.
+    pub fn until(&self) -> Option<DateTime<Utc>> {
+        self.until
+    }
+
+    /// Whether the filters let go of something created at `created` (RFC 3339) with
+    /// `labels`: an image, a container.
+    pub fn allows_parts(
+        &self,
+        created: Option<&str>,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> bool {
+        let has = |(k, v): &(String, Option<String>)| match (labels.get(k), v) {
             (Some(have), Some(want)) => have == want,
             (Some(_), None) => true,
             (None, _) => false,
         };
-        let old_enough = match (
-            self.until,
-            super::util::parse_time(image.created.as_deref()),
-        ) {
+        let old_enough = match (self.until, super::util::parse_time(created)) {
             (Some(until), Some(created)) => created < until,
             (Some(_), None) => false,
             (None, _) => true,
@@ -92,6 +111,8 @@ mod tests {
                 .collect::<BTreeMap<_, _>>(),
             dangling: true,
             users: vec![],
+            diff_ids: vec![],
+            layers: vec![],
         }
     }
 

@@ -186,6 +186,16 @@ pub fn stdout_file() -> anyhow::Result<std::fs::File> {
     Ok(std::fs::File::from(fd))
 }
 
+/// A prune's last line: `Total reclaimed space: 1.2MB` (go-units, as Docker prints it).
+pub fn print_reclaimed(out: &mut dyn std::io::Write, bytes: u64) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "Total reclaimed space: {}",
+        crate::render::units::reclaimed_size(bytes)
+    )?;
+    Ok(())
+}
+
 /// Writes `question` and ` [y/N] `, reads a line from stdin; true when it is yes.
 pub fn ask_yes_no(out: &mut dyn std::io::Write, question: &str) -> anyhow::Result<bool> {
     use std::io::BufRead;

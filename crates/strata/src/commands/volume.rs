@@ -131,12 +131,24 @@ pub fn prune(ctx: &Ctx, args: VolumePruneArgs, out: &mut dyn Write) -> anyhow::R
     if !args.force && !container::confirm(out, warning)? {
         return Ok(());
     }
-    let store = ctx.store()?;
-    let sizes: BTreeMap<String, u64> = volumes::list(&store)?
+    let reclaimed = prune_section(&ctx.store()?, args.all, &|_| true, out)?;
+    super::util::print_reclaimed(out, reclaimed)
+}
+
+/// Removes the unused anonymous volumes (all unused ones when `all`) `allowed` lets go
+/// and prints Docker's "Deleted Volumes:" section (nothing when none went); returns the
+/// bytes they held.
+pub fn prune_section(
+    store: &store::Store,
+    all: bool,
+    allowed: &dyn Fn(&volumes::Volume) -> bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let sizes: BTreeMap<String, u64> = volumes::list(store)?
         .into_iter()
         .map(|v| (v.name.clone(), dir_size(&v.mountpoint)))
         .collect();
-    let removed = runtime::container::prune_volumes(&store, args.all)?;
+    let removed = runtime::container::prune_volumes_matching(store, all, allowed)?;
     if !removed.is_empty() {
         writeln!(out, "Deleted Volumes:")?;
         for n in &removed {
@@ -144,13 +156,7 @@ pub fn prune(ctx: &Ctx, args: VolumePruneArgs, out: &mut dyn Write) -> anyhow::R
         }
         writeln!(out)?;
     }
-    let total: u64 = removed.iter().filter_map(|n| sizes.get(n)).sum();
-    writeln!(
-        out,
-        "Total reclaimed space: {}",
-        crate::render::units::reclaimed_size(total)
-    )?;
-    Ok(())
+    Ok(removed.iter().filter_map(|n| sizes.get(n)).sum())
 }
 
 /// Bytes of the files under `dir` (0 when it cannot be read).

@@ -509,7 +509,81 @@ pub const CASES: &[Case] = &[
         .cleanup("$E rm -f keep")
         .sorted(),
     whole("images_after_prune_all", "$E images -a"),
+    // ---- container prune leaves anonymous volumes (volume prune takes them)
+    whole(
+        "container_prune_keeps_anonymous_volumes",
+        "before=$($E volume ls -q | wc -l); $E container prune -f; \
+         echo \"volumes: $(( $($E volume ls -q | wc -l) - before ))\"",
+    )
+    .setup("$E create --network none -v /anon --name c-anon bb >/dev/null")
+    .cleanup("$E volume prune -f >/dev/null"),
+    // ---- system prune (the whole store; the build cache emptied first on both sides,
+    // since BuildKit's and strata's records of the base set's builds are not the same)
+    whole(
+        "system_prune_question_no",
+        "echo n | $E system prune; echo \"exit $?\"; $E ps -aq --filter name=c-sp",
+    )
+    .setup("$E create --network none --name c-sp bb >/dev/null")
+    .cleanup("$E rm -f c-sp"),
+    whole("system_prune_filter_unknown", "$E system prune -f --filter foo=bar"),
+    whole(
+        "system_prune_filter_dangling",
+        "$E system prune -f --filter dangling=false",
+    ),
+    whole(
+        "system_prune_filter_until_bad",
+        "$E system prune -f --filter until=xyz",
+    ),
+    whole(
+        "system_prune_stopped_and_dangling",
+        "$E system prune -f; $E ps -a --format '{{.Names}}'; $E images $C",
+    )
+    .setup(
+        "$E builder prune -af >/dev/null && $E create --network none --name c-sp bb >/dev/null \
+         && $E import \"$T\" $C:1 >/dev/null && $E import \"$T\" $C:1 >/dev/null",
+    )
+    .cleanup("$E rmi -f $C:1"),
+    whole(
+        "system_prune_label_filter",
+        "$E system prune -f --filter label=sp=me; $E ps -a --format '{{.Names}}' | sort",
+    )
+    .setup(
+        "$E create --network none --label sp=me --name c-sp-me bb >/dev/null \
+         && $E create --network none --name c-sp-other bb >/dev/null",
+    )
+    .cleanup("$E rm -f c-sp-me c-sp-other"),
+    whole(
+        "system_prune_all",
+        "$E system prune -a -f; $E images --format '{{.Repository}}' | sort",
+    )
+    .setup(
+        "$E create --network none --name c-sp-stopped bb >/dev/null \
+         && $E import \"$T\" $C:1 >/dev/null",
+    )
+    .cleanup("$E rm -f c-sp-stopped")
+    // Docker walks the images in map order; the layer both images share goes with the
+    // second one either way.
+    .sorted(),
+    // Docker 23 made `volume prune` (and so `system prune --volumes`) take only anonymous
+    // volumes; strata follows it, Docker 20.10 still names every unused volume.
+    whole(
+        "system_prune_volumes_question",
+        "echo n | $E system prune -a --volumes",
+    )
+    .reference(system_prune_volumes_question_reference),
 ];
+
+/// Docker 23+'s question for `system prune -a --volumes` (cli/command/system/prune.go).
+fn system_prune_volumes_question_reference(t: &str) -> Result<(), String> {
+    expect(
+        t,
+        "exit 0\n--- stdout\nWARNING! This will remove:\n  - all stopped containers\n  \
+         - all networks not used by at least one container\n  \
+         - all anonymous volumes not used by at least one container\n  \
+         - all images without at least one container associated to them\n  \
+         - all build cache\n\nAre you sure you want to continue? [y/N] --- stderr\n",
+    )
+}
 
 /// `want` exactly, or what differs.
 fn expect(transcript: &str, want: &str) -> Result<(), String> {
