@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the peer tools strata's tests check interoperability against (Docker Engine,
 # docker-registry, skopeo, umoci) and what the container tests run on (runc, a static busybox for test images,
-# tini for --init) from Debian's packages, and the S3 server the registry's object-storage
+# tini for --init, QEMU user emulation for foreign platforms) from Debian's packages, and the S3 server the registry's object-storage
 # tests run against (s3s-fs, from crates.io into ~/.cargo/bin), when they are missing.
 # Idempotent; the apt step needs root (or sudo) on Debian 12.
 set -euo pipefail
@@ -17,7 +17,7 @@ if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "$cargo_bin/s3s-fs" ]; then
 fi
 
 # command:package
-want=(dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace)
+want=(dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace qemu-aarch64-static:qemu-user-static)
 missing=()
 for entry in "${want[@]}"; do
   command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")

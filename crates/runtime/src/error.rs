@@ -62,6 +62,20 @@ pub enum RuntimeError {
         /// What it printed (its log or stderr), trimmed.
         message: String,
     },
+    /// Programs of a platform cannot run on this host (no emulation for it).
+    #[error(
+        "cannot run {platform} programs on this {host} host: {why}. To run them through QEMU \
+         emulation, install the handlers (`apt-get install qemu-user-static`) and register \
+         them with the F flag: `strata system binfmt --install` (as root)"
+    )]
+    CannotRun {
+        /// The platform asked for.
+        platform: String,
+        /// This host's platform.
+        host: String,
+        /// Why it cannot run here.
+        why: String,
+    },
     /// A container does not exist.
     #[error("No such container: {0}")]
     NoSuchContainer(String),

@@ -40,6 +40,7 @@ pub mod commit;
 pub mod console;
 pub mod container;
 pub mod diff;
+pub mod emulation;
 mod error;
 pub mod etc_files;
 pub mod exec;

@@ -264,6 +264,17 @@ pub enum SystemCommand {
     Df(DfArgs),
     /// Remove unused data.
     Prune(SystemPruneArgs),
+    /// Show which platforms this host runs (natively or through QEMU emulation), and
+    /// register the installed QEMU handlers.
+    Binfmt(BinfmtArgs),
+}
+
+/// `strata system binfmt`.
+#[derive(Debug, Args)]
+pub struct BinfmtArgs {
+    /// Register the QEMU handlers of qemu-user-static (with the F flag) in binfmt_misc.
+    #[arg(long)]
+    pub install: bool,
 }
 
 /// `strata system prune`.

@@ -47,6 +47,7 @@ mod save;
 mod security_flags;
 mod start;
 mod stop;
+mod system_binfmt;
 mod system_df;
 mod system_prune;
 mod tag;
@@ -250,6 +251,7 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Copy(a) => copy::run(ctx, a, out),
         Command::System(SystemCommand::Df(a)) => system_df::run(ctx, a, out),
         Command::System(SystemCommand::Prune(a)) => system_prune::run(ctx, a, out),
+        Command::System(SystemCommand::Binfmt(a)) => system_binfmt::run(a, out),
         Command::Builder(BuilderCommand::Prune(a)) => builder_prune::run(ctx, a, out),
         Command::Version(a) => version::run(a, out),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(ctx, a, out),
