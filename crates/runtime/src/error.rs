@@ -76,6 +76,14 @@ pub enum RuntimeError {
         /// Why it cannot run here.
         why: String,
     },
+    /// Writing a container's files as a tar failed.
+    #[error("cannot export container {container}")]
+    Export {
+        /// The container's ID.
+        container: String,
+        /// The cause.
+        source: layer::LayerError,
+    },
     /// A container does not exist.
     #[error("No such container: {0}")]
     NoSuchContainer(String),

@@ -44,6 +44,7 @@ pub mod emulation;
 mod error;
 pub mod etc_files;
 pub mod exec;
+mod export;
 mod inroot;
 pub mod logs;
 pub mod monitor;

@@ -58,26 +58,41 @@ pub fn plan(
     page_size: usize,
     index_off: bool,
 ) -> Result<MountPlan, RuntimeError> {
-    if layout.lowers.is_empty() {
+    let upper = path_str(&layout.upper)?;
+    let work = path_str(&layout.work)?;
+    plan_with(&layout.lowers, Some((upper, work)), page_size, index_off)
+}
+
+/// [`plan`] of a read-only overlay of `lowers` (top first): no upper or work directory,
+/// so it never conflicts with a writable mount of the same directories.
+pub fn plan_read_only(lowers: &[PathBuf], page_size: usize) -> Result<MountPlan, RuntimeError> {
+    plan_with(lowers, None, page_size, false)
+}
+
+fn plan_with(
+    lowers: &[PathBuf],
+    writable: Option<(&str, &str)>,
+    page_size: usize,
+    index_off: bool,
+) -> Result<MountPlan, RuntimeError> {
+    if lowers.is_empty() {
         return Err(RuntimeError::InvalidOptions(
             "an overlay needs at least one lower directory".into(),
         ));
     }
-    let lowers = layout
-        .lowers
+    let lowers = lowers
         .iter()
         .map(|p| path_str(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let upper = path_str(&layout.upper)?;
-    let work = path_str(&layout.work)?;
+    let extra: Vec<&str> = writable.map(|(u, w)| vec![u, w]).unwrap_or_default();
     let classic_safe = lowers
         .iter()
-        .chain([&upper, &work])
+        .chain(&extra)
         .all(|p| !p.contains([',', ':', '\\']));
-    let mut data = format!(
-        "lowerdir={},upperdir={upper},workdir={work}",
-        lowers.join(":")
-    );
+    let mut data = format!("lowerdir={}", lowers.join(":"));
+    if let Some((upper, work)) = writable {
+        data.push_str(&format!(",upperdir={upper},workdir={work}"));
+    }
     if index_off {
         data.push_str(",index=off");
     }
@@ -85,7 +100,7 @@ pub fn plan(
         return Ok(MountPlan::Classic(data));
     }
     let mut params: Vec<(String, String)> = Vec::with_capacity(lowers.len() + 3);
-    for p in lowers.iter().chain([&upper, &work]) {
+    for p in lowers.iter().chain(&extra) {
         if p.len() > FSCONFIG_MAX {
             return Err(RuntimeError::InvalidOptions(format!(
                 "overlay directory {p} is longer than {FSCONFIG_MAX} bytes"
@@ -97,8 +112,10 @@ pub fn plan(
             .iter()
             .map(|l| ("lowerdir+".to_string(), l.to_string())),
     );
-    params.push(("upperdir".into(), upper.into()));
-    params.push(("workdir".into(), work.into()));
+    if let Some((upper, work)) = writable {
+        params.push(("upperdir".into(), upper.into()));
+        params.push(("workdir".into(), work.into()));
+    }
     if index_off {
         params.push(("index".into(), "off".into()));
     }
@@ -171,18 +188,37 @@ pub fn mount_overlay(
     layout: &OverlayLayout,
     target: &Path,
 ) -> Result<(), RuntimeError> {
-    let page = rustix::param::page_size();
+    let plan = plan(layout, rustix::param::page_size(), kernel_has_index())?;
+    mount_plan(m, plan, layout.lowers.len(), target)
+}
+
+/// Mounts a read-only overlay of `lowers` (top first) on `target`: the merged view of a
+/// container's files (its upper directory as the top lower) without touching its mount.
+pub fn mount_overlay_read_only(
+    m: &impl Mounter,
+    lowers: &[PathBuf],
+    target: &Path,
+) -> Result<(), RuntimeError> {
+    let plan = plan_read_only(lowers, rustix::param::page_size())?;
+    mount_plan(m, plan, lowers.len(), target)
+}
+
+fn mount_plan(
+    m: &impl Mounter,
+    plan: MountPlan,
+    layers: usize,
+    target: &Path,
+) -> Result<(), RuntimeError> {
     let op = "mount overlay on";
-    match plan(layout, page, kernel_has_index())? {
+    match plan {
         MountPlan::Classic(data) => m
             .mount_classic(target, &data)
             .map_err(|e| RuntimeError::io(op, target, e)),
         MountPlan::Incremental(params) => m.mount_incremental(target, &params).map_err(|e| {
             let e = if e.raw_os_error() == Some(libc::EINVAL) {
                 std::io::Error::other(format!(
-                    "{e}; {} layers do not fit in one mount option string and this kernel \
-                     lacks overlay's lowerdir+ (Linux 6.8+)",
-                    layout.lowers.len()
+                    "{e}; {layers} layers do not fit in one mount option string and this \
+                     kernel lacks overlay's lowerdir+ (Linux 6.8+)"
                 ))
             } else {
                 e

@@ -113,6 +113,8 @@ pub enum Command {
     Rename(RenameArgs),
     /// Create a new image from a container's changes.
     Commit(CommitArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(ExportArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(DiffArgs),
     /// Manage containers.
@@ -201,6 +203,8 @@ pub enum ContainerCommand {
     Commit(CommitArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(DiffArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(ExportArgs),
     /// Remove all stopped containers.
     Prune(ForceArgs),
 }
@@ -267,6 +271,17 @@ pub enum SystemCommand {
     /// Show which platforms this host runs (natively or through QEMU emulation), and
     /// register the installed QEMU handlers.
     Binfmt(BinfmtArgs),
+}
+
+/// `strata export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to a file, instead of STDOUT.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// The container.
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
 }
 
 /// `strata system binfmt`.

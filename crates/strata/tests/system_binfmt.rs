@@ -46,8 +46,7 @@ fn install_registers_qemu_and_a_foreign_program_runs() {
     let dir = tempfile::tempdir().unwrap();
     let prog = dir.path().join("exit42");
     std::fs::write(&prog, arm64_exit_42()).unwrap();
-    std::fs::set_permissions(&prog, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(&prog, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let strata = env!("CARGO_BIN_EXE_strata");
     let script = format!(
         "set -e\n\
@@ -94,8 +93,7 @@ fn install_registers_qemu_and_a_foreign_program_runs() {
     assert_eq!(before["emulators"], serde_json::json!([]));
     // Install: registered now, and listed as supported.
     assert_eq!(
-        parts[1],
-        "installing: qemu-aarch64 OK\n    \"linux/arm64\",\n    \"qemu-aarch64\",\n",
+        parts[1], "installing: qemu-aarch64 OK\n    \"linux/arm64\",\n    \"qemu-aarch64\",\n",
         "{stdout}"
     );
     // Again: already there, nothing registered twice.

@@ -62,6 +62,11 @@ fn make_init_layer(init: &Path, build_sandbox: bool) -> Result<(), RuntimeError>
         }
         let p = init.join(f);
         fs::write(&p, b"").map_err(|e| RuntimeError::io("create", &p, e))?;
+        // Docker makes its init files 0755 (`ls -l /.dockerenv`, `export` show it).
+        if !build_sandbox {
+            fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .map_err(|e| RuntimeError::io("chmod", &p, e))?;
+        }
     }
     if build_sandbox {
         return Ok(());

@@ -13,6 +13,7 @@ mod copy;
 mod create;
 mod diff;
 mod exec;
+mod export;
 mod history;
 mod host_config_json;
 mod host_config_security;
@@ -282,6 +283,7 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
             commit::run(ctx, a, out)
         }
         Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => diff::run(ctx, a, out),
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => export::run(ctx, a),
         Command::Container(ContainerCommand::Prune(a)) => container::prune(ctx, a, out),
         Command::Registry(RegistryCommand::Serve(a)) => registry_serve::run(ctx, &a),
         Command::Registry(RegistryCommand::Gc(a)) => registry_serve::gc(ctx, &a),

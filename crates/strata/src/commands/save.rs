@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
         ));
     }
     if let Some(path) = &args.output
-        && let Some(dir) = missing_output_dir(path)
+        && let Some(dir) = util::missing_output_dir(path)
     {
         return Err(Plain::error(format!(
             "failed to save image: invalid output path: directory {:?} does not exist",
@@ -91,13 +91,6 @@ fn names_a_reference(name: &str) -> bool {
     }
 }
 
-/// The directory `-o PATH` would go in when it does not exist (Docker's
-/// `ValidateOutputPath`: the parent of the cleaned path, unless it is `.`).
-fn missing_output_dir(path: &std::path::Path) -> Option<std::path::PathBuf> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
-    (!dir.exists()).then(|| dir.to_path_buf())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,10 +116,16 @@ mod tests {
     fn output_into_a_missing_directory_is_named() {
         let p = std::path::Path::new("/nonexistent-strata-test/a/b.tar");
         assert_eq!(
-            missing_output_dir(p).as_deref(),
+            util::missing_output_dir(p).as_deref(),
             Some(std::path::Path::new("/nonexistent-strata-test/a"))
         );
-        assert_eq!(missing_output_dir(std::path::Path::new("b.tar")), None);
-        assert_eq!(missing_output_dir(std::path::Path::new("/tmp/b.tar")), None);
+        assert_eq!(
+            util::missing_output_dir(std::path::Path::new("b.tar")),
+            None
+        );
+        assert_eq!(
+            util::missing_output_dir(std::path::Path::new("/tmp/b.tar")),
+            None
+        );
     }
 }

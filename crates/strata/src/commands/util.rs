@@ -186,6 +186,14 @@ pub fn stdout_file() -> anyhow::Result<std::fs::File> {
     Ok(std::fs::File::from(fd))
 }
 
+/// The directory `-o PATH` would go in when it does not exist (Docker's client checks it
+/// before doing anything, in `ValidateOutputPath`: the parent of the cleaned path, unless
+/// it is `.`).
+pub fn missing_output_dir(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    (!dir.exists()).then(|| dir.to_path_buf())
+}
+
 /// A prune's last line: `Total reclaimed space: 1.2MB` (go-units, as Docker prints it).
 pub fn print_reclaimed(out: &mut dyn std::io::Write, bytes: u64) -> anyhow::Result<()> {
     writeln!(
