@@ -264,14 +264,15 @@ impl Tree {
         rel: &str,
         out: &mut Vec<Found>,
     ) -> Result<(), BuildError> {
-        let mut names: Vec<_> = fs::read_dir(dir)
+        // Entries, not names: an entry's metadata is a stat relative to the directory
+        // already open, not a lookup of the whole path again for each file.
+        let mut entries: Vec<fs::DirEntry> = fs::read_dir(dir)
             .map_err(|e| BuildError::io("read directory", dir, e))?
-            .map(|e| e.map(|e| e.file_name()))
             .collect::<Result<_, _>>()
             .map_err(|e| BuildError::io("read directory", dir, e))?;
-        names.sort();
-        for name in names {
-            let name = name.to_string_lossy().into_owned();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
             let child_ctx = if ctx_rel.is_empty() {
                 name.clone()
             } else {
@@ -302,7 +303,9 @@ impl Tree {
                 }
                 continue;
             }
-            let meta = fs::symlink_metadata(&path).map_err(|e| BuildError::io("read", &path, e))?;
+            let meta = entry
+                .metadata()
+                .map_err(|e| BuildError::io("read", &path, e))?;
             let is_dir = meta.is_dir();
             out.push(Found {
                 path: path.clone(),

@@ -8,7 +8,7 @@
 //! destination directory. Files are owned by `--chown` (numeric) or root, with their mode
 //! or `--chmod`; times are the sources' mtimes, clamped to `SOURCE_DATE_EPOCH`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
@@ -18,6 +18,7 @@ use oci::Digest;
 
 use crate::BuildError;
 use crate::context::{StatKey, Tree, stat_key};
+pub use crate::hashes::FileHashes;
 
 /// What a layer entry holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,71 +359,6 @@ fn entry(
         uid,
         gid,
         mtime,
-    }
-}
-
-/// Digests of host files, remembered by path, size, mtime and inode so that an unchanged
-/// file is not read again (within a build, and between builds when loaded from disk).
-#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
-pub struct FileHashes {
-    map: HashMap<PathBuf, (StatKey, String)>,
-    #[serde(skip)]
-    /// Files actually read (for tests and progress).
-    pub reads: u64,
-}
-
-impl FileHashes {
-    /// The sha256 of the file at `path`.
-    pub fn digest(&mut self, path: &Path) -> Result<Digest, BuildError> {
-        let meta = fs::metadata(path).map_err(|e| BuildError::io("read", path, e))?;
-        self.digest_as(path, stat_key(&meta))
-    }
-
-    /// The sha256 of the file at `path`, whose identity a walk found to be `key`: read
-    /// only when the table has no digest for that identity.
-    pub fn digest_as(&mut self, path: &Path, key: StatKey) -> Result<Digest, BuildError> {
-        if let Some((k, d)) = self.map.get(path)
-            && *k == key
-            && let Ok(d) = d.parse()
-        {
-            return Ok(d);
-        }
-        let mut f = fs::File::open(path).map_err(|e| BuildError::io("open", path, e))?;
-        let mut h = oci::Algorithm::Sha256.digester();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = f
-                .read(&mut buf)
-                .map_err(|e| BuildError::io("read", path, e))?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
-        let d = h.finish();
-        self.reads += 1;
-        self.map.insert(path.to_path_buf(), (key, d.to_string()));
-        Ok(d)
-    }
-
-    /// Adds what `other` learnt (a table filled by another stage's worker).
-    pub fn merge(&mut self, other: FileHashes) {
-        self.map.extend(other.map);
-        self.reads += other.reads;
-    }
-
-    /// Loads remembered digests from `path` (an empty table when missing or unreadable).
-    pub fn load(path: &Path) -> FileHashes {
-        fs::read(path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
-    }
-
-    /// Saves the table to `path` (temp file + rename).
-    pub fn save(&self, path: &Path) -> Result<(), BuildError> {
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        crate::cache::write_atomic(path, &bytes)
     }
 }
 

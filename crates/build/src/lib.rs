@@ -47,6 +47,7 @@ pub mod context;
 pub mod copy;
 mod error;
 pub mod export;
+pub mod hashes;
 pub mod history;
 pub mod lower;
 pub mod plan;

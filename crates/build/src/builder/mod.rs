@@ -261,10 +261,11 @@ pub fn build_planned(
     fs::create_dir_all(&tmp).map_err(|e| BuildError::io("create", &tmp, e))?;
     let (tx, rx) = mpsc::channel();
     let seq = AtomicUsize::new(0);
+    let hashes_path = FileHashes::path_for(&cache.file_hashes_path(), context.root());
     let mut b = Builder {
         store,
         req,
-        hashes: FileHashes::load(&cache.file_hashes_path()),
+        hashes: FileHashes::load(&hashes_path, context.root()),
         cache,
         lex: Lex::new(df.escape_token),
         file: req.dockerfile_name.clone(),
@@ -295,7 +296,7 @@ pub fn build_planned(
     }
     // Written (with an fsync) only when a file was read: a cached build learns nothing.
     if b.hashes.reads > 0 {
-        let _ = b.hashes.save(&b.cache.file_hashes_path());
+        let _ = b.hashes.save(&hashes_path, b.context.root());
     }
     remove_tree(&tmp);
     result
