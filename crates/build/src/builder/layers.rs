@@ -1,21 +1,21 @@
-//! Steps that add a layer (COPY, ADD, RUN): the cache lookup, the reason of a miss, and
-//! COPY/ADD written straight into a layer without a container.
+//! Steps that add a layer (COPY, ADD, RUN, WORKDIR): planned with their key, then looked
+//! up in the cache and, on a miss, executed — COPY/ADD written straight into a layer
+//! without a container.
 
+use super::steps::{LayerStep, Lookup, Step, What};
 use super::*;
 
 impl<'a> Builder<'a> {
-    /// COPY, ADD and RUN: steps that add a layer, served from the cache when possible.
-    pub(super) fn layer_step(
+    /// Plans COPY, ADD, RUN and a WORKDIR that creates its directory: expands the
+    /// instruction in the stage's state `img` and derives its key from the parent key,
+    /// the text, the ARGs it uses and its content. Nothing is executed.
+    pub(super) fn plan_layer(
         &mut self,
         img: &mut StageImage,
         args: &BTreeMap<String, String>,
         cmd: &Command,
-        label: &str,
         index: usize,
-        total: usize,
-    ) -> Result<(), BuildError> {
-        let id = self.step_start(label, index, total, &cmd.original);
-        let started = Instant::now();
+    ) -> Result<Step, BuildError> {
         let scope = Self::scope(img, args);
         let mut used = BTreeMap::new();
         let prepared = match &cmd.instruction {
@@ -30,10 +30,10 @@ impl<'a> Builder<'a> {
                     }
                 }
                 let argv = run::argv(img.config.config.shell.as_deref(), r);
-                let (mounts, described, content) =
-                    self.prepare_mounts(cmd, r, &scope, &mut used, args)?;
+                let (_, described, content) =
+                    self.prepare_mounts(cmd, r, &scope, &mut used, args, Phase::Plan)?;
                 let text = format!("RUN {argv:?} network={:?} mounts={described:?}", r.network);
-                Prepared::Run(r.clone(), argv, text, mounts, content)
+                Prepared::Run(r.clone(), argv, text, content)
             }
             Instruction::Copy(c) => {
                 let from = match &c.from {
@@ -74,9 +74,7 @@ impl<'a> Builder<'a> {
         };
         let created_by = self.created_by(img, cmd, &scope, &prepared);
         let (text, content, files) = match &prepared {
-            Prepared::Run(_, _, text, _, content) => {
-                (text.clone(), content.clone(), BTreeMap::new())
-            }
+            Prepared::Run(_, _, text, content) => (text.clone(), content.clone(), BTreeMap::new()),
             Prepared::Copy {
                 text,
                 digest,
@@ -88,26 +86,50 @@ impl<'a> Builder<'a> {
         let key = plan::step_key(&img.key, &text, &used, &content);
         let inputs = LastInputs {
             parent: img.key.to_string(),
-            text: text.clone(),
-            args: used.clone(),
+            text,
+            args: used,
             files,
         };
-        let inputs_path = self.store.layout().build_cache_step_inputs(
-            Digest::sha256_of(
-                format!(
-                    "{}\0{}\0{label}\0{}",
-                    self.context.root().display(),
-                    self.file,
-                    cmd.location.start_line
-                )
-                .as_bytes(),
-            )
-            .hex(),
-        );
-        let hit = if self.req.no_cache {
-            None
-        } else {
-            self.cache.get(self.store, self.lease, &key)
+        img.key = key.clone();
+        Ok(Step {
+            cmd: cmd.clone(),
+            index,
+            key,
+            lookup: if self.req.no_cache {
+                Lookup::Never("--no-cache")
+            } else {
+                Lookup::ByKey
+            },
+            config: img.config.config.clone(),
+            author: img.config.author.clone(),
+            what: What::Layer(Box::new(LayerStep {
+                prepared,
+                created_by,
+                inputs,
+                args: args.clone(),
+                arg_over_env: img.arg_over_env.clone(),
+            })),
+        })
+    }
+
+    /// Executes a planned layer step on the stage's image `img` (whose config is the one
+    /// the plan had before the step): the cache record of its key, or on a miss (or when
+    /// the plan says it is never cached) the step run and recorded.
+    pub(super) fn exec_layer(
+        &mut self,
+        img: &mut StageImage,
+        step: &Step,
+        ls: &LayerStep,
+        label: &str,
+        total: usize,
+    ) -> Result<(), BuildError> {
+        let cmd = &step.cmd;
+        let id = self.step_start(label, step.index, total, &cmd.original);
+        let started = Instant::now();
+        let key = &step.key;
+        let hit = match step.lookup {
+            Lookup::ByKey => self.cache.get(self.store, self.lease, key),
+            Lookup::Never(_) => None,
         };
         let cached = hit.is_some();
         let record = match hit {
@@ -117,25 +139,33 @@ impl<'a> Builder<'a> {
                 rec
             }
             None => {
-                let reason = if self.req.no_cache {
-                    "--no-cache".to_string()
-                } else {
-                    miss_reason(&inputs_path, &inputs)
+                let inputs_path = self.store.layout().build_cache_step_inputs(
+                    Digest::sha256_of(
+                        format!(
+                            "{}\0{}\0{label}\0{}",
+                            self.context.root().display(),
+                            self.file,
+                            cmd.location.start_line
+                        )
+                        .as_bytes(),
+                    )
+                    .hex(),
+                );
+                let reason = match step.lookup {
+                    Lookup::Never(why) => why.to_string(),
+                    Lookup::ByKey => miss_reason(&inputs_path, &ls.inputs),
                 };
                 self.emit(Event::Miss { id, reason });
-                let (layer, diff_id) = match prepared {
+                let (layer, diff_id) = match &ls.prepared {
                     Prepared::Copy {
-                        entries,
                         source,
                         chown_names,
                         ..
                     } => {
-                        let mut entries = match entries {
-                            Some(e) => e,
-                            None => self.copy_entries(cmd, &source)?,
-                        };
+                        let source = self.resolve_dest(img, cmd, source)?;
+                        let mut entries = self.copy_entries(cmd, &source)?;
                         if let Some(names) = chown_names {
-                            let (uid, gid) = self.resolve_chown(img, &names)?;
+                            let (uid, gid) = self.resolve_chown(img, names)?;
                             for e in &mut entries {
                                 e.uid = uid;
                                 e.gid = gid;
@@ -152,24 +182,34 @@ impl<'a> Builder<'a> {
                     }
                     Prepared::Workdir {
                         path, user, line, ..
-                    } => self.workdir_layer(img, &path, user.as_deref(), line)?,
-                    Prepared::Run(r, argv, _, mounts, _) => {
-                        self.run_step(img, args, cmd, id, &r, argv, mounts)?
+                    } => self.workdir_layer(img, path, user.as_deref(), *line)?,
+                    Prepared::Run(r, argv, ..) => {
+                        // RUN sees the stage's ARGs as the plan had them at this step.
+                        img.arg_over_env = ls.arg_over_env.clone();
+                        let scope = Self::scope(img, &ls.args);
+                        let (mounts, ..) = self.prepare_mounts(
+                            cmd,
+                            r,
+                            &scope,
+                            &mut BTreeMap::new(),
+                            &ls.args,
+                            Phase::Exec,
+                        )?;
+                        self.run_step(img, &ls.args, cmd, id, r, argv.clone(), mounts)?
                     }
                 };
                 self.executed += 1;
                 // COPY, ADD and RUN change no config; the record keeps it for the chain.
-                let config = img.config.config.clone();
                 let rec = CacheRecord {
                     layer: Some(layer),
                     diff_id: Some(diff_id),
-                    history: self.history(created_by.clone(), false, None),
-                    config,
+                    history: self.history(ls.created_by.clone(), false, None),
+                    config: step.config.clone(),
                 };
-                self.cache.put(self.store, &key, &rec)?;
+                self.cache.put(self.store, key, &rec)?;
                 let _ = write_atomic(
                     &inputs_path,
-                    &serde_json::to_vec(&inputs).unwrap_or_default(),
+                    &serde_json::to_vec(&ls.inputs).unwrap_or_default(),
                 );
                 rec
             }
@@ -179,14 +219,12 @@ impl<'a> Builder<'a> {
             img.layers.push(layer.clone());
             img.config.rootfs.diff_ids.push(diff_id.clone());
         }
-        img.config.config = record.config;
         // A record cached by an older strata may carry another text: the history is
         // always BuildKit's.
         let mut history = record.history;
-        history.created_by = Some(created_by);
+        history.created_by = Some(ls.created_by.clone());
         history.comment = Some(crate::history::COMMENT.into());
         img.config.history.push(history);
-        img.key = key;
         if !cached {
             self.emit(Event::Done {
                 id,
@@ -317,33 +355,6 @@ impl<'a> Builder<'a> {
         for e in exclude {
             excludes.push(self.expand(cmd, e, scope, used, args)?);
         }
-        // Whether the destination already is a directory decides where a file goes.
-        let lower = Lower::of(self.store, &img.layers, &mut self.lower_memo)?;
-        let real = lower.resolve_parents(&format!("{}/.", copy::clean_dest(&dest)));
-        // BuildKit resolves the whole destination inside the root, its last component too:
-        // COPY onto a symlink writes where the link points, never replaces the link.
-        if real != copy::clean_dest(&dest) {
-            let slash = if dest.ends_with('/') { "/" } else { "" };
-            dest = format!("/{real}{slash}");
-        }
-        opts.existing = match lower.get(&real) {
-            None | Some(Node::Whiteout | Node::Opaque) => copy::Existing::Nothing,
-            Some(Node::Dir(..)) => copy::Existing::Dir,
-            Some(_) => copy::Existing::Other,
-        };
-        // A file where the copy needs a directory fails, as Docker's mkdir does.
-        let mut prefix = String::new();
-        let parts: Vec<&str> = real.split('/').filter(|c| !c.is_empty()).collect();
-        for (i, c) in parts.iter().enumerate() {
-            if !prefix.is_empty() {
-                prefix.push('/');
-            }
-            prefix.push_str(c);
-            let needs_dir = i + 1 < parts.len() || dest.ends_with('/');
-            if needs_dir && matches!(lower.get(&prefix), Some(Node::Other)) {
-                return Err(self.at(cmd, format!("mkdir /{prefix}: not a directory")));
-            }
-        }
         let source = CopySource {
             from: from.clone(),
             srcs: srcs.clone(),
@@ -352,20 +363,33 @@ impl<'a> Builder<'a> {
             opts: opts.clone(),
             excludes: excludes.clone(),
         };
-        // From the context, the key holds the content of what is copied (the context's
-        // metadata cache makes that cheap). From a stage or an image, it holds the source's
-        // layers instead: the same layers are the same files, so a cached step never
-        // unpacks and re-hashes the source (the entries are made only when it runs).
-        let (digest, files, entries) = match &from {
+        // From the context, the key holds the content of what is copied, from the
+        // context's metadata cache. The destination is as written (below WORKDIR): where
+        // it lands in the layers below is fixed by the parent key, and resolved only when
+        // the step runs. From a stage, the key holds the stage's own key; from an image, its
+        // ID: a cached step never unpacks nor re-hashes its source.
+        let (digest, files) = match &from {
             None => {
-                let entries = self.copy_entries(cmd, &source)?;
-                let (digest, files) = copy::content_digest(&entries, &mut self.hashes)?;
-                (digest, files, Some(entries))
+                let tree = self.context.excluding(&source.excludes)?;
+                let mut key_opts = source.opts.clone();
+                // A destination ending in `/` is a directory; otherwise, as if nothing
+                // were there (a directory the layers below hold changes no content).
+                key_opts.existing = if dest.ends_with('/') {
+                    copy::Existing::Dir
+                } else {
+                    copy::Existing::Nothing
+                };
+                let entries = copy::entries(&tree, &srcs, &source.inline, &dest, &key_opts)
+                    .or_else(|_| {
+                        key_opts.existing = copy::Existing::Dir;
+                        copy::entries(&tree, &srcs, &source.inline, &dest, &key_opts)
+                    })?;
+                copy::content_digest(&entries, &mut self.hashes)?
             }
             Some(f) => {
                 let digest = self.source_identity(f, &source.inline)?;
                 let files = BTreeMap::from([(format!("{FROM_MARK}{f}"), digest.to_string())]);
-                (digest, files, None)
+                (digest, files)
             }
         };
         let mut text = keyword.to_string();
@@ -392,10 +416,48 @@ impl<'a> Builder<'a> {
             text,
             digest,
             files,
-            entries,
             source,
             chown_names,
         })
+    }
+
+    /// Where a planned COPY/ADD lands in the stage's layers `img`: the destination with
+    /// its symlinks resolved inside the root, and what is already there. A file where the
+    /// copy needs a directory fails, as Docker's mkdir does.
+    pub(super) fn resolve_dest(
+        &mut self,
+        img: &StageImage,
+        cmd: &Command,
+        source: &CopySource,
+    ) -> Result<CopySource, BuildError> {
+        let mut source = source.clone();
+        let dest = &mut source.dest;
+        let lower = Lower::of(self.store, &img.layers, &mut self.lower_memo)?;
+        let real = lower.resolve_parents(&format!("{}/.", copy::clean_dest(dest)));
+        // BuildKit resolves the whole destination inside the root, its last component too:
+        // COPY onto a symlink writes where the link points, never replaces the link.
+        if real != copy::clean_dest(dest) {
+            let slash = if dest.ends_with('/') { "/" } else { "" };
+            *dest = format!("/{real}{slash}");
+        }
+        source.opts.existing = match lower.get(&real) {
+            None | Some(Node::Whiteout | Node::Opaque) => copy::Existing::Nothing,
+            Some(Node::Dir(..)) => copy::Existing::Dir,
+            Some(_) => copy::Existing::Other,
+        };
+        let mut prefix = String::new();
+        let parts: Vec<&str> = real.split('/').filter(|c| !c.is_empty()).collect();
+        for (i, c) in parts.iter().enumerate() {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(c);
+            let needs_dir = i + 1 < parts.len() || source.dest.ends_with('/');
+            if needs_dir && matches!(lower.get(&prefix), Some(Node::Other)) {
+                return Err(self.at(cmd, format!("mkdir /{prefix}: not a directory")));
+            }
+        }
+        Ok(source)
     }
 
     /// The entries a COPY/ADD writes, read from the context or from the unpacked root of
@@ -426,22 +488,26 @@ impl<'a> Builder<'a> {
         })
     }
 
-    /// What a `--from` source is, for a cache key: the digest of its layers' diffIDs in
-    /// order (its whole filesystem) and of any inline heredoc sources.
-    fn source_identity(
+    /// What a `--from` source is, for a cache key: the source stage's final key (which
+    /// chains everything that made its filesystem), or the ID of the image copied from,
+    /// and the digests of any inline heredoc sources. Nothing of the source is read.
+    pub(super) fn source_identity(
         &mut self,
         from: &str,
         inline: &[(String, Vec<u8>)],
     ) -> Result<Digest, BuildError> {
-        let diff_ids = match self.stage_by_name(from) {
-            Some(img) => img.config.rootfs.diff_ids.clone(),
-            None => self.load_image(from)?.config.rootfs.diff_ids,
+        let source = match self.all.find(from).and_then(|i| self.stage_keys.get(&i)) {
+            Some(key) => format!("stage {key}"),
+            None => {
+                let img = self.load_image(from)?;
+                format!("image {}", Digest::sha256_of(&img.config.to_vec()))
+            }
         };
         let inline: Vec<(&String, Digest)> = inline
             .iter()
             .map(|(n, d)| (n, Digest::sha256_of(d)))
             .collect();
-        let json = serde_json::json!({ "from": diff_ids, "inline": inline });
+        let json = serde_json::json!({ "from": source, "inline": inline });
         Ok(Digest::sha256_of(json.to_string().as_bytes()))
     }
 
@@ -529,6 +595,7 @@ impl<'a> Builder<'a> {
 }
 
 /// What a COPY or ADD copies, expanded: enough to make its entries when it runs.
+#[derive(Clone)]
 pub(super) struct CopySource {
     from: Option<String>,
     srcs: Vec<String>,
@@ -553,21 +620,14 @@ pub(super) struct CopySpec<'a> {
 }
 
 pub(super) enum Prepared {
-    /// The RUN, its argv, its key text, its mounts and the content digests of its binds.
-    Run(
-        dockerfile::Run,
-        Vec<String>,
-        String,
-        Vec<runtime::MountSpec>,
-        Vec<Digest>,
-    ),
+    /// The RUN, its argv, its key text and the content digests of its binds (its mounts
+    /// are made when it runs).
+    Run(dockerfile::Run, Vec<String>, String, Vec<Digest>),
     Copy {
         text: String,
         digest: Digest,
         files: BTreeMap<String, String>,
-        /// Made when preparing a copy from the context; from a stage or an image, only
-        /// when the step runs (from `source`).
-        entries: Option<Vec<copy::Entry>>,
+        /// What it copies; its entries are made when the step runs.
         source: CopySource,
         /// `--chown` given by name, resolved when the step runs.
         chown_names: Option<String>,

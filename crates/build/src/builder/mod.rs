@@ -27,7 +27,11 @@ use crate::{BuildError, run};
 mod config;
 mod layers;
 mod run_step;
+mod steps;
 mod workdir;
+
+use run_step::Phase;
+use steps::StagePlan;
 
 /// What to build and how.
 #[derive(Debug, Clone, Default)]
@@ -150,6 +154,9 @@ struct Builder<'a> {
     lower_memo: HashMap<Digest, Vec<(String, Node)>>,
     /// Every stage of the Dockerfile, to find `--from` names.
     all: &'a Stages,
+    /// The final key of each stage planned so far (by index): what a `COPY --from` or
+    /// `RUN --mount=from=` of it is keyed on.
+    stage_keys: HashMap<usize, Digest>,
 }
 
 /// What workers send to the scheduler.
@@ -163,7 +170,6 @@ struct StageDone {
     image: StageImage,
     executed: usize,
     cached: usize,
-    hashes: FileHashes,
 }
 
 /// Builds the image `req` describes into `store`, reporting progress to `events`.
@@ -284,11 +290,16 @@ pub fn build_planned(
         runtime: None,
         lower_memo: HashMap::new(),
         all: stages,
+        stage_keys: HashMap::new(),
     };
-    let result = schedule(&mut b, stages, plan, &rx, events).and_then(|done| {
-        let img = done[&plan.target].clone();
-        b.commit(img, &tags)
-    });
+    // Every step's key, before anything executes.
+    let result = match b.plan_stages(stages, plan) {
+        Ok(planned) => schedule(&mut b, stages, plan, &planned, &rx, events).and_then(|done| {
+            let img = done[&plan.target].clone();
+            b.commit(img, &tags)
+        }),
+        Err(e) => Err(e),
+    };
     for m in rx.try_iter() {
         if let Msg::Event(e) = m {
             events(&e);
@@ -310,6 +321,7 @@ fn schedule<'a>(
     b: &mut Builder<'a>,
     stages: &'a Stages,
     plan: &'a plan::Plan,
+    planned: &HashMap<usize, StagePlan>,
     rx: &mpsc::Receiver<Msg>,
     events: &mut dyn FnMut(&Event),
 ) -> Result<HashMap<usize, StageImage>, BuildError> {
@@ -329,13 +341,13 @@ fn schedule<'a>(
                     running += 1;
                     let mut w = b.worker(&done, ps.index);
                     let stage = &stages.stages[ps.index];
+                    let sp = &planned[&ps.index];
                     s.spawn(move || {
-                        let r = w.run_stage(stage, ps).map(|image| {
+                        let r = w.run_stage(stage, sp).map(|image| {
                             Box::new(StageDone {
                                 image,
                                 executed: w.executed,
                                 cached: w.cached,
-                                hashes: std::mem::take(&mut w.hashes),
                             })
                         });
                         let _ = w.events.send(Msg::Stage(ps.index, r));
@@ -352,7 +364,6 @@ fn schedule<'a>(
                     let d = *d;
                     b.executed += d.executed;
                     b.cached += d.cached;
-                    b.hashes.merge(d.hashes);
                     done.insert(i, d.image);
                 }
                 Ok(Msg::Stage(_, Err(e))) => {
@@ -455,9 +466,8 @@ fn timestamp(epoch: Option<i64>) -> String {
 impl<'a> Builder<'a> {
     /// A builder for stage `index` on another thread: shares the store, lease and
     /// counters, and starts from the stages already `done`.
+    /// The context's digests stay with the scheduler: the plan made every key.
     fn worker(&self, done: &HashMap<usize, StageImage>, index: usize) -> Builder<'a> {
-        let mut hashes = self.hashes.clone();
-        hashes.reads = 0;
         Builder {
             store: self.store,
             req: self.req,
@@ -465,7 +475,7 @@ impl<'a> Builder<'a> {
             lex: self.lex.clone(),
             file: self.file.clone(),
             context: self.context.clone(),
-            hashes,
+            hashes: FileHashes::default(),
             lease: self.lease,
             events: self.events.clone(),
             seq: self.seq,
@@ -480,92 +490,7 @@ impl<'a> Builder<'a> {
             runtime: self.runtime.clone(),
             lower_memo: HashMap::new(),
             all: self.all,
-        }
-    }
-
-    /// Builds one stage, its dependencies being in `self.stages`.
-    fn run_stage(
-        &mut self,
-        stage: &dockerfile::Stage,
-        ps: &plan::PlannedStage,
-    ) -> Result<StageImage, BuildError> {
-        fs::create_dir_all(&self.tmp).map_err(|e| BuildError::io("create", &self.tmp, e))?;
-        {
-            let label = stage
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("stage-{}", ps.index));
-            // BuildKit numbers the steps that do something: FROM, RUN, COPY, ADD, WORKDIR.
-            let is_op = |c: &Command| {
-                matches!(
-                    c.instruction,
-                    Instruction::Run(_)
-                        | Instruction::Copy(_)
-                        | Instruction::Add(_)
-                        | Instruction::Workdir(_)
-                )
-            };
-            let total = stage.commands.iter().filter(|c| is_op(c)).count() + 1;
-            let mut index = 1;
-            let id = self.step_start(&label, 1, total, &format!("FROM {}", stage.from.image));
-            let mut img = match &ps.base {
-                Base::Scratch => {
-                    let mut config = ImageConfig::default();
-                    config.set_platform(&self.platform);
-                    // BuildKit's empty image: the default PATH, and `/` as working dir.
-                    config.config.env = vec![format!("PATH={}", runtime::spec::DEFAULT_PATH)];
-                    config.config.working_dir = Some("/".into());
-                    StageImage {
-                        config,
-                        layers: Vec::new(),
-                        key: plan::base_key(None, &self.platform),
-                        args: BTreeMap::new(),
-                        arg_over_env: BTreeSet::new(),
-                        declared: Vec::new(),
-                    }
-                }
-                Base::Stage(s) => self.stages[s].clone(),
-                Base::Image(name) => self.load_image(name)?,
-            };
-            // A stage's RUN history lists only the ARGs it declares itself (BuildKit),
-            // though it inherits their values from its base stage.
-            img.declared.clear();
-            if !matches!(ps.base, Base::Stage(_)) {
-                img.key = plan::base_key(
-                    matches!(ps.base, Base::Image(_))
-                        .then(|| Digest::sha256_of(&img.config.to_vec()))
-                        .as_ref(),
-                    &self.platform,
-                );
-            }
-            self.emit(Event::Done { id, seconds: 0.0 });
-            let mut args: BTreeMap<String, String> = std::mem::take(&mut img.args);
-            // ONBUILD triggers of the base run first.
-            let triggers = std::mem::take(&mut img.config.config.on_build);
-            if !triggers.is_empty() {
-                let text = format!("FROM scratch\n{}\n", triggers.join("\n"));
-                let df = dockerfile::parse_named("ONBUILD", &text)?;
-                let parsed = dockerfile::instructions(&df)?;
-                for cmd in &parsed.stages[0].commands {
-                    self.step(&mut img, &mut args, cmd, &label, index, total)?;
-                }
-            }
-            let mut cmd_set = false;
-            for cmd in &stage.commands {
-                if is_op(cmd) {
-                    index += 1;
-                }
-                if matches!(cmd.instruction, Instruction::Cmd(_)) {
-                    cmd_set = true;
-                }
-                if matches!(cmd.instruction, Instruction::Entrypoint(_)) && !cmd_set {
-                    // A new ENTRYPOINT drops the base image's CMD, as Docker does.
-                    img.config.config.cmd = None;
-                }
-                self.step(&mut img, &mut args, cmd, &label, index, total)?;
-            }
-            img.args = args;
-            Ok(img)
+            stage_keys: self.stage_keys.clone(),
         }
     }
 
