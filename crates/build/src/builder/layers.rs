@@ -113,13 +113,14 @@ impl<'a> Builder<'a> {
     }
 
     /// Executes a planned layer step on the stage's image `img` (whose config is the one
-    /// the plan had before the step): the cache record of its key, or on a miss (or when
-    /// the plan says it is never cached) the step run and recorded.
+    /// the plan had before the step): `hit`, the cache record of its key, or on a miss (or
+    /// when the plan says it is never cached) the step run and recorded.
     pub(super) fn exec_layer(
         &mut self,
         img: &mut StageImage,
         step: &Step,
         ls: &LayerStep,
+        hit: Option<CacheRecord>,
         label: &str,
         total: usize,
     ) -> Result<(), BuildError> {
@@ -127,10 +128,6 @@ impl<'a> Builder<'a> {
         let id = self.step_start(label, step.index, total, &cmd.original);
         let started = Instant::now();
         let key = &step.key;
-        let hit = match step.lookup {
-            Lookup::ByKey => self.cache.get(self.store, self.lease, key),
-            Lookup::Never(_) => None,
-        };
         let cached = hit.is_some();
         let record = match hit {
             Some(rec) => {
@@ -214,8 +211,8 @@ impl<'a> Builder<'a> {
                 rec
             }
         };
+        // The layer is held already: a hit's by the lookup, a new one's by its writer.
         if let (Some(layer), Some(diff_id)) = (&record.layer, &record.diff_id) {
-            self.lease.add(&layer.digest)?;
             img.layers.push(layer.clone());
             img.config.rootfs.diff_ids.push(diff_id.clone());
         }
@@ -550,7 +547,9 @@ impl<'a> Builder<'a> {
                 (img.layers, img.config.rootfs.diff_ids)
             }
         };
-        let dir = self.tmp.join(format!("root-{}", self.roots.len()));
+        let dir = self
+            .ensure_tmp()?
+            .join(format!("root-{}", self.roots.len()));
         if rustix::process::geteuid().is_root() && layers.len() == diff_ids.len() {
             // Hard links into the layers' snapshots, made once and kept between builds
             // (a RUN of the stage made most of them already): no layer is read again.

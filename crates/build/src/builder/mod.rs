@@ -264,7 +264,6 @@ pub fn build_planned(
         .layout()
         .tmp_dir()
         .join(format!("build-{}-{}", std::process::id(), unique()));
-    fs::create_dir_all(&tmp).map_err(|e| BuildError::io("create", &tmp, e))?;
     let (tx, rx) = mpsc::channel();
     let seq = AtomicUsize::new(0);
     let hashes_path = FileHashes::path_for(&cache.file_hashes_path(), context.root());
@@ -494,6 +493,12 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The stage's temporary directory, made on first use: a cached build makes none.
+    fn ensure_tmp(&self) -> Result<&Path, BuildError> {
+        fs::create_dir_all(&self.tmp).map_err(|e| BuildError::io("create", &self.tmp, e))?;
+        Ok(&self.tmp)
+    }
+
     fn emit(&mut self, e: Event) {
         let _ = self.events.send(Msg::Event(e));
     }
@@ -539,9 +544,9 @@ impl<'a> Builder<'a> {
         config.docker_version = None;
         let manifest = Manifest::from_slice(&self.store.manifest_bytes(&info.manifest)?)
             .map_err(|e| bad(e.to_string()))?;
-        for l in &manifest.layers {
-            self.lease.add(&l.digest)?;
-        }
+        // One transaction for all of them, not one each.
+        let digests: Vec<Digest> = manifest.layers.iter().map(|l| l.digest.clone()).collect();
+        self.lease.add_all(&digests)?;
         Ok(StageImage {
             config,
             layers: manifest.layers,

@@ -92,7 +92,7 @@ impl<'a> Builder<'a> {
                     let mut host = tree.root().join(&rel);
                     if !m.read_only {
                         // Writes to an `rw` bind are thrown away, as BuildKit does: mount a copy.
-                        let copy_dir = self.tmp.join(format!("bind-{}", unique()));
+                        let copy_dir = self.ensure_tmp()?.join(format!("bind-{}", unique()));
                         copy_tree(&host, &copy_dir)?;
                         host = copy_dir;
                     }
@@ -199,7 +199,7 @@ impl<'a> Builder<'a> {
         if phase == Phase::Plan {
             return Ok(());
         }
-        let file = self.tmp.join(format!("secret-{}", unique()));
+        let file = self.ensure_tmp()?.join(format!("secret-{}", unique()));
         {
             use std::os::unix::fs::OpenOptionsExt;
             let mut f = fs::OpenOptions::new()

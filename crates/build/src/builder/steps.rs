@@ -196,7 +196,6 @@ impl<'a> Builder<'a> {
         stage: &dockerfile::Stage,
         sp: &StagePlan,
     ) -> Result<StageImage, BuildError> {
-        fs::create_dir_all(&self.tmp).map_err(|e| BuildError::io("create", &self.tmp, e))?;
         let id = self.step_start(
             &sp.label,
             1,
@@ -209,6 +208,15 @@ impl<'a> Builder<'a> {
         };
         img.key = sp.base_key.clone();
         self.emit(Event::Done { id, seconds: 0.0 });
+        // Every planned key is known: one lookup for the stage (its layers leased at
+        // once) rather than one per step.
+        let keys: Vec<&Digest> = sp
+            .steps
+            .iter()
+            .filter(|s| matches!(s.what, What::Layer(_)) && s.lookup == Lookup::ByKey)
+            .map(|s| &s.key)
+            .collect();
+        let mut hits = self.cache.get_all(self.store, self.lease, &keys);
         for step in &sp.steps {
             crate::cancel::check()?;
             match &step.what {
@@ -219,7 +227,8 @@ impl<'a> Builder<'a> {
                     }
                 }
                 What::Layer(ls) => {
-                    self.exec_layer(&mut img, step, ls, &sp.label, sp.total)?;
+                    let hit = hits.remove(&step.key);
+                    self.exec_layer(&mut img, step, ls, hit, &sp.label, sp.total)?;
                 }
             }
             img.config.config = step.config.clone();
