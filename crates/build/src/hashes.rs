@@ -26,7 +26,9 @@ const MAGIC: &[u8] = b"strata-context-hashes 1\n";
 /// which showed in cached builds), with the identity they were read at.
 #[derive(Debug, Default, Clone)]
 pub struct FileHashes {
-    map: HashMap<Vec<u8>, (StatKey, Digest)>,
+    /// The digest as its 64 hex digits: made a `Digest` when used, not for every entry of
+    /// a loaded table.
+    map: HashMap<Vec<u8>, (StatKey, [u8; 64])>,
     /// Files actually read (for tests and progress).
     pub reads: u64,
 }
@@ -42,10 +44,13 @@ impl FileHashes {
     /// only when the table has no digest for that identity.
     pub fn digest_as(&mut self, path: &Path, key: StatKey) -> Result<Digest, BuildError> {
         let name = path.as_os_str().as_bytes();
-        if let Some((k, d)) = self.map.get(name)
+        if let Some((k, hex)) = self.map.get(name)
             && *k == key
+            && let Some(d) = std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| Digest::new(oci::Algorithm::Sha256, h).ok())
         {
-            return Ok(d.clone());
+            return Ok(d);
         }
         let mut f = fs::File::open(path).map_err(|e| BuildError::io("open", path, e))?;
         let mut h = oci::Algorithm::Sha256.digester();
@@ -61,7 +66,9 @@ impl FileHashes {
         }
         let d = h.finish();
         self.reads += 1;
-        self.map.insert(name.to_vec(), (key, d.clone()));
+        let mut hex = [0u8; 64];
+        hex.copy_from_slice(d.hex().as_bytes());
+        self.map.insert(name.to_vec(), (key, hex));
         Ok(d)
     }
 
@@ -112,7 +119,7 @@ impl FileHashes {
             out.extend_from_slice(&mtime.to_le_bytes());
             out.extend_from_slice(&nsec.to_le_bytes());
             out.extend_from_slice(&ino.to_le_bytes());
-            out.extend_from_slice(d.hex().as_bytes());
+            out.extend_from_slice(d);
         }
         out
     }
@@ -139,8 +146,7 @@ impl FileHashes {
                 let mtime = u64_of(take(&mut rest, 8)?) as i64;
                 let nsec = u64_of(take(&mut rest, 8)?) as i64;
                 let ino = u64_of(take(&mut rest, 8)?);
-                let hex = std::str::from_utf8(take(&mut rest, 64)?).ok()?;
-                let d = Digest::new(oci::Algorithm::Sha256, hex).ok()?;
+                let d: [u8; 64] = take(&mut rest, 64)?.try_into().ok()?;
                 let mut name = prefix.clone();
                 name.extend_from_slice(rel);
                 Some((name, ((size, mtime, nsec, ino), d)))
