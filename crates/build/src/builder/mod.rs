@@ -25,13 +25,15 @@ use crate::progress::Event;
 use crate::{BuildError, run};
 
 mod config;
+mod copy_step;
 mod layers;
 mod run_step;
+mod schedule;
 mod steps;
 mod workdir;
 
 use run_step::Phase;
-use steps::StagePlan;
+use schedule::{Msg, schedule};
 
 /// What to build and how.
 #[derive(Debug, Clone, Default)]
@@ -157,19 +159,6 @@ struct Builder<'a> {
     /// The final key of each stage planned so far (by index): what a `COPY --from` or
     /// `RUN --mount=from=` of it is keyed on.
     stage_keys: HashMap<usize, Digest>,
-}
-
-/// What workers send to the scheduler.
-enum Msg {
-    Event(Event),
-    Stage(usize, Result<Box<StageDone>, BuildError>),
-}
-
-/// A finished stage and what its worker counted.
-struct StageDone {
-    image: StageImage,
-    executed: usize,
-    cached: usize,
 }
 
 /// Builds the image `req` describes into `store`, reporting progress to `events`.
@@ -312,73 +301,6 @@ pub fn build_planned(
     result
 }
 
-/// Runs the planned stages, each on its own thread as soon as every stage it depends on
-/// is done, so independent stages build in parallel. Events are passed to `events` on
-/// this thread, in the order they happen. After a failure no new stage starts; the first
-/// error is returned once running stages have ended.
-fn schedule<'a>(
-    b: &mut Builder<'a>,
-    stages: &'a Stages,
-    plan: &'a plan::Plan,
-    planned: &HashMap<usize, StagePlan>,
-    rx: &mpsc::Receiver<Msg>,
-    events: &mut dyn FnMut(&Event),
-) -> Result<HashMap<usize, StageImage>, BuildError> {
-    let mut done: HashMap<usize, StageImage> = HashMap::new();
-    let mut started = std::collections::HashSet::new();
-    let mut running = 0;
-    let mut failed = None;
-    std::thread::scope(|s| {
-        loop {
-            if failed.is_none() {
-                for ps in &plan.stages {
-                    if started.contains(&ps.index) || !ps.deps.iter().all(|d| done.contains_key(d))
-                    {
-                        continue;
-                    }
-                    started.insert(ps.index);
-                    running += 1;
-                    let mut w = b.worker(&done, ps.index);
-                    let stage = &stages.stages[ps.index];
-                    let sp = &planned[&ps.index];
-                    s.spawn(move || {
-                        let r = w.run_stage(stage, sp).map(|image| {
-                            Box::new(StageDone {
-                                image,
-                                executed: w.executed,
-                                cached: w.cached,
-                            })
-                        });
-                        let _ = w.events.send(Msg::Stage(ps.index, r));
-                    });
-                }
-            }
-            if running == 0 {
-                break;
-            }
-            match rx.recv() {
-                Ok(Msg::Event(e)) => events(&e),
-                Ok(Msg::Stage(i, Ok(d))) => {
-                    running -= 1;
-                    let d = *d;
-                    b.executed += d.executed;
-                    b.cached += d.cached;
-                    done.insert(i, d.image);
-                }
-                Ok(Msg::Stage(_, Err(e))) => {
-                    running -= 1;
-                    failed.get_or_insert(e);
-                }
-                Err(_) => break,
-            }
-        }
-    });
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(done),
-    }
-}
-
 /// Removes what builds killed with SIGKILL left in `store`: their RUN containers (with
 /// [`runtime::container::reap`]; `runtime` gives the OCI runtime, asked for only when one
 /// is needed), their temporary directories and the ingests they had begun. Cheap when
@@ -463,36 +385,6 @@ fn timestamp(epoch: Option<i64>) -> String {
 }
 
 impl<'a> Builder<'a> {
-    /// A builder for stage `index` on another thread: shares the store, lease and
-    /// counters, and starts from the stages already `done`.
-    /// The context's digests stay with the scheduler: the plan made every key.
-    fn worker(&self, done: &HashMap<usize, StageImage>, index: usize) -> Builder<'a> {
-        Builder {
-            store: self.store,
-            req: self.req,
-            cache: self.cache.clone(),
-            lex: self.lex.clone(),
-            file: self.file.clone(),
-            context: self.context.clone(),
-            hashes: FileHashes::default(),
-            lease: self.lease,
-            events: self.events.clone(),
-            seq: self.seq,
-            executed: 0,
-            cached: 0,
-            stages: done.clone(),
-            roots: HashMap::new(),
-            tmp: self.tmp.join(format!("stage-{index}")),
-            global_args: self.global_args.clone(),
-            platform_args: self.platform_args.clone(),
-            platform: self.platform.clone(),
-            runtime: self.runtime.clone(),
-            lower_memo: HashMap::new(),
-            all: self.all,
-            stage_keys: self.stage_keys.clone(),
-        }
-    }
-
     /// The stage's temporary directory, made on first use: a cached build makes none.
     fn ensure_tmp(&self) -> Result<&Path, BuildError> {
         fs::create_dir_all(&self.tmp).map_err(|e| BuildError::io("create", &self.tmp, e))?;
