@@ -224,7 +224,6 @@ pub fn build_planned(
     lease: &Lease,
 ) -> Result<Built, BuildError> {
     let Planned { df, stages, plan } = planned;
-    let platform = req.platform.clone().unwrap_or_else(Platform::host);
     let tags = req
         .tags
         .iter()
@@ -256,30 +255,10 @@ pub fn build_planned(
     let (tx, rx) = mpsc::channel();
     let seq = AtomicUsize::new(0);
     let hashes_path = FileHashes::path_for(&cache.file_hashes_path(), context.root());
-    let mut b = Builder {
-        store,
-        req,
-        hashes: FileHashes::load(&hashes_path, context.root()),
-        cache,
-        lex: Lex::new(df.escape_token),
-        file: req.dockerfile_name.clone(),
-        context,
-        lease,
-        events: tx,
-        seq: &seq,
-        executed: 0,
-        cached: 0,
-        stages: HashMap::new(),
-        roots: HashMap::new(),
-        tmp: tmp.clone(),
-        global_args: plan.global_args.clone(),
-        platform_args: plan.platform_args.clone(),
-        platform,
-        runtime: None,
-        lower_memo: HashMap::new(),
-        all: stages,
-        stage_keys: HashMap::new(),
-    };
+    let hashes = FileHashes::load(&hashes_path, context.root());
+    let mut b = Builder::new(store, req, planned, context, lease, tx, &seq, tmp.clone());
+    b.hashes = hashes;
+    b.cache = cache;
     // Every step's key, before anything executes.
     let result = match b.plan_stages(stages, plan) {
         Ok(planned) => schedule(&mut b, stages, plan, &planned, &rx, events).and_then(|done| {
@@ -385,6 +364,46 @@ fn timestamp(epoch: Option<i64>) -> String {
 }
 
 impl<'a> Builder<'a> {
+    /// A builder for `planned` (of `req`) reading `context`, before any stage is planned:
+    /// an empty table of context digests, events sent to `events`, temporary files below
+    /// `tmp`.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        store: &'a Store,
+        req: &'a BuildRequest,
+        planned: &'a Planned,
+        context: Tree,
+        lease: &'a Lease,
+        events: mpsc::Sender<Msg>,
+        seq: &'a AtomicUsize,
+        tmp: PathBuf,
+    ) -> Builder<'a> {
+        Builder {
+            store,
+            req,
+            hashes: FileHashes::default(),
+            cache: Cache::open(store.layout()),
+            lex: Lex::new(planned.df.escape_token),
+            file: req.dockerfile_name.clone(),
+            context,
+            lease,
+            events,
+            seq,
+            executed: 0,
+            cached: 0,
+            stages: HashMap::new(),
+            roots: HashMap::new(),
+            tmp,
+            global_args: planned.plan.global_args.clone(),
+            platform_args: planned.plan.platform_args.clone(),
+            platform: req.platform.clone().unwrap_or_else(Platform::host),
+            runtime: None,
+            lower_memo: HashMap::new(),
+            all: &planned.stages,
+            stage_keys: HashMap::new(),
+        }
+    }
+
     /// The stage's temporary directory, made on first use: a cached build makes none.
     fn ensure_tmp(&self) -> Result<&Path, BuildError> {
         fs::create_dir_all(&self.tmp).map_err(|e| BuildError::io("create", &self.tmp, e))?;

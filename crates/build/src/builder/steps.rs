@@ -243,3 +243,149 @@ impl<'a> Builder<'a> {
         Ok(img)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The planned key of every layer-or-config step, stage by stage, for `text` in `ctx`
+    /// with `args`: the plan only (nothing executes, nothing is looked up).
+    fn planned_keys(ctx: &Path, text: &str, args: &[(&str, &str)]) -> Vec<Vec<Digest>> {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::open(root.path()).unwrap();
+        let req = BuildRequest {
+            context: ctx.to_path_buf(),
+            dockerfile: text.into(),
+            dockerfile_name: "Dockerfile".into(),
+            build_args: args
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            platform: Some(Platform::new("linux", "amd64")),
+            ..Default::default()
+        };
+        let planned = Planned::of(&req).unwrap();
+        let lease = store.lease().unwrap();
+        let (tx, _rx) = mpsc::channel();
+        let seq = AtomicUsize::new(0);
+        let context = Tree::context(ctx, None).unwrap();
+        let tmp = root.path().join("tmp");
+        let mut b = Builder::new(&store, &req, &planned, context, &lease, tx, &seq, tmp);
+        let plans = b.plan_stages(&planned.stages, &planned.plan).unwrap();
+        assert!(
+            store
+                .layout()
+                .tmp_dir()
+                .read_dir()
+                .map_or(true, |mut d| d.next().is_none()),
+            "planning wrote nothing"
+        );
+        planned
+            .plan
+            .stages
+            .iter()
+            .map(|s| {
+                plans[&s.index]
+                    .steps
+                    .iter()
+                    .map(|st| st.key.clone())
+                    .collect()
+            })
+            .collect()
+    }
+
+    const DF: &str = "FROM scratch AS src\nARG NOTE=1\nENV NOTE=$NOTE\nCOPY f /f\n\
+FROM scratch\nCOPY --from=src /f /g\nCOPY h /h\nLABEL l=1\n";
+
+    /// Every input of a step changes its key and the keys after it, and nothing else
+    /// does: the table is (change, which keys of the two stages change).
+    #[test]
+    fn planned_keys_change_with_exactly_their_inputs() {
+        let ctx = tempfile::tempdir().unwrap();
+        let write = |name: &str, data: &str| fs::write(ctx.path().join(name), data).unwrap();
+        write("f", "f1");
+        write("h", "h1");
+        let base = planned_keys(ctx.path(), DF, &[]);
+        assert_eq!(base.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3]);
+        // (what, change, build args, Dockerfile, changed keys of stage src, of the last).
+        type Case<'c> = (
+            &'c str,
+            &'c dyn Fn(),
+            &'c [(&'c str, &'c str)],
+            &'c str,
+            [bool; 3],
+            [bool; 3],
+        );
+        let none = || {};
+        let cases: [Case; 8] = [
+            ("nothing", &none, &[], DF, [false; 3], [false; 3]),
+            (
+                "an unused build arg",
+                &none,
+                &[("OTHER", "x")],
+                DF,
+                [false; 3],
+                [false; 3],
+            ),
+            (
+                "the arg the ENV uses",
+                &none,
+                &[("NOTE", "2")],
+                DF,
+                [false, true, true],
+                [true; 3],
+            ),
+            (
+                "the copied file",
+                &|| write("f", "f2"),
+                &[],
+                DF,
+                [false, false, true],
+                [true; 3],
+            ),
+            (
+                "an unrelated file",
+                &|| write("u", "u"),
+                &[],
+                DF,
+                [false; 3],
+                [false; 3],
+            ),
+            (
+                "the consumer's own file",
+                &|| write("h", "h2"),
+                &[],
+                DF,
+                [false; 3],
+                [false, true, true],
+            ),
+            (
+                "the consumer's text",
+                &none,
+                &[],
+                &DF.replace("/f /g", "/f /k"),
+                [false; 3],
+                [true; 3],
+            ),
+            (
+                "the source stage's text",
+                &none,
+                &[],
+                &DF.replace("COPY f /f", "COPY f /f2"),
+                [false, false, true],
+                [true; 3],
+            ),
+        ];
+        for (what, change, args, text, want_src, want_last) in cases {
+            write("f", "f1");
+            write("h", "h1");
+            change();
+            let keys = planned_keys(ctx.path(), text, args);
+            let changed = |s: usize| -> Vec<bool> {
+                keys[s].iter().zip(&base[s]).map(|(a, b)| a != b).collect()
+            };
+            assert_eq!(changed(0), want_src, "source stage after {what}");
+            assert_eq!(changed(1), want_last, "last stage after {what}");
+        }
+    }
+}
