@@ -375,6 +375,7 @@ pub fn content_digest(
 ) -> Result<(Digest, BTreeMap<String, String>), BuildError> {
     let mut h = oci::Algorithm::Sha256.digester();
     let mut each = BTreeMap::new();
+    let mut line = Vec::with_capacity(256);
     for e in entries {
         let (kind, data) = match &e.kind {
             Kind::Dir => ("dir", String::new()),
@@ -383,8 +384,9 @@ pub fn content_digest(
             Kind::Inline(d) => ("inline", Digest::sha256_of(d).to_string()),
             Kind::Archive(p) => ("archive", hashes.digest(p)?.to_string()),
         };
-        let line =
-            serde_json::to_vec(&(&e.name, kind, e.mode, e.uid, e.gid, &data)).unwrap_or_default();
+        // One buffer for every line (the same bytes as a JSON array of the fields).
+        line.clear();
+        let _ = serde_json::to_writer(&mut line, &(&e.name, kind, e.mode, e.uid, e.gid, &data));
         h.update(&line);
         h.update(b"\n");
         // What tells a change of this entry, without hashing each line a second time.

@@ -137,6 +137,8 @@ impl FileHashes {
             *rest = b;
             Some(a)
         }
+        // A record is about 110 bytes: no rehash while the table fills.
+        self.map.reserve(rest.len() / 100);
         let u64_of = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
         while !rest.is_empty() {
             let rec = (|| {
@@ -147,7 +149,8 @@ impl FileHashes {
                 let nsec = u64_of(take(&mut rest, 8)?) as i64;
                 let ino = u64_of(take(&mut rest, 8)?);
                 let d: [u8; 64] = take(&mut rest, 64)?.try_into().ok()?;
-                let mut name = prefix.clone();
+                let mut name = Vec::with_capacity(prefix.len() + rel.len());
+                name.extend_from_slice(&prefix);
                 name.extend_from_slice(rel);
                 Some((name, ((size, mtime, nsec, ino), d)))
             })();
