@@ -15,6 +15,7 @@
 #
 # Usage (as root, from the repository root):
 #   cargo build --release -p strata && benches/build.sh [RUNS]
+#   STRATA_BEFORE=/path/to/older/strata benches/build.sh [RUNS]   # adds a "before" row
 set -euo pipefail
 
 RUNS=${1:-5}
@@ -127,6 +128,19 @@ reset_strata() {
 }
 RESET_strata=reset_strata
 BUILD_strata="$STRATA --root $WORK/strata-root build -q -t bench"
+
+# STRATA_BEFORE=<binary>: another strata (say, the build before a change) as one more
+# tool, with its own store, so both sides of a change are measured in the same run.
+if [ -n "${STRATA_BEFORE:-}" ]; then
+  BEFORE=$(realpath "$STRATA_BEFORE")
+  tools+=(before)
+  reset_before() {
+    rm -rf "$WORK/before-root"
+    "$BEFORE" --root "$WORK/before-root" load -q -i "$WORK/bb.tar" >/dev/null
+  }
+  RESET_before=reset_before
+  BUILD_before="$BEFORE --root $WORK/before-root build -q -t bench"
+fi
 
 if command -v buildah >/dev/null; then
   tools+=(buildah)

@@ -6,6 +6,7 @@
 //! config-only step), its history entry, and the container config after the step, as JSON
 //! the store does not read. A hit is only used when the layer blob is still in the store.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -83,6 +84,41 @@ impl Cache {
             return None;
         }
         Some(rec)
+    }
+
+    /// [`Cache::get`] of several keys, their layers added to `lease` in one transaction
+    /// (a transaction a step made each cached build write a page or more of the
+    /// database's log per step). Returns the usable records by key.
+    pub fn get_all(
+        &self,
+        store: &Store,
+        lease: &Lease,
+        keys: &[&Digest],
+    ) -> HashMap<Digest, CacheRecord> {
+        let mut found = HashMap::new();
+        for key in keys {
+            if let Some(rec) = store
+                .cache_record(key)
+                .ok()
+                .flatten()
+                .and_then(|b| serde_json::from_slice::<CacheRecord>(&b).ok())
+            {
+                found.insert((*key).clone(), rec);
+            }
+        }
+        let layers: Vec<Digest> = found
+            .values()
+            .filter_map(|r| r.layer.as_ref().map(|l| l.digest.clone()))
+            .collect();
+        if !layers.is_empty() && lease.add_all(&layers).is_err() {
+            return HashMap::new();
+        }
+        found.retain(|_, r| {
+            r.layer
+                .as_ref()
+                .is_none_or(|l| store.has_blob(&l.digest).unwrap_or(false))
+        });
+        found
     }
 
     /// Records what step `key` produced; its layer must be stored.

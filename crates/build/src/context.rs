@@ -33,6 +33,9 @@ pub struct Found {
     pub meta: fs::Metadata,
 }
 
+/// From how many entries a walked directory is split between two threads.
+const PARALLEL_FROM: usize = 16;
+
 fn has_meta(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
@@ -252,9 +255,42 @@ impl Tree {
             meta: meta.clone(),
         }];
         if meta.is_dir() {
-            self.walk_dir(&path, rel, "", &mut out)?;
+            // The stats are most of a cached build: the top directory's second half is
+            // walked on another thread, and the halves joined in order.
+            let mut entries = self.entries(&path)?;
+            if entries.len() >= PARALLEL_FROM {
+                let second = entries.split_off(entries.len() / 2);
+                let mut rest = Vec::new();
+                std::thread::scope(|s| {
+                    let other = s.spawn(|| {
+                        let mut out = Vec::new();
+                        self.walk_entries(&path, rel, "", second, &mut out)
+                            .map(|()| out)
+                    });
+                    let mine = self.walk_entries(&path, rel, "", entries, &mut out);
+                    let theirs = other
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    mine.and(theirs).map(|o| rest = o)
+                })?;
+                out.extend(rest);
+            } else {
+                self.walk_entries(&path, rel, "", entries, &mut out)?;
+            }
         }
         Ok(out)
+    }
+
+    /// The entries of directory `dir`, sorted by name. Entries, not names: an entry's
+    /// metadata is a stat relative to the directory already open, not a lookup of the
+    /// whole path again for each file.
+    fn entries(&self, dir: &Path) -> Result<Vec<fs::DirEntry>, BuildError> {
+        let mut entries: Vec<fs::DirEntry> = fs::read_dir(dir)
+            .map_err(|e| BuildError::io("read directory", dir, e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| BuildError::io("read directory", dir, e))?;
+        entries.sort_by_key(|e| e.file_name());
+        Ok(entries)
     }
 
     fn walk_dir(
@@ -264,14 +300,21 @@ impl Tree {
         rel: &str,
         out: &mut Vec<Found>,
     ) -> Result<(), BuildError> {
-        let mut names: Vec<_> = fs::read_dir(dir)
-            .map_err(|e| BuildError::io("read directory", dir, e))?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| BuildError::io("read directory", dir, e))?;
-        names.sort();
-        for name in names {
-            let name = name.to_string_lossy().into_owned();
+        let entries = self.entries(dir)?;
+        self.walk_entries(dir, ctx_rel, rel, entries, out)
+    }
+
+    /// [`Tree::walk_dir`] of `entries`, some entries of `dir`, in order.
+    fn walk_entries(
+        &self,
+        dir: &Path,
+        ctx_rel: &str,
+        rel: &str,
+        entries: Vec<fs::DirEntry>,
+        out: &mut Vec<Found>,
+    ) -> Result<(), BuildError> {
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
             let child_ctx = if ctx_rel.is_empty() {
                 name.clone()
             } else {
@@ -302,7 +345,9 @@ impl Tree {
                 }
                 continue;
             }
-            let meta = fs::symlink_metadata(&path).map_err(|e| BuildError::io("read", &path, e))?;
+            let meta = entry
+                .metadata()
+                .map_err(|e| BuildError::io("read", &path, e))?;
             let is_dir = meta.is_dir();
             out.push(Found {
                 path: path.clone(),

@@ -9,13 +9,17 @@
 //!   defines the cache key of a step ([`plan::step_key`] says what goes in and out).
 //! - [`preflight`] resolves every context source before anything is stored, so a COPY of
 //!   a missing file or of a path outside the context changes nothing.
-//! - [`build`] executes: config instructions (ENV, WORKDIR, USER, LABEL, CMD, …) change the
-//!   config and add an empty-layer history entry; COPY/ADD ([`context`], [`copy`],
-//!   [`lower`]) write their layer directly as a tar, without a container; RUN ([`run`])
-//!   runs in a container of the `runtime` crate and its overlay upper directory becomes
-//!   the layer. Each COPY/ADD/RUN is looked up in the [`cache`] first; a hit reuses the
-//!   stored layer and runs nothing. [`Event`]s report every step as CACHED or why it
-//!   missed. Each step's history entry reads as BuildKit's ([`history`]).
+//! - [`build`] plans every step with its cache key once the base images are resolved: one
+//!   pass evolves each stage's config (ENV, WORKDIR, USER, LABEL, CMD, … change it; RUN,
+//!   COPY, ADD never do), expands each instruction and keys it on the parent key, the
+//!   text, the ARGs it uses and its content (context files by their digests from the
+//!   context's metadata cache, [`hashes`]; `COPY --from=stage` by that stage's final key).
+//! - Then it executes the planned steps: each COPY/ADD/RUN/WORKDIR is looked up in the
+//!   [`cache`] by its planned key; a hit reuses the stored layer and runs nothing. On a
+//!   miss COPY/ADD ([`context`], [`copy`], [`lower`]) write their layer directly as a tar,
+//!   without a container; RUN ([`run`]) runs in a container of the `runtime` crate and its
+//!   overlay upper directory becomes the layer. [`Event`]s report every step as CACHED or
+//!   why it missed. Each step's history entry reads as BuildKit's ([`history`]).
 //! - The final config and an OCI manifest are stored and tagged. With
 //!   `SOURCE_DATE_EPOCH` every time is clamped to it, so two builds of the same context
 //!   give the same digests.
@@ -47,6 +51,7 @@ pub mod context;
 pub mod copy;
 mod error;
 pub mod export;
+pub mod hashes;
 pub mod history;
 pub mod lower;
 pub mod plan;

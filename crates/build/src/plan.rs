@@ -227,7 +227,8 @@ struct KeyInput<'a> {
 /// the instruction text after variable expansion, the ARGs the step uses (name and value;
 /// for RUN every ARG in scope, since they are its environment), and for COPY/ADD the
 /// content digests of what is copied (file data, mode, uid/gid, link targets and names
-/// relative to the copy — see [`crate::context`]).
+/// relative to the copy — see [`crate::context`]); a `COPY --from=stage` or a bind from a
+/// stage holds that stage's final key instead (and the path), an image's its ID.
 /// Out: modification and access times, inode numbers, the context's location on the
 /// host, tags, `--label`s (applied after the last step), the time of the build.
 /// The inputs are serialised as JSON (so no two inputs hash the same) and hashed with

@@ -250,3 +250,77 @@ fn a_cached_copy_from_reads_no_file_of_its_source_and_a_changed_source_reruns_it
     );
     assert_eq!(file(&store, "multi", "b").as_deref(), Some("base 2"));
 }
+
+/// A stage copied from, and a consumer that also copies from the context.
+const FROM_STAGE: &str = "FROM scratch AS src\nARG NOTE=1\nENV NOTE=$NOTE\nCOPY assets /assets\n\
+FROM scratch\nCOPY --from=src /assets /a\nCOPY app /app\n";
+
+/// `COPY --from=stage` is keyed on the source stage's own final key, from the plan: any
+/// change of the source stage reruns the consumer, even one that leaves its files as they
+/// were (an ENV: keyed on the source's layers, the consumer stayed cached), and a change
+/// of the consumer's own inputs reruns only what follows it.
+#[test]
+fn copy_from_is_keyed_on_the_source_stages_final_key() {
+    let ctx = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write_files(
+        ctx.path(),
+        &[("assets/a", "a1"), ("assets/b", "b"), ("app/main", "m1")],
+    );
+    let store = Store::open(root.path()).unwrap();
+    let req = request(ctx.path(), FROM_STAGE, "from-stage");
+    let (first, _) = build(&store, &req).unwrap();
+    assert_eq!(first.executed, 3);
+    let all = [
+        "COPY assets /assets",
+        "COPY --from=src /assets /a",
+        "COPY app /app",
+    ];
+    type Change = fn(&std::path::Path, &mut build::BuildRequest);
+    let cases: [(&str, Change, &[&str]); 5] = [
+        ("nothing", |_, _| {}, &[]),
+        (
+            "an ENV of the source stage",
+            |_, r| {
+                r.build_args.insert("NOTE".into(), "2".into());
+            },
+            &all,
+        ),
+        (
+            "a file the source stage copies",
+            |c, _| fs::write(c.join("assets/a"), "a2").unwrap(),
+            &all,
+        ),
+        (
+            "a file only the consumer copies",
+            |c, _| fs::write(c.join("app/main"), "m2").unwrap(),
+            &["COPY app /app"],
+        ),
+        (
+            "the consumer's own instruction",
+            |_, r| r.dockerfile = r.dockerfile.replace("/assets /a\n", "/assets /b\n"),
+            &["COPY --from=src /assets /b", "COPY app /app"],
+        ),
+    ];
+    let mut req = req;
+    for (what, change, want) in cases {
+        change(ctx.path(), &mut req);
+        let (built, events) = build(&store, &req).unwrap();
+        assert_eq!(executed(&events), want.to_vec(), "after a change of {what}");
+        assert_eq!(built.executed, want.len(), "{what}");
+        // And again, unchanged: everything cached, no context file read.
+        let (again, events) = build(&store, &req).unwrap();
+        assert_eq!(executed(&events), Vec::<String>::new(), "{what}, again");
+        assert_eq!(again.files_hashed, 0, "{what}, again");
+        assert_eq!(again.id, built.id, "{what}, again");
+    }
+    let dest = if req.dockerfile.contains("/assets /b") {
+        "b"
+    } else {
+        "a"
+    };
+    assert_eq!(
+        file(&store, "from-stage", &format!("{dest}/a")).as_deref(),
+        Some("a2")
+    );
+}

@@ -546,3 +546,58 @@ fn volume_neither_creates_the_directory_nor_hides_run_writes() {
     build(&store, &req).unwrap();
     assert_eq!(file(&store, "vol3", "v/f").as_deref(), Some("kept\n"));
 }
+
+const BIND_FROM_STAGE: &str = r#"FROM scratch AS base
+COPY rootfs/ /
+ENV PATH=/bin
+
+FROM scratch AS data
+COPY data/ /data/
+
+FROM base
+RUN --mount=type=bind,from=data,source=/data,target=/mnt cat /mnt/f > /seen.txt
+"#;
+
+/// A cached `RUN --mount=type=bind,from=stage` is keyed on the stage's final key and the
+/// path: a cached build neither unpacks the stage nor hashes its files again (it made the
+/// stage's root and re-hashed every file below the source on every build), and a change of
+/// the stage still reruns the RUN.
+#[test]
+fn a_cached_bind_from_a_stage_reads_none_of_its_files_and_a_changed_stage_reruns_it() {
+    assert!(rustix::process::geteuid().is_root(), "RUN tests need root");
+    let dir = tempfile::tempdir().unwrap();
+    let _guard = Unmount(dir.path().to_path_buf());
+    let ctx = dir.path().join("ctx");
+    rootfs(&ctx.join("rootfs"));
+    write_files(&ctx, &[("data/f", "one\n")]);
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let mut req = request(&ctx, BIND_FROM_STAGE, "bind-from");
+    req.runtime = Some("runc".into());
+    let (first, _) = build(&store, &req).unwrap();
+    assert_eq!(first.executed, 3);
+    assert_eq!(
+        file(&store, "bind-from", "seen.txt").as_deref(),
+        Some("one\n")
+    );
+
+    let (again, events) = build(&store, &req).unwrap();
+    assert_eq!(executed(&events), Vec::<String>::new());
+    assert_eq!(
+        again.files_hashed, 0,
+        "the cached build read the stage's files"
+    );
+    assert_eq!(again.id, first.id);
+
+    fs::write(ctx.join("data/f"), "two\n").unwrap();
+    let (_, events) = build(&store, &req).unwrap();
+    let ran = executed(&events);
+    assert_eq!(ran.len(), 2, "{ran:?}");
+    assert!(
+        ran[1].starts_with("RUN --mount=type=bind,from=data"),
+        "{ran:?}"
+    );
+    assert_eq!(
+        file(&store, "bind-from", "seen.txt").as_deref(),
+        Some("two\n")
+    );
+}

@@ -2,18 +2,20 @@
 //! SHELL, STOPSIGNAL, HEALTHCHECK, ONBUILD, MAINTAINER and ARG. They change the config
 //! and add an empty-layer history entry; nothing runs.
 
+use super::steps::{Lookup, Step, What};
 use super::*;
 
 impl<'a> Builder<'a> {
-    pub(super) fn step(
+    /// Plans one step of a stage whose state so far is `img` (config, key, ARGs; no
+    /// layers) and `args`: evolves them as the step will, and returns the step with its
+    /// key. The only code that changes a stage's config.
+    pub(super) fn plan_step(
         &mut self,
         img: &mut StageImage,
         args: &mut BTreeMap<String, String>,
         cmd: &Command,
-        label: &str,
         index: usize,
-        total: usize,
-    ) -> Result<(), BuildError> {
+    ) -> Result<Step, BuildError> {
         crate::cancel::check()?;
         let scope = Self::scope(img, args);
         let mut used = BTreeMap::new();
@@ -45,12 +47,10 @@ impl<'a> Builder<'a> {
                     }
                 }
                 // An ARG changes no config and no cache key, but BuildKit records it.
-                let history = self.history(text, true, img.config.history.last());
-                img.config.history.push(history);
-                return Ok(());
+                return Ok(self.config_step(img, cmd, index, Some(text)));
             }
             Instruction::Copy(_) | Instruction::Add(_) | Instruction::Run(_) => {
-                return self.layer_step(img, args, cmd, label, index, total);
+                return self.plan_layer(img, args, cmd, index);
             }
             Instruction::Env(kvs) => {
                 let mut parts = Vec::new();
@@ -89,7 +89,7 @@ impl<'a> Builder<'a> {
                 c.working_dir = Some(clean.clone());
                 if clean != "/" {
                     // BuildKit creates the directory, in a layer of its own.
-                    return self.layer_step(img, args, cmd, label, index, total);
+                    return self.plan_layer(img, args, cmd, index);
                 }
                 format!("WORKDIR {clean}")
             }
@@ -179,11 +179,27 @@ impl<'a> Builder<'a> {
 
         // The key text is the history text BuildKit writes, except that ONBUILD (which
         // only records its trigger) writes none.
-        if !matches!(cmd.instruction, Instruction::Onbuild(_)) {
-            let history = self.history(text, true, img.config.history.last());
-            img.config.history.push(history);
+        let history = (!matches!(cmd.instruction, Instruction::Onbuild(_))).then_some(text);
+        Ok(self.config_step(img, cmd, index, history))
+    }
+
+    /// A config-only step leaving the stage as `img` is now.
+    fn config_step(
+        &self,
+        img: &StageImage,
+        cmd: &Command,
+        index: usize,
+        history: Option<String>,
+    ) -> Step {
+        Step {
+            cmd: cmd.clone(),
+            index,
+            key: img.key.clone(),
+            lookup: Lookup::ByKey,
+            config: img.config.config.clone(),
+            author: img.config.author.clone(),
+            what: What::Config(history),
         }
-        Ok(())
     }
 }
 

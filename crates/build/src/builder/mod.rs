@@ -25,9 +25,15 @@ use crate::progress::Event;
 use crate::{BuildError, run};
 
 mod config;
+mod copy_step;
 mod layers;
 mod run_step;
+mod schedule;
+mod steps;
 mod workdir;
+
+use run_step::Phase;
+use schedule::{Msg, schedule};
 
 /// What to build and how.
 #[derive(Debug, Clone, Default)]
@@ -150,20 +156,9 @@ struct Builder<'a> {
     lower_memo: HashMap<Digest, Vec<(String, Node)>>,
     /// Every stage of the Dockerfile, to find `--from` names.
     all: &'a Stages,
-}
-
-/// What workers send to the scheduler.
-enum Msg {
-    Event(Event),
-    Stage(usize, Result<Box<StageDone>, BuildError>),
-}
-
-/// A finished stage and what its worker counted.
-struct StageDone {
-    image: StageImage,
-    executed: usize,
-    cached: usize,
-    hashes: FileHashes,
+    /// The final key of each stage planned so far (by index): what a `COPY --from` or
+    /// `RUN --mount=from=` of it is keyed on.
+    stage_keys: HashMap<usize, Digest>,
 }
 
 /// Builds the image `req` describes into `store`, reporting progress to `events`.
@@ -229,7 +224,6 @@ pub fn build_planned(
     lease: &Lease,
 ) -> Result<Built, BuildError> {
     let Planned { df, stages, plan } = planned;
-    let platform = req.platform.clone().unwrap_or_else(Platform::host);
     let tags = req
         .tags
         .iter()
@@ -258,36 +252,21 @@ pub fn build_planned(
         .layout()
         .tmp_dir()
         .join(format!("build-{}-{}", std::process::id(), unique()));
-    fs::create_dir_all(&tmp).map_err(|e| BuildError::io("create", &tmp, e))?;
     let (tx, rx) = mpsc::channel();
     let seq = AtomicUsize::new(0);
-    let mut b = Builder {
-        store,
-        req,
-        hashes: FileHashes::load(&cache.file_hashes_path()),
-        cache,
-        lex: Lex::new(df.escape_token),
-        file: req.dockerfile_name.clone(),
-        context,
-        lease,
-        events: tx,
-        seq: &seq,
-        executed: 0,
-        cached: 0,
-        stages: HashMap::new(),
-        roots: HashMap::new(),
-        tmp: tmp.clone(),
-        global_args: plan.global_args.clone(),
-        platform_args: plan.platform_args.clone(),
-        platform,
-        runtime: None,
-        lower_memo: HashMap::new(),
-        all: stages,
+    let hashes_path = FileHashes::path_for(&cache.file_hashes_path(), context.root());
+    let hashes = FileHashes::load(&hashes_path, context.root());
+    let mut b = Builder::new(store, req, planned, context, lease, tx, &seq, tmp.clone());
+    b.hashes = hashes;
+    b.cache = cache;
+    // Every step's key, before anything executes.
+    let result = match b.plan_stages(stages, plan) {
+        Ok(planned) => schedule(&mut b, stages, plan, &planned, &rx, events).and_then(|done| {
+            let img = done[&plan.target].clone();
+            b.commit(img, &tags)
+        }),
+        Err(e) => Err(e),
     };
-    let result = schedule(&mut b, stages, plan, &rx, events).and_then(|done| {
-        let img = done[&plan.target].clone();
-        b.commit(img, &tags)
-    });
     for m in rx.try_iter() {
         if let Msg::Event(e) = m {
             events(&e);
@@ -295,77 +274,10 @@ pub fn build_planned(
     }
     // Written (with an fsync) only when a file was read: a cached build learns nothing.
     if b.hashes.reads > 0 {
-        let _ = b.hashes.save(&b.cache.file_hashes_path());
+        let _ = b.hashes.save(&hashes_path, b.context.root());
     }
     remove_tree(&tmp);
     result
-}
-
-/// Runs the planned stages, each on its own thread as soon as every stage it depends on
-/// is done, so independent stages build in parallel. Events are passed to `events` on
-/// this thread, in the order they happen. After a failure no new stage starts; the first
-/// error is returned once running stages have ended.
-fn schedule<'a>(
-    b: &mut Builder<'a>,
-    stages: &'a Stages,
-    plan: &'a plan::Plan,
-    rx: &mpsc::Receiver<Msg>,
-    events: &mut dyn FnMut(&Event),
-) -> Result<HashMap<usize, StageImage>, BuildError> {
-    let mut done: HashMap<usize, StageImage> = HashMap::new();
-    let mut started = std::collections::HashSet::new();
-    let mut running = 0;
-    let mut failed = None;
-    std::thread::scope(|s| {
-        loop {
-            if failed.is_none() {
-                for ps in &plan.stages {
-                    if started.contains(&ps.index) || !ps.deps.iter().all(|d| done.contains_key(d))
-                    {
-                        continue;
-                    }
-                    started.insert(ps.index);
-                    running += 1;
-                    let mut w = b.worker(&done, ps.index);
-                    let stage = &stages.stages[ps.index];
-                    s.spawn(move || {
-                        let r = w.run_stage(stage, ps).map(|image| {
-                            Box::new(StageDone {
-                                image,
-                                executed: w.executed,
-                                cached: w.cached,
-                                hashes: std::mem::take(&mut w.hashes),
-                            })
-                        });
-                        let _ = w.events.send(Msg::Stage(ps.index, r));
-                    });
-                }
-            }
-            if running == 0 {
-                break;
-            }
-            match rx.recv() {
-                Ok(Msg::Event(e)) => events(&e),
-                Ok(Msg::Stage(i, Ok(d))) => {
-                    running -= 1;
-                    let d = *d;
-                    b.executed += d.executed;
-                    b.cached += d.cached;
-                    b.hashes.merge(d.hashes);
-                    done.insert(i, d.image);
-                }
-                Ok(Msg::Stage(_, Err(e))) => {
-                    running -= 1;
-                    failed.get_or_insert(e);
-                }
-                Err(_) => break,
-            }
-        }
-    });
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(done),
-    }
 }
 
 /// Removes what builds killed with SIGKILL left in `store`: their RUN containers (with
@@ -452,120 +364,50 @@ fn timestamp(epoch: Option<i64>) -> String {
 }
 
 impl<'a> Builder<'a> {
-    /// A builder for stage `index` on another thread: shares the store, lease and
-    /// counters, and starts from the stages already `done`.
-    fn worker(&self, done: &HashMap<usize, StageImage>, index: usize) -> Builder<'a> {
-        let mut hashes = self.hashes.clone();
-        hashes.reads = 0;
+    /// A builder for `planned` (of `req`) reading `context`, before any stage is planned:
+    /// an empty table of context digests, events sent to `events`, temporary files below
+    /// `tmp`.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        store: &'a Store,
+        req: &'a BuildRequest,
+        planned: &'a Planned,
+        context: Tree,
+        lease: &'a Lease,
+        events: mpsc::Sender<Msg>,
+        seq: &'a AtomicUsize,
+        tmp: PathBuf,
+    ) -> Builder<'a> {
         Builder {
-            store: self.store,
-            req: self.req,
-            cache: self.cache.clone(),
-            lex: self.lex.clone(),
-            file: self.file.clone(),
-            context: self.context.clone(),
-            hashes,
-            lease: self.lease,
-            events: self.events.clone(),
-            seq: self.seq,
+            store,
+            req,
+            hashes: FileHashes::default(),
+            cache: Cache::open(store.layout()),
+            lex: Lex::new(planned.df.escape_token),
+            file: req.dockerfile_name.clone(),
+            context,
+            lease,
+            events,
+            seq,
             executed: 0,
             cached: 0,
-            stages: done.clone(),
+            stages: HashMap::new(),
             roots: HashMap::new(),
-            tmp: self.tmp.join(format!("stage-{index}")),
-            global_args: self.global_args.clone(),
-            platform_args: self.platform_args.clone(),
-            platform: self.platform.clone(),
-            runtime: self.runtime.clone(),
+            tmp,
+            global_args: planned.plan.global_args.clone(),
+            platform_args: planned.plan.platform_args.clone(),
+            platform: req.platform.clone().unwrap_or_else(Platform::host),
+            runtime: None,
             lower_memo: HashMap::new(),
-            all: self.all,
+            all: &planned.stages,
+            stage_keys: HashMap::new(),
         }
     }
 
-    /// Builds one stage, its dependencies being in `self.stages`.
-    fn run_stage(
-        &mut self,
-        stage: &dockerfile::Stage,
-        ps: &plan::PlannedStage,
-    ) -> Result<StageImage, BuildError> {
+    /// The stage's temporary directory, made on first use: a cached build makes none.
+    fn ensure_tmp(&self) -> Result<&Path, BuildError> {
         fs::create_dir_all(&self.tmp).map_err(|e| BuildError::io("create", &self.tmp, e))?;
-        {
-            let label = stage
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("stage-{}", ps.index));
-            // BuildKit numbers the steps that do something: FROM, RUN, COPY, ADD, WORKDIR.
-            let is_op = |c: &Command| {
-                matches!(
-                    c.instruction,
-                    Instruction::Run(_)
-                        | Instruction::Copy(_)
-                        | Instruction::Add(_)
-                        | Instruction::Workdir(_)
-                )
-            };
-            let total = stage.commands.iter().filter(|c| is_op(c)).count() + 1;
-            let mut index = 1;
-            let id = self.step_start(&label, 1, total, &format!("FROM {}", stage.from.image));
-            let mut img = match &ps.base {
-                Base::Scratch => {
-                    let mut config = ImageConfig::default();
-                    config.set_platform(&self.platform);
-                    // BuildKit's empty image: the default PATH, and `/` as working dir.
-                    config.config.env = vec![format!("PATH={}", runtime::spec::DEFAULT_PATH)];
-                    config.config.working_dir = Some("/".into());
-                    StageImage {
-                        config,
-                        layers: Vec::new(),
-                        key: plan::base_key(None, &self.platform),
-                        args: BTreeMap::new(),
-                        arg_over_env: BTreeSet::new(),
-                        declared: Vec::new(),
-                    }
-                }
-                Base::Stage(s) => self.stages[s].clone(),
-                Base::Image(name) => self.load_image(name)?,
-            };
-            // A stage's RUN history lists only the ARGs it declares itself (BuildKit),
-            // though it inherits their values from its base stage.
-            img.declared.clear();
-            if !matches!(ps.base, Base::Stage(_)) {
-                img.key = plan::base_key(
-                    matches!(ps.base, Base::Image(_))
-                        .then(|| Digest::sha256_of(&img.config.to_vec()))
-                        .as_ref(),
-                    &self.platform,
-                );
-            }
-            self.emit(Event::Done { id, seconds: 0.0 });
-            let mut args: BTreeMap<String, String> = std::mem::take(&mut img.args);
-            // ONBUILD triggers of the base run first.
-            let triggers = std::mem::take(&mut img.config.config.on_build);
-            if !triggers.is_empty() {
-                let text = format!("FROM scratch\n{}\n", triggers.join("\n"));
-                let df = dockerfile::parse_named("ONBUILD", &text)?;
-                let parsed = dockerfile::instructions(&df)?;
-                for cmd in &parsed.stages[0].commands {
-                    self.step(&mut img, &mut args, cmd, &label, index, total)?;
-                }
-            }
-            let mut cmd_set = false;
-            for cmd in &stage.commands {
-                if is_op(cmd) {
-                    index += 1;
-                }
-                if matches!(cmd.instruction, Instruction::Cmd(_)) {
-                    cmd_set = true;
-                }
-                if matches!(cmd.instruction, Instruction::Entrypoint(_)) && !cmd_set {
-                    // A new ENTRYPOINT drops the base image's CMD, as Docker does.
-                    img.config.config.cmd = None;
-                }
-                self.step(&mut img, &mut args, cmd, &label, index, total)?;
-            }
-            img.args = args;
-            Ok(img)
-        }
+        Ok(&self.tmp)
     }
 
     fn emit(&mut self, e: Event) {
@@ -613,9 +455,9 @@ impl<'a> Builder<'a> {
         config.docker_version = None;
         let manifest = Manifest::from_slice(&self.store.manifest_bytes(&info.manifest)?)
             .map_err(|e| bad(e.to_string()))?;
-        for l in &manifest.layers {
-            self.lease.add(&l.digest)?;
-        }
+        // One transaction for all of them, not one each.
+        let digests: Vec<Digest> = manifest.layers.iter().map(|l| l.digest.clone()).collect();
+        self.lease.add_all(&digests)?;
         Ok(StageImage {
             config,
             layers: manifest.layers,

@@ -3,13 +3,25 @@
 
 use super::*;
 
+/// Which half of a RUN's mounts [`Builder::prepare_mounts`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// For the key: the mounts' description and the content of their binds; nothing is
+    /// created or unpacked.
+    Plan,
+    /// To run: the host paths (cache directories made, `rw` binds copied, secrets written,
+    /// a source stage's root made); no content is digested.
+    Exec,
+}
+
 impl<'a> Builder<'a> {
     /// Resolves RUN's `--mount`s to host paths: `bind` (from the context or a stage, read
     /// only unless `rw`, when a private copy is mounted), `cache` (a directory under
     /// `<root>/build-cache/mounts/` kept between builds, left out of the key), `tmpfs`.
     /// `secret` (a file of [`BuildRequest::secrets`], never in the key or the layer).
-    /// Returns the mounts, their description for the key, and the content digests of the
-    /// bind sources.
+    /// Returns the mounts ([`Phase::Exec`]), their description for the key, and the
+    /// content digests of the bind sources ([`Phase::Plan`]): a bind from the context by
+    /// the content of what it binds, from a stage by that stage's key and the path.
     #[allow(clippy::type_complexity)]
     pub(super) fn prepare_mounts(
         &mut self,
@@ -18,6 +30,7 @@ impl<'a> Builder<'a> {
         scope: &BTreeMap<String, String>,
         used: &mut BTreeMap<String, String>,
         args: &BTreeMap<String, String>,
+        phase: Phase,
     ) -> Result<(Vec<runtime::MountSpec>, Vec<String>, Vec<Digest>), BuildError> {
         use dockerfile::mount::MountType;
         let mut mounts = Vec::new();
@@ -30,7 +43,7 @@ impl<'a> Builder<'a> {
         };
         for m in &r.mounts {
             if m.mount_type == MountType::Secret {
-                self.secret_mount(cmd, m, &mut mounts, &mut described)?;
+                self.secret_mount(cmd, m, &mut mounts, &mut described, phase)?;
                 continue;
             }
             let target = match &m.target {
@@ -44,34 +57,45 @@ impl<'a> Builder<'a> {
                         Some(f) => Some(self.expand(cmd, f, scope, used, args)?),
                         None => None,
                     };
-                    let tree = match &from {
-                        None => self.context.clone(),
-                        Some(f) => Tree::with_patterns(&self.source_root(f)?, &[] as &[&str])?,
-                    };
                     let source = match &m.source {
                         Some(s) => self.expand(cmd, s, scope, used, args)?,
                         None => ".".into(),
                     };
-                    let rel = tree.resolve(&source)?.remove(0);
-                    let entries = copy::entries(
-                        &tree,
-                        std::slice::from_ref(&source),
-                        &[],
-                        "/mnt/",
-                        &CopyOptions::default(),
-                    )?;
-                    content.push(copy::content_digest(&entries, &mut self.hashes)?.0);
-                    let mut host = tree.root().join(&rel);
-                    if !m.read_only {
-                        // Writes to an `rw` bind are thrown away, as BuildKit does: mount a copy.
-                        let copy_dir = self.tmp.join(format!("bind-{}", unique()));
-                        copy_tree(&host, &copy_dir)?;
-                        host = copy_dir;
-                    }
                     described.push(format!(
                         "bind from={from:?} source={source} target={target} ro={}",
                         m.read_only
                     ));
+                    if phase == Phase::Plan {
+                        content.push(match &from {
+                            None => {
+                                let entries = copy::entries(
+                                    &self.context,
+                                    std::slice::from_ref(&source),
+                                    &[],
+                                    "/mnt/",
+                                    &CopyOptions::default(),
+                                )?;
+                                copy::content_digest(&entries, &mut self.hashes)?.0
+                            }
+                            Some(f) => {
+                                let id = self.source_identity(f, &[])?;
+                                Digest::sha256_of(format!("{id}\0{source}").as_bytes())
+                            }
+                        });
+                        continue;
+                    }
+                    let tree = match &from {
+                        None => self.context.clone(),
+                        Some(f) => Tree::with_patterns(&self.source_root(f)?, &[] as &[&str])?,
+                    };
+                    let rel = tree.resolve(&source)?.remove(0);
+                    let mut host = tree.root().join(&rel);
+                    if !m.read_only {
+                        // Writes to an `rw` bind are thrown away, as BuildKit does: mount a copy.
+                        let copy_dir = self.ensure_tmp()?.join(format!("bind-{}", unique()));
+                        copy_tree(&host, &copy_dir)?;
+                        host = copy_dir;
+                    }
                     mounts.push(runtime::MountSpec {
                         kind: runtime::MountKind::Bind { source: host },
                         destination: target,
@@ -84,6 +108,10 @@ impl<'a> Builder<'a> {
                         Some(i) => self.expand(cmd, i, scope, used, args)?,
                         None => target.clone(),
                     };
+                    described.push(format!("cache target={target}"));
+                    if phase == Phase::Plan {
+                        continue;
+                    }
                     let dir = self
                         .store
                         .layout()
@@ -99,7 +127,6 @@ impl<'a> Builder<'a> {
                                 .map_err(|e| BuildError::io("chown", &dir, e))?;
                         }
                     }
-                    described.push(format!("cache target={target}"));
                     mounts.push(runtime::MountSpec {
                         kind: runtime::MountKind::Bind { source: dir },
                         destination: target,
@@ -139,6 +166,7 @@ impl<'a> Builder<'a> {
         m: &dockerfile::mount::Mount,
         mounts: &mut Vec<runtime::MountSpec>,
         described: &mut Vec<String>,
+        phase: Phase,
     ) -> Result<(), BuildError> {
         let bad = |message: String| BuildError::Unsupported {
             instruction: "RUN".into(),
@@ -167,7 +195,11 @@ impl<'a> Builder<'a> {
             }
             return Ok(());
         };
-        let file = self.tmp.join(format!("secret-{}", unique()));
+        described.push(format!("secret id={id} target={target}"));
+        if phase == Phase::Plan {
+            return Ok(());
+        }
+        let file = self.ensure_tmp()?.join(format!("secret-{}", unique()));
         {
             use std::os::unix::fs::OpenOptionsExt;
             let mut f = fs::OpenOptions::new()
@@ -179,7 +211,6 @@ impl<'a> Builder<'a> {
             f.write_all(data)
                 .map_err(|e| BuildError::io("write", &file, e))?;
         }
-        described.push(format!("secret id={id} target={target}"));
         mounts.push(runtime::MountSpec {
             kind: runtime::MountKind::Bind { source: file },
             destination: target,
