@@ -128,8 +128,8 @@ impl Cache {
         Ok(())
     }
 
-    /// The file remembering context file digests between builds.
-    pub fn file_hashes_path(&self) -> PathBuf {
-        self.layout.build_cache_context_hashes()
+    /// The file remembering the digests of the files of context `root` between builds.
+    pub fn file_hashes_path(&self, root: &Path) -> PathBuf {
+        self.layout.build_cache_context_hashes_of(root)
     }
 }

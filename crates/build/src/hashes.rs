@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use oci::Digest;
 
@@ -76,14 +76,6 @@ impl FileHashes {
     pub fn merge(&mut self, other: FileHashes) {
         self.map.extend(other.map);
         self.reads += other.reads;
-    }
-
-    /// The file that keeps the table of context `root` between builds: next to `table`
-    /// (the store's path for the context table), named by a digest of the root.
-    pub fn path_for(table: &Path, root: &Path) -> PathBuf {
-        let id = Digest::sha256_of(root.as_os_str().as_bytes());
-        let name = format!("context-hashes-{}.bin", &id.hex()[..32]);
-        table.with_file_name(name)
     }
 
     /// Loads the digests remembered for files below `root` from `path` (an empty table

@@ -368,9 +368,10 @@ impl Store {
             if path == nodes || path == mounts {
                 continue;
             }
-            // Records of an older strata (`<key hex>` files) are dangling: no build reads
-            // them. Everything else (step inputs, context digests) is only for `--all`.
-            if all || is_hex64(&name) {
+            // Records and the all-contexts digest table of an older strata are dangling:
+            // no build reads them. Everything else (step inputs, context digests) is only
+            // for `--all`.
+            if all || is_hex64(&name) || path == layout.build_cache_context_hashes() {
                 out.push((path, None));
             }
         }

@@ -219,10 +219,20 @@ impl Layout {
         self.build_cache_dir().join(key.hex())
     }
 
-    /// `build-cache/context-hashes.json`: the content digests of context files, by path,
-    /// size and modification time, so unchanged files are not hashed again.
+    /// `build-cache/context-hashes.json`: an older strata's table of context file digests
+    /// (of every context at once); no build reads it, a dangling `builder prune` removes it.
     pub fn build_cache_context_hashes(&self) -> PathBuf {
         self.build_cache_dir().join("context-hashes.json")
+    }
+
+    /// `build-cache/context-hashes-<id>.bin`: the content digests of the files of one build
+    /// context, by path, size and modification time, so unchanged files are not hashed
+    /// again; `<id>` is 32 hex digits of the SHA-256 of the context's root path.
+    pub fn build_cache_context_hashes_of(&self, context_root: &Path) -> PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        let id = Digest::sha256_of(context_root.as_os_str().as_bytes());
+        self.build_cache_dir()
+            .join(format!("context-hashes-{}.bin", &id.hex()[..32]))
     }
 
     /// `build-cache/steps/<hex>`: the inputs of the last build of one step of one
@@ -473,6 +483,14 @@ mod tests {
                 "build_cache_context_hashes",
                 l.build_cache_context_hashes(),
                 p("/s/build-cache/context-hashes.json"),
+            ),
+            (
+                "build_cache_context_hashes_of",
+                l.build_cache_context_hashes_of(Path::new("/ctx")),
+                p(&format!(
+                    "/s/build-cache/context-hashes-{}.bin",
+                    &Digest::sha256_of(b"/ctx").hex()[..32]
+                )),
             ),
             (
                 "build_cache_step_inputs",

@@ -254,7 +254,7 @@ pub fn build_planned(
         .join(format!("build-{}-{}", std::process::id(), unique()));
     let (tx, rx) = mpsc::channel();
     let seq = AtomicUsize::new(0);
-    let hashes_path = FileHashes::path_for(&cache.file_hashes_path(), context.root());
+    let hashes_path = cache.file_hashes_path(context.root());
     let hashes = FileHashes::load(&hashes_path, context.root());
     let mut b = Builder::new(store, req, planned, context, lease, tx, &seq, tmp.clone());
     b.hashes = hashes;
