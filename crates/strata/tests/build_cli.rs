@@ -143,6 +143,69 @@ fn copy_from_outside_the_context_fails_and_changes_nothing() {
     );
 }
 
+/// A platform this host cannot run (here s390x: not native, and this test's host has no
+/// handler for it) fails a build with RUN before any step, saying how to enable QEMU;
+/// without RUN nothing of the platform runs, and the build goes ahead.
+#[test]
+fn a_platform_without_emulation_fails_before_the_build() {
+    let c = Containers::new();
+    let supported = c.ok(&["system", "binfmt"]);
+    assert!(
+        !supported.contains("linux/s390x"),
+        "this host emulates s390x; the test needs a platform it cannot run: {supported}"
+    );
+    let ctx = c.path("ctx-s390x");
+    write(
+        &ctx,
+        "Dockerfile",
+        "FROM scratch
+COPY f /f
+RUN true
+",
+    );
+    write(&ctx, "f", "f\n");
+    let before = c.ok(&["images", "-a", "-q", "--no-trunc"]);
+    let blobs_before = c.blob_usage();
+    let out = c
+        .cmd(&["build", "--platform", "linux/s390x", ctx.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot run linux/s390x programs on this linux/")
+            && err.contains("strata system binfmt --install"),
+        "{err}"
+    );
+    assert!(!err.contains("#2"), "no step ran: {err}");
+    assert_eq!(c.ok(&["images", "-a", "-q", "--no-trunc"]), before);
+    assert_eq!(c.blob_usage(), blobs_before, "the store is unchanged");
+    write(
+        &ctx,
+        "Dockerfile",
+        "FROM scratch
+COPY f /f
+",
+    );
+    let id = c.ok(&[
+        "build",
+        "-q",
+        "--platform",
+        "linux/s390x",
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        c.ok(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Os}}/{{.Architecture}}",
+            id.trim()
+        ]),
+        "linux/s390x\n"
+    );
+}
+
 #[test]
 fn a_build_killed_mid_run_leaves_nothing_half_built() {
     let c = Containers::new();

@@ -246,6 +246,19 @@ pub fn build_planned(
         &Lex::new(df.escape_token),
         &context,
     )?;
+    // A RUN executes programs of the build's platform: one this host cannot run (not
+    // native, no QEMU handler) fails here, saying how to enable it, before any step.
+    if let Some(p) = &req.platform {
+        let runs = plan.stages.iter().any(|ps| {
+            stages.stages[ps.index]
+                .commands
+                .iter()
+                .any(|c| matches!(c.instruction, Instruction::Run(_)))
+        });
+        if runs {
+            runtime::emulation::check(p)?;
+        }
+    }
     let cache = Cache::open(store.layout());
     remove_stale_tmp(&store.layout().tmp_dir());
     let tmp = store
