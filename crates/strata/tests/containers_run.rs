@@ -465,3 +465,29 @@ fn init_runs_as_pid_1_and_reaps() {
     );
     c.assert_clean();
 }
+
+/// A relative `--root` works for containers: the overlay options, the bundle and the
+/// detached monitor need the full path (`run` failed with "overlay directory … must be
+/// an absolute UTF-8 path").
+#[test]
+fn a_relative_root_works_for_containers() {
+    let c = Containers::new();
+    let parent = c.root().parent().unwrap().to_path_buf();
+    let rel = |args: &[&str]| {
+        let mut full = vec!["--root", "store"];
+        full.extend_from_slice(args);
+        let out = c.cmd(&full).current_dir(&parent).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(rel(&["run", "--rm", "bb", "echo", "ok"]), "ok\n");
+    let id = rel(&["run", "-d", "bb", "sh", "-c", "echo detached"]);
+    assert_eq!(rel(&["wait", id.trim()]), "0\n");
+    assert_eq!(rel(&["logs", id.trim()]), "detached\n");
+    rel(&["rm", id.trim()]);
+    c.assert_clean();
+}

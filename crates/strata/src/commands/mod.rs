@@ -209,7 +209,11 @@ impl Ctx {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let root = match cli.root {
-        Some(r) => r,
+        // Made absolute once, here: overlay options, OCI bundles and the monitor process
+        // (started elsewhere) all need the full path.
+        Some(r) => {
+            std::path::absolute(&r).with_context(|| format!("resolving --root {}", r.display()))?
+        }
         None => config::default_root()?,
     };
     let ctx = Ctx {
