@@ -160,6 +160,13 @@ impl Store {
 
     /// What keeps each snapshot, on disk or registered, by chain ID hex.
     pub fn snapshot_uses(&self) -> Result<BTreeMap<String, SnapshotUse>, StoreError> {
+        Ok(self.snapshot_state()?.1)
+    }
+
+    /// The registered snapshots and what keeps each snapshot, from one read of the rows.
+    fn snapshot_state(
+        &self,
+    ) -> Result<(Vec<SnapshotRow>, BTreeMap<String, SnapshotUse>), StoreError> {
         let present = present(self.layout())?;
         let ctx = "cannot list snapshots";
         let now = crate::now();
@@ -182,7 +189,8 @@ impl Store {
             leased,
             cache,
         };
-        Ok(classify(&present, &rows, &roots))
+        let uses = classify(&present, &rows, &roots);
+        Ok((rows, uses))
     }
 
     /// Removes the snapshots nothing keeps ([`SnapshotUse::Unneeded`]) and their rows,
@@ -194,17 +202,12 @@ impl Store {
     /// The snapshots only the build cache keeps: chain ID hex → (layer, bytes on disk).
     pub(crate) fn cache_snapshots(&self) -> Result<HashMap<String, (String, u64)>, StoreError> {
         let layout = self.layout();
-        let layers: HashMap<String, String> = {
-            let mut conn = self.conn();
-            db::read(&mut conn, "cannot list snapshots", |tx| {
-                db::snapshot_rows(tx)
-            })?
+        let (rows, uses) = self.snapshot_state()?;
+        let layers: HashMap<String, String> = rows
             .into_iter()
             .filter_map(|r| Some((r.chain, r.layer?)))
-            .collect()
-        };
-        Ok(self
-            .snapshot_uses()?
+            .collect();
+        Ok(uses
             .into_iter()
             .filter(|(_, u)| *u == SnapshotUse::Cache)
             .map(|(chain, _)| {

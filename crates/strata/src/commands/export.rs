@@ -1,29 +1,14 @@
 //! `strata export [-o FILE] CONTAINER`: the container's files as a tar archive, as
 //! `docker export` writes it (to a file through a temporary name, or to stdout).
 
-use std::io::IsTerminal;
-
 use anyhow::Context as _;
 
-use super::{Ctx, Plain, util};
+use super::{Ctx, util};
 use crate::cli::ExportArgs;
 
 /// Writes the archive.
 pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
-    // Docker's client checks these before asking the daemon, and prints them bare.
-    if args.output.is_none() && std::io::stdout().is_terminal() {
-        return Err(Plain::error(
-            "cowardly refusing to save to a terminal. Use the -o flag or redirect",
-        ));
-    }
-    if let Some(path) = &args.output
-        && let Some(dir) = util::missing_output_dir(path)
-    {
-        return Err(Plain::error(format!(
-            "failed to export container: invalid output path: directory {:?} does not exist",
-            dir.display().to_string()
-        )));
-    }
+    util::check_archive_output(args.output.as_deref(), "failed to export container")?;
     let store = ctx.store()?;
     let c = runtime::container::load(&ctx.root, &args.container)?;
     match &args.output {

@@ -1,32 +1,17 @@
 //! `strata save [-o FILE] IMAGE...`: a docker-archive (Docker 25+'s combined form).
 
-use std::io::IsTerminal;
-
 use anyhow::Context as _;
 use oci::Descriptor;
 use transport::{
     CopyOptions, DockerArchiveDestination, ImageDestination, StoreSource, WithoutCommit,
 };
 
-use super::{Ctx, Plain, util};
+use super::{Ctx, util};
 use crate::cli::SaveArgs;
 
 /// Writes the images, with the names they were asked by, to the archive.
 pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
-    // Docker's client checks these before asking the daemon, and prints them bare.
-    if args.output.is_none() && std::io::stdout().is_terminal() {
-        return Err(Plain::error(
-            "cowardly refusing to save to a terminal. Use the -o flag or redirect",
-        ));
-    }
-    if let Some(path) = &args.output
-        && let Some(dir) = util::missing_output_dir(path)
-    {
-        return Err(Plain::error(format!(
-            "failed to save image: invalid output path: directory {:?} does not exist",
-            dir.display().to_string()
-        )));
-    }
+    util::check_archive_output(args.output.as_deref(), "failed to save image")?;
     let store = ctx.store()?;
     // Every image saved is held from its lookup until the archive is written, so a
     // concurrent prune cannot take it in between.

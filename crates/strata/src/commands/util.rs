@@ -194,6 +194,25 @@ pub fn missing_output_dir(path: &std::path::Path) -> Option<std::path::PathBuf> 
     (!dir.exists()).then(|| dir.to_path_buf())
 }
 
+/// Docker's client checks for a command that writes an archive (`save`, `export`) before
+/// it asks the daemon, printed bare: no terminal as the output without `-o`, and an `-o`
+/// whose directory exists. `failed` begins the second message ("failed to save image").
+pub fn check_archive_output(output: Option<&std::path::Path>, failed: &str) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if output.is_none() && std::io::stdout().is_terminal() {
+        return Err(super::Plain::error(
+            "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+        ));
+    }
+    if let Some(dir) = output.and_then(missing_output_dir) {
+        return Err(super::Plain::error(format!(
+            "{failed}: invalid output path: directory {:?} does not exist",
+            dir.display().to_string()
+        )));
+    }
+    Ok(())
+}
+
 /// A prune's last line: `Total reclaimed space: 1.2MB` (go-units, as Docker prints it).
 pub fn print_reclaimed(out: &mut dyn std::io::Write, bytes: u64) -> anyhow::Result<()> {
     writeln!(
