@@ -5,7 +5,7 @@
 //! These tests need root, overlayfs and runc; without them they fail, never skip.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use super::{Env, require};
 /// The applets linked in the test image's `/bin`.
 const APPLETS: &[&str] = &[
     "sh", "echo", "cat", "sleep", "id", "ls", "mkdir", "rm", "true", "false", "env", "pwd", "nc",
-    "httpd", "test", "printf", "kill", "touch", "wc",
+    "httpd", "test", "printf", "kill", "touch", "wc", "uname",
 ];
 
 /// Writes the test root filesystem into `root`: busybox, passwd/group with `app` (1000)
@@ -25,6 +25,53 @@ pub fn busybox_rootfs(root: &Path) {
         busybox.exists(),
         "/bin/busybox is required: run scripts/install-peers.sh (apt-get install busybox-static or busybox)"
     );
+    busybox_rootfs_with(root, busybox);
+}
+
+/// Debian's static busybox for the Debian architecture `arch` (`arm64`, `armhf`), which
+/// `scripts/foreign-busybox.sh` fetches (`apt-get download busybox-static:ARCH`): the
+/// multi-platform tests' foreign base images are made from it.
+pub fn foreign_busybox(arch: &str) -> PathBuf {
+    let dir = std::env::var_os("STRATA_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/strata-peers"));
+    let path = dir.join(format!("busybox-{arch}"));
+    assert!(
+        path.is_file(),
+        "{} is required: run scripts/install-peers.sh (it runs scripts/foreign-busybox.sh)",
+        path.display()
+    );
+    path
+}
+
+/// A tar of the test root filesystem for `platform` (`linux/amd64`, `linux/arm64`,
+/// `linux/arm/v7`), written under `env` as `rootfs-<arch>.tar`: the host's busybox for the
+/// host's architecture, Debian's foreign one ([`foreign_busybox`]) for another. Import it
+/// with `strata import --platform PLATFORM`.
+pub fn platform_rootfs_tar(env: &Env, platform: &str) -> PathBuf {
+    let arch = platform.split('/').nth(1).expect("os/arch[/variant]");
+    let host = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => panic!("tests written for amd64/arm64 hosts, not {other}"),
+    };
+    let busybox = if arch == host {
+        PathBuf::from("/bin/busybox")
+    } else {
+        foreign_busybox(if arch == "arm" { "armhf" } else { arch })
+    };
+    let root = env.path(&format!("rootfs-{arch}"));
+    busybox_rootfs_with(&root, &busybox);
+    let tar = env.path(&format!("rootfs-{arch}.tar"));
+    let mut b = tar::Builder::new(fs::File::create(&tar).unwrap());
+    b.follow_symlinks(false);
+    b.append_dir_all(".", &root).unwrap();
+    b.finish().unwrap();
+    tar
+}
+
+/// [`busybox_rootfs`] with another busybox binary (a foreign one: [`foreign_busybox`]).
+pub fn busybox_rootfs_with(root: &Path, busybox: &Path) {
     fs::create_dir_all(root.join("bin")).unwrap();
     fs::copy(busybox, root.join("bin/busybox")).unwrap();
     copy_libs(root, busybox);
