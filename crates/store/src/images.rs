@@ -37,6 +37,8 @@ pub struct ImageInfo {
     pub diff_ids: Vec<Digest>,
     /// The manifest's layer blobs, base first (empty when no manifest is stored).
     pub layers: Vec<Digest>,
+    /// The platform the config states (`os`, `architecture`, `variant`), if it does.
+    pub platform: Option<oci::Platform>,
 }
 
 /// The metadata rows `images()` and `rmi` work from, read in one transaction.
@@ -131,23 +133,39 @@ impl Store {
             users,
             diff_ids: Vec::new(),
             layers: Vec::new(),
+            platform: None,
         };
-        let Some((manifest_digest, manifest)) = self.platform_manifest(&info.target)? else {
+        let Some((manifest_digest, manifest)) = self.platform_manifest(&info.target, None)? else {
             return Ok(info);
         };
-        info.manifest = manifest_digest;
+        self.fill(&mut info, &snap.layer_sizes, manifest_digest, &manifest)?;
+        Ok(info)
+    }
+
+    /// Sets what `info` says of its platform manifest (`digest`, parsed as `manifest`): the
+    /// ID, layers, size and what its config says (created, diffIDs, labels, platform).
+    pub(crate) fn fill(
+        &self,
+        info: &mut ImageInfo,
+        layer_sizes: &std::collections::HashMap<String, u64>,
+        digest: Digest,
+        manifest: &Manifest,
+    ) -> Result<(), StoreError> {
+        info.manifest = digest;
         info.id = manifest.config.digest.clone();
         info.layers = manifest.layers.iter().map(|l| l.digest.clone()).collect();
         info.size = manifest
             .layers
             .iter()
             .map(|l| {
-                snap.layer_sizes
+                layer_sizes
                     .get(&l.digest.to_string())
                     .copied()
                     .unwrap_or(l.size)
             })
             .sum::<u64>();
+        (info.created, info.diff_ids, info.labels, info.platform) =
+            (None, Vec::new(), BTreeMap::new(), None);
         if self.has_blob(&manifest.config.digest)? {
             let config = self.read_blob(&manifest.config.digest)?;
             if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&config) {
@@ -167,15 +185,23 @@ impl Store {
                         .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
                         .collect();
                 }
+                let field = |k: &str| v.get(k).and_then(|x| x.as_str()).filter(|x| !x.is_empty());
+                if let (Some(os), Some(arch)) = (field("os"), field("architecture")) {
+                    let mut p = oci::Platform::new(os, arch);
+                    p.variant = field("variant").map(String::from);
+                    info.platform = Some(p);
+                }
             }
         }
-        Ok(info)
+        Ok(())
     }
 
-    /// The manifest an image stands for: the target, or the chosen stored index entry.
-    fn platform_manifest(
+    /// The manifest an image stands for: the target, or the chosen stored index entry
+    /// (`want`'s, or by default the host's, else the first stored one).
+    pub(crate) fn platform_manifest(
         &self,
         target: &Descriptor,
+        want: Option<&oci::Platform>,
     ) -> Result<Option<(Digest, Manifest)>, StoreError> {
         let bytes = self.read_blob(&target.digest)?;
         let parsed = AnyManifest::parse(Some(&target.media_type), &bytes).map_err(|e| {
@@ -194,8 +220,11 @@ impl Store {
                     }
                 }
                 let stored: Vec<Descriptor> = stored.into_iter().cloned().collect();
-                let host = oci::choose(&stored, &oci::Platform::host());
-                let Some(entry) = host.or(stored.first()) else {
+                let chosen = match want {
+                    Some(p) => oci::choose(&stored, p),
+                    None => oci::choose(&stored, &oci::Platform::host()).or(stored.first()),
+                };
+                let Some(entry) = chosen else {
                     return Ok(None);
                 };
                 let bytes = self.read_blob(&entry.digest)?;
@@ -352,14 +381,19 @@ impl Store {
     /// The size `history` shows for a layer: its unpacked size when recorded, else its
     /// compressed size.
     pub fn layer_size(&self, layer: &Descriptor) -> Result<u64, StoreError> {
-        let mut conn = self.conn();
-        let sizes = db::read(&mut conn, "cannot read layer sizes", |tx| {
-            db::layer_sizes(tx)
-        })?;
-        Ok(sizes
+        Ok(self
+            .layer_sizes()?
             .get(&layer.digest.to_string())
             .copied()
             .unwrap_or(layer.size))
+    }
+
+    /// Every recorded unpacked layer size, by layer digest.
+    pub(crate) fn layer_sizes(&self) -> Result<std::collections::HashMap<String, u64>, StoreError> {
+        let mut conn = self.conn();
+        db::read(&mut conn, "cannot read layer sizes", |tx| {
+            db::layer_sizes(tx)
+        })
     }
 
     /// Finds an image the way Docker does: a full name (as given, then normalised), then

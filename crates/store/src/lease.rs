@@ -46,7 +46,7 @@ pub const LEASE_TTL_SECS: i64 = 24 * 60 * 60;
 /// ```
 #[derive(Debug)]
 pub struct Lease {
-    store: Store,
+    pub(crate) store: Store,
     id: String,
     /// Whether the lease's row exists (written with the first digest).
     created: AtomicBool,

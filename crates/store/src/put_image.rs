@@ -1,8 +1,8 @@
 //! Storing a new image whole: its config, its manifest (the layers are already committed)
-//! and its tags, under one lease. The one way `build`, `commit` and `import` record what
-//! they made.
+//! and its tags, under one lease; or several such images as the entries of one index (a
+//! multi-platform build). The one way `build`, `commit` and `import` record what they made.
 
-use oci::{Descriptor, Digest, Manifest};
+use oci::{Descriptor, Digest, Index, Manifest};
 
 use crate::{Lease, Store, StoreError, db};
 
@@ -32,6 +32,19 @@ impl Store {
         manifest: &Manifest,
         config: &[u8],
         tags: &[String],
+    ) -> Result<StoredImage, StoreError> {
+        let stored = self.put_image_content(lease, manifest, config)?;
+        self.record_image(&stored.manifest, tags)?;
+        Ok(stored)
+    }
+
+    /// [`Store::put_image`] without the image record: the config and manifest, held by
+    /// `lease`, for an image that becomes an entry of an index ([`Store::put_index`]).
+    pub fn put_image_content(
+        &self,
+        lease: &Lease,
+        manifest: &Manifest,
+        config: &[u8],
     ) -> Result<StoredImage, StoreError> {
         let config_desc = Descriptor::of_bytes(&manifest.config.media_type, config);
         if config_desc.digest != manifest.config.digest || config_desc.size != manifest.config.size
@@ -66,6 +79,41 @@ impl Store {
         let desc = Descriptor::of_bytes(manifest.effective_media_type(), &bytes);
         lease.add(&desc.digest)?;
         self.put_manifest(&desc, &bytes)?;
+        Ok(StoredImage {
+            manifest: desc,
+            id: config_desc.digest,
+        })
+    }
+
+    /// Stores a multi-platform image made here: `index` as [`Index::to_vec`] writes it, each
+    /// of its entries already stored ([`Store::put_image_content`] under `lease`), then in
+    /// one transaction its image record and `tags`. Returns the index's descriptor.
+    pub fn put_index(
+        &self,
+        lease: &Lease,
+        index: &Index,
+        tags: &[String],
+    ) -> Result<Descriptor, StoreError> {
+        for entry in &index.manifests {
+            if !self.has_blob(&entry.digest)? {
+                return Err(StoreError::not_found(format!(
+                    "manifest {} is not in the store; store each platform's image before their index",
+                    entry.digest
+                )));
+            }
+        }
+        let bytes = index.to_vec();
+        let media_type = index.media_type.as_deref().unwrap_or(oci::media::OCI_INDEX);
+        let desc = Descriptor::of_bytes(media_type, &bytes);
+        lease.add(&desc.digest)?;
+        self.put_manifest(&desc, &bytes)?;
+        self.record_image(&desc, tags)?;
+        Ok(desc)
+    }
+
+    /// Records the stored manifest or index `desc` as an image with `tags`, in one
+    /// transaction.
+    fn record_image(&self, desc: &Descriptor, tags: &[String]) -> Result<(), StoreError> {
         let (target, now) = (desc.digest.to_string(), crate::now());
         let mut conn = self.conn();
         db::write(&mut conn, "cannot record an image", |tx| {
@@ -78,10 +126,6 @@ impl Store {
                 db::set_tag(tx, t, &target)?;
             }
             Ok(())
-        })?;
-        Ok(StoredImage {
-            manifest: desc,
-            id: config_desc.digest,
         })
     }
 }

@@ -113,6 +113,7 @@ mod tests {
             users: vec![],
             diff_ids: vec![],
             layers: vec![],
+            platform: None,
         }
     }
 
