@@ -45,3 +45,55 @@ pub fn rootfs_to_tar(
     layer::create_layer(dir.path(), out, &layer::CreateOptions::default())?;
     Ok(())
 }
+
+/// The directory BuildKit gives a platform's root filesystem when a multi-platform build is
+/// exported as files: `linux/arm64/v8` → `linux_arm64_v8`.
+pub fn platform_dir_name(platform: &oci::Platform) -> String {
+    platform.to_string().replace('/', "_")
+}
+
+/// Writes each platform's root filesystem into its own subdirectory of `dest`
+/// ([`platform_dir_name`]), as BuildKit's local exporter does for several platforms.
+pub fn platforms_to_dir(
+    store: &Store,
+    images: &[(oci::Platform, Digest)],
+    dest: &Path,
+) -> Result<(), BuildError> {
+    for (p, manifest) in images {
+        rootfs_to_dir(store, manifest, &dest.join(platform_dir_name(p)))?;
+    }
+    Ok(())
+}
+
+/// [`platforms_to_dir`] as one tar on `out` (BuildKit's tar exporter for several platforms),
+/// made in a temporary directory under `scratch`.
+pub fn platforms_to_tar(
+    store: &Store,
+    images: &[(oci::Platform, Digest)],
+    scratch: &Path,
+    out: impl Write,
+) -> Result<(), BuildError> {
+    std::fs::create_dir_all(scratch).map_err(|e| BuildError::io("create", scratch, e))?;
+    let dir = tempfile::Builder::new()
+        .prefix("export-")
+        .tempdir_in(scratch)
+        .map_err(|e| BuildError::io("create a directory in", scratch, e))?;
+    platforms_to_dir(store, images, dir.path())?;
+    layer::create_layer(dir.path(), out, &layer::CreateOptions::default())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn platform_directories_are_named_as_buildkit_names_them() {
+        for (p, want) in [
+            ("linux/amd64", "linux_amd64"),
+            ("linux/arm64", "linux_arm64"),
+            ("linux/arm/v7", "linux_arm_v7"),
+        ] {
+            let p: oci::Platform = p.parse().unwrap();
+            assert_eq!(super::platform_dir_name(&p.normalize()), want);
+        }
+    }
+}

@@ -62,7 +62,8 @@ pub mod stubs;
 pub mod unpack;
 
 pub use builder::{
-    BuildRequest, Built, Planned, Secrets, build, build_held, build_planned, reap_dead_builds,
+    BuildRequest, Built, BuiltIndex, Planned, PlatformBuild, Secrets, build, build_held,
+    build_index, build_planned, reap_dead_builds,
 };
 pub use error::BuildError;
 pub use progress::Event;

@@ -45,6 +45,10 @@ pub struct PlannedStage {
     pub base: Base,
     /// Stages it reads (its base stage, `COPY --from`, `RUN --mount=from=`).
     pub deps: BTreeSet<usize>,
+    /// The platform its base is for and its RUN steps execute as: `FROM --platform=…`
+    /// (expanded: `$BUILDPLATFORM` makes a stage that runs natively whatever the target),
+    /// else its base stage's, else the target platform.
+    pub platform: Platform,
 }
 
 /// The stages the target needs, dependencies first, plus the resolved global ARGs.
@@ -128,7 +132,7 @@ pub fn plan(
 
     let find_stage =
         |name: &str, before: usize| -> Option<usize> { stages.find(name).filter(|i| *i < before) };
-    let mut planned = Vec::new();
+    let mut planned: Vec<PlannedStage> = Vec::new();
     for (i, stage) in stages.stages.iter().enumerate() {
         let line = stage.location.start_line;
         let image = lex
@@ -143,6 +147,20 @@ pub fn plan(
                 ),
             ));
         }
+        let explicit = match &stage.from.platform {
+            Some(p) => {
+                let p = lex
+                    .process_word(p, &from_scope)
+                    .map_err(|e| at(line, e.to_string()))?;
+                Some(p.parse::<Platform>().map_err(|e| {
+                    at(
+                        line,
+                        format!("invalid platform {p:?} in FROM --platform: {e}"),
+                    )
+                })?)
+            }
+            None => None,
+        };
         let mut deps = BTreeSet::new();
         let base = if image.eq_ignore_ascii_case("scratch") {
             Base::Scratch
@@ -178,11 +196,17 @@ pub fn plan(
                 }
             }
         }
+        let platform = match (explicit, &base) {
+            (Some(p), _) => p.normalize(),
+            (None, Base::Stage(s)) => planned[*s].platform.clone(),
+            (None, _) => opts.target_platform.normalize(),
+        };
         planned.push(PlannedStage {
             index: i,
             name: stage.name.clone(),
             base,
             deps,
+            platform,
         });
     }
     let target = match &opts.target {
@@ -302,6 +326,46 @@ mod tests {
             plan(&stages, "Dockerfile", '\\', &opts(Some("nope"), &[])),
             Err(BuildError::NoSuchTarget(_))
         ));
+    }
+
+    #[test]
+    fn each_stage_has_a_platform() {
+        // Target linux/amd64, build platform linux/arm64 (see `opts`).
+        let df = "ARG P=linux/arm/v7\n\
+                  FROM --platform=$BUILDPLATFORM scratch AS tools\n\
+                  FROM tools AS more\n\
+                  FROM --platform=${P} scratch AS fixed\n\
+                  FROM scratch AS plain\n\
+                  FROM --platform=linux/aarch64 busybox AS named\n";
+        let stages = parse(df);
+        let p = plan(&stages, "Dockerfile", '\\', &opts(Some("named"), &[])).unwrap();
+        // Only the target is needed; plan each as the target to see every stage.
+        assert_eq!(p.stages.len(), 1);
+        for (target, want) in [
+            ("tools", "linux/arm64"),
+            ("more", "linux/arm64"),
+            ("fixed", "linux/arm/v7"),
+            ("plain", "linux/amd64"),
+            ("named", "linux/arm64"),
+        ] {
+            let p = plan(&stages, "Dockerfile", '\\', &opts(Some(target), &[])).unwrap();
+            assert_eq!(
+                p.stages.last().unwrap().platform.to_string(),
+                want,
+                "{target}"
+            );
+        }
+        let p = plan(
+            &stages,
+            "Dockerfile",
+            '\\',
+            &opts(Some("fixed"), &[("P", "linux/riscv64")]),
+        )
+        .unwrap();
+        assert_eq!(p.stages[0].platform.to_string(), "linux/riscv64");
+        let bad = parse("FROM --platform=linux/not/an/arch/at/all scratch\n");
+        let e = plan(&bad, "Dockerfile", '\\', &opts(None, &[])).unwrap_err();
+        assert!(e.to_string().contains("invalid platform"), "{e}");
     }
 
     #[test]

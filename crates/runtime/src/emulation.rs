@@ -116,7 +116,11 @@ pub fn why_not(host: &str, architecture: &str, handlers: Option<&[Handler]>) -> 
     }
     Some(match mine.first() {
         None => format!("no binfmt_misc handler for {architecture} is registered"),
-        Some(h) if !h.enabled => format!("the binfmt_misc handler {} is disabled", h.name),
+        Some(h) if !h.enabled => format!(
+            "the binfmt_misc handler {} is disabled (enable it: `echo 1 > {BINFMT_DIR}/{}` or \
+             `update-binfmts --enable {}`)",
+            h.name, h.name, h.name
+        ),
         Some(h) => format!(
             "the binfmt_misc handler {} lacks the F flag (flags: {:?}), so its interpreter \
              {} cannot be found inside a container",

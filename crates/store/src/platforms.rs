@@ -128,6 +128,11 @@ impl Store {
 }
 
 impl Lease {
+    /// The store this lease holds content of.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// [`Lease::hold_image`], then the manifest for `want` ([`Store::select_platform`]).
     pub fn hold_image_platform(
         &self,

@@ -26,12 +26,15 @@ use crate::{BuildError, run};
 
 mod config;
 mod copy_step;
+mod inflight;
 mod layers;
+mod multi;
 mod run_step;
 mod schedule;
 mod steps;
 mod workdir;
 
+pub use multi::{BuiltIndex, PlatformBuild, build_index};
 use run_step::Phase;
 use schedule::{Msg, schedule};
 
@@ -69,6 +72,9 @@ pub struct BuildRequest {
     /// The network of RUN steps that do not choose one (`--network`; `Default` is the
     /// host's network, as strata has no other).
     pub network: dockerfile::NetworkMode,
+    /// The image is one platform of a multi-platform build: store it without an image
+    /// record or tags ([`store::Store::put_image_content`]); the caller stores the index.
+    pub index_entry: bool,
 }
 
 /// Secret values by id. `Debug` shows the ids only, so a logged request leaks nothing.
@@ -200,18 +206,36 @@ impl Planned {
         Ok(Planned { df, stages, plan })
     }
 
-    /// The images the planned stages start `FROM`, in order, each once (the build reads
-    /// them from the store: the caller pulls what is missing).
-    pub fn base_images(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
+    /// The images the planned stages start `FROM`, each with the platform the stage is
+    /// for, in order, each pair once (the build reads them from the store: the caller
+    /// pulls what is missing).
+    pub fn base_images(&self) -> Vec<(String, Platform)> {
+        let mut bases: Vec<(String, Platform)> = Vec::new();
         for s in &self.plan.stages {
             if let plan::Base::Image(n) = &s.base
-                && !names.contains(n)
+                && !bases.iter().any(|(b, p)| b == n && *p == s.platform)
             {
-                names.push(n.clone());
+                bases.push((n.clone(), s.platform.clone()));
             }
         }
-        names
+        bases
+    }
+}
+
+impl Planned {
+    /// A RUN executes programs of its stage's platform: one this host cannot run (not
+    /// native, no QEMU handler) fails here, saying how to enable it, before any step.
+    pub fn check_platforms(&self) -> Result<(), BuildError> {
+        for ps in &self.plan.stages {
+            let runs = self.stages.stages[ps.index]
+                .commands
+                .iter()
+                .any(|c| matches!(c.instruction, Instruction::Run(_)));
+            if runs {
+                runtime::emulation::check(&ps.platform)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -224,19 +248,7 @@ pub fn build_planned(
     lease: &Lease,
 ) -> Result<Built, BuildError> {
     let Planned { df, stages, plan } = planned;
-    let tags = req
-        .tags
-        .iter()
-        .map(|t| {
-            oci::Reference::parse(t)
-                .map(|r| r.to_string())
-                .map_err(|e| BuildError::Unsupported {
-                    instruction: "-t".into(),
-                    line: 0,
-                    message: format!("invalid tag {t:?}: {e}"),
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let tags = full_tags(&req.tags)?;
     let context = Tree::context(&req.context, req.dockerfile_path.as_deref())?;
     crate::preflight::check_sources(
         &req.dockerfile_name,
@@ -246,25 +258,17 @@ pub fn build_planned(
         &Lex::new(df.escape_token),
         &context,
     )?;
-    // A RUN executes programs of the build's platform: one this host cannot run (not
-    // native, no QEMU handler) fails here, saying how to enable it, before any step.
-    if let Some(p) = &req.platform {
-        let runs = plan.stages.iter().any(|ps| {
-            stages.stages[ps.index]
-                .commands
-                .iter()
-                .any(|c| matches!(c.instruction, Instruction::Run(_)))
-        });
-        if runs {
-            runtime::emulation::check(p)?;
-        }
-    }
+    planned.check_platforms()?;
     let cache = Cache::open(store.layout());
     remove_stale_tmp(&store.layout().tmp_dir());
-    let tmp = store
-        .layout()
-        .tmp_dir()
-        .join(format!("build-{}-{}", std::process::id(), unique()));
+    let tmp = store.layout().tmp_dir().join(format!(
+        "build-{}-{}-{}",
+        std::process::id(),
+        unique(),
+        // Two builds of one process (the platforms of a multi-platform build) may
+        // start within one clock tick.
+        BUILDS.fetch_add(1, Ordering::Relaxed)
+    ));
     let (tx, rx) = mpsc::channel();
     let seq = AtomicUsize::new(0);
     let hashes_path = cache.file_hashes_path(context.root());
@@ -291,6 +295,21 @@ pub fn build_planned(
     }
     remove_tree(&tmp);
     result
+}
+
+/// The `-t` names as full references (`app` → `docker.io/library/app:latest`).
+pub(crate) fn full_tags(tags: &[String]) -> Result<Vec<String>, BuildError> {
+    tags.iter()
+        .map(|t| {
+            oci::Reference::parse(t)
+                .map(|r| r.to_string())
+                .map_err(|e| BuildError::Unsupported {
+                    instruction: "-t".into(),
+                    line: 0,
+                    message: format!("invalid tag {t:?}: {e}"),
+                })
+        })
+        .collect()
 }
 
 /// Removes what builds killed with SIGKILL left in `store`: their RUN containers (with
@@ -320,6 +339,9 @@ fn remove_stale_tmp(dir: &Path) {
         }
     }
 }
+
+/// Builds started by this process, to name their temporary directories apart.
+static BUILDS: AtomicUsize = AtomicUsize::new(0);
 
 fn unique() -> u128 {
     std::time::SystemTime::now()
@@ -447,7 +469,26 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The platform to pick a base image for: none (any stored image, as before
+    /// platforms were chosen) for a build for this host that asked for no platform.
+    fn wanted<'p>(&self, platform: &'p Platform) -> Option<&'p Platform> {
+        (self.req.platform.is_some() || *platform != Platform::host().normalize())
+            .then_some(platform)
+    }
+
+    /// [`Builder::load_image_for`] the build's target platform (a `COPY --from=image`).
     fn load_image(&mut self, name: &str) -> Result<StageImage, BuildError> {
+        let platform = self.platform.clone();
+        self.load_image_for(name, &platform)
+    }
+
+    /// Image `name` from the store as a base: for a multi-platform image, its manifest
+    /// for `platform`; a single-platform image of another platform is refused.
+    fn load_image_for(
+        &mut self,
+        name: &str,
+        platform: &Platform,
+    ) -> Result<StageImage, BuildError> {
         let bad = |detail: String| BuildError::BadImage {
             image: name.to_string(),
             detail,
@@ -457,7 +498,7 @@ impl<'a> Builder<'a> {
         // a base missing here was removed since (an explicit `rmi`).
         let info = self
             .lease
-            .hold_image(name)
+            .hold_image_platform(name, self.wanted(platform))
             .map_err(|e| bad(e.to_string()))?;
         let mut config = ImageConfig::from_slice(&self.store.image_config(&info)?)
             .map_err(|e| bad(e.to_string()))?;
@@ -561,11 +602,14 @@ impl<'a> Builder<'a> {
 
     /// Stores the image of `config` and `layers` (an OCI manifest), tagged `tags` (none:
     /// an untagged image record), under the build's lease.
+    /// Stores an image of `config` and `layers`: recorded with `tags`, or with `record`
+    /// false only its content (a platform of a multi-platform build).
     fn store_image(
         &self,
         config: &ImageConfig,
         layers: &[Descriptor],
         tags: &[String],
+        record: bool,
     ) -> Result<store::StoredImage, BuildError> {
         let config_bytes = config.to_vec();
         let manifest = Manifest {
@@ -577,9 +621,13 @@ impl<'a> Builder<'a> {
             subject: None,
             annotations: BTreeMap::new(),
         };
-        Ok(self
-            .store
-            .put_image(self.lease, &manifest, &config_bytes, tags)?)
+        Ok(if !record {
+            self.store
+                .put_image_content(self.lease, &manifest, &config_bytes)?
+        } else {
+            self.store
+                .put_image(self.lease, &manifest, &config_bytes, tags)?
+        })
     }
 
     fn commit(&mut self, img: StageImage, tags: &[String]) -> Result<Built, BuildError> {
@@ -594,7 +642,7 @@ impl<'a> Builder<'a> {
             (epoch, _) => Some(timestamp(epoch)),
         };
         let store::StoredImage { manifest: desc, id } =
-            self.store_image(&config, &img.layers, tags)?;
+            self.store_image(&config, &img.layers, tags, !self.req.index_entry)?;
         self.emit(Event::Image {
             id: id.clone(),
             tags: tags.to_vec(),

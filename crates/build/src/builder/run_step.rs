@@ -352,7 +352,7 @@ impl<'a> Builder<'a> {
             "org.strata.build.run".into(),
             format!("{}-{n}-{}", std::process::id(), super::unique()),
         );
-        let stored = self.store_image(&config, &img.layers, &[])?;
+        let stored = self.store_image(&config, &img.layers, &[], true)?;
         Ok(stored.manifest.digest.to_string())
     }
 }

@@ -123,14 +123,14 @@ impl<'a> Builder<'a> {
         let (start, mut st) = match &ps.base {
             Base::Scratch => {
                 let mut config = ImageConfig::default();
-                config.set_platform(&self.platform);
+                config.set_platform(&ps.platform);
                 // BuildKit's empty image: the default PATH, and `/` as working dir.
                 config.config.env = vec![format!("PATH={}", runtime::spec::DEFAULT_PATH)];
                 config.config.working_dir = Some("/".into());
                 let img = StageImage {
                     config,
                     layers: Vec::new(),
-                    key: plan::base_key(None, &self.platform),
+                    key: plan::base_key(None, &ps.platform),
                     args: BTreeMap::new(),
                     arg_over_env: BTreeSet::new(),
                     declared: Vec::new(),
@@ -139,11 +139,9 @@ impl<'a> Builder<'a> {
             }
             Base::Stage(s) => (Start::Stage(*s), planned[s].end.clone()),
             Base::Image(name) => {
-                let mut img = self.load_image(name)?;
-                img.key = plan::base_key(
-                    Some(&Digest::sha256_of(&img.config.to_vec())),
-                    &self.platform,
-                );
+                let mut img = self.load_image_for(name, &ps.platform)?;
+                img.key =
+                    plan::base_key(Some(&Digest::sha256_of(&img.config.to_vec())), &ps.platform);
                 (Start::Image(Box::new(img.clone())), img)
             }
         };
@@ -208,6 +206,9 @@ impl<'a> Builder<'a> {
         };
         img.key = sp.base_key.clone();
         self.emit(Event::Done { id, seconds: 0.0 });
+        // Looked up only once no other build of this process executes the same stage
+        // (another platform's, when it does not depend on the platform).
+        let _flight = super::inflight::enter(&sp.end.key);
         // Every planned key is known: one lookup for the stage (its layers leased at
         // once) rather than one per step.
         let keys: Vec<&Digest> = sp

@@ -175,12 +175,7 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         ),
         _ => None,
     };
-    let platform = args
-        .platform
-        .as_deref()
-        .map(|p| p.parse::<oci::Platform>())
-        .transpose()
-        .context("invalid --platform")?;
+    let platforms = parse_platforms(args.platform.as_deref())?;
     let mut secrets = build::Secrets::default();
     for spec in &args.secrets {
         let (id, value) = read_secret(spec)?;
@@ -204,9 +199,10 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         no_cache: args.no_cache,
         source_date_epoch,
         runtime: ctx.runtime.clone(),
-        platform,
+        platform: platforms.first().cloned(),
         secrets,
         network,
+        index_entry: false,
     };
     let output = args
         .output
@@ -220,29 +216,97 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
     // build` does), or every base with `--pull`. Each base is held from here to the end of
     // the build, so a concurrent prune cannot take it in between.
     let hold = store.lease()?;
-    // Planned once: the bases come from the plan the build then executes.
-    let planned = build::Planned::of(&req)?;
     let policy = if args.pull {
         super::pulling::PullPolicy::Always
     } else {
         super::pulling::PullPolicy::Missing
     };
-    let pull_opts = super::pulling::EnsureOptions {
-        platform: args.platform.clone(),
-        quiet,
-        announce_missing: false,
-    };
-    for name in planned.base_images() {
-        super::pulling::ensure_image(
-            ctx,
-            &name,
-            policy,
-            &pull_opts,
+    if platforms.len() > 1 {
+        let parts = platforms
+            .iter()
+            .map(|p| {
+                let mut r = req.clone();
+                r.platform = Some(p.clone());
+                r.index_entry = true;
+                r.tags.clear();
+                let planned = build::Planned::of(&r)?;
+                Ok(build::PlatformBuild {
+                    platform: p.clone(),
+                    req: r,
+                    planned,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut bases: Vec<(String, oci::Platform)> = Vec::new();
+        for part in &parts {
+            for b in part.planned.base_images() {
+                if !bases.contains(&b) {
+                    bases.push(b);
+                }
+            }
+        }
+        ensure_bases(ctx, &bases, true, policy, quiet, &hold)?;
+        let plain = std::sync::Mutex::new(Multi {
+            plain: Plain {
+                out: std::io::stderr(),
+                named: BTreeMap::new(),
+            },
+            ids: BTreeMap::new(),
+        });
+        super::build_cancel::catch_signals()?;
+        let built = build::build_index(
+            &store,
+            &parts,
+            &req.tags,
+            &|p, e| {
+                if !quiet && let Ok(mut m) = plain.lock() {
+                    m.event(p, e);
+                }
+            },
             &hold,
-            &mut std::io::stderr(),
-        )
-        .with_context(|| format!("pulling the base image {name}"))?;
+        );
+        if let Some(code) = super::build_cancel::exit_code() {
+            return Err(super::ExitStatus::error(
+                code,
+                super::Plain::error("context canceled"),
+            ));
+        }
+        let built = built?;
+        if !quiet && let Ok(mut m) = plain.lock() {
+            m.plain.event(&build::Event::Image {
+                id: built.index.digest.clone(),
+                tags: built.tags.clone(),
+            });
+        }
+        if let Some(f) = &args.iidfile {
+            write_iidfile(f, &built.index.digest.to_string())?;
+        }
+        let images: Vec<(oci::Platform, oci::Descriptor)> = built
+            .images
+            .iter()
+            .map(|(p, b)| (p.clone(), b.manifest.clone()))
+            .collect();
+        output.export_index(
+            &store,
+            &built.index,
+            &images,
+            built.tags.first().map(String::as_str),
+        )?;
+        if !output.uses_stdout() {
+            writeln!(out, "{}", built.index.digest)?;
+        }
+        return Ok(());
     }
+    // Planned once: the bases come from the plan the build then executes.
+    let planned = build::Planned::of(&req)?;
+    ensure_bases(
+        ctx,
+        &planned.base_images(),
+        args.platform.is_some(),
+        policy,
+        quiet,
+        &hold,
+    )?;
     let mut plain = Plain {
         out: std::io::stderr(),
         named: BTreeMap::new(),
@@ -282,6 +346,108 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         writeln!(out, "{}", built.id)?;
     }
     Ok(())
+}
+
+/// `--platform a,b,…`: each platform once, normalised, in the order given (none: the
+/// host's, decided by the build).
+fn parse_platforms(spec: Option<&str>) -> anyhow::Result<Vec<oci::Platform>> {
+    let mut out: Vec<oci::Platform> = Vec::new();
+    for p in spec.unwrap_or_default().split(',').map(str::trim) {
+        if p.is_empty() {
+            continue;
+        }
+        let parsed = p
+            .parse::<oci::Platform>()
+            .with_context(|| format!("invalid --platform {p:?}"))?
+            .normalize();
+        if !out.iter().any(|o| o.matches(&parsed)) {
+            out.push(parsed);
+        }
+    }
+    Ok(out)
+}
+
+/// Makes sure every base image is in the store for its stage's platform, pulling what is
+/// missing (every base with `--pull`), as `docker build` does. Each base is held by `hold`
+/// to the end of the build, so a concurrent prune cannot take it in between. A platform is
+/// asked for only when the build chose one (`explicit`) or the stage is for another
+/// platform than the host's.
+fn ensure_bases(
+    ctx: &Ctx,
+    bases: &[(String, oci::Platform)],
+    explicit: bool,
+    policy: super::pulling::PullPolicy,
+    quiet: bool,
+    hold: &store::Lease,
+) -> anyhow::Result<()> {
+    for (name, platform) in bases {
+        let wanted = explicit || *platform != oci::Platform::host().normalize();
+        let opts = super::pulling::EnsureOptions {
+            platform: wanted.then(|| platform.to_string()),
+            quiet,
+            announce_missing: false,
+        };
+        super::pulling::ensure_image(ctx, name, policy, &opts, hold, &mut std::io::stderr())
+            .with_context(|| format!("pulling the base image {name}"))?;
+    }
+    Ok(())
+}
+
+/// The events of a multi-platform build's parallel builds on one BuildKit-style stream:
+/// each build's step numbers mapped to one sequence, each stage labelled with its
+/// platform (`#7 [linux/arm64 2/3] RUN …`).
+struct Multi<W: Write> {
+    plain: Plain<W>,
+    /// (platform, step number in its build) → step number on the stream.
+    ids: BTreeMap<(String, usize), usize>,
+}
+
+impl<W: Write> Multi<W> {
+    fn event(&mut self, platform: &oci::Platform, e: &build::Event) {
+        use build::Event;
+        let p = platform.to_string();
+        let mut map = |id: &usize| -> usize {
+            let next = self.ids.len() + 1;
+            *self.ids.entry((p.clone(), *id)).or_insert(next)
+        };
+        let e = match e {
+            Event::Step {
+                id,
+                stage,
+                index,
+                total,
+                text,
+            } => Event::Step {
+                id: map(id),
+                stage: if stage.starts_with("stage-") {
+                    p.clone()
+                } else {
+                    format!("{p} {stage}")
+                },
+                index: *index,
+                total: *total,
+                text: text.clone(),
+            },
+            Event::Cached { id } => Event::Cached { id: map(id) },
+            Event::Miss { id, reason } => Event::Miss {
+                id: map(id),
+                reason: reason.clone(),
+            },
+            Event::Output { id, line } => Event::Output {
+                id: map(id),
+                line: line.clone(),
+            },
+            Event::Canceled { id } => Event::Canceled { id: map(id) },
+            Event::Done { id, seconds } => Event::Done {
+                id: map(id),
+                seconds: *seconds,
+            },
+            // Each platform's image is part of the index, which is named at the end.
+            Event::Image { .. } => return,
+            other => other.clone(),
+        };
+        self.plain.event(&e);
+    }
 }
 
 /// Reads `--secret id=ID,src=FILE` (also `source=`, or `env=VAR`; `type=file|env`).

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use oci::Descriptor;
-use transport::{CopyOptions, DockerArchiveDestination, OciArchiveDestination, StoreSource};
+use transport::{
+    CopyOptions, DockerArchiveDestination, OciArchiveDestination, PlatformChoice, StoreSource,
+};
 
 use super::util;
 
@@ -90,15 +92,6 @@ impl Output {
         manifest: &Descriptor,
         tag: Option<&str>,
     ) -> anyhow::Result<()> {
-        let writer = |d: &Dest| -> anyhow::Result<Box<dyn Write + Send>> {
-            Ok(match d {
-                Dest::Stdout => Box::new(util::stdout_file()?),
-                Dest::Path(p) => Box::new(
-                    std::fs::File::create(p)
-                        .with_context(|| format!("creating {}", p.display()))?,
-                ),
-            })
-        };
         match self {
             Output::Image => {}
             Output::Local(dir) => build::export::rootfs_to_dir(store, &manifest.digest, dir)
@@ -119,18 +112,77 @@ impl Output {
                 let tag = tag
                     .and_then(|t| oci::Reference::parse(t).ok())
                     .and_then(|r| r.tag().map(str::to_string));
-                copy_out(store, manifest, &dst, tag)?;
+                copy_out(store, manifest, &dst, tag, PlatformChoice::Host)?;
             }
             Output::Docker(d) => {
                 let dst = match d {
                     Dest::Stdout => DockerArchiveDestination::to_writer(util::stdout_file()?),
                     Dest::Path(p) => DockerArchiveDestination::create(p)?,
                 };
-                copy_out(store, manifest, &dst, tag.map(str::to_string))?;
+                copy_out(
+                    store,
+                    manifest,
+                    &dst,
+                    tag.map(str::to_string),
+                    PlatformChoice::Host,
+                )?;
             }
         }
         Ok(())
     }
+
+    /// Exports a multi-platform build: `index` over `images` (each platform's manifest).
+    /// Files go into one subdirectory per platform (`linux_arm64/`), as BuildKit writes
+    /// them; an OCI archive holds the whole index. A docker-archive cannot hold an index,
+    /// which BuildKit refuses too.
+    pub fn export_index(
+        &self,
+        store: &store::Store,
+        index: &Descriptor,
+        images: &[(oci::Platform, Descriptor)],
+        tag: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let parts: Vec<(oci::Platform, oci::Digest)> = images
+            .iter()
+            .map(|(p, d)| (p.clone(), d.digest.clone()))
+            .collect();
+        match self {
+            Output::Image => {}
+            Output::Local(dir) => build::export::platforms_to_dir(store, &parts, dir)
+                .with_context(|| format!("exporting the root filesystems to {}", dir.display()))?,
+            Output::Tar(d) => build::export::platforms_to_tar(
+                store,
+                &parts,
+                &store.layout().tmp_dir(),
+                std::io::BufWriter::new(writer(d)?),
+            )
+            .context("exporting the root filesystems as a tar")?,
+            Output::Oci(d) => {
+                let dst = match d {
+                    Dest::Stdout => OciArchiveDestination::to_writer(util::stdout_file()?),
+                    Dest::Path(p) => OciArchiveDestination::create(p)?,
+                };
+                let tag = tag
+                    .and_then(|t| oci::Reference::parse(t).ok())
+                    .and_then(|r| r.tag().map(str::to_string));
+                copy_out(store, index, &dst, tag, PlatformChoice::All)?;
+            }
+            Output::Docker(_) => {
+                bail!("docker exporter does not currently support exporting manifest lists")
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The file or standard output an archive goes to.
+fn writer(d: &Dest) -> anyhow::Result<Box<dyn Write + Send>> {
+    Ok(match d {
+        Dest::Stdout => Box::new(util::stdout_file()?),
+        Dest::Path(p) => {
+            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
+        }
+    })
 }
 
 fn copy_out<D: transport::ImageDestination>(
@@ -138,10 +190,12 @@ fn copy_out<D: transport::ImageDestination>(
     manifest: &Descriptor,
     dst: &D,
     tag: Option<String>,
+    platforms: PlatformChoice,
 ) -> anyhow::Result<()> {
     let src = StoreSource::new(store.clone(), manifest.clone());
     let opts = CopyOptions {
         tag,
+        platforms,
         ..CopyOptions::default()
     };
     util::block_on(transport::copy(&src, dst, &opts))?.context("writing the output archive")?;

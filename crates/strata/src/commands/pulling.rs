@@ -62,7 +62,19 @@ pub fn ensure_image(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let found = match util::hold(hold, name) {
-        Ok(_) => true,
+        Ok(info) => match &opts.platform {
+            // Present, but is the platform asked for? (A multi-platform image may lack
+            // it, a single-platform one be for another platform: then pull it.)
+            Some(p) => {
+                let p = util::platform_or_host(Some(p))?;
+                match hold.store().select_platform(info, name, &p) {
+                    Ok(_) => true,
+                    Err(e) if e.is_not_found() => false,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            None => true,
+        },
         Err(e) if format!("{e:#}").starts_with("No such image") => false,
         Err(e) => return Err(e),
     };
