@@ -79,19 +79,8 @@ COPY --from=build /list /app/list
 CMD ["sh"]
 EOF
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# time_of CMD...: the seconds CMD took; a failing build stops the benchmark.
-time_of() {
-  local t0 out
-  t0=$(now)
-  if ! out=$("$@" 2>&1); then
-    echo "FAILED: $*" >&2
-    echo "$out" | tail -20 >&2
-    exit 1
-  fi
-  echo "$(now) - $t0" | bc -l
-}
+# shellcheck source=benches/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 declare -A RESULT
 # run_tool TOOL SCENARIO CTX: RESET_<tool> empties the tool's build cache (not timed);
