@@ -175,6 +175,7 @@ fn build_agrees_with_docker() {
             "ONBUILD ENV FROM_ONBUILD=1",
         ],
     );
+    d.platform_image("bb-arm64", "linux/arm64");
     let root = d.strata.path("cases");
     let names: Vec<&str> = CASES.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {

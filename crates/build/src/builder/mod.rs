@@ -632,6 +632,12 @@ impl<'a> Builder<'a> {
 
     fn commit(&mut self, img: StageImage, tags: &[String]) -> Result<Built, BuildError> {
         let mut config = img.config;
+        // A platform asked for is the image's, whatever its last stage ran as (BuildKit:
+        // a `FROM --platform=$BUILDPLATFORM` last stage still makes a target image); with
+        // none asked for the image keeps its base's.
+        if self.req.platform.is_some() {
+            config.set_platform(&self.platform);
+        }
         for (k, v) in &self.req.labels {
             config.config.labels.insert(k.clone(), v.clone());
         }

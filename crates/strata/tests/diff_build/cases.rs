@@ -1095,4 +1095,32 @@ pub const CASES: &[Case] = &[
             "FROM bb\nCOPY --exclude=*.log --exclude=**/*.log . /app/\n",
         )
     },
+    // Platforms (`bb-arm64` is busybox for linux/arm64, Debian's busybox-static:arm64).
+    Case {
+        // The predefined platform ARGs in a stage for the build platform, building for
+        // another target: BuildKit's values, and the image is the target's.
+        flags: &["--platform", "linux/arm/v7"],
+        ..case(
+            "platform_args_for_another_target",
+            "FROM --platform=$BUILDPLATFORM bb
+ARG TARGETPLATFORM TARGETOS TARGETARCH TARGETVARIANT BUILDPLATFORM BUILDOS BUILDARCH BUILDVARIANT
+RUN echo \"$TARGETPLATFORM|$TARGETOS|$TARGETARCH|$TARGETVARIANT|$BUILDPLATFORM|$BUILDOS|$BUILDARCH|$BUILDVARIANT\" > /args
+",
+        )
+    },
+    Case {
+        // A foreign RUN under QEMU, after a COPY from a stage for the build platform.
+        flags: &["--platform", "linux/arm64"],
+        ..case(
+            "platform_foreign_run",
+            "FROM --platform=$BUILDPLATFORM bb AS tools
+ARG TARGETARCH
+RUN echo \"$TARGETARCH $(uname -m)\" > /made
+FROM bb-arm64
+ARG TARGETPLATFORM
+COPY --from=tools /made /made
+RUN uname -m > /arch && echo \"$TARGETPLATFORM\" > /target
+",
+        )
+    },
 ];

@@ -30,6 +30,27 @@ impl Differential {
         Differential { docker, strata }
     }
 
+    /// Imports a busybox rootfs for `platform` ([`super::rootfs::platform_rootfs_tar`]) as
+    /// `name` (`ENV PATH=/bin`) on both sides. Docker gets it through `load` of strata's
+    /// `save`: Docker 20.10's `import` ignores `--platform`.
+    pub fn platform_image(&self, name: &str, platform: &str) {
+        let tar = super::rootfs::platform_rootfs_tar(&self.strata, platform);
+        self.strata.ok(&[
+            "import",
+            "--platform",
+            platform,
+            "-c",
+            "ENV PATH=/bin",
+            tar.to_str().unwrap(),
+            name,
+        ]);
+        let archive = self.strata.path(&format!("{name}.docker.tar"));
+        self.strata
+            .ok(&["save", "-o", archive.to_str().unwrap(), name]);
+        self.docker.ok(&["load", "-i", archive.to_str().unwrap()]);
+        let _ = std::fs::remove_file(archive);
+    }
+
     /// Imports the test rootfs as `name` on both sides with `--change` lines.
     pub fn image(&self, name: &str, changes: &[&str]) {
         self.strata.image(name, changes);
@@ -72,6 +93,9 @@ pub fn config_view(inspect: &Value) -> Value {
     }
     for f in ["Architecture", "Os"] {
         out.insert(f.to_string(), img[f].clone());
+    }
+    if !img["Variant"].is_null() && img["Variant"] != "" {
+        out.insert("Variant".into(), img["Variant"].clone());
     }
     Value::Object(out)
 }
