@@ -23,9 +23,17 @@ pub fn dispatch(ctx: &Ctx, cmd: ImagetoolsCommand, out: &mut dyn Write) -> anyho
         ImagetoolsCommand::Create(a) => create(ctx, a, out),
         ImagetoolsCommand::Inspect(a) => imagetools_inspect::run(ctx, a, out),
     };
-    result.map_err(|e| match e.downcast::<Plain>() {
-        Ok(Plain(m)) => Plain::error(format!("ERROR: {m}")),
-        Err(e) => Plain::error(format!("ERROR: {e:#}")),
+    result.map_err(|e| {
+        // A closed stdout stays what it is: `main` treats it as success.
+        if e.chain()
+            .any(|c| c.downcast_ref::<std::io::Error>().is_some())
+        {
+            return e;
+        }
+        match e.downcast::<Plain>() {
+            Ok(Plain(m)) => Plain::error(format!("ERROR: {m}")),
+            Err(e) => Plain::error(format!("ERROR: {e:#}")),
+        }
     })
 }
 

@@ -111,8 +111,64 @@ pub fn run(ctx: &Ctx, args: ImagetoolsInspectArgs, out: &mut dyn Write) -> anyho
         return Ok(());
     }
     let tpl = Template::parse(format, Missing::NoValue)?;
-    write!(out, "{}", tpl.execute(&input)?)?;
+    write!(out, "{}", tpl.execute(&go_names(&input))?)?;
     Ok(())
+}
+
+/// The Go field names of buildx's template input (`ocispec.Descriptor`, `ocispec.Image`)
+/// for the JSON keys that differ; keys of maps (annotations, labels) stay as they are.
+const GO_NAMES: &[(&str, &str)] = &[
+    ("schemaVersion", "SchemaVersion"),
+    ("mediaType", "MediaType"),
+    ("artifactType", "ArtifactType"),
+    ("digest", "Digest"),
+    ("size", "Size"),
+    ("manifests", "Manifests"),
+    ("annotations", "Annotations"),
+    ("platform", "Platform"),
+    ("urls", "URLs"),
+    ("architecture", "Architecture"),
+    ("os", "OS"),
+    ("os.version", "OSVersion"),
+    ("os.features", "OSFeatures"),
+    ("variant", "Variant"),
+    ("created", "Created"),
+    ("author", "Author"),
+    ("config", "Config"),
+    ("rootfs", "RootFS"),
+    ("type", "Type"),
+    ("diff_ids", "DiffIDs"),
+    ("history", "History"),
+    ("created_by", "CreatedBy"),
+    ("comment", "Comment"),
+    ("empty_layer", "EmptyLayer"),
+];
+
+/// Fields whose values are maps with user keys, not structs.
+const MAP_FIELDS: &[&str] = &["annotations", "Labels", "ExposedPorts", "Volumes"];
+
+/// `v` with its struct keys renamed to their Go names, for templates (`{{.Manifest.Digest}}`).
+fn go_names(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| {
+                    let name = GO_NAMES
+                        .iter()
+                        .find(|(j, _)| j == k)
+                        .map_or(k.as_str(), |(_, g)| g);
+                    let x = if MAP_FIELDS.contains(&k.as_str()) {
+                        x.clone()
+                    } else {
+                        go_names(x)
+                    };
+                    (name.to_string(), x)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(go_names).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Whether the template is buildx's default, `{{.Manifest}}` (then the human form prints).
@@ -214,6 +270,18 @@ fn write_aligned(out: &mut dyn Write, prefix: &str, rows: &[(&str, String)]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn templates_see_go_field_names_and_map_keys_unchanged() {
+        let v = json!({"Manifest": {"mediaType": "m", "digest": "d", "annotations": {"os": "x"},
+            "manifests": [{"platform": {"os": "linux", "os.version": "1"}}]}});
+        let g = go_names(&v);
+        assert_eq!(g["Manifest"]["Digest"], "d");
+        assert_eq!(g["Manifest"]["MediaType"], "m");
+        assert_eq!(g["Manifest"]["Annotations"]["os"], "x");
+        assert_eq!(g["Manifest"]["Manifests"][0]["Platform"]["OS"], "linux");
+        assert_eq!(g["Manifest"]["Manifests"][0]["Platform"]["OSVersion"], "1");
+    }
 
     #[test]
     fn format_shortcuts() {

@@ -115,12 +115,22 @@ fn print_local_entry(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let value = if verbose {
-        serde_json::to_value(entry)?
+        verbose_entry(entry)?
     } else {
         serde_json::from_slice::<Value>(&entry.raw)?
     };
     writeln!(out, "{}", indented(&value, b"\t")?)?;
     Ok(())
+}
+
+/// An entry as Docker 20.10's `-v` prints it: `Ref`, `Descriptor` and the parsed manifest
+/// (its `ImageManifest` had no `Raw` yet).
+fn verbose_entry(entry: &ImageManifest) -> anyhow::Result<Value> {
+    let mut v = serde_json::to_value(entry)?;
+    if let Some(o) = v.as_object_mut() {
+        o.shift_remove("Raw");
+    }
+    Ok(v)
 }
 
 /// A local list: the manifest list `push` would send, or with `-v` every entry.
@@ -130,7 +140,12 @@ fn print_local_list(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     if verbose {
-        let all = serde_json::to_value(entries)?;
+        let all = Value::Array(
+            entries
+                .iter()
+                .map(verbose_entry)
+                .collect::<anyhow::Result<_>>()?,
+        );
         writeln!(out, "{}", indented(&all, b"\t")?)?;
     } else {
         let descs: Vec<Descriptor> = entries.iter().map(|e| e.descriptor.clone()).collect();

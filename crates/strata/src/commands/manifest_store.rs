@@ -17,7 +17,7 @@ pub struct ImageManifest {
     #[serde(rename = "Ref")]
     pub reference: String,
     /// Its manifest's descriptor; the platform is the one the list will carry.
-    #[serde(rename = "Descriptor")]
+    #[serde(rename = "Descriptor", serialize_with = "go_descriptor")]
     pub descriptor: Descriptor,
     /// The manifest's exact bytes (base64 in the file, as Go writes `[]byte`).
     #[serde(rename = "Raw", with = "base64_bytes", default)]
@@ -55,6 +55,41 @@ impl ImageManifest {
             oci: (!docker).then_some(parsed),
         })
     }
+}
+
+/// A descriptor in Go's field order (`ocispec.Descriptor`, its platform's `architecture`
+/// before `os`), as Docker writes and prints it.
+fn go_descriptor<S: serde::Serializer>(d: &Descriptor, s: S) -> Result<S::Ok, S::Error> {
+    let mut v = serde_json::Map::new();
+    v.insert("mediaType".into(), d.media_type.clone().into());
+    v.insert("digest".into(), d.digest.to_string().into());
+    v.insert("size".into(), d.size.into());
+    if !d.urls.is_empty() {
+        v.insert("urls".into(), d.urls.clone().into());
+    }
+    if !d.annotations.is_empty() {
+        let a = d
+            .annotations
+            .iter()
+            .map(|(k, x)| (k.clone(), Value::from(x.clone())));
+        v.insert("annotations".into(), Value::Object(a.collect()));
+    }
+    if let Some(p) = &d.platform {
+        let mut pv = serde_json::Map::new();
+        pv.insert("architecture".into(), p.architecture.clone().into());
+        pv.insert("os".into(), p.os.clone().into());
+        if let Some(x) = &p.os_version {
+            pv.insert("os.version".into(), x.clone().into());
+        }
+        if !p.os_features.is_empty() {
+            pv.insert("os.features".into(), p.os_features.clone().into());
+        }
+        if let Some(x) = &p.variant {
+            pv.insert("variant".into(), x.clone().into());
+        }
+        v.insert("platform".into(), Value::Object(pv));
+    }
+    Value::Object(v).serialize(s)
 }
 
 mod base64_bytes {
