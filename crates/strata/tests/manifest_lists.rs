@@ -834,6 +834,31 @@ fn imagetools_keeps_attestation_manifests_and_never_picks_them_as_a_platform() {
         narrowed["manifests"][1]["annotations"]["vnd.docker.reference.digest"],
         arm.digest()
     );
+    // Pulling a platform of the index never takes an attestation manifest for it.
+    let pulled = Env::new();
+    pulled.ok(&[
+        "pull",
+        "--platform",
+        "linux/arm64",
+        &format!("{h}/dst/att:arm"),
+    ]);
+    assert_eq!(
+        pulled
+            .ok(&["images", "-q", "--no-trunc", &format!("{h}/dst/att:arm")])
+            .trim(),
+        arm.id()
+    );
+    let (code, _) = pulled.fails(&[
+        "pull",
+        "--platform",
+        "linux/amd64",
+        &format!("{h}/dst/att:arm"),
+    ]);
+    assert_eq!(
+        code, 1,
+        "an attestation entry is never taken for a platform the index lacks"
+    );
+
     let (code, err) = env.fails(&[
         "imagetools",
         "create",
@@ -849,4 +874,26 @@ fn imagetools_keeps_attestation_manifests_and_never_picks_them_as_a_platform() {
             "ERROR: none of the manifests match the provided platforms\n"
         )
     );
+}
+
+#[test]
+fn imagetools_create_across_registries_streams_what_it_cannot_mount() {
+    let env = Env::new();
+    let from = docker_registry();
+    let to = strata_registry(&env);
+    let amd = small_image("amd64");
+    let arm = small_image("arm64");
+    push_image(&env, &amd, &format!("{}/src/a:amd64", from.host));
+    push_image(&env, &arm, &format!("{}/src/b:arm64", from.host));
+    env.ok(&[
+        "imagetools",
+        "create",
+        "-t",
+        &format!("{}/dst/app:x", to.host),
+        &format!("{}/src/a:amd64", from.host),
+        &format!("{}/src/b:arm64", from.host),
+    ]);
+    let (bytes, platforms) = check_pushed(&to.host, "dst/app", "x");
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    peers_agree(&env, &format!("{}/dst/app:x", to.host), &bytes);
 }
