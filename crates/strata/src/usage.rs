@@ -152,10 +152,12 @@ fn args_error(cmd: &clap::Command, name: &str, hint: &str) -> UsageError {
         a.get_num_args()
             .is_some_and(|r| r.max_values() == usize::MAX)
     });
+    // Saturating: an unbounded operand's maximum is usize::MAX, and another operand beside
+    // it (`manifest create LIST IMAGE…`) would overflow a plain sum.
     let max: usize = positionals
         .iter()
         .map(|a| a.get_num_args().map_or(1, |r| r.max_values()))
-        .sum();
+        .fold(0, usize::saturating_add);
     let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
     let rule = if positionals.is_empty() {
         "accepts no arguments".to_string()

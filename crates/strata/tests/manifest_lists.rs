@@ -460,6 +460,25 @@ fn manifest_failures_say_what_docker_says() {
         };
         assert_eq!((code, err.as_str()), (1, want.as_str()), "strata {args:?}");
     }
+    // Too few operands: cobra's count error, as docker's (the usage line under it differs
+    // only in `[OPTIONS]`, which strata always writes).
+    for args in [
+        vec!["manifest", "create", "x"],
+        vec!["manifest", "annotate", "x"],
+        vec!["manifest", "push"],
+        vec!["manifest", "rm"],
+    ] {
+        let (code, err) = env.fails(&args);
+        let (dcode, _, derr) = docker_client(&docker_config, &args);
+        let first = |s: &str| {
+            s.lines()
+                .next()
+                .unwrap_or_default()
+                .replace("docker", "strata")
+        };
+        assert_eq!((code, first(&err)), (dcode, first(&derr)), "{args:?}");
+    }
+
     // A failed annotate changed nothing.
     let local: Value = serde_json::from_str(&env.ok(&["manifest", "inspect", &list])).unwrap();
     assert_eq!(local["manifests"][0]["platform"]["architecture"], "amd64");
