@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
+use futures::{StreamExt, TryStreamExt};
 use oci::{AnyManifest, Descriptor, Platform, Reference};
 use serde_json::Value;
 use transport::combine::{self, Part};
@@ -16,6 +17,9 @@ use transport::{
 
 use super::{Ctx, Plain, imagetools_inspect, registry, util};
 use crate::cli::{ImagetoolsCommand, ImagetoolsCreateArgs};
+
+/// How many entries are put into a repository at once.
+const ENTRY_JOBS: usize = 4;
 
 /// Runs one `imagetools` subcommand; errors read `ERROR: …` as buildx's do.
 pub fn dispatch(ctx: &Ctx, cmd: ImagetoolsCommand, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -175,11 +179,22 @@ fn create(ctx: &Ctx, args: ImagetoolsCreateArgs, out: &mut dyn Write) -> anyhow:
             entry_sources.push((src, mount, d, from));
         }
         util::block_on(async {
-            for (src, mount, d, from) in &entry_sources {
-                graft::put_by_digest(src, &dst, mount.as_deref())
-                    .await
-                    .map_err(|e| anyhow::anyhow!("copy {} from {from} to {seed}: {e}", d.digest))?;
-            }
+            // Entries go up side by side, as buildx copies them; a blob two entries share
+            // is mounted or uploaded twice at worst, which registries take.
+            futures::stream::iter(entry_sources.iter())
+                .map(|(src, mount, d, from)| {
+                    let dst = &dst;
+                    async move {
+                        graft::put_by_digest(src, dst, mount.as_deref())
+                            .await
+                            .map_err(|e| {
+                                anyhow::anyhow!("copy {} from {from} to {seed}: {e}", d.digest)
+                            })
+                    }
+                })
+                .buffer_unordered(ENTRY_JOBS)
+                .try_collect::<Vec<_>>()
+                .await?;
             for t in repo_tags {
                 let tag = registry::reference_string(t);
                 dst.put_manifest(&combined.desc, combined.bytes.clone().into(), Some(&tag))
