@@ -916,3 +916,54 @@ fn imagetools_create_across_registries_streams_what_it_cannot_mount() {
     assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
     peers_agree(&env, &format!("{}/dst/app:x", to.host), &bytes);
 }
+
+#[test]
+fn local_lists_print_what_docker_prints() {
+    let env = Env::new();
+    let t = docker_registry();
+    let h = &t.host;
+    // docker 20.10 reads Docker schema 2 images only: skopeo converts ours.
+    let skopeo = require("skopeo");
+    let mut images = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        push_image(&env, &small_image(arch), &format!("{h}/oci/app:{arch}"));
+        let name = format!("{h}/src/app:{arch}");
+        peer(
+            Command::new(&skopeo)
+                .args(["copy", "-q", "--format", "v2s2"])
+                .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
+                .arg(format!("docker://{h}/oci/app:{arch}"))
+                .arg(format!("docker://{name}")),
+        );
+        images.push(name);
+    }
+    let list = format!("{h}/multi/app:v1");
+    let docker_config = env.path("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    let both_ok = |args: &[&str]| {
+        let ours = env.ok(args);
+        let mut dargs = args.to_vec();
+        if args[1] == "create" {
+            dargs.insert(2, "--insecure");
+        }
+        let (code, theirs, err) = docker_client(&docker_config, &dargs);
+        assert_eq!(code, 0, "docker {dargs:?}: {err}");
+        assert_eq!(ours, theirs, "{args:?}");
+    };
+    both_ok(&["manifest", "create", &list, &images[0], &images[1]]);
+    both_ok(&[
+        "manifest",
+        "annotate",
+        "--variant",
+        "v8",
+        "--os-features",
+        "a,b",
+        &list,
+        &images[1],
+    ]);
+    both_ok(&["manifest", "inspect", &list]);
+    both_ok(&["manifest", "inspect", "-v", &list]);
+    both_ok(&["manifest", "inspect", &list, &images[1]]);
+    both_ok(&["manifest", "inspect", "--verbose", &list, &images[1]]);
+    both_ok(&["manifest", "rm", &list]);
+}
