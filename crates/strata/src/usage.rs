@@ -344,4 +344,27 @@ mod tests {
                 .ends_with("\n\nFetch the logs of a container\n")
         );
     }
+
+    /// `manifest create LIST` panicked with `attempt to add with overflow`: the maximum
+    /// count of an unbounded operand (usize::MAX) was added to the one before it.
+    #[test]
+    fn count_error_of_an_unbounded_operand_after_another_does_not_overflow() {
+        let cmd = clap::Command::new("create")
+            .about("Create a list")
+            .arg(clap::Arg::new("list").required(true).value_name("LIST"))
+            .arg(
+                clap::Arg::new("images")
+                    .required(true)
+                    .num_args(1..)
+                    .value_name("IMAGE"),
+            );
+        let u = args_error(&cmd, "strata manifest create", "See 'x'.");
+        assert!(
+            u.message
+                .starts_with("\"strata manifest create\" requires at least 2 arguments.\n"),
+            "{}",
+            u.message
+        );
+        assert_eq!(u.code, ARGS_ERROR);
+    }
 }
