@@ -21,6 +21,7 @@
 //!   runtime/<name>/             the OCI runtime's own state, its `--root` (runc, crun)
 //!   build-cache/                the build cache's records and memos (build)
 //!   registry/                   `strata registry serve`'s default storage (CLI)
+//!   manifests/<list>/<image>    local manifest lists of `strata manifest create` (CLI)
 //! ```
 //!
 //! These names are what stores already on users' disks contain: renaming one orphans
@@ -262,6 +263,12 @@ impl Layout {
     /// other storage.
     pub fn registry_dir(&self) -> PathBuf {
         self.root.join("registry")
+    }
+
+    /// `manifests/`: the local manifest lists of `strata manifest create` (Docker keeps
+    /// them in `~/.docker/manifests/`), one directory per list, one file per image.
+    pub fn manifest_lists_dir(&self) -> PathBuf {
+        self.root.join("manifests")
     }
 }
 
@@ -508,6 +515,11 @@ mod tests {
                 p("/s/build-cache/mounts/f1"),
             ),
             ("registry_dir", l.registry_dir(), p("/s/registry")),
+            (
+                "manifest_lists_dir",
+                l.manifest_lists_dir(),
+                p("/s/manifests"),
+            ),
         ];
         for (what, got, want) in table {
             assert_eq!(got, want, "{what}");

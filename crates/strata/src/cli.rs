@@ -71,6 +71,9 @@ pub enum Command {
     /// Manage manifests and manifest lists in registries.
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Commands to work on images in registry (buildx's `imagetools`).
+    #[command(subcommand)]
+    Imagetools(ImagetoolsCommand),
     /// Copy an image between transports (docker://, oci:, oci-archive:, docker-archive:, store).
     Copy(CopyArgs),
     /// Manage strata.
@@ -229,8 +232,25 @@ pub enum VolumeCommand {
 /// `strata manifest ...`.
 #[derive(Debug, Subcommand)]
 pub enum ManifestCommand {
+    /// Add additional information to a local image manifest.
+    Annotate(ManifestAnnotateArgs),
+    /// Create a local manifest list for annotating and pushing to a registry.
+    Create(ManifestCreateArgs),
     /// Display an image manifest, or manifest list.
     Inspect(ManifestInspectArgs),
+    /// Push a manifest list to a repository.
+    Push(ManifestPushArgs),
+    /// Delete one or more manifest lists from local storage.
+    Rm(ManifestRmArgs),
+}
+
+/// `strata imagetools ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImagetoolsCommand {
+    /// Create a new image based on source images.
+    Create(ImagetoolsCreateArgs),
+    /// Show details of an image in the registry.
+    Inspect(ImagetoolsInspectArgs),
 }
 
 /// `strata builder ...`.
@@ -530,8 +550,121 @@ pub struct ManifestInspectArgs {
     /// Output additional info including layers and platform.
     #[arg(short, long)]
     pub verbose: bool,
-    /// The image (a manifest list or a manifest).
+    /// The image (a manifest list or a manifest), or the local list of MANIFEST.
     #[arg(value_name = "MANIFEST_LIST|MANIFEST")]
+    pub name: String,
+    /// An image of the local manifest list NAME.
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: Option<String>,
+}
+
+/// `strata manifest create`.
+#[derive(Debug, Args)]
+pub struct ManifestCreateArgs {
+    /// Amend an existing manifest list.
+    #[arg(short, long)]
+    pub amend: bool,
+    /// Allow communication with an insecure registry.
+    #[arg(long)]
+    pub insecure: bool,
+    /// The manifest list to create.
+    #[arg(value_name = "MANIFEST_LIST")]
+    pub list: String,
+    /// The images it lists.
+    #[arg(value_name = "MANIFEST", required = true)]
+    pub images: Vec<String>,
+}
+
+/// `strata manifest annotate`.
+#[derive(Debug, Args)]
+pub struct ManifestAnnotateArgs {
+    /// Set architecture.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Set operating system.
+    #[arg(long)]
+    pub os: Option<String>,
+    /// Set operating system feature.
+    #[arg(long = "os-features", value_delimiter = ',')]
+    pub os_features: Vec<String>,
+    /// Set operating system version.
+    #[arg(long = "os-version")]
+    pub os_version: Option<String>,
+    /// Set architecture variant.
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// The local manifest list.
+    #[arg(value_name = "MANIFEST_LIST")]
+    pub list: String,
+    /// The image in it to annotate.
+    #[arg(value_name = "MANIFEST")]
+    pub image: String,
+}
+
+/// `strata manifest push`.
+#[derive(Debug, Args)]
+pub struct ManifestPushArgs {
+    /// Allow push to an insecure registry.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Remove the local manifest list after push.
+    #[arg(short, long)]
+    pub purge: bool,
+    /// The local manifest list to push (to its own name).
+    #[arg(value_name = "MANIFEST_LIST")]
+    pub list: String,
+}
+
+/// `strata manifest rm`.
+#[derive(Debug, Args)]
+pub struct ManifestRmArgs {
+    /// The local manifest lists to delete.
+    #[arg(value_name = "MANIFEST_LIST", required = true)]
+    pub lists: Vec<String>,
+}
+
+/// `strata imagetools create`.
+#[derive(Debug, Args)]
+pub struct ImagetoolsCreateArgs {
+    /// Set reference for new image.
+    #[arg(short, long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Show final image instead of pushing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Append to existing manifest (the first tag's).
+    #[arg(long)]
+    pub append: bool,
+    /// Add annotation to the image (`index:K=V`, `manifest-descriptor[PLATFORM]:K=V`).
+    #[arg(long = "annotation", value_name = "ANNOTATION")]
+    pub annotations: Vec<String>,
+    /// Filter specified platforms of target image (repeatable, or comma-separated).
+    #[arg(
+        short,
+        long = "platform",
+        value_name = "PLATFORM",
+        value_delimiter = ','
+    )]
+    pub platforms: Vec<String>,
+    /// Set type of progress output (accepted for buildx's grammar; nothing is printed).
+    #[arg(long, value_name = "TYPE", default_value = "auto")]
+    pub progress: String,
+    /// The source images and indexes.
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<String>,
+}
+
+/// `strata imagetools inspect`.
+#[derive(Debug, Args)]
+pub struct ImagetoolsInspectArgs {
+    /// Format the output using the given Go template.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Show original, unformatted JSON manifest.
+    #[arg(long)]
+    pub raw: bool,
+    /// The image or index.
+    #[arg(value_name = "NAME")]
     pub name: String,
 }
 

@@ -152,10 +152,12 @@ fn args_error(cmd: &clap::Command, name: &str, hint: &str) -> UsageError {
         a.get_num_args()
             .is_some_and(|r| r.max_values() == usize::MAX)
     });
+    // Saturating: an unbounded operand's maximum is usize::MAX, and another operand beside
+    // it (`manifest create LIST IMAGE…`) would overflow a plain sum.
     let max: usize = positionals
         .iter()
         .map(|a| a.get_num_args().map_or(1, |r| r.max_values()))
-        .sum();
+        .fold(0, usize::saturating_add);
     let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
     let rule = if positionals.is_empty() {
         "accepts no arguments".to_string()
@@ -341,5 +343,28 @@ mod tests {
                 .message
                 .ends_with("\n\nFetch the logs of a container\n")
         );
+    }
+
+    /// `manifest create LIST` panicked with `attempt to add with overflow`: the maximum
+    /// count of an unbounded operand (usize::MAX) was added to the one before it.
+    #[test]
+    fn count_error_of_an_unbounded_operand_after_another_does_not_overflow() {
+        let cmd = clap::Command::new("create")
+            .about("Create a list")
+            .arg(clap::Arg::new("list").required(true).value_name("LIST"))
+            .arg(
+                clap::Arg::new("images")
+                    .required(true)
+                    .num_args(1..)
+                    .value_name("IMAGE"),
+            );
+        let u = args_error(&cmd, "strata manifest create", "See 'x'.");
+        assert!(
+            u.message
+                .starts_with("\"strata manifest create\" requires at least 2 arguments.\n"),
+            "{}",
+            u.message
+        );
+        assert_eq!(u.code, ARGS_ERROR);
     }
 }

@@ -8,9 +8,11 @@
 
 mod address;
 mod archive;
+pub mod combine;
 mod copy;
 pub mod credentials;
 mod error;
+pub mod graft;
 mod layout;
 mod local;
 mod progress;

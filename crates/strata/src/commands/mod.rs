@@ -19,6 +19,8 @@ mod host_config_json;
 mod host_config_security;
 mod host_options;
 mod images;
+mod imagetools;
+mod imagetools_inspect;
 mod import;
 mod inspect;
 mod kill;
@@ -27,6 +29,10 @@ mod login;
 mod logout;
 mod logs;
 mod manifest;
+mod manifest_annotate;
+mod manifest_create;
+mod manifest_push;
+mod manifest_store;
 mod monitor;
 pub mod mount_flag;
 mod mount_flag_json;
@@ -66,8 +72,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::cli::{
-    BuilderCommand, Cli, Command, ContainerCommand, ImageCommand, ManifestCommand, RegistryCommand,
-    SystemCommand, VolumeCommand,
+    BuilderCommand, Cli, Command, ContainerCommand, ImageCommand, RegistryCommand, SystemCommand,
+    VolumeCommand,
 };
 use crate::config::{self, Config};
 
@@ -252,7 +258,8 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(ctx, a, out),
         Command::Login(a) => login::run(ctx, a, out),
         Command::Logout(a) => logout::run(a, out),
-        Command::Manifest(ManifestCommand::Inspect(a)) => manifest::run(ctx, a, out),
+        Command::Manifest(c) => manifest::dispatch(ctx, c, out),
+        Command::Imagetools(c) => imagetools::dispatch(ctx, c, out),
         Command::Copy(a) => copy::run(ctx, a, out),
         Command::System(SystemCommand::Df(a)) => system_df::run(ctx, a, out),
         Command::System(SystemCommand::Prune(a)) => system_prune::run(ctx, a, out),
