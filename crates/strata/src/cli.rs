@@ -84,6 +84,10 @@ pub enum Command {
     Builder(BuilderCommand),
     /// Show the strata version information.
     Version(VersionArgs),
+    /// Generate the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completion(crate::commands::completion::CompletionArgs),
+    /// Write strata's man pages (one per command) into a directory.
+    Man(crate::commands::completion::ManArgs),
     /// Create and run a new container from an image.
     #[command(disable_help_flag = true)]
     Run(RunArgs),

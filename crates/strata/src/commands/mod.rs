@@ -6,6 +6,7 @@ mod build_cancel;
 mod build_output;
 mod builder_prune;
 mod commit;
+pub mod completion;
 mod config_json;
 mod container;
 mod container_json;
@@ -266,6 +267,8 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::System(SystemCommand::Binfmt(a)) => system_binfmt::run(a, out),
         Command::Builder(BuilderCommand::Prune(a)) => builder_prune::run(ctx, a, out),
         Command::Version(a) => version::run(a, out),
+        Command::Completion(a) => completion::completion(a, out),
+        Command::Man(a) => completion::man(a, out),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(ctx, a, out),
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
             create::run(ctx, a, out)
