@@ -84,6 +84,8 @@ pub enum Command {
     Builder(BuilderCommand),
     /// Show the strata version information.
     Version(VersionArgs),
+    /// Display system-wide information.
+    Info(crate::commands::info::InfoArgs),
     /// Generate the shell completion script for bash, zsh, fish, elvish or powershell.
     Completion(crate::commands::completion::CompletionArgs),
     /// Write strata's man pages (one per command) into a directory.
@@ -292,6 +294,8 @@ pub enum SystemCommand {
     Df(DfArgs),
     /// Remove unused data.
     Prune(SystemPruneArgs),
+    /// Display system-wide information.
+    Info(crate::commands::info::InfoArgs),
     /// Show which platforms this host runs (natively or through QEMU emulation), and
     /// register the installed QEMU handlers.
     Binfmt(BinfmtArgs),

@@ -23,6 +23,7 @@ mod images;
 mod imagetools;
 mod imagetools_inspect;
 mod import;
+pub mod info;
 mod inspect;
 mod kill;
 mod load;
@@ -267,6 +268,7 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::System(SystemCommand::Binfmt(a)) => system_binfmt::run(a, out),
         Command::Builder(BuilderCommand::Prune(a)) => builder_prune::run(ctx, a, out),
         Command::Version(a) => version::run(a, out),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => info::run(ctx, a, out),
         Command::Completion(a) => completion::completion(a, out),
         Command::Man(a) => completion::man(a, out),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(ctx, a, out),
