@@ -28,9 +28,11 @@ pub const COSIGN_PRIVATE_KEY_LABEL: &str = "ENCRYPTED COSIGN PRIVATE KEY";
 pub const SCRYPT_N: u32 = 32768;
 const SCRYPT_R: u32 = 8;
 const SCRYPT_P: u32 = 1;
-/// The largest scrypt cost we accept from a file (1 GiB of memory at r=8): a hostile key
-/// file must not make us allocate without bound.
+/// The largest scrypt cost we accept from a file (2^20: 1 GiB of memory at r=8): a hostile
+/// key file must not make us allocate or compute without bound.
 const MAX_SCRYPT_LOG_N: u32 = 20;
+/// The most memory scrypt may need (`128 * r * N` bytes) for a key file we open.
+const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
 const SALT_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
 
@@ -137,6 +139,19 @@ fn scrypt_key(
         return Err(bad(
             what,
             format!("scrypt r={} p={} out of range", p.r, p.p),
+        ));
+    }
+    let memory = 128 * u64::from(p.r) * u64::from(p.n);
+    if memory > MAX_SCRYPT_MEMORY {
+        return Err(bad(
+            what,
+            format!(
+                "scrypt N={} r={} needs {} MiB, more than the {} MiB allowed",
+                p.n,
+                p.r,
+                memory >> 20,
+                MAX_SCRYPT_MEMORY >> 20
+            ),
         ));
     }
     let params = scrypt::Params::new(p.n.trailing_zeros() as u8, p.r, p.p)

@@ -210,6 +210,15 @@ fn bad_key_files_are_refused_with_the_reason() {
         b"",
         "power of two up to",
     ));
+    env["kdf"]["params"]["N"] = serde_json::json!(1 << 20);
+    env["kdf"]["params"]["r"] = serde_json::json!(32);
+    cases.push((
+        "N and r needing 4 GiB",
+        rewrap(&env, SIGSTORE_PRIVATE_KEY_LABEL),
+        b"",
+        "needs 4096 MiB",
+    ));
+    env["kdf"]["params"]["r"] = serde_json::json!(8);
     env["kdf"]["params"]["N"] = serde_json::json!(32768);
     env["cipher"]["name"] = serde_json::json!("aes");
     cases.push((
@@ -228,4 +237,31 @@ fn bad_key_files_are_refused_with_the_reason() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("not an ECDSA P-256 public key"), "{err}");
+}
+
+#[test]
+fn pem_wrapped_at_other_widths_with_crlf_and_text_around_is_read() {
+    // Go's pem.Decode (cosign's reader) takes any line width, CRLF and text around the block;
+    // so must we.
+    use base64::Engine as _;
+    let key = PrivateKey::generate();
+    let pem = key.to_encrypted_pem(b"pw", SCRYPT_N).unwrap();
+    let (label, body) = pem_body(&pem);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(body);
+    let wrapped: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let odd = format!(
+        "a comment line\r\n-----BEGIN {label}-----\r\n{}\r\n-----END {label}-----\r\n\r\n",
+        wrapped.join("\r\n")
+    );
+    let back = PrivateKey::from_pem(odd.as_bytes(), b"pw", "odd").unwrap();
+    assert_eq!(back.public_key(), key.public_key());
+    let public = key.public_key().to_pem().replace('\n', "\r\n");
+    assert_eq!(
+        PublicKey::from_pem(format!("text\n{public}").as_bytes(), "odd.pub").unwrap(),
+        key.public_key()
+    );
 }
