@@ -9,12 +9,16 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
+use futures::StreamExt as _;
 use oci::{Descriptor, Digest};
 
 use crate::payload::SimpleSigning;
 use crate::repo::SignatureRepo;
 use crate::tag_scheme::{self, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
 use crate::{PublicKey, TrustError};
+
+/// How many signature payloads are fetched at once.
+const PARALLEL_FETCHES: usize = 8;
 
 /// A signature that passed every check.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,11 +123,22 @@ pub async fn verify<R: SignatureRepo>(
     let layers = tag_scheme::signature_descriptors(&bytes, &format!("{image} {tag}"))?;
     let mut verified = Vec::new();
     let mut reasons = Vec::new();
-    for layer in layers {
-        if layer.media_type != SIMPLE_SIGNING_MEDIA_TYPE {
-            continue;
-        }
-        let payload = match repo.blob(&layer).await {
+    // Payloads are small and independent: fetch several at once (an image may carry many
+    // signatures), keeping the manifest's order for the output.
+    let fetched: Vec<_> = futures::stream::iter(
+        layers
+            .into_iter()
+            .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE),
+    )
+    .map(|layer| async move {
+        let payload = repo.blob(&layer).await;
+        (layer, payload)
+    })
+    .buffered(PARALLEL_FETCHES)
+    .collect()
+    .await;
+    for (layer, payload) in fetched {
+        let payload = match payload {
             Ok(p) => p,
             Err(e) => {
                 reasons.push(format!("layer {}: {e}", layer.digest));
