@@ -135,6 +135,13 @@ pub enum Command {
     /// Run an OCI distribution registry.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Sign an image in cosign's format (a signature stored beside it in the registry).
+    Sign(crate::commands::sign::SignArgs),
+    /// Verify an image's cosign signatures against a public key.
+    Verify(crate::commands::verify::VerifyArgs),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Trust(crate::commands::trust_key::TrustCommand),
     /// The process that owns a detached container (spawned by `run -d` and `start`).
     #[command(hide = true)]
     Monitor(MonitorArgs),

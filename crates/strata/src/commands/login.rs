@@ -54,7 +54,7 @@ pub fn run(ctx: &Ctx, args: LoginArgs, out: &mut dyn Write) -> anyhow::Result<()
 }
 
 /// Asks on the terminal; the password without echo.
-fn prompt(out: &mut dyn Write, question: &str, echo: bool) -> anyhow::Result<String> {
+pub(super) fn prompt(out: &mut dyn Write, question: &str, echo: bool) -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         bail!(

@@ -54,6 +54,7 @@ mod rmi;
 mod run;
 mod save;
 mod security_flags;
+pub mod sign;
 mod start;
 mod stop;
 mod system_binfmt;
@@ -61,7 +62,9 @@ mod system_df;
 mod system_prune;
 mod tag;
 mod top;
+pub mod trust_key;
 mod util;
+pub mod verify;
 mod version;
 mod volume;
 mod wait;
@@ -303,6 +306,9 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Container(ContainerCommand::Prune(a)) => container::prune(ctx, a, out),
         Command::Registry(RegistryCommand::Serve(a)) => registry_serve::run(ctx, &a),
         Command::Registry(RegistryCommand::Gc(a)) => registry_serve::gc(ctx, &a),
+        Command::Sign(a) => sign::run(ctx, a),
+        Command::Verify(a) => verify::run(ctx, a, out),
+        Command::Trust(c) => trust_key::dispatch(c),
         Command::Volume(VolumeCommand::Create(a)) => volume::create(ctx, a, out),
         Command::Volume(VolumeCommand::Ls(a)) => volume::ls(ctx, a, out),
         Command::Volume(VolumeCommand::Inspect(a)) => volume::inspect(ctx, a, out),

@@ -1,0 +1,86 @@
+//! `strata sign --key K [-a key=value]… [--recursive] IMAGE`: a cosign signature of the
+//! image's manifest, stored in the registry under `sha256-<hex>.sig`.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::{Ctx, registry, util};
+
+/// `strata sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The private key file (cosign's encrypted key, or a PKCS#8 PEM).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Extra key=value pairs to sign into the payload.
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Also sign every manifest of an index.
+    #[arg(long)]
+    pub recursive: bool,
+    /// Verify TLS certificates of the registry (false also allows plain HTTP).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub tls_verify: bool,
+    /// The image in a registry (`REF` or `docker://REF`).
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+/// Loads the key, signs, and says where each signature went, as cosign does.
+pub fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<()> {
+    let annotations =
+        trust::payload::parse_annotations(&args.annotations).map_err(anyhow::Error::msg)?;
+    let key = load_private_key(&args.key)?;
+    let name = args.image.strip_prefix("docker://").unwrap_or(&args.image);
+    let r = oci::Reference::parse(name).with_context(|| format!("parsing {name}"))?;
+    if r.digest().is_none() {
+        eprintln!(
+            "WARNING: Image reference {name} uses a tag, not a digest, to identify the image to sign.\n    This can lead you to sign a different image than the intended one."
+        );
+    }
+    let client = registry::client(ctx, &r, args.tls_verify)?;
+    let repo = trust::repo::RegistryRepo::new(client, r.path());
+    let docker_reference = trust::payload::docker_reference(&r);
+    let reference = trust::repo::tag_or_digest(&r);
+    let opts = trust::sign::SignOptions {
+        annotations,
+        recursive: args.recursive,
+    };
+    let signed = util::block_on(trust::sign::sign(
+        &repo,
+        &docker_reference,
+        &reference,
+        &key,
+        &opts,
+    ))?
+    .with_context(|| format!("signing {name}"))?;
+    for s in signed {
+        if s.added {
+            eprintln!("Pushing signature to: {docker_reference}");
+        } else {
+            eprintln!(
+                "Signature for {docker_reference}@{} already present",
+                s.digest
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Reads a private key file, asking for its password only when it is encrypted.
+fn load_private_key(path: &std::path::Path) -> anyhow::Result<trust::PrivateKey> {
+    let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let encrypted = pem.windows(9).any(|w| w == b"ENCRYPTED");
+    let password = if encrypted {
+        super::trust_key::existing_password()?
+    } else {
+        String::new()
+    };
+    Ok(trust::PrivateKey::from_pem(
+        &pem,
+        password.as_bytes(),
+        &path.display().to_string(),
+    )?)
+}
