@@ -84,6 +84,24 @@ impl Graph {
             .collect();
         mark(&roots, |n| self.adj[n].clone())
     }
+
+    /// [`Graph::reachable`], never entering blob `cut` (nor what only it reaches): what
+    /// stays when `cut` goes (an index's entry removed by `rmi --platform`).
+    pub(crate) fn reachable_without(&self, roots: &[String], cut: &str) -> HashSet<usize> {
+        let cut = self.index.get(cut).copied();
+        let roots: Vec<usize> = roots
+            .iter()
+            .filter_map(|r| self.index.get(r).copied())
+            .filter(|&r| Some(r) != cut)
+            .collect();
+        mark(&roots, |n| {
+            self.adj[n]
+                .iter()
+                .copied()
+                .filter(|&c| Some(c) != cut)
+                .collect()
+        })
+    }
 }
 
 impl Store {
@@ -192,7 +210,11 @@ impl Store {
         Ok(())
     }
 
-    fn remove_blob_file(&self, digest: &Digest, report: &mut GcReport) -> Result<(), StoreError> {
+    pub(crate) fn remove_blob_file(
+        &self,
+        digest: &Digest,
+        report: &mut GcReport,
+    ) -> Result<(), StoreError> {
         let path = self.blob_path(digest);
         let len = match fs::symlink_metadata(&path) {
             Ok(m) => m.len(),

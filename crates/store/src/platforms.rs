@@ -47,6 +47,27 @@ impl Store {
         Ok(out)
     }
 
+    /// The sizes of a stored image manifest `d` (an index's entry, or a single-platform
+    /// image's manifest) as Docker 28's `images --tree` shows them: its content (the
+    /// manifest, config and layer blobs as stored) and its unpacked layers (each as
+    /// measured, else its blob size). Zero for what is not stored.
+    pub fn manifest_sizes(&self, d: &Descriptor) -> Result<(u64, u64), StoreError> {
+        if !self.has_blob(&d.digest)? {
+            return Ok((0, 0));
+        }
+        let Ok(m) = Manifest::from_slice(&self.read_blob(&d.digest)?) else {
+            return Ok((d.size, 0));
+        };
+        let sizes = self.layer_sizes()?;
+        let mut content = d.size + m.config.size;
+        let mut unpacked = 0;
+        for l in &m.layers {
+            content += l.size;
+            unpacked += sizes.get(&l.digest.to_string()).copied().unwrap_or(l.size);
+        }
+        Ok((content, unpacked))
+    }
+
     /// Whether the manifest `d`, its config and all its layers are stored.
     fn manifest_complete(&self, d: &Descriptor) -> Result<bool, StoreError> {
         if !self.has_blob(&d.digest)? {

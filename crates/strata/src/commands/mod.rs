@@ -19,6 +19,7 @@ mod host_config_json;
 mod host_config_security;
 mod host_options;
 mod images;
+mod images_tree;
 mod import;
 mod inspect;
 mod kill;
