@@ -153,3 +153,198 @@ fn copy_all_keeps_the_index_and_its_digest() {
         serde_json::from_slice(&std::fs::read(out2.join("index.json")).unwrap()).unwrap();
     assert_eq!(index2["manifests"][0]["digest"], index_digest.as_str());
 }
+
+/// Busybox images for amd64 and arm64 imported with `import --platform`, copied into a
+/// layout and joined there by an index the test writes, pushed with `copy --all` as
+/// `bb/multi:1`; returns the name.
+fn push_busybox_index(env: &Env, reg: &Registry) -> String {
+    let dir = env.path("bb-layout");
+    let mut entries = Vec::new();
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let arch = &platform[6..];
+        let tar = harness::rootfs::platform_rootfs_tar(env, platform);
+        let name = format!("bb:{arch}");
+        env.ok(&[
+            "import",
+            "--platform",
+            platform,
+            tar.to_str().unwrap(),
+            &name,
+        ]);
+        env.ok(&["copy", &name, &format!("oci:{}:{arch}", dir.display())]);
+        let index: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+        let mut d = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == arch)
+            .unwrap()
+            .clone();
+        d.as_object_mut().unwrap().remove("annotations");
+        d["platform"] = serde_json::json!({"os": "linux", "architecture": arch});
+        entries.push(d);
+    }
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": entries,
+    }))
+    .unwrap();
+    let digest = sha256(&index);
+    std::fs::write(dir.join("blobs/sha256").join(&digest[7..]), &index).unwrap();
+    let mut top: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    top["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest,
+            "size": index.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "multi"},
+        }));
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+    let name = format!("{}/bb/multi:1", reg.host);
+    env.ok(&[
+        "copy",
+        "--all",
+        &format!("oci:{}:multi", dir.display()),
+        &format!("docker://{name}"),
+    ]);
+    name
+}
+
+/// `uname -m` of `run --rm [--platform P] IMAGE` (QEMU runs the arm64 one).
+fn uname(env: &Env, platform: Option<&str>, image: &str) -> String {
+    let mut args = vec!["run", "--rm", "--network", "none"];
+    if let Some(p) = platform {
+        args.extend(["--platform", p]);
+    }
+    args.extend([image, "uname", "-m"]);
+    env.ok(&args).trim().to_string()
+}
+
+#[test]
+fn run_platform_runs_that_platforms_image_and_containers_keep_it() {
+    let reg = Registry::start();
+    let setup = Env::new();
+    let name = push_busybox_index(&setup, &reg);
+    let env = Env::new();
+    env.ok(&["pull", "--all-platforms", &name]);
+    assert_eq!(uname(&env, Some("linux/arm64"), &name), "aarch64");
+    assert_eq!(uname(&env, Some("linux/amd64"), &name), "x86_64");
+
+    // A container made for arm64 keeps arm64 for its later starts, commits and diffs.
+    let id = env
+        .ok(&[
+            "create",
+            "--network",
+            "none",
+            "--platform",
+            "linux/arm64",
+            "--name",
+            "armc",
+            &name,
+            "sh",
+            "-c",
+            "uname -m > /made-by",
+        ])
+        .trim()
+        .to_string();
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(env.root().join("containers").join(&id).join("config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["platform"]["architecture"], "arm64", "{record}");
+    env.ok(&["start", "-a", "armc"]);
+    env.ok(&["commit", "armc", "committed:arm"]);
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.Architecture}}", "committed:arm"])
+            .trim(),
+        "arm64",
+        "commit builds on the arm64 image"
+    );
+    assert_eq!(uname(&env, None, "committed:arm"), "aarch64");
+    let tree = env.ok(&["images", "--tree"]);
+    let arm_row = tree
+        .lines()
+        .skip_while(|l| !l.starts_with(&name))
+        .find(|l| l.contains("linux/arm64"))
+        .unwrap_or_else(|| panic!("{tree}"));
+    assert!(
+        arm_row.trim_end().ends_with('U'),
+        "the arm64 platform is in use:\n{tree}"
+    );
+    let (code, err) = env.fails(&["rmi", "--platform", "linux/arm64", &name]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is using it"), "{err}");
+    env.ok(&["rm", "armc"]);
+    env.ok(&["rmi", "--platform", "linux/arm64", &name]);
+    assert_eq!(
+        uname(&env, None, &name),
+        "x86_64",
+        "the host platform stays"
+    );
+}
+
+#[test]
+fn buildahs_manifest_list_is_pulled_with_all_platforms() {
+    let buildah = require("buildah");
+    let reg = Registry::start();
+    let ctx = Env::new();
+    for platform in ["linux/amd64", "linux/arm64"] {
+        harness::rootfs::platform_rootfs_tar(&ctx, platform);
+    }
+    std::fs::write(
+        ctx.path("Dockerfile"),
+        "FROM scratch\nARG TARGETARCH\nCOPY rootfs-${TARGETARCH}/ /\nCMD [\"sh\"]\n",
+    )
+    .unwrap();
+    std::fs::write(ctx.path(".dockerignore"), "*.tar\ndocker\nstore\n").unwrap();
+    let storage = tempfile::tempdir().unwrap();
+    let buildah_cmd = |args: &[&str]| {
+        let mut c = Command::new(&buildah);
+        c.arg("--root")
+            .arg(storage.path().join("root"))
+            .arg("--runroot")
+            .arg(storage.path().join("run"))
+            .args(["--storage-driver", "vfs"])
+            .args(args);
+        c
+    };
+    peer(
+        buildah_cmd(&[
+            "build",
+            "--isolation",
+            "chroot",
+            "--network",
+            "host",
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--manifest",
+            "bhmulti",
+        ])
+        .arg(ctx.dir.path()),
+    );
+    let name = format!("{}/bh/multi:1", reg.host);
+    peer(
+        buildah_cmd(&["manifest", "push", "--all", "--tls-verify=false", "bhmulti"])
+            .arg(format!("docker://{name}")),
+    );
+    let env = Env::new();
+    env.ok(&["pull", "--all-platforms", &name]);
+    let tree = env.ok(&["images", "--tree"]);
+    for p in ["linux/amd64", "linux/arm64"] {
+        let row = tree
+            .lines()
+            .find(|l| l.contains(p))
+            .unwrap_or_else(|| panic!("{p} in\n{tree}"));
+        assert!(
+            !row.split_whitespace().any(|w| w == "0B"),
+            "{p} is present: {row}"
+        );
+    }
+    assert_eq!(uname(&env, Some("linux/arm64"), &name), "aarch64");
+    assert_eq!(uname(&env, Some("linux/amd64"), &name), "x86_64");
+}
