@@ -68,6 +68,39 @@ impl Store {
         Ok((content, unpacked))
     }
 
+    /// `images` with, after each multi-platform image, one more [`ImageInfo`] for each of
+    /// its other stored platforms (each standing for that entry's manifest): what keeps
+    /// unpacked layers must count every platform pulled, not only the default one.
+    pub fn with_all_platforms(&self, images: Vec<ImageInfo>) -> Result<Vec<ImageInfo>, StoreError> {
+        let mut out = Vec::with_capacity(images.len());
+        let mut sizes = None;
+        for info in images {
+            let entries = self.image_platforms(&info)?;
+            let default = info.manifest.clone();
+            out.push(info.clone());
+            for e in entries {
+                if !e.present || e.attestation || e.descriptor.digest == default {
+                    continue;
+                }
+                let Ok(m) = Manifest::from_slice(&self.read_blob(&e.descriptor.digest)?) else {
+                    continue;
+                };
+                if sizes.is_none() {
+                    sizes = Some(self.layer_sizes()?);
+                }
+                let mut each = info.clone();
+                self.fill(
+                    &mut each,
+                    sizes.as_ref().expect("just read"),
+                    e.descriptor.digest,
+                    &m,
+                )?;
+                out.push(each);
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether the manifest `d`, its config and all its layers are stored.
     fn manifest_complete(&self, d: &Descriptor) -> Result<bool, StoreError> {
         if !self.has_blob(&d.digest)? {

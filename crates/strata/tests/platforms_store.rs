@@ -309,3 +309,44 @@ fn platform_errors_are_dockers() {
     assert_eq!(code, 1);
     assert!(err.to_lowercase().contains("platform"), "{err}");
 }
+
+/// The unpacked layers (snapshot directories) in `env`'s store.
+fn snapshot_dirs(env: &Env) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(env.layout().snapshots_dir())
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                // Chain IDs only, not the store's `locks` and `tmp`.
+                .filter(|n| n.len() == 64)
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn snapshot_prune_keeps_every_stored_platform_of_an_index() {
+    // The bug: only an index's default platform counted as the image's, so the next
+    // rmi or prune removed the other platforms' unpacked layers (under a running
+    // container of that platform too).
+    let reg = Registry::start();
+    let env = Env::new();
+    let (name, _, _, _) = push_index(&env, &reg, "snap/img");
+    env.ok(&["pull", "--all-platforms", &name]);
+    let before = snapshot_dirs(&env);
+    assert_eq!(
+        before.len(),
+        3,
+        "the shared base and each platform's own layer are unpacked: {before:?}"
+    );
+    let tar = env.rootfs_tar("other.tar", "x");
+    env.ok(&["import", tar.to_str().unwrap(), "other:1"]);
+    env.ok(&["rmi", "other:1"]);
+    assert_eq!(
+        snapshot_dirs(&env),
+        before,
+        "rmi's snapshot prune kept them"
+    );
+}
