@@ -154,16 +154,13 @@ fn copy_all_keeps_the_index_and_its_digest() {
     assert_eq!(index2["manifests"][0]["digest"], index_digest.as_str());
 }
 
-/// Busybox images for amd64 and arm64 imported with `import --platform`, copied into a
-/// layout and joined there by an index the test writes, pushed with `copy --all` as
-/// `bb/multi:1`; returns the name.
+/// Busybox images for amd64 and arm64 imported with `import --platform`, joined by an
+/// index in a layout and pushed as `bb/multi:1` ([`harness::platform_index::push_index`]);
+/// returns the name.
 fn push_busybox_index(env: &Env, reg: &Registry) -> String {
-    let dir = env.path("bb-layout");
-    let mut entries = Vec::new();
     for platform in ["linux/amd64", "linux/arm64"] {
-        let arch = &platform[6..];
         let tar = harness::rootfs::platform_rootfs_tar(env, platform);
-        let name = format!("bb:{arch}");
+        let name = format!("bb:{}", &platform[6..]);
         env.ok(&[
             "import",
             "--platform",
@@ -171,47 +168,13 @@ fn push_busybox_index(env: &Env, reg: &Registry) -> String {
             tar.to_str().unwrap(),
             &name,
         ]);
-        env.ok(&["copy", &name, &format!("oci:{}:{arch}", dir.display())]);
-        let index: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-        let mut d = index["manifests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == arch)
-            .unwrap()
-            .clone();
-        d.as_object_mut().unwrap().remove("annotations");
-        d["platform"] = serde_json::json!({"os": "linux", "architecture": arch});
-        entries.push(d);
     }
-    let index = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": entries,
-    }))
-    .unwrap();
-    let digest = sha256(&index);
-    std::fs::write(dir.join("blobs/sha256").join(&digest[7..]), &index).unwrap();
-    let mut top: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    top["manifests"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "digest": digest,
-            "size": index.len(),
-            "annotations": {"org.opencontainers.image.ref.name": "multi"},
-        }));
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
     let name = format!("{}/bb/multi:1", reg.host);
-    env.ok(&[
-        "copy",
-        "--all",
-        &format!("oci:{}:multi", dir.display()),
-        &format!("docker://{name}"),
-    ]);
+    harness::platform_index::push_index(
+        env,
+        &[("bb:amd64", "linux/amd64"), ("bb:arm64", "linux/arm64")],
+        &name,
+    );
     name
 }
 

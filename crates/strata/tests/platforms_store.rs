@@ -350,3 +350,37 @@ fn snapshot_prune_keeps_every_stored_platform_of_an_index() {
         "rmi's snapshot prune kept them"
     );
 }
+
+#[test]
+fn an_index_digest_names_the_index_not_an_image_sharing_its_id() {
+    // The bug: a lookup by the index's digest returned the first image with the same ID
+    // (the index's default platform's config), here the host platform's own image, so
+    // `run --platform` of a container (whose record names the index by digest) failed.
+    let reg = Registry::start();
+    let env = Env::new();
+    let (name, host, other, index_digest) = push_index(&env, &reg, "id/img");
+    env.ok(&["pull", "--all-platforms", &name]);
+    let repo = name.trim_end_matches(":1");
+    env.ok(&[
+        "copy",
+        &format!("docker://{repo}@{}", host.digest()),
+        "hostonly:1",
+    ]);
+    assert_eq!(
+        env.ok(&["inspect", "-f", "{{.Id}}", "hostonly:1"]).trim(),
+        host.id(),
+        "the host platform's own image shares the index's ID"
+    );
+    assert_eq!(
+        env.ok(&[
+            "inspect",
+            "--platform",
+            &format!("linux/{}", other_arch()),
+            "-f",
+            "{{.Id}}",
+            &index_digest
+        ])
+        .trim(),
+        other.id()
+    );
+}
