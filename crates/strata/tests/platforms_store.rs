@@ -147,6 +147,32 @@ fn a_partial_index_is_listed_inspected_narrowed_and_completed() {
         "{err}"
     );
 
+    // save --platform writes that platform's image only.
+    let archive = env.path("other.tar");
+    env.ok(&[
+        "save",
+        "--platform",
+        &other_p,
+        "-o",
+        archive.to_str().unwrap(),
+        &name,
+    ]);
+    let listed = peer(
+        Command::new("tar")
+            .arg("-xOf")
+            .arg(&archive)
+            .arg("manifest.json"),
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(manifest.as_array().unwrap().len(), 1, "{manifest}");
+    assert!(
+        manifest[0]["Config"]
+            .as_str()
+            .unwrap()
+            .contains(&other.id()[7..]),
+        "the archive holds the other platform's image: {manifest}"
+    );
+
     // rmi --platform removes that platform's content; the image and the shared layer stay.
     let before = env.blob_usage();
     let out = env.ok(&["rmi", "--platform", &other_p, &name]);
@@ -382,5 +408,85 @@ fn an_index_digest_names_the_index_not_an_image_sharing_its_id() {
         ])
         .trim(),
         other.id()
+    );
+}
+
+#[test]
+fn attestations_are_kept_with_all_platforms_and_never_chosen() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let layout = Layout::create(&env.path("att-layout"));
+    let host = TestImage::new(host_arch(), &[&[("arch", host_arch().as_bytes())]]);
+    let other = TestImage::new(other_arch(), &[&[("arch", other_arch().as_bytes())]]);
+    let att = TestImage::new("unknown", &[&[("provenance.json", b"{}")]]);
+    let mut entries = Vec::new();
+    for (img, platform) in [(&host, host_arch()), (&other, other_arch())] {
+        let mut d = layout.image(img);
+        d["platform"] = serde_json::json!({"os": "linux", "architecture": platform});
+        entries.push(d);
+    }
+    let mut d = layout.image(&att);
+    d["platform"] = serde_json::json!({"os": "unknown", "architecture": "unknown"});
+    d["annotations"] = serde_json::json!({
+        "vnd.docker.reference.type": "attestation-manifest",
+        "vnd.docker.reference.digest": host.digest(),
+    });
+    entries.push(d);
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": entries,
+    }))
+    .unwrap();
+    layout.blob(&index);
+    let mut layout = layout;
+    layout.tag(
+        harness::images::desc("application/vnd.oci.image.index.v1+json", &index),
+        "multi",
+    );
+    let name = format!("{}/att/img:1", reg.host);
+    env.ok(&[
+        "copy",
+        "--all",
+        &format!("oci:{}:multi", layout.dir.display()),
+        &format!("docker://{name}"),
+    ]);
+
+    // --all-platforms keeps the attestation (push sends the index whole); the tree hides it.
+    let all = Env::new();
+    all.ok(&["pull", "--all-platforms", &name]);
+    let rows = tree_rows(&all, &name);
+    assert_eq!(
+        rows.len(),
+        3,
+        "the image and two platforms, no attestation: {rows:?}"
+    );
+    assert!(!rows.iter().any(|r| r[0].contains("unknown")), "{rows:?}");
+    let copy = format!("{}/att/copy:1", reg.host);
+    all.ok(&["tag", &name, &copy]);
+    all.ok(&["push", &copy]);
+    assert_eq!(sha256(raw(&copy).as_bytes()), sha256(&index));
+
+    // A list of platforms copies theirs, not the attestation: pushing the index then
+    // names the attestation it lacks.
+    let some = Env::new();
+    some.ok(&[
+        "pull",
+        "--platform",
+        &format!("linux/{},linux/{}", host_arch(), other_arch()),
+        &name,
+    ]);
+    assert_eq!(
+        some.ok(&["inspect", "-f", "{{.Architecture}}", &name])
+            .trim(),
+        host_arch(),
+        "the attestation is never the image's platform"
+    );
+    some.ok(&["tag", &name, &copy]);
+    let (code, err) = some.fails(&["push", &copy]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("attestation {}", att.digest())),
+        "{err}"
     );
 }

@@ -121,10 +121,13 @@ fn what_to_push(
     let missing: Vec<String> = store
         .image_platforms(&info)?
         .iter()
-        .filter(|e| !e.present && !e.attestation)
-        .map(|e| match &e.platform {
-            Some(p) => p.to_string(),
-            None => e.descriptor.digest.to_string(),
+        // An attestation the store lacks (a pull of some platforms leaves them) is missing
+        // too: the registry would refuse an index naming a manifest it does not have.
+        .filter(|e| !e.present)
+        .map(|e| match (&e.platform, e.attestation) {
+            (Some(p), false) => p.to_string(),
+            (_, true) => format!("attestation {}", e.descriptor.digest),
+            (None, false) => format!("manifest {}", e.descriptor.digest),
         })
         .collect();
     if !missing.is_empty() {
