@@ -57,24 +57,11 @@ impl Store {
                 }
                 let graph = Graph::load(tx)?;
                 let live = graph.reachable_without(&roots, &parts[0]);
-                let doomed: Vec<(i64, String, u64)> = graph
-                    .blobs
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, b)| !live.contains(i) && parts.contains(&b.1))
-                    .map(|(_, b)| b.clone())
-                    .collect();
-                let ids: Vec<i64> = doomed.iter().map(|b| b.0).collect();
-                db::delete_blobs(tx, &ids)?;
-                Ok(doomed)
+                graph.delete_unreachable(tx, &live, |_, digest| parts.iter().any(|p| p == digest))
             })?
         };
         let mut report = GcReport::default();
-        for (_, digest, _) in doomed {
-            if let Ok(digest) = digest.parse::<Digest>() {
-                self.remove_blob_file(&digest, &mut report)?;
-            }
-        }
+        self.remove_blob_files(&doomed, &mut report)?;
         Ok((manifest, report))
     }
 }
@@ -83,37 +70,10 @@ impl Store {
 mod tests {
     use std::collections::BTreeMap;
 
-    use oci::{Descriptor, ImageConfig, Index, Manifest, Platform, media};
+    use oci::{Index, Platform, media};
 
     use crate::Store;
-
-    /// Stores an image for `platform` with `layers` (stored blobs); returns its entry.
-    fn image(
-        store: &Store,
-        lease: &crate::Lease,
-        platform: &str,
-        layers: &[&Descriptor],
-    ) -> Descriptor {
-        let p: Platform = platform.parse().unwrap();
-        let mut config = ImageConfig::default();
-        config.set_platform(&p);
-        let bytes = config.to_vec();
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: Some(media::OCI_MANIFEST.into()),
-            artifact_type: None,
-            config: Descriptor::of_bytes(media::OCI_CONFIG, &bytes),
-            layers: layers.iter().map(|d| (*d).clone()).collect(),
-            subject: None,
-            annotations: BTreeMap::new(),
-        };
-        let mut d = store
-            .put_image_content(lease, &manifest, &bytes)
-            .unwrap()
-            .manifest;
-        d.platform = Some(p);
-        d
-    }
+    use crate::platforms::tests::image_with_layers as image;
 
     #[test]
     fn removing_a_platform_keeps_the_image_and_shared_layers() {

@@ -197,7 +197,7 @@ impl Lease {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use oci::{Descriptor, ImageConfig, Index, Manifest, Platform, media};
@@ -206,6 +206,17 @@ mod tests {
 
     /// Stores an image for `platform` without a record; returns its index entry.
     fn image(store: &Store, lease: &crate::Lease, platform: &str) -> Descriptor {
+        image_with_layers(store, lease, platform, &[])
+    }
+
+    /// Stores an image for `platform` with `layers` (blobs already stored under `lease`)
+    /// without a record; returns its index entry.
+    pub(crate) fn image_with_layers(
+        store: &Store,
+        lease: &crate::Lease,
+        platform: &str,
+        layers: &[&Descriptor],
+    ) -> Descriptor {
         let p: Platform = platform.parse().unwrap();
         let mut config = ImageConfig::default();
         config.set_platform(&p);
@@ -215,7 +226,7 @@ mod tests {
             media_type: Some(media::OCI_MANIFEST.into()),
             artifact_type: None,
             config: Descriptor::of_bytes(media::OCI_CONFIG, &bytes),
-            layers: Vec::new(),
+            layers: layers.iter().map(|d| (*d).clone()).collect(),
             subject: None,
             annotations: BTreeMap::new(),
         };

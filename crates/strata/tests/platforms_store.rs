@@ -8,23 +8,8 @@ mod harness;
 use std::process::Command;
 
 use harness::images::{Layout, TestImage, sha256};
+use harness::platform_index::{host_arch, other_arch};
 use harness::{Env, Registry, peer, require};
-
-fn host_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => panic!("test written for amd64/arm64 hosts, not {other}"),
-    }
-}
-
-fn other_arch() -> &'static str {
-    if host_arch() == "amd64" {
-        "arm64"
-    } else {
-        "amd64"
-    }
-}
 
 /// Two images sharing their base layer, in an index pushed to `reg` as `repo:1` with
 /// `strata copy --all`; returns (name, host image, other image, index digest).

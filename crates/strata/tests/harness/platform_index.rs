@@ -57,6 +57,24 @@ pub fn push_index(env: &Env, images: &[(&str, &str)], target: &str) -> String {
     digest
 }
 
+/// The host's architecture as OCI names it (`amd64`, `arm64`).
+pub fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => panic!("test written for amd64/arm64 hosts, not {other}"),
+    }
+}
+
+/// The other one of `amd64` and `arm64`: a platform this host runs under QEMU.
+pub fn other_arch() -> &'static str {
+    if host_arch() == "amd64" {
+        "arm64"
+    } else {
+        "amd64"
+    }
+}
+
 fn read_json(path: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
