@@ -35,6 +35,9 @@ pub fn print(
         let children = children(store, containers, info)?;
         let mut names: Vec<String> = info.tags.iter().map(|t| util::familiar(t)).collect();
         names.sort();
+        if names.is_empty() {
+            names.push("<untagged>".to_string());
+        }
         tops.push((names, info, children));
     }
     let width = tops
@@ -44,7 +47,7 @@ pub fn print(
             let platforms = children.iter().map(|c| c.platform.chars().count() + 3);
             names.chain(platforms).collect::<Vec<_>>()
         })
-        .chain(["IMAGE".len(), "<untagged>".len()])
+        .chain(["IMAGE".len()])
         .max()
         .unwrap_or(5);
     let table = width + SPACING + 12 + SPACING + 10 + SPACING + 12 + SPACING + 5;
@@ -60,12 +63,7 @@ pub fn print(
         let disk: u64 = children.iter().map(|c| c.disk_usage).sum();
         let content: u64 = children.iter().map(|c| c.content).sum();
         let in_use = children.iter().any(|c| c.in_use);
-        let shown = if names.is_empty() {
-            vec!["<untagged>".to_string()]
-        } else {
-            names.clone()
-        };
-        let (last, rest) = shown.split_last().expect("one name at least");
+        let (last, rest) = names.split_last().expect("one name at least");
         for n in rest {
             writeln!(out, "{n}")?;
         }
