@@ -61,17 +61,18 @@ pub fn ensure_image(
     hold: &store::Lease,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let platform = util::platform_flag(opts.platform.as_deref())?;
-    // With a platform, an image that has it but not in the store (a multi-platform image
-    // pulled for other platforms) is missing too: the pull adds that platform to it.
-    let found = match util::hold_platform(hold, name, platform.as_ref()) {
-        Ok(_) => true,
-        Err(e) if format!("{e:#}").starts_with("No such image") => false,
-        Err(e) if format!("{e:#}").contains("is not in the store") => false,
-        // As dockerd: a stored image of another platform is not the one asked for.
-        Err(e) if format!("{e:#}").contains("does not match the specified platform") => false,
-        Err(e) => return Err(e),
+    // `--platform` may list several (a multi-platform build's bases): each must be there.
+    let platforms: Vec<Option<oci::Platform>> = match opts.platform.as_deref() {
+        None => vec![None],
+        Some(list) => list
+            .split(',')
+            .map(|p| util::platform_flag(Some(p.trim())))
+            .collect::<anyhow::Result<_>>()?,
     };
+    let mut found = true;
+    for platform in &platforms {
+        found &= held_for(hold, name, platform.as_ref())?;
+    }
     match (found, policy) {
         (true, PullPolicy::Missing | PullPolicy::Never) => return Ok(()),
         (false, PullPolicy::Never) => anyhow::bail!("No such image: {name} (and --pull never)"),
@@ -89,6 +90,24 @@ pub fn ensure_image(
         name: name.to_string(),
     };
     pull(ctx, args, out, hold)
+}
+
+/// Whether image `name` is in the store for `platform` (held by `hold` when it is). With a
+/// platform, an image that has it but not stored (a multi-platform image pulled for other
+/// platforms) is missing, so the pull adds that platform to it; so is, as dockerd has it,
+/// a stored image of another platform.
+fn held_for(
+    hold: &store::Lease,
+    name: &str,
+    platform: Option<&oci::Platform>,
+) -> anyhow::Result<bool> {
+    match util::hold_platform(hold, name, platform) {
+        Ok(_) => Ok(true),
+        Err(e) if format!("{e:#}").starts_with("No such image") => Ok(false),
+        Err(e) if format!("{e:#}").contains("is not in the store") => Ok(false),
+        Err(e) if format!("{e:#}").contains("does not match the specified platform") => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// `pull`: one tag or digest, or with `-a` every tag of the repository, leaving what it
