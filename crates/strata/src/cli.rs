@@ -510,6 +510,10 @@ pub struct LoadArgs {
     /// Read from tar archive file, instead of STDIN.
     #[arg(short, long)]
     pub input: Option<PathBuf>,
+    /// Load only this platform of a multi-platform image (os[/arch[/variant]]; the image
+    /// stays an index with that platform's content).
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Suppress the load output.
     #[arg(short, long)]
     pub quiet: bool,

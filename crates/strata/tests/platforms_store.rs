@@ -475,3 +475,50 @@ fn attestations_are_kept_with_all_platforms_and_never_chosen() {
         "{err}"
     );
 }
+
+#[test]
+fn load_platform_loads_that_platform_of_an_index() {
+    let reg = Registry::start();
+    let env = Env::new();
+    let (name, _, other, index_digest) = push_index(&env, &reg, "load/img");
+    env.ok(&["pull", "--all-platforms", &name]);
+    let archive = env.path("multi.tar");
+    env.ok(&[
+        "copy",
+        "--all",
+        &name,
+        &format!("oci-archive:{}", archive.display()),
+    ]);
+    let other_p = format!("linux/{}", other_arch());
+    let fresh = Env::new();
+    let out = fresh.ok(&[
+        "load",
+        "--platform",
+        &other_p,
+        "-i",
+        archive.to_str().unwrap(),
+    ]);
+    assert!(out.starts_with("Loaded image"), "{out}");
+    // The index is the image, with only that platform's content.
+    assert_eq!(
+        fresh
+            .ok(&[
+                "inspect",
+                "--platform",
+                &other_p,
+                "-f",
+                "{{.Id}}",
+                &index_digest
+            ])
+            .trim(),
+        other.id()
+    );
+    let (code, err) = fresh.fails(&[
+        "inspect",
+        "--platform",
+        &format!("linux/{}", host_arch()),
+        &index_digest,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not in the store"), "{err}");
+}
