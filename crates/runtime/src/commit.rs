@@ -197,7 +197,7 @@ pub fn commit(
     opts: &CommitOptions,
 ) -> Result<Committed, RuntimeError> {
     let record = &c.record;
-    let info = store.resolve_image(&record.image_target)?;
+    let info = crate::container::record_image(store, record)?;
     let bad = |detail: String| RuntimeError::BadImage {
         image: record.image.clone(),
         detail,
@@ -301,6 +301,7 @@ mod tests {
             image: "img".into(),
             image_id: String::new(),
             image_target: String::new(),
+            platform: None,
             created: String::new(),
             options: opts,
             args: vec![],

@@ -59,7 +59,7 @@ impl std::fmt::Display for Change {
 impl crate::Container {
     /// What this container changed against its image (`docker diff`).
     pub fn diff(&self, store: &store::Store) -> Result<Vec<Change>, RuntimeError> {
-        let lay = crate::container::layout(store, &self.record.image_target, &self.dir)?;
+        let lay = crate::container::layout(store, &self.record, &self.dir)?;
         changes(&lay.upper, &lay.lowers)
     }
 }

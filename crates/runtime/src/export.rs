@@ -35,7 +35,7 @@ impl Drop for Scratch {
 impl Container {
     /// Writes the container's files to `out` as an uncompressed tar (`docker export`).
     pub fn export(&self, store: &Store, out: impl Write) -> Result<(), RuntimeError> {
-        let lay = crate::container::layout(store, &self.record.image_target, &self.dir)?;
+        let lay = crate::container::layout(store, &self.record, &self.dir)?;
         let mut lowers = vec![lay.upper];
         lowers.extend(lay.lowers);
         static SEQ: AtomicU64 = AtomicU64::new(0);

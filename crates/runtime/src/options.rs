@@ -11,6 +11,10 @@ pub use crate::seccomp::SeccompOption;
 /// Kept in the container record, so `start` after `create` sees the same options.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunOptions {
+    /// `--platform`: which platform's manifest of a multi-platform image the container
+    /// uses (`None`: the image's default, the host's when it has it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<oci::Platform>,
     /// `--entrypoint`: `None` keeps the image's; `Some(vec![])` (or `Some(vec!["".into()])`)
     /// is `--entrypoint ""`, which clears it. Either `Some` also drops the image's `Cmd`.
     pub entrypoint: Option<Vec<String>>,

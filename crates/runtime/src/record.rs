@@ -41,6 +41,12 @@ pub struct ContainerRecord {
     pub image_id: String,
     /// The image's stored target digest (what `image_users` refers to).
     pub image_target: String,
+    /// For a multi-platform image (an index), the platform of the manifest the container
+    /// was made from, so later mounts (start, commit, diff, export) use that platform's
+    /// layers whatever other platforms are pulled since. `None` for a single manifest
+    /// (and in records of an older strata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<oci::Platform>,
     /// Creation time, RFC 3339.
     pub created: String,
     /// The run options.

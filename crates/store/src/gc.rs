@@ -84,6 +84,44 @@ impl Graph {
             .collect();
         mark(&roots, |n| self.adj[n].clone())
     }
+
+    /// Deletes the rows of the blobs not in `live` that `doomed` (node number, digest)
+    /// picks; returns them (row id, digest, size) for their files to go after the commit.
+    pub(crate) fn delete_unreachable(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        live: &HashSet<usize>,
+        doomed: impl Fn(usize, &str) -> bool,
+    ) -> Result<Vec<(i64, String, u64)>, StoreError> {
+        let rows: Vec<(i64, String, u64)> = self
+            .blobs
+            .iter()
+            .enumerate()
+            .filter(|(i, b)| !live.contains(i) && doomed(*i, &b.1))
+            .map(|(_, b)| b.clone())
+            .collect();
+        let ids: Vec<i64> = rows.iter().map(|b| b.0).collect();
+        db::delete_blobs(tx, &ids)?;
+        Ok(rows)
+    }
+
+    /// [`Graph::reachable`], never entering blob `cut` (nor what only it reaches): what
+    /// stays when `cut` goes (an index's entry removed by `rmi --platform`).
+    pub(crate) fn reachable_without(&self, roots: &[String], cut: &str) -> HashSet<usize> {
+        let cut = self.index.get(cut).copied();
+        let roots: Vec<usize> = roots
+            .iter()
+            .filter_map(|r| self.index.get(r).copied())
+            .filter(|&r| Some(r) != cut)
+            .collect();
+        mark(&roots, |n| {
+            self.adj[n]
+                .iter()
+                .copied()
+                .filter(|&c| Some(c) != cut)
+                .collect()
+        })
+    }
 }
 
 impl Store {
@@ -128,19 +166,20 @@ impl Store {
                 let graph = Graph::load(tx)?;
                 let live = graph.reachable(&roots);
                 let in_scope = scope.map(|s| graph.reachable(s));
-                let doomed: Vec<(i64, String, u64)> = graph
-                    .blobs
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !live.contains(i))
-                    .filter(|(i, _)| in_scope.as_ref().is_none_or(|s| s.contains(i)))
-                    .map(|(_, b)| b.clone())
-                    .collect();
-                let ids: Vec<i64> = doomed.iter().map(|b| b.0).collect();
-                db::delete_blobs(tx, &ids)?;
-                Ok(doomed)
+                graph.delete_unreachable(tx, &live, |i, _| {
+                    in_scope.as_ref().is_none_or(|s| s.contains(&i))
+                })
             })?
         };
+        self.remove_blob_files(&doomed, report)
+    }
+
+    /// Deletes the files of the blobs whose rows [`Graph::delete_unreachable`] deleted.
+    pub(crate) fn remove_blob_files(
+        &self,
+        doomed: &[(i64, String, u64)],
+        report: &mut GcReport,
+    ) -> Result<(), StoreError> {
         for (_, digest, _) in doomed {
             let Ok(digest) = digest.parse::<Digest>() else {
                 continue;
@@ -192,7 +231,11 @@ impl Store {
         Ok(())
     }
 
-    fn remove_blob_file(&self, digest: &Digest, report: &mut GcReport) -> Result<(), StoreError> {
+    pub(crate) fn remove_blob_file(
+        &self,
+        digest: &Digest,
+        report: &mut GcReport,
+    ) -> Result<(), StoreError> {
         let path = self.blob_path(digest);
         let len = match fs::symlink_metadata(&path) {
             Ok(m) => m.len(),

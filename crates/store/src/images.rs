@@ -471,10 +471,12 @@ impl Store {
                 .collect();
             if let Some(first) = by_target.first() {
                 let id = first.id.clone();
-                return Ok((
-                    Match::Id,
-                    order(all.into_iter().filter(|i| i.id == id).collect()),
-                ));
+                let mut same = order(all.into_iter().filter(|i| i.id == id).collect());
+                // The image whose target this is comes first: a multi-platform image
+                // shares its ID (its default platform's config) with that platform's own
+                // single-manifest image, which is not the one asked for.
+                same.sort_by_key(|i| i.target.digest != d);
+                return Ok((Match::Id, same));
             }
             let by_id: Vec<ImageInfo> = all.into_iter().filter(|i| i.id == d).collect();
             if !by_id.is_empty() {

@@ -91,6 +91,7 @@ mod ingest;
 mod layout;
 mod lease;
 mod lock;
+mod platform_remove;
 mod platforms;
 mod put_image;
 mod remove;

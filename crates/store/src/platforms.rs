@@ -47,6 +47,60 @@ impl Store {
         Ok(out)
     }
 
+    /// The sizes of a stored image manifest `d` (an index's entry, or a single-platform
+    /// image's manifest) as Docker 28's `images --tree` shows them: its content (the
+    /// manifest, config and layer blobs as stored) and its unpacked layers (each as
+    /// measured, else its blob size). Zero for what is not stored.
+    pub fn manifest_sizes(&self, d: &Descriptor) -> Result<(u64, u64), StoreError> {
+        if !self.has_blob(&d.digest)? {
+            return Ok((0, 0));
+        }
+        let Ok(m) = Manifest::from_slice(&self.read_blob(&d.digest)?) else {
+            return Ok((d.size, 0));
+        };
+        let sizes = self.layer_sizes()?;
+        let mut content = d.size + m.config.size;
+        let mut unpacked = 0;
+        for l in &m.layers {
+            content += l.size;
+            unpacked += sizes.get(&l.digest.to_string()).copied().unwrap_or(l.size);
+        }
+        Ok((content, unpacked))
+    }
+
+    /// `images` with, after each multi-platform image, one more [`ImageInfo`] for each of
+    /// its other stored platforms (each standing for that entry's manifest): what keeps
+    /// unpacked layers must count every platform pulled, not only the default one.
+    pub fn with_all_platforms(&self, images: Vec<ImageInfo>) -> Result<Vec<ImageInfo>, StoreError> {
+        let mut out = Vec::with_capacity(images.len());
+        let mut sizes = None;
+        for info in images {
+            let entries = self.image_platforms(&info)?;
+            let default = info.manifest.clone();
+            out.push(info.clone());
+            for e in entries {
+                if !e.present || e.attestation || e.descriptor.digest == default {
+                    continue;
+                }
+                let Ok(m) = Manifest::from_slice(&self.read_blob(&e.descriptor.digest)?) else {
+                    continue;
+                };
+                if sizes.is_none() {
+                    sizes = Some(self.layer_sizes()?);
+                }
+                let mut each = info.clone();
+                self.fill(
+                    &mut each,
+                    sizes.as_ref().expect("just read"),
+                    e.descriptor.digest,
+                    &m,
+                )?;
+                out.push(each);
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether the manifest `d`, its config and all its layers are stored.
     fn manifest_complete(&self, d: &Descriptor) -> Result<bool, StoreError> {
         if !self.has_blob(&d.digest)? {
@@ -148,7 +202,7 @@ impl Lease {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use oci::{Descriptor, ImageConfig, Index, Manifest, Platform, media};
@@ -157,6 +211,17 @@ mod tests {
 
     /// Stores an image for `platform` without a record; returns its index entry.
     fn image(store: &Store, lease: &crate::Lease, platform: &str) -> Descriptor {
+        image_with_layers(store, lease, platform, &[])
+    }
+
+    /// Stores an image for `platform` with `layers` (blobs already stored under `lease`)
+    /// without a record; returns its index entry.
+    pub(crate) fn image_with_layers(
+        store: &Store,
+        lease: &crate::Lease,
+        platform: &str,
+        layers: &[&Descriptor],
+    ) -> Descriptor {
         let p: Platform = platform.parse().unwrap();
         let mut config = ImageConfig::default();
         config.set_platform(&p);
@@ -166,7 +231,7 @@ mod tests {
             media_type: Some(media::OCI_MANIFEST.into()),
             artifact_type: None,
             config: Descriptor::of_bytes(media::OCI_CONFIG, &bytes),
-            layers: Vec::new(),
+            layers: layers.iter().map(|d| (*d).clone()).collect(),
             subject: None,
             annotations: BTreeMap::new(),
         };

@@ -184,8 +184,10 @@ impl Store {
             })?
         };
         let roots = SnapshotRoots {
-            in_use: chains_of(&self.images_in_use()?),
-            images: chains_of(&self.images()?),
+            // Every stored platform of a multi-platform image keeps its unpacked layers
+            // (a container may run any of them).
+            in_use: chains_of(&self.with_all_platforms(self.images_in_use()?)?),
+            images: chains_of(&self.with_all_platforms(self.images()?)?),
             leased,
             cache,
         };

@@ -370,9 +370,13 @@ pub struct PullArgs {
     /// Download all tagged images in the repository.
     #[arg(short = 'a', long)]
     pub all_tags: bool,
-    /// Set platform if server is multi-platform capable.
+    /// Set platform if server is multi-platform capable (a comma-separated list keeps the
+    /// image index, with those platforms' content).
     #[arg(long)]
     pub platform: Option<String>,
+    /// Pull every platform of an image index, and keep the index as the image.
+    #[arg(long)]
+    pub all_platforms: bool,
     /// Suppress verbose output.
     #[arg(short, long)]
     pub quiet: bool,
@@ -393,6 +397,9 @@ pub struct PushArgs {
     /// Compression of layers that are not compressed yet (gzip or zstd).
     #[arg(long, value_name = "gzip|zstd")]
     pub compression: Option<String>,
+    /// Push only this platform's manifest of a multi-platform image (os[/arch[/variant]]).
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Suppress verbose output.
     #[arg(short, long)]
     pub quiet: bool,
@@ -425,6 +432,9 @@ pub struct ImagesArgs {
     /// Format output using a custom template ('table', 'table TEMPLATE', 'json', 'TEMPLATE').
     #[arg(long)]
     pub format: Option<String>,
+    /// List multi-platform images as a tree, with each platform's content (as Docker 28).
+    #[arg(long, conflicts_with_all = ["quiet", "digests", "format", "no_trunc"])]
+    pub tree: bool,
     /// Only images of this repository (and tag).
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub reference: Option<String>,
@@ -442,6 +452,9 @@ pub struct InspectArgs {
     /// Display total file sizes (accepted for compatibility).
     #[arg(short, long)]
     pub size: bool,
+    /// Inspect this platform's image of a multi-platform image (os[/arch[/variant]]).
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Images to inspect.
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
@@ -462,6 +475,9 @@ pub struct HistoryArgs {
     /// Format output using a custom template.
     #[arg(long)]
     pub format: Option<String>,
+    /// Show the history of this platform's image (os[/arch[/variant]]).
+    #[arg(long)]
+    pub platform: Option<String>,
     /// The image.
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -487,6 +503,9 @@ pub struct RmiArgs {
     /// Do not delete untagged parents (accepted for compatibility).
     #[arg(long)]
     pub no_prune: bool,
+    /// Remove only this platform's content from a multi-platform image; the image stays.
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Images to remove.
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
@@ -512,6 +531,9 @@ pub struct SaveArgs {
     /// Write to a file, instead of STDOUT.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Save only this platform's image of a multi-platform image (os[/arch[/variant]]).
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Images to save.
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
@@ -523,6 +545,10 @@ pub struct LoadArgs {
     /// Read from tar archive file, instead of STDIN.
     #[arg(short, long)]
     pub input: Option<PathBuf>,
+    /// Load only this platform of a multi-platform image (os[/arch[/variant]]; the image
+    /// stays an index with that platform's content).
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Suppress the load output.
     #[arg(short, long)]
     pub quiet: bool,
@@ -735,6 +761,10 @@ pub struct ContainerFlags {
     /// Assign a name to the container.
     #[arg(long)]
     pub name: Option<String>,
+    /// Use this platform's image of a multi-platform image, pulling it if needed
+    /// (os[/arch[/variant]]).
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Set environment variables (KEY=value, or KEY to take the host's value).
     #[arg(short, long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,

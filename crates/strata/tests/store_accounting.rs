@@ -126,6 +126,42 @@ fn system_df_accounts_for_every_byte_and_builder_prune_frees_exactly_the_cache()
     c.ok(&["pull", &remote]);
     assert_accounted(&c, "pull");
 
+    // A multi-platform image: bb and an arm64 busybox joined by an index, pulled with
+    // every platform (the index's parts counted once each), run on arm64 (its unpacked
+    // layers), then its arm64 part removed and the image with it.
+    let arm = harness::rootfs::platform_rootfs_tar(&c, "linux/arm64");
+    c.ok(&[
+        "import",
+        "--platform",
+        "linux/arm64",
+        arm.to_str().unwrap(),
+        "bb-arm",
+    ]);
+    let multi = format!("{}/acct/multi:1", reg.host);
+    harness::platform_index::push_index(
+        &c,
+        &[(&remote, "linux/amd64"), ("bb-arm", "linux/arm64")],
+        &multi,
+    );
+    c.ok(&["rmi", "bb-arm"]);
+    c.ok(&["pull", "--all-platforms", &multi]);
+    assert_accounted(&c, "multi-platform pull");
+    c.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--platform",
+        "linux/arm64",
+        &multi,
+        "true",
+    ]);
+    assert_accounted(&c, "run --platform");
+    c.ok(&["rmi", "--platform", "linux/arm64", &multi]);
+    assert_accounted(&c, "rmi --platform");
+    c.ok(&["rmi", &multi]);
+    assert_accounted(&c, "rmi of the multi-platform image");
+
     // Build: a stage whose layer only the build cache keeps.
     let first = build(&c);
     assert!(

@@ -42,6 +42,10 @@ pub enum PlatformChoice {
     One(Platform),
     /// All of them, and the index itself, byte for byte.
     All,
+    /// The ones for these platforms, and the index itself, byte for byte (its other
+    /// entries are not copied: the destination holds a partial index, as a store does).
+    /// A single-image source is copied whatever the list says.
+    List(Vec<Platform>),
 }
 
 /// How to copy.
@@ -204,45 +208,22 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
                 PlatformChoice::One(p) => p.clone(),
                 _ => Platform::host(),
             };
-            let Some(entry) = oci::choose(&index.manifests, &want) else {
-                let mut available: Vec<String> = index
-                    .manifests
-                    .iter()
-                    .filter_map(|d| d.platform.as_ref())
-                    .filter(|p| !p.is_unknown())
-                    // Platform strings come from the index: escape them, and list a few.
-                    .map(|p| crate::error::printable(&p.to_string(), 100))
-                    .collect();
-                available.dedup();
-                if available.len() > MAX_LISTED_PLATFORMS {
-                    available.truncate(MAX_LISTED_PLATFORMS);
-                    available.push("…".to_string());
+            let entry = choose_entry(&index.manifests, &want, &top)?;
+            nodes.push(fetch_entry(&ctx, src, entry, &want).await?);
+        }
+        (AnyManifest::Index(index), PlatformChoice::List(wanted)) => {
+            let mut chosen = HashSet::new();
+            for want in wanted {
+                let entry = choose_entry(&index.manifests, want, &top)?;
+                if chosen.insert(entry.digest.clone()) {
+                    nodes.push(fetch_entry(&ctx, src, entry, want).await?);
                 }
-                return Err(TransportError::NoMatchingPlatform {
-                    platform: want.to_string(),
-                    reference: format!("index {}", top.digest),
-                    available: if available.is_empty() {
-                        "no platforms".into()
-                    } else {
-                        available.join(", ")
-                    },
-                });
-            };
-            let bytes = fetch_manifest(&ctx, src, entry).await?;
-            let parsed = AnyManifest::parse(Some(&entry.media_type), &bytes)?;
-            if matches!(parsed, AnyManifest::Index(_)) {
-                return Err(TransportError::Invalid {
-                    what: format!("index {}", top.digest),
-                    detail: format!(
-                        "the entry for {} is itself an index; copy all platforms instead",
-                        want
-                    ),
-                });
             }
+            // The index last, byte for byte: the destination's image is the index.
             nodes.push(Node {
-                desc: entry.clone(),
+                desc: top.clone(),
+                parsed: AnyManifest::Index(index),
                 bytes,
-                parsed,
             });
         }
         (parsed, _) => {
@@ -344,6 +325,62 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
     }
     dst.commit().await?;
     Ok(report)
+}
+
+/// The entry of an index that stands for `want` (see [`oci::choose`]), or the error that
+/// lists the platforms the index has.
+fn choose_entry<'a>(
+    entries: &'a [Descriptor],
+    want: &Platform,
+    top: &Descriptor,
+) -> Result<&'a Descriptor, TransportError> {
+    if let Some(entry) = oci::choose(entries, want) {
+        return Ok(entry);
+    }
+    let mut available: Vec<String> = entries
+        .iter()
+        .filter_map(|d| d.platform.as_ref())
+        .filter(|p| !p.is_unknown())
+        // Platform strings come from the index: escape them, and list a few.
+        .map(|p| crate::error::printable(&p.to_string(), 100))
+        .collect();
+    available.dedup();
+    if available.len() > MAX_LISTED_PLATFORMS {
+        available.truncate(MAX_LISTED_PLATFORMS);
+        available.push("…".to_string());
+    }
+    Err(TransportError::NoMatchingPlatform {
+        platform: want.to_string(),
+        reference: format!("index {}", top.digest),
+        available: if available.is_empty() {
+            "no platforms".into()
+        } else {
+            available.join(", ")
+        },
+    })
+}
+
+/// Fetches the image manifest `entry` an index lists for `want`; an entry that is itself
+/// an index is refused (only a copy of all platforms walks nested indexes).
+async fn fetch_entry<S: ImageSource>(
+    ctx: &Ctx<'_>,
+    src: &S,
+    entry: &Descriptor,
+    want: &Platform,
+) -> Result<Node, TransportError> {
+    let bytes = fetch_manifest(ctx, src, entry).await?;
+    let parsed = AnyManifest::parse(Some(&entry.media_type), &bytes)?;
+    if matches!(parsed, AnyManifest::Index(_)) {
+        return Err(TransportError::Invalid {
+            what: format!("manifest {}", entry.digest),
+            detail: format!("the entry for {want} is itself an index; copy all platforms instead"),
+        });
+    }
+    Ok(Node {
+        desc: entry.clone(),
+        bytes,
+        parsed,
+    })
 }
 
 /// Whether the destination has every one of `blobs`.

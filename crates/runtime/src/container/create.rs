@@ -134,7 +134,7 @@ fn create_with(
     // Held until the container's record uses it (`add_image_user` below, which keeps it
     // from then on): a concurrent `image prune` cannot take it while it is being made.
     let lease = store.lease()?;
-    let info = lease.hold_image(image)?;
+    let info = lease.hold_image_platform(image, opts.platform.as_ref())?;
     let config = oci::ImageConfig::from_slice(&store.image_config(&info)?).map_err(|e| {
         RuntimeError::BadImage {
             image: image.to_string(),
@@ -213,6 +213,9 @@ fn create_with(
         image: image.to_string(),
         image_id: info.id.to_string(),
         image_target: info.target.digest.to_string(),
+        platform: (info.target.digest != info.manifest)
+            .then(|| info.platform.clone())
+            .flatten(),
         created: now_rfc3339(),
         args,
         stop_signal: opts

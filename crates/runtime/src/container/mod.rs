@@ -83,10 +83,10 @@ fn mkdir(p: &Path) -> Result<(), RuntimeError> {
 /// work directories.
 pub(crate) fn layout(
     store: &Store,
-    image_target: &str,
+    record: &ContainerRecord,
     dir: &ContainerDir,
 ) -> Result<OverlayLayout, RuntimeError> {
-    let info = store.resolve_image(image_target)?;
+    let info = record_image(store, record)?;
     let mut lowers = vec![dir.init()];
     lowers.extend(snapshot::prepare(store, &info)?);
     Ok(OverlayLayout {
@@ -96,12 +96,21 @@ pub(crate) fn layout(
     })
 }
 
+/// The image a container was made from, as the manifest of the platform it recorded (a
+/// multi-platform image's entry; see [`ContainerRecord::platform`]).
+pub(crate) fn record_image(
+    store: &Store,
+    record: &ContainerRecord,
+) -> Result<store::ImageInfo, RuntimeError> {
+    Ok(store.resolve_image_platform(&record.image_target, record.platform.as_ref())?)
+}
+
 fn mount_rootfs(
     store: &Store,
     record: &ContainerRecord,
     dir: &ContainerDir,
 ) -> Result<MountGuard, RuntimeError> {
-    let lay = layout(store, &record.image_target, dir)?;
+    let lay = layout(store, record, dir)?;
     mount_overlay(&Kernel, &lay, &dir.rootfs())?;
     Ok(MountGuard {
         target: dir.rootfs(),

@@ -260,6 +260,7 @@ mod tests {
                 image: "img".into(),
                 image_id: String::new(),
                 image_target: String::new(),
+                platform: None,
                 created: String::new(),
                 options: Default::default(),
                 args: vec![],

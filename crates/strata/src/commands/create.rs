@@ -45,7 +45,9 @@ pub fn create(
         env.extend(parse_env_file(&text, host_env));
     }
     env.extend(flags.env.iter().map(|e| resolve_env(e, host_env)));
+    let platform = super::util::platform_flag(flags.platform.as_deref())?;
     let mut opts = RunOptions {
+        platform: platform.clone(),
         entrypoint: flags.entrypoint.as_ref().map(|e| vec![e.clone()]),
         cmd: command,
         env,
@@ -136,7 +138,7 @@ pub fn create(
             opts.mounts.push(m);
         }
         // Held until the container's record exists (it keeps the image from then on).
-        let (image, _held) = ensure_image(ctx, store, image, &flags.pull)?;
+        let (image, _held) = ensure_image(ctx, store, image, &flags.pull, flags.platform.clone())?;
         Ok(runtime::container::create(
             store,
             &rt,
@@ -178,10 +180,12 @@ fn ensure_image(
     store: &store::Store,
     image: &str,
     pull: &str,
+    platform: Option<String>,
 ) -> anyhow::Result<(String, store::Lease)> {
     let hold = store.lease()?;
     let opts = pulling::EnsureOptions {
         announce_missing: true,
+        platform,
         ..Default::default()
     };
     let policy = pulling::PullPolicy::parse(pull)?;

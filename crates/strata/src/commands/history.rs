@@ -22,7 +22,8 @@ const HEADERS: &[(&str, &str)] = &[
 /// Shows how an image's layers were made.
 pub fn run(ctx: &Ctx, args: HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = ctx.store()?;
-    let info = util::resolve(&store, &args.image)?;
+    let platform = util::platform_flag(args.platform.as_deref())?;
+    let info = util::resolve_platform(&store, &args.image, platform.as_ref())?;
     let config = util::image_config(&store, &info)?;
     let manifest = Manifest::from_slice(&store.manifest_bytes(&info.manifest)?)
         .with_context(|| format!("parsing the manifest {}", info.manifest))?;

@@ -123,6 +123,20 @@ pub fn run(ctx: &Ctx, args: ImagesArgs, out: &mut dyn Write) -> anyhow::Result<(
         images.retain(|i| util::parse_time(i.created.as_deref()) > limit);
     }
     images.sort_by_key(|i| std::cmp::Reverse(util::parse_time(i.created.as_deref())));
+    if args.tree {
+        let mut kept = Vec::new();
+        for info in images.into_iter().filter(|i| filters.keeps_image(i)) {
+            let mut named = false;
+            for t in &info.tags {
+                named |= filters.keeps_tag(t)?;
+            }
+            if named || filters.references.is_empty() {
+                kept.push(info);
+            }
+        }
+        let containers = runtime::container::list(&ctx.root)?;
+        return super::images_tree::print(&store, &containers, &kept, out);
+    }
     let now = util::now();
     let mut rows = Vec::new();
     // -q: an ID per row, so an image with two tags prints its ID twice, as Docker does.

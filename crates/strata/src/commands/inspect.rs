@@ -36,8 +36,16 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         }
         _ => None,
     };
+    let platform = util::platform_flag(args.platform.as_deref())?;
     let store = ctx.store()?;
+    // Docker names what it looked for: `image inspect` (or --type image) an image.
+    let what = match args.kind.as_deref() {
+        Some("image") => "image",
+        Some("container") => "container",
+        _ => "object",
+    };
     let mut found = Vec::new();
+    // The errors to print after the objects found, in order.
     let mut missing = Vec::new();
     for name in &args.names {
         if containers {
@@ -52,12 +60,26 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
             }
         }
         if !images {
-            missing.push(name.clone());
+            missing.push(format!("No such {what}: {name}"));
             continue;
         }
-        match store.resolve_image(name) {
+        let info = match store.resolve_image(name) {
+            Ok(info) => info,
+            Err(e) if e.is_not_found() => {
+                missing.push(format!("No such {what}: {name}"));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // `--platform`: that platform's image of a multi-platform one; the store's error
+        // says whether the image does not provide it or it is not pulled.
+        let chosen = match &platform {
+            Some(p) => store.select_platform(info, name, p),
+            None => Ok(info),
+        };
+        match chosen {
             Ok(info) => found.push(image_json(&store, &info)?),
-            Err(e) if e.is_not_found() => missing.push(name.clone()),
+            Err(e) if e.is_not_found() => missing.push(e.to_string()),
             Err(e) => return Err(e.into()),
         }
     }
@@ -89,17 +111,11 @@ pub fn run(ctx: &Ctx, args: InspectArgs, out: &mut dyn Write) -> anyhow::Result<
         }
     }
     out.flush()?;
-    // Docker names what it looked for: `image inspect` (or --type image) an image.
-    let what = match args.kind.as_deref() {
-        Some("image") => "image",
-        Some("container") => "container",
-        _ => "object",
-    };
     if let Some((last, rest)) = missing.split_last() {
-        for name in rest {
-            eprintln!("Error: No such {what}: {name}");
+        for message in rest {
+            eprintln!("Error: {message}");
         }
-        bail!("No such {what}: {last}");
+        bail!("{last}");
     }
     if failed {
         return Err(super::ExitStatus::code(1));

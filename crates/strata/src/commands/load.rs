@@ -29,6 +29,7 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
         ),
         None => (stdin_file()?, "standard input".to_string()),
     };
+    let platform = util::platform_flag(args.platform.as_deref())?;
     let store = ctx.store()?;
     let tar = open_archive(&file, &name)?;
     let mut lines = Vec::new();
@@ -47,7 +48,7 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
                 Entry::Vacant(e) => {
                     let tar = TarIndex::open_named(file.try_clone()?, name.clone())?;
                     let src = OciArchiveSource::from_tar(tar, Some(&entry.digest.to_string()))?;
-                    e.insert(copy_one(&store, &src, names.first())?)
+                    e.insert(copy_one(&store, &src, names.first(), platform.as_ref())?)
                 }
             };
             lines.extend(name_one(&store, image, &names)?);
@@ -67,6 +68,7 @@ pub fn run(ctx: &Ctx, args: LoadArgs, out: &mut dyn Write) -> anyhow::Result<()>
                     &store,
                     &archive.image(image.index)?,
                     names.first(),
+                    platform.as_ref(),
                 )?),
             };
             lines.extend(name_one(&store, one, &names)?);
@@ -149,6 +151,7 @@ fn copy_one<S: ImageSource>(
     store: &Store,
     src: &S,
     first: Option<&oci::Reference>,
+    platform: Option<&oci::Platform>,
 ) -> anyhow::Result<Loaded> {
     let replaced = first.and_then(|n| store.resolve_image(&n.to_string()).ok().map(|i| i.id));
     // Held as long as the load runs (the image's other names and repeated entries are
@@ -156,7 +159,7 @@ fn copy_one<S: ImageSource>(
     let hold = store.lease()?;
     // The tag goes with the copy (not after it) so that a concurrent prune never sees the
     // image untagged; name_one re-tags it, which changes nothing.
-    let report = copy_into_store(store, src, first.map(ToString::to_string), &hold)?;
+    let report = copy_into_store(store, src, first.map(ToString::to_string), platform, &hold)?;
     let id = match &report.config {
         Some(id) => id.clone(),
         None => store.resolve_image(&report.top.digest.to_string())?.id,
@@ -213,11 +216,13 @@ fn renamed_line(name: &str, old: Option<&oci::Digest>, new: &oci::Digest) -> Opt
 }
 
 /// Every platform the archive has; if it lacks some of an index's (a single-platform save
-/// of a multi-platform image), the host's.
+/// of a multi-platform image), the host's. With `--platform`, that platform's only, the
+/// index kept (as Docker 28's `load --platform`).
 fn copy_into_store<S: ImageSource>(
     store: &Store,
     src: &S,
     tag: Option<String>,
+    platform: Option<&oci::Platform>,
     hold: &store::Lease,
 ) -> anyhow::Result<CopyReport> {
     util::block_on(async {
@@ -226,6 +231,10 @@ fn copy_into_store<S: ImageSource>(
             tag,
             ..CopyOptions::default()
         };
+        if let Some(p) = platform {
+            opts.platforms = PlatformChoice::List(vec![p.clone()]);
+            return Ok(util::copy_to_store(store, src, &opts, hold).await?);
+        }
         match util::copy_to_store(store, src, &opts, hold).await {
             Err(e) if e.is_not_found() => {
                 tracing::debug!("loading every platform failed ({e}); loading the host's");

@@ -22,6 +22,7 @@ mod host_options;
 mod images;
 mod imagetools;
 mod imagetools_inspect;
+mod images_tree;
 mod import;
 pub mod info;
 mod inspect;

@@ -61,23 +61,18 @@ pub fn ensure_image(
     hold: &store::Lease,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let found = match util::hold(hold, name) {
-        Ok(info) => match &opts.platform {
-            // Present, but is the platform asked for? (A multi-platform image may lack
-            // it, a single-platform one be for another platform: then pull it.)
-            Some(p) => {
-                let p = util::platform_or_host(Some(p))?;
-                match hold.store().select_platform(info, name, &p) {
-                    Ok(_) => true,
-                    Err(e) if e.is_not_found() => false,
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            None => true,
-        },
-        Err(e) if format!("{e:#}").starts_with("No such image") => false,
-        Err(e) => return Err(e),
+    // `--platform` may list several (a multi-platform build's bases): each must be there.
+    let platforms: Vec<Option<oci::Platform>> = match opts.platform.as_deref() {
+        None => vec![None],
+        Some(list) => list
+            .split(',')
+            .map(|p| util::platform_flag(Some(p.trim())))
+            .collect::<anyhow::Result<_>>()?,
     };
+    let mut found = true;
+    for platform in &platforms {
+        found &= held_for(hold, name, platform.as_ref())?;
+    }
     match (found, policy) {
         (true, PullPolicy::Missing | PullPolicy::Never) => return Ok(()),
         (false, PullPolicy::Never) => anyhow::bail!("No such image: {name} (and --pull never)"),
@@ -89,11 +84,30 @@ pub fn ensure_image(
     let args = PullArgs {
         all_tags: false,
         platform: opts.platform.clone(),
+        all_platforms: false,
         quiet: opts.quiet,
         tls_verify: true,
         name: name.to_string(),
     };
     pull(ctx, args, out, hold)
+}
+
+/// Whether image `name` is in the store for `platform` (held by `hold` when it is). With a
+/// platform, an image that has it but not stored (a multi-platform image pulled for other
+/// platforms) is missing, so the pull adds that platform to it; so is, as dockerd has it,
+/// a stored image of another platform.
+fn held_for(
+    hold: &store::Lease,
+    name: &str,
+    platform: Option<&oci::Platform>,
+) -> anyhow::Result<bool> {
+    match util::hold_platform(hold, name, platform) {
+        Ok(_) => Ok(true),
+        Err(e) if format!("{e:#}").starts_with("No such image") => Ok(false),
+        Err(e) if format!("{e:#}").contains("is not in the store") => Ok(false),
+        Err(e) if format!("{e:#}").contains("does not match the specified platform") => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// `pull`: one tag or digest, or with `-a` every tag of the repository, leaving what it
@@ -108,10 +122,7 @@ pub fn pull(
     let named = oci::reference::parse_normalized_named(&args.name)
         .map_err(|e| anyhow::anyhow!(util::reference_message(&e)))?;
     let r = util::parse_reference(&args.name)?;
-    let platforms = match &args.platform {
-        Some(p) => PlatformChoice::One(util::platform_or_host(Some(p))?),
-        None => PlatformChoice::Host,
-    };
+    let platforms = platform_choice(&args)?;
     let store = ctx.store()?;
     let client = registry::client(ctx, &r, args.tls_verify)?;
     if args.all_tags {
@@ -136,6 +147,31 @@ pub fn pull(
     pull_one(&store, &client, &r, &platforms, &args, out, hold)?;
     writeln!(out, "{r}")?;
     Ok(())
+}
+
+/// Which platforms `pull` copies: `--all-platforms` every one (the index kept), a
+/// comma-separated `--platform` list those (the index kept), one `--platform` that one.
+fn platform_choice(args: &PullArgs) -> anyhow::Result<PlatformChoice> {
+    match (&args.platform, args.all_platforms) {
+        (Some(_), true) => {
+            anyhow::bail!("--platform and --all-platforms cannot be used together")
+        }
+        (None, true) => Ok(PlatformChoice::All),
+        (Some(list), false) if list.contains(',') => Ok(PlatformChoice::List(
+            list.split(',')
+                .map(|p| util::platform_or_host(Some(p.trim())))
+                .collect::<anyhow::Result<_>>()?,
+        )),
+        (Some(p), false) => Ok(PlatformChoice::One(util::platform_or_host(Some(p))?)),
+        (None, false) => Ok(PlatformChoice::Host),
+    }
+}
+
+/// Whether tag `name` names an image index in the store.
+fn stored_index(store: &store::Store, name: &str) -> bool {
+    store
+        .resolve_image(name)
+        .is_ok_and(|i| oci::media::is_index(&i.target.media_type))
 }
 
 /// Pulls `r` into the store, prints the per-image lines; returns whether anything changed.
@@ -167,10 +203,20 @@ fn pull_one(
             .find(|(name, _)| name == t)
             .map(|(_, d)| d)
     });
+    // A tag that names a multi-platform image stays on the index: pulling one more of its
+    // platforms adds that platform's content to the image (as Docker 28 does).
+    let platforms = match (
+        platforms,
+        tag.as_deref().is_some_and(|t| stored_index(store, t)),
+    ) {
+        (PlatformChoice::Host, true) => PlatformChoice::List(vec![oci::Platform::host()]),
+        (PlatformChoice::One(p), true) => PlatformChoice::List(vec![p.clone()]),
+        (other, _) => other.clone(),
+    };
     let progress = Arc::new(Progress::new(Verb::Pull, args.quiet));
     let opts = registry::with_progress(
         CopyOptions {
-            platforms: platforms.clone(),
+            platforms,
             tag: tag.clone(),
             // Layers are unpacked as they download: `run` then unpacks nothing.
             tee: Some(Arc::new(SnapshotTee(runtime::snapshot::PullUnpacker::new(

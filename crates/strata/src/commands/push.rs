@@ -25,6 +25,11 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
         .map(|c| c.parse::<layer::Compression>())
         .transpose()
         .map_err(|e| anyhow::anyhow!("--compression: {e}"))?;
+    let platform = args
+        .platform
+        .as_deref()
+        .map(|p| util::platform_or_host(Some(p)))
+        .transpose()?;
     let store = ctx.store()?;
     // Each image pushed is held from its lookup to its repo digest, so a concurrent prune
     // cannot take it mid-push.
@@ -64,6 +69,7 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
     let client = registry::client(ctx, &r, args.tls_verify)?;
     for t in targets {
         let info = util::hold(&hold, &t.to_string())?;
+        let top = what_to_push(&store, info.clone(), &t, platform.as_ref())?;
         let tag = t.tag().unwrap_or("latest").to_string();
         let progress = Arc::new(Progress::new(Verb::Push, args.quiet));
         let base = CopyOptions {
@@ -74,19 +80,9 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
             ..CopyOptions::default()
         };
         let opts = registry::with_progress(base, &progress);
-        let src = StoreSource::new(store.clone(), info.target.clone());
+        let src = StoreSource::new(store.clone(), top);
         let dst = RegistryDestination::new(client.clone(), t.path());
-        let result = util::block_on(async {
-            match transport::copy(&src, &dst, &opts).await {
-                // An index of which only some platforms are stored: push the stored one.
-                Err(e) if e.is_not_found() && info.target.digest != info.manifest => {
-                    let manifest = store.blob_descriptor(&info.manifest)?;
-                    let src = StoreSource::new(store.clone(), manifest);
-                    Ok(transport::copy(&src, &dst, &opts).await?)
-                }
-                other => Ok::<_, anyhow::Error>(other?),
-            }
-        })?;
+        let result = util::block_on(transport::copy(&src, &dst, &opts))?;
         progress.finish();
         let report = result.with_context(|| format!("pushing {}", t.familiar()))?;
         store
@@ -103,6 +99,45 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// The manifest or index to push for image `info` (tag `t`): with `--platform`, that
+/// platform's manifest alone; else the image itself, which for an index means every
+/// platform, so an index some of whose platforms are not stored is refused (a registry
+/// would hold an index naming manifests it does not have), naming them.
+fn what_to_push(
+    store: &store::Store,
+    info: store::ImageInfo,
+    t: &Reference,
+    platform: Option<&oci::Platform>,
+) -> anyhow::Result<oci::Descriptor> {
+    let name = t.familiar();
+    if let Some(p) = platform {
+        let chosen = store
+            .select_platform(info, &name, p)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        return Ok(store.blob_descriptor(&chosen.manifest)?);
+    }
+    let missing: Vec<String> = store
+        .image_platforms(&info)?
+        .iter()
+        // An attestation the store lacks (a pull of some platforms leaves them) is missing
+        // too: the registry would refuse an index naming a manifest it does not have.
+        .filter(|e| !e.present)
+        .map(|e| match (&e.platform, e.attestation) {
+            (Some(p), false) => p.to_string(),
+            (_, true) => format!("attestation {}", e.descriptor.digest),
+            (None, false) => format!("manifest {}", e.descriptor.digest),
+        })
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "image {name} is a multi-platform image whose content for {} is not in the store: \
+             pull those platforms first (pull --platform), or push one platform with --platform",
+            missing.join(", ")
+        );
+    }
+    Ok(info.target)
 }
 
 /// A repository on the same registry that already has this image (it was pulled from or

@@ -16,6 +16,9 @@ use crate::cli::RmiArgs;
 /// but exit 0, as Docker's client does).
 pub fn run(ctx: &Ctx, args: RmiArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = ctx.store()?;
+    if let Some(p) = util::platform_flag(args.platform.as_deref())? {
+        return remove_platform(ctx, &store, &args.images, &p, out);
+    }
     let mut errors = Vec::new();
     // Whether an error other than a missing image happened (that one fails even with -f).
     let mut fatal = false;
@@ -66,6 +69,56 @@ pub fn run(ctx: &Ctx, args: RmiArgs, out: &mut dyn Write) -> anyhow::Result<()> 
             eprintln!("Error: {e}");
         }
         return Ok(());
+    }
+    if let Some((last, rest)) = errors.split_last() {
+        for e in rest {
+            eprintln!("Error: {e}");
+        }
+        anyhow::bail!("{last}");
+    }
+    Ok(())
+}
+
+/// `rmi --platform P IMAGE…`: removes that platform's content from each multi-platform
+/// image, which stays (Docker 28 prints `Deleted: <the platform's manifest digest>`). A
+/// container made from that platform keeps it: its layers are not removed under it.
+fn remove_platform(
+    ctx: &Ctx,
+    store: &store::Store,
+    names: &[String],
+    platform: &oci::Platform,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let containers = runtime::container::list(&ctx.root)?;
+    let mut errors = Vec::new();
+    for name in names {
+        let removed = util::resolve_platform(store, name, Some(platform)).and_then(|info| {
+            if let Some(c) = containers.iter().find(|c| {
+                c.record.image_target == info.target.digest.to_string()
+                    && c.record
+                        .platform
+                        .as_ref()
+                        .is_some_and(|p| p.matches(platform))
+            }) {
+                anyhow::bail!(
+                    "conflict: unable to delete platform {} of {name} - container {} is using it",
+                    platform.normalize(),
+                    &c.record.id[..12]
+                );
+            }
+            Ok(store.remove_platform(name, platform)?)
+        });
+        match removed {
+            Ok((manifest, _)) => writeln!(out, "Deleted: {manifest}")?,
+            Err(e) => errors.push(format!(
+                "failed to delete platform {} for image {name}: {e:#}",
+                platform.normalize()
+            )),
+        }
+    }
+    out.flush()?;
+    if let Err(e) = runtime::snapshot::prune(store) {
+        tracing::warn!("removing unused snapshots: {e}");
     }
     if let Some((last, rest)) = errors.split_last() {
         for e in rest {

@@ -12,6 +12,7 @@ use crate::cli::SaveArgs;
 /// Writes the images, with the names they were asked by, to the archive.
 pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
     util::check_archive_output(args.output.as_deref(), "failed to save image")?;
+    let platform = util::platform_flag(args.platform.as_deref())?;
     let store = ctx.store()?;
     // Every image saved is held from its lookup until the archive is written, so a
     // concurrent prune cannot take it in between.
@@ -25,6 +26,14 @@ pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
                 return Err(anyhow::anyhow!("reference does not exist"));
             }
             Err(_) => util::hold(&hold, name)?,
+        };
+        // `--platform`: that platform's manifest of a multi-platform image (the archive
+        // has that platform only), with the store's words when it is not there.
+        let info = match &platform {
+            Some(p) => store
+                .select_platform(info, name, p)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            None => info,
         };
         let manifest = store.blob_descriptor(&info.manifest)?;
         let tag = asked_tag(name, &info.tags);

@@ -141,6 +141,46 @@ pub fn hold(lease: &store::Lease, name: &str) -> anyhow::Result<ImageInfo> {
     lease.hold_image(name).map_err(|e| lookup_error(name, e))
 }
 
+/// The `--platform` of an image command: `None` without the flag, else the parsed and
+/// normalised platform.
+pub fn platform_flag(s: Option<&str>) -> anyhow::Result<Option<Platform>> {
+    s.map(|p| platform_or_host(Some(p))).transpose()
+}
+
+/// [`resolve`], then the manifest for `platform` when given (a multi-platform image's
+/// entry, see [`store::Store::select_platform`]), with the store's words when the image
+/// does not provide or hold that platform.
+pub fn resolve_platform(
+    store: &Store,
+    name: &str,
+    platform: Option<&Platform>,
+) -> anyhow::Result<ImageInfo> {
+    let info = resolve(store, name)?;
+    match platform {
+        Some(p) => store
+            .select_platform(info, name, p)
+            .map_err(|e| anyhow::anyhow!("{e}")),
+        None => Ok(info),
+    }
+}
+
+/// [`hold`], then the manifest for `platform` when given (see [`resolve_platform`]).
+pub fn hold_platform(
+    lease: &store::Lease,
+    name: &str,
+    platform: Option<&Platform>,
+) -> anyhow::Result<ImageInfo> {
+    match platform {
+        Some(p) => {
+            hold(lease, name)?;
+            lease
+                .hold_image_platform(name, Some(p))
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        }
+        None => hold(lease, name),
+    }
+}
+
 /// Docker's words for a failed image lookup.
 fn lookup_error(name: &str, e: store::StoreError) -> anyhow::Error {
     if e.is_not_found() {

@@ -10,6 +10,7 @@ pub mod fault_registry;
 pub mod fault_runs;
 pub mod fstree;
 pub mod images;
+pub mod platform_index;
 pub mod rootfs;
 
 use std::net::TcpListener;
