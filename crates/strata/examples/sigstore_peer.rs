@@ -91,12 +91,20 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["sign", key, password, image, annotation] => {
-            rt.block_on(sign(key, password, image, annotation)).map(|()| 1)
-        }
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["sign", key, password, image, annotation] => rt
+            .block_on(sign(key, password, image, annotation))
+            .map(|()| 1),
         ["verify", public, image] => rt.block_on(verify(public, image)),
-        _ => Err("usage: sigstore_peer sign KEY PASSWORD REPO@DIGEST K=V | verify PUB REPO@DIGEST".into()),
+        _ => Err(
+            "usage: sigstore_peer sign KEY PASSWORD REPO@DIGEST K=V | verify PUB REPO@DIGEST"
+                .into(),
+        ),
     };
     match result {
         Ok(n) => println!("{n}"),

@@ -109,9 +109,11 @@ fn two_platforms_make_one_index_whose_images_ran_their_own_programs() {
     assert_eq!(read("linux_arm64/arch"), "aarch64\n");
     assert_eq!(read("linux_arm64/target"), "linux/arm64\n");
 
-    // The host's platform runs by default.
+    // The host's platform runs by default, another with --platform (under QEMU).
     let run = c.ok(&["run", "--rm", "multi"]);
     assert_eq!(run, "x86_64\nlinux/amd64\n");
+    let run = c.ok(&["run", "--rm", "--platform", "linux/arm64", "multi"]);
+    assert_eq!(run, "aarch64\nlinux/arm64\n");
 
     // Pushed, the index is what peers read: both platforms with their platform fields,
     // and skopeo picks arm64's image when asked for it.
@@ -165,6 +167,41 @@ fn two_platforms_make_one_index_whose_images_ran_their_own_programs() {
     .unwrap();
     assert_eq!(config["architecture"], "arm64", "{config}");
     assert_eq!(config["config"]["Cmd"][0], "cat");
+
+    // A multi-platform base in a registry: another store's two-platform build pulls each
+    // platform of it, and each platform's RUN sees its own base.
+    let other = Containers::new();
+    let ctx2 = other.path("ctx2");
+    write(
+        &ctx2,
+        "Dockerfile",
+        &format!("FROM {name}\nRUN cat /arch > /base-arch && uname -m >> /base-arch\n"),
+    );
+    let out2 = other.path("out2");
+    let (_, log) = build(
+        &other,
+        &[
+            "--platform",
+            "linux/arm64,linux/amd64",
+            "-t",
+            "derived",
+            "-o",
+            &format!("type=local,dest={}", out2.display()),
+            ctx2.to_str().unwrap(),
+        ],
+    );
+    let read2 = |p: &str| std::fs::read_to_string(out2.join(p)).unwrap();
+    assert_eq!(
+        read2("linux_arm64/base-arch"),
+        "aarch64\naarch64\n",
+        "{log}"
+    );
+    assert_eq!(read2("linux_amd64/base-arch"), "x86_64\nx86_64\n", "{log}");
+    let tree = other.ok(&["images", "--tree", &name]);
+    assert!(
+        tree.contains("linux/amd64") && tree.contains("linux/arm64"),
+        "the base is one image with both platforms: {tree}"
+    );
 }
 
 #[test]

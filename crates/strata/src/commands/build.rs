@@ -367,11 +367,12 @@ fn parse_platforms(spec: Option<&str>) -> anyhow::Result<Vec<oci::Platform>> {
     Ok(out)
 }
 
-/// Makes sure every base image is in the store for its stage's platform, pulling what is
-/// missing (every base with `--pull`), as `docker build` does. Each base is held by `hold`
-/// to the end of the build, so a concurrent prune cannot take it in between. A platform is
-/// asked for only when the build chose one (`explicit`) or the stage is for another
-/// platform than the host's.
+/// Makes sure every base image is in the store for its stages' platforms, pulling what is
+/// missing (every base with `--pull`), as `docker build` does: one pull per image, for all
+/// the platforms it is needed for, so a multi-platform base is kept as one index with
+/// those platforms. Each base is held by `hold` to the end of the build, so a concurrent
+/// prune cannot take it in between. A platform is asked for only when the build chose one
+/// (`explicit`) or a stage is for another platform than the host's.
 fn ensure_bases(
     ctx: &Ctx,
     bases: &[(String, oci::Platform)],
@@ -380,10 +381,23 @@ fn ensure_bases(
     quiet: bool,
     hold: &store::Lease,
 ) -> anyhow::Result<()> {
-    for (name, platform) in bases {
-        let wanted = explicit || *platform != oci::Platform::host().normalize();
+    let host = oci::Platform::host().normalize();
+    let mut names: Vec<&String> = Vec::new();
+    for (name, _) in bases {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    for name in names {
+        let platforms: Vec<&oci::Platform> = bases
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, p)| p)
+            .collect();
+        let wanted = explicit || platforms.iter().any(|p| **p != host);
+        let list: Vec<String> = platforms.iter().map(|p| p.to_string()).collect();
         let opts = super::pulling::EnsureOptions {
-            platform: wanted.then(|| platform.to_string()),
+            platform: wanted.then(|| list.join(",")),
             quiet,
             announce_missing: false,
         };
