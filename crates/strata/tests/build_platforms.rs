@@ -145,6 +145,32 @@ fn two_platforms_make_one_index_whose_images_ran_their_own_programs() {
         })
         .collect();
     assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    // `build --push` pushes the index it made under each -t name.
+    let pushed = format!("{}/multi/pushed:1", reg.host);
+    let (pushed_id, _) = build(
+        &c,
+        &[
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--push",
+            "-t",
+            &pushed,
+            ctx.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(pushed_id, id);
+    let raw_pushed = peer(
+        Command::new(&skopeo)
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{pushed}")),
+    );
+    assert_eq!(raw_pushed, raw, "the same index bytes under the new name");
+    let (code, err) = c.fails(&["build", "--push", ctx.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("tag is needed when pushing to registry"),
+        "{err}"
+    );
     let all = c.path("all");
     peer(
         Command::new(&skopeo)

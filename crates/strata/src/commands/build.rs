@@ -53,9 +53,13 @@ pub struct BuildArgs {
     /// `dest=-` for standard output, or a bare directory).
     #[arg(short = 'o', long = "output", value_name = "OUTPUT")]
     pub output: Option<String>,
-    /// Set the target platform (`os/arch[/variant]`).
+    /// Set the target platform (`os/arch[/variant]`); several, comma-separated, build one
+    /// multi-platform image.
     #[arg(long)]
     pub platform: Option<String>,
+    /// Push the result to the registry of each `-t` name (`--output type=registry`).
+    #[arg(long)]
+    pub push: bool,
     /// Secret to expose to RUN --mount=type=secret (`id=ID,src=FILE` or `id=ID,env=VAR`).
     #[arg(long = "secret", value_name = "id=ID,src=FILE")]
     pub secrets: Vec<String>,
@@ -204,12 +208,19 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         network,
         index_entry: false,
     };
-    let output = args
-        .output
-        .as_deref()
-        .map(super::build_output::Output::parse)
-        .transpose()?
-        .unwrap_or(super::build_output::Output::Image);
+    let output = match (args.output.as_deref(), args.push) {
+        (None, true) => super::build_output::Output::Registry,
+        (Some(_), true) => {
+            anyhow::bail!("--push is a shorthand for --output type=registry: give one or the other")
+        }
+        (Some(o), false) => super::build_output::Output::parse(o)?,
+        (None, false) => super::build_output::Output::Image,
+    };
+    let tags_to_push = req.tags.clone();
+    let pushes = output == super::build_output::Output::Registry;
+    if pushes && tags_to_push.is_empty() {
+        anyhow::bail!("tag is needed when pushing to registry: give -t NAME");
+    }
     let store = ctx.store()?;
     let quiet = args.quiet || args.progress == "quiet";
     // The builder reads bases from the store only: pull what is missing first (as `docker
@@ -292,6 +303,9 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
             &images,
             built.tags.first().map(String::as_str),
         )?;
+        if pushes {
+            push_tags(ctx, &tags_to_push, quiet)?;
+        }
         if !output.uses_stdout() {
             writeln!(out, "{}", built.index.digest)?;
         }
@@ -342,8 +356,29 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         &built.manifest,
         built.tags.first().map(String::as_str),
     )?;
+    if pushes {
+        push_tags(ctx, &tags_to_push, quiet)?;
+    }
     if !output.uses_stdout() {
         writeln!(out, "{}", built.id)?;
+    }
+    Ok(())
+}
+
+/// `--push`: each `-t` name pushed as `strata push` does (a multi-platform image as its
+/// index with every platform), its lines on stderr (stdout carries the image ID).
+fn push_tags(ctx: &Ctx, tags: &[String], quiet: bool) -> anyhow::Result<()> {
+    for tag in tags {
+        let args = crate::cli::PushArgs {
+            all_tags: false,
+            compression: None,
+            platform: None,
+            quiet,
+            tls_verify: true,
+            name: tag.clone(),
+        };
+        super::push::run(ctx, args, &mut std::io::stderr())
+            .with_context(|| format!("pushing {tag}"))?;
     }
     Ok(())
 }

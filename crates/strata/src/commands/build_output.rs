@@ -25,6 +25,9 @@ pub enum Dest {
 pub enum Output {
     /// `type=image`: the store only (the default).
     Image,
+    /// `type=registry` or `type=image,push=true`: the store, then pushed to the registry
+    /// of each `-t` name (what `--push` says).
+    Registry,
     /// `type=local,dest=DIR` or `-o DIR`: the root filesystem as files.
     Local(PathBuf),
     /// `type=tar,dest=FILE|-` or `-o -`: the root filesystem as one tar.
@@ -44,13 +47,18 @@ impl Output {
         if !spec.contains('=') {
             return Ok(Output::Local(PathBuf::from(spec)));
         }
-        let (mut kind, mut dest) = (None, None);
+        let (mut kind, mut dest, mut push) = (None, None, false);
         for part in spec.split(',') {
             match part.split_once('=') {
                 Some(("type", v)) => kind = Some(v),
                 Some(("dest", v)) => dest = Some(v),
+                Some(("push", v)) => {
+                    push = v.parse::<bool>().map_err(|_| {
+                        anyhow::anyhow!("invalid --output {spec:?}: push={v} is not true or false")
+                    })?;
+                }
                 _ => bail!(
-                    "invalid --output {spec:?}: expected type=image|local|tar|oci|docker[,dest=PATH]"
+                    "invalid --output {spec:?}: expected type=image|registry|local|tar|oci|docker[,dest=PATH]"
                 ),
             }
         }
@@ -62,7 +70,9 @@ impl Output {
             }
         };
         Ok(match kind {
+            Some("image") if push => Output::Registry,
             Some("image") => Output::Image,
+            Some("registry") => Output::Registry,
             Some("local") => match dest {
                 Some(d) if !d.is_empty() && d != "-" => Output::Local(PathBuf::from(d)),
                 _ => bail!("--output type=local needs dest=DIR"),
@@ -71,7 +81,7 @@ impl Output {
             Some("oci") => Output::Oci(file("oci")?),
             Some("docker") => Output::Docker(file("docker")?),
             Some(other) => bail!(
-                "unsupported --output type {other:?} (supported: image, local, tar, oci, docker)"
+                "unsupported --output type {other:?} (supported: image, registry, local, tar, oci, docker)"
             ),
             None => bail!("invalid --output {spec:?}: type= is missing"),
         })
@@ -93,7 +103,7 @@ impl Output {
         tag: Option<&str>,
     ) -> anyhow::Result<()> {
         match self {
-            Output::Image => {}
+            Output::Image | Output::Registry => {}
             Output::Local(dir) => build::export::rootfs_to_dir(store, &manifest.digest, dir)
                 .with_context(|| format!("exporting the root filesystem to {}", dir.display()))?,
             Output::Tar(d) => build::export::rootfs_to_tar(
@@ -147,7 +157,7 @@ impl Output {
             .map(|(p, d)| (p.clone(), d.digest.clone()))
             .collect();
         match self {
-            Output::Image => {}
+            Output::Image | Output::Registry => {}
             Output::Local(dir) => build::export::platforms_to_dir(store, &parts, dir)
                 .with_context(|| format!("exporting the root filesystems to {}", dir.display()))?,
             Output::Tar(d) => build::export::platforms_to_tar(
@@ -222,6 +232,10 @@ mod tests {
             Output::Docker(Dest::Path("x.tar".into()))
         );
         assert_eq!(p("type=image").unwrap(), Output::Image);
+        assert_eq!(p("type=image,push=false").unwrap(), Output::Image);
+        assert_eq!(p("type=image,push=true").unwrap(), Output::Registry);
+        assert_eq!(p("type=registry").unwrap(), Output::Registry);
+        assert!(p("type=image,push=yes").is_err());
         for bad in [
             "type=local",
             "type=tar",
@@ -234,7 +248,7 @@ mod tests {
         assert!(
             p("type=zip,dest=x")
                 .unwrap_err()
-                .contains("supported: image, local, tar, oci, docker")
+                .contains("supported: image, registry, local, tar, oci, docker")
         );
         assert!(p("type=tar").unwrap_err().contains("dest="));
         assert!(Output::parse("type=docker,dest=-").unwrap().uses_stdout());
