@@ -109,6 +109,57 @@ fn two_platforms_make_one_index_whose_images_ran_their_own_programs() {
     assert_eq!(read("linux_arm64/arch"), "aarch64\n");
     assert_eq!(read("linux_arm64/target"), "linux/arm64\n");
 
+    // A tar holds the same directories; an OCI archive the whole index.
+    let tar = c.path("all.tar");
+    let oci = c.path("oci.tar");
+    for spec in [
+        format!("type=tar,dest={}", tar.display()),
+        format!("type=oci,dest={}", oci.display()),
+    ] {
+        build(
+            &c,
+            &[
+                "--platform",
+                "linux/amd64,linux/arm64",
+                "-o",
+                &spec,
+                ctx.to_str().unwrap(),
+            ],
+        );
+    }
+    let files = harness::images::layer_files(&std::fs::read(&tar).unwrap());
+    let arch: Vec<(String, Vec<u8>)> = files
+        .into_iter()
+        .filter(|(n, _)| n.ends_with("/arch"))
+        .collect();
+    assert_eq!(
+        arch,
+        [
+            ("linux_amd64/arch".to_string(), b"x86_64\n".to_vec()),
+            ("linux_arm64/arch".to_string(), b"aarch64\n".to_vec())
+        ]
+    );
+    let index: Value = serde_json::from_str(&peer(
+        Command::new(require("skopeo"))
+            .args(["inspect", "--raw"])
+            .arg(format!("oci-archive:{}", oci.display())),
+    ))
+    .unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 2, "{index}");
+    let (code, err) = c.fails(&[
+        "build",
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "-o",
+        &format!("type=docker,dest={}", c.path("d.tar").display()),
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("does not currently support exporting manifest lists"),
+        "{err}"
+    );
+
     // The host's platform runs by default, another with --platform (under QEMU).
     let run = c.ok(&["run", "--rm", "multi"]);
     assert_eq!(run, "x86_64\nlinux/amd64\n");
