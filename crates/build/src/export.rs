@@ -36,12 +36,22 @@ pub fn rootfs_to_tar(
     scratch: &Path,
     out: impl Write,
 ) -> Result<(), BuildError> {
+    tar_of(scratch, out, |dir| rootfs_to_dir(store, manifest, dir))
+}
+
+/// One uncompressed tar on `out` of what `fill` writes into a temporary directory under
+/// `scratch` (the store's disk, not memory), removed afterwards.
+fn tar_of(
+    scratch: &Path,
+    out: impl Write,
+    fill: impl FnOnce(&Path) -> Result<(), BuildError>,
+) -> Result<(), BuildError> {
     std::fs::create_dir_all(scratch).map_err(|e| BuildError::io("create", scratch, e))?;
     let dir = tempfile::Builder::new()
         .prefix("export-")
         .tempdir_in(scratch)
         .map_err(|e| BuildError::io("create a directory in", scratch, e))?;
-    rootfs_to_dir(store, manifest, dir.path())?;
+    fill(dir.path())?;
     layer::create_layer(dir.path(), out, &layer::CreateOptions::default())?;
     Ok(())
 }
@@ -73,14 +83,7 @@ pub fn platforms_to_tar(
     scratch: &Path,
     out: impl Write,
 ) -> Result<(), BuildError> {
-    std::fs::create_dir_all(scratch).map_err(|e| BuildError::io("create", scratch, e))?;
-    let dir = tempfile::Builder::new()
-        .prefix("export-")
-        .tempdir_in(scratch)
-        .map_err(|e| BuildError::io("create a directory in", scratch, e))?;
-    platforms_to_dir(store, images, dir.path())?;
-    layer::create_layer(dir.path(), out, &layer::CreateOptions::default())?;
-    Ok(())
+    tar_of(scratch, out, |dir| platforms_to_dir(store, images, dir))
 }
 
 #[cfg(test)]

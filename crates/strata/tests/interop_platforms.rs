@@ -5,26 +5,18 @@ mod harness;
 
 use std::process::Command;
 
-use harness::images::{Layout, TestImage, sha256};
-use harness::platform_index::{host_arch, other_arch};
+use harness::images::{TestImage, sha256};
+use harness::platform_index::{host_arch, other_arch, push_test_index};
 use harness::{Env, Registry, peer, require};
 use serde_json::Value;
 
 /// Pushes a two-platform index to `reg` with `strata copy --all`; returns (name, images, index digest).
 fn push_index(env: &Env, reg: &Registry) -> (String, TestImage, TestImage, String) {
-    let mut layout = Layout::create(&env.path("multi"));
     let host = TestImage::new(host_arch(), &[&[("arch", host_arch().as_bytes())]]);
     let other = TestImage::new(other_arch(), &[&[("arch", other_arch().as_bytes())]]);
-    let (index, d) = layout.index(&[(&host, host_arch()), (&other, other_arch())]);
-    layout.tag(d, "multi");
     let name = format!("{}/multi/img:1", reg.host);
-    env.ok(&[
-        "copy",
-        "--all",
-        &format!("oci:{}:multi", layout.dir.display()),
-        &format!("docker://{name}"),
-    ]);
-    (name, host, other, sha256(&index))
+    let digest = push_test_index(env, &host, &other, &name);
+    (name, host, other, digest)
 }
 
 #[test]

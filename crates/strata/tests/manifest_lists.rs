@@ -11,13 +11,13 @@ mod harness;
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use harness::images::{Layout, TestImage, desc, noise, sha256};
-use harness::{Env, Registry, Served, free_port, peer, require, wait_for_http};
+use harness::{Env, Registry, peer, require, serve_registry};
 use serde_json::{Value, json};
 
 /// A registry under test: strata's own or docker-registry, kept alive by the guard.
@@ -28,23 +28,7 @@ struct Target {
 }
 
 fn strata_registry(env: &Env) -> Target {
-    let host = format!("127.0.0.1:{}", free_port());
-    let root = env.path("registry");
-    let child = env
-        .cmd(&[
-            "registry",
-            "serve",
-            "--addr",
-            &host,
-            "--root",
-            root.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let served = Served(child);
-    wait_for_http(&host);
+    let (served, host) = serve_registry(env, "registry");
     Target {
         what: "strata registry",
         host,

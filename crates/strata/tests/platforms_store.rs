@@ -8,13 +8,12 @@ mod harness;
 use std::process::Command;
 
 use harness::images::{Layout, TestImage, sha256};
-use harness::platform_index::{host_arch, other_arch};
+use harness::platform_index::{host_arch, other_arch, push_test_index};
 use harness::{Env, Registry, peer, require};
 
 /// Two images sharing their base layer, in an index pushed to `reg` as `repo:1` with
 /// `strata copy --all`; returns (name, host image, other image, index digest).
 fn push_index(env: &Env, reg: &Registry, repo: &str) -> (String, TestImage, TestImage, String) {
-    let mut layout = Layout::create(&env.path(&format!("layout-{}", repo.replace('/', "-"))));
     let base: &[(&str, &[u8])] = &[("base", b"the same for both platforms")];
     let host = TestImage::new(
         host_arch(),
@@ -24,16 +23,9 @@ fn push_index(env: &Env, reg: &Registry, repo: &str) -> (String, TestImage, Test
         other_arch(),
         &[base, &[("arch", other_arch().repeat(100).as_bytes())]],
     );
-    let (index, d) = layout.index(&[(&host, host_arch()), (&other, other_arch())]);
-    layout.tag(d, "multi");
     let name = format!("{}/{repo}:1", reg.host);
-    env.ok(&[
-        "copy",
-        "--all",
-        &format!("oci:{}:multi", layout.dir.display()),
-        &format!("docker://{name}"),
-    ]);
-    (name, host, other, sha256(&index))
+    let digest = push_test_index(env, &host, &other, &name);
+    (name, host, other, digest)
 }
 
 /// `skopeo inspect --raw` of `name` on the test registry: the manifest's bytes as stored.

@@ -7,10 +7,9 @@ mod harness;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use harness::images::{Layout, TestImage, sha256};
-use harness::{Env, Registry, Served, free_port, wait_for_http};
+use harness::{Env, Registry, Served, serve_registry};
 use serde_json::{Value, json};
 
 /// A registry to test against, kept running while the value lives.
@@ -26,23 +25,7 @@ fn debian_registry() -> (Running, String) {
 }
 
 fn strata_registry(env: &Env) -> (Running, String) {
-    let host = format!("127.0.0.1:{}", free_port());
-    let root = env.path("served");
-    let child = env
-        .cmd(&[
-            "registry",
-            "serve",
-            "--addr",
-            &host,
-            "--root",
-            root.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let served = Served(child);
-    wait_for_http(&host);
+    let (served, host) = serve_registry(env, "served");
     (Running::Strata(served), host)
 }
 

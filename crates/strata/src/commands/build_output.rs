@@ -113,17 +113,7 @@ impl Output {
                 std::io::BufWriter::new(writer(d)?),
             )
             .context("exporting the root filesystem as a tar")?,
-            Output::Oci(d) => {
-                let dst = match d {
-                    Dest::Stdout => OciArchiveDestination::to_writer(util::stdout_file()?),
-                    Dest::Path(p) => OciArchiveDestination::create(p)?,
-                };
-                // An OCI archive names its images by tag alone, as skopeo does.
-                let tag = tag
-                    .and_then(|t| oci::Reference::parse(t).ok())
-                    .and_then(|r| r.tag().map(str::to_string));
-                copy_out(store, manifest, &dst, tag, PlatformChoice::Host)?;
-            }
+            Output::Oci(d) => oci_out(store, manifest, d, tag, PlatformChoice::Host)?,
             Output::Docker(d) => {
                 let dst = match d {
                     Dest::Stdout => DockerArchiveDestination::to_writer(util::stdout_file()?),
@@ -167,22 +157,32 @@ impl Output {
                 std::io::BufWriter::new(writer(d)?),
             )
             .context("exporting the root filesystems as a tar")?,
-            Output::Oci(d) => {
-                let dst = match d {
-                    Dest::Stdout => OciArchiveDestination::to_writer(util::stdout_file()?),
-                    Dest::Path(p) => OciArchiveDestination::create(p)?,
-                };
-                let tag = tag
-                    .and_then(|t| oci::Reference::parse(t).ok())
-                    .and_then(|r| r.tag().map(str::to_string));
-                copy_out(store, index, &dst, tag, PlatformChoice::All)?;
-            }
+            Output::Oci(d) => oci_out(store, index, d, tag, PlatformChoice::All)?,
             Output::Docker(_) => {
                 bail!("docker exporter does not currently support exporting manifest lists")
             }
         }
         Ok(())
     }
+}
+
+/// `top` (named `tag`, a full reference, when it has one) as an OCI archive at `d`.
+fn oci_out(
+    store: &store::Store,
+    top: &Descriptor,
+    d: &Dest,
+    tag: Option<&str>,
+    platforms: PlatformChoice,
+) -> anyhow::Result<()> {
+    let dst = match d {
+        Dest::Stdout => OciArchiveDestination::to_writer(util::stdout_file()?),
+        Dest::Path(p) => OciArchiveDestination::create(p)?,
+    };
+    // An OCI archive names its images by tag alone, as skopeo does.
+    let tag = tag
+        .and_then(|t| oci::Reference::parse(t).ok())
+        .and_then(|r| r.tag().map(str::to_string));
+    copy_out(store, top, &dst, tag, platforms)
 }
 
 /// The file or standard output an archive goes to.

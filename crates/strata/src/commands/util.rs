@@ -170,14 +170,14 @@ pub fn hold_platform(
     name: &str,
     platform: Option<&Platform>,
 ) -> anyhow::Result<ImageInfo> {
+    let info = hold(lease, name)?;
     match platform {
-        Some(p) => {
-            hold(lease, name)?;
-            lease
-                .hold_image_platform(name, Some(p))
-                .map_err(|e| anyhow::anyhow!("{e}"))
-        }
-        None => hold(lease, name),
+        // Held once: the platform's manifest is chosen from what is held.
+        Some(p) => lease
+            .store()
+            .select_platform(info, name, p)
+            .map_err(|e| anyhow::anyhow!("{e}")),
+        None => Ok(info),
     }
 }
 

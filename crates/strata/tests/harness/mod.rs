@@ -179,6 +179,30 @@ impl Drop for Served {
     }
 }
 
+/// `strata registry serve` of `env`'s binary on a free loopback port, storing under
+/// `env`'s `root` (a name inside its temp dir); returns it (stopped on drop) and its
+/// `127.0.0.1:PORT` once /v2/ answers.
+pub fn serve_registry(env: &Env, root: &str) -> (Served, String) {
+    let host = format!("127.0.0.1:{}", free_port());
+    let root = env.path(root);
+    let child = env
+        .cmd(&[
+            "registry",
+            "serve",
+            "--addr",
+            &host,
+            "--root",
+            root.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let served = Served(child);
+    wait_for_http(&host);
+    (served, host)
+}
+
 /// Debian's docker-registry (the CNCF reference registry) on a free loopback port.
 pub struct Registry {
     child: Child,

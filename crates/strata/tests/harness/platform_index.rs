@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::Env;
-use super::images::sha256;
+use super::images::{Layout, TestImage, sha256};
 
 /// Copies each `(image, platform)` of `env`'s store into a layout, writes an index over
 /// them (each entry's `platform` as given, `os/arch`), pushes it to `target` (`docker://`
@@ -55,6 +55,25 @@ pub fn push_index(env: &Env, images: &[(&str, &str)], target: &str) -> String {
         &format!("docker://{target}"),
     ]);
     digest
+}
+
+/// Writes `host` (for [`host_arch`]) and `other` (for [`other_arch`]) under an index into a
+/// layout in `env`'s temp dir and pushes it to `target` (`docker://` is added) with `copy
+/// --all`; returns the index's digest.
+pub fn push_test_index(env: &Env, host: &TestImage, other: &TestImage, target: &str) -> String {
+    let mut layout = Layout::create(&env.path(&format!(
+        "test-index-{}",
+        sha256(target.as_bytes())[7..19].to_owned()
+    )));
+    let (index, d) = layout.index(&[(host, host_arch()), (other, other_arch())]);
+    layout.tag(d, "multi");
+    env.ok(&[
+        "copy",
+        "--all",
+        &format!("oci:{}:multi", layout.dir.display()),
+        &format!("docker://{target}"),
+    ]);
+    sha256(&index)
 }
 
 /// The host's architecture as OCI names it (`amd64`, `arm64`).
