@@ -43,6 +43,20 @@ pub enum TrustError {
         /// One line per rejected signature, or why there were none.
         reasons: Vec<String>,
     },
+    /// The trust policy does not admit the image.
+    #[error("{image}: refused by the trust policy {} (rule {scope}, {requirement}): {why}", policy.display())]
+    Refused {
+        /// The image.
+        image: String,
+        /// The policy file.
+        policy: PathBuf,
+        /// The scope whose rule refused it (`default`, or the scope as written).
+        scope: String,
+        /// The requirement's type (`reject`, `signedBy`).
+        requirement: String,
+        /// Why it does not hold.
+        why: String,
+    },
     /// Talking to the registry failed.
     #[error(transparent)]
     Transport(#[from] transport::TransportError),

@@ -7,16 +7,20 @@
 //!   annotation checks of `verify -a`.
 //! - [`tag_scheme`]: the `sha256-<hex>.sig` signature manifest that holds one layer per
 //!   signature.
-//! - [`repo`]: where signatures live ([`repo::SignatureRepo`]); a registry repository today,
-//!   an OCI layout later.
+//! - [`repo`]: where signatures live ([`repo::SignatureRepo`]), and a registry repository;
+//!   [`layout_repo`]: an OCI image layout directory.
 //! - [`sign`] and [`verify`]: the two operations, over a [`repo::SignatureRepo`].
-//!
-//! The bundle form (referrers API) and the policy are to come as siblings of
-//! [`tag_scheme`] and [`verify`]; nothing here assumes the tag scheme is the only one.
+//! - [`policy`]: the trust policy file (containers-policy.json's shape) and its rules;
+//!   [`admit`] applies it to an image.
+//! - [`carry`]: signatures following an image copied to another repository.
 
+pub mod admit;
+pub mod carry;
 mod error;
 pub mod keys;
+pub mod layout_repo;
 pub mod payload;
+pub mod policy;
 pub mod repo;
 pub mod sign;
 pub mod tag_scheme;

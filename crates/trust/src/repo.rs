@@ -141,7 +141,7 @@ pub fn tag_or_digest(r: &oci::Reference) -> String {
 }
 
 /// Refuses bytes that do not hash to `digest`.
-fn check_digest(digest: &Digest, bytes: &[u8], what: &str) -> Result<(), TrustError> {
+pub(crate) fn check_digest(digest: &Digest, bytes: &[u8], what: &str) -> Result<(), TrustError> {
     if digest.verify(bytes) {
         return Ok(());
     }

@@ -104,10 +104,6 @@ pub async fn verify<R: SignatureRepo>(
     key: &PublicKey,
     annotations: &BTreeMap<String, String>,
 ) -> Result<Verification, TrustError> {
-    let refused = |reasons: Vec<String>| TrustError::NoMatchingSignatures {
-        image: image.to_string(),
-        reasons,
-    };
     let top = repo
         .resolve(reference)
         .await?
@@ -115,7 +111,23 @@ pub async fn verify<R: SignatureRepo>(
             what: image.to_string(),
             detail: "no such image in the registry".to_string(),
         })?;
-    let tag = tag_scheme::signature_tag(&top.digest);
+    verify_digest(repo, image, &top.digest, key, annotations).await
+}
+
+/// Verifies the manifest `digest` in `repo` with `key`, as [`verify`] does once it has
+/// resolved the image (a caller that already holds the digest checks exactly that one).
+pub async fn verify_digest<R: SignatureRepo>(
+    repo: &R,
+    image: &str,
+    digest: &Digest,
+    key: &PublicKey,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Verification, TrustError> {
+    let refused = |reasons: Vec<String>| TrustError::NoMatchingSignatures {
+        image: image.to_string(),
+        reasons,
+    };
+    let tag = tag_scheme::signature_tag(digest);
     let Some(sig_manifest) = repo.resolve(&tag).await? else {
         return Err(refused(vec![format!("no signatures found (no {tag} tag)")]));
     };
@@ -145,7 +157,7 @@ pub async fn verify<R: SignatureRepo>(
                 continue;
             }
         };
-        match check_layer(&layer, &payload, key, &top.digest, annotations) {
+        match check_layer(&layer, &payload, key, digest, annotations) {
             Ok(parsed) => verified.push(Verified {
                 layer,
                 payload,
@@ -161,7 +173,7 @@ pub async fn verify<R: SignatureRepo>(
         return Err(refused(reasons));
     }
     Ok(Verification {
-        digest: top.digest,
+        digest: digest.clone(),
         verified,
     })
 }
