@@ -18,6 +18,10 @@ pub struct Cli {
     /// The configuration file (default ~/.config/strata/config.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The trust policy: which images pull, run, create and build admit (default
+    /// ~/.config/strata/policy.json, when it exists).
+    #[arg(long, env = "STRATA_POLICY", value_name = "FILE", global = true)]
+    pub policy: Option<PathBuf>,
     /// Log level: error, warn, info, debug, trace.
     #[arg(short = 'l', long, value_name = "LEVEL")]
     pub log_level: Option<String>,
@@ -727,6 +731,14 @@ pub struct CopyArgs {
     /// Suppress progress output.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Do not copy the image's signatures (by default they follow it between registries
+    /// and OCI layouts).
+    #[arg(long)]
+    pub remove_signatures: bool,
+    /// Copy only an image the trust policy admits (checked at the source, before anything
+    /// is written).
+    #[arg(long)]
+    pub require_signed: bool,
     /// Where to read: docker://REF, oci:DIR[:REF], oci-archive:FILE[:REF],
     /// docker-archive:FILE[:REF], or a local image name.
     #[arg(value_name = "SOURCE")]

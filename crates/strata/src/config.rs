@@ -59,12 +59,36 @@ fn home() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-fn default_config_path() -> Option<PathBuf> {
+/// `$XDG_CONFIG_HOME/strata`, or `~/.config/strata`.
+fn config_dir() -> Option<PathBuf> {
     let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         Some(x) => PathBuf::from(x),
         None => home()?.join(".config"),
     };
-    Some(base.join("strata").join("config.toml"))
+    Some(base.join("strata"))
+}
+
+fn default_config_path() -> Option<PathBuf> {
+    Some(config_dir()?.join("config.toml"))
+}
+
+/// The trust policy read when `--policy` is not given: `~/.config/strata/policy.json`.
+pub fn default_policy_path() -> Option<PathBuf> {
+    Some(config_dir()?.join("policy.json"))
+}
+
+/// Whether content trust is on: `STRATA_CONTENT_TRUST` or Docker's `DOCKER_CONTENT_TRUST`
+/// set to a true value as Go's `strconv.ParseBool` reads one (`1`, `t`, `true`, …).
+pub fn content_trust_env() -> bool {
+    ["STRATA_CONTENT_TRUST", "DOCKER_CONTENT_TRUST"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .any(|v| {
+            matches!(
+                v.to_str().unwrap_or_default(),
+                "1" | "t" | "T" | "true" | "TRUE" | "True"
+            )
+        })
 }
 
 /// The store directory when `--root` and `STRATA_ROOT` are not given: `/var/lib/strata` for

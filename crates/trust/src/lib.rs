@@ -8,13 +8,15 @@
 //! - [`tag_scheme`]: the `sha256-<hex>.sig` signature manifest that holds one layer per
 //!   signature.
 //! - [`repo`]: where signatures live ([`repo::SignatureRepo`]), and a registry repository;
-//!   [`layout_repo`]: an OCI image layout directory.
+//!   [`layout_repo`]: an OCI image layout directory; [`any_repo`]: either, chosen at run
+//!   time.
 //! - [`sign`] and [`verify`]: the two operations, over a [`repo::SignatureRepo`].
 //! - [`policy`]: the trust policy file (containers-policy.json's shape) and its rules;
 //!   [`admit`] applies it to an image.
 //! - [`carry`]: signatures following an image copied to another repository.
 
 pub mod admit;
+pub mod any_repo;
 pub mod carry;
 mod error;
 pub mod keys;

@@ -10,7 +10,7 @@ use transport::{
     PlatformChoice, RegistryDestination, RegistrySource, StoreSource,
 };
 
-use super::{Ctx, registry, util};
+use super::{Ctx, registry, signatures, util};
 use crate::cli::CopyArgs;
 use crate::progress::{Progress, Verb};
 
@@ -44,9 +44,26 @@ pub fn run(ctx: &Ctx, args: CopyArgs, out: &mut dyn Write) -> anyhow::Result<()>
         tls_verify: args.tls_verify,
         opts,
     };
+    let source = signatures::of_address(ctx, &src_addr, args.tls_verify)?;
+    let src_addr = if args.require_signed {
+        require_signed(ctx, &src_addr, source.as_ref(), &dst_addr)?
+    } else {
+        src_addr
+    };
     let result = copier.from(&src_addr, &dst_addr);
     progress.finish();
     let report = result.with_context(|| format!("copying {src_addr} to {dst_addr}"))?;
+    if let Some(source) = source.filter(|_| !args.remove_signatures) {
+        carry_signatures(
+            ctx,
+            &source,
+            &dst_addr,
+            &report,
+            args.tls_verify,
+            args.quiet,
+        )
+        .with_context(|| format!("copying the signatures of {src_addr} to {dst_addr}"))?;
+    }
     if !args.quiet {
         writeln!(out, "{}", report.top.digest)?;
     }
@@ -153,4 +170,89 @@ impl Copier<'_> {
             }
         }
     }
+}
+
+/// `--require-signed`: the trust policy's rule for the image (named by its registry
+/// reference at the source, else at the destination) must admit the source image. Returns
+/// the source pinned to the digest checked, so what is copied is what was admitted.
+fn require_signed(
+    ctx: &Ctx,
+    src_addr: &ImageAddress,
+    source: Option<&signatures::Target>,
+    dst_addr: &ImageAddress,
+) -> anyhow::Result<ImageAddress> {
+    let Some(policy) = ctx.trust_policy()? else {
+        anyhow::bail!(
+            "--require-signed needs a trust policy: give --policy FILE or write ~/.config/strata/policy.json"
+        );
+    };
+    let Some(source) = source else {
+        anyhow::bail!(
+            "--require-signed: {src_addr} cannot hold signatures; copy from a registry (docker://) or an OCI layout (oci:)"
+        );
+    };
+    let name = match (&source.registry, dst_addr) {
+        (Some(r), _) => r.clone(),
+        (None, ImageAddress::Docker(d)) => util::parse_reference(d)?,
+        (None, _) => anyhow::bail!(
+            "--require-signed: the policy's rules are per registry; copy from or to a registry (docker://)"
+        ),
+    };
+    let top = util::block_on(trust::repo::SignatureRepo::resolve(
+        &source.repo,
+        &source.reference,
+    ))??
+    .ok_or_else(|| anyhow::anyhow!("{src_addr}: no such image"))?;
+    util::block_on(trust::admit::admit(
+        &policy,
+        &name,
+        &source.repo,
+        &top.digest,
+    ))??;
+    Ok(match src_addr {
+        ImageAddress::Docker(_) => ImageAddress::Docker(
+            name.without_tag_or_digest()
+                .with_digest(top.digest)
+                .to_string(),
+        ),
+        ImageAddress::Oci { path, .. } => ImageAddress::Oci {
+            path: path.clone(),
+            reference: Some(top.digest.to_string()),
+        },
+        other => other.clone(),
+    })
+}
+
+/// Copies the signatures of what was copied: the top manifest's when it was copied as it
+/// is, and each image manifest's (an index signed with `--recursive`). Nothing when the
+/// destination cannot hold signatures, or the copy rewrote the manifests (recompression:
+/// the signatures name digests the destination does not have).
+fn carry_signatures(
+    ctx: &Ctx,
+    source: &signatures::Target,
+    dst_addr: &ImageAddress,
+    report: &transport::CopyReport,
+    tls_verify: bool,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let Some(dest) = signatures::of_address(ctx, dst_addr, tls_verify)? else {
+        return Ok(());
+    };
+    if report.rewritten {
+        return Ok(());
+    }
+    let mut digests = Vec::new();
+    if report.top.digest == report.source_digest {
+        digests.push(report.source_digest.clone());
+    }
+    for m in &report.manifests {
+        if !digests.contains(&m.digest) {
+            digests.push(m.digest.clone());
+        }
+    }
+    let carried = util::block_on(trust::carry::carry(&source.repo, &dest.repo, &digests))??;
+    if carried.written > 0 && !quiet {
+        eprintln!("Storing signatures");
+    }
+    Ok(())
 }

@@ -56,6 +56,7 @@ mod run;
 mod save;
 mod security_flags;
 pub mod sign;
+mod signatures;
 mod start;
 mod stop;
 mod system_binfmt;
@@ -91,6 +92,8 @@ pub struct Ctx {
     pub config: Config,
     /// `--runtime`: the OCI runtime new containers use.
     pub runtime: Option<String>,
+    /// `--policy`: the trust policy file, when given.
+    pub policy: Option<PathBuf>,
 }
 
 /// A command's own exit code (a container's, or Docker's 125/126/127 for `run`), with the
@@ -207,6 +210,35 @@ pub fn report_errors(errors: Vec<anyhow::Error>) -> anyhow::Result<()> {
 }
 
 impl Ctx {
+    /// The trust policy in force: `--policy`, else the default file when it exists, turned
+    /// strict by content trust (`STRATA_CONTENT_TRUST`/`DOCKER_CONTENT_TRUST`). `None`
+    /// admits everything.
+    pub fn trust_policy(&self) -> anyhow::Result<Option<trust::policy::Policy>> {
+        let path = match &self.policy {
+            Some(p) => Some(p.clone()),
+            None => config::default_policy_path().filter(|p| p.exists()),
+        };
+        let content_trust = config::content_trust_env();
+        let Some(path) = path else {
+            if content_trust {
+                anyhow::bail!(
+                    "content trust is on (STRATA_CONTENT_TRUST or DOCKER_CONTENT_TRUST) but there is no trust policy: write {} with a signedBy requirement naming your public key, or give --policy FILE",
+                    config::default_policy_path().map_or_else(
+                        || "~/.config/strata/policy.json".to_string(),
+                        |p| p.display().to_string()
+                    )
+                );
+            }
+            return Ok(None);
+        };
+        let policy = trust::policy::Policy::load(&path)?;
+        Ok(Some(if content_trust {
+            policy.with_content_trust()?
+        } else {
+            policy
+        }))
+    }
+
     /// Opens (creating if needed) the store, and reaps what killed commands left in it
     /// (a killed build's RUN containers and ingests, half-created containers): every
     /// command that touches the store cleans up after the dead ones.
@@ -232,6 +264,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         root,
         config: Config::load(cli.config.as_deref())?,
         runtime: cli.runtime,
+        policy: cli.policy,
     };
     // Not locked: `save` writes the archive to stdout from another thread.
     let mut out = io::stdout();

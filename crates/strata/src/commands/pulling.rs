@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use oci::Reference;
-use transport::{CopyOptions, LayerConsumer, LayerTee, PlatformChoice, RegistrySource};
+use transport::{
+    CopyOptions, ImageSource as _, LayerConsumer, LayerTee, PlatformChoice, RegistrySource,
+};
 
 use super::{Ctx, registry, util};
 use crate::cli::PullArgs;
@@ -123,6 +125,11 @@ pub fn pull(
         .map_err(|e| anyhow::anyhow!(util::reference_message(&e)))?;
     let r = util::parse_reference(&args.name)?;
     let platforms = platform_choice(&args)?;
+    let policy = ctx.trust_policy()?;
+    let pull = Pull {
+        policy: policy.as_ref(),
+        args: &args,
+    };
     let store = ctx.store()?;
     let client = registry::client(ctx, &r, args.tls_verify)?;
     if args.all_tags {
@@ -134,7 +141,7 @@ pub fn pull(
         tags.sort();
         for tag in tags {
             let tagged = r.with_tag(&tag)?;
-            pull_one(&store, &client, &tagged, &platforms, &args, out, hold)?;
+            pull.one(&store, &client, &tagged, &platforms, out, hold)?;
         }
         if !args.quiet {
             writeln!(out, "{}", r.without_tag_or_digest())?;
@@ -144,7 +151,7 @@ pub fn pull(
     if named.tag.is_none() && named.digest.is_none() && !args.quiet {
         writeln!(out, "Using default tag: latest")?;
     }
-    pull_one(&store, &client, &r, &platforms, &args, out, hold)?;
+    pull.one(&store, &client, &r, &platforms, out, hold)?;
     writeln!(out, "{r}")?;
     Ok(())
 }
@@ -174,82 +181,105 @@ fn stored_index(store: &store::Store, name: &str) -> bool {
         .is_ok_and(|i| oci::media::is_index(&i.target.media_type))
 }
 
-/// Pulls `r` into the store, prints the per-image lines; returns whether anything changed.
-/// `hold` holds the image from the copy's end past its last record (the repo digest).
-fn pull_one(
-    store: &store::Store,
-    client: &transport::RegistryClient,
-    r: &Reference,
-    platforms: &PlatformChoice,
-    args: &PullArgs,
-    out: &mut dyn Write,
-    hold: &store::Lease,
-) -> anyhow::Result<bool> {
-    let what = registry::reference_string(r);
-    if !args.quiet {
-        writeln!(out, "{what}: Pulling from {}", r.path())?;
-        out.flush()?;
-    }
-    // The tag to record: only for tag pulls (a digest pull leaves the image untagged).
-    let tag = match (r.digest(), r.tag()) {
-        (None, Some(_)) => Some(r.to_string()),
-        _ => None,
-    };
-    let before = tag.as_ref().and_then(|t| {
-        store
-            .tags()
-            .ok()?
-            .into_iter()
-            .find(|(name, _)| name == t)
-            .map(|(_, d)| d)
-    });
-    // A tag that names a multi-platform image stays on the index: pulling one more of its
-    // platforms adds that platform's content to the image (as Docker 28 does).
-    let platforms = match (
-        platforms,
-        tag.as_deref().is_some_and(|t| stored_index(store, t)),
-    ) {
-        (PlatformChoice::Host, true) => PlatformChoice::List(vec![oci::Platform::host()]),
-        (PlatformChoice::One(p), true) => PlatformChoice::List(vec![p.clone()]),
-        (other, _) => other.clone(),
-    };
-    let progress = Arc::new(Progress::new(Verb::Pull, args.quiet));
-    let opts = registry::with_progress(
-        CopyOptions {
+/// One `pull` command's settings, shared by every tag it pulls.
+struct Pull<'a> {
+    /// The trust policy, when one is in force.
+    policy: Option<&'a trust::policy::Policy>,
+    args: &'a PullArgs,
+}
+
+impl Pull<'_> {
+    /// Pulls `r` into the store, prints the per-image lines; returns whether anything changed.
+    /// `hold` holds the image from the copy's end past its last record (the repo digest).
+    fn one(
+        &self,
+        store: &store::Store,
+        client: &transport::RegistryClient,
+        r: &Reference,
+        platforms: &PlatformChoice,
+        out: &mut dyn Write,
+        hold: &store::Lease,
+    ) -> anyhow::Result<bool> {
+        let args = self.args;
+        let what = registry::reference_string(r);
+        if !args.quiet {
+            writeln!(out, "{what}: Pulling from {}", r.path())?;
+            out.flush()?;
+        }
+        // The tag to record: only for tag pulls (a digest pull leaves the image untagged).
+        let tag = match (r.digest(), r.tag()) {
+            (None, Some(_)) => Some(r.to_string()),
+            _ => None,
+        };
+        let before = tag.as_ref().and_then(|t| {
+            store
+                .tags()
+                .ok()?
+                .into_iter()
+                .find(|(name, _)| name == t)
+                .map(|(_, d)| d)
+        });
+        // A tag that names a multi-platform image stays on the index: pulling one more of its
+        // platforms adds that platform's content to the image (as Docker 28 does).
+        let platforms = match (
             platforms,
-            tag: tag.clone(),
-            // Layers are unpacked as they download: `run` then unpacks nothing.
-            tee: Some(Arc::new(SnapshotTee(runtime::snapshot::PullUnpacker::new(
-                store.clone(),
-            )))),
-            ..CopyOptions::default()
-        },
-        &progress,
-    );
-    let src = RegistrySource::new(client.clone(), r.path(), what.clone());
-    let report = util::block_on(util::copy_to_store(store, &src, &opts, hold))?;
-    progress.finish();
-    let report = report.map_err(|e| {
-        if e.is_not_found() {
-            anyhow::anyhow!("manifest for {} not found: manifest unknown", r.familiar())
-        } else {
-            anyhow::Error::new(e).context(format!("pulling {}", r.familiar()))
+            tag.as_deref().is_some_and(|t| stored_index(store, t)),
+        ) {
+            (PlatformChoice::Host, true) => PlatformChoice::List(vec![oci::Platform::host()]),
+            (PlatformChoice::One(p), true) => PlatformChoice::List(vec![p.clone()]),
+            (other, _) => other.clone(),
+        };
+        let progress = Arc::new(Progress::new(Verb::Pull, args.quiet));
+        let opts = registry::with_progress(
+            CopyOptions {
+                platforms,
+                tag: tag.clone(),
+                // Layers are unpacked as they download: `run` then unpacks nothing.
+                tee: Some(Arc::new(SnapshotTee(runtime::snapshot::PullUnpacker::new(
+                    store.clone(),
+                )))),
+                ..CopyOptions::default()
+            },
+            &progress,
+        );
+        let failed = |e: transport::TransportError| {
+            if e.is_not_found() {
+                anyhow::anyhow!("manifest for {} not found: manifest unknown", r.familiar())
+            } else {
+                anyhow::Error::new(e).context(format!("pulling {}", r.familiar()))
+            }
+        };
+        // Under a trust policy the image is checked before anything is stored, and the digest
+        // checked is the one copied (a tag moved in between cannot slip another image in).
+        let reference = match self.policy {
+            None => what.clone(),
+            Some(policy) => {
+                let probe = RegistrySource::new(client.clone(), r.path(), what.clone());
+                let top = util::block_on(probe.resolve())?.map_err(failed)?;
+                let repo = trust::repo::RegistryRepo::new(client.clone(), r.path());
+                util::block_on(trust::admit::admit(policy, r, &repo, &top.digest))??;
+                top.digest.to_string()
+            }
+        };
+        let src = RegistrySource::new(client.clone(), r.path(), reference);
+        let report = util::block_on(util::copy_to_store(store, &src, &opts, hold))?;
+        progress.finish();
+        let report = report.map_err(failed)?;
+        store
+            .add_repo_digest(&r.repository(), &report.source_digest, &report.top.digest)
+            .context("recording the repo digest")?;
+        let changed = report.blobs_copied > 0 || before.as_ref() != Some(&report.top.digest);
+        if !args.quiet {
+            writeln!(out, "Digest: {}", report.source_digest)?;
+            let name = r.familiar();
+            if changed {
+                writeln!(out, "Status: Downloaded newer image for {name}")?;
+            } else {
+                writeln!(out, "Status: Image is up to date for {name}")?;
+            }
         }
-    })?;
-    store
-        .add_repo_digest(&r.repository(), &report.source_digest, &report.top.digest)
-        .context("recording the repo digest")?;
-    let changed = report.blobs_copied > 0 || before.as_ref() != Some(&report.top.digest);
-    if !args.quiet {
-        writeln!(out, "Digest: {}", report.source_digest)?;
-        let name = r.familiar();
-        if changed {
-            writeln!(out, "Status: Downloaded newer image for {name}")?;
-        } else {
-            writeln!(out, "Status: Image is up to date for {name}")?;
-        }
+        Ok(changed)
     }
-    Ok(changed)
 }
 
 /// The runtime's snapshot unpacker as the copy engine's second sink for layers.

@@ -1,12 +1,13 @@
 //! `strata sign --key K [-a key=value]… [--recursive] IMAGE`: a cosign signature of the
-//! image's manifest, stored in the registry under `sha256-<hex>.sig`.
+//! image's manifest, stored next to it (a registry repository or an OCI layout) under
+//! `sha256-<hex>.sig`.
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
 
-use super::{Ctx, registry, util};
+use super::{Ctx, signatures, util};
 
 /// `strata sign`.
 #[derive(Debug, Args)]
@@ -23,7 +24,8 @@ pub struct SignArgs {
     /// Verify TLS certificates of the registry (false also allows plain HTTP).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub tls_verify: bool,
-    /// The image in a registry (`REF` or `docker://REF`).
+    /// The image: in a registry (`REF` or `docker://REF`) or an OCI layout
+    /// (`oci:DIR[:NAME]`).
     #[arg(value_name = "IMAGE")]
     pub image: String,
 }
@@ -33,25 +35,22 @@ pub fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<()> {
     let annotations =
         trust::payload::parse_annotations(&args.annotations).map_err(anyhow::Error::msg)?;
     let key = load_private_key(&args.key)?;
-    let name = args.image.strip_prefix("docker://").unwrap_or(&args.image);
-    let r = oci::Reference::parse(name).with_context(|| format!("parsing {name}"))?;
-    if r.digest().is_none() {
+    let name = args.image.as_str();
+    let t = signatures::for_image(ctx, name, args.tls_verify)?;
+    if t.registry.as_ref().is_some_and(|r| r.digest().is_none()) {
         eprintln!(
             "WARNING: Image reference {name} uses a tag, not a digest, to identify the image to sign.\n    This can lead you to sign a different image than the intended one."
         );
     }
-    let client = registry::client(ctx, &r, args.tls_verify)?;
-    let repo = trust::repo::RegistryRepo::new(client, r.path());
-    let docker_reference = trust::payload::docker_reference(&r);
-    let reference = trust::repo::tag_or_digest(&r);
     let opts = trust::sign::SignOptions {
         annotations,
         recursive: args.recursive,
     };
+    let docker_reference = &t.docker_reference;
     let signed = util::block_on(trust::sign::sign(
-        &repo,
-        &docker_reference,
-        &reference,
+        &t.repo,
+        docker_reference,
+        &t.reference,
         &key,
         &opts,
     ))?

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use super::{Ctx, registry, util};
+use super::{Ctx, signatures, util};
 
 /// `strata verify`.
 #[derive(Debug, Args)]
@@ -25,7 +25,8 @@ pub struct VerifyArgs {
     /// Verify TLS certificates of the registry (false also allows plain HTTP).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub tls_verify: bool,
-    /// The image in a registry (`REF` or `docker://REF`).
+    /// The image: in a registry (`REF` or `docker://REF`) or an OCI layout
+    /// (`oci:DIR[:NAME]`).
     #[arg(value_name = "IMAGE")]
     pub image: String,
 }
@@ -37,15 +38,12 @@ pub fn run(ctx: &Ctx, args: VerifyArgs, out: &mut dyn Write) -> anyhow::Result<(
     let pem =
         std::fs::read(&args.key).with_context(|| format!("reading {}", args.key.display()))?;
     let key = trust::PublicKey::from_pem(&pem, &args.key.display().to_string())?;
-    let name = args.image.strip_prefix("docker://").unwrap_or(&args.image);
-    let r = oci::Reference::parse(name).with_context(|| format!("parsing {name}"))?;
-    let client = registry::client(ctx, &r, args.tls_verify)?;
-    let repo = trust::repo::RegistryRepo::new(client, r.path());
-    let reference = trust::repo::tag_or_digest(&r);
+    let name = args.image.as_str();
+    let t = signatures::for_image(ctx, name, args.tls_verify)?;
     let v = util::block_on(trust::verify::verify(
-        &repo,
+        &t.repo,
         name,
-        &reference,
+        &t.reference,
         &key,
         &annotations,
     ))??;

@@ -58,6 +58,10 @@ impl Env {
             .env("HOME", self.dir.path())
             .env_remove("SOURCE_DATE_EPOCH")
             .env_remove("XDG_CONFIG_HOME")
+            // The trust policy comes from the test's own HOME or flags, never the caller's.
+            .env_remove("STRATA_POLICY")
+            .env_remove("STRATA_CONTENT_TRUST")
+            .env_remove("DOCKER_CONTENT_TRUST")
             .args(args)
             .stdin(Stdio::null());
         c

@@ -1,0 +1,425 @@
+//! The trust policy enforced where images enter the store: `pull`, `run`/`create` of an
+//! image not yet local, `build`'s `FROM`, and `copy --require-signed`; content trust from
+//! the environment; and nothing stored when an image is refused.
+
+mod harness;
+mod trust_support;
+
+use std::path::PathBuf;
+
+use harness::Env;
+use harness::rootfs::platform_rootfs_tar;
+use trust_support::*;
+
+/// Imports the host's busybox as a runnable image with `ENV N=n` (so each `n` is another
+/// image) and pushes it to `target`.
+fn push_runnable(env: &Env, n: &str, target: &str) {
+    let tar = env.path("rootfs-amd64.tar");
+    if !tar.exists() {
+        platform_rootfs_tar(env, "linux/amd64");
+    }
+    let local = format!("local-{n}");
+    env.ok(&[
+        "import",
+        "-c",
+        "ENV PATH=/bin",
+        "-c",
+        &format!("ENV N={n}"),
+        "-c",
+        "CMD [\"sh\"]",
+        tar.to_str().unwrap(),
+        &local,
+    ]);
+    env.ok(&["tag", &local, target]);
+    env.ok(&["push", "--quiet", target]);
+}
+
+/// Writes `json` with `HOST` replaced as the policy file `name` under `env`.
+fn policy(env: &Env, name: &str, host: &str, json: &str) -> PathBuf {
+    let path = env.path(name);
+    std::fs::write(&path, json.replace("HOST", host)).unwrap();
+    path
+}
+
+/// A consumer store, refused: exit code, and nothing of the image stored.
+fn refused(env: &Env, args: &[&str], code: i32, words: &[&str]) -> String {
+    let (got, err) = env.fails(args);
+    assert_eq!(got, code, "strata {args:?}: {err}");
+    for w in words {
+        assert!(err.contains(w), "strata {args:?}: {w:?} missing in:\n{err}");
+    }
+    assert_eq!(
+        env.ok(&["images", "-aq"]),
+        "",
+        "nothing listed after {args:?}"
+    );
+    let (bytes, files) = env.blob_usage();
+    assert_eq!((bytes, files), (0, 0), "no blob stored after {args:?}");
+    err
+}
+
+#[test]
+fn pull_run_create_and_build_admit_only_what_the_policy_admits() {
+    let publisher = Env::new();
+    let (_reg, host) = strata_registry(&publisher);
+    let signed = format!("{host}/app:signed");
+    let unsigned = format!("{host}/app:unsigned");
+    push_runnable(&publisher, "signed", &signed);
+    push_runnable(&publisher, "unsigned", &unsigned);
+    push_runnable(&publisher, "other", &format!("{host}/other:x"));
+    push_runnable(&publisher, "public", &format!("{host}/public:x"));
+    let p = keygen(&publisher, "p", "pw");
+    let q = keygen(&publisher, "q", "pw");
+    ok_pw(
+        &publisher,
+        "pw",
+        &["sign", "--key", &key(&p, "key"), &signed],
+    );
+
+    let user = Env::new();
+    let file = policy(
+        &user,
+        "policy.json",
+        &host,
+        &format!(
+            r#"{{"default": [{{"type": "reject"}}],
+                "transports": {{"docker": {{
+                    "HOST/app": [{{"type": "signedBy", "keyPath": "{}"}}],
+                    "HOST/public": [{{"type": "insecureAcceptAnything"}}]}}}}}}"#,
+            key(&p, "pub")
+        ),
+    );
+    let pol = file.to_str().unwrap();
+
+    // pull: unsigned refused by the repository's signedBy rule, with the reason.
+    let err = refused(
+        &user,
+        &["--policy", pol, "pull", &unsigned],
+        1,
+        &[
+            &format!("{unsigned}: refused by the trust policy {pol}"),
+            &format!("rule transports.docker \"{host}/app\", signedBy"),
+            "no signatures found",
+        ],
+    );
+    assert!(!err.contains("Downloaded"), "{err}");
+    // reject: the default rule.
+    refused(
+        &user,
+        &["--policy", pol, "pull", &format!("{host}/other:x")],
+        1,
+        &["rule default, reject", "rejected"],
+    );
+    // The policy as the default file (~/.config/strata/policy.json): run and create refuse
+    // as Docker fails an image it cannot pull (run 125, create 1).
+    let default = user.path(".config/strata/policy.json");
+    std::fs::create_dir_all(default.parent().unwrap()).unwrap();
+    std::fs::copy(&file, &default).unwrap();
+    refused(
+        &user,
+        &["run", "--rm", "--network", "none", &unsigned, "true"],
+        125,
+        &["refused by the trust policy", "no signatures found"],
+    );
+    refused(
+        &user,
+        &["create", &unsigned],
+        1,
+        &["refused by the trust policy"],
+    );
+    // build: FROM an image the policy refuses.
+    let ctx = user.path("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {unsigned}\nENV B=1\n"),
+    )
+    .unwrap();
+    refused(
+        &user,
+        &["build", "-q", "-t", "built", ctx.to_str().unwrap()],
+        1,
+        &["refused by the trust policy", "no signatures found"],
+    );
+
+    // Signed: admitted everywhere.
+    std::fs::write(ctx.join("Dockerfile"), format!("FROM {signed}\nENV B=1\n")).unwrap();
+    user.ok(&["build", "-q", "-t", "built", ctx.to_str().unwrap()]);
+    user.ok(&["rmi", "built", &signed]);
+    let out = user.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &signed,
+        "sh",
+        "-c",
+        "echo $N",
+    ]);
+    assert_eq!(out, "signed\n");
+    user.ok(&["rmi", &signed]);
+    user.ok(&["pull", "-q", &signed]);
+    user.ok(&["pull", "-q", &format!("{host}/public:x")]);
+    // Once local, run does not pull, so does not ask again (as Docker's content trust).
+    user.ok(&["create", &signed]);
+
+    // The wrong key: refused, saying so.
+    let wrong = policy(
+        &user,
+        "wrong.json",
+        &host,
+        &format!(
+            r#"{{"default": [{{"type": "signedBy", "keyPath": "{}"}}]}}"#,
+            key(&q, "pub")
+        ),
+    );
+    let fresh = Env::new();
+    refused(
+        &fresh,
+        &["--policy", wrong.to_str().unwrap(), "pull", &signed],
+        1,
+        &["rule default, signedBy", "wrong key"],
+    );
+    let e = fresh
+        .fails(&["--policy", "/nonexistent/policy.json", "pull", &signed])
+        .1;
+    assert!(e.contains("/nonexistent/policy.json"), "{e}");
+}
+
+#[test]
+fn content_trust_requires_a_signature_by_a_configured_key_for_everything() {
+    let publisher = Env::new();
+    let (_reg, host) = strata_registry(&publisher);
+    let signed = format!("{host}/app:signed");
+    let public = format!("{host}/public:x");
+    push_runnable(&publisher, "signed", &signed);
+    push_runnable(&publisher, "public", &public);
+    let p = keygen(&publisher, "p", "pw");
+    ok_pw(
+        &publisher,
+        "pw",
+        &["sign", "--key", &key(&p, "key"), &signed],
+    );
+
+    let user = Env::new();
+    // No policy at all: content trust cannot know a key, and says what to write.
+    let (code, err) = {
+        let out = user
+            .cmd(&["pull", &signed])
+            .env("DOCKER_CONTENT_TRUST", "1")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("there is no trust policy") && err.contains("policy.json"),
+        "{err}"
+    );
+
+    let file = policy(
+        &user,
+        "policy.json",
+        &host,
+        &format!(
+            r#"{{"default": [{{"type": "insecureAcceptAnything"}}],
+                "transports": {{"docker": {{"HOST/app": [{{"type": "signedBy", "keyPath": "{}"}}]}}}}}}"#,
+            key(&p, "pub")
+        ),
+    );
+    let pol = file.to_str().unwrap();
+    // Without content trust the policy lets anything else in.
+    user.ok(&["--policy", pol, "pull", "-q", &public]);
+    user.ok(&["rmi", &public]);
+    for var in ["STRATA_CONTENT_TRUST", "DOCKER_CONTENT_TRUST"] {
+        let out = user
+            .cmd(&["--policy", pol, "pull", &public])
+            .env(var, "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{var}: {err}");
+        assert!(
+            err.contains("rule default, signedBy") && err.contains("no signatures found"),
+            "{var}: {err}"
+        );
+        assert_eq!(user.ok(&["images", "-aq"]), "", "{var}");
+        let out = user
+            .cmd(&["--policy", pol, "pull", "-q", &signed])
+            .env(var, "true")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{var}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        user.ok(&["rmi", &signed]);
+    }
+    // "0" is off.
+    let out = user
+        .cmd(&["--policy", pol, "pull", "-q", &public])
+        .env("DOCKER_CONTENT_TRUST", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Signatures follow `copy`: strata's registry → Debian's docker-registry → an OCI layout
+/// → strata's registry again, and sigstore-rs verifies them at the end; an index signed
+/// with --recursive brings its manifests' signatures along with `--all`.
+#[test]
+fn signatures_follow_copies_between_registries_and_layouts() {
+    let env = Env::new();
+    let (_strata, s_host) = strata_registry(&env);
+    let (_debian, d_host) = debian_registry();
+    let digests = push_images(&env, &s_host);
+    let p = keygen(&env, "p", "pw");
+    let p_pub = std::fs::read(key(&p, "pub")).unwrap();
+    let pk = key(&p, "pub");
+    for t in ["a", "multi"] {
+        ok_pw(
+            &env,
+            "pw",
+            &[
+                "sign",
+                "--key",
+                &key(&p, "key"),
+                "--recursive",
+                &format!("{s_host}/app:{t}"),
+            ],
+        );
+    }
+    let layout = env.path("layout-copy");
+    let oci = |t: &str| format!("oci:{}:{t}", layout.display());
+    for t in ["a", "multi"] {
+        let err = {
+            let out = env
+                .cmd(&[
+                    "copy",
+                    "--all",
+                    &format!("docker://{s_host}/app:{t}"),
+                    &format!("docker://{d_host}/app:{t}"),
+                ])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        };
+        assert!(err.contains("Storing signatures"), "{err}");
+        env.ok(&[
+            "copy",
+            "--quiet",
+            "--all",
+            &format!("docker://{d_host}/app:{t}"),
+            &oci(t),
+        ]);
+        env.ok(&[
+            "copy",
+            "--quiet",
+            "--all",
+            &oci(t),
+            &format!("docker://{s_host}/back:{t}"),
+        ]);
+    }
+    // Every stop verifies: strata on each, sigstore-rs on the registries.
+    for image in [
+        format!("{d_host}/app:a"),
+        oci("a"),
+        format!("{s_host}/back:a"),
+        format!("{s_host}/back:multi"),
+        format!("{s_host}/back@{}", digests["arm"]),
+    ] {
+        ok_pw(&env, "", &["verify", "--key", &pk, &image]);
+    }
+    for image in [
+        format!("{d_host}/app:a"),
+        format!("{s_host}/back:a"),
+        format!("{s_host}/back:multi"),
+        format!("{d_host}/app@{}", digests["arm"]),
+        format!("{s_host}/back@{}", digests["arm"]),
+    ] {
+        assert_eq!(sigstore_verifies(&image, &p_pub), Ok(1), "{image}");
+    }
+
+    // --remove-signatures: the image arrives, its signatures do not.
+    env.ok(&[
+        "copy",
+        "--quiet",
+        "--remove-signatures",
+        &format!("docker://{s_host}/app:a"),
+        &format!("docker://{d_host}/bare:a"),
+    ]);
+    let (code, _, err) = run_pw(
+        &env,
+        "",
+        &["verify", "--key", &pk, &format!("{d_host}/bare:a")],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no signatures found"), "{err}");
+    assert!(sigstore_verifies(&format!("{d_host}/bare:a"), &p_pub).is_err());
+
+    // --require-signed: the source must satisfy the policy; a refusal writes nothing.
+    let pol = env.path("policy.json");
+    std::fs::write(
+        &pol,
+        format!(r#"{{"default": [{{"type": "signedBy", "keyPath": "{pk}"}}]}}"#),
+    )
+    .unwrap();
+    let pol = pol.to_str().unwrap();
+    let (code, err) = env.fails(&[
+        "--policy",
+        pol,
+        "copy",
+        "--require-signed",
+        &format!("docker://{s_host}/app:b"),
+        &format!("docker://{d_host}/required:b"),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("refused by the trust policy") && err.contains("no signatures found"),
+        "{err}"
+    );
+    let (code, _) = env.fails(&[
+        "copy",
+        "--quiet",
+        &format!("docker://{d_host}/required:b"),
+        &format!("oci:{}", env.path("probe").display()),
+    ]);
+    assert_eq!(code, 1, "nothing was written to the destination");
+    env.ok(&[
+        "--policy",
+        pol,
+        "copy",
+        "--quiet",
+        "--require-signed",
+        &format!("docker://{s_host}/app:a"),
+        &format!("docker://{d_host}/required:a"),
+    ]);
+    assert_eq!(
+        sigstore_verifies(&format!("{d_host}/required:a"), &p_pub),
+        Ok(1)
+    );
+    let (code, err) = env.fails(&[
+        "copy",
+        "--require-signed",
+        &format!("docker://{s_host}/app:a"),
+        &oci("x"),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--require-signed needs a trust policy"),
+        "{err}"
+    );
+}
