@@ -13,6 +13,11 @@
 //! [log]
 //! level = "info"
 //! format = "json"
+//!
+//! # Manifests of these repositories are served only when signed by one of the keys:
+//! [[trust.require]]
+//! repositories = ["prod/**"]
+//! keys = ["/etc/strata/keys/release.pub"]
 //! ```
 //!
 //! Every section is optional; unknown keys are errors, so a typo does not silently fall
@@ -52,6 +57,9 @@ pub struct FileConfig {
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
+    /// Repositories that serve only signed manifests.
+    #[serde(default)]
+    pub trust: crate::signed::TrustSection,
 }
 
 /// `[http]`: where to listen.

@@ -27,6 +27,7 @@ pub mod proxy;
 pub mod repo;
 pub mod serve;
 pub mod server;
+pub mod signed;
 pub mod storage;
 pub mod tls;
 

@@ -61,6 +61,8 @@ pub struct Config {
     /// Connections that send no complete request head for this long are closed
     /// (see [`crate::serve`]).
     pub header_timeout: std::time::Duration,
+    /// Repositories that serve only signed manifests (see [`crate::signed`]).
+    pub signed: Option<Arc<crate::signed::SignedPulls>>,
 }
 
 impl Config {
@@ -76,6 +78,7 @@ impl Config {
             gc_interval: None,
             health: HealthOptions::default(),
             header_timeout: crate::serve::DEFAULT_HEADER_TIMEOUT,
+            signed: None,
         }
     }
 }
@@ -97,7 +100,7 @@ impl Server {
         proxy: Option<&crate::proxy::ProxyConfig>,
     ) -> Result<Router, ServerError> {
         let health = Arc::new(Health::new(storage.clone(), HealthOptions::default()));
-        Server::router_with(Registry::new(storage), auth, proxy, health)
+        Server::router_with(Registry::new(storage), auth, proxy, None, health)
     }
 
     /// The router over an existing [`Registry`] (configured by the caller).
@@ -105,6 +108,7 @@ impl Server {
         registry: Registry,
         auth: &Auth,
         proxy: Option<&crate::proxy::ProxyConfig>,
+        signed: Option<Arc<crate::signed::SignedPulls>>,
         health: Arc<Health>,
     ) -> Result<Router, ServerError> {
         let proxy = proxy.map(|p| crate::proxy::Proxy::new(p.clone(), registry.storage().clone()));
@@ -112,6 +116,7 @@ impl Server {
             registry,
             auth: Guard::new(auth)?,
             proxy,
+            signed,
         });
         let metrics = Arc::new(Metrics::default());
         // Readiness: while storage fails its health check, the API answers 503.
@@ -194,6 +199,7 @@ impl Server {
             registry,
             &config.auth,
             config.proxy.as_ref(),
+            config.signed.clone(),
             health.clone(),
         )?;
         let listener = tokio::net::TcpListener::bind(config.listen)

@@ -16,6 +16,9 @@ pub(super) async fn manifest_get(app: &App, name: &str, reference: &str, head: b
         Some(p) => p.manifest(name, reference).await?,
         None => app.registry.manifest_get(name, reference).await?,
     };
+    if let Some(signed) = app.signed.as_ref().filter(|_| !head) {
+        signed.check(&app.registry, name, &m).await?;
+    }
     let b = builder(StatusCode::OK)
         .header(header::CONTENT_TYPE, m.media_type.as_str())
         .header("Docker-Content-Digest", m.digest.to_string())

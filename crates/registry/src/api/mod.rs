@@ -42,6 +42,8 @@ pub struct App {
     pub auth: Guard,
     /// The pull-through cache, when the server mirrors an upstream registry.
     pub proxy: Option<crate::proxy::Proxy>,
+    /// Repositories that serve only signed manifests.
+    pub signed: Option<Arc<crate::signed::SignedPulls>>,
 }
 
 /// The base endpoint, `/v2/`.

@@ -309,6 +309,17 @@ pub fn run(ctx: &super::Ctx, args: &RegistryServeArgs) -> anyhow::Result<()> {
         args.proxy_password = args.proxy_password.or(p.password.clone());
     }
     config.proxy = proxy_config(&args)?;
+    config.signed = registry::signed::SignedPulls::load(&file.trust)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "registry config {}: {e}",
+                args.storage
+                    .config
+                    .as_deref()
+                    .map_or_else(String::new, |p| p.display().to_string())
+            )
+        })?
+        .map(Arc::new);
     let scheme = if config.tls.is_some() {
         "https"
     } else {

@@ -187,17 +187,24 @@ impl Drop for Served {
 /// `env`'s `root` (a name inside its temp dir); returns it (stopped on drop) and its
 /// `127.0.0.1:PORT` once /v2/ answers.
 pub fn serve_registry(env: &Env, root: &str) -> (Served, String) {
+    serve_registry_with(env, root, &[])
+}
+
+/// [`serve_registry`] with more arguments (a config file, flags).
+pub fn serve_registry_with(env: &Env, root: &str, extra: &[&str]) -> (Served, String) {
     let host = format!("127.0.0.1:{}", free_port());
     let root = env.path(root);
+    let mut args = vec![
+        "registry",
+        "serve",
+        "--addr",
+        &host,
+        "--root",
+        root.to_str().unwrap(),
+    ];
+    args.extend(extra);
     let child = env
-        .cmd(&[
-            "registry",
-            "serve",
-            "--addr",
-            &host,
-            "--root",
-            root.to_str().unwrap(),
-        ])
+        .cmd(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

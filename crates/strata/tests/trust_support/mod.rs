@@ -79,7 +79,12 @@ pub fn key(prefix: &Path, ext: &str) -> String {
 /// Pushes images `a`, `b` (single manifests) and `multi` (an index of two) to
 /// `host/app` from an OCI layout; returns the manifest digests by tag.
 pub fn push_images(env: &Env, host: &str) -> BTreeMap<&'static str, String> {
-    let dir = env.path("layout");
+    push_images_to(env, host, "app")
+}
+
+/// [`push_images`] to the repository `repo`.
+pub fn push_images_to(env: &Env, host: &str, repo: &str) -> BTreeMap<&'static str, String> {
+    let dir = env.path(&format!("layout-{}", repo.replace('/', "_")));
     let mut layout = Layout::create(&dir);
     let a = TestImage::new("amd64", &[&[("a.txt", b"a")]]);
     let b = TestImage::new("amd64", &[&[("b.txt", b"b")]]);
@@ -95,7 +100,7 @@ pub fn push_images(env: &Env, host: &str) -> BTreeMap<&'static str, String> {
             "copy",
             "--quiet",
             &format!("oci:{}:{t}", dir.display()),
-            &format!("docker://{host}/app:{t}"),
+            &format!("docker://{host}/{repo}:{t}"),
         ]);
     }
     env.ok(&[
@@ -103,7 +108,7 @@ pub fn push_images(env: &Env, host: &str) -> BTreeMap<&'static str, String> {
         "--quiet",
         "--all",
         &format!("oci:{}:multi", dir.display()),
-        &format!("docker://{host}/app:multi"),
+        &format!("docker://{host}/{repo}:multi"),
     ]);
     BTreeMap::from([
         ("a", a.digest()),
