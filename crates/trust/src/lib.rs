@@ -11,14 +11,21 @@
 //!   an OCI layout later.
 //! - [`sign`] and [`verify`]: the two operations, over a [`repo::SignatureRepo`].
 //!
-//! The bundle form (referrers API) and the policy are to come as siblings of
-//! [`tag_scheme`] and [`verify`]; nothing here assumes the tag scheme is the only one.
+//! - [`dsse`], [`statement`], [`bundle`]: the sigstore bundle form (v0.3): an in-toto
+//!   statement in a DSSE envelope, key-based (no certificate, no transparency log), and
+//!   the decision whether one verifies; [`referrer`]: how a bundle is attached to the
+//!   image (referrers API, or the `sha256-<hex>` tag schema where a registry lacks it).
 
+pub mod bundle;
+pub mod bundle_repo;
+pub mod dsse;
 mod error;
 pub mod keys;
 pub mod payload;
+pub mod referrer;
 pub mod repo;
 pub mod sign;
+pub mod statement;
 pub mod tag_scheme;
 pub mod verify;
 

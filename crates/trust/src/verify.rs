@@ -1,5 +1,6 @@
-//! `verify`: the image's signature manifest is fetched and each signature layer checked;
-//! the image verifies when at least one layer passes every check.
+//! `verify`: the image's signature manifest is fetched and each signature layer checked,
+//! and so is each sigstore bundle attached to it; the image verifies when at least one
+//! signature of either form passes every check (bundles: [`crate::bundle::check_bundle`]).
 //!
 //! A layer passes when its payload hashes to the layer digest, the annotation's signature
 //! is the key's signature of those exact bytes, the payload is a cosign simple-signing
@@ -12,6 +13,8 @@ use base64::Engine as _;
 use futures::StreamExt as _;
 use oci::{Descriptor, Digest};
 
+use crate::bundle::check_bundle;
+use crate::bundle_repo;
 use crate::payload::SimpleSigning;
 use crate::repo::SignatureRepo;
 use crate::tag_scheme::{self, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
@@ -23,12 +26,15 @@ const PARALLEL_FETCHES: usize = 8;
 /// A signature that passed every check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verified {
-    /// The signature layer's descriptor.
+    /// The signature layer's descriptor, or for a bundle the referrer manifest's.
     pub layer: Descriptor,
-    /// The payload's exact bytes.
+    /// The signed payload's exact bytes (for a bundle, the in-toto statement).
     pub payload: Vec<u8>,
-    /// The payload, parsed.
+    /// The claims: the simple-signing payload, or a bundle's statement in that shape with
+    /// the predicate type as `type`.
     pub parsed: SimpleSigning,
+    /// Whether it is a sigstore bundle rather than a `.sig` layer.
+    pub bundle: bool,
 }
 
 /// The outcome of verifying an image.
@@ -94,7 +100,9 @@ pub fn check_layer(
     Ok(parsed)
 }
 
-/// Verifies the image `reference` (a tag or digest) in `repo` with `key`. `image` names it
+/// Verifies the image `reference` (a tag or digest) in `repo` with `key`: its `.sig`
+/// signatures and its sigstore bundles (referrers, or the `sha256-<hex>` index where the
+/// repository lacks the API); it verifies when any of either form does. `image` names it
 /// in errors. Fails with [`TrustError::NoMatchingSignatures`] and one reason per signature
 /// when none verifies.
 pub async fn verify<R: SignatureRepo>(
@@ -104,10 +112,6 @@ pub async fn verify<R: SignatureRepo>(
     key: &PublicKey,
     annotations: &BTreeMap<String, String>,
 ) -> Result<Verification, TrustError> {
-    let refused = |reasons: Vec<String>| TrustError::NoMatchingSignatures {
-        image: image.to_string(),
-        reasons,
-    };
     let top = repo
         .resolve(reference)
         .await?
@@ -115,14 +119,73 @@ pub async fn verify<R: SignatureRepo>(
             what: image.to_string(),
             detail: "no such image in the registry".to_string(),
         })?;
-    let tag = tag_scheme::signature_tag(&top.digest);
-    let Some(sig_manifest) = repo.resolve(&tag).await? else {
-        return Err(refused(vec![format!("no signatures found (no {tag} tag)")]));
-    };
-    let bytes = repo.manifest(&sig_manifest).await?;
-    let layers = tag_scheme::signature_descriptors(&bytes, &format!("{image} {tag}"))?;
     let mut verified = Vec::new();
     let mut reasons = Vec::new();
+    let tag = tag_scheme::signature_tag(&top.digest);
+    let had_tag = match repo.resolve(&tag).await? {
+        Some(sig_manifest) => {
+            let bytes = repo.manifest(&sig_manifest).await?;
+            let layers = tag_scheme::signature_descriptors(&bytes, &format!("{image} {tag}"))?;
+            if !layers
+                .iter()
+                .any(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE)
+            {
+                reasons.push(format!("{tag} holds no signature layers"));
+            }
+            check_layers(
+                repo,
+                layers,
+                key,
+                &top.digest,
+                annotations,
+                &mut verified,
+                &mut reasons,
+            )
+            .await;
+            true
+        }
+        None => false,
+    };
+    let referrers = bundle_repo::find(repo, &top, image).await?;
+    let had_bundles = !referrers.is_empty();
+    check_bundles(
+        repo,
+        referrers,
+        key,
+        &top.digest,
+        annotations,
+        &mut verified,
+        &mut reasons,
+    )
+    .await;
+    if verified.is_empty() {
+        if !had_tag && !had_bundles {
+            reasons.push(format!(
+                "no signatures found (no {tag} tag, no sigstore bundle referrers)"
+            ));
+        }
+        return Err(TrustError::NoMatchingSignatures {
+            image: image.to_string(),
+            reasons,
+        });
+    }
+    Ok(Verification {
+        digest: top.digest,
+        verified,
+    })
+}
+
+/// Checks the `.sig` manifest's signature layers, adding each to `verified` or its
+/// reason to `reasons`.
+async fn check_layers<R: SignatureRepo>(
+    repo: &R,
+    layers: Vec<Descriptor>,
+    key: &PublicKey,
+    expected: &Digest,
+    annotations: &BTreeMap<String, String>,
+    verified: &mut Vec<Verified>,
+    reasons: &mut Vec<String>,
+) {
     // Payloads are small and independent: fetch several at once (an image may carry many
     // signatures), keeping the manifest's order for the output.
     let fetched: Vec<_> = futures::stream::iter(
@@ -145,23 +208,54 @@ pub async fn verify<R: SignatureRepo>(
                 continue;
             }
         };
-        match check_layer(&layer, &payload, key, &top.digest, annotations) {
+        match check_layer(&layer, &payload, key, expected, annotations) {
             Ok(parsed) => verified.push(Verified {
                 layer,
                 payload,
                 parsed,
+                bundle: false,
             }),
             Err(why) => reasons.push(why),
         }
     }
-    if verified.is_empty() {
-        if reasons.is_empty() {
-            reasons.push(format!("{tag} holds no signature layers"));
+}
+
+/// Checks each bundle referrer, adding it to `verified` or its reason to `reasons`.
+async fn check_bundles<R: SignatureRepo>(
+    repo: &R,
+    referrers: Vec<Descriptor>,
+    key: &PublicKey,
+    expected: &Digest,
+    annotations: &BTreeMap<String, String>,
+    verified: &mut Vec<Verified>,
+    reasons: &mut Vec<String>,
+) {
+    let fetched: Vec<_> = futures::stream::iter(referrers)
+        .map(|d| async move {
+            let bundle = bundle_repo::bundle_of(repo, &d, expected).await;
+            (d, bundle)
+        })
+        .buffered(PARALLEL_FETCHES)
+        .collect()
+        .await;
+    for (d, bundle) in fetched {
+        let checked = bundle.and_then(|b| {
+            check_bundle(
+                &format!("bundle referrer {}", d.digest),
+                &b,
+                key,
+                expected,
+                annotations,
+            )
+        });
+        match checked {
+            Ok(c) => verified.push(Verified {
+                layer: d,
+                payload: c.statement,
+                parsed: c.claims,
+                bundle: true,
+            }),
+            Err(why) => reasons.push(why),
         }
-        return Err(refused(reasons));
     }
-    Ok(Verification {
-        digest: top.digest,
-        verified,
-    })
 }
