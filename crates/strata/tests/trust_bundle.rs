@@ -216,9 +216,9 @@ fn sign_bundle(env: &Env, k: &Path, image: &str) -> String {
 
 /// The whole story on one registry.
 fn bundles_on(env: &Env, host: &str, debian: bool) {
-    let names = ["a", "b", "c", "d", "e"];
+    let names = ["a", "b", "c", "d", "e", "f"];
     let digests = push_images(env, host, &names);
-    let [da, db, dc, dd, de] = [0, 1, 2, 3, 4].map(|i| digests[i].clone());
+    let [da, db, dc, dd, de, df] = [0, 1, 2, 3, 4, 5].map(|i| digests[i].clone());
     let image = |d: &str| format!("{host}/app@{d}");
     let p = keygen(env, "p");
     let q = keygen(env, "q");
@@ -280,6 +280,20 @@ fn bundles_on(env: &Env, host: &str, debian: bool) {
     let e = node_verifies(env, &good, &key(&wrong, "pub"), &da).unwrap_err();
     assert!(e.contains("no key for hint"), "{e}");
 
+    // strata verifies a bundle sigstore-js built (no tlogEntries field, keyid = the hint),
+    // and not with another key.
+    let (node_bundle, node_pub) = node_signs(env, &format!("{host}/app"), &df);
+    attach(host, &df, node_bundle);
+    let (out, _) = ok_pw(env, "", &["verify", "--key", &node_pub, &image(&df)]);
+    let claims: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(claims[0]["critical"]["type"], SIGN_PREDICATE, "{out}");
+    assert_eq!(claims[0]["critical"]["image"]["docker-manifest-digest"], df);
+    let err = refused(env, &key(&p, "pub"), &image(&df));
+    assert!(
+        err.contains("invalid signature of the DSSE envelope"),
+        "{err}"
+    );
+
     // Tampering, each on its own image, each refused with its reason.
     attach(host, &db, good.clone());
     let err = refused(env, &key(&p, "pub"), &image(&db));
@@ -317,15 +331,7 @@ fn bundles_on(env: &Env, host: &str, debian: bool) {
 /// Runs `@sigstore/verify` (tests/data/sigstore_verify.js) on `bundle` with the public key
 /// file `pubkey` for `digest`: Ok(stdout) when it verifies, Err(stderr) when it refuses.
 fn node_verifies(env: &Env, bundle: &[u8], pubkey: &str, digest: &str) -> Result<String, String> {
-    let node = harness::require("node");
-    assert!(
-        Path::new(NODE_PEERS)
-            .join("@sigstore/verify/package.json")
-            .exists(),
-        "@sigstore/verify is missing from {NODE_PEERS}: run scripts/install-peers.sh \
-         (npm install --prefix /var/cache/strata-peers/node @sigstore/verify@2.1.1 \
-         @sigstore/bundle@3.1.0 @sigstore/core@2.0.0)"
-    );
+    let node = require_node_peers();
     let file = env.path(&format!("bundle-{}.json", sha_hex(bundle)));
     std::fs::write(&file, bundle).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigstore_verify.js");
@@ -350,6 +356,47 @@ fn node_verifies(env: &Env, bundle: &[u8], pubkey: &str, digest: &str) -> Result
             out.status
         ),
     }
+}
+
+/// A bundle for `repository`@`digest` made by sigstore-js (tests/data/sigstore_sign.js)
+/// with a key of its own: (bundle JSON, public key file).
+fn node_signs(env: &Env, repository: &str, digest: &str) -> (Vec<u8>, String) {
+    let node = require_node_peers();
+    let bundle = env.path("node-bundle.json");
+    let pubkey = env.path("node.pub");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigstore_sign.js");
+    let out = Command::new(node)
+        .arg(script)
+        .arg(repository)
+        .arg(digest)
+        .arg(&bundle)
+        .arg(&pubkey)
+        .env("NODE_PATH", NODE_PEERS)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sigstore_sign.js: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        std::fs::read(&bundle).unwrap(),
+        pubkey.to_str().unwrap().to_string(),
+    )
+}
+
+/// node, with the npm packages in place; panics with the install command when missing.
+fn require_node_peers() -> PathBuf {
+    let node = harness::require("node");
+    assert!(
+        Path::new(NODE_PEERS)
+            .join("@sigstore/verify/package.json")
+            .exists(),
+        "@sigstore/verify is missing from {NODE_PEERS}: run scripts/install-peers.sh \
+         (npm install --prefix /var/cache/strata-peers/node @sigstore/verify@2.1.1 \
+         @sigstore/bundle@3.1.0 @sigstore/core@2.0.0 @sigstore/protobuf-specs@0.4.3)"
+    );
+    node
 }
 
 fn sha_hex(b: &[u8]) -> String {
