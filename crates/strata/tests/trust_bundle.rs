@@ -205,13 +205,13 @@ fn refused(env: &Env, pubkey: &str, image: &str) -> String {
     err
 }
 
-fn sign_bundle(env: &Env, k: &Path, image: &str) -> String {
-    ok_pw(
-        env,
-        "pw",
-        &["sign", "--key", &key(k, "key"), "--bundle", image],
-    )
-    .1
+/// `strata sign --bundle` with `extra` flags; its stderr.
+fn sign_bundle(env: &Env, k: &Path, image: &str, extra: &[&str]) -> String {
+    let k = key(k, "key");
+    let mut args = vec!["sign", "--key", &k, "--bundle"];
+    args.extend(extra);
+    args.push(image);
+    ok_pw(env, "pw", &args).1
 }
 
 /// The whole story on one registry.
@@ -224,7 +224,8 @@ fn bundles_on(env: &Env, host: &str, debian: bool) {
     let q = keygen(env, "q");
     let wrong = keygen(env, "wrong");
 
-    let err = sign_bundle(env, &p, &image(&da));
+    let prod = ["-a", "env=prod"];
+    let err = sign_bundle(env, &p, &image(&da), &prod);
     assert!(err.contains("Pushing sigstore bundle"), "{err}");
     let listed = listed_bundles(host, &da, debian);
     assert_eq!(listed.len(), 1, "{listed:?}");
@@ -239,13 +240,33 @@ fn bundles_on(env: &Env, host: &str, debian: bool) {
     assert_eq!(claims.as_array().unwrap().len(), 1, "{out}");
     assert_eq!(claims[0]["critical"]["type"], SIGN_PREDICATE);
     assert_eq!(claims[0]["critical"]["image"]["docker-manifest-digest"], da);
+    assert_eq!(
+        claims[0]["optional"]["env"], "prod",
+        "-a goes into the subject: {out}"
+    );
+    let pubp = key(&p, "pub");
+    ok_pw(
+        env,
+        "",
+        &["verify", "--key", &pubp, "-a", "env=prod", &image(&da)],
+    );
+    let (code, _, err) = run_pw(
+        env,
+        "",
+        &["verify", "--key", &pubp, "-a", "env=dev", &image(&da)],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("missing or different annotation env=dev"),
+        "{err}"
+    );
 
     // Signing again changes nothing (deterministic ECDSA: the same bundle); another key
     // adds a second referrer and keeps the first (read-modify-write of the index).
-    let err = sign_bundle(env, &p, &image(&da));
+    let err = sign_bundle(env, &p, &image(&da), &prod);
     assert!(err.contains("already present"), "{err}");
     assert_eq!(listed_bundles(host, &da, debian).len(), 1);
-    sign_bundle(env, &q, &image(&da));
+    sign_bundle(env, &q, &image(&da), &[]);
     let listed = listed_bundles(host, &da, debian);
     assert_eq!(listed.len(), 2, "{listed:?}");
     assert!(
@@ -318,6 +339,8 @@ fn bundles_on(env: &Env, host: &str, debian: bool) {
     let err = refused(env, &key(&p, "pub"), &image(&de));
     assert!(err.contains("no signatures found"), "{err}");
 
+    recursive(env, host, debian, &p);
+
     // Either form verifies the image: a good `.sig` signature next to the bad bundle.
     ok_pw(env, "pw", &["sign", "--key", &key(&p, "key"), &image(&db)]);
     let (out, _) = ok_pw(env, "", &["verify", "--key", &key(&p, "pub"), &image(&db)]);
@@ -326,6 +349,41 @@ fn bundles_on(env: &Env, host: &str, debian: bool) {
         claims[0]["critical"]["type"], "cosign container image signature",
         "{out}"
     );
+}
+
+/// `sign --bundle --recursive` of an index signs the index and each of its manifests.
+fn recursive(env: &Env, host: &str, debian: bool, k: &Path) {
+    let dir = env.path("multi-layout");
+    let mut layout = Layout::create(&dir);
+    let amd = TestImage::new("amd64", &[&[("m.txt", b"amd")]]);
+    let arm = TestImage::new("arm64", &[&[("m.txt", b"arm")]]);
+    layout.image(&amd);
+    layout.image(&arm);
+    let (index, d) = layout.index(&[(&amd, "amd64"), (&arm, "arm64")]);
+    layout.tag(d, "multi");
+    env.ok(&[
+        "copy",
+        "--quiet",
+        "--all",
+        &format!("oci:{}:multi", dir.display()),
+        &format!("docker://{host}/app:multi"),
+    ]);
+    let top = harness::images::sha256(&index);
+    sign_bundle(env, k, &format!("{host}/app:multi"), &["--recursive"]);
+    for d in [top, amd.digest(), arm.digest()] {
+        assert_eq!(listed_bundles(host, &d, debian).len(), 1, "{d}");
+        let (out, _) = ok_pw(
+            env,
+            "",
+            &[
+                "verify",
+                "--key",
+                &key(k, "pub"),
+                &format!("{host}/app@{d}"),
+            ],
+        );
+        assert!(out.contains(&d), "{out}");
+    }
 }
 
 /// Runs `@sigstore/verify` (tests/data/sigstore_verify.js) on `bundle` with the public key
