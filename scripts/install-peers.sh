@@ -2,7 +2,8 @@
 # Installs the peer tools strata's tests check interoperability against (Docker Engine,
 # docker-registry, skopeo, umoci) and what the container tests run on (runc, a static busybox for test images,
 # tini for --init, QEMU user emulation for foreign platforms) from Debian's packages, and the S3 server the registry's object-storage
-# tests run against (s3s-fs, from crates.io into ~/.cargo/bin), when they are missing.
+# tests run against (s3s-fs, from crates.io into ~/.cargo/bin), and sigstore-js's bundle verifier
+# (@sigstore/verify, from npm into /var/cache/strata-peers/node, node and npm from Debian), when they are missing.
 # Then, once per machine, what a user does to build and run foreign platforms: mount
 # binfmt_misc and enable QEMU's arm64 and arm handlers (scripts/enable-emulation.sh), and
 # Debian's static busybox for arm64, the test's foreign base image (scripts/foreign-busybox.sh).
