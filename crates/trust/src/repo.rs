@@ -52,8 +52,9 @@ pub trait SignatureRepo: Send + Sync {
     /// reached through its `subject`). Its blobs are stored first.
     ///
     /// The default stores the bytes as a blob, which is what an untagged manifest is in an
-    /// OCI layout (it stays reachable from the referrers tag schema's index); a registry
-    /// overrides it with `PUT /v2/<name>/manifests/<digest>`.
+    /// OCI layout (it stays reachable from the referrers tag schema's index). It fits only
+    /// where [`manifest`](Self::manifest) reads manifests from the blob store, as a layout
+    /// does; a registry overrides it with `PUT /v2/<name>/manifests/<digest>`.
     fn put_manifest_untagged(
         &self,
         d: &Descriptor,
