@@ -126,38 +126,23 @@ pub async fn verify<R: SignatureRepo>(
         Some(sig_manifest) => {
             let bytes = repo.manifest(&sig_manifest).await?;
             let layers = tag_scheme::signature_descriptors(&bytes, &format!("{image} {tag}"))?;
-            if !layers
-                .iter()
-                .any(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE)
-            {
+            let layers: Vec<Descriptor> = layers
+                .into_iter()
+                .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE)
+                .collect();
+            if layers.is_empty() {
                 reasons.push(format!("{tag} holds no signature layers"));
             }
-            check_layers(
-                repo,
-                layers,
-                key,
-                &top.digest,
-                annotations,
-                &mut verified,
-                &mut reasons,
-            )
-            .await;
+            let check = |l| check_sig_layer(repo, l, key, &top.digest, annotations);
+            check_each(layers, check, &mut verified, &mut reasons).await;
             true
         }
         None => false,
     };
     let referrers = bundle_repo::find(repo, &top, image).await?;
     let had_bundles = !referrers.is_empty();
-    check_bundles(
-        repo,
-        referrers,
-        key,
-        &top.digest,
-        annotations,
-        &mut verified,
-        &mut reasons,
-    )
-    .await;
+    let check = |d| check_bundle_referrer(repo, d, key, &top.digest, annotations);
+    check_each(referrers, check, &mut verified, &mut reasons).await;
     if verified.is_empty() {
         if !had_tag && !had_bundles {
             reasons.push(format!(
@@ -175,87 +160,67 @@ pub async fn verify<R: SignatureRepo>(
     })
 }
 
-/// Checks the `.sig` manifest's signature layers, adding each to `verified` or its
-/// reason to `reasons`.
-async fn check_layers<R: SignatureRepo>(
-    repo: &R,
-    layers: Vec<Descriptor>,
-    key: &PublicKey,
-    expected: &Digest,
-    annotations: &BTreeMap<String, String>,
+/// Runs `check` on each of `items`, several at once (signatures are small and
+/// independent, and an image may carry many), adding each outcome to `verified` or
+/// `reasons` in the items' order.
+async fn check_each<F, Fut>(
+    items: Vec<Descriptor>,
+    check: F,
     verified: &mut Vec<Verified>,
     reasons: &mut Vec<String>,
-) {
-    // Payloads are small and independent: fetch several at once (an image may carry many
-    // signatures), keeping the manifest's order for the output.
-    let fetched: Vec<_> = futures::stream::iter(
-        layers
-            .into_iter()
-            .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE),
-    )
-    .map(|layer| async move {
-        let payload = repo.blob(&layer).await;
-        (layer, payload)
-    })
-    .buffered(PARALLEL_FETCHES)
-    .collect()
-    .await;
-    for (layer, payload) in fetched {
-        let payload = match payload {
-            Ok(p) => p,
-            Err(e) => {
-                reasons.push(format!("layer {}: {e}", layer.digest));
-                continue;
-            }
-        };
-        match check_layer(&layer, &payload, key, expected, annotations) {
-            Ok(parsed) => verified.push(Verified {
-                layer,
-                payload,
-                parsed,
-                bundle: false,
-            }),
+) where
+    F: Fn(Descriptor) -> Fut,
+    Fut: std::future::Future<Output = Result<Verified, String>>,
+{
+    let outcomes: Vec<_> = futures::stream::iter(items)
+        .map(check)
+        .buffered(PARALLEL_FETCHES)
+        .collect()
+        .await;
+    for o in outcomes {
+        match o {
+            Ok(v) => verified.push(v),
             Err(why) => reasons.push(why),
         }
     }
 }
 
-/// Checks each bundle referrer, adding it to `verified` or its reason to `reasons`.
-async fn check_bundles<R: SignatureRepo>(
+/// Fetches and checks one `.sig` signature layer.
+async fn check_sig_layer<R: SignatureRepo>(
     repo: &R,
-    referrers: Vec<Descriptor>,
+    layer: Descriptor,
     key: &PublicKey,
     expected: &Digest,
     annotations: &BTreeMap<String, String>,
-    verified: &mut Vec<Verified>,
-    reasons: &mut Vec<String>,
-) {
-    let fetched: Vec<_> = futures::stream::iter(referrers)
-        .map(|d| async move {
-            let bundle = bundle_repo::bundle_of(repo, &d, expected).await;
-            (d, bundle)
-        })
-        .buffered(PARALLEL_FETCHES)
-        .collect()
-        .await;
-    for (d, bundle) in fetched {
-        let checked = bundle.and_then(|b| {
-            check_bundle(
-                &format!("bundle referrer {}", d.digest),
-                &b,
-                key,
-                expected,
-                annotations,
-            )
-        });
-        match checked {
-            Ok(c) => verified.push(Verified {
-                layer: d,
-                payload: c.statement,
-                parsed: c.claims,
-                bundle: true,
-            }),
-            Err(why) => reasons.push(why),
-        }
-    }
+) -> Result<Verified, String> {
+    let payload = repo
+        .blob(&layer)
+        .await
+        .map_err(|e| format!("layer {}: {e}", layer.digest))?;
+    let parsed = check_layer(&layer, &payload, key, expected, annotations)?;
+    Ok(Verified {
+        layer,
+        payload,
+        parsed,
+        bundle: false,
+    })
+}
+
+/// Fetches and checks one bundle referrer.
+async fn check_bundle_referrer<R: SignatureRepo>(
+    repo: &R,
+    referrer: Descriptor,
+    key: &PublicKey,
+    expected: &Digest,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Verified, String> {
+    let bundle = bundle_repo::bundle_of(repo, &referrer, expected).await?;
+    let what = format!("bundle referrer {}", referrer.digest);
+    let checked = check_bundle(&what, &bundle, key, expected, annotations)?;
+    Ok(Verified {
+        layer: referrer,
+        payload: checked.statement,
+        parsed: checked.claims,
+        bundle: true,
+    })
 }
