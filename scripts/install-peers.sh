@@ -2,7 +2,8 @@
 # Installs the peer tools strata's tests check interoperability against (Docker Engine,
 # docker-registry, skopeo, umoci) and what the container tests run on (runc, a static busybox for test images,
 # tini for --init, QEMU user emulation for foreign platforms) from Debian's packages, and the S3 server the registry's object-storage
-# tests run against (s3s-fs, from crates.io into ~/.cargo/bin), when they are missing.
+# tests run against (s3s-fs, from crates.io into ~/.cargo/bin), and sigstore-js's bundle verifier
+# (@sigstore/verify, from npm into /var/cache/strata-peers/node, node and npm from Debian), when they are missing.
 # Then, once per machine, what a user does to build and run foreign platforms: mount
 # binfmt_misc and enable QEMU's arm64 and arm handlers (scripts/enable-emulation.sh), and
 # Debian's static busybox for arm64, the test's foreign base image (scripts/foreign-busybox.sh).
@@ -19,8 +20,20 @@ if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "$cargo_bin/s3s-fs" ]; then
   [ -x "$cargo_bin/s3s-fs" ] || { echo "error: s3s-fs is still missing from $cargo_bin after cargo install" >&2; exit 1; }
 fi
 
+# @sigstore/verify (sigstore-js's verifier) for the bundle interop test (tests/trust_bundle.rs),
+# pinned to versions whose engines include Debian 12's node 18.19 (verify 3+ needs node 20).
+NODE_PEERS=/var/cache/strata-peers/node
+SIGSTORE_NPM=(@sigstore/verify@2.1.1 @sigstore/bundle@3.1.0 @sigstore/core@2.0.0 @sigstore/protobuf-specs@0.4.3)
+install_node_peers() {
+  if ! grep -qs '"version": "2.1.1"' "$NODE_PEERS/node_modules/@sigstore/verify/package.json"; then
+    echo "installing ${SIGSTORE_NPM[*]} into $NODE_PEERS" >&2
+    $sudo mkdir -p "$NODE_PEERS"
+    $sudo npm install --prefix "$NODE_PEERS" --save-exact --no-audit --no-fund "${SIGSTORE_NPM[@]}" >/dev/null
+  fi
+}
+
 # command:package
-want=(dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support buildah:buildah man:man-db)
+want=(node:nodejs npm:npm dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support buildah:buildah man:man-db)
 missing=()
 for entry in "${want[@]}"; do
   command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
@@ -29,6 +42,7 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 here="$(dirname "$0")"
 if [ ${#missing[@]} -eq 0 ]; then
+  install_node_peers
   $sudo "$here/enable-emulation.sh"
   "$here/foreign-busybox.sh"
   exit 0
@@ -39,5 +53,6 @@ DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recomme
 for entry in "${want[@]}"; do
   command -v "${entry%%:*}" >/dev/null 2>&1 || { echo "error: ${entry%%:*} is still missing after apt-get install ${entry#*:}" >&2; exit 1; }
 done
+install_node_peers
 $sudo "$here/enable-emulation.sh"
 "$here/foreign-busybox.sh"

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use oci::Digest;
+use oci::Descriptor;
 
 use crate::policy::{KeyMatch, Policy, Requirement};
 use crate::repo::SignatureRepo;
@@ -21,14 +21,14 @@ pub struct Admission {
     pub verified_by: Vec<String>,
 }
 
-/// Checks the image `reference`, whose manifest (or index) in `repo` is `digest`, against
+/// Checks the image `reference`, whose manifest (or index) in `repo` is `top`, against
 /// `policy`. Refusals are [`TrustError::Refused`], naming the rule and the reason; a
 /// registry that cannot be read is its own error.
 pub async fn admit<R: SignatureRepo>(
     policy: &Policy,
     reference: &oci::Reference,
     repo: &R,
-    digest: &Digest,
+    top: &Descriptor,
 ) -> Result<Admission, TrustError> {
     let rule = policy.rule_for(reference);
     let image = reference.to_string();
@@ -49,9 +49,7 @@ pub async fn admit<R: SignatureRepo>(
             Requirement::SignedBy { keys, key_match } => {
                 let mut failures = Vec::new();
                 for k in keys {
-                    match verify::verify_digest(repo, &image, digest, &k.key, &BTreeMap::new())
-                        .await
-                    {
+                    match verify::verify_digest(repo, &image, top, &k.key, &BTreeMap::new()).await {
                         Ok(_) => {
                             verified_by.push(k.name.clone());
                             if *key_match == KeyMatch::Any {

@@ -56,4 +56,26 @@ impl SignatureRepo for AnyRepo {
             AnyRepo::Layout(r) => r.put_manifest(d, bytes, tag).await,
         }
     }
+
+    async fn put_manifest_untagged(
+        &self,
+        d: &Descriptor,
+        bytes: Vec<u8>,
+    ) -> Result<(), TrustError> {
+        match self {
+            AnyRepo::Registry(r) => r.put_manifest_untagged(d, bytes).await,
+            AnyRepo::Layout(r) => r.put_manifest_untagged(d, bytes).await,
+        }
+    }
+
+    async fn referrers(
+        &self,
+        subject: &Descriptor,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<Vec<Descriptor>>, TrustError> {
+        match self {
+            AnyRepo::Registry(r) => r.referrers(subject, artifact_type).await,
+            AnyRepo::Layout(r) => r.referrers(subject, artifact_type).await,
+        }
+    }
 }

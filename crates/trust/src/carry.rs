@@ -1,13 +1,18 @@
-//! Signatures follow copies: after an image is copied, its signature manifests are copied
-//! from the source repository to the destination, so the image verifies there too.
+//! Signatures follow copies: after an image is copied, its signature manifests and its
+//! sigstore bundles are copied from the source repository to the destination, so the image
+//! verifies there too.
 //!
 //! A signature manifest the destination lacks is copied byte for byte (its digest stays the
 //! same). One the destination already has in another form (other signatures of the same
-//! image, made there) is merged: the source's signatures are appended, none is lost.
+//! image, made there) is merged: the source's signatures are appended, none is lost. A
+//! bundle is attached at the destination as signing attaches one (a referrer, plus the
+//! `sha256-<hex>` index where the destination lists no referrers); one whose bytes do not
+//! match its digest at the source is left behind.
 
-use oci::{Descriptor, Digest, Manifest};
+use oci::{Descriptor, Manifest};
 
 use crate::TrustError;
+use crate::bundle_repo::{self, Attached};
 use crate::repo::SignatureRepo;
 use crate::tag_scheme::{self, SignatureLayer};
 
@@ -18,17 +23,30 @@ pub struct Carried {
     pub written: usize,
     /// Signature manifests the destination already had, identical.
     pub present: usize,
+    /// Bundles attached at the destination.
+    pub bundles: usize,
 }
 
-/// Copies the signatures of each manifest digest in `digests` from `src` to `dst`. A digest
+/// Copies the signatures of each manifest in `subjects` from `src` to `dst`. A manifest
 /// without signatures at the source is skipped.
 pub async fn carry<S: SignatureRepo, D: SignatureRepo>(
     src: &S,
     dst: &D,
-    digests: &[Digest],
+    subjects: &[Descriptor],
 ) -> Result<Carried, TrustError> {
     let mut out = Carried::default();
-    for digest in digests {
+    for subject in subjects {
+        let what = subject.digest.to_string();
+        for referrer in bundle_repo::find(src, subject, &what).await? {
+            // Only a bundle that checks out at the source is carried.
+            if let Ok(bundle) = bundle_repo::bundle_of(src, &referrer, &subject.digest).await {
+                let attached = bundle_repo::attach(dst, subject, bundle).await?;
+                if attached_anything(&attached) {
+                    out.bundles += 1;
+                }
+            }
+        }
+        let digest = &subject.digest;
         let tag = tag_scheme::signature_tag(digest);
         let Some(sd) = src.resolve(&tag).await? else {
             continue;
@@ -123,4 +141,11 @@ async fn fetch_checked<S: SignatureRepo>(src: &S, d: &Descriptor) -> Result<Vec<
         });
     }
     Ok(blob)
+}
+
+/// Whether attaching wrote anything (a new referrer, or a new entry in the index).
+fn attached_anything(a: &Attached) -> bool {
+    match a {
+        Attached::Referrers { added, .. } | Attached::TagSchema { added, .. } => *added,
+    }
 }

@@ -311,6 +311,14 @@ impl PublicKey {
             .expect("a P-256 key always encodes")
     }
 
+    /// The SPKI DER bytes (what a bundle's key hint is a hash of).
+    pub fn to_der(&self) -> Vec<u8> {
+        self.0
+            .to_public_key_der()
+            .expect("a P-256 key always encodes")
+            .into_vec()
+    }
+
     /// Whether `signature` (ASN.1 DER, as cosign writes it) is this key's signature of
     /// `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {

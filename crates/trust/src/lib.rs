@@ -11,20 +11,29 @@
 //!   [`layout_repo`]: an OCI image layout directory; [`any_repo`]: either, chosen at run
 //!   time.
 //! - [`sign`] and [`verify`]: the two operations, over a [`repo::SignatureRepo`].
+//! - [`dsse`], [`statement`], [`bundle`]: the sigstore bundle form (v0.3): an in-toto
+//!   statement in a DSSE envelope, key-based (no certificate, no transparency log), and
+//!   the decision whether one verifies; [`referrer`]: how a bundle is attached to the
+//!   image (referrers API, or the `sha256-<hex>` tag schema where a registry lacks it).
 //! - [`policy`]: the trust policy file (containers-policy.json's shape) and its rules;
 //!   [`admit`] applies it to an image.
 //! - [`carry`]: signatures following an image copied to another repository.
 
 pub mod admit;
 pub mod any_repo;
+pub mod bundle;
+pub mod bundle_repo;
 pub mod carry;
+pub mod dsse;
 mod error;
 pub mod keys;
 pub mod layout_repo;
 pub mod payload;
 pub mod policy;
+pub mod referrer;
 pub mod repo;
 pub mod sign;
+pub mod statement;
 pub mod tag_scheme;
 pub mod verify;
 

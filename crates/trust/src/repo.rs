@@ -1,7 +1,8 @@
 //! Where signatures are read from and written to.
 //!
 //! [`SignatureRepo`] is the small surface sign and verify need: resolve an image, read a
-//! manifest or blob, find a tag, write blobs and a tagged manifest. [`RegistryRepo`]
+//! manifest or blob, find a tag, write blobs and a tagged manifest, and, for bundles,
+//! write an untagged manifest and list an image's referrers. [`RegistryRepo`]
 //! implements it on a registry repository through transport's public client; an OCI layout
 //! can implement it the same way.
 
@@ -47,6 +48,36 @@ pub trait SignatureRepo: Send + Sync {
         bytes: Vec<u8>,
         tag: &str,
     ) -> impl Future<Output = Result<(), TrustError>> + Send;
+    /// Stores a manifest by its digest only, without a tag (a bundle's referrer manifest,
+    /// reached through its `subject`). Its blobs are stored first.
+    ///
+    /// The default stores the bytes as a blob, which is what an untagged manifest is in an
+    /// OCI layout (it stays reachable from the referrers tag schema's index). It fits only
+    /// where [`manifest`](Self::manifest) reads manifests from the blob store, as a layout
+    /// does; a registry overrides it with `PUT /v2/<name>/manifests/<digest>`.
+    fn put_manifest_untagged(
+        &self,
+        d: &Descriptor,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = Result<(), TrustError>> + Send {
+        self.put_blob(d, bytes)
+    }
+    /// The descriptors of the manifests whose `subject` is `subject` (the OCI referrers
+    /// API), only those of `artifact_type` when given, each with its `artifactType` and
+    /// annotations. `None` when this repository cannot list referrers: then sign and
+    /// verify use the referrers tag schema (an index tagged `sha256-<hex>`), read and
+    /// written through [`resolve`](Self::resolve), [`manifest`](Self::manifest) and
+    /// [`put_manifest`](Self::put_manifest).
+    ///
+    /// The default is `None`, right for an OCI layout, which has no such listing.
+    fn referrers(
+        &self,
+        subject: &Descriptor,
+        artifact_type: Option<&str>,
+    ) -> impl Future<Output = Result<Option<Vec<Descriptor>>, TrustError>> + Send {
+        let _ = (subject, artifact_type);
+        async { Ok(None) }
+    }
 }
 
 /// A repository in a registry.
@@ -127,6 +158,28 @@ impl SignatureRepo for RegistryRepo {
         let dest = RegistryDestination::new(self.client.clone(), self.repo.clone());
         dest.put_manifest(d, Bytes::from(bytes), Some(tag)).await?;
         Ok(())
+    }
+
+    async fn put_manifest_untagged(
+        &self,
+        d: &Descriptor,
+        bytes: Vec<u8>,
+    ) -> Result<(), TrustError> {
+        let dest = RegistryDestination::new(self.client.clone(), self.repo.clone());
+        dest.put_manifest(d, Bytes::from(bytes), None).await?;
+        Ok(())
+    }
+
+    async fn referrers(
+        &self,
+        subject: &Descriptor,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<Vec<Descriptor>>, TrustError> {
+        let index = self
+            .client
+            .referrers(&self.repo, &subject.digest, artifact_type)
+            .await?;
+        Ok(index.map(|i| i.manifests))
     }
 }
 

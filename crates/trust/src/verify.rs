@@ -1,5 +1,6 @@
-//! `verify`: the image's signature manifest is fetched and each signature layer checked;
-//! the image verifies when at least one layer passes every check.
+//! `verify`: the image's signature manifest is fetched and each signature layer checked,
+//! and so is each sigstore bundle attached to it; the image verifies when at least one
+//! signature of either form passes every check (bundles: [`crate::bundle::check_bundle`]).
 //!
 //! A layer passes when its payload hashes to the layer digest, the annotation's signature
 //! is the key's signature of those exact bytes, the payload is a cosign simple-signing
@@ -12,6 +13,8 @@ use base64::Engine as _;
 use futures::StreamExt as _;
 use oci::{Descriptor, Digest};
 
+use crate::bundle::check_bundle;
+use crate::bundle_repo;
 use crate::payload::SimpleSigning;
 use crate::repo::SignatureRepo;
 use crate::tag_scheme::{self, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
@@ -23,12 +26,15 @@ const PARALLEL_FETCHES: usize = 8;
 /// A signature that passed every check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verified {
-    /// The signature layer's descriptor.
+    /// The signature layer's descriptor, or for a bundle the referrer manifest's.
     pub layer: Descriptor,
-    /// The payload's exact bytes.
+    /// The signed payload's exact bytes (for a bundle, the in-toto statement).
     pub payload: Vec<u8>,
-    /// The payload, parsed.
+    /// The claims: the simple-signing payload, or a bundle's statement in that shape with
+    /// the predicate type as `type`.
     pub parsed: SimpleSigning,
+    /// Whether it is a sigstore bundle rather than a `.sig` layer.
+    pub bundle: bool,
 }
 
 /// The outcome of verifying an image.
@@ -94,7 +100,9 @@ pub fn check_layer(
     Ok(parsed)
 }
 
-/// Verifies the image `reference` (a tag or digest) in `repo` with `key`. `image` names it
+/// Verifies the image `reference` (a tag or digest) in `repo` with `key`: its `.sig`
+/// signatures and its sigstore bundles (referrers, or the `sha256-<hex>` index where the
+/// repository lacks the API); it verifies when any of either form does. `image` names it
 /// in errors. Fails with [`TrustError::NoMatchingSignatures`] and one reason per signature
 /// when none verifies.
 pub async fn verify<R: SignatureRepo>(
@@ -111,69 +119,120 @@ pub async fn verify<R: SignatureRepo>(
             what: image.to_string(),
             detail: "no such image in the registry".to_string(),
         })?;
-    verify_digest(repo, image, &top.digest, key, annotations).await
+    verify_digest(repo, image, &top, key, annotations).await
 }
 
-/// Verifies the manifest `digest` in `repo` with `key`, as [`verify`] does once it has
-/// resolved the image (a caller that already holds the digest checks exactly that one).
+/// Verifies the manifest `top` in `repo` with `key`, as [`verify`] does once it has
+/// resolved the image (a caller that already holds the descriptor checks exactly that one).
 pub async fn verify_digest<R: SignatureRepo>(
     repo: &R,
     image: &str,
-    digest: &Digest,
+    top: &Descriptor,
     key: &PublicKey,
     annotations: &BTreeMap<String, String>,
 ) -> Result<Verification, TrustError> {
-    let refused = |reasons: Vec<String>| TrustError::NoMatchingSignatures {
-        image: image.to_string(),
-        reasons,
-    };
-    let tag = tag_scheme::signature_tag(digest);
-    let Some(sig_manifest) = repo.resolve(&tag).await? else {
-        return Err(refused(vec![format!("no signatures found (no {tag} tag)")]));
-    };
-    let bytes = repo.manifest(&sig_manifest).await?;
-    let layers = tag_scheme::signature_descriptors(&bytes, &format!("{image} {tag}"))?;
     let mut verified = Vec::new();
     let mut reasons = Vec::new();
-    // Payloads are small and independent: fetch several at once (an image may carry many
-    // signatures), keeping the manifest's order for the output.
-    let fetched: Vec<_> = futures::stream::iter(
-        layers
-            .into_iter()
-            .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE),
-    )
-    .map(|layer| async move {
-        let payload = repo.blob(&layer).await;
-        (layer, payload)
-    })
-    .buffered(PARALLEL_FETCHES)
-    .collect()
-    .await;
-    for (layer, payload) in fetched {
-        let payload = match payload {
-            Ok(p) => p,
-            Err(e) => {
-                reasons.push(format!("layer {}: {e}", layer.digest));
-                continue;
+    let tag = tag_scheme::signature_tag(&top.digest);
+    let had_tag = match repo.resolve(&tag).await? {
+        Some(sig_manifest) => {
+            let bytes = repo.manifest(&sig_manifest).await?;
+            let layers = tag_scheme::signature_descriptors(&bytes, &format!("{image} {tag}"))?;
+            let layers: Vec<Descriptor> = layers
+                .into_iter()
+                .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE)
+                .collect();
+            if layers.is_empty() {
+                reasons.push(format!("{tag} holds no signature layers"));
             }
-        };
-        match check_layer(&layer, &payload, key, digest, annotations) {
-            Ok(parsed) => verified.push(Verified {
-                layer,
-                payload,
-                parsed,
-            }),
+            let check = |l| check_sig_layer(repo, l, key, &top.digest, annotations);
+            check_each(layers, check, &mut verified, &mut reasons).await;
+            true
+        }
+        None => false,
+    };
+    let referrers = bundle_repo::find(repo, top, image).await?;
+    let had_bundles = !referrers.is_empty();
+    let check = |d| check_bundle_referrer(repo, d, key, &top.digest, annotations);
+    check_each(referrers, check, &mut verified, &mut reasons).await;
+    if verified.is_empty() {
+        if !had_tag && !had_bundles {
+            reasons.push(format!(
+                "no signatures found (no {tag} tag, no sigstore bundle referrers)"
+            ));
+        }
+        return Err(TrustError::NoMatchingSignatures {
+            image: image.to_string(),
+            reasons,
+        });
+    }
+    Ok(Verification {
+        digest: top.digest.clone(),
+        verified,
+    })
+}
+
+/// Runs `check` on each of `items`, several at once (signatures are small and
+/// independent, and an image may carry many), adding each outcome to `verified` or
+/// `reasons` in the items' order.
+async fn check_each<F, Fut>(
+    items: Vec<Descriptor>,
+    check: F,
+    verified: &mut Vec<Verified>,
+    reasons: &mut Vec<String>,
+) where
+    F: Fn(Descriptor) -> Fut,
+    Fut: std::future::Future<Output = Result<Verified, String>>,
+{
+    let outcomes: Vec<_> = futures::stream::iter(items)
+        .map(check)
+        .buffered(PARALLEL_FETCHES)
+        .collect()
+        .await;
+    for o in outcomes {
+        match o {
+            Ok(v) => verified.push(v),
             Err(why) => reasons.push(why),
         }
     }
-    if verified.is_empty() {
-        if reasons.is_empty() {
-            reasons.push(format!("{tag} holds no signature layers"));
-        }
-        return Err(refused(reasons));
-    }
-    Ok(Verification {
-        digest: digest.clone(),
-        verified,
+}
+
+/// Fetches and checks one `.sig` signature layer.
+async fn check_sig_layer<R: SignatureRepo>(
+    repo: &R,
+    layer: Descriptor,
+    key: &PublicKey,
+    expected: &Digest,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Verified, String> {
+    let payload = repo
+        .blob(&layer)
+        .await
+        .map_err(|e| format!("layer {}: {e}", layer.digest))?;
+    let parsed = check_layer(&layer, &payload, key, expected, annotations)?;
+    Ok(Verified {
+        layer,
+        payload,
+        parsed,
+        bundle: false,
+    })
+}
+
+/// Fetches and checks one bundle referrer.
+async fn check_bundle_referrer<R: SignatureRepo>(
+    repo: &R,
+    referrer: Descriptor,
+    key: &PublicKey,
+    expected: &Digest,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Verified, String> {
+    let bundle = bundle_repo::bundle_of(repo, &referrer, expected).await?;
+    let what = format!("bundle referrer {}", referrer.digest);
+    let checked = check_bundle(&what, &bundle, key, expected, annotations)?;
+    Ok(Verified {
+        layer: referrer,
+        payload: checked.statement,
+        parsed: checked.claims,
+        bundle: true,
     })
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use oci::{Descriptor, Digest};
+use oci::Descriptor;
 use trust::admit::admit;
 use trust::layout_repo::LayoutRepo;
 use trust::policy::{Policy, Requirement, scope_candidates};
@@ -239,7 +239,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 }
 
 /// Writes a small image manifest (config only) into the layout `dir` as `tag`.
-fn image(dir: &Path, n: u8, tag: &str) -> Digest {
+fn image(dir: &Path, n: u8, tag: &str) -> Descriptor {
     let repo = LayoutRepo::new(dir);
     let config = vec![b'{', n, b'}'];
     let cfg = Descriptor::of_bytes(oci::media::OCI_CONFIG, &config);
@@ -252,7 +252,7 @@ fn image(dir: &Path, n: u8, tag: &str) -> Digest {
         repo.put_blob(&cfg, config).await.unwrap();
         repo.put_manifest(&d, bytes, tag).await.unwrap();
     });
-    d.digest
+    d
 }
 
 fn sign(dir: &Path, tag: &str, key: &PrivateKey) {

@@ -2,17 +2,19 @@
 //! verifies what strata signs and strata verifies what sigstore-rs signs; signing appends
 //! to the signature manifest (in an in-memory repository) and never duplicates.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{MemRepo, block_on, image_manifest};
 
 use base64::Engine as _;
 use oci::{Descriptor, Digest};
 use sigstore::cosign::verification_constraint::{PublicKeyVerifier, VerificationConstraint};
+use trust::PrivateKey;
 use trust::payload::SimpleSigning;
-use trust::repo::SignatureRepo;
 use trust::tag_scheme::{SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureLayer};
 use trust::verify::check_layer;
-use trust::{PrivateKey, TrustError};
 
 const IMG: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const OTHER: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
@@ -244,81 +246,6 @@ fn strata_verifies_sigstore_rs_signature_layer() {
     assert_eq!(parsed.critical.image.docker_manifest_digest, IMG);
     let why = check_layer(&d, &layer.raw_data, &key, &digest(OTHER), &BTreeMap::new()).unwrap_err();
     assert!(why.contains("another image"), "{why}");
-}
-
-/// A repository in memory: manifests by digest and tag, blobs by digest.
-#[derive(Default)]
-struct MemRepo {
-    manifests: Mutex<HashMap<String, (Descriptor, Vec<u8>)>>,
-    blobs: Mutex<HashMap<Digest, Vec<u8>>>,
-    puts: Mutex<usize>,
-}
-
-impl MemRepo {
-    fn add_manifest(&self, media_type: &str, bytes: &[u8], tag: Option<&str>) -> Descriptor {
-        let d = Descriptor::of_bytes(media_type, bytes);
-        let mut m = self.manifests.lock().unwrap();
-        m.insert(d.digest.to_string(), (d.clone(), bytes.to_vec()));
-        if let Some(t) = tag {
-            m.insert(t.to_string(), (d.clone(), bytes.to_vec()));
-        }
-        d
-    }
-}
-
-impl SignatureRepo for MemRepo {
-    async fn resolve(&self, reference: &str) -> Result<Option<Descriptor>, TrustError> {
-        Ok(self
-            .manifests
-            .lock()
-            .unwrap()
-            .get(reference)
-            .map(|(d, _)| d.clone()))
-    }
-    async fn manifest(&self, d: &Descriptor) -> Result<Vec<u8>, TrustError> {
-        Ok(self.manifests.lock().unwrap()[&d.digest.to_string()]
-            .1
-            .clone())
-    }
-    async fn blob(&self, d: &Descriptor) -> Result<Vec<u8>, TrustError> {
-        Ok(self.blobs.lock().unwrap()[&d.digest].clone())
-    }
-    async fn put_blob(&self, d: &Descriptor, bytes: Vec<u8>) -> Result<(), TrustError> {
-        assert!(d.digest.verify(&bytes));
-        self.blobs.lock().unwrap().insert(d.digest.clone(), bytes);
-        Ok(())
-    }
-    async fn put_manifest(
-        &self,
-        d: &Descriptor,
-        bytes: Vec<u8>,
-        tag: &str,
-    ) -> Result<(), TrustError> {
-        *self.puts.lock().unwrap() += 1;
-        // Every blob the manifest names must be there first.
-        let m = oci::Manifest::from_slice(&bytes).unwrap();
-        for l in m.layers.iter().chain([&m.config]) {
-            assert!(
-                self.blobs.lock().unwrap().contains_key(&l.digest),
-                "{} missing",
-                l.digest
-            );
-        }
-        self.add_manifest(&d.media_type, &bytes, Some(tag));
-        Ok(())
-    }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn image_manifest(n: u8) -> Vec<u8> {
-    let cfg = Descriptor::of_bytes(oci::media::OCI_CONFIG, &[n]);
-    serde_json::to_vec(&serde_json::json!({"schemaVersion":2,"mediaType":oci::media::OCI_MANIFEST,"config":cfg,"layers":[]})).unwrap()
 }
 
 #[test]

@@ -203,12 +203,7 @@ fn require_signed(
         &source.reference,
     ))??
     .ok_or_else(|| anyhow::anyhow!("{src_addr}: no such image"))?;
-    util::block_on(trust::admit::admit(
-        &policy,
-        &name,
-        &source.repo,
-        &top.digest,
-    ))??;
+    util::block_on(trust::admit::admit(&policy, &name, &source.repo, &top))??;
     Ok(match src_addr {
         ImageAddress::Docker(_) => ImageAddress::Docker(
             name.without_tag_or_digest()
@@ -241,17 +236,17 @@ fn carry_signatures(
     if report.rewritten {
         return Ok(());
     }
-    let mut digests = Vec::new();
+    let mut subjects: Vec<oci::Descriptor> = Vec::new();
     if report.top.digest == report.source_digest {
-        digests.push(report.source_digest.clone());
+        subjects.push(report.top.clone());
     }
     for m in &report.manifests {
-        if !digests.contains(&m.digest) {
-            digests.push(m.digest.clone());
+        if !subjects.iter().any(|s| s.digest == m.digest) {
+            subjects.push(m.clone());
         }
     }
-    let carried = util::block_on(trust::carry::carry(&source.repo, &dest.repo, &digests))??;
-    if carried.written > 0 && !quiet {
+    let carried = util::block_on(trust::carry::carry(&source.repo, &dest.repo, &subjects))??;
+    if carried.written + carried.bundles > 0 && !quiet {
         eprintln!("Storing signatures");
     }
     Ok(())

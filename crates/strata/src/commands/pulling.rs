@@ -257,7 +257,7 @@ impl Pull<'_> {
                 let probe = RegistrySource::new(client.clone(), r.path(), what.clone());
                 let top = util::block_on(probe.resolve())?.map_err(failed)?;
                 let repo = trust::repo::RegistryRepo::new(client.clone(), r.path());
-                util::block_on(trust::admit::admit(policy, r, &repo, &top.digest))??;
+                util::block_on(trust::admit::admit(policy, r, &repo, &top))??;
                 top.digest.to_string()
             }
         };

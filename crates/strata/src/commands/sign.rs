@@ -1,6 +1,7 @@
-//! `strata sign --key K [-a key=value]… [--recursive] IMAGE`: a cosign signature of the
-//! image's manifest, stored next to it (a registry repository or an OCI layout) under
-//! `sha256-<hex>.sig`.
+//! `strata sign --key K [-a key=value]… [--recursive] [--bundle] IMAGE`: a cosign signature
+//! of the image's manifest, stored next to it (a registry repository or an OCI layout)
+//! under `sha256-<hex>.sig`, or with
+//! `--bundle` (cosign 3's `--new-bundle-format`) a sigstore bundle attached as a referrer.
 
 use std::path::PathBuf;
 
@@ -21,6 +22,10 @@ pub struct SignArgs {
     /// Also sign every manifest of an index.
     #[arg(long)]
     pub recursive: bool,
+    /// Write a sigstore bundle (v0.3, DSSE + in-toto) attached with the referrers API
+    /// (the sha256-<hex> tag where the registry lacks it) instead of the .sig tag.
+    #[arg(long, visible_alias = "new-bundle-format")]
+    pub bundle: bool,
     /// Verify TLS certificates of the registry (false also allows plain HTTP).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub tls_verify: bool,
@@ -45,6 +50,7 @@ pub fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<()> {
     let opts = trust::sign::SignOptions {
         annotations,
         recursive: args.recursive,
+        bundle: args.bundle,
     };
     let docker_reference = &t.docker_reference;
     let signed = util::block_on(trust::sign::sign(
@@ -56,7 +62,13 @@ pub fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<()> {
     ))?
     .with_context(|| format!("signing {name}"))?;
     for s in signed {
-        if s.added {
+        if let (true, Some(b)) = (s.added, &s.bundle) {
+            eprintln!(
+                "Pushing sigstore bundle for {docker_reference}@{} to: {docker_reference}@{}",
+                s.digest,
+                b.manifest()
+            );
+        } else if s.added {
             eprintln!("Pushing signature to: {docker_reference}");
         } else {
             eprintln!(

@@ -1,6 +1,8 @@
 //! `strata verify --key K [-a key=value]… [--output json|text] IMAGE`: checks the image's
-//! cosign signatures with a public key; cosign's summary on stderr, the verified payloads
-//! on stdout, exit 1 with the reasons when none verifies.
+//! cosign signatures with a public key, both forms (`.sig` tag and sigstore bundles);
+//! cosign's summary on stderr, the verified payloads on stdout (a bundle's as its
+//! statement's claims, `type` the predicate type, as cosign 3 prints them), exit 1 with
+//! the reasons when none verifies.
 
 use std::io::Write;
 use std::path::PathBuf;

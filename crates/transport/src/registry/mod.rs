@@ -22,6 +22,7 @@ mod auth;
 mod challenge;
 mod client;
 mod destination;
+mod referrers;
 mod source;
 mod upload_watch;
 

@@ -387,7 +387,7 @@ fn sniff_media_type(bytes: &[u8]) -> String {
 }
 
 /// The `rel="next"` target of a `Link` header (`</v2/app/tags/list?last=b&n=2>; rel="next"`).
-fn next_link(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn next_link(headers: &HeaderMap) -> Option<String> {
     for value in headers.get_all(LINK) {
         let Ok(value) = value.to_str() else { continue };
         for link in value.split(',') {
