@@ -1,9 +1,9 @@
 //! Signed pulls: repositories whose manifests are served only when signed by given keys
 //! (the config's `[[trust.require]]` rules).
 //!
-//! A manifest is served when the same repository holds its cosign signature manifest
-//! (the `sha256-<hex>.sig` tag) with a signature layer that verifies with one of the rule's
-//! keys and names this manifest's digest. Signature manifests themselves, and artifacts that
+//! A manifest is served when the same repository holds a signature of it that verifies
+//! with one of the rule's keys: cosign's (the `sha256-<hex>.sig` tag) or a sigstore bundle
+//! (a referrer). Signature manifests themselves, and artifacts that
 //! refer to a subject (bundles, attestations), are always served: a client needs them to
 //! verify. Each manifest is checked on its own, so a multi-platform image needs each of
 //! its manifests signed (`strata sign --recursive`). `HEAD` is not checked: it carries no
@@ -13,16 +13,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use futures::TryStreamExt as _;
-use oci::{Digest, Manifest};
+use oci::{Descriptor, Digest, Manifest};
 use serde::Deserialize;
-use trust::PublicKey;
-use trust::tag_scheme::{SIMPLE_SIGNING_MEDIA_TYPE, signature_tag};
+use trust::repo::{MAX_DOCUMENT, SignatureRepo};
+use trust::tag_scheme::SIMPLE_SIGNING_MEDIA_TYPE;
+use trust::{PublicKey, TrustError};
 
 use crate::error::{ApiError, Code, RepoError};
 use crate::repo::{Registry, StoredManifest};
-
-/// The most a signature payload may be: these are small JSON documents.
-const MAX_PAYLOAD: u64 = 1 << 20;
 
 /// One `[[trust.require]]` rule as written.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -96,7 +94,9 @@ impl SignedPulls {
     }
 
     /// Refuses (403 DENIED) a manifest of `name` that its rule needs signed and that is
-    /// not, saying why.
+    /// not, saying why. Both signature forms count: cosign's `.sig` tag and sigstore
+    /// bundles (referrers), checked by the trust crate's verifier over this registry's own
+    /// storage.
     pub async fn check(
         &self,
         registry: &Registry,
@@ -109,66 +109,123 @@ impl SignedPulls {
         if is_signature_artifact(&m.bytes) {
             return Ok(());
         }
-        let denied = |why: String| {
-            ApiError::new(
-                Code::Denied,
-                format!(
-                    "{name}@{}: this repository serves only signed manifests: {why}",
-                    m.digest
-                ),
-            )
-        };
-        let tag = signature_tag(&m.digest);
-        let sig = match registry.manifest_get(name, &tag).await {
-            Ok(s) => s,
-            Err(RepoError::ManifestUnknown { .. }) => {
-                return Err(denied(format!(
-                    "no signature (no {tag} tag); sign it (an index with --recursive)"
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let layers = Manifest::from_slice(&sig.bytes)
-            .map(|s| s.layers)
-            .unwrap_or_default();
+        let top = Descriptor::new(m.media_type.clone(), m.digest.clone(), m.bytes.len() as u64);
+        let repo = StoredRepo { registry, name };
+        let image = format!("{name}@{}", m.digest);
         let mut reasons = Vec::new();
-        for layer in layers
-            .iter()
-            .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE && l.size <= MAX_PAYLOAD)
-        {
-            let payload = read_payload(registry, &layer.digest).await?;
-            for (key_name, key) in keys {
-                match trust::verify::check_layer(layer, &payload, key, &m.digest, &BTreeMap::new())
-                {
-                    Ok(_) => return Ok(()),
-                    Err(why) => reasons.push(format!("{key_name}: {why}")),
+        for (key_name, key) in keys {
+            match trust::verify::verify_digest(&repo, &image, &top, key, &BTreeMap::new()).await {
+                Ok(_) => return Ok(()),
+                Err(TrustError::NoMatchingSignatures { reasons: r, .. }) => {
+                    reasons.push(format!("{key_name}: {}", r.join("; ")));
+                }
+                Err(e) => {
+                    return Err(
+                        ApiError::new(Code::Unknown, format!("{image}: {e}")).with_status(500)
+                    );
                 }
             }
         }
-        if reasons.is_empty() {
-            reasons.push(format!("{tag} holds no signature"));
-        }
-        Err(denied(format!(
-            "no signature by a key it trusts ({})",
-            reasons.join("; ")
-        )))
+        Err(ApiError::new(
+            Code::Denied,
+            format!(
+                "{image}: this repository serves only signed manifests: no signature by a key it trusts ({}); sign it (an index with --recursive)",
+                reasons.join("; ")
+            ),
+        ))
     }
 }
 
-/// A signature layer's payload from storage.
-async fn read_payload(registry: &Registry, d: &Digest) -> Result<Vec<u8>, ApiError> {
-    let stream = registry.blob_read(d, None).await?;
-    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.map_err(|e| {
-        ApiError::new(Code::Unknown, format!("reading signature payload {d}: {e}")).with_status(500)
-    })?;
-    Ok(chunks.concat())
+/// A repository of this registry, read through its storage, as the trust crate's verifier
+/// reads any repository. Read-only: the gate never writes.
+struct StoredRepo<'a> {
+    registry: &'a Registry,
+    name: &'a str,
+}
+
+impl SignatureRepo for StoredRepo<'_> {
+    async fn resolve(&self, reference: &str) -> Result<Option<Descriptor>, TrustError> {
+        match self.registry.manifest_get(self.name, reference).await {
+            Ok(m) => Ok(Some(Descriptor::new(
+                m.media_type,
+                m.digest,
+                m.bytes.len() as u64,
+            ))),
+            Err(RepoError::ManifestUnknown { .. }) => Ok(None),
+            Err(e) => Err(storage_failed(self.name, reference, e)),
+        }
+    }
+
+    async fn manifest(&self, d: &Descriptor) -> Result<Vec<u8>, TrustError> {
+        let reference = d.digest.to_string();
+        match self.registry.manifest_get(self.name, &reference).await {
+            Ok(m) => Ok(m.bytes.to_vec()),
+            Err(e) => Err(storage_failed(self.name, &reference, e)),
+        }
+    }
+
+    async fn blob(&self, d: &Descriptor) -> Result<Vec<u8>, TrustError> {
+        if d.size > MAX_DOCUMENT {
+            return Err(bad(&d.digest, "larger than a signature document may be"));
+        }
+        let stream = self
+            .registry
+            .blob_read(&d.digest, None)
+            .await
+            .map_err(|e| storage_failed(self.name, &d.digest.to_string(), e))?;
+        let chunks: Vec<bytes::Bytes> = stream
+            .try_collect()
+            .await
+            .map_err(|e| bad(&d.digest, &e.to_string()))?;
+        Ok(chunks.concat())
+    }
+
+    async fn put_blob(&self, d: &Descriptor, _: Vec<u8>) -> Result<(), TrustError> {
+        Err(bad(&d.digest, "the signature gate does not write"))
+    }
+
+    async fn put_manifest(&self, d: &Descriptor, _: Vec<u8>, _: &str) -> Result<(), TrustError> {
+        Err(bad(&d.digest, "the signature gate does not write"))
+    }
+
+    async fn referrers(
+        &self,
+        subject: &Descriptor,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<Vec<Descriptor>>, TrustError> {
+        self.registry
+            .referrers(self.name, &subject.digest, artifact_type)
+            .await
+            .map(Some)
+            .map_err(|e| storage_failed(self.name, &subject.digest.to_string(), e))
+    }
+}
+
+/// A storage failure as the verifier reports it.
+fn storage_failed(name: &str, reference: &str, e: RepoError) -> TrustError {
+    TrustError::BadDocument {
+        what: format!("{name}:{reference}"),
+        detail: e.to_string(),
+    }
+}
+
+/// A blob the gate cannot use.
+fn bad(d: &Digest, detail: &str) -> TrustError {
+    TrustError::BadDocument {
+        what: format!("blob {d}"),
+        detail: detail.to_string(),
+    }
 }
 
 /// Whether a manifest is a signature or an artifact about another manifest (a cosign
-/// signature manifest, or anything with a `subject`): those stay readable.
+/// signature manifest, anything with a `subject`, the referrers tag schema's index of
+/// artifacts): those stay readable.
 fn is_signature_artifact(bytes: &[u8]) -> bool {
     let Ok(m) = Manifest::from_slice(bytes) else {
-        return false;
+        // The referrers tag schema's index lists artifacts only.
+        return oci::Index::from_slice(bytes).is_ok_and(|i| {
+            !i.manifests.is_empty() && i.manifests.iter().all(|d| d.artifact_type.is_some())
+        });
     };
     m.subject.is_some()
         || (!m.layers.is_empty()
@@ -276,8 +333,21 @@ mod tests {
         assert!(!is_signature_artifact(&doc(vec![], None)));
         assert!(is_signature_artifact(&doc(
             vec![layer.clone()],
-            Some(layer)
+            Some(layer.clone())
         )));
         assert!(!is_signature_artifact(b"{\"manifests\": []}"));
+        let mut art = layer.clone();
+        art.artifact_type = Some("application/vnd.dev.sigstore.bundle.v0.3+json".into());
+        let index = |entries: Vec<oci::Descriptor>| {
+            serde_json::to_vec(&serde_json::json!({
+                "schemaVersion": 2, "mediaType": oci::media::OCI_INDEX, "manifests": entries,
+            }))
+            .unwrap()
+        };
+        assert!(is_signature_artifact(&index(vec![art.clone()])));
+        assert!(
+            !is_signature_artifact(&index(vec![art, layer])),
+            "an image index"
+        );
     }
 }

@@ -82,6 +82,14 @@ fn a_repository_that_requires_signatures_serves_only_signed_manifests() {
     ok_pw(&env, "pw", &["sign", "--key", &key(&q, "key"), &b]);
     let (_, err) = env.fails(&["pull", "-q", &b]);
     assert!(err.contains("no signature by a key it trusts"), "{err}");
+    // A sigstore bundle by the key (a referrer) counts as well.
+    ok_pw(
+        &env,
+        "pw",
+        &["sign", "--key", &key(&p, "key"), "--bundle", &b],
+    );
+    env.ok(&["pull", "-q", &b]);
+    assert!(skopeo_raw(&b).is_ok());
 
     // An index: each manifest is checked, so the index alone signed is not enough.
     let multi = format!("{host}/prod/app:multi");
