@@ -368,6 +368,39 @@ pub struct ImportArgs {
     pub platform: Option<String>,
 }
 
+impl Command {
+    /// The command's `--disable-content-trust`, for the commands that have it.
+    pub fn disable_content_trust(&self) -> Option<bool> {
+        let flag = match self {
+            Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => &a.trust,
+            Command::Push(a) | Command::Image(ImageCommand::Push(a)) => &a.trust,
+            Command::Build(a)
+            | Command::Image(ImageCommand::Build(a))
+            | Command::Builder(BuilderCommand::Build(a)) => &a.trust,
+            Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => &a.flags.trust,
+            Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => &a.flags.trust,
+            _ => return None,
+        };
+        flag.disable_content_trust
+    }
+}
+
+/// Docker's `--disable-content-trust` of `pull`, `push`, `run`, `create` and `build`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TrustFlag {
+    /// Skip image verification (default true; false when STRATA_CONTENT_TRUST or
+    /// DOCKER_CONTENT_TRUST is set). `--disable-content-trust=false` turns content trust on.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub disable_content_trust: Option<bool>,
+}
+
 /// `strata pull`.
 #[derive(Debug, Args)]
 pub struct PullArgs {
@@ -387,6 +420,9 @@ pub struct PullArgs {
     /// Verify TLS certificates (false also allows plain HTTP).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub tls_verify: bool,
+    /// Content trust.
+    #[command(flatten)]
+    pub trust: TrustFlag,
     /// Image to pull.
     #[arg(value_name = "NAME[:TAG|@DIGEST]")]
     pub name: String,
@@ -398,6 +434,9 @@ pub struct PushArgs {
     /// Push all tags of an image to the repository.
     #[arg(short = 'a', long)]
     pub all_tags: bool,
+    /// Content trust (accepted for Docker's command lines; push signs nothing).
+    #[command(flatten)]
+    pub trust: TrustFlag,
     /// Compression of layers that are not compressed yet (gzip or zstd).
     #[arg(long, value_name = "gzip|zstd")]
     pub compression: Option<String>,
@@ -770,6 +809,9 @@ pub struct VersionArgs {
 /// The flags `run` and `create` share: what the container is made with.
 #[derive(Debug, Args, Default)]
 pub struct ContainerFlags {
+    /// Content trust for an image that is pulled.
+    #[command(flatten)]
+    pub trust: TrustFlag,
     /// Assign a name to the container.
     #[arg(long)]
     pub name: Option<String>,

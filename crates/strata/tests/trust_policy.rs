@@ -259,6 +259,58 @@ fn content_trust_requires_a_signature_by_a_configured_key_for_everything() {
         );
         user.ok(&["rmi", &signed]);
     }
+    // Docker's --disable-content-trust: a bare flag turns content trust off for the
+    // command, `=false` turns it on without the environment; run, create, build and push
+    // take it as well.
+    let out = user
+        .cmd(&[
+            "--policy",
+            pol,
+            "pull",
+            "-q",
+            "--disable-content-trust",
+            &public,
+        ])
+        .env("DOCKER_CONTENT_TRUST", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    user.ok(&["rmi", &public]);
+    for args in [
+        vec!["pull", "--disable-content-trust=false", &public],
+        vec!["create", "--disable-content-trust=false", &public],
+        vec![
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--disable-content-trust=false",
+            &public,
+            "true",
+        ],
+    ] {
+        let mut full = vec!["--policy", pol];
+        full.extend(&args);
+        let (_, err) = user.fails(&full);
+        assert!(err.contains("rule default, signedBy"), "{args:?}: {err}");
+    }
+    let ctx = user.path("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), format!("FROM {public}\n")).unwrap();
+    let (_, err) = user.fails(&[
+        "--policy",
+        pol,
+        "build",
+        "--disable-content-trust=false",
+        "-q",
+        ctx.to_str().unwrap(),
+    ]);
+    assert!(err.contains("rule default, signedBy"), "{err}");
+    assert_eq!(user.ok(&["images", "-aq"]), "");
     // "0" is off.
     let out = user
         .cmd(&["--policy", pol, "pull", "-q", &public])

@@ -14,6 +14,9 @@ use super::Ctx;
 /// `strata build`.
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
+    /// Content trust for the base images pulled.
+    #[command(flatten)]
+    pub trust: crate::cli::TrustFlag,
     /// Name and optionally a tag (`name:tag`); may be given several times.
     #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
     pub tags: Vec<String>,
@@ -375,6 +378,7 @@ fn push_tags(ctx: &Ctx, tags: &[String], quiet: bool) -> anyhow::Result<()> {
             platform: None,
             quiet,
             tls_verify: true,
+            trust: Default::default(),
             name: tag.clone(),
         };
         super::push::run(ctx, args, &mut std::io::stderr())

@@ -94,6 +94,8 @@ pub struct Ctx {
     pub runtime: Option<String>,
     /// `--policy`: the trust policy file, when given.
     pub policy: Option<PathBuf>,
+    /// The command's `--disable-content-trust`, when given (it overrides the environment).
+    pub disable_content_trust: Option<bool>,
 }
 
 /// A command's own exit code (a container's, or Docker's 125/126/127 for `run`), with the
@@ -211,14 +213,17 @@ pub fn report_errors(errors: Vec<anyhow::Error>) -> anyhow::Result<()> {
 
 impl Ctx {
     /// The trust policy in force: `--policy`, else the default file when it exists, turned
-    /// strict by content trust (`STRATA_CONTENT_TRUST`/`DOCKER_CONTENT_TRUST`). `None`
-    /// admits everything.
+    /// strict by content trust (`STRATA_CONTENT_TRUST`/`DOCKER_CONTENT_TRUST`, or the
+    /// command's `--disable-content-trust=false`). `None` admits everything.
     pub fn trust_policy(&self) -> anyhow::Result<Option<trust::policy::Policy>> {
         let path = match &self.policy {
             Some(p) => Some(p.clone()),
             None => config::default_policy_path().filter(|p| p.exists()),
         };
-        let content_trust = config::content_trust_env();
+        let content_trust = match self.disable_content_trust {
+            Some(disabled) => !disabled,
+            None => config::content_trust_env(),
+        };
         let Some(path) = path else {
             if content_trust {
                 anyhow::bail!(
@@ -265,6 +270,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         config: Config::load(cli.config.as_deref())?,
         runtime: cli.runtime,
         policy: cli.policy,
+        disable_content_trust: cli.command.disable_content_trust(),
     };
     // Not locked: `save` writes the archive to stdout from another thread.
     let mut out = io::stdout();

@@ -89,6 +89,7 @@ pub fn ensure_image(
         all_platforms: false,
         quiet: opts.quiet,
         tls_verify: true,
+        trust: Default::default(),
         name: name.to_string(),
     };
     pull(ctx, args, out, hold)
