@@ -265,6 +265,12 @@ impl Layout {
         self.root.join("registry")
     }
 
+    /// `signatures/`: the signatures of pulled and loaded images (an OCI image layout
+    /// holding their `sha256-<hex>.sig` manifests and sigstore bundles), pushed with them.
+    pub fn signatures_dir(&self) -> PathBuf {
+        self.root.join("signatures")
+    }
+
     /// `manifests/`: the local manifest lists of `strata manifest create` (Docker keeps
     /// them in `~/.docker/manifests/`), one directory per list, one file per image.
     pub fn manifest_lists_dir(&self) -> PathBuf {

@@ -475,3 +475,59 @@ fn signatures_follow_copies_between_registries_and_layouts() {
         "{err}"
     );
 }
+
+/// Signatures follow `pull` into the store and `push` out of it: an image pulled from
+/// strata's registry and pushed to Debian's still verifies there (cosign's form with
+/// sigstore-rs too, the bundle with strata), and an unsigned one gains nothing.
+#[test]
+fn signatures_follow_pull_and_push_through_the_store() {
+    let env = Env::new();
+    let (_strata, s_host) = strata_registry(&env);
+    let (_debian, d_host) = debian_registry();
+    push_images(&env, &s_host);
+    let p = keygen(&env, "p", "pw");
+    let pk = key(&p, "pub");
+    ok_pw(
+        &env,
+        "pw",
+        &["sign", "--key", &key(&p, "key"), &format!("{s_host}/app:a")],
+    );
+    ok_pw(
+        &env,
+        "pw",
+        &[
+            "sign",
+            "--key",
+            &key(&p, "key"),
+            "--bundle",
+            &format!("{s_host}/app:b"),
+        ],
+    );
+    let user = Env::new();
+    for t in ["a", "b"] {
+        let from = format!("{s_host}/app:{t}");
+        let to = format!("{d_host}/moved:{t}");
+        user.ok(&["pull", "-q", &from]);
+        user.ok(&["tag", &from, &to]);
+        user.ok(&["push", "-q", &to]);
+        ok_pw(&user, "", &["verify", "--key", &pk, &to]);
+    }
+    let p_pub = std::fs::read(&pk).unwrap();
+    assert_eq!(
+        sigstore_verifies(&format!("{d_host}/moved:a"), &p_pub),
+        Ok(1)
+    );
+    // The arm64 image of the multi-platform one is not signed (its amd64 image is `a`,
+    // whose signature would follow it): it arrives without signatures.
+    let multi = format!("{s_host}/app:multi");
+    user.ok(&["pull", "-q", "--platform", "linux/arm64", &multi]);
+    user.ok(&["tag", &multi, &format!("{d_host}/moved:multi")]);
+    user.ok(&["push", "-q", &format!("{d_host}/moved:multi")]);
+    let (code, _, err) = run_pw(
+        &user,
+        "",
+        &["verify", "--key", &pk, &format!("{d_host}/moved:multi")],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no signatures found"), "{err}");
+}

@@ -110,6 +110,8 @@ pub struct CopyReport {
     /// The digest of the top manifest or index at the source (the index when a platform was
     /// chosen from one: record it as the image's RepoDigest).
     pub source_digest: Digest,
+    /// The top manifest or index at the source, whole (what signatures name).
+    pub source: Descriptor,
     /// The image manifests written (not indexes), in the order written.
     pub manifests: Vec<Descriptor>,
     /// The config digest when a single image was copied.
@@ -274,6 +276,7 @@ pub async fn copy<S: ImageSource, D: ImageDestination>(
     let mut report = CopyReport {
         top: top.clone(),
         source_digest: top.digest.clone(),
+        source: top.clone(),
         manifests: Vec::new(),
         config: None,
         rewritten: false,

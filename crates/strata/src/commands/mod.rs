@@ -59,6 +59,7 @@ pub mod sign;
 mod signatures;
 mod start;
 mod stop;
+mod store_signatures;
 mod system_binfmt;
 mod system_df;
 mod system_prune;

@@ -128,6 +128,7 @@ pub fn pull(
     let platforms = platform_choice(&args)?;
     let policy = ctx.trust_policy()?;
     let pull = Pull {
+        ctx,
         policy: policy.as_ref(),
         args: &args,
     };
@@ -184,6 +185,7 @@ fn stored_index(store: &store::Store, name: &str) -> bool {
 
 /// One `pull` command's settings, shared by every tag it pulls.
 struct Pull<'a> {
+    ctx: &'a Ctx,
     /// The trust policy, when one is in force.
     policy: Option<&'a trust::policy::Policy>,
     args: &'a PullArgs,
@@ -269,6 +271,7 @@ impl Pull<'_> {
         store
             .add_repo_digest(&r.repository(), &report.source_digest, &report.top.digest)
             .context("recording the repo digest")?;
+        super::store_signatures::keep_pulled(self.ctx, client, r.path(), &report);
         let changed = report.blobs_copied > 0 || before.as_ref() != Some(&report.top.digest);
         if !args.quiet {
             writeln!(out, "Digest: {}", report.source_digest)?;
