@@ -437,6 +437,10 @@ pub struct PushArgs {
     /// Content trust (accepted for Docker's command lines; push signs nothing).
     #[command(flatten)]
     pub trust: TrustFlag,
+    /// Push only an image the trust policy admits, judged by the signatures kept with it
+    /// (those its pull brought, or a load).
+    #[arg(long)]
+    pub require_signed: bool,
     /// Compression of layers that are not compressed yet (gzip or zstd).
     #[arg(long, value_name = "gzip|zstd")]
     pub compression: Option<String>,

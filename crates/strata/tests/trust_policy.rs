@@ -530,4 +530,27 @@ fn signatures_follow_pull_and_push_through_the_store() {
     );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("no signatures found"), "{err}");
+
+    // push --require-signed judges by the signatures kept with the image.
+    let pol = user.path("policy.json");
+    std::fs::write(
+        &pol,
+        format!(r#"{{"default": [{{"type": "signedBy", "keyPath": "{pk}"}}]}}"#),
+    )
+    .unwrap();
+    let pol = pol.to_str().unwrap();
+    let arm = format!("{d_host}/required:arm");
+    user.ok(&["tag", &multi, &arm]);
+    let (code, err) = user.fails(&["--policy", pol, "push", "--require-signed", &arm]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("refused by the trust policy") && err.contains("no signatures found"),
+        "{err}"
+    );
+    let e = user.fails(&["pull", "-q", &arm]).1;
+    assert!(e.contains("not found"), "nothing was pushed: {e}");
+    let signed = format!("{d_host}/required:a");
+    user.ok(&["tag", &format!("{s_host}/app:a"), &signed]);
+    user.ok(&["--policy", pol, "push", "-q", "--require-signed", &signed]);
+    assert_eq!(sigstore_verifies(&signed, &p_pub), Ok(1));
 }

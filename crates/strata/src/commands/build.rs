@@ -379,6 +379,7 @@ fn push_tags(ctx: &Ctx, tags: &[String], quiet: bool) -> anyhow::Result<()> {
             quiet,
             tls_verify: true,
             trust: Default::default(),
+            require_signed: false,
             name: tag.clone(),
         };
         super::push::run(ctx, args, &mut std::io::stderr())

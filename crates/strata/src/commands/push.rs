@@ -67,9 +67,19 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
         out.flush()?;
     }
     let client = registry::client(ctx, &r, args.tls_verify)?;
+    let policy = match (args.require_signed, ctx.trust_policy()?) {
+        (false, _) => None,
+        (true, Some(p)) => Some(p),
+        (true, None) => bail!(
+            "--require-signed needs a trust policy: give --policy FILE or write ~/.config/strata/policy.json"
+        ),
+    };
     for t in targets {
         let info = util::hold(&hold, &t.to_string())?;
         let top = what_to_push(&store, info.clone(), &t, platform.as_ref())?;
+        if let Some(policy) = &policy {
+            super::store_signatures::admit_kept(ctx, policy, &t, &top)?;
+        }
         let tag = t.tag().unwrap_or("latest").to_string();
         let progress = Arc::new(Progress::new(Verb::Push, args.quiet));
         let base = CopyOptions {

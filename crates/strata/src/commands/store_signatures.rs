@@ -46,6 +46,18 @@ pub fn keep_pulled(ctx: &Ctx, client: &RegistryClient, path: &str, report: &Copy
     );
 }
 
+/// `push --require-signed`: the policy's rule for the destination `target` must admit the
+/// image `top`, judged by the signatures kept with it.
+pub fn admit_kept(
+    ctx: &Ctx,
+    policy: &trust::policy::Policy,
+    target: &oci::Reference,
+    top: &Descriptor,
+) -> anyhow::Result<()> {
+    util::block_on(trust::admit::admit(policy, target, &kept(ctx), top))??;
+    Ok(())
+}
+
 /// Pushes the kept signatures of `report`'s image to repository `path` of `client`'s
 /// registry.
 pub fn push_kept(ctx: &Ctx, client: &RegistryClient, path: &str, report: &CopyReport) {
