@@ -107,6 +107,10 @@ pub struct ContainerState {
     /// `restarting` state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub restarting: bool,
+    /// Running with its processes frozen (`pause`): never recorded, the OCI runtime's
+    /// state says so, and [`crate::Container::observed`] asks it.
+    #[serde(skip)]
+    pub paused: bool,
 }
 
 impl ContainerState {
@@ -123,6 +127,7 @@ impl ContainerState {
             ports: Vec::new(),
             restart_count: 0,
             restarting: false,
+            paused: false,
         }
     }
 }

@@ -106,6 +106,10 @@ pub enum Command {
     Stop(StopArgs),
     /// Kill one or more running containers.
     Kill(KillArgs),
+    /// Pause all processes within one or more containers.
+    Pause(PauseArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(PauseArgs),
     /// Restart one or more containers.
     Restart(StopArgs),
     /// Remove one or more containers.
@@ -197,6 +201,10 @@ pub enum ContainerCommand {
     Stop(StopArgs),
     /// Kill one or more running containers.
     Kill(KillArgs),
+    /// Pause all processes within one or more containers.
+    Pause(PauseArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(PauseArgs),
     /// Restart one or more containers.
     Restart(StopArgs),
     /// Remove one or more containers.
@@ -1033,6 +1041,14 @@ pub struct StopArgs {
     /// Signal to send to the container (default: its stop signal).
     #[arg(short, long)]
     pub signal: Option<String>,
+    /// Containers.
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `strata pause` and `unpause`.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
     /// Containers.
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,

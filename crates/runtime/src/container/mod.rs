@@ -340,6 +340,7 @@ impl Container {
             // The monitor counts its restarts across starts.
             restart_count: self.state.restart_count,
             restarting: false,
+            paused: false,
             ports: forwarder
                 .as_ref()
                 .map(|f| f.mappings().to_vec())

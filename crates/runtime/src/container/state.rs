@@ -139,9 +139,35 @@ impl Container {
         OciRuntime::detect(Some(&self.record.runtime), store_root)
     }
 
-    /// Its state as other processes should see it (see [`observed_state`]).
+    /// Its state as other processes should see it (see [`observed_state`]), with whether
+    /// a running container is paused (the OCI runtime's state says).
     pub fn observed(&self, runtime: &OciRuntime) -> Result<ContainerState, RuntimeError> {
-        observed_state(self, runtime)
+        let mut s = observed_state(self, runtime)?;
+        if s.status == Status::Running {
+            s.paused = self.runtime_says_paused(runtime)?;
+        }
+        Ok(s)
+    }
+
+    /// Whether the OCI runtime reports the container `paused` (false when it does not know
+    /// it: it has just exited).
+    pub(crate) fn runtime_says_paused(&self, runtime: &OciRuntime) -> Result<bool, RuntimeError> {
+        match runtime.state(&self.record.id, &self.dir.runtime_log()) {
+            Ok(s) => Ok(s.status == "paused"),
+            Err(RuntimeError::NoSuchContainer(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `docker pause`: freezes the container's processes (the cgroup freezer). The caller
+    /// checks that it runs and is not paused yet, for Docker's messages.
+    pub fn pause(&self, runtime: &OciRuntime) -> Result<(), RuntimeError> {
+        runtime.pause(&self.record.id, &self.dir.runtime_log())
+    }
+
+    /// `docker unpause`: thaws them.
+    pub fn unpause(&self, runtime: &OciRuntime) -> Result<(), RuntimeError> {
+        runtime.resume(&self.record.id, &self.dir.runtime_log())
     }
 
     /// A container whose state file says running but that no longer runs (its monitor was

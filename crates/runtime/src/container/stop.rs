@@ -15,7 +15,12 @@ impl Container {
     /// `--restart` policy: its monitor sees the mark left here.
     pub fn kill(&self, runtime: &OciRuntime, signal: &str) -> Result<(), RuntimeError> {
         self.mark_stopped_by_user();
-        runtime.kill(&self.record.id, signal, &self.dir.runtime_log())
+        runtime.kill(&self.record.id, signal, &self.dir.runtime_log())?;
+        // A paused container gets the signal once thawed, as Docker's kill does: thaw it.
+        if self.runtime_says_paused(runtime)? {
+            self.unpause(runtime)?;
+        }
+        Ok(())
     }
 
     /// Leaves the mark that keeps the monitor from restarting the container. Best effort:

@@ -30,6 +30,7 @@ pub fn state_name(s: &ContainerState) -> &'static str {
     }
     match s.status {
         Status::Created => "created",
+        Status::Running if s.paused => "paused",
         Status::Running => "running",
         Status::Exited => "exited",
     }
@@ -52,6 +53,7 @@ pub fn status_text(s: &ContainerState, now: DateTime<Utc>) -> String {
     }
     match s.status {
         Status::Created => "Created".into(),
+        Status::Running if s.paused => format!("Up {} (Paused)", since(&s.started_at)),
         Status::Running => format!("Up {}", since(&s.started_at)),
         Status::Exited => format!(
             "Exited ({}) {} ago",
@@ -121,8 +123,20 @@ mod tests {
             (state(Status::Running, None), "Up About a minute"),
             (state(Status::Exited, Some(3)), "Exited (3) 2 seconds ago"),
             (state(Status::Exited, Some(0)), "Exited (0) 2 seconds ago"),
+            (
+                ContainerState {
+                    paused: true,
+                    ..state(Status::Running, None)
+                },
+                "Up About a minute (Paused)",
+            ),
         ] {
             assert_eq!(status_text(&s, now), want);
         }
+        let paused = ContainerState {
+            paused: true,
+            ..state(Status::Running, None)
+        };
+        assert_eq!(state_name(&paused), "paused");
     }
 }

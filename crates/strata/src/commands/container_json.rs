@@ -189,7 +189,7 @@ pub fn container_json(
             "Status": container::state_name(&s),
             // Docker counts a restarting container as running.
             "Running": running || s.restarting,
-            "Paused": false,
+            "Paused": s.paused,
             "Restarting": s.restarting,
             "OOMKilled": false,
             "Dead": false,

@@ -13,8 +13,15 @@ use crate::cli::ExecArgs;
 /// Runs the command; exits with its code (126/127 when it cannot be run or found).
 pub fn run(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<()> {
     let (c, rt) = container::load(ctx, args.container())?;
-    if c.observed(&rt)?.status != Status::Running {
+    let state = c.observed(&rt)?;
+    if state.status != Status::Running {
         anyhow::bail!("container {} is not running", c.record.id);
+    }
+    if state.paused {
+        anyhow::bail!(
+            "Container {} is paused, unpause the container before exec",
+            c.record.id
+        );
     }
     if args.detach {
         return detach(ctx, &args);

@@ -33,11 +33,13 @@ pub fn run(ctx: &Ctx, args: InfoArgs, out: &mut dyn Write) -> anyhow::Result<()>
 
 /// The object `--format` sees, with Docker's field names.
 fn gather(ctx: &Ctx) -> anyhow::Result<Value> {
-    let (mut running, mut stopped) = (0u64, 0u64);
+    let (mut running, mut paused, mut stopped) = (0u64, 0u64, 0u64);
     let containers = runtime::container::list(&ctx.root)?;
     for c in &containers {
         let rt = c.oci_runtime(&ctx.root)?;
-        match c.observed(&rt)?.status {
+        let s = c.observed(&rt)?;
+        match s.status {
+            runtime::Status::Running if s.paused => paused += 1,
             runtime::Status::Running => running += 1,
             _ => stopped += 1,
         }
@@ -56,7 +58,7 @@ fn gather(ctx: &Ctx) -> anyhow::Result<Value> {
     Ok(json!({
         "Containers": containers.len(),
         "ContainersRunning": running,
-        "ContainersPaused": 0,
+        "ContainersPaused": paused,
         "ContainersStopped": stopped,
         "Images": images,
         // strata keeps each layer once, unpacked on overlayfs: what Docker calls overlay2.

@@ -39,6 +39,7 @@ mod manifest_store;
 mod monitor;
 pub mod mount_flag;
 mod mount_flag_json;
+mod pause;
 mod port;
 mod prune;
 mod prune_filter;
@@ -324,6 +325,12 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         }
         Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => stop::run(ctx, a, out),
         Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => kill::run(ctx, a, out),
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
+            pause::pause(ctx, a, out)
+        }
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
+            pause::unpause(ctx, a, out)
+        }
         Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
             restart::run(ctx, a, out)
         }

@@ -36,7 +36,122 @@ pub const CASES: &[Case] = &[
     code("rm_no_such_container", &["rm", "dc-no-such-container"]),
     script("run_rm_removes_container", run_rm_removes),
     script("rm_force_just_exited", rm_force_just_exited),
+    // pause and unpause.
+    script("pause_and_unpause", pause_and_unpause),
+    script("pause_needs_a_running_container", pause_not_running),
+    script("kill_and_rm_of_a_paused_container", kill_paused),
+    script("stop_of_a_paused_container", stop_paused),
 ];
+
+/// `pause`, then what each command reports of a paused container, then `unpause`.
+fn pause_and_unpause(s: &Side) {
+    s.step(
+        &["run", "-d", "--name", "@name", "bb", "sleep", "60"],
+        Cmp::Code,
+    );
+    s.step(&["pause", "@name"], Cmp::Full);
+    s.step(
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Running}} {{.State.Paused}}",
+            "@name",
+        ],
+        Cmp::Out,
+    );
+    s.step(
+        &["ps", "--filter", "name=@name", "--format", "{{.Status}}"],
+        Cmp::Out,
+    );
+    s.step(
+        &[
+            "ps",
+            "-q",
+            "--filter",
+            "status=paused",
+            "--filter",
+            "name=@name",
+        ],
+        Cmp::Out,
+    );
+    s.step(&["pause", "@name"], Cmp::Code);
+    s.step(&["exec", "@name", "true"], Cmp::Code);
+    s.step(&["container", "unpause", "@name"], Cmp::Full);
+    s.step(
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Running}} {{.State.Paused}}",
+            "@name",
+        ],
+        Cmp::Out,
+    );
+    s.step(&["exec", "@name", "echo", "thawed"], Cmp::Out);
+    s.step(&["unpause", "@name"], Cmp::Code);
+    s.step(&["container", "pause", "@name"], Cmp::Out);
+    s.step(&["rm", "@name"], Cmp::Code);
+    s.step(&["rm", "-f", "@name"], Cmp::Out);
+}
+
+fn pause_not_running(s: &Side) {
+    s.step(&["create", "--name", "@name", "bb"], Cmp::Code);
+    s.step(&["pause", "@name"], Cmp::Code);
+    s.step(&["unpause", "@name"], Cmp::Code);
+    s.step(&["pause", "dc-no-such-container"], Cmp::Code);
+}
+
+/// A paused container gets the kill once thawed, as Docker's kill does.
+fn kill_paused(s: &Side) {
+    s.step(
+        &["run", "-d", "--name", "@name", "bb", "sleep", "60"],
+        Cmp::Code,
+    );
+    s.step(&["pause", "@name"], Cmp::Quiet);
+    s.step(&["kill", "@name"], Cmp::Out);
+    s.step(
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Paused}} {{.State.ExitCode}}",
+            "@name",
+        ],
+        Cmp::Out,
+    );
+    s.step(
+        &["run", "-d", "--name", "@name-2", "bb", "sleep", "60"],
+        Cmp::Code,
+    );
+    s.step(&["pause", "@name-2"], Cmp::Quiet);
+    s.step(&["rm", "-f", "@name-2"], Cmp::Out);
+    s.step(&["ps", "-aq", "--filter", "name=@name-2"], Cmp::Out);
+}
+
+fn stop_paused(s: &Side) {
+    s.step(
+        &[
+            "run",
+            "-d",
+            "--name",
+            "@name",
+            "bb",
+            "sh",
+            "-c",
+            "trap 'exit 7' TERM; while true; do sleep 0.1; done",
+        ],
+        Cmp::Code,
+    );
+    s.step(&["pause", "@name"], Cmp::Quiet);
+    s.step(&["stop", "-t", "5", "@name"], Cmp::Out);
+    s.step(
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Paused}} {{.State.ExitCode}}",
+            "@name",
+        ],
+        Cmp::Out,
+    );
+}
 
 fn inspect_state_after_exit(s: &Side) {
     s.step(
