@@ -41,6 +41,55 @@ fn policy(env: &Env, name: &str, host: &str, json: &str) -> PathBuf {
     path
 }
 
+/// What the policy tests pull from: strata's registry with runnable images `app:signed`
+/// (signed with key `p`), `app:unsigned`, `other:x` and `public:x`, and a second key `q`.
+struct Published {
+    _publisher: Env,
+    _registry: Running,
+    host: String,
+    p: PathBuf,
+    q: PathBuf,
+    signed: String,
+}
+
+fn publish() -> Published {
+    let publisher = Env::new();
+    let (registry, host) = strata_registry(&publisher);
+    let signed = format!("{host}/app:signed");
+    push_runnable(&publisher, "signed", &signed);
+    for (n, target) in [
+        ("unsigned", "app:unsigned"),
+        ("other", "other:x"),
+        ("public", "public:x"),
+    ] {
+        push_runnable(&publisher, n, &format!("{host}/{target}"));
+    }
+    let p = keygen(&publisher, "p", "pw");
+    let q = keygen(&publisher, "q", "pw");
+    ok_pw(
+        &publisher,
+        "pw",
+        &["sign", "--key", &key(&p, "key"), &signed],
+    );
+    Published {
+        _publisher: publisher,
+        _registry: registry,
+        host,
+        p,
+        q,
+        signed,
+    }
+}
+
+/// `strata ARGS` with one more environment variable: (exit code, stderr).
+fn with_env(env: &Env, (var, value): (&str, &str), args: &[&str]) -> (i32, String) {
+    let out = env.cmd(args).env(var, value).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// A consumer store, refused: exit code, and nothing of the image stored.
 fn refused(env: &Env, args: &[&str], code: i32, words: &[&str]) -> String {
     let (got, err) = env.fails(args);
@@ -60,33 +109,22 @@ fn refused(env: &Env, args: &[&str], code: i32, words: &[&str]) -> String {
 
 #[test]
 fn pull_run_create_and_build_admit_only_what_the_policy_admits() {
-    let publisher = Env::new();
-    let (_reg, host) = strata_registry(&publisher);
-    let signed = format!("{host}/app:signed");
+    let Published {
+        host, p, q, signed, ..
+    } = &publish();
     let unsigned = format!("{host}/app:unsigned");
-    push_runnable(&publisher, "signed", &signed);
-    push_runnable(&publisher, "unsigned", &unsigned);
-    push_runnable(&publisher, "other", &format!("{host}/other:x"));
-    push_runnable(&publisher, "public", &format!("{host}/public:x"));
-    let p = keygen(&publisher, "p", "pw");
-    let q = keygen(&publisher, "q", "pw");
-    ok_pw(
-        &publisher,
-        "pw",
-        &["sign", "--key", &key(&p, "key"), &signed],
-    );
 
     let user = Env::new();
     let file = policy(
         &user,
         "policy.json",
-        &host,
+        host,
         &format!(
             r#"{{"default": [{{"type": "reject"}}],
                 "transports": {{"docker": {{
                     "HOST/app": [{{"type": "signedBy", "keyPath": "{}"}}],
                     "HOST/public": [{{"type": "insecureAcceptAnything"}}]}}}}}}"#,
-            key(&p, "pub")
+            key(p, "pub")
         ),
     );
     let pol = file.to_str().unwrap();
@@ -145,76 +183,58 @@ fn pull_run_create_and_build_admit_only_what_the_policy_admits() {
     // Signed: admitted everywhere.
     std::fs::write(ctx.join("Dockerfile"), format!("FROM {signed}\nENV B=1\n")).unwrap();
     user.ok(&["build", "-q", "-t", "built", ctx.to_str().unwrap()]);
-    user.ok(&["rmi", "built", &signed]);
+    user.ok(&["rmi", "built", signed]);
     let out = user.ok(&[
         "run",
         "--rm",
         "--network",
         "none",
-        &signed,
+        signed,
         "sh",
         "-c",
         "echo $N",
     ]);
     assert_eq!(out, "signed\n");
-    user.ok(&["rmi", &signed]);
-    user.ok(&["pull", "-q", &signed]);
+    user.ok(&["rmi", signed]);
+    user.ok(&["pull", "-q", signed]);
     user.ok(&["pull", "-q", &format!("{host}/public:x")]);
     // Once local, run does not pull, so does not ask again (as Docker's content trust).
-    user.ok(&["create", &signed]);
+    user.ok(&["create", signed]);
 
     // The wrong key: refused, saying so.
     let wrong = policy(
         &user,
         "wrong.json",
-        &host,
+        host,
         &format!(
             r#"{{"default": [{{"type": "signedBy", "keyPath": "{}"}}]}}"#,
-            key(&q, "pub")
+            key(q, "pub")
         ),
     );
     let fresh = Env::new();
     refused(
         &fresh,
-        &["--policy", wrong.to_str().unwrap(), "pull", &signed],
+        &["--policy", wrong.to_str().unwrap(), "pull", signed],
         1,
         &["rule default, signedBy", "wrong key"],
     );
     let e = fresh
-        .fails(&["--policy", "/nonexistent/policy.json", "pull", &signed])
+        .fails(&["--policy", "/nonexistent/policy.json", "pull", signed])
         .1;
     assert!(e.contains("/nonexistent/policy.json"), "{e}");
 }
 
 #[test]
 fn content_trust_requires_a_signature_by_a_configured_key_for_everything() {
-    let publisher = Env::new();
-    let (_reg, host) = strata_registry(&publisher);
-    let signed = format!("{host}/app:signed");
+    let Published {
+        host, p, signed, ..
+    } = &publish();
     let public = format!("{host}/public:x");
-    push_runnable(&publisher, "signed", &signed);
-    push_runnable(&publisher, "public", &public);
-    let p = keygen(&publisher, "p", "pw");
-    ok_pw(
-        &publisher,
-        "pw",
-        &["sign", "--key", &key(&p, "key"), &signed],
-    );
 
     let user = Env::new();
     // No policy at all: content trust cannot know a key, and says what to write.
-    let (code, err) = {
-        let out = user
-            .cmd(&["pull", &signed])
-            .env("DOCKER_CONTENT_TRUST", "1")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    assert_eq!(code, Some(1), "{err}");
+    let (code, err) = with_env(&user, ("DOCKER_CONTENT_TRUST", "1"), &["pull", signed]);
+    assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("there is no trust policy") && err.contains("policy.json"),
         "{err}"
@@ -223,11 +243,11 @@ fn content_trust_requires_a_signature_by_a_configured_key_for_everything() {
     let file = policy(
         &user,
         "policy.json",
-        &host,
+        host,
         &format!(
             r#"{{"default": [{{"type": "insecureAcceptAnything"}}],
                 "transports": {{"docker": {{"HOST/app": [{{"type": "signedBy", "keyPath": "{}"}}]}}}}}}"#,
-            key(&p, "pub")
+            key(p, "pub")
         ),
     );
     let pol = file.to_str().unwrap();
@@ -235,50 +255,34 @@ fn content_trust_requires_a_signature_by_a_configured_key_for_everything() {
     user.ok(&["--policy", pol, "pull", "-q", &public]);
     user.ok(&["rmi", &public]);
     for var in ["STRATA_CONTENT_TRUST", "DOCKER_CONTENT_TRUST"] {
-        let out = user
-            .cmd(&["--policy", pol, "pull", &public])
-            .env(var, "1")
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{var}: {err}");
+        let (code, err) = with_env(&user, (var, "1"), &["--policy", pol, "pull", &public]);
+        assert_eq!(code, 1, "{var}: {err}");
         assert!(
             err.contains("rule default, signedBy") && err.contains("no signatures found"),
             "{var}: {err}"
         );
         assert_eq!(user.ok(&["images", "-aq"]), "", "{var}");
-        let out = user
-            .cmd(&["--policy", pol, "pull", "-q", &signed])
-            .env(var, "true")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{var}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let (code, err) = with_env(
+            &user,
+            (var, "true"),
+            &["--policy", pol, "pull", "-q", signed],
         );
-        user.ok(&["rmi", &signed]);
+        assert_eq!(code, 0, "{var}: {err}");
+        user.ok(&["rmi", signed]);
     }
     // Docker's --disable-content-trust: a bare flag turns content trust off for the
     // command, `=false` turns it on without the environment; run, create, build and push
     // take it as well.
-    let out = user
-        .cmd(&[
-            "--policy",
-            pol,
-            "pull",
-            "-q",
-            "--disable-content-trust",
-            &public,
-        ])
-        .env("DOCKER_CONTENT_TRUST", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let bare = [
+        "--policy",
+        pol,
+        "pull",
+        "-q",
+        "--disable-content-trust",
+        &public,
+    ];
+    let (code, err) = with_env(&user, ("DOCKER_CONTENT_TRUST", "1"), &bare);
+    assert_eq!(code, 0, "{err}");
     user.ok(&["rmi", &public]);
     for args in [
         vec!["pull", "--disable-content-trust=false", &public],
@@ -312,16 +316,12 @@ fn content_trust_requires_a_signature_by_a_configured_key_for_everything() {
     assert!(err.contains("rule default, signedBy"), "{err}");
     assert_eq!(user.ok(&["images", "-aq"]), "");
     // "0" is off.
-    let out = user
-        .cmd(&["--policy", pol, "pull", "-q", &public])
-        .env("DOCKER_CONTENT_TRUST", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, err) = with_env(
+        &user,
+        ("DOCKER_CONTENT_TRUST", "0"),
+        &["--policy", pol, "pull", "-q", &public],
     );
+    assert_eq!(code, 0, "{err}");
 }
 
 /// Signatures follow `copy`: strata's registry → Debian's docker-registry → an OCI layout

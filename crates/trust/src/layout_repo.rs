@@ -5,14 +5,13 @@
 
 use bytes::Bytes;
 use oci::Descriptor;
-use tokio::io::AsyncReadExt as _;
 use transport::{
     ImageDestination as _, ImageSource as _, LayoutDestination, LayoutSource, OciLayout,
     TransportError,
 };
 
 use crate::TrustError;
-use crate::repo::{MAX_DOCUMENT, SignatureRepo, check_digest};
+use crate::repo::{SignatureRepo, bytes_stream, check_digest, check_document_size, read_document};
 
 /// An OCI layout holding images and their signatures.
 #[derive(Debug, Clone)]
@@ -80,23 +79,15 @@ impl SignatureRepo for LayoutRepo {
     }
 
     async fn blob(&self, d: &Descriptor) -> Result<Vec<u8>, TrustError> {
+        check_document_size(d)?;
         let stream = self.reader(d)?.blob(d, 0).await?;
-        let mut buf = Vec::with_capacity(d.size.min(MAX_DOCUMENT) as usize);
-        stream
-            .take(MAX_DOCUMENT + 1)
-            .read_to_end(&mut buf)
-            .await
-            .map_err(|e| TransportError::Stream {
-                what: format!("blob {} in layout {}", d.digest, self.path.display()),
-                source: e,
-            })?;
-        Ok(buf)
+        let what = format!("blob {} in layout {}", d.digest, self.path.display());
+        read_document(stream, d, what).await
     }
 
     async fn put_blob(&self, d: &Descriptor, bytes: Vec<u8>) -> Result<(), TrustError> {
         let dest = LayoutDestination::new(self.path.clone(), None)?;
-        let stream: transport::BlobStream = Box::pin(std::io::Cursor::new(bytes));
-        dest.put_blob(d, stream).await?;
+        dest.put_blob(d, bytes_stream(bytes)).await?;
         Ok(())
     }
 

@@ -117,26 +117,9 @@ impl SignatureRepo for RegistryRepo {
     }
 
     async fn blob(&self, d: &Descriptor) -> Result<Vec<u8>, TrustError> {
-        if d.size > MAX_DOCUMENT {
-            return Err(TrustError::BadDocument {
-                what: format!("blob {}", d.digest),
-                detail: format!(
-                    "{} bytes, more than a signature document may be ({MAX_DOCUMENT})",
-                    d.size
-                ),
-            });
-        }
+        check_document_size(d)?;
         let stream = self.source(&d.digest.to_string()).blob(d, 0).await?;
-        let mut buf = Vec::with_capacity(d.size as usize);
-        stream
-            .take(MAX_DOCUMENT + 1)
-            .read_to_end(&mut buf)
-            .await
-            .map_err(|e| TransportError::Stream {
-                what: format!("blob {}", d.digest),
-                source: e,
-            })?;
-        Ok(buf)
+        read_document(stream, d, format!("blob {}", d.digest)).await
     }
 
     async fn put_blob(&self, d: &Descriptor, bytes: Vec<u8>) -> Result<(), TrustError> {
@@ -144,8 +127,7 @@ impl SignatureRepo for RegistryRepo {
         if dest.has_blob(d).await? {
             return Ok(());
         }
-        let stream: transport::BlobStream = Box::pin(std::io::Cursor::new(bytes));
-        dest.put_blob(d, stream).await?;
+        dest.put_blob(d, bytes_stream(bytes)).await?;
         Ok(())
     }
 
@@ -181,6 +163,41 @@ impl SignatureRepo for RegistryRepo {
             .await?;
         Ok(index.map(|i| i.manifests))
     }
+}
+
+/// Refuses a signature document (payload, bundle, config) said to be larger than one may be.
+pub(crate) fn check_document_size(d: &Descriptor) -> Result<(), TrustError> {
+    if d.size <= MAX_DOCUMENT {
+        return Ok(());
+    }
+    Err(TrustError::BadDocument {
+        what: format!("blob {}", d.digest),
+        detail: format!(
+            "{} bytes, more than a signature document may be ({MAX_DOCUMENT})",
+            d.size
+        ),
+    })
+}
+
+/// Reads a signature document's stream (`what` names it in errors), never more than
+/// [`MAX_DOCUMENT`] and one byte: the caller checks the digest, which a longer stream fails.
+pub(crate) async fn read_document(
+    stream: transport::BlobStream,
+    d: &Descriptor,
+    what: String,
+) -> Result<Vec<u8>, TrustError> {
+    let mut buf = Vec::with_capacity(d.size.min(MAX_DOCUMENT) as usize);
+    stream
+        .take(MAX_DOCUMENT + 1)
+        .read_to_end(&mut buf)
+        .await
+        .map_err(|source| TransportError::Stream { what, source })?;
+    Ok(buf)
+}
+
+/// A small document's bytes as a blob stream, for a destination's `put_blob`.
+pub(crate) fn bytes_stream(bytes: Vec<u8>) -> transport::BlobStream {
+    Box::pin(std::io::Cursor::new(bytes))
 }
 
 /// What to ask a repository for to find the image `r` names: its digest when pinned, else
