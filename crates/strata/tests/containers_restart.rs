@@ -303,3 +303,40 @@ fn restarting_state_between_runs() {
     c.ok(&["rm", "crashes", "crashes2"]);
     c.assert_clean();
 }
+
+/// A plain `rm` loaded a container recorded running whose init had just exited; by the
+/// time it removed it, the monitor had recorded the exit and was about to restart it, and
+/// `rm` took it from under its monitor (it judged "running" by the dead init's PID). Each
+/// restart opens that window (the monitor deletes the runtime's state and unmounts before
+/// it records the exit), so `rm` is tried again and again across several restarts: it must
+/// be refused every time.
+#[test]
+fn a_plain_rm_never_takes_a_restarting_container_from_its_monitor() {
+    let c = Containers::new();
+    c.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flaps",
+        "--restart",
+        "always",
+        "bb",
+        "sh",
+        "-c",
+        "echo run; sleep 0.05; exit 3",
+    ]);
+    let start = std::time::Instant::now();
+    let mut tries = 0;
+    // Bounded in count and time; the restarts come at 0.1, 0.2, 0.4, 0.8, 1.6, 3.2 s.
+    while tries < 600 && start.elapsed() < Duration::from_secs(7) {
+        let (code, _, err) = c.status(&["rm", "flaps"]);
+        assert_eq!(
+            code, 1,
+            "rm #{tries} removed a container its monitor restarts: {err}"
+        );
+        tries += 1;
+    }
+    assert!(runs(&c, "flaps") >= 3, "it restarted meanwhile");
+    c.ok(&["rm", "-f", "flaps"]);
+    c.assert_clean();
+}

@@ -135,7 +135,20 @@ impl Container {
         } else {
             let mut c = self;
             c.settle(runtime)?;
-            if c.observed(runtime)?.restarting {
+            // Decide on the state as it is now, not as loaded: a container loaded running
+            // whose init has just exited may since have been recorded exited and about to
+            // restart by its monitor (whose `--restart` run a plain `rm` then took from
+            // under it). After `settle`, running means its monitor lives: refused.
+            c = match load(store.root(), &id) {
+                Ok(c) => c,
+                Err(RuntimeError::NoSuchContainer(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let seen = c.observed(runtime)?;
+            if seen.status == Status::Running && !force {
+                return Err(c.running_refusal());
+            }
+            if seen.restarting {
                 if !force {
                     return Err(RuntimeError::InvalidOptions(format!(
                         "You cannot remove a restarting container {id}. Stop the container \

@@ -404,11 +404,7 @@ impl Container {
             && self.state.pid > 0
             && Path::new(&format!("/proc/{}", self.state.pid)).exists();
         if alive && !force {
-            return Err(RuntimeError::InvalidOptions(format!(
-                "cannot remove container \"/{}\": container is running: stop the container before \
-                 removing or force remove",
-                self.record.name
-            )));
+            return Err(self.running_refusal());
         }
         // `wait` (or a failed start) has deleted the runtime's state of a stopped container.
         if self.state.status == Status::Running {
@@ -418,6 +414,17 @@ impl Container {
         crate::shm::release(&crate::shm::path(&self.dir))?;
         store.remove_image_user(&self.record.id)?;
         fs::remove_dir_all(&self.dir.0).map_err(|e| RuntimeError::io("remove", &self.dir.0, e))
+    }
+}
+
+impl Container {
+    /// Docker's refusal to remove a running container without `-f`.
+    pub(crate) fn running_refusal(&self) -> RuntimeError {
+        RuntimeError::InvalidOptions(format!(
+            "cannot remove container \"/{}\": container is running: stop the container before \
+             removing or force remove",
+            self.record.name
+        ))
     }
 }
 
