@@ -1,0 +1,99 @@
+//! SemVer 2.0 precedence (semver.org §11), as the maintained `semver` crate implements it
+//! (Cargo's own parser): major, minor, patch numerically, a pre-release before its
+//! release, pre-release identifiers numerically when numeric (below alphanumeric ones),
+//! build metadata ignored.
+//!
+//! crates.io versions are strict SemVer ([`parse`], [`compare`]). npm accepts what
+//! node-semver's `valid()` does before comparing the same way: surrounding whitespace and
+//! leading `v`/`=` are dropped (`v1.2.3`, `=1.2.3`) ([`parse_loose`], [`compare_loose`]).
+//! Strings either refuses fail to parse and, in the compares, sort before every valid
+//! version.
+
+use std::cmp::Ordering;
+
+use super::{Ecosystem, VersionError, cmp_parsed};
+
+pub use ::semver::Version;
+
+/// Parses a strict SemVer 2.0 version (crates.io).
+pub fn parse(version: &str) -> Result<Version, VersionError> {
+    Version::parse(version).map_err(|_| {
+        VersionError::invalid(Ecosystem::CratesIo, version, "not a SemVer 2.0 version")
+    })
+}
+
+/// Parses an npm version: SemVer after dropping whitespace and leading `v`/`=`.
+pub fn parse_loose(version: &str) -> Result<Version, VersionError> {
+    let trimmed = version
+        .trim()
+        .trim_start_matches(['v', 'V', '='])
+        .trim_start();
+    Version::parse(trimmed)
+        .map_err(|_| VersionError::invalid(Ecosystem::Npm, version, "not a SemVer 2.0 version"))
+}
+
+/// Orders two strict SemVer versions by precedence (build metadata ignored).
+pub fn compare(a: &str, b: &str) -> Ordering {
+    cmp_parsed((a, parse(a)), (b, parse(b)), Version::cmp_precedence)
+}
+
+/// Orders two npm versions by precedence (build metadata ignored).
+pub fn compare_loose(a: &str, b: &str) -> Ordering {
+    cmp_parsed(
+        (a, parse_loose(a)),
+        (b, parse_loose(b)),
+        Version::cmp_precedence,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Ordering::*;
+
+    #[test]
+    fn semver_spec_order() {
+        let ordered = [
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+            "1.0.1",
+            "1.1.0",
+            "2.0.0",
+            "10.0.0",
+        ];
+        for pair in ordered.windows(2) {
+            assert_eq!(compare(pair[0], pair[1]), Less, "{} < {}", pair[0], pair[1]);
+            assert_eq!(compare(pair[1], pair[0]), Greater);
+        }
+    }
+
+    #[test]
+    fn build_metadata_is_ignored() {
+        assert_eq!(compare("1.0.0+build.1", "1.0.0+build.2"), Equal);
+        assert_eq!(compare("1.0.0-rc.1+x", "1.0.0-rc.1"), Equal);
+    }
+
+    #[test]
+    fn npm_loose_spellings() {
+        assert_eq!(compare_loose("v1.2.3", "1.2.3"), Equal);
+        assert_eq!(compare_loose(" =v1.2.3 ", "1.2.3"), Equal);
+        assert_eq!(compare_loose("v1.2.3-beta.1", "1.2.3"), Less);
+        // crates.io is strict: a `v` prefix is not a version there.
+        assert!(parse("v1.2.3").is_err());
+    }
+
+    #[test]
+    fn invalid_versions_are_refused_and_sort_first() {
+        for bad in ["1.2", "01.2.3", "1.2.3-", "1.2.3-01", "1.2.3+", "x"] {
+            let err = parse(bad).unwrap_err();
+            assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+            assert_eq!(compare(bad, "0.0.0-0"), Less, "{bad}");
+        }
+    }
+}
