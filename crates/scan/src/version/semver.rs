@@ -3,9 +3,11 @@
 //! release, pre-release identifiers numerically when numeric (below alphanumeric ones),
 //! build metadata ignored.
 //!
-//! crates.io versions are strict SemVer ([`parse`], [`compare`]). npm accepts what
-//! node-semver's `valid()` does before comparing the same way: surrounding whitespace and
-//! leading `v`/`=` are dropped (`v1.2.3`, `=1.2.3`) ([`parse_loose`], [`compare_loose`]).
+//! crates.io versions are strict SemVer ([`parse`], [`compare`]). npm versions are what
+//! node-semver's `SemVer` constructor accepts (its default, non-`loose` mode) and compare
+//! as its `compare` does ([`parse_loose`], [`compare_loose`]): surrounding whitespace and
+//! one leading `v` are dropped (`v1.2.3`); strings longer than 256 characters and
+//! major/minor/patch numbers beyond JavaScript's safe integers (2^53 - 1) are refused.
 //! Strings either refuses fail to parse and, in the compares, sort before every valid
 //! version.
 
@@ -82,7 +84,13 @@ mod tests {
     #[test]
     fn npm_loose_spellings() {
         assert_eq!(compare_loose("v1.2.3", "1.2.3"), Equal);
-        assert_eq!(compare_loose(" =v1.2.3 ", "1.2.3"), Equal);
+        assert_eq!(compare_loose(" v1.2.3\n", "1.2.3"), Equal);
+        // node-semver's default mode refuses these.
+        for bad in ["=1.2.3", "vv1.2.3", "V1.2.3", "9007199254740992.0.0"] {
+            assert!(parse_loose(bad).is_err(), "{bad}");
+        }
+        assert!(parse_loose("9007199254740991.0.0").is_ok());
+        assert!(parse_loose(&format!("1.0.0-{}", "a".repeat(251))).is_err());
         assert_eq!(compare_loose("v1.2.3-beta.1", "1.2.3"), Less);
         // crates.io is strict: a `v` prefix is not a version there.
         assert!(parse("v1.2.3").is_err());
