@@ -25,7 +25,7 @@ pub fn parse(version: &str) -> Result<::semver::Version, VersionError> {
         2 if rest.split('.').all(is_number) => format!("{rest}.0"),
         _ => rest.to_owned(),
     };
-    ::semver::Version::parse(&full).map_err(|_| err("not a semantic version"))
+    super::semver::parse_strict(&full).ok_or_else(|| err("not a semantic version"))
 }
 
 /// A version number as x/mod accepts it: digits, no leading zero.

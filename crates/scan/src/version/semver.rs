@@ -17,21 +17,43 @@ use super::{Ecosystem, VersionError, cmp_parsed};
 
 pub use ::semver::Version;
 
+/// The `semver` crate's parser, minus the leading `=` it tolerates (a requirement's
+/// operator, not part of a version).
+pub(crate) fn parse_strict(version: &str) -> Option<Version> {
+    if version.starts_with('=') {
+        return None;
+    }
+    Version::parse(version).ok()
+}
+
 /// Parses a strict SemVer 2.0 version (crates.io).
 pub fn parse(version: &str) -> Result<Version, VersionError> {
-    Version::parse(version).map_err(|_| {
+    parse_strict(version).ok_or_else(|| {
         VersionError::invalid(Ecosystem::CratesIo, version, "not a SemVer 2.0 version")
     })
 }
 
-/// Parses an npm version: SemVer after dropping whitespace and leading `v`/`=`.
+/// node-semver's `MAX_LENGTH`: longer strings are not versions.
+const NPM_MAX_LENGTH: usize = 256;
+/// JavaScript's `Number.MAX_SAFE_INTEGER`, node-semver's bound on version numbers.
+const NPM_MAX_NUMBER: u64 = (1 << 53) - 1;
+
+/// Parses an npm version as node-semver does: SemVer after trimming and one leading `v`.
 pub fn parse_loose(version: &str) -> Result<Version, VersionError> {
-    let trimmed = version
-        .trim()
-        .trim_start_matches(['v', 'V', '='])
-        .trim_start();
-    Version::parse(trimmed)
-        .map_err(|_| VersionError::invalid(Ecosystem::Npm, version, "not a SemVer 2.0 version"))
+    let err = |reason| VersionError::invalid(Ecosystem::Npm, version, reason);
+    if version.len() > NPM_MAX_LENGTH {
+        return Err(err("longer than 256 characters"));
+    }
+    let trimmed = version.trim();
+    let trimmed = trimmed.strip_prefix('v').unwrap_or(trimmed);
+    let parsed = parse_strict(trimmed).ok_or_else(|| err("not a SemVer 2.0 version"))?;
+    if [parsed.major, parsed.minor, parsed.patch]
+        .iter()
+        .any(|&n| n > NPM_MAX_NUMBER)
+    {
+        return Err(err("a version number is beyond 2^53 - 1"));
+    }
+    Ok(parsed)
 }
 
 /// Orders two strict SemVer versions by precedence (build metadata ignored).
@@ -98,7 +120,9 @@ mod tests {
 
     #[test]
     fn invalid_versions_are_refused_and_sort_first() {
-        for bad in ["1.2", "01.2.3", "1.2.3-", "1.2.3-01", "1.2.3+", "x"] {
+        for bad in [
+            "1.2", "=1.2.3", "01.2.3", "1.2.3-", "1.2.3-01", "1.2.3+", "x",
+        ] {
             let err = parse(bad).unwrap_err();
             assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
             assert_eq!(compare(bad, "0.0.0-0"), Less, "{bad}");
