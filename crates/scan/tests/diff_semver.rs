@@ -1,0 +1,137 @@
+//! SemVer order against node-semver (npm's own implementation, in
+//! /var/cache/strata-peers/node): our npm ordering must refuse what its `SemVer`
+//! constructor refuses and order the rest as its `compare` does; strict SemVer (crates.io)
+//! must agree wherever the string has no `v` or surrounding whitespace.
+
+mod common;
+
+use common::{Rng, check, mutate, run_oracle, sign};
+use scan::version::semver;
+
+const NODE_SEMVER: &str = "/var/cache/strata-peers/node/node_modules/semver";
+const INSTALL: &str =
+    "npm install --prefix /var/cache/strata-peers/node semver@7.7.2 (scripts/install-peers.sh)";
+
+const ORACLE: &str = r#"
+const semver = require(process.argv[1]);
+const lines = require("fs").readFileSync(0, "utf8").split("\n").slice(0, -1);
+const out = lines.map((line) => {
+  const [a, b] = line.split("\t");
+  let x, y;
+  try { x = new semver.SemVer(a); y = new semver.SemVer(b); } catch (e) { return "E"; }
+  return String(semver.compare(x, y));
+});
+process.stdout.write(out.join("\n") + "\n");
+"#;
+
+const IDS: &[&str] = &[
+    "alpha", "beta", "rc", "0", "1", "2", "10", "x-y", "a1", "1a", "-", "pre", "dev", "01",
+    "Alpha", "20200101",
+];
+const EXTRAS: &[&str] = &[
+    "-0",
+    "-alpha",
+    ".1",
+    "+build",
+    "-rc.1",
+    "+001",
+    ".0",
+    "-",
+    "+",
+    "-01",
+    "v",
+    " ",
+    "=",
+    "a",
+    "-x.7.z.92",
+];
+
+fn version(rng: &mut Rng) -> String {
+    let mut v = String::new();
+    if rng.chance(10) {
+        v += rng.pick(&["v", " ", "V", "="]);
+    }
+    v += &format!("{}.{}.{}", rng.number(), rng.number(), rng.number());
+    if rng.chance(45) {
+        v += "-";
+        v += rng.pick(IDS);
+        for _ in 0..rng.below(3) {
+            v += ".";
+            v += rng.pick(IDS);
+        }
+    }
+    if rng.chance(20) {
+        v += "+";
+        v += rng.pick(IDS);
+    }
+    v
+}
+
+#[test]
+fn generated_versions_agree_with_node_semver() {
+    assert!(
+        std::path::Path::new(NODE_SEMVER)
+            .join("package.json")
+            .exists(),
+        "node-semver is missing: {INSTALL}"
+    );
+    let mut rng = Rng::new(0x5e_3e4);
+    let pairs: Vec<(String, String)> = (0..6000)
+        .map(|_| {
+            let a = version(&mut rng);
+            let b = if rng.chance(60) {
+                mutate(&mut rng, &a, EXTRAS)
+            } else {
+                version(&mut rng)
+            };
+            (a, b)
+        })
+        .collect();
+    let oracle = run_oracle(
+        "node",
+        &["-e", ORACLE, NODE_SEMVER],
+        "apt-get install nodejs",
+        &pairs,
+    );
+    let npm = |a: &str, b: &str| {
+        if semver::parse_loose(a).is_err() || semver::parse_loose(b).is_err() {
+            return "E".to_owned();
+        }
+        sign(semver::compare_loose(a, b)).to_owned()
+    };
+    check(
+        "npm semver vs node-semver",
+        &pairs,
+        &oracle,
+        npm,
+        |_, _, _| None,
+    );
+
+    // Strict SemVer where node-semver's spelling allowances do not apply.
+    let plain = |s: &str| s.trim() == s && !s.starts_with('v');
+    let strict: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(a, b)| plain(a) && plain(b))
+        .cloned()
+        .collect();
+    let strict_oracle: Vec<String> = pairs
+        .iter()
+        .zip(&oracle)
+        .filter(|((a, b), _)| plain(a) && plain(b))
+        .map(|(_, o)| o.clone())
+        .collect();
+    let crates = |a: &str, b: &str| {
+        if semver::parse(a).is_err() || semver::parse(b).is_err() {
+            return "E".to_owned();
+        }
+        sign(semver::compare(a, b)).to_owned()
+    };
+    let agreed = check(
+        "crates.io semver vs node-semver",
+        &strict,
+        &strict_oracle,
+        crates,
+        |_, _, _| None,
+    );
+    assert!(agreed > 4000, "only {agreed} strict pairs");
+}
