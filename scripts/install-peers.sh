@@ -33,16 +33,19 @@ install_node_peers() {
 }
 
 # The scan crate's version-order oracles (crates/scan/tests/diff_*): libapt, Python's
-# packaging and rpm as modules of Debian's python3, and node-semver from npm.
+# packaging and rpm as modules of Debian's python3, Maven's maven-artifact, node-semver from npm.
 install_scan_oracles() {
-  local py_missing=() entry
+  local oracle_pkgs=() entry
   for entry in apt_pkg:python3-apt packaging:python3-packaging rpm:python3-rpm; do
-    /usr/bin/python3 -c "import ${entry%%:*}" >/dev/null 2>&1 || py_missing+=("${entry#*:}")
+    /usr/bin/python3 -c "import ${entry%%:*}" >/dev/null 2>&1 || oracle_pkgs+=("${entry#*:}")
   done
-  if [ ${#py_missing[@]} -gt 0 ]; then
-    echo "installing the version oracles: ${py_missing[*]}" >&2
+  # Maven's ComparableVersion (maven-artifact) and a JDK to run the one-file oracle with.
+  [ -f /usr/share/java/maven-artifact-3.x.jar ] || oracle_pkgs+=(libmaven3-core-java)
+  command -v javac >/dev/null 2>&1 || oracle_pkgs+=(default-jdk-headless)
+  if [ ${#oracle_pkgs[@]} -gt 0 ]; then
+    echo "installing the version oracles: ${oracle_pkgs[*]}" >&2
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${py_missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${oracle_pkgs[@]}" >/dev/null
   fi
   if ! grep -qs '"version": "7.7.2"' "$NODE_PEERS/node_modules/semver/package.json"; then
     echo "installing semver@7.7.2 into $NODE_PEERS" >&2

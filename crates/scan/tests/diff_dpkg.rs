@@ -204,7 +204,7 @@ const NASTY: &[&str] = &[
 #[test]
 fn dpkg_compare_versions_agrees_including_refused_versions() {
     need_python_module("apt_pkg", "python3-apt");
-    let mut rng = Rng::new(0xdeb_1a9);
+    let mut rng = Rng::new(0xdeb1a9);
     let installed = installed_versions();
     let mut sample = pairs(&mut rng, 240, &installed);
     for (i, nasty) in NASTY.iter().enumerate() {

@@ -111,7 +111,7 @@ fn dense(rng: &mut Rng) -> String {
 #[test]
 fn generated_versions_agree_with_packaging() {
     need_python_module("packaging", "python3-packaging");
-    let mut rng = Rng::new(0x9e9_440);
+    let mut rng = Rng::new(0x9e9440);
     let pairs: Vec<(String, String)> = (0..8000)
         .map(|_| {
             let a = version(&mut rng);

@@ -90,7 +90,7 @@ fn dense(rng: &mut Rng) -> String {
 #[test]
 fn generated_labels_agree_with_rpm_label_compare() {
     need_python_module("rpm", "python3-rpm");
-    let mut rng = Rng::new(0x4e7_0a7);
+    let mut rng = Rng::new(0x4e70a7);
     let pairs: Vec<(String, String)> = (0..8000)
         .map(|_| {
             let a = label(&mut rng);

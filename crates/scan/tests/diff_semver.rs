@@ -75,7 +75,7 @@ fn generated_versions_agree_with_node_semver() {
             .exists(),
         "node-semver is missing: {INSTALL}"
     );
-    let mut rng = Rng::new(0x5e_3e4);
+    let mut rng = Rng::new(0x5e3e4);
     let pairs: Vec<(String, String)> = (0..6000)
         .map(|_| {
             let a = version(&mut rng);

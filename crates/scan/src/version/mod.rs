@@ -16,6 +16,7 @@ use std::fmt;
 pub mod apk;
 pub mod dpkg;
 pub mod go;
+pub mod maven;
 pub mod pep440;
 pub mod rpm;
 pub mod semver;
@@ -37,6 +38,8 @@ pub enum Ecosystem {
     Go,
     /// Rust crates: SemVer 2.0.
     CratesIo,
+    /// Java packages: Maven's `ComparableVersion`.
+    Maven,
 }
 
 impl Ecosystem {
@@ -50,6 +53,7 @@ impl Ecosystem {
             Ecosystem::Npm => "npm",
             Ecosystem::Go => "Go",
             Ecosystem::CratesIo => "crates.io",
+            Ecosystem::Maven => "Maven",
         }
     }
 }
@@ -95,6 +99,7 @@ pub fn compare(ecosystem: Ecosystem, a: &str, b: &str) -> Ordering {
         Ecosystem::Npm => semver::compare_loose(a, b),
         Ecosystem::Go => go::compare(a, b),
         Ecosystem::CratesIo => semver::compare(a, b),
+        Ecosystem::Maven => maven::compare(a, b),
     }
 }
 
@@ -108,6 +113,8 @@ pub fn validate(ecosystem: Ecosystem, version: &str) -> Result<(), VersionError>
         Ecosystem::Npm => semver::parse_loose(version).map(drop),
         Ecosystem::Go => go::parse(version).map(drop),
         Ecosystem::CratesIo => semver::parse(version).map(drop),
+        // Maven orders every string; none is refused.
+        Ecosystem::Maven => Ok(()),
     }
 }
 
