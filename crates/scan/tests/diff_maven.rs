@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Rng, check, mutate, run_oracle, sign};
+use common::{Rng, check, generated_pairs, run_oracle, sign};
 use scan::version::maven;
 
 const JAR: &str = "/usr/share/java/maven-artifact-3.x.jar";
@@ -109,19 +109,7 @@ fn generated_versions_agree_with_comparable_version() {
     std::fs::write(&source, ORACLE).expect("write the oracle");
 
     let mut rng = Rng::new(0x3a7e4);
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for _ in 0..6000 {
-        let a = version(&mut rng);
-        let b = if rng.chance(60) {
-            mutate(&mut rng, &a, EXTRAS)
-        } else {
-            version(&mut rng)
-        };
-        pairs.push((a, b));
-    }
-    for _ in 0..4000 {
-        pairs.push((dense(&mut rng), dense(&mut rng)));
-    }
+    let pairs = generated_pairs(&mut rng, 6000, version, EXTRAS, 4000, dense);
     let oracle = run_oracle(
         "java",
         &["-cp", JAR, source.to_str().expect("utf-8 path")],

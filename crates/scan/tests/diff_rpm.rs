@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Rng, check, mutate, need_python_module, run_oracle, sign};
+use common::{Rng, check, generated_pairs, need_python_module, run_oracle, sign};
 use scan::version::rpm;
 
 /// labelCompare on labels split the way the module documents (epoch before the first
@@ -91,19 +91,7 @@ fn dense(rng: &mut Rng) -> String {
 fn generated_labels_agree_with_rpm_label_compare() {
     need_python_module("rpm", "python3-rpm");
     let mut rng = Rng::new(0x4e70a7);
-    let pairs: Vec<(String, String)> = (0..8000)
-        .map(|_| {
-            let a = label(&mut rng);
-            let b = if rng.chance(60) {
-                mutate(&mut rng, &a, EXTRAS)
-            } else {
-                label(&mut rng)
-            };
-            (a, b)
-        })
-        .collect();
-    let mut pairs = pairs;
-    pairs.extend((0..4000).map(|_| (dense(&mut rng), dense(&mut rng))));
+    let pairs = generated_pairs(&mut rng, 8000, label, EXTRAS, 4000, dense);
     let oracle = run_oracle(
         "/usr/bin/python3",
         &["-c", ORACLE],

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Rng, check, mutate, run_oracle, sign};
+use common::{Rng, answer, check, generated_pairs, run_oracle};
 use scan::version::semver;
 
 const NODE_SEMVER: &str = "/var/cache/strata-peers/node/node_modules/semver";
@@ -76,17 +76,7 @@ fn generated_versions_agree_with_node_semver() {
         "node-semver is missing: {INSTALL}"
     );
     let mut rng = Rng::new(0x5e3e4);
-    let pairs: Vec<(String, String)> = (0..6000)
-        .map(|_| {
-            let a = version(&mut rng);
-            let b = if rng.chance(60) {
-                mutate(&mut rng, &a, EXTRAS)
-            } else {
-                version(&mut rng)
-            };
-            (a, b)
-        })
-        .collect();
+    let pairs = generated_pairs(&mut rng, 6000, version, EXTRAS, 0, version);
     let oracle = run_oracle(
         "node",
         &["-e", ORACLE, NODE_SEMVER],
@@ -94,10 +84,11 @@ fn generated_versions_agree_with_node_semver() {
         &pairs,
     );
     let npm = |a: &str, b: &str| {
-        if semver::parse_loose(a).is_err() || semver::parse_loose(b).is_err() {
-            return "E".to_owned();
-        }
-        sign(semver::compare_loose(a, b)).to_owned()
+        answer(
+            semver::parse_loose(a),
+            semver::parse_loose(b),
+            semver::compare_loose(a, b),
+        )
     };
     check(
         "npm semver vs node-semver",
@@ -120,12 +111,8 @@ fn generated_versions_agree_with_node_semver() {
         .filter(|((a, b), _)| plain(a) && plain(b))
         .map(|(_, o)| o.clone())
         .collect();
-    let crates = |a: &str, b: &str| {
-        if semver::parse(a).is_err() || semver::parse(b).is_err() {
-            return "E".to_owned();
-        }
-        sign(semver::compare(a, b)).to_owned()
-    };
+    let crates =
+        |a: &str, b: &str| answer(semver::parse(a), semver::parse(b), semver::compare(a, b));
     let agreed = check(
         "crates.io semver vs node-semver",
         &strict,

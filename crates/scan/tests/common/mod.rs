@@ -95,6 +95,40 @@ pub fn mutate(rng: &mut Rng, a: &str, extras: &[&str]) -> String {
     }
 }
 
+/// `n` pairs from `version`, most second halves a small edit of the first (`extras` are
+/// the edits' suffixes), then `dense` pairs of `dense(rng)` strings.
+pub fn generated_pairs(
+    rng: &mut Rng,
+    n: usize,
+    version: fn(&mut Rng) -> String,
+    extras: &[&str],
+    dense: usize,
+    dense_gen: fn(&mut Rng) -> String,
+) -> Vec<(String, String)> {
+    let mut pairs = Vec::with_capacity(n + dense);
+    for _ in 0..n {
+        let a = version(rng);
+        let b = if rng.chance(60) {
+            mutate(rng, &a, extras)
+        } else {
+            version(rng)
+        };
+        pairs.push((a, b));
+    }
+    for _ in 0..dense {
+        pairs.push((dense_gen(rng), dense_gen(rng)));
+    }
+    pairs
+}
+
+/// Our answer in the oracles' notation: `E` when we refuse either version.
+pub fn answer<T, E>(a: Result<T, E>, b: Result<T, E>, order: Ordering) -> String {
+    if a.is_err() || b.is_err() {
+        return "E".to_owned();
+    }
+    sign(order).to_owned()
+}
+
 /// Panics unless `/usr/bin/python3` imports `module`, naming the package to install.
 pub fn need_python_module(module: &str, package: &str) {
     let ok = Command::new("/usr/bin/python3")
