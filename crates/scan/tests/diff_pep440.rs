@@ -105,11 +105,46 @@ fn dense(rng: &mut Rng) -> String {
     v
 }
 
+/// Versions of the Python distributions installed here (Debian's python3 and any other
+/// `python3` on PATH), sorted, so real-world spellings are compared too.
+fn installed_versions() -> Vec<String> {
+    const LIST: &str =
+        "import importlib.metadata as m\nfor d in m.distributions(): print(d.version)";
+    let mut versions = Vec::new();
+    for python in ["/usr/bin/python3", "python3"] {
+        if let Ok(out) = std::process::Command::new(python)
+            .args(["-c", LIST])
+            .output()
+        {
+            versions.extend(
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .map(str::to_owned),
+            );
+        }
+    }
+    versions.retain(|v| !v.contains(['\t', '\n']));
+    versions.sort();
+    versions.dedup();
+    assert!(
+        versions.len() >= 20,
+        "only {} installed Python versions found",
+        versions.len()
+    );
+    versions
+}
+
 #[test]
 fn generated_versions_agree_with_packaging() {
     need_python_module("packaging", "python3-packaging");
     let mut rng = Rng::new(0x9e9440);
-    let pairs = generated_pairs(&mut rng, 8000, version, EXTRAS, 4000, dense);
+    let mut pairs = generated_pairs(&mut rng, 8000, version, EXTRAS, 4000, dense);
+    let installed = installed_versions();
+    pairs.extend(installed.windows(2).map(|w| (w[0].clone(), w[1].clone())));
+    for _ in 0..1000 {
+        let (i, j) = (rng.below(installed.len()), rng.below(installed.len()));
+        pairs.push((installed[i].clone(), installed[j].clone()));
+    }
     let oracle = run_oracle(
         "/usr/bin/python3",
         &["-c", ORACLE],
