@@ -8,7 +8,8 @@
 //! the colon, an empty upstream or revision) fail [`parse`] and, in [`compare`], sort
 //! before every valid version (dpkg itself exits with an error there). Strings dpkg only
 //! warns about (upstream not starting with a digit, characters outside the policy set)
-//! parse and compare exactly as dpkg compares them after its warning.
+//! parse and compare exactly as dpkg compares them after its warning. As on dpkg's command
+//! line, `""` and `"<unknown>"` are the blank version, before every other.
 
 use std::cmp::Ordering;
 
@@ -95,7 +96,18 @@ fn parse_epoch(version: &str, epoch: &str) -> Result<u32, VersionError> {
 /// Orders two Debian versions as `dpkg --compare-versions` does; see the module doc for
 /// strings dpkg refuses.
 pub fn compare(a: &str, b: &str) -> Ordering {
-    cmp_parsed((a, parse(a)), (b, parse(b)), cmp_versions)
+    match (is_blank(a), is_blank(b)) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        (false, false) => cmp_parsed((a, parse(a)), (b, parse(b)), cmp_versions),
+    }
+}
+
+/// dpkg's command line takes `""` and `"<unknown>"` as the blank version (what a package
+/// that is not installed has), older than every version, `~` ones included.
+fn is_blank(version: &str) -> bool {
+    version.is_empty() || version == "<unknown>"
 }
 
 /// Orders two parsed versions: epoch, then upstream, then revision.
@@ -231,6 +243,16 @@ mod tests {
         assert!(parse("a1.0").is_ok());
         assert_eq!(compare("a1.0", "b1.0"), Less);
         assert_eq!(compare("1.0_1", "1.0.1"), Greater);
+    }
+
+    #[test]
+    fn blank_version_is_before_everything() {
+        // dpkg --compare-versions '' lt 0~ and '<unknown>' lt 0~ are both true.
+        for blank in ["", "<unknown>"] {
+            assert_eq!(compare(blank, "0~"), Less);
+            assert_eq!(compare("0~", blank), Greater);
+        }
+        assert_eq!(compare("", "<unknown>"), Equal);
     }
 
     #[test]
