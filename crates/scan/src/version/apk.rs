@@ -6,10 +6,10 @@
 //! version, post-release ones (`_cvs`, `_svn`, `_git`, `_hg`, `_p`) after; a component
 //! after a `.` with leading zeros sorts as a fraction (`1.02` < `1.1`).
 //!
-//! apk-tools 3 (Alpine 3.23 on) changed two things this module does not follow yet: a
-//! `~hash` commit component (`1.0~1234-r1`), and leading zeros after a dot compare as a
-//! longer number (`8.2.0` < `8.2.001`; 2.14 sorts it the other way). Of apk-tools 3's
-//! `test/unit/version.data`, these 5 of 738 vectors differ; all others agree.
+//! apk-tools 3 (Alpine 3.23 on) added a `~hash` commit component (`1.0~1234-r1`) and
+//! compares a digit run with a leading zero as text (`8.2.0` < `8.2.001`; 2.14 sorts it
+//! the other way): [`super::apk3`] follows it. Of apk-tools 3's vectors, these 5 of 738
+//! differ under this module; the rest agree.
 //!
 //! apk compares any string, valid or not: where a version stops being valid it compares
 //! what it has read so far and treats the invalid rest as below a continuation. [`compare`]

@@ -14,6 +14,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 pub mod apk;
+pub mod apk3;
 pub mod dpkg;
 pub mod go;
 pub mod maven;
@@ -26,7 +27,8 @@ pub mod semver;
 pub enum Ecosystem {
     /// Debian and Ubuntu packages: dpkg's order.
     Debian,
-    /// Alpine packages: apk-tools' order.
+    /// Alpine packages: apk-tools 2.14's order (releases before 3.23; [`apk3`] has
+    /// apk-tools 3's, for 3.23 on).
     Alpine,
     /// RPM packages (Red Hat, Fedora, SUSE, Rocky, Alma): rpmvercmp.
     RedHat,
