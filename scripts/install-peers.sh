@@ -33,7 +33,8 @@ install_node_peers() {
 }
 
 # The scan crate's version-order oracles (crates/scan/tests/diff_*): libapt, Python's
-# packaging and rpm as modules of Debian's python3, Maven's maven-artifact, node-semver from npm.
+# packaging and rpm as modules of Debian's python3, Maven's maven-artifact, Go's x/mod,
+# node-semver from npm.
 install_scan_oracles() {
   local oracle_pkgs=() entry
   for entry in apt_pkg:python3-apt packaging:python3-packaging rpm:python3-rpm; do
@@ -42,6 +43,9 @@ install_scan_oracles() {
   # Maven's ComparableVersion (maven-artifact) and a JDK to run the one-file oracle with.
   [ -f /usr/share/java/maven-artifact-3.x.jar ] || oracle_pkgs+=(libmaven3-core-java)
   command -v javac >/dev/null 2>&1 || oracle_pkgs+=(default-jdk-headless)
+  # Go's golang.org/x/mod/semver, built by the test with Debian's go in GOPATH mode.
+  command -v go >/dev/null 2>&1 || oracle_pkgs+=(golang-go)
+  [ -f /usr/share/gocode/src/golang.org/x/mod/semver/semver.go ] || oracle_pkgs+=(golang-golang-x-mod-dev)
   if [ ${#oracle_pkgs[@]} -gt 0 ]; then
     echo "installing the version oracles: ${oracle_pkgs[*]}" >&2
     $sudo apt-get update -qq

@@ -1,5 +1,6 @@
 //! Go module version order, as `golang.org/x/mod/semver` implements it (`semver.Compare`,
-//! what the go command and the Go vulnerability database use): SemVer 2.0 with a required
+//! what the go command and the Go vulnerability database use; `tests/diff_go.rs` checks
+//! it against that package): SemVer 2.0 with a required
 //! `v` prefix, the shorthands `vMAJOR` and `vMAJOR.MINOR` (`v1.2` is `v1.2.0`, only without
 //! pre-release or build), build metadata ignored — so `+incompatible` does not change the
 //! order, and pseudo-versions (`v0.0.0-20191109021931-daa7c04131f5`) are ordinary
