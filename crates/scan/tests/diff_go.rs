@@ -66,6 +66,10 @@ const EXTRAS: &[&str] = &[
 
 fn version(rng: &mut Rng) -> String {
     let mut v = String::from(if rng.chance(95) { "v" } else { "" });
+    // Sometimes beyond 64 bits: x/mod has no limit on numbers.
+    if rng.chance(5) {
+        v += "184467440737095516";
+    }
     v += &rng.number();
     let shorthand = rng.below(10);
     if shorthand > 0 {

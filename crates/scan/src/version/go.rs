@@ -7,26 +7,66 @@
 //! pre-releases that order by their timestamp.
 //!
 //! As in x/mod, an invalid version is less than every valid one and all invalid versions
-//! compare equal. One difference: numbers beyond `u64` are refused here (x/mod keeps them
-//! as strings); no module uses them.
+//! compare equal, and numbers have no size limit (`v99999999999999999999.0.0` is valid).
 
 use std::cmp::Ordering;
 
-use super::{Ecosystem, VersionError};
+use ::semver::{BuildMetadata, Prerelease};
 
-/// Parses a Go module version into the SemVer it stands for.
-pub fn parse(version: &str) -> Result<::semver::Version, VersionError> {
+use super::{Ecosystem, VersionError, cmp_digits};
+
+/// A valid Go module version, its numbers kept as digit strings (x/mod has no size limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    /// Major, minor and patch, shorthands filled with `0`.
+    pub numbers: [String; 3],
+    /// The pre-release identifiers (empty for a release).
+    pub pre: Prerelease,
+    /// Build metadata (`incompatible` for `+incompatible`), ignored by the order.
+    pub build: BuildMetadata,
+}
+
+/// Parses a Go module version as x/mod's `semver.IsValid` accepts it.
+pub fn parse(version: &str) -> Result<Version, VersionError> {
     let err = |reason| VersionError::invalid(Ecosystem::Go, version, reason);
     let rest = version
         .strip_prefix('v')
         .ok_or_else(|| err("a module version starts with \"v\""))?;
-    // Shorthands name the .0 releases; they may not carry pre-release or build parts.
-    let full = match rest.split('.').count() {
-        1 if is_number(rest) => format!("{rest}.0.0"),
-        2 if rest.split('.').all(is_number) => format!("{rest}.0"),
-        _ => rest.to_owned(),
+    let (core, build) = match rest.split_once('+') {
+        Some((core, build)) => (core, Some(build)),
+        None => (rest, None),
     };
-    super::semver::parse_strict(&full).ok_or_else(|| err("not a semantic version"))
+    let (core, pre) = match core.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (core, None),
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.len() > 3 || !parts.iter().all(|p| is_number(p)) {
+        return Err(err("not a semantic version"));
+    }
+    // Shorthands name the .0 releases; they may not carry pre-release or build parts.
+    if parts.len() < 3 && (pre.is_some() || build.is_some()) {
+        return Err(err("a shorthand version has no pre-release or build"));
+    }
+    let number = |i: usize| parts.get(i).unwrap_or(&"0").to_string();
+    // The semver crate checks identifiers by SemVer's rules, which are x/mod's.
+    let pre = match pre {
+        Some(pre) if !pre.is_empty() => Prerelease::new(pre).map_err(|_| err("bad pre-release"))?,
+        Some(_) => return Err(err("bad pre-release")),
+        None => Prerelease::EMPTY,
+    };
+    let build = match build {
+        Some(build) if !build.is_empty() => {
+            BuildMetadata::new(build).map_err(|_| err("bad build metadata"))?
+        }
+        Some(_) => return Err(err("bad build metadata")),
+        None => BuildMetadata::EMPTY,
+    };
+    Ok(Version {
+        numbers: [number(0), number(1), number(2)],
+        pre,
+        build,
+    })
 }
 
 /// A version number as x/mod accepts it: digits, no leading zero.
@@ -37,11 +77,28 @@ fn is_number(s: &str) -> bool {
 /// Orders two Go module versions as `semver.Compare` does.
 pub fn compare(a: &str, b: &str) -> Ordering {
     match (parse(a), parse(b)) {
-        (Ok(x), Ok(y)) => x.cmp_precedence(&y),
+        (Ok(x), Ok(y)) => cmp_versions(&x, &y),
         (Err(_), Ok(_)) => Ordering::Less,
         (Ok(_), Err(_)) => Ordering::Greater,
         (Err(_), Err(_)) => Ordering::Equal,
     }
+}
+
+/// Numbers numerically, then a pre-release before its release, then pre-releases by
+/// SemVer's rules; build metadata ignored.
+pub fn cmp_versions(a: &Version, b: &Version) -> Ordering {
+    a.numbers
+        .iter()
+        .zip(&b.numbers)
+        .map(|(x, y)| cmp_digits(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
+        .then_with(|| match (a.pre.is_empty(), b.pre.is_empty()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => a.pre.cmp(&b.pre),
+        })
 }
 
 #[cfg(test)]
@@ -98,6 +155,12 @@ mod tests {
         }
         assert_eq!(compare("v2", "v1"), Greater);
         assert_eq!(compare("v1.19", "v1.2"), Greater);
+        // No size limit on numbers, as in x/mod.
+        assert_eq!(
+            compare("v99999999999999999999.0.0", "v100000000000000000000.0.0"),
+            Less
+        );
+        assert!(parse("v1.0.0-99999999999999999999999").is_ok());
     }
 
     #[test]
