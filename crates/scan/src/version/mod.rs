@@ -179,6 +179,65 @@ mod tests {
         );
     }
 
+    /// Every order must be a total order, even over junk (sorting panics or misorders
+    /// otherwise): antisymmetric and transitive over a mix of valid and invalid strings.
+    #[test]
+    fn every_order_is_total_over_valid_and_invalid_strings() {
+        const SAMPLE: &[&str] = &[
+            "",
+            "0",
+            "1",
+            "1.0",
+            "1.0.0",
+            "v1.0.0",
+            "1.0~rc1",
+            "1.0-1",
+            "1:1.0",
+            "1.0a",
+            "1.0_rc1",
+            "1.0.post1",
+            "1.0.dev0",
+            "1.0-r1",
+            "1.0^git1",
+            "1.0+b1",
+            "1.0.0-alpha",
+            "a",
+            "1..0",
+            "~",
+            "1.0-",
+            "x:1",
+            "1.0_p1-r2",
+            "v1.2",
+        ];
+        type Order = fn(&str, &str) -> Ordering;
+        let orders: [(&str, Order); 9] = [
+            ("dpkg", dpkg::compare),
+            ("apk", apk::compare),
+            ("apk3", apk3::compare),
+            ("rpm", rpm::compare),
+            ("pep440", pep440::compare),
+            ("npm", semver::compare_loose),
+            ("go", go::compare),
+            ("semver", semver::compare),
+            ("maven", maven::compare),
+        ];
+        for (eco, compare) in orders {
+            let mut sorted: Vec<&str> = SAMPLE.to_vec();
+            sorted.sort_by(|a, b| compare(a, b));
+            for (i, a) in sorted.iter().enumerate() {
+                for (j, b) in sorted.iter().enumerate() {
+                    let order = compare(a, b);
+                    assert_eq!(order, compare(b, a).reverse(), "{eco}: {a:?} vs {b:?}");
+                    // Sorted order must agree with every pairwise answer (transitivity).
+                    assert!(
+                        order == Ordering::Equal || order == i.cmp(&j),
+                        "{eco}: {a:?} vs {b:?} is {order:?} but they sort at {i} and {j}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn validate_names_the_version() {
         let err = validate(Ecosystem::Debian, "a:1").unwrap_err();
