@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Rng, answer, check, generated_pairs, need_python_module, run_oracle};
+use common::{Rng, answer, check, check_total, generated_pairs, need_python_module, run_oracle};
 use scan::version::pep440;
 
 /// `packaging.version.Version` per pair; `E` when it refuses either.
@@ -156,5 +156,6 @@ fn generated_versions_agree_with_packaging() {
         refused > 200 && refused < pairs.len() * 2 / 3,
         "{refused} refused pairs: the generator lost its balance"
     );
+    check_total(&pairs, 300, pep440::compare);
     check("pep440 vs packaging", &pairs, &oracle, ours, |_, _, _| None);
 }

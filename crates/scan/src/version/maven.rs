@@ -9,6 +9,11 @@
 //! < `sp`, then unknown qualifiers alphabetically; `a1`, `b1`, `m1` mean `alpha-1`,
 //! `beta-1`, `milestone-1`. A number beats a qualifier and a sub-list at the same place.
 //! Maven compares every string, so [`compare`] has no invalid inputs.
+//!
+//! Maven's order is not transitive on odd strings (`0` < `sp0a0` < `.00a1` < `0`, as
+//! maven-artifact itself answers), and [`compare`] answers exactly as Maven does, so do not
+//! sort Maven versions with it (Rust's sort may panic on an intransitive order); judge
+//! ranges pair by pair, as OSV matching does.
 
 use std::cmp::Ordering;
 
@@ -242,5 +247,14 @@ mod tests {
             assert_eq!(compare(a, b), want, "{a} vs {b}");
             assert_eq!(compare(b, a), want.reverse(), "{b} vs {a}");
         }
+    }
+
+    /// Maven's own cycle (maven-artifact 3.8.7 answers the same three comparisons), kept
+    /// so nobody "fixes" the order into disagreeing with Maven.
+    #[test]
+    fn maven_order_is_not_transitive_on_odd_strings() {
+        assert_eq!(compare("0", "sp0a0"), Less);
+        assert_eq!(compare("sp0a0", ".00a1"), Less);
+        assert_eq!(compare(".00a1", "0"), Less);
     }
 }

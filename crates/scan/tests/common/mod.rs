@@ -121,6 +121,28 @@ pub fn generated_pairs(
     pairs
 }
 
+/// Checks that `compare` is a total order on the versions of `n` pairs spread over `pairs`
+/// (generated, installed and dense ones alike): sorted by it, every pairwise answer agrees
+/// with the sorted positions (sorting with an intransitive order panics or misorders).
+pub fn check_total(pairs: &[(String, String)], n: usize, compare: impl Fn(&str, &str) -> Ordering) {
+    let step = (pairs.len() / n.max(1)).max(1);
+    let mut versions: Vec<&str> = pairs
+        .iter()
+        .step_by(step)
+        .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+        .collect();
+    versions.sort_by(|a, b| compare(a, b));
+    for (i, a) in versions.iter().enumerate() {
+        for (j, b) in versions.iter().enumerate().skip(i + 1) {
+            let order = compare(a, b);
+            assert!(
+                order == Ordering::Equal || order == i.cmp(&j),
+                "not a total order: {a:?} vs {b:?} is {order:?} but they sort at {i} and {j}"
+            );
+        }
+    }
+}
+
 /// Our answer in the oracles' notation: `E` when we refuse either version.
 pub fn answer<T, E>(a: Result<T, E>, b: Result<T, E>, order: Ordering) -> String {
     if a.is_err() || b.is_err() {
