@@ -32,6 +32,32 @@ install_node_peers() {
   fi
 }
 
+# The scan crate's version-order oracles (crates/scan/tests/diff_*): libapt, Python's
+# packaging and rpm as modules of Debian's python3, Maven's maven-artifact, Go's x/mod,
+# node-semver from npm.
+install_scan_oracles() {
+  local oracle_pkgs=() entry
+  for entry in apt_pkg:python3-apt packaging:python3-packaging rpm:python3-rpm; do
+    /usr/bin/python3 -c "import ${entry%%:*}" >/dev/null 2>&1 || oracle_pkgs+=("${entry#*:}")
+  done
+  # Maven's ComparableVersion (maven-artifact) and a JDK to run the one-file oracle with.
+  [ -f /usr/share/java/maven-artifact-3.x.jar ] || oracle_pkgs+=(libmaven3-core-java)
+  command -v javac >/dev/null 2>&1 || oracle_pkgs+=(default-jdk-headless)
+  # Go's golang.org/x/mod/semver, built by the test with Debian's go in GOPATH mode.
+  command -v go >/dev/null 2>&1 || oracle_pkgs+=(golang-go)
+  [ -f /usr/share/gocode/src/golang.org/x/mod/semver/semver.go ] || oracle_pkgs+=(golang-golang-x-mod-dev)
+  if [ ${#oracle_pkgs[@]} -gt 0 ]; then
+    echo "installing the version oracles: ${oracle_pkgs[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${oracle_pkgs[@]}" >/dev/null
+  fi
+  if ! grep -qs '"version": "7.7.2"' "$NODE_PEERS/node_modules/semver/package.json"; then
+    echo "installing semver@7.7.2 into $NODE_PEERS" >&2
+    $sudo mkdir -p "$NODE_PEERS"
+    $sudo npm install --prefix "$NODE_PEERS" --save-exact --no-audit --no-fund semver@7.7.2 >/dev/null
+  fi
+}
+
 # command:package
 want=(node:nodejs npm:npm dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support buildah:buildah man:man-db)
 missing=()
@@ -43,6 +69,7 @@ sudo=""
 here="$(dirname "$0")"
 if [ ${#missing[@]} -eq 0 ]; then
   install_node_peers
+  install_scan_oracles
   $sudo "$here/enable-emulation.sh"
   "$here/foreign-busybox.sh"
   exit 0
@@ -54,5 +81,6 @@ for entry in "${want[@]}"; do
   command -v "${entry%%:*}" >/dev/null 2>&1 || { echo "error: ${entry%%:*} is still missing after apt-get install ${entry#*:}" >&2; exit 1; }
 done
 install_node_peers
+install_scan_oracles
 $sudo "$here/enable-emulation.sh"
 "$here/foreign-busybox.sh"
