@@ -1,5 +1,5 @@
 //! Alpine's version order as apk-tools 3 implements it (Alpine 3.23 on; `src/version.c` on
-//! apk-tools' master branch, test vectors from its `test/unit/version.data`). The grammar
+//! apk-tools' master branch; the tables below are written from its rules). The grammar
 //! is 2.14's (see [`super::apk`]) plus a `~hash` commit component before the revision,
 //! and two rule changes: a digit run after a dot that has a leading zero (in either
 //! version) compares as text (`8.2.0` < `8.2.001`), and suffix names must match exactly.
@@ -213,39 +213,6 @@ pub fn validate(version: &str) -> Result<(), VersionError> {
 mod tests {
     use super::*;
 
-    /// apk-tools 3's own vectors (`test/unit/version.data`): `<`, `=`, `>` comparisons;
-    /// the fuzzy (`~`) and validity lines test other functions and are checked below.
-    const VECTORS: &str = include_str!("apk3_vectors.txt");
-
-    #[test]
-    fn apk_tools_3_test_vectors() {
-        let mut checked = 0;
-        for line in VECTORS.lines() {
-            let line = line.split('#').next().unwrap().trim();
-            let parts: Vec<&str> = line.split_whitespace().collect();
-            if let [single] = parts[..] {
-                // A validity vector: `!` marks a version apk must refuse.
-                match single.strip_prefix('!') {
-                    Some(bad) => assert!(validate(bad).is_err(), "{bad:?} should be invalid"),
-                    None => assert_eq!(validate(single), Ok(()), "{single:?} should be valid"),
-                }
-                checked += 1;
-                continue;
-            }
-            let [a, op, b] = parts[..] else { continue };
-            let want = match op {
-                "<" => Ordering::Less,
-                "=" => Ordering::Equal,
-                ">" => Ordering::Greater,
-                _ => continue,
-            };
-            assert_eq!(compare(a, b), want, "{a} {op} {b}");
-            assert_eq!(compare(b, a), want.reverse(), "{b} vs {a}");
-            checked += 1;
-        }
-        assert!(checked > 700, "only {checked} vectors");
-    }
-
     #[test]
     fn commit_hash_and_leading_zeros() {
         use Ordering::*;
@@ -257,6 +224,24 @@ mod tests {
         for bad in ["1.0~", "1.0~xyz", "1.0_", "1.0_alph", "1.0-r1~ab", "a1"] {
             let err = validate(bad).unwrap_err();
             assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn validity_follows_the_grammar() {
+        for good in [
+            "1",
+            "1.0",
+            "1.0a",
+            "1.0_rc1",
+            "1.0_p2-r3",
+            "1.0~abc123-r1",
+            "2.14.0_git20240101",
+        ] {
+            assert_eq!(validate(good), Ok(()), "{good:?}");
+        }
+        for bad in ["", "a1", "1..0", "1.0-r", "1.0_", "1.0-rx", "1.0 "] {
+            assert!(validate(bad).is_err(), "{bad:?} should be refused");
         }
     }
 }
