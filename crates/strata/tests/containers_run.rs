@@ -491,3 +491,39 @@ fn a_relative_root_works_for_containers() {
     rel(&["rm", id.trim()]);
     c.assert_clean();
 }
+
+/// `ps` asked the runtime about each running container (whether it was paused) with the
+/// runtime's log in the container's directory: while a `--rm` container's monitor removed
+/// that directory, `ps` failed ("runtime.log: no such file") or recreated the log in it and
+/// left the directory behind. `ps` now reads the cgroup freezer and writes nothing: it
+/// keeps succeeding while `--rm` containers come and go, and nothing is left.
+#[test]
+fn ps_while_rm_containers_exit_never_fails_and_leaves_nothing() {
+    let c = Containers::new();
+    for i in 0..12 {
+        c.ok(&[
+            "run",
+            "-d",
+            "--rm",
+            "--name",
+            &format!("brief-{i}"),
+            "bb",
+            "sh",
+            "-c",
+            "sleep 0.2",
+        ]);
+    }
+    let start = std::time::Instant::now();
+    let mut listings = 0;
+    // Bounded in count and time: until every container is gone.
+    while listings < 2000 && start.elapsed() < std::time::Duration::from_secs(30) {
+        let (code, out, err) = c.status(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+        assert_eq!(code, 0, "ps #{listings}: {err}");
+        listings += 1;
+        if out.trim().is_empty() {
+            break;
+        }
+    }
+    assert_eq!(c.ok(&["ps", "-aq"]), "", "all removed");
+    c.assert_clean();
+}

@@ -140,22 +140,26 @@ impl Container {
     }
 
     /// Its state as other processes should see it (see [`observed_state`]), with whether
-    /// a running container is paused (the OCI runtime's state says).
+    /// a running container is paused.
     pub fn observed(&self, runtime: &OciRuntime) -> Result<ContainerState, RuntimeError> {
         let mut s = observed_state(self, runtime)?;
         if s.status == Status::Running {
-            s.paused = self.runtime_says_paused(runtime)?;
+            s.paused = self.frozen();
         }
         Ok(s)
     }
 
-    /// Whether the OCI runtime reports the container `paused` (false when it does not know
-    /// it: it has just exited).
-    pub(crate) fn runtime_says_paused(&self, runtime: &OciRuntime) -> Result<bool, RuntimeError> {
-        match runtime.state(&self.record.id, &self.dir.runtime_log()) {
-            Ok(s) => Ok(s.status == "paused"),
-            Err(RuntimeError::NoSuchContainer(_)) => Ok(false),
-            Err(e) => Err(e),
+    /// Whether the container's cgroup is frozen (`pause`), read from the cgroup freezer
+    /// itself: no runtime process, and nothing written into the container's directory,
+    /// which its monitor may be removing (`--rm`) meanwhile. False once the cgroup is gone.
+    pub(crate) fn frozen(&self) -> bool {
+        let cgroup = format!("{}/{}", super::CGROUP_PARENT, self.record.id);
+        if crate::oci_runtime::cgroup_v2_unified() {
+            std::fs::read_to_string(format!("/sys/fs/cgroup{cgroup}/cgroup.freeze"))
+                .is_ok_and(|s| s.trim() == "1")
+        } else {
+            std::fs::read_to_string(format!("/sys/fs/cgroup/freezer{cgroup}/freezer.state"))
+                .is_ok_and(|s| s.trim() != "THAWED")
         }
     }
 

@@ -17,7 +17,7 @@ impl Container {
         self.mark_stopped_by_user();
         runtime.kill(&self.record.id, signal, &self.dir.runtime_log())?;
         // A paused container gets the signal once thawed, as Docker's kill does: thaw it.
-        if self.runtime_says_paused(runtime)? {
+        if self.frozen() {
             self.unpause(runtime)?;
         }
         Ok(())
