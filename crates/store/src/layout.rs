@@ -521,6 +521,7 @@ mod tests {
                 p("/s/build-cache/mounts/f1"),
             ),
             ("registry_dir", l.registry_dir(), p("/s/registry")),
+            ("signatures_dir", l.signatures_dir(), p("/s/signatures")),
             (
                 "manifest_lists_dir",
                 l.manifest_lists_dir(),
