@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{Rng, answer, check, check_total, generated_pairs, need_python_module, run_oracle};
+use common::{
+    Rng, answer, check, check_total, generated_pairs, installed_pairs, need_python_module,
+    run_oracle,
+};
 use scan::version::pep440;
 
 /// `packaging.version.Version` per pair; `E` when it refuses either.
@@ -140,11 +143,7 @@ fn generated_versions_agree_with_packaging() {
     let mut rng = Rng::new(0x9e9440);
     let mut pairs = generated_pairs(&mut rng, 8000, version, EXTRAS, 4000, dense);
     let installed = installed_versions();
-    pairs.extend(installed.windows(2).map(|w| (w[0].clone(), w[1].clone())));
-    for _ in 0..1000 {
-        let (i, j) = (rng.below(installed.len()), rng.below(installed.len()));
-        pairs.push((installed[i].clone(), installed[j].clone()));
-    }
+    pairs.extend(installed_pairs(&mut rng, &installed, 1000));
     let oracle = run_oracle(
         "/usr/bin/python3",
         &["-c", ORACLE],

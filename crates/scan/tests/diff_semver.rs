@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Rng, answer, check, check_total, generated_pairs, run_oracle};
+use common::{Rng, answer, check, check_total, generated_pairs, installed_pairs, run_oracle};
 use scan::version::semver;
 
 const NODE_SEMVER: &str = "/var/cache/strata-peers/node/node_modules/semver";
@@ -123,11 +123,7 @@ fn generated_versions_agree_with_node_semver() {
     let mut rng = Rng::new(0x5e3e4);
     let mut pairs = generated_pairs(&mut rng, 6000, version, EXTRAS, 0, version);
     let installed = installed_versions();
-    pairs.extend(installed.windows(2).map(|w| (w[0].clone(), w[1].clone())));
-    for _ in 0..1000 {
-        let (i, j) = (rng.below(installed.len()), rng.below(installed.len()));
-        pairs.push((installed[i].clone(), installed[j].clone()));
-    }
+    pairs.extend(installed_pairs(&mut rng, &installed, 1000));
     let oracle = run_oracle(
         "node",
         &["-e", ORACLE, NODE_SEMVER],

@@ -6,39 +6,21 @@ mod harness;
 use harness::Served;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use harness::images::tar_of;
-use harness::{Env, Registry, free_port, peer, require, wait_for_http};
+use harness::{Env, Registry, free_port, peer, require, serve_registry_with};
 
 fn serve_proxy(env: &Env, upstream: &str) -> (Served, String) {
     serve_proxy_with(env, upstream, &[])
 }
 
 fn serve_proxy_with(env: &Env, upstream: &str, extra: &[&str]) -> (Served, String) {
-    let host = format!("127.0.0.1:{}", free_port());
-    let root = env.path(&format!("proxy-root-{}", free_port()));
+    let root = format!("proxy-root-{}", free_port());
     let proxy = format!("http://{upstream}");
-    let mut args = vec![
-        "registry",
-        "serve",
-        "--addr",
-        &host,
-        "--root",
-        root.to_str().unwrap(),
-        "--proxy",
-        &proxy,
-    ];
+    let mut args = vec!["--proxy", proxy.as_str()];
     args.extend_from_slice(extra);
-    let child = env
-        .cmd(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let served = Served(child);
-    wait_for_http(&host);
-    (served, host)
+    serve_registry_with(env, &root, &args)
 }
 
 /// Every file under `dir` (relative path → bytes), sorted.

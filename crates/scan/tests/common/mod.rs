@@ -121,6 +121,24 @@ pub fn generated_pairs(
     pairs
 }
 
+/// Pairs of real-world versions (`installed`, sorted): each with its neighbour, then
+/// `random` pairs drawn at random.
+pub fn installed_pairs(
+    rng: &mut Rng,
+    installed: &[String],
+    random: usize,
+) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = installed
+        .windows(2)
+        .map(|w| (w[0].clone(), w[1].clone()))
+        .collect();
+    for _ in 0..random {
+        let (i, j) = (rng.below(installed.len()), rng.below(installed.len()));
+        pairs.push((installed[i].clone(), installed[j].clone()));
+    }
+    pairs
+}
+
 /// Checks that `compare` is a total order on the versions of `n` pairs spread over `pairs`
 /// (generated, installed and dense ones alike): sorted by it, every pairwise answer agrees
 /// with the sorted positions (sorting with an intransitive order panics or misorders).
