@@ -7,5 +7,7 @@
 //! layers through them, never unpacking to disk, and says which layer brought each package.
 
 pub mod catalog;
+pub mod inventory;
 pub mod package;
+pub mod secrets;
 pub mod version;
