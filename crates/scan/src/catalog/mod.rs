@@ -8,6 +8,8 @@
 
 use std::io::Read;
 
+pub mod os_release;
+
 use crate::package::{Found, PackageKind};
 
 /// A regular file in a layer, as a cataloger is offered it.
