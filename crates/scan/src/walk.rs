@@ -218,8 +218,11 @@ impl<'a> Walker<'a> {
         }
         // Several readers (or only the secret scanner): one bounded copy for all.
         let secrets = secrets.filter(|_| file.size <= SHARED_READ_LIMIT);
-        if readers > 1 && file.size > SHARED_READ_LIMIT {
-            if let Some(&c) = wanting.first() {
+        if readers > 1
+            && file.size > SHARED_READ_LIMIT
+            && let Some(&c) = wanting.first()
+        {
+            {
                 // Too big to share: the first cataloger streams it, the rest are told.
                 for &other in &wanting[1..] {
                     self.notes.push(Note {
