@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use transport::{
-    CopyOptions, DockerArchiveDestination, DockerArchiveSource, ImageAddress, ImageSource,
-    LayoutDestination, LayoutSource, OciArchiveDestination, OciArchiveSource, OciLayout,
-    PlatformChoice, RegistryDestination, RegistrySource, StoreSource,
+    CopyOptions, DockerArchiveDestination, ImageAddress, ImageSource, LayoutDestination,
+    OciArchiveDestination, PlatformChoice, RegistryDestination,
 };
 
-use super::{Ctx, registry, signatures, util};
+use super::{Ctx, image_source, registry, signatures, util};
 use crate::cli::CopyArgs;
 use crate::progress::{Progress, Verb};
 
@@ -70,6 +69,20 @@ pub fn run(ctx: &Ctx, args: CopyArgs, out: &mut dyn Write) -> anyhow::Result<()>
     Ok(())
 }
 
+/// The second half of a copy, run on the opened source.
+struct CopyTo<'a> {
+    copier: &'a Copier<'a>,
+    dst: &'a ImageAddress,
+}
+
+impl image_source::UseSource for CopyTo<'_> {
+    type Output = transport::CopyReport;
+
+    fn apply<S: ImageSource>(self, src: &S) -> anyhow::Result<transport::CopyReport> {
+        self.copier.to(src, self.dst)
+    }
+}
+
 struct Copier<'a> {
     ctx: &'a Ctx,
     tls_verify: bool,
@@ -83,47 +96,7 @@ impl Copier<'_> {
         src: &ImageAddress,
         dst: &ImageAddress,
     ) -> anyhow::Result<transport::CopyReport> {
-        match src {
-            ImageAddress::Docker(name) => {
-                let r = util::parse_reference(name)?;
-                let client = registry::client(self.ctx, &r, self.tls_verify)?;
-                let s = RegistrySource::new(client, r.path(), registry::reference_string(&r));
-                self.to(&s, dst)
-            }
-            ImageAddress::Oci { path, reference } => {
-                let s = LayoutSource::new(OciLayout::open(path.clone())?, reference.as_deref())?;
-                self.to(&s, dst)
-            }
-            ImageAddress::OciArchive { path, reference } => {
-                let s = OciArchiveSource::open(path, reference.as_deref())?;
-                self.to(&s, dst)
-            }
-            ImageAddress::DockerArchive { path, reference } => {
-                let archive = DockerArchiveSource::open(path)?;
-                let s = match reference.as_deref() {
-                    None => archive,
-                    Some(r) => match r.strip_prefix('@') {
-                        Some(n) => archive.image(
-                            n.parse()
-                                .with_context(|| format!("@{n}: not an image number"))?,
-                        )?,
-                        None => archive.image_by_tag(r)?,
-                    },
-                };
-                self.to(&s, dst)
-            }
-            ImageAddress::Store(name) => {
-                let store = self.ctx.store()?;
-                let s = StoreSource::open(store, name).map_err(|e| {
-                    if e.is_not_found() {
-                        anyhow::anyhow!("No such image: {name}")
-                    } else {
-                        e.into()
-                    }
-                })?;
-                self.to(&s, dst)
-            }
-        }
+        image_source::open(self.ctx, src, self.tls_verify, CopyTo { copier: self, dst })
     }
 
     /// Opens the destination and copies `src` into it.

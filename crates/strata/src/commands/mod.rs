@@ -19,6 +19,7 @@ mod history;
 mod host_config_json;
 mod host_config_security;
 mod host_options;
+mod image_source;
 mod images;
 mod images_tree;
 mod imagetools;
