@@ -56,6 +56,7 @@ mod rm;
 mod rmi;
 mod run;
 mod save;
+mod scan_target;
 mod security_flags;
 pub mod sign;
 mod signatures;
