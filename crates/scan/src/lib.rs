@@ -7,6 +7,7 @@
 //! layers through them, never unpacking to disk, and says which layer brought each package.
 
 pub mod catalog;
+pub mod fetch;
 pub mod image;
 pub mod inventory;
 pub mod package;

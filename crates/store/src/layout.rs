@@ -265,6 +265,11 @@ impl Layout {
         self.root.join("registry")
     }
 
+    /// `scan/osv.db`: the offline vulnerability database (`strata scan db import`).
+    pub fn vulnerability_db(&self) -> PathBuf {
+        self.root.join("scan").join("osv.db")
+    }
+
     /// `signatures/`: the signatures of pulled and loaded images (an OCI image layout
     /// holding their `sha256-<hex>.sig` manifests and sigstore bundles), pushed with them.
     pub fn signatures_dir(&self) -> PathBuf {
@@ -522,6 +527,11 @@ mod tests {
             ),
             ("registry_dir", l.registry_dir(), p("/s/registry")),
             ("signatures_dir", l.signatures_dir(), p("/s/signatures")),
+            (
+                "vulnerability_db",
+                l.vulnerability_db(),
+                p("/s/scan/osv.db"),
+            ),
             (
                 "manifest_lists_dir",
                 l.manifest_lists_dir(),
