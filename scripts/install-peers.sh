@@ -58,6 +58,21 @@ install_scan_oracles() {
   fi
 }
 
+# The scan crate's OS-cataloger oracles (crates/scan/tests/catalog_os.rs): rpm and rpmbuild
+# (Debian's rpm) write a real sqlite rpmdb, gpg makes the key rpm imports as gpg-pubkey;
+# dpkg-query and Python's platform module are always there.
+install_scan_os_peers() {
+  local pkgs=() entry
+  for entry in rpm:rpm rpmbuild:rpm gpg:gpg gpgconf:gpgconf; do
+    command -v "${entry%%:*}" >/dev/null 2>&1 || pkgs+=("${entry#*:}")
+  done
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    echo "installing the OS-cataloger oracles: ${pkgs[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  fi
+}
+
 # command:package
 want=(node:nodejs npm:npm dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support buildah:buildah man:man-db)
 missing=()
@@ -70,6 +85,7 @@ here="$(dirname "$0")"
 if [ ${#missing[@]} -eq 0 ]; then
   install_node_peers
   install_scan_oracles
+  install_scan_os_peers
   $sudo "$here/enable-emulation.sh"
   "$here/foreign-busybox.sh"
   exit 0
@@ -82,5 +98,6 @@ for entry in "${want[@]}"; do
 done
 install_node_peers
 install_scan_oracles
+install_scan_os_peers
 $sudo "$here/enable-emulation.sh"
 "$here/foreign-busybox.sh"

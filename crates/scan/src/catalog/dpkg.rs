@@ -10,7 +10,7 @@
 //! package, the version defaulting to the binary's. dpkg's status holds no licences.
 //!
 //! The file is read line by line (each line bounded, see [`super::lines`]); anything that
-//! is not deb822, a stanza without `Package:`, or an installed one without a valid
+//! is not deb822 (as dpkg, a last line without its newline: a truncated file), a stanza without `Package:`, or an installed one without a valid
 //! `Version:`, is [`CatalogError::Malformed`] naming the line: a corrupt database must not
 //! read as fewer packages.
 
@@ -118,6 +118,15 @@ pub fn read_status(path: &str, content: &mut dyn Read) -> Result<Vec<Found>, Cat
         } else if name.eq_ignore_ascii_case("Source") {
             current.source = Some((number, value));
         }
+    }
+    if lines.ended_mid_line() {
+        // dpkg writes every line whole; as dpkg does, take a missing final newline for
+        // a truncated file rather than guess the last value was complete.
+        return Err(malformed(
+            path,
+            last_line,
+            "the file ends in the middle of a line (no final newline): it is truncated".to_owned(),
+        ));
     }
     if let Some(done) = stanza.take() {
         finish(path, done, last_line, &mut packages)?;

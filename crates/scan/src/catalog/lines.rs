@@ -17,6 +17,7 @@ pub struct Lines<'a> {
     path: &'a str,
     buf: Vec<u8>,
     number: usize,
+    unterminated: bool,
 }
 
 impl<'a> Lines<'a> {
@@ -27,6 +28,7 @@ impl<'a> Lines<'a> {
             path,
             buf: Vec::new(),
             number: 0,
+            unterminated: false,
         }
     }
 
@@ -49,7 +51,8 @@ impl<'a> Lines<'a> {
             return Ok(None);
         }
         self.number += 1;
-        if self.buf.last() == Some(&b'\n') {
+        self.unterminated = self.buf.last() != Some(&b'\n');
+        if !self.unterminated {
             self.buf.pop();
         } else if self.buf.len() > MAX_LINE {
             return Err(malformed(
@@ -62,6 +65,12 @@ impl<'a> Lines<'a> {
             self.buf.pop();
         }
         Ok(Some((self.number, String::from_utf8_lossy(&self.buf))))
+    }
+
+    /// Whether the last line read had no `\n`: the file ends mid-line (truncated, for a
+    /// database that always ends its lines).
+    pub fn ended_mid_line(&self) -> bool {
+        self.unterminated
     }
 }
 
