@@ -96,6 +96,105 @@ pub fn purl(kind: PackageKind, found: &Found, distro: Option<&Distro>) -> String
     out
 }
 
+/// A purl in canonical form, whatever spelling produced it: each component
+/// percent-decoded and encoded again as [`purl`] encodes, qualifiers sorted by key and
+/// their keys lower-cased, qualifiers with empty values dropped (purl-spec's parsing
+/// rules). Two purls name the same package exactly when their canonical forms are equal;
+/// `None` when `text` is not a purl (no `pkg:` scheme, no type or name, a bad `%` escape).
+///
+/// Tools spell the same purl differently: Trivy built with packageurl-go 0.1.1 leaves `+`
+/// unencoded in versions and qualifiers in the order it added them
+/// (`…@2.36-9+deb12u4?arch=amd64&epoch=1&distro=debian-12.4`), later ones encode and sort.
+/// Compare purls from other tools through this.
+pub fn canonical(text: &str) -> Option<String> {
+    let rest = text.strip_prefix("pkg:")?.trim_start_matches('/');
+    let (rest, subpath) = match rest.split_once('#') {
+        Some((rest, subpath)) => (rest, Some(subpath)),
+        None => (rest, None),
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
+    let (ty, path) = rest.split_once('/')?;
+    // The version follows the last `@` of the last segment (an npm scope's `@` is encoded
+    // or in an earlier segment).
+    let (path, version) = match path.rsplit_once('/') {
+        Some((ns, last)) => match last.rsplit_once('@') {
+            Some((name, version)) => (format!("{ns}/{name}"), Some(version)),
+            None => (path.to_owned(), None),
+        },
+        None => match path.rsplit_once('@') {
+            Some((name, version)) if !name.is_empty() => (name.to_owned(), Some(version)),
+            _ => (path.to_owned(), None),
+        },
+    };
+    let mut segments: Vec<String> = Vec::new();
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        segments.push(decode(segment)?);
+    }
+    let name = segments.pop().filter(|n| !n.is_empty())?;
+    if ty.is_empty() {
+        return None;
+    }
+    let mut out = format!("pkg:{}/", ty.to_ascii_lowercase());
+    for segment in &segments {
+        encode_into(&mut out, segment);
+        out.push('/');
+    }
+    encode_into(&mut out, &name);
+    if let Some(version) = version.filter(|v| !v.is_empty()) {
+        out.push('@');
+        encode_into(&mut out, &decode(version)?);
+    }
+    let mut qualifiers = Vec::new();
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=')?;
+        let value = decode(value)?;
+        if !value.is_empty() {
+            qualifiers.push((decode(key)?.to_ascii_lowercase(), value));
+        }
+    }
+    qualifiers.sort();
+    for (i, (key, value)) in qualifiers.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        encode_into(&mut out, key);
+        out.push('=');
+        encode_into(&mut out, value);
+    }
+    if let Some(subpath) = subpath.filter(|s| !s.is_empty()) {
+        out.push('#');
+        let mut first = true;
+        for segment in subpath.split('/').filter(|s| !s.is_empty()) {
+            if !first {
+                out.push('/');
+            }
+            first = false;
+            encode_into(&mut out, &decode(segment)?);
+        }
+    }
+    Some(out)
+}
+
+/// Percent-decodes `s` (a `+` stays a `+`: purls are not form-encoded); `None` on a bad
+/// escape or bytes that are not UTF-8.
+fn decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// The OS family Trivy names a distribution by (the purl namespace of its packages and
 /// the start of the `distro` qualifier), from `os-release`'s `ID`: `rhel` is `redhat`,
 /// `almalinux` `alma`, `amzn` `amazon`, `ol` `oracle`, `opensuse-leap`
@@ -335,6 +434,61 @@ mod tests {
             purl(PackageKind::Maven, &f, None),
             "pkg:maven/org.example/lib@1.0?classifier=x&type=jar"
         );
+    }
+
+    #[test]
+    fn canonical_forms_agree_across_spellings() {
+        let same = [
+            // packageurl-go 0.1.1 (the Trivy that cdxgen ships): `+` bare in the version,
+            // qualifiers in insertion order; 0.1.3+: encoded and sorted.
+            (
+                "pkg:deb/debian/passwd@4.13+dfsg1-1+b1?arch=amd64&epoch=1&distro=debian-12.4",
+                "pkg:deb/debian/passwd@4.13%2Bdfsg1-1%2Bb1?arch=amd64&distro=debian-12.4&epoch=1",
+            ),
+            (
+                "pkg:deb/debian/g%2B%2B@12.2.0-3",
+                "pkg:deb/debian/g++@12.2.0-3",
+            ),
+            ("pkg:npm/%40babel/core@7.23.0", "pkg:npm/@babel/core@7.23.0"),
+            (
+                "pkg:rpm/redhat/a@1%3A2?ARCH=x86_64&empty=",
+                "pkg:rpm/redhat/a@1:2?arch=x86_64",
+            ),
+            ("pkg://cargo/serde@1.0", "pkg:cargo/serde@1.0"),
+            (
+                "pkg:maven/g/a@1?type=jar#/sub/path/",
+                "pkg:maven/g/a@1?type=jar#sub/path",
+            ),
+        ];
+        for (a, b) in same {
+            assert_eq!(canonical(a), canonical(b), "{a} vs {b}");
+            assert!(canonical(a).is_some(), "{a}");
+        }
+        // What purl() writes is already canonical.
+        let f = found("passwd", "1:4.13+dfsg1-1+b1", Some("amd64"));
+        let p = purl(PackageKind::Deb, &f, Some(&distro("debian", "12")));
+        assert_eq!(canonical(&p).as_deref(), Some(p.as_str()));
+        let different = [
+            ("pkg:deb/debian/a@1", "pkg:deb/ubuntu/a@1"),
+            (
+                "pkg:deb/debian/a@1?arch=amd64",
+                "pkg:deb/debian/a@1?arch=i386",
+            ),
+            ("pkg:deb/debian/a@1+b1", "pkg:deb/debian/a@1%20b1"),
+            ("pkg:maven/g/a@1#sub/path%2Fx", "pkg:maven/g/a@1#sub/path/x"),
+        ];
+        for (a, b) in different {
+            assert_ne!(canonical(a), canonical(b), "{a} vs {b}");
+        }
+        for bad in [
+            "deb/debian/a@1",
+            "pkg:a",
+            "pkg:deb/",
+            "pkg:deb/a@1%zz",
+            "pkg:deb/a?x",
+        ] {
+            assert_eq!(canonical(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //!
 //! Both are deb822: stanzas of `Field: value` lines, continuation lines starting with a
 //! space or tab, stanzas separated by blank lines. A package counts when its `Status:`
-//! says its files are on disk (the state word is `installed`: `install ok installed`,
-//! `hold ok installed`, and `deinstall ok installed` for one selected for removal but not
-//! yet removed, which is what `dpkg-query` lists as installed); a stanza with no `Status:`
-//! (status.d's files) is taken as installed. `Source: name (version)` gives the source
+//! (`want flag state`) says its files are on disk: every state but `not-installed` and
+//! `config-files`. So `deinstall ok installed` (selected for removal, not yet removed)
+//! counts, and so do the unfinished states (`unpacked`, `half-configured`,
+//! `triggers-pending`, ..., `half-installed`): their files, vulnerable or not, are in the
+//! image. A stanza with no `Status:` (status.d's files) counts. `Source: name (version)` gives the source
 //! package, the version defaulting to the binary's. dpkg's status holds no licences.
 //!
 //! The file is read line by line (each line bounded, see [`super::lines`]); anything that
@@ -64,7 +65,7 @@ struct Stanza {
     source: Option<(usize, String)>,
 }
 
-/// The installed packages of a deb822 status file, in file order.
+/// The packages of a deb822 status file whose files are on disk, in file order.
 pub fn read_status(path: &str, content: &mut dyn Read) -> Result<Vec<Found>, CatalogError> {
     let mut lines = Lines::new(path, content);
     let mut packages = Vec::new();
@@ -144,9 +145,14 @@ fn field(line: &str) -> Option<(&str, &str)> {
     valid.then(|| (name, value.trim()))
 }
 
-/// Whether a `Status:` value (`want flag state`) says the package's files are installed.
-fn installed(status: &str) -> bool {
-    status.split_ascii_whitespace().nth(2) == Some("installed")
+/// Whether a `Status:` value (`want flag state`) says the package's files are on disk
+/// (all or some of them): any state but `not-installed` and `config-files`, the two that
+/// leave only configuration files, or nothing.
+fn on_disk(status: &str) -> bool {
+    match status.split_ascii_whitespace().nth(2) {
+        None | Some("not-installed" | "config-files") => false,
+        Some(_) => true,
+    }
 }
 
 /// Checks a finished stanza (lines `first_line..=last`) and adds its package if installed.
@@ -164,14 +170,16 @@ fn finish(
             format!("the entry at lines {first}-{last} has no `Package:` field"),
         ));
     };
-    if !stanza.status.as_deref().is_none_or(installed) {
+    if !stanza.status.as_deref().is_none_or(on_disk) {
         return Ok(());
     }
     let Some((version_line, version)) = stanza.version else {
         return Err(malformed(
             path,
             first,
-            format!("installed package {name:?} (lines {first}-{last}) has no `Version:` field"),
+            format!(
+                "package {name:?} (lines {first}-{last}) is installed but has no `Version:` field"
+            ),
         ));
     };
     if let Err(e) = dpkg::parse(&version) {
@@ -270,14 +278,16 @@ mod tests {
 
     #[test]
     fn status_words() {
-        assert!(installed("install ok installed"));
-        assert!(installed("hold ok installed"));
-        assert!(installed("deinstall ok installed"));
-        assert!(!installed("deinstall ok config-files"));
-        assert!(!installed("purge ok not-installed"));
-        assert!(!installed("install ok half-installed"));
-        assert!(!installed("install ok unpacked"));
-        assert!(!installed(""));
+        assert!(on_disk("install ok installed"));
+        assert!(on_disk("hold ok installed"));
+        assert!(on_disk("deinstall ok installed"));
+        assert!(on_disk("install ok unpacked"));
+        assert!(on_disk("install ok triggers-pending"));
+        assert!(on_disk("install reinstreq half-installed"));
+        assert!(!on_disk("deinstall ok config-files"));
+        assert!(!on_disk("purge ok not-installed"));
+        assert!(!on_disk("install ok not-installed"));
+        assert!(!on_disk(""));
     }
 
     #[test]
