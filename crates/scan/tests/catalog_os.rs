@@ -478,8 +478,9 @@ fn corrupt_apk_db_is_an_error_naming_the_line() {
 
 const RPM_INSTALL: &str = "apt-get install rpm";
 
-/// A spec with no sources: `tiny` (epoch 2, a `~` and a `+` in the version and release),
-/// its subpackage `tiny-other` (another name, same source rpm), and `plain` (no epoch).
+/// Specs with no sources: `tiny` (epoch 2, a `~` and a `+` in the version and release),
+/// its subpackage `tiny-other` (another name, same source rpm), `plain` (no epoch), and
+/// `modular` (a RHEL module stream's package, its purl with `modularitylabel=`).
 const SPECS: &[(&str, &str)] = &[
     (
         "tiny",
@@ -492,6 +493,12 @@ const SPECS: &[(&str, &str)] = &[
         "plain",
         "Name: plain\nVersion: 4.2\nRelease: 1.el9\nSummary: plain\nLicense: GPL-2.0-only\n\
          BuildArch: noarch\n%description\nplain\n%files\n",
+    ),
+    (
+        "modular",
+        "Name: modular\nVersion: 18.19.0\nRelease: 1.module+el9.3.0+20000+abcdef12\n\
+         Summary: modular\nLicense: MIT\nBuildArch: noarch\n\
+         ModularityLabel: nodejs:18:9030020231120082734:rhel9\n%description\nm\n%files\n",
     ),
 ];
 
@@ -530,7 +537,7 @@ fn make_rpmdb(dir: &Path) -> std::path::PathBuf {
         .map(|e| e.unwrap().path().display().to_string())
         .collect();
     rpms.sort();
-    assert_eq!(rpms.len(), 3, "{rpms:?}");
+    assert_eq!(rpms.len(), 4, "{rpms:?}");
     let mut args = vec!["-i", "--nodeps", "--justdb"];
     args.extend(rpms.iter().map(String::as_str));
     rpm(&args);
@@ -590,7 +597,7 @@ fn rpm_sqlite_db_reads_as_rpm_lists_it() {
             .arg(db.parent().unwrap())
             .arg("-qa")
             .arg("--qf")
-            .arg("%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{LICENSE}\\n"),
+            .arg("%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{LICENSE}\\t%{MODULARITYLABEL}\\n"),
         RPM_INSTALL,
     );
     assert!(ok, "{err}");
@@ -605,9 +612,9 @@ fn rpm_sqlite_db_reads_as_rpm_lists_it() {
         let stem = f[5].strip_suffix(".src.rpm").unwrap();
         let (rest, rel) = stem.rsplit_once('-').unwrap();
         let (src, ver) = rest.rsplit_once('-').unwrap();
-        want.insert([f[0], f[1], f[2], f[3], f[4], src, ver, rel, f[6]].map(str::to_owned));
+        want.insert([f[0], f[1], f[2], f[3], f[4], src, ver, rel, f[6], f[7]].map(str::to_owned));
     }
-    assert_eq!(want.len(), 3, "{out}");
+    assert_eq!(want.len(), 4, "{out}");
 
     let bytes = std::fs::read(&db).unwrap();
     let reading = read(&Rpm, "var/lib/rpm/rpmdb.sqlite", &bytes).unwrap();
@@ -637,10 +644,27 @@ fn rpm_sqlite_db_reads_as_rpm_lists_it() {
             sv.to_owned(),
             sr.to_owned(),
             p.licenses.join(" "),
+            // rpm prints an absent tag as `(none)`.
+            p.qualifiers
+                .iter()
+                .find(|(k, _)| k == "modularitylabel")
+                .map_or("(none)".to_owned(), |(_, v)| v.clone()),
         ]);
     }
     assert_eq!(got, want);
-    assert_eq!(reading.packages.len(), 3);
+    assert_eq!(reading.packages.len(), 4);
+    let modular = reading
+        .packages
+        .iter()
+        .find(|p| p.name == "modular")
+        .unwrap();
+    assert_eq!(
+        modular.qualifiers,
+        [(
+            "modularitylabel".to_owned(),
+            "nodejs:18:9030020231120082734:rhel9".to_owned()
+        )]
+    );
     // The same database at the other place rpm keeps it.
     let again = read(&Rpm, "usr/lib/sysimage/rpm/rpmdb.sqlite", &bytes).unwrap();
     assert_eq!(again.packages, reading.packages);

@@ -11,16 +11,26 @@
 use crate::package::Distro;
 
 /// Where os-release lives, relative to the root, in order of precedence: `etc/os-release`
-/// wins over `usr/lib/os-release` (os-release(5)).
+/// wins over `usr/lib/os-release` (os-release(5)). On Debian and Fedora `etc/os-release`
+/// is a symlink to `../usr/lib/os-release`: a walk that offers regular files only must
+/// fall back to the second path.
 pub const PATHS: [&str; 2] = ["etc/os-release", "usr/lib/os-release"];
 
-/// The largest os-release worth reading (64 KiB; real ones are under 1 KiB): a walker reads
-/// at most this much of the file into memory.
+/// The largest os-release worth reading (64 KiB; real ones are under 1 KiB): [`read`]
+/// reads at most this much of the file into memory.
 pub const MAX_SIZE: u64 = 64 * 1024;
 
 /// Whether `path` (relative to the root) is one of the [`PATHS`].
 pub fn is_os_release(path: &str) -> bool {
     PATHS.contains(&path)
+}
+
+/// Reads an os-release file from `content`: at most [`MAX_SIZE`] bytes (what follows is
+/// ignored), invalid UTF-8 replaced, then [`parse`]d.
+pub fn read(content: &mut dyn std::io::Read) -> std::io::Result<Distro> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(content, MAX_SIZE), &mut bytes)?;
+    Ok(parse(&String::from_utf8_lossy(&bytes)))
 }
 
 /// Reads an os-release file's text. Missing fields take os-release(5)'s defaults: `ID`
@@ -159,6 +169,15 @@ mod tests {
         assert_eq!(d.codename, None, "an empty codename is none");
         assert_eq!(d.pretty_name, "Linux", "os-release(5)'s default");
         assert_eq!(parse("").id, "linux", "os-release(5)'s default");
+    }
+
+    #[test]
+    fn read_stops_at_the_bound() {
+        let mut text = b"ID=alpine\n".to_vec();
+        text.resize(MAX_SIZE as usize, b'#');
+        text.extend_from_slice(b"\nID=past-the-bound\n");
+        assert_eq!(read(&mut &text[..]).unwrap().id, "alpine");
+        assert_eq!(read(&mut &b"ID=x\xff\n"[..]).unwrap().id, "x\u{fffd}");
     }
 
     #[test]

@@ -33,6 +33,13 @@ pub const UNSUPPORTED_PATHS: [&str; 4] = [
     "usr/lib/sysimage/rpm/Packages.db",
 ];
 
+/// sqlite's write-ahead logs beside the databases: a non-empty one holds changes not yet
+/// in the database file, which only a note can tell.
+pub const WAL_PATHS: [&str; 2] = [
+    "var/lib/rpm/rpmdb.sqlite-wal",
+    "usr/lib/sysimage/rpm/rpmdb.sqlite-wal",
+];
+
 /// The rpm cataloger.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rpm;
@@ -44,10 +51,24 @@ impl Cataloger for Rpm {
 
     fn wants(&self, file: &FileMeta) -> bool {
         let path = file.path.as_str();
-        SQLITE_PATHS.contains(&path) || UNSUPPORTED_PATHS.contains(&path)
+        SQLITE_PATHS.contains(&path)
+            || UNSUPPORTED_PATHS.contains(&path)
+            || (file.size > 0 && WAL_PATHS.contains(&path))
     }
 
     fn read(&self, file: &FileMeta, content: &mut dyn Read) -> Result<Reading, CatalogError> {
+        if WAL_PATHS.contains(&file.path.as_str()) {
+            return Ok(Reading {
+                packages: Vec::new(),
+                notes: vec![format!(
+                    "{}: rpm's database has {} bytes of changes not yet written into \
+                     rpmdb.sqlite (rpm was stopped before it checkpointed); packages those \
+                     changes installed or removed are not seen. Running any rpm query in the \
+                     image (`rpm -qa`) as its last step writes them in",
+                    file.path, file.size
+                )],
+            });
+        }
         if UNSUPPORTED_PATHS.contains(&file.path.as_str()) {
             return Ok(Reading {
                 packages: Vec::new(),
@@ -194,7 +215,12 @@ pub fn package(blob: &[u8]) -> Result<Option<Found>, String> {
             .map(str::to_owned)
             .into_iter()
             .collect(),
-        qualifiers: Vec::new(),
+        // The one purl qualifier an rpm needs beyond the common fields (Trivy writes it).
+        qualifiers: string(tag::MODULARITYLABEL)?
+            .filter(|l| !l.is_empty())
+            .map(|l| ("modularitylabel".to_owned(), l.to_owned()))
+            .into_iter()
+            .collect(),
     }))
 }
 
@@ -239,11 +265,21 @@ mod tests {
             mode: 0o644,
             size: 1,
         };
-        for p in SQLITE_PATHS.iter().chain(&UNSUPPORTED_PATHS) {
+        for p in SQLITE_PATHS
+            .iter()
+            .chain(&UNSUPPORTED_PATHS)
+            .chain(&WAL_PATHS)
+        {
             assert!(Rpm.wants(&meta(p)), "{p}");
         }
+        let empty_wal = FileMeta {
+            size: 0,
+            ..meta(WAL_PATHS[0])
+        };
+        assert!(!Rpm.wants(&empty_wal), "an empty WAL holds nothing");
         for p in [
             "var/lib/rpm/rpmdb.sqlite-shm",
+            "var/lib/rpm/rpmdb.sqlite-journal",
             "var/lib/rpm/Index.db",
             "var/lib/rpm/Name",
             "x/var/lib/rpm/rpmdb.sqlite",

@@ -20,6 +20,8 @@ pub mod tag {
     pub const ARCH: u32 = 1022;
     /// `RPMTAG_SOURCERPM`.
     pub const SOURCERPM: u32 = 1044;
+    /// `RPMTAG_MODULARITYLABEL`: the module stream a RHEL/Fedora modular package is from.
+    pub const MODULARITYLABEL: u32 = 5096;
 }
 
 /// rpm's type codes for the entry types read here.
