@@ -1,19 +1,21 @@
 //! Debian packages from dpkg's database: `var/lib/dpkg/status`, and the per-package files
 //! of `var/lib/dpkg/status.d/` that distroless images carry instead.
 //!
-//! Both are deb822: stanzas of `Field: value` lines, continuation lines starting with a
-//! space or tab, stanzas separated by blank lines. A package counts when its `Status:`
-//! (`want flag state`) says its files are on disk: every state but `not-installed` and
-//! `config-files`. So `deinstall ok installed` (selected for removal, not yet removed)
-//! counts, and so do the unfinished states (`unpacked`, `half-configured`,
-//! `triggers-pending`, ..., `half-installed`): their files, vulnerable or not, are in the
-//! image. A stanza with no `Status:` (status.d's files) counts. `Source: name (version)` gives the source
-//! package, the version defaulting to the binary's. dpkg's status holds no licences.
+//! Both are deb822: stanzas of `Field: value` lines (field names case-insensitive),
+//! continuation lines starting with a space or tab, stanzas separated by blank lines.
+//! A package counts when its `Status:` (`want flag state`) says its files are on disk:
+//! every state but `not-installed` and `config-files`. So `deinstall ok installed`
+//! (selected for removal, not yet removed) counts, and so do the unfinished states
+//! (`unpacked`, `half-configured`, `triggers-pending`, ..., `half-installed`): their
+//! files, vulnerable or not, are in the image. A stanza with no `Status:` (status.d's
+//! files) counts. `Source: name (version)` gives the source package, the version
+//! defaulting to the binary's. dpkg's status holds no licences.
 //!
-//! The file is read line by line (each line bounded, see [`super::lines`]); anything that
-//! is not deb822 (as dpkg, a last line without its newline: a truncated file), a stanza without `Package:`, or an installed one without a valid
-//! `Version:`, is [`CatalogError::Malformed`] naming the line: a corrupt database must not
-//! read as fewer packages.
+//! The file is read line by line (each line bounded, see [`super::lines`]). What is not
+//! deb822 (and, as for dpkg, a last line without its newline: a truncated file), a stanza
+//! without `Package:`, or a counted one without a valid `Version:`, is
+//! [`CatalogError::Malformed`] naming the line: a corrupt database must not read as fewer
+//! packages.
 
 use std::io::Read;
 

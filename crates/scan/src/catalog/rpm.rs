@@ -1,14 +1,15 @@
 //! RPM packages from rpm's database.
 //!
-//! rpm 4.16 and later, as RHEL, Rocky and Alma 9 and Fedora 33 on ship it, keeps it in sqlite, `rpmdb.sqlite` in `var/lib/rpm/` or
-//! `usr/lib/sysimage/rpm/`: table `Packages(hnum, blob)`, each blob an rpm header
-//! ([`super::rpm_header`]). sqlite reads files, not streams, so the cataloger copies the
-//! content into a private temporary file (at most the size the layer's tar declares for
-//! it: disk, not memory, holds the copy, and the copy is removed when read) and opens that
-//! read-only.
+//! rpm 4.16 and later (as RHEL, Rocky and Alma 9 and Fedora 33 on ship it) keeps it in
+//! sqlite, `rpmdb.sqlite` in `var/lib/rpm/` or `usr/lib/sysimage/rpm/`: table
+//! `Packages(hnum, blob)`, each blob an rpm header ([`super::rpm_header`]). sqlite reads
+//! files, not streams, so the cataloger copies the content into a private temporary file
+//! (in `TMPDIR`; at most the size the layer's tar declares for it: disk, not memory, holds
+//! the copy, and the copy is removed when read) and opens that read-only. `gpg-pubkey`
+//! entries are the keys rpm imported, not packages, and are left out.
 //!
-//! The older BerkeleyDB `Packages` (RHEL ≤ 8, CentOS, Amazon Linux 2) and SUSE's NDB
-//! `Packages.db` have no maintained Rust reader: those files give a note saying so and
+//! The older BerkeleyDB `Packages` (RHEL 8 and before, CentOS, Amazon Linux 2) and SUSE's
+//! NDB `Packages.db` have no maintained Rust reader: those files give a note saying so and
 //! what to do, and no packages (never a silent empty list).
 
 use std::io::{Read, Seek, SeekFrom, Write};
