@@ -8,6 +8,8 @@
 
 pub mod catalog;
 pub mod inventory;
+pub mod matching;
 pub mod package;
+pub mod report;
 pub mod secrets;
 pub mod version;
