@@ -58,6 +58,36 @@ install_scan_oracles() {
   fi
 }
 
+# The matching and report tests' oracles (crates/scan/tests/report.rs, severity_diff.rs):
+# Python's jsonschema and Red Hat's cvss library in a venv of Debian's python3, and the
+# official SARIF 2.1.0 JSON schema as @microsoft/jest-sarif ships it (from npm).
+MATCH_VENV=/var/cache/strata-peers/py-match
+install_match_oracles() {
+  if ! "$MATCH_VENV/bin/python" -c "import jsonschema, cvss" >/dev/null 2>&1; then
+    echo "installing jsonschema and cvss into $MATCH_VENV" >&2
+    dpkg -s python3-venv >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    $sudo /usr/bin/python3 -m venv "$MATCH_VENV"
+    $sudo "$MATCH_VENV/bin/pip" install -q jsonschema==4.26.0 cvss==3.6
+  fi
+  if [ ! -f "$NODE_PEERS/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json" ]; then
+    echo "installing @microsoft/jest-sarif@1.0.0-beta.0 (the SARIF 2.1.0 schema) into $NODE_PEERS" >&2
+    $sudo mkdir -p "$NODE_PEERS"
+    $sudo npm install --prefix "$NODE_PEERS" --save-exact --no-audit --no-fund @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null
+  fi
+}
+
+# CycloneDX documents are validated with cyclonedx-python-lib's JSON validator, in a venv
+# of Debian's python3 (the SBOM and VEX tests).
+CYCLONEDX_VENV=/var/cache/strata-peers/cyclonedx
+install_cyclonedx_validator() {
+  if ! "$CYCLONEDX_VENV/bin/python" -c "from cyclonedx.validation.json import JsonStrictValidator" >/dev/null 2>&1; then
+    echo "installing cyclonedx-python-lib[json-validation] into $CYCLONEDX_VENV" >&2
+    dpkg -s python3-venv >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    $sudo /usr/bin/python3 -m venv "$CYCLONEDX_VENV"
+    $sudo "$CYCLONEDX_VENV/bin/pip" install -q "cyclonedx-python-lib[json-validation]==11.12.0"
+  fi
+}
+
 # command:package
 want=(node:nodejs npm:npm dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support buildah:buildah man:man-db)
 missing=()
@@ -70,6 +100,8 @@ here="$(dirname "$0")"
 if [ ${#missing[@]} -eq 0 ]; then
   install_node_peers
   install_scan_oracles
+  install_match_oracles
+  install_cyclonedx_validator
   $sudo "$here/enable-emulation.sh"
   "$here/foreign-busybox.sh"
   exit 0
@@ -82,5 +114,7 @@ for entry in "${want[@]}"; do
 done
 install_node_peers
 install_scan_oracles
+install_match_oracles
+install_cyclonedx_validator
 $sudo "$here/enable-emulation.sh"
 "$here/foreign-busybox.sh"

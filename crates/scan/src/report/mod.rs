@@ -45,14 +45,23 @@ impl<'a> Report<'a> {
     }
 }
 
-/// A Dockerfile step as history records it, shortened for one line: BuildKit's and the
-/// classic builder's `/bin/sh -c #(nop) ` prefixes dropped, whitespace runs as one space,
-/// at most `max` characters (with `…`).
+/// A Dockerfile step as history records it, shortened for one line: the classic builder's
+/// `/bin/sh -c #(nop) ` and `/bin/sh -c ` prefixes, BuildKit's `RUN /bin/sh -c ` (as `RUN `)
+/// and its ` # buildkit` suffix dropped, whitespace runs as one space, at most `max`
+/// characters (with `…`).
 pub fn short_step(created_by: &str, max: usize) -> String {
-    let s = created_by
-        .trim()
-        .trim_start_matches("/bin/sh -c #(nop) ")
-        .trim_start_matches("/bin/sh -c ");
+    let mut s = created_by.trim();
+    s = s.strip_suffix("# buildkit").unwrap_or(s).trim_end();
+    let run;
+    if let Some(rest) = s.strip_prefix("/bin/sh -c #(nop) ") {
+        s = rest;
+    } else if let Some(rest) = s.strip_prefix("/bin/sh -c ") {
+        run = format!("RUN {rest}");
+        s = &run;
+    } else if let Some(rest) = s.strip_prefix("RUN /bin/sh -c ") {
+        run = format!("RUN {rest}");
+        s = &run;
+    }
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     truncate(&s, max)
 }
@@ -82,7 +91,11 @@ mod tests {
                 "RUN /bin/sh -c apt-get update &&     apt-get install -y curl # buildkit",
                 20
             ),
-            "RUN /bin/sh -c apt-…"
+            "RUN apt-get update …"
+        );
+        assert_eq!(
+            short_step("/bin/sh -c apt-get update", 40),
+            "RUN apt-get update"
         );
         assert_eq!(truncate("abc", 3), "abc");
     }
