@@ -2,24 +2,12 @@
 //! or ecosystem rule each. Every expected result is worked out from the OSV schema's rules
 //! ("Evaluation") and the ecosystem's version order, as each case's comment says.
 
-use std::path::Path;
+mod match_fixtures;
 
+use match_fixtures::records;
 use osv::schema::Vulnerability;
 use scan::matching::{self, Findings, MatchOptions, Severity};
 use scan::package::{Distro, Found, Package, PackageKind};
-
-fn records() -> Vec<Vulnerability> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/match");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let record: Vulnerability = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: not an OSV record: {e}", path.display()));
-        out.push(record);
-    }
-    out
-}
 
 fn pkg(kind: PackageKind, name: &str, version: &str, source: Option<(&str, &str)>) -> Package {
     Package {
@@ -431,6 +419,22 @@ fn each_range_form_and_ecosystem() {
             None,
             Vulns(&[]),
         ),
+        // PYSEC and GHSA records alias each other (and CVE-2099-0020): one finding, shown
+        // as the GHSA id (no record is the CVE); the largest fix of the two (2.31.1) and
+        // the GHSA's CVSS 3.1 6.1 MEDIUM (PYSEC has no severity).
+        (
+            "aliases merged",
+            pkg(Python, "requests", "2.30.0", None),
+            None,
+            Vulns(&[("GHSA-0000-0000-0020", Some("2.31.1"), Medium)]),
+        ),
+        // Only PYSEC's range [0, 2.31.0) covers 2.2: still one finding, PYSEC's.
+        (
+            "alias one record",
+            pkg(Python, "requests", "2.2", None),
+            None,
+            Vulns(&[("PYSEC-2099-20", Some("2.31.0"), Unknown)]),
+        ),
         // Unknown distribution: not judged, with the reason.
         (
             "deb without os",
@@ -561,5 +565,33 @@ fn a_database_error_names_the_lookup() {
     assert!(
         text.contains("npm") && text.contains("lodash") && text.contains("disk on fire"),
         "{text}"
+    );
+}
+
+/// Merged findings keep every other id as an alias and the best summary.
+#[test]
+fn aliasing_records_merge_into_one_finding() {
+    let found = run(
+        &[pkg(Python, "requests", "2.30.0", None)],
+        None,
+        &MatchOptions::default(),
+    );
+    assert_eq!(found.vulnerabilities.len(), 1);
+    let f = &found.vulnerabilities[0];
+    assert_eq!(f.aliases, ["CVE-2099-0020", "PYSEC-2099-20"]);
+    assert_eq!(
+        f.summary.as_deref(),
+        Some("Requests forwards Proxy-Authorization")
+    );
+    assert_eq!(f.rating.score, Some(6.1));
+    // PYSEC alone: its summary is the first line of its details.
+    let found = run(
+        &[pkg(Python, "requests", "2.2", None)],
+        None,
+        &MatchOptions::default(),
+    );
+    assert_eq!(
+        found.vulnerabilities[0].summary.as_deref(),
+        Some("Requests leaks a header.")
     );
 }

@@ -6,12 +6,14 @@
 //! `scripts/install-peers.sh` installs both (install_match_oracles,
 //! install_cyclonedx_validator).
 
+mod match_fixtures;
+
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use osv::schema::Vulnerability;
+use match_fixtures::records;
 use scan::inventory::{ImageInfo, LayerInfo};
 use scan::matching::{self, Findings, MatchOptions};
 use scan::package::{Distro, Found, Package, PackageKind};
@@ -21,16 +23,6 @@ use serde_json::Value;
 const MATCH_PYTHON: &str = "/var/cache/strata-peers/py-match/bin/python";
 const CYCLONEDX_PYTHON: &str = "/var/cache/strata-peers/cyclonedx/bin/python";
 const SARIF_SCHEMA: &str = "/var/cache/strata-peers/node/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json";
-
-fn records() -> Vec<Vulnerability> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/match");
-    std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| {
-            serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap()
-        })
-        .collect()
-}
 
 fn pkg(
     kind: PackageKind,

@@ -3,7 +3,8 @@
 //! Each package is looked up under its OSV ecosystem and name ([`ecosystem`]), its version
 //! checked by the ecosystem's order (a version the order refuses is *not judged*, never
 //! "not affected"), and every record the database returns for it is evaluated with OSV's
-//! algorithm ([`range`]) and rated ([`severity`]). Withdrawn records are ignored.
+//! algorithm ([`range`]) and rated ([`severity`]). Withdrawn records are ignored; records
+//! that alias each other are one finding per package ([`group`]).
 
 use std::collections::HashSet;
 
@@ -12,6 +13,7 @@ use osv::schema::{Affected, Vulnerability};
 use crate::package::{Distro, Package};
 
 pub mod ecosystem;
+pub mod group;
 pub mod range;
 pub mod severity;
 
@@ -184,12 +186,22 @@ pub fn scan(
                 source,
             })?;
         let mut seen = HashSet::new();
+        let mut found = Vec::new();
         for record in &records {
             if record.withdrawn.is_some() || !seen.insert(record.id.clone()) {
                 continue;
             }
-            judge_record(index, package, &lookup, record, &mut out);
+            judge_record(
+                index,
+                package,
+                &lookup,
+                record,
+                &mut found,
+                &mut out.not_judged,
+            );
         }
+        out.vulnerabilities
+            .extend(group::merge(found, lookup.order));
     }
     out.vulnerabilities.retain(|f| {
         opts.severities
@@ -216,7 +228,8 @@ fn judge_record(
     package: &Package,
     lookup: &Lookup,
     record: &Vulnerability,
-    out: &mut Findings,
+    found: &mut Vec<Finding>,
+    not_judged: &mut Vec<NotJudged>,
 ) {
     let mut affected_by = None;
     let mut fixes: Vec<String> = Vec::new();
@@ -238,7 +251,7 @@ fn judge_record(
     }
     if let Some(entry) = affected_by {
         let order = lookup.order;
-        out.vulnerabilities.push(Finding {
+        found.push(Finding {
             package: index,
             id: record.id.clone(),
             aliases: record.aliases.clone().unwrap_or_default(),
@@ -253,7 +266,7 @@ fn judge_record(
             url: url(record),
         });
     } else if let Some(reason) = problem {
-        out.not_judged.push(NotJudged {
+        not_judged.push(NotJudged {
             package: index,
             record: Some(record.id.clone()),
             reason,
