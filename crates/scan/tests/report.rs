@@ -451,3 +451,29 @@ fn vex_validates_as_cyclonedx_1_5() {
         doc["serialNumber"]
     );
 }
+
+/// Packages not judged for one reason share a line.
+#[test]
+fn table_groups_not_judged_packages_by_reason() {
+    let mut s = scan();
+    s.packages = (0..7)
+        .map(|i| {
+            pkg(
+                PackageKind::Deb,
+                &format!("p{i}"),
+                "1.0-1",
+                None,
+                0,
+                "var/lib/dpkg/status",
+            )
+        })
+        .collect();
+    s.findings = matching::scan(&s.packages, None, &records(), &MatchOptions::default()).unwrap();
+    let mut out = Vec::new();
+    report::table::write(&s.report(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("Not judged: 7\n  7 packages (p0 1.0-1, p1 1.0-1, p2 1.0-1, p3 1.0-1, p4 1.0-1, …): deb package: the image's operating system is unknown"),
+        "{text}"
+    );
+}

@@ -16,6 +16,8 @@ use crate::matching::Severity;
 const TITLE_WIDTH: usize = 60;
 /// Widest Layer cell, in characters.
 const STEP_WIDTH: usize = 40;
+/// Packages named on a not-judged line shared by several.
+const NAMES_SHOWN: usize = 5;
 
 /// Writes the report as a table.
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -81,15 +83,36 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let not_judged = &report.findings.not_judged;
     if !not_judged.is_empty() {
         writeln!(out, "Not judged: {}", not_judged.len())?;
+        // One line per reason: an image of an unknown distribution has hundreds of packages
+        // with the same one.
+        let mut reasons: Vec<(&str, Vec<String>)> = Vec::new();
         for n in not_judged {
             let p = &report.packages[n.package];
-            match &n.record {
-                Some(id) => writeln!(
+            let what = match &n.record {
+                Some(id) => format!("{} {} ({id})", p.found.name, p.found.version),
+                None => format!("{} {}", p.found.name, p.found.version),
+            };
+            match reasons.iter_mut().find(|(r, _)| *r == n.reason) {
+                Some((_, names)) => names.push(what),
+                None => reasons.push((&n.reason, vec![what])),
+            }
+        }
+        for (reason, names) in reasons {
+            if names.len() == 1 {
+                writeln!(out, "  {}: {reason}", names[0])?;
+            } else {
+                let shown: Vec<&str> = names.iter().take(NAMES_SHOWN).map(String::as_str).collect();
+                let more = if names.len() > NAMES_SHOWN {
+                    ", …"
+                } else {
+                    ""
+                };
+                writeln!(
                     out,
-                    "  {} {} ({id}): {}",
-                    p.found.name, p.found.version, n.reason
-                )?,
-                None => writeln!(out, "  {} {}: {}", p.found.name, p.found.version, n.reason)?,
+                    "  {} packages ({}{more}): {reason}",
+                    names.len(),
+                    shown.join(", ")
+                )?;
             }
         }
     }
