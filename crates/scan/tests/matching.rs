@@ -350,6 +350,14 @@ fn each_range_form_and_ecosystem() {
             None,
             Vulns(&[("GO-2099-0013", Some("20.10.11+incompatible"), Unknown)]),
         ),
+        // Two overlapping ranges both hold: the smaller fix, by SemVer (1.21.9 < 1.21.10,
+        // though not as text).
+        (
+            "go overlapping fixes",
+            pkg(Go, "example.com/overlap", "v1.21.5", None),
+            None,
+            Vulns(&[("GO-2099-0021", Some("1.21.9"), Unknown)]),
+        ),
         // stdlib: go1.21.2 is 1.21.2, in [1.21.0-0, 1.21.3); go1.20.10 is before it.
         (
             "go stdlib",

@@ -30,17 +30,21 @@ pub enum Order {
 
 impl Order {
     /// Orders two versions (total: refused strings have a documented place, see
-    /// [`version`]).
+    /// [`version`]). Go versions are taken with or without their `v`: the go command
+    /// writes `v1.2.3`, OSV's Go records `1.2.3`.
     pub fn compare(self, a: &str, b: &str) -> Ordering {
         match self {
+            Order::Version(Ecosystem::Go) => version::compare(Ecosystem::Go, &go_v(a), &go_v(b)),
             Order::Version(eco) => version::compare(eco, a, b),
             Order::Apk3 => apk3::compare(a, b),
         }
     }
 
-    /// Whether the order's reference implementation accepts `v`.
+    /// Whether the order's reference implementation accepts `v` (for Go, after adding a
+    /// missing `v`).
     pub fn validate(self, v: &str) -> Result<(), VersionError> {
         match self {
+            Order::Version(Ecosystem::Go) => version::validate(Ecosystem::Go, &go_v(v)),
             Order::Version(eco) => version::validate(eco, v),
             Order::Apk3 => apk3::validate(v),
         }
@@ -49,6 +53,15 @@ impl Order {
     /// Whether the ecosystem is PyPI, whose `versions` lists match by PEP 440 equality.
     pub(crate) fn is_pypi(self) -> bool {
         self == Order::Version(Ecosystem::PyPI)
+    }
+}
+
+/// A Go version with its `v` (`1.2.3` → `v1.2.3`).
+fn go_v(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.starts_with('v') {
+        v.into()
+    } else {
+        format!("v{v}").into()
     }
 }
 
@@ -522,6 +535,16 @@ mod tests {
         let new = lookup(&p, Some(&distro("alpine", "3.23.0", ""))).unwrap();
         assert_eq!(old.order, Order::Version(Ecosystem::Alpine));
         assert_eq!(new.order, Order::Apk3);
+    }
+
+    /// OSV's Go records write versions without the go command's `v`.
+    #[test]
+    fn go_versions_compare_with_or_without_v() {
+        let go = Order::Version(Ecosystem::Go);
+        assert_eq!(go.compare("1.21.3", "v1.21.10"), Ordering::Less);
+        assert_eq!(go.compare("v1.2.0", "1.2"), Ordering::Equal);
+        assert!(go.validate("0.17.0").is_ok());
+        assert!(go.validate("x1.0").is_err());
     }
 
     #[test]
