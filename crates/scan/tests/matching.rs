@@ -603,3 +603,30 @@ fn aliasing_records_merge_into_one_finding() {
         Some("Requests leaks a header.")
     );
 }
+
+/// The indexed in-memory source answers like the list it was built from.
+#[test]
+fn memory_index_matches_like_the_plain_list() {
+    let packages = vec![
+        pkg(Python, "DJANGO", "4.2.7", None),
+        pkg(Python, "requests", "2.30.0", None),
+        pkg(Npm, "lodash", "4.17.20", None),
+        pkg(Go, "stdlib", "go1.21.2", None),
+        pkg(Cargo, "smallvec", "1.6.0", None),
+        pkg(Cargo, "badcrate", "1.0.0", None),
+        pkg(
+            Deb,
+            "libssl3",
+            "3.0.11-1~deb12u1",
+            Some(("openssl", "3.0.11-1~deb12u1")),
+        ),
+    ];
+    let bookworm = distro("debian", "12", "Debian GNU/Linux 12 (bookworm)");
+    let index = matching::MemoryIndex::new(records());
+    assert_eq!(index.len(), records().len());
+    let opts = MatchOptions::default();
+    let from_list = matching::scan(&packages, Some(&bookworm), &records(), &opts).unwrap();
+    let from_index = matching::scan(&packages, Some(&bookworm), &index, &opts).unwrap();
+    assert_eq!(from_list, from_index);
+    assert_eq!(from_index.vulnerabilities.len(), 6);
+}

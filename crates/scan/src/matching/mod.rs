@@ -14,10 +14,12 @@ use crate::package::{Distro, Package};
 
 pub mod ecosystem;
 pub mod group;
+pub mod index;
 pub mod range;
 pub mod severity;
 
 pub use ecosystem::{Lookup, Order};
+pub use index::MemoryIndex;
 pub use severity::{Rating, Severity};
 
 /// The error type an [`Advisories`] source returns.
@@ -59,11 +61,7 @@ pub fn entry_is(affected: &Affected, ecosystem: &str, name: &str) -> bool {
     let Some(package) = &affected.package else {
         return false;
     };
-    // The osv crate parses the ecosystem string; writing it back gives OSV's spelling.
-    let written = serde_json::to_value(&package.ecosystem)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned));
-    if written.as_deref() != Some(ecosystem) {
+    if ecosystem_string(&package.ecosystem).as_deref() != Some(ecosystem) {
         return false;
     }
     if ecosystem == "PyPI" {
@@ -71,6 +69,14 @@ pub fn entry_is(affected: &Affected, ecosystem: &str, name: &str) -> bool {
     } else {
         package.name == name
     }
+}
+
+/// An ecosystem as OSV records write it (`Debian:12`, `Ubuntu:22.04:LTS`): the osv crate
+/// parses the string into variants, writing it back gives OSV's spelling.
+pub fn ecosystem_string(ecosystem: &osv::schema::Ecosystem) -> Option<String> {
+    serde_json::to_value(ecosystem)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
 }
 
 /// What to report.
