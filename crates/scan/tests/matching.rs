@@ -630,3 +630,51 @@ fn memory_index_matches_like_the_plain_list() {
     assert_eq!(from_list, from_index);
     assert_eq!(from_index.vulnerabilities.len(), 6);
 }
+
+/// Binary packages of one source are looked up once.
+#[test]
+fn one_lookup_per_source_package() {
+    use std::cell::RefCell;
+    struct Counting(Vec<Vulnerability>, RefCell<Vec<(String, String)>>);
+    impl matching::Advisories for Counting {
+        fn records_for(
+            &self,
+            eco: &str,
+            name: &str,
+        ) -> Result<Vec<Vulnerability>, matching::SourceError> {
+            self.1.borrow_mut().push((eco.into(), name.into()));
+            self.0.records_for(eco, name)
+        }
+    }
+    let db = Counting(records(), RefCell::new(Vec::new()));
+    let bookworm = distro("debian", "12", "Debian GNU/Linux 12 (bookworm)");
+    let packages = vec![
+        pkg(
+            Deb,
+            "libssl3",
+            "3.0.11-1~deb12u1",
+            Some(("openssl", "3.0.11-1~deb12u1")),
+        ),
+        pkg(
+            Deb,
+            "openssl",
+            "3.0.11-1~deb12u1",
+            Some(("openssl", "3.0.11-1~deb12u1")),
+        ),
+        pkg(
+            Deb,
+            "libssl-dev",
+            "3.0.11-1~deb12u2",
+            Some(("openssl", "3.0.11-1~deb12u2")),
+        ),
+    ];
+    let found = matching::scan(&packages, Some(&bookworm), &db, &MatchOptions::default()).unwrap();
+    assert_eq!(
+        *db.1.borrow(),
+        [("Debian:12".to_string(), "openssl".to_string())]
+    );
+    // Each binary is still judged at its own source version (libssl-dev's is fixed);
+    // same severity, so by name: libssl3, then openssl.
+    let hit: Vec<usize> = found.vulnerabilities.iter().map(|f| f.package).collect();
+    assert_eq!(hit, [0, 1]);
+}

@@ -108,7 +108,7 @@ fn explained(
     if osv_refused {
         // e.g. dpkg itself (with a warning) orders 1:~deb12u110.11.4-1 below 1:10.11.4-1.
         return Some(
-            "osv.dev's (univers') Alpine or Debian parser refuses the version and sorts it last; strata's order, like apk's and dpkg's, compares it",
+            "osv.dev's (univers') Alpine or Debian parser refuses the version and sorts it last; strata's order compares it (for Debian as dpkg does, with a warning)",
         );
     }
     if ecosystem.starts_with("Rocky Linux") && version.matches('-').count() > 1 {

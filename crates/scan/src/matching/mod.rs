@@ -6,7 +6,7 @@
 //! algorithm ([`range`]) and rated ([`severity`]). Withdrawn records are ignored; records
 //! that alias each other are one finding per package ([`group`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use osv::schema::{Affected, Vulnerability};
 
@@ -163,6 +163,7 @@ pub fn scan(
     opts: &MatchOptions,
 ) -> Result<Findings, MatchError> {
     let mut out = Findings::default();
+    let mut cache: HashMap<(String, String), Vec<Vulnerability>> = HashMap::new();
     for (index, package) in packages.iter().enumerate() {
         let lookup = match ecosystem::lookup(package, distro) {
             Ok(l) => l,
@@ -184,16 +185,22 @@ pub fn scan(
             continue;
         }
         out.judged += 1;
-        let records = db
-            .records_for(&lookup.ecosystem, &lookup.name)
-            .map_err(|source| MatchError::Database {
-                ecosystem: lookup.ecosystem.clone(),
-                name: lookup.name.clone(),
-                source,
-            })?;
+        // Binary packages of one source (dozens for glibc or systemd) share one lookup.
+        let key = (lookup.ecosystem.clone(), lookup.name.clone());
+        if !cache.contains_key(&key) {
+            let records = db
+                .records_for(&lookup.ecosystem, &lookup.name)
+                .map_err(|source| MatchError::Database {
+                    ecosystem: lookup.ecosystem.clone(),
+                    name: lookup.name.clone(),
+                    source,
+                })?;
+            cache.insert(key.clone(), records);
+        }
+        let records = &cache[&key];
         let mut seen = HashSet::new();
         let mut found = Vec::new();
-        for record in &records {
+        for record in records {
             if record.withdrawn.is_some() || !seen.insert(record.id.clone()) {
                 continue;
             }
