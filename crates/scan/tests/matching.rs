@@ -487,7 +487,7 @@ fn each_range_form_and_ecosystem() {
     }
 }
 
-/// Severity first (most severe), then package name, then id; filters apply.
+/// Trivy's order: package name, then most severe first, then id; filters apply.
 #[test]
 fn findings_are_sorted_and_filtered() {
     let packages = vec![
@@ -496,20 +496,23 @@ fn findings_are_sorted_and_filtered() {
         pkg(Python, "foo", "1.0", None),       // UNKNOWN, unfixed
         pkg(Cargo, "smallvec", "1.6.0", None), // HIGH, fixed
         pkg(Maven, "org.apache.logging.log4j:log4j-core", "2.14.1", None), // CRITICAL
+        pkg(Python, "flask", "2.0", None),     // LOW GHSA-…-0001 and HIGH GHSA-…-0023
     ];
     let all = run(&packages, None, &MatchOptions::default());
     let order: Vec<&str> = all.vulnerabilities.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(
         order,
         [
-            "GHSA-0000-0000-0009", // CRITICAL lodash
-            "GHSA-0000-0000-0016", // CRITICAL org.apache… (sorts after lodash)
-            "RUSTSEC-2099-0014",
-            "GHSA-0000-0000-0006",
-            "PYSEC-2099-8",
+            "GHSA-0000-0000-0006", // django
+            "GHSA-0000-0000-0023", // flask HIGH before flask LOW, though its id sorts after
+            "GHSA-0000-0000-0001",
+            "PYSEC-2099-8",        // foo
+            "GHSA-0000-0000-0009", // lodash
+            "GHSA-0000-0000-0016", // org.apache.logging.log4j:log4j-core
+            "RUSTSEC-2099-0014",   // smallvec
         ]
     );
-    assert_eq!(all.judged, 5);
+    assert_eq!(all.judged, 6);
     let high = run(
         &packages,
         None,
@@ -518,7 +521,7 @@ fn findings_are_sorted_and_filtered() {
             ignore_unfixed: false,
         },
     );
-    assert_eq!(high.vulnerabilities.len(), 3);
+    assert_eq!(high.vulnerabilities.len(), 4);
     let fixed = run(
         &packages,
         None,
@@ -528,9 +531,9 @@ fn findings_are_sorted_and_filtered() {
         },
     );
     assert!(fixed.vulnerabilities.iter().all(|f| f.fixed.is_some()));
-    assert_eq!(fixed.vulnerabilities.len(), 4);
+    assert_eq!(fixed.vulnerabilities.len(), 6);
     // The finding carries what reports need.
-    let lodash = &all.vulnerabilities[0];
+    let lodash = &all.vulnerabilities[4];
     assert_eq!((lodash.package, lodash.layer), (1, 1));
     assert_eq!(lodash.rating.score, Some(9.8));
     assert!(
@@ -541,7 +544,7 @@ fn findings_are_sorted_and_filtered() {
             .unwrap()
             .starts_with("CVSS:3.1/")
     );
-    let django = &all.vulnerabilities[3];
+    let django = &all.vulnerabilities[0];
     assert_eq!(
         django.url.as_deref(),
         Some("https://example.org/advisory/6")

@@ -252,14 +252,15 @@ fn the_scan_finds_what_the_reports_show() {
         .iter()
         .map(|f| (f.id.as_str(), f.package))
         .collect();
-    // lodash (CRITICAL) twice, openssl (HIGH by Debian urgency), Django (MEDIUM).
+    // In Trivy's order, by package name: Django (MEDIUM), libssl3 (openssl, HIGH by
+    // Debian's urgency), lodash (CRITICAL) in two node_modules.
     assert_eq!(
         ids,
         [
-            ("GHSA-0000-0000-0009", 2),
-            ("GHSA-0000-0000-0009", 3),
+            ("GHSA-0000-0000-0006", 1),
             ("DEBIAN-CVE-2099-0001", 0),
-            ("GHSA-0000-0000-0006", 1)
+            ("GHSA-0000-0000-0009", 2),
+            ("GHSA-0000-0000-0009", 3)
         ]
     );
     assert_eq!(s.findings.not_judged.len(), 1);
@@ -351,7 +352,10 @@ fn json_report_has_the_documented_shape() {
     assert_eq!(openssl["severity"], "HIGH");
     assert_eq!(openssl["severity_source"], "ecosystem_specific.urgency");
     assert_eq!(openssl["layer"]["digest"], "sha256:1111");
-    let lodash = &vulns[0];
+    let lodash = vulns
+        .iter()
+        .find(|v| v["id"] == "GHSA-0000-0000-0009")
+        .unwrap();
     assert_eq!(lodash["score"], 9.8);
     assert_eq!(lodash["layer"]["created_by"], Value::Null);
 }
@@ -378,14 +382,15 @@ fn sarif_validates_against_the_official_schema() {
     assert_eq!(
         rule_ids,
         [
-            "GHSA-0000-0000-0009",
+            "GHSA-0000-0000-0006",
             "DEBIAN-CVE-2099-0001",
-            "GHSA-0000-0000-0006"
+            "GHSA-0000-0000-0009"
         ]
     );
-    assert_eq!(rules[0]["properties"]["security-severity"], "9.8");
-    // No CVSS for the Debian record: HIGH's midpoint.
+    assert_eq!(rules[2]["properties"]["security-severity"], "9.8");
+    // No CVSS for the Debian and GHSA-…-0006 records: HIGH's and MEDIUM's midpoints.
     assert_eq!(rules[1]["properties"]["security-severity"], "8.0");
+    assert_eq!(rules[0]["properties"]["security-severity"], "5.5");
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     for r in results {
@@ -396,11 +401,11 @@ fn sarif_validates_against_the_official_schema() {
             .unwrap();
         assert!(s.packages.iter().any(|p| p.purl == purl), "{purl}");
     }
-    assert_eq!(results[0]["level"], "error");
-    assert_eq!(results[3]["level"], "warning");
+    assert_eq!(results[0]["level"], "warning");
+    assert_eq!(results[3]["level"], "error");
     assert_eq!(
-        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-        "app/node_modules/lodash/package.json"
+        results[3]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "app/other/node_modules/lodash/package.json"
     );
 }
 
@@ -431,7 +436,10 @@ fn vex_validates_as_cyclonedx_1_5() {
             assert!(refs.contains(a["ref"].as_str().unwrap()), "{a}");
         }
     }
-    let lodash = &vulns[0];
+    let lodash = vulns
+        .iter()
+        .find(|v| v["id"] == "GHSA-0000-0000-0009")
+        .unwrap();
     assert_eq!(lodash["affects"].as_array().unwrap().len(), 2);
     assert_eq!(lodash["ratings"][0]["method"], "CVSSv31");
     assert_eq!(lodash["ratings"][0]["severity"], "critical");

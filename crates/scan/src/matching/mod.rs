@@ -132,7 +132,8 @@ pub struct NotJudged {
 /// What matching found.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Findings {
-    /// Vulnerable packages, most severe first, then by package name, version and id.
+    /// Vulnerable packages in Trivy's order: by package name and installed version, then
+    /// most severe first, then id.
     pub vulnerabilities: Vec<Finding>,
     /// Packages (or package-record pairs) that could not be judged.
     pub not_judged: Vec<NotJudged>,
@@ -222,14 +223,17 @@ pub fn scan(
             .is_none_or(|s| s.contains(&f.rating.severity))
             && !(opts.ignore_unfixed && f.fixed.is_none())
     });
+    // Trivy's order (its types.BySeverity): package name, installed version, most severe
+    // first, id, then the package's file.
     out.vulnerabilities.sort_by(|a, b| {
-        let (pa, pb) = (&packages[a.package].found, &packages[b.package].found);
-        b.rating
-            .severity
-            .cmp(&a.rating.severity)
-            .then_with(|| pa.name.cmp(&pb.name))
-            .then_with(|| pa.version.cmp(&pb.version))
+        let (pa, pb) = (&packages[a.package], &packages[b.package]);
+        pa.found
+            .name
+            .cmp(&pb.found.name)
+            .then_with(|| pa.found.version.cmp(&pb.found.version))
+            .then_with(|| b.rating.severity.cmp(&a.rating.severity))
             .then_with(|| a.id.cmp(&b.id))
+            .then_with(|| pa.path.cmp(&pb.path))
             .then_with(|| a.package.cmp(&b.package))
     });
     Ok(out)
