@@ -66,7 +66,7 @@ MATCH_VENV=/var/cache/strata-peers/py-match
 install_match_oracles() {
   if ! "$MATCH_VENV/bin/python" -c "import importlib.util as u, jsonschema, cvss, requests, packaging_legacy, semver, attr; assert u.find_spec('osv')" >/dev/null 2>&1; then
     echo "installing jsonschema, cvss and osv.dev's osv library into $MATCH_VENV" >&2
-    dpkg -s python3-venv >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    dpkg -s python3-venv >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
     $sudo /usr/bin/python3 -m venv "$MATCH_VENV"
     $sudo "$MATCH_VENV/bin/pip" install -q jsonschema==4.26.0 cvss==3.6 requests==2.34.2 packaging-legacy==23.0.post0 semver==3.2.0 attrs==26.1.0
     # osv 0.1.3 (osv.dev's library) declares Python 3.13 and Google Cloud dependencies; its
@@ -86,7 +86,7 @@ CYCLONEDX_VENV=/var/cache/strata-peers/cyclonedx
 install_cyclonedx_validator() {
   if ! "$CYCLONEDX_VENV/bin/python" -c "from cyclonedx.validation.json import JsonStrictValidator" >/dev/null 2>&1; then
     echo "installing cyclonedx-python-lib[json-validation] into $CYCLONEDX_VENV" >&2
-    dpkg -s python3-venv >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    dpkg -s python3-venv >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
     $sudo /usr/bin/python3 -m venv "$CYCLONEDX_VENV"
     $sudo "$CYCLONEDX_VENV/bin/pip" install -q "cyclonedx-python-lib[json-validation]==11.12.0"
   fi
