@@ -87,7 +87,13 @@ pub type NoLookup = String;
 pub fn lookup(package: &Package, distro: Option<&Distro>) -> Result<Lookup, NoLookup> {
     let found = &package.found;
     let own = || (found.name.clone(), found.version.clone());
-    let source = || found.source.clone().unwrap_or_else(own);
+    // A source named without a version (a cataloger that could not tell) is at the
+    // binary's version, as dpkg's `Source: name` without `(version)` means.
+    let source = || match &found.source {
+        Some((name, version)) if version.is_empty() => (name.clone(), found.version.clone()),
+        Some(source) => source.clone(),
+        None => own(),
+    };
     let make = |ecosystem: String, (name, version): (String, String), order| Lookup {
         ecosystem,
         name,
@@ -383,6 +389,17 @@ mod tests {
                 pkg(PackageKind::Deb, "bash", "5.2.15-2+b2", None),
                 Some(&bookworm),
                 Ok(("Debian:12", "bash", "5.2.15-2+b2")),
+            ),
+            // A source without a version: the binary's version.
+            (
+                pkg(
+                    PackageKind::Deb,
+                    "libc6",
+                    "2.36-9+deb12u4",
+                    Some(("glibc", "")),
+                ),
+                Some(&bookworm),
+                Ok(("Debian:12", "glibc", "2.36-9+deb12u4")),
             ),
             (
                 pkg(PackageKind::Deb, "bash", "5.1-6ubuntu1", None),
