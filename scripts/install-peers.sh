@@ -81,6 +81,40 @@ install_scan_os_peers() {
   fi
 }
 
+# The matching and report tests' oracles (crates/scan/tests/report.rs, severity_diff.rs,
+# range_diff.rs): Python's jsonschema, Red Hat's cvss library and osv.dev's osv library in a
+# venv of Debian's python3, and the official SARIF 2.1.0 JSON schema as @microsoft/jest-sarif
+# ships it (from npm).
+MATCH_VENV=/var/cache/strata-peers/py-match
+install_match_oracles() {
+  if ! "$MATCH_VENV/bin/python" -c "import importlib.util as u, jsonschema, cvss, requests, packaging_legacy, semver, attr; assert u.find_spec('osv')" >/dev/null 2>&1; then
+    echo "installing jsonschema, cvss and osv.dev's osv library into $MATCH_VENV" >&2
+    dpkg -s python3-venv >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
+    $sudo /usr/bin/python3 -m venv "$MATCH_VENV"
+    $sudo "$MATCH_VENV/bin/pip" install -q jsonschema==4.26.0 cvss==3.6 requests==2.34.2 packaging-legacy==23.0.post0 semver==3.2.0 attrs==26.1.0
+    # osv 0.1.3 (osv.dev's library) declares Python 3.13 and Google Cloud dependencies; its
+    # ecosystems module runs on 3.11 without them (tests/range_diff.rs stubs the rest).
+    $sudo "$MATCH_VENV/bin/pip" install -q --no-deps --ignore-requires-python osv==0.1.3
+  fi
+  if [ ! -f "$NODE_PEERS/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json" ]; then
+    echo "installing @microsoft/jest-sarif@1.0.0-beta.0 (the SARIF 2.1.0 schema) into $NODE_PEERS" >&2
+    $sudo mkdir -p "$NODE_PEERS"
+    $sudo npm install --prefix "$NODE_PEERS" --save-exact --no-audit --no-fund @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null
+  fi
+}
+
+# CycloneDX documents are validated with cyclonedx-python-lib's JSON validator, in a venv
+# of Debian's python3 (the SBOM and VEX tests).
+CYCLONEDX_VENV=/var/cache/strata-peers/cyclonedx
+install_cyclonedx_validator() {
+  if ! "$CYCLONEDX_VENV/bin/python" -c "from cyclonedx.validation.json import JsonStrictValidator" >/dev/null 2>&1; then
+    echo "installing cyclonedx-python-lib[json-validation] into $CYCLONEDX_VENV" >&2
+    dpkg -s python3-venv >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
+    $sudo /usr/bin/python3 -m venv "$CYCLONEDX_VENV"
+    $sudo "$CYCLONEDX_VENV/bin/pip" install -q "cyclonedx-python-lib[json-validation]==11.12.0"
+  fi
+}
+
 # command:package
 want=(node:nodejs npm:npm dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support buildah:buildah man:man-db)
 missing=()
@@ -94,6 +128,8 @@ if [ ${#missing[@]} -eq 0 ]; then
   install_node_peers
   install_scan_oracles
   install_scan_os_peers
+  install_match_oracles
+  install_cyclonedx_validator
   $sudo "$here/enable-emulation.sh"
   "$here/foreign-busybox.sh"
   exit 0
@@ -107,5 +143,7 @@ done
 install_node_peers
 install_scan_oracles
 install_scan_os_peers
+install_match_oracles
+install_cyclonedx_validator
 $sudo "$here/enable-emulation.sh"
 "$here/foreign-busybox.sh"

@@ -10,8 +10,11 @@ pub mod catalog;
 pub mod fetch;
 pub mod image;
 pub mod inventory;
+pub mod matching;
 pub mod package;
 pub mod purl;
+pub mod report;
 pub mod secrets;
 pub mod version;
 pub mod walk;
+
