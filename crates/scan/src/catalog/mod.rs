@@ -8,6 +8,16 @@
 
 use std::io::Read;
 
+// The language-package catalogers (installed packages and binaries' embedded data).
+pub mod go_binary;
+pub mod go_modinfo;
+pub mod java;
+pub mod java_manifest;
+pub mod node;
+pub mod node_lock;
+pub mod python;
+pub mod rust_binary;
+
 use crate::package::{Found, PackageKind};
 
 /// A regular file in a layer, as a cataloger is offered it.
@@ -79,6 +89,16 @@ pub trait Cataloger: Send + Sync {
 }
 
 /// Every cataloger strata has, in the order their packages are listed.
+///
+/// [`node_lock::NpmLockCataloger`] is left out on purpose: for images the installed
+/// packages' manifests are read, as Trivy does, and a lock file would list them again.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![]
+    vec![
+        // Language packages.
+        Box::new(python::PythonCataloger),
+        Box::new(node::NodeCataloger),
+        Box::new(java::JavaCataloger),
+        Box::new(go_binary::GoBinaryCataloger),
+        Box::new(rust_binary::RustBinaryCataloger),
+    ]
 }
