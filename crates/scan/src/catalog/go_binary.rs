@@ -146,27 +146,27 @@ fn judge(data: &[u8]) -> Candidate {
         if data.len() < end {
             return Candidate::Need(end);
         }
-        strings.push(String::from_utf8_lossy(&data[at + used..end]).into_owned());
+        strings.push(&data[at + used..end]);
         at = end;
     }
-    let modinfo = strings.pop().unwrap_or_default();
-    let version = strings.pop().unwrap_or_default();
+    // The sentinels framing the module text are not UTF-8: strip them before decoding.
+    let modinfo = String::from_utf8_lossy(strip_sentinels(strings[1])).into_owned();
+    let version = String::from_utf8_lossy(strings[0]).into_owned();
     // The version is `runtime.Version()`: `go1.19.8`, `devel go1.22-abc…`. Anything else is
     // the magic appearing by chance inside other data.
     if !(version.starts_with("go") || version.starts_with("devel ")) {
         return Candidate::No;
     }
-    Candidate::Inline(version, strip_sentinels(&modinfo).to_owned())
+    Candidate::Inline(version, modinfo)
 }
 
 /// The module text is framed by two 16-byte sentinels, the last preceded by a newline;
 /// `debug/buildinfo` drops the frame when that shape is there and the text otherwise.
-fn strip_sentinels(modinfo: &str) -> &str {
-    let b = modinfo.as_bytes();
+fn strip_sentinels(b: &[u8]) -> &[u8] {
     if b.len() >= 33 && b[b.len() - 17] == b'\n' {
-        modinfo.get(16..b.len() - 16).unwrap_or("")
+        &b[16..b.len() - 16]
     } else {
-        ""
+        &[]
     }
 }
 
@@ -272,12 +272,12 @@ mod tests {
     use super::*;
 
     /// A build-info blob as the Go linker writes it, at `offset` in `len` bytes of filler.
-    fn binary(offset: usize, len: usize, version: &str, modinfo: &str, flags: u8) -> Vec<u8> {
+    fn binary(offset: usize, len: usize, version: &str, modinfo: &[u8], flags: u8) -> Vec<u8> {
         let mut out = vec![0x5au8; offset];
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&[8, flags]);
         out.extend_from_slice(&[0; 16]);
-        for s in [version.as_bytes(), modinfo.as_bytes()] {
+        for s in [version.as_bytes(), modinfo] {
             let mut n = s.len() as u64;
             loop {
                 let b = (n & 0x7f) as u8;
@@ -293,8 +293,10 @@ mod tests {
         out
     }
 
-    fn framed(text: &str) -> String {
-        format!("0123456789abcdef{text}\n0123456789abcdef")
+    /// The module text between sentinels like the linker's (which are not UTF-8).
+    fn framed(text: &str) -> Vec<u8> {
+        let sentinel = b"0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6";
+        [&sentinel[..], text.as_bytes(), b"\n", &sentinel[..]].concat()
     }
 
     #[test]
@@ -349,7 +351,7 @@ mod tests {
         let bogus = binary(0, 0, "hello", &info, 2);
         assert_eq!(find_buildinfo(&mut &bogus[..]).unwrap(), Search::NotGo);
         // Pre-1.18: a note.
-        let old = binary(0, 4096, "", "", 0);
+        let old = binary(0, 4096, "", b"", 0);
         assert!(matches!(
             find_buildinfo(&mut &old[..]).unwrap(),
             Search::Unsupported(why) if why.contains("pre-1.18")
@@ -380,8 +382,8 @@ mod tests {
 
     #[test]
     fn sentinels_and_varints() {
-        assert_eq!(strip_sentinels(&framed("a\tb")), "a\tb\n");
-        assert_eq!(strip_sentinels("short"), "");
+        assert_eq!(strip_sentinels(&framed("a\tb")), b"a\tb\n");
+        assert_eq!(strip_sentinels(b"short"), b"");
         assert_eq!(uvarint(&[0x05]), Some((5, 1)));
         assert_eq!(uvarint(&[0x80, 0x01]), Some((128, 2)));
         assert_eq!(uvarint(&[0x80]), None);

@@ -84,6 +84,8 @@ pub struct Archive {
     pub from_pom: Vec<Found>,
     /// The package from `MANIFEST.MF`, when no `pom.properties` is the archive's own.
     pub from_manifest: Option<Found>,
+    /// The `META-INF/MANIFEST.MF` main section, when there is one.
+    pub manifest: Option<Manifest>,
     /// The nested archives', each with its entry name.
     pub nested: Vec<(String, Archive)>,
     /// What could not be read.
@@ -191,13 +193,15 @@ pub fn read_archive(data: &[u8], path: &str, nested: bool) -> Archive {
     }
     if !own_found {
         out.from_manifest = manifest
-            .and_then(|m| m.coordinates())
+            .as_ref()
+            .and_then(Manifest::coordinates)
             .map(|(g, a, v)| Found {
                 name: format!("{g}:{a}"),
                 version: v,
                 ..Found::default()
             });
     }
+    out.manifest = manifest;
     out
 }
 
