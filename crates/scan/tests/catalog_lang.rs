@@ -24,7 +24,7 @@ use std::process::Command;
 use scan::catalog::go_binary::{Search, find_buildinfo};
 use scan::catalog::go_modinfo::{packages as go_packages, parse_modinfo};
 use scan::catalog::java::read_archive;
-use scan::catalog::node::NodeCataloger;
+use scan::catalog::node::{NodeCataloger, NodeScope};
 use scan::catalog::node_lock::NpmLockCataloger;
 use scan::catalog::python::PythonCataloger;
 use scan::catalog::rust_binary::RustBinaryCataloger;
@@ -245,11 +245,15 @@ fn node_packages_agree_with_npm_ls() {
                 "--loglevel=error",
             ])
             // Scoped packages with scoped dependencies; ms@2.0.0 at the top makes npm nest
-            // debug's ms@2.1.x under node_modules/debug/node_modules.
+            // debug's ms@2.1.x under node_modules/debug/node_modules; rxjs, tslib and
+            // @babel/runtime carry subpath helpers (`rxjs/ajax/package.json`, named
+            // `rxjs/ajax` without a version; `helpers/esm/package.json`) that are no packages.
             .args([
                 "@babel/code-frame@7.24.7",
+                "@babel/runtime@7.24.7",
                 "debug@4.3.4",
                 "ms@2.0.0",
+                "rxjs@7.8.1",
                 "semver@7.6.2",
             ]),
         "npm and its registry must be reachable: apt-get install npm",
@@ -268,14 +272,32 @@ fn node_packages_agree_with_npm_ls() {
     assert!(want.iter().any(|p| p.starts_with("@babel/")), "{want:?}");
     let nested = dir.join("node_modules/debug/node_modules/ms/package.json");
     assert!(nested.is_file(), "npm was expected to nest debug's ms");
+    for helper in ["rxjs/ajax", "@babel/runtime/helpers/esm"] {
+        let path = dir.join("node_modules").join(helper).join("package.json");
+        assert!(path.is_file(), "{} was expected", path.display());
+    }
 
-    let readings = catalog(&NodeCataloger, dir);
+    let readings = catalog(&NodeCataloger::default(), dir);
     assert!(notes(&readings).is_empty(), "{:?}", notes(&readings));
     let mut got = listed(&readings);
     got.dedup();
     assert_eq!(
         got, want,
         "node_modules' package.json (left) against npm ls (right)"
+    );
+
+    // Trivy's scope adds the application's own manifest, nothing else.
+    let everywhere = NodeCataloger {
+        scope: NodeScope::Everywhere,
+    };
+    let mut got = listed(&catalog(&everywhere, dir));
+    got.dedup();
+    let mut want_everywhere = want.clone();
+    want_everywhere.push("lang-test 1.0.0".to_owned());
+    want_everywhere.sort();
+    assert_eq!(
+        got, want_everywhere,
+        "every package.json (left) against npm ls and the root"
     );
 
     let lock = catalog(&NpmLockCataloger, dir);
@@ -607,7 +629,43 @@ fn jar_coordinates_agree_with_java_util_jar() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("Oracle.java");
     fs::write(&src, JAVA_ORACLE).unwrap();
-    let out = run(Command::new("java").arg(&src).args(&jars), JAVA_INSTALL);
+    // A war holding some of them in WEB-INF/lib, and a pom.properties of its own, made by
+    // the JDK's jar tool.
+    let webapp = tmp.path().join("webapp");
+    let inner: Vec<&PathBuf> = jars
+        .iter()
+        .filter(|j| {
+            let stem = j.file_stem().unwrap().to_string_lossy();
+            ["commons-io", "commons-lang3", "guava"].contains(&&*stem)
+        })
+        .collect();
+    assert!(
+        inner.len() >= 2,
+        "commons-io, commons-lang3, guava in /usr/share/java: {JAVA_INSTALL}"
+    );
+    for jar in &inner {
+        let to = webapp.join("WEB-INF/lib").join(jar.file_name().unwrap());
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(jar, to).unwrap();
+    }
+    write(
+        &webapp.join("META-INF/maven/com.example/webapp/pom.properties"),
+        "groupId=com.example\nartifactId=webapp\nversion=1.0\n",
+    );
+    let war = tmp.path().join("webapp.war");
+    run(
+        Command::new("jar")
+            .arg("cf")
+            .arg(&war)
+            .arg("-C")
+            .arg(&webapp)
+            .arg("."),
+        JAVA_INSTALL,
+    );
+    let out = run(
+        Command::new("java").arg(&src).args(&jars).arg(&war),
+        JAVA_INSTALL,
+    );
     let mut truth: BTreeMap<String, JarTruth> = BTreeMap::new();
     let mut current = String::new();
     for line in out.lines() {
@@ -669,6 +727,60 @@ fn jar_coordinates_agree_with_java_util_jar() {
     assert!(
         total_poms >= 20,
         "Debian's maven jars carry pom.properties; found {total_poms}"
+    );
+
+    // The war: its own pom.properties and each nested jar's, as the oracle read them from
+    // the war and from the jars themselves.
+    let key = war.to_string_lossy().into_owned();
+    let archive = read_archive(&fs::read(&war).unwrap(), &key, true);
+    assert!(archive.notes.is_empty(), "{:?}", archive.notes);
+    let poms = |found: &[scan::package::Found]| {
+        let mut v: Vec<String> = found
+            .iter()
+            .map(|f| format!("{} {}", f.name, f.version))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        poms(&archive.from_pom),
+        truth[&key].poms,
+        "the war's own pom.properties"
+    );
+    assert_eq!(archive.nested.len(), inner.len());
+    for (name, nested) in &archive.nested {
+        let jar = inner
+            .iter()
+            .find(|j| name.ends_with(&*j.file_name().unwrap().to_string_lossy()))
+            .unwrap_or_else(|| panic!("{name}: not one of the jars put in"));
+        let mut want = truth[&*jar.to_string_lossy()].poms.clone();
+        want.sort();
+        assert_eq!(poms(&nested.from_pom), want, "{name} inside the war");
+        assert!(
+            !nested.from_pom.is_empty(),
+            "{name}: Debian's jar has a pom.properties"
+        );
+    }
+    // The cataloger lists them all.
+    let meta = FileMeta {
+        path: "srv/webapp.war".into(),
+        mode: 0o644,
+        size: fs::metadata(&war).unwrap().len(),
+    };
+    let cataloger = scan::catalog::java::JavaCataloger;
+    assert!(cataloger.wants(&meta));
+    let reading = cataloger
+        .read(&meta, &mut fs::File::open(&war).unwrap())
+        .unwrap();
+    let listed = poms(&reading.packages);
+    for (_, nested) in &archive.nested {
+        for p in poms(&nested.from_pom) {
+            assert!(listed.contains(&p), "{p} not listed: {listed:?}");
+        }
+    }
+    assert!(
+        listed.contains(&"com.example:webapp 1.0".to_owned()),
+        "{listed:?}"
     );
     eprintln!(
         "{} jars, {total_poms} pom.properties, {fallbacks} manifest fallbacks",

@@ -7,7 +7,12 @@
 //! every `pom.properties` in the archive with a `groupId`, `artifactId` and `version`
 //! (shaded jars carry several), as `group:artifact`; and, when none of them is the
 //! archive's own artifact (the file name `artifact-version.jar` says which), the
-//! coordinates `META-INF/MANIFEST.MF`'s main section gives (group from
+//! coordinates `META-INF/MANIFEST.MF`'s main section gives. One departure: when the file
+//! name carries no version (`guava.jar`, as Debian installs jars, or `app.jar`), Trivy
+//! falls back to the manifest even beside the jar's own `pom.properties`, and lists
+//! junk like `com.google:Guava: Google Core Libraries for Java`; here any
+//! `pom.properties` then counts as the archive's own, so the manifest is read only for
+//! archives with none. The manifest's coordinates are: group from
 //! `Implementation-Vendor-Id`, `Bundle-SymbolicName` up to its last dot,
 //! `Implementation-Vendor` or `Specification-Vendor`; artifact from
 //! `Implementation-Title`, `Specification-Title` or `Bundle-Name`; version from
@@ -174,9 +179,11 @@ pub fn read_archive(data: &[u8], path: &str, nested: bool) -> Archive {
         let text = || String::from_utf8_lossy(&bytes).into_owned();
         if is_pom {
             if let Some(p) = pom_properties(&text()) {
+                // Without a version in the file name, which pom.properties is the
+                // archive's own cannot be told: any counts (see the module docs).
                 own_found |= own
                     .as_ref()
-                    .is_some_and(|(artifact, version)| *artifact == p.1 && *version == p.2);
+                    .is_none_or(|(artifact, version)| *artifact == p.1 && *version == p.2);
                 out.from_pom.push(Found {
                     name: format!("{}:{}", p.0, p.1),
                     version: p.2,
@@ -264,8 +271,13 @@ mod tests {
         );
         // A shaded pom.properties that is not the jar's own: the manifest is used too.
         assert_eq!(
-            listed(&read_archive(&jar, "a/app.jar", true)),
+            listed(&read_archive(&jar, "a/app-2.0.jar", true)),
             ["org.x:lib@1.2", "org.m:t@9"]
+        );
+        // A file name without a version cannot tell: the pom.properties is taken as its own.
+        assert_eq!(
+            listed(&read_archive(&jar, "a/app.jar", true)),
+            ["org.x:lib@1.2"]
         );
         // No pom.properties.
         let jar = zip_of(&[("META-INF/MANIFEST.MF", MF), ("a/B.class", b"\xca\xfe")]);

@@ -96,7 +96,7 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
     vec![
         // Language packages.
         Box::new(python::PythonCataloger),
-        Box::new(node::NodeCataloger),
+        Box::new(node::NodeCataloger::default()),
         Box::new(java::JavaCataloger),
         Box::new(go_binary::GoBinaryCataloger),
         Box::new(rust_binary::RustBinaryCataloger),

@@ -2,10 +2,16 @@
 //!
 //! A `package.json` counts when it is a package's top-level manifest: its directory is
 //! `node_modules/<name>` or `node_modules/@scope/<name>`. Manifests deeper inside a
-//! package (test fixtures, `lib/package.json` markers for `"type": "module"`) are not
-//! packages. This is what Trivy reads for images; lock files are read by
-//! [`super::node_lock`], a separate cataloger, so the two are never both counted unless
-//! the integrator chooses to.
+//! package (test fixtures, `lib/package.json` markers for `"type": "module"`, bundlers'
+//! subpath helpers like `rxjs/ajax/package.json`) are not packages. This is what Trivy
+//! reads for images; lock files are read by [`super::node_lock`], a separate cataloger,
+//! so the two are never both counted unless the integrator chooses to.
+//!
+//! [`NodeScope::Everywhere`] also lists a `package.json` outside any `node_modules` that
+//! has a name and a version, as Trivy does (its `IsPackageRoot` passes such paths
+//! through): an application's own manifest, and Debian's Node packages, which live in
+//! `/usr/share/nodejs/<name>/` without a `node_modules`. The default,
+//! [`NodeScope::NodeModules`], lists installed packages only.
 //!
 //! The manifest is parsed with serde_json straight from the reader, at most
 //! [`MAX_PACKAGE_JSON_BYTES`] of it.
@@ -24,7 +30,21 @@ pub const MAX_PACKAGE_JSON_BYTES: u64 = 16 << 20;
 
 /// Reads installed Node packages' `package.json` (`PackageKind::Npm`).
 #[derive(Debug, Default, Clone, Copy)]
-pub struct NodeCataloger;
+pub struct NodeCataloger {
+    /// Which manifests count.
+    pub scope: NodeScope,
+}
+
+/// Which `package.json` files [`NodeCataloger`] reads.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum NodeScope {
+    /// Only packages' top-level manifests inside `node_modules`.
+    #[default]
+    NodeModules,
+    /// Those, and any `package.json` outside `node_modules` with a name and a version
+    /// (without one it is not a package, and is passed over without a note).
+    Everywhere,
+}
 
 /// The fields of a manifest that matter here; the rest is skipped by serde.
 #[derive(Deserialize)]
@@ -43,9 +63,29 @@ impl Cataloger for NodeCataloger {
 
     fn wants(&self, file: &FileMeta) -> bool {
         is_installed_manifest(&file.path)
+            || (self.scope == NodeScope::Everywhere && is_outside_manifest(&file.path))
     }
 
     fn read(&self, file: &FileMeta, content: &mut dyn Read) -> Result<Reading, CatalogError> {
+        let reading = self.read_manifest(file, content)?;
+        // Outside node_modules a manifest is a package only when it names one: the rest
+        // (workspace roots, tools' configuration) is not worth a note.
+        if is_outside_manifest(&file.path) {
+            return Ok(Reading {
+                notes: Vec::new(),
+                ..reading
+            });
+        }
+        Ok(reading)
+    }
+}
+
+impl NodeCataloger {
+    fn read_manifest(
+        &self,
+        file: &FileMeta,
+        content: &mut dyn Read,
+    ) -> Result<Reading, CatalogError> {
         let mut reading = Reading::default();
         if file.size > MAX_PACKAGE_JSON_BYTES {
             reading.notes.push(format!(
@@ -78,6 +118,12 @@ impl Cataloger for NodeCataloger {
         }
         Ok(reading)
     }
+}
+
+/// Whether `path` is a `package.json` with no `node_modules` on its way.
+pub fn is_outside_manifest(path: &str) -> bool {
+    (path == "package.json" || path.ends_with("/package.json"))
+        && !path.split('/').any(|c| c == "node_modules")
 }
 
 /// Whether `path` is a package's top-level manifest: `…node_modules/<name>/package.json`
@@ -184,7 +230,9 @@ mod tests {
             mode: 0o644,
             size: text.len() as u64,
         };
-        NodeCataloger.read(&file, &mut text.as_bytes()).unwrap()
+        NodeCataloger::default()
+            .read(&file, &mut text.as_bytes())
+            .unwrap()
     }
 
     #[test]
@@ -242,13 +290,54 @@ mod tests {
     }
 
     #[test]
+    fn scopes() {
+        let everywhere = NodeCataloger {
+            scope: NodeScope::Everywhere,
+        };
+        for (path, installed, anywhere) in [
+            ("app/node_modules/x/package.json", true, true),
+            ("app/package.json", false, true),
+            ("usr/share/nodejs/y/package.json", false, true),
+            ("package.json", false, true),
+            ("app/node_modules/x/lib/package.json", false, false),
+            ("app/package.json.orig", false, false),
+        ] {
+            let file = FileMeta {
+                path: path.into(),
+                mode: 0o644,
+                size: 10,
+            };
+            assert_eq!(NodeCataloger::default().wants(&file), installed, "{path}");
+            assert_eq!(everywhere.wants(&file), anywhere, "{path}");
+        }
+        let file = FileMeta {
+            path: "app/package.json".into(),
+            mode: 0o644,
+            size: 10,
+        };
+        // Outside node_modules: a named manifest is listed, anything else passed over.
+        let r = everywhere
+            .read(&file, &mut &br#"{"name":"app","version":"1.0.0"}"#[..])
+            .unwrap();
+        assert_eq!(r.packages[0].name, "app");
+        for text in [&br#"{"private":true}"#[..], b"{not json"] {
+            assert_eq!(
+                everywhere.read(&file, &mut &text[..]).unwrap(),
+                Reading::default()
+            );
+        }
+    }
+
+    #[test]
     fn too_large_is_a_note() {
         let file = FileMeta {
             path: "node_modules/x/package.json".into(),
             mode: 0o644,
             size: MAX_PACKAGE_JSON_BYTES + 1,
         };
-        let r = NodeCataloger.read(&file, &mut &b"{}"[..]).unwrap();
+        let r = NodeCataloger::default()
+            .read(&file, &mut &b"{}"[..])
+            .unwrap();
         assert!(r.packages.is_empty() && r.notes[0].contains("larger than"));
     }
 }
