@@ -374,47 +374,88 @@ fn go_build_info_agrees_with_go_version_m() {
         &root.join("greet/greet.go"),
         "package greet\n\nfunc Hello() string { return \"hi\" }\n",
     );
+    // A released module served by a file-system module proxy (the real one is not
+    // reachable here), for a `dep` line with a version and a checksum.
+    let proxy = root.join("proxy/example.com/lib/@v");
+    write(&proxy.join("list"), "v1.4.2\n");
+    write(
+        &proxy.join("v1.4.2.info"),
+        r#"{"Version":"v1.4.2","Time":"2024-01-02T03:04:05Z"}"#,
+    );
+    let lib_mod = "module example.com/lib\n\ngo 1.19\n";
+    write(&proxy.join("v1.4.2.mod"), lib_mod);
+    let mut zip = zip::ZipWriter::new(fs::File::create(proxy.join("v1.4.2.zip")).unwrap());
+    for (name, text) in [
+        ("go.mod", lib_mod),
+        ("lib.go", "package lib\n\nfunc Answer() int { return 42 }\n"),
+    ] {
+        zip.start_file(
+            format!("example.com/lib@v1.4.2/{name}"),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        std::io::Write::write_all(&mut zip, text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
     write(
         &root.join("hello/go.mod"),
-        "module example.com/hello\n\ngo 1.19\n\nrequire example.com/greet v1.0.0\n\nreplace example.com/greet v1.0.0 => ../greet\n",
+        "module example.com/hello\n\ngo 1.19\n\nrequire (\n\texample.com/greet v1.0.0\n\texample.com/lib v1.4.2\n)\n\nreplace example.com/greet v1.0.0 => ../greet\n",
     );
     write(
         &root.join("hello/main.go"),
-        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/greet\"\n)\n\nvar version = \"dev\"\n\nfunc main() { fmt.Println(greet.Hello(), version) }\n",
+        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/greet\"\n\t\"example.com/lib\"\n)\n\nvar version = \"dev\"\n\nfunc main() { fmt.Println(greet.Hello(), lib.Answer(), version) }\n",
     );
     let binary = root.join("hello/hello");
     run(
         Command::new("go")
             .current_dir(root.join("hello"))
-            .env("GOFLAGS", "-mod=mod")
-            .env("GOPROXY", "off")
+            // The module cache in the temporary directory, writable so it can be removed.
+            .env("GOPATH", root.join("gopath"))
+            .env("GOFLAGS", "-mod=mod -modcacherw")
+            .env(
+                "GOPROXY",
+                format!("file://{}", root.join("proxy").display()),
+            )
+            .env("GOSUMDB", "off")
             .env("GOTOOLCHAIN", "local")
             .args(["build", "-o"])
             .arg(&binary)
             .args(["-ldflags", "-X main.version=1.2.3", "."]),
         "install Go: apt-get install golang-go",
     );
-    let (go_version, modinfo) = compare_go(&binary);
-    let info = parse_modinfo(&modinfo);
+    compare_go(&binary);
     // What go version -m says, turned into packages by Trivy's rules: the main module
-    // (its `(devel)` replaced by the -X version given above), the dependency replaced by
-    // its `=>` target, and the standard library.
-    let main = info.main.as_ref().expect("a mod line");
+    // (its `(devel)` replaced by the -X version given above), each dependency (replaced
+    // by its `=>` target, `(devel)` meaning no version), and the standard library.
+    let (go_version, lines) = go_version_m(&binary);
+    let mut main = None;
+    let mut deps: Vec<(String, String)> = Vec::new();
+    for line in &lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        match f[0] {
+            "mod" => main = Some((f[1].to_owned(), f[2].to_owned())),
+            "dep" => deps.push((f[1].to_owned(), f[2].to_owned())),
+            "=>" => *deps.last_mut().unwrap() = (f[1].to_owned(), f[2].to_owned()),
+            _ => {}
+        }
+    }
     assert_eq!(
-        (main.path.as_str(), main.version.as_str()),
-        ("example.com/hello", "(devel)")
+        main,
+        Some(("example.com/hello".to_owned(), "(devel)".to_owned()))
     );
-    assert_eq!(info.deps.len(), 1, "{modinfo}");
-    let replaced = info.deps[0].replace.as_ref().expect("the => line");
-    let mut want = vec![
-        "example.com/hello 1.2.3".to_owned(),
-        format!(
-            "{} {}",
-            replaced.path,
-            replaced.version.replace("(devel)", "")
-        ),
-        format!("stdlib v{}", go_version.trim_start_matches("go")),
-    ];
+    assert_eq!(deps.len(), 2, "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("dep\texample.com/lib\tv1.4.2\th1:")),
+        "{lines:?}"
+    );
+    let mut want: Vec<String> = deps
+        .iter()
+        .map(|(p, v)| format!("{p} {}", v.replace("(devel)", "")))
+        .collect();
+    want.push("example.com/hello 1.2.3".to_owned());
+    want.push(format!("stdlib v{}", go_version.trim_start_matches("go")));
     want.sort();
     let meta = FileMeta {
         path: "hello".into(),
@@ -546,6 +587,19 @@ fn rust_audit_data_agrees_with_rust_audit_info() {
     let reading = rust_catalog(&binary);
     assert!(reading.notes.is_empty(), "{:?}", reading.notes);
     assert_eq!(listed(&[("audited".into(), reading)]), want);
+
+    // The audited binary cut short: no packages and no error, a note at most (its section
+    // table, at the end, is gone); rust-audit-info cannot read it either.
+    let data = fs::read(&binary).unwrap();
+    let cut = tmp.path().join("cut");
+    fs::write(&cut, &data[..data.len() / 2]).unwrap();
+    let reading = rust_catalog(&cut);
+    assert!(reading.packages.is_empty(), "{reading:?}");
+    assert_eq!(
+        rust_audit_info(&cut),
+        None,
+        "rust-audit-info read the cut binary"
+    );
 
     // Binaries without audit data: rust-audit-info finds none, nor does the cataloger.
     let home = std::env::var("HOME").unwrap();

@@ -94,12 +94,13 @@ impl Cataloger for RustBinaryCataloger {
 }
 
 /// The runtime packages an executable's `.dep-v0` section lists: empty when the file has
-/// no such section (not built with cargo-auditable, or not an object file `object`
-/// reads); an error says what is wrong with a section that is there.
+/// no such section (not built with cargo-auditable); an error says what is wrong with a
+/// file that starts like an executable but does not parse as one (truncated, say), or
+/// with a section that is there.
 pub fn audit_packages(binary: &[u8]) -> Result<Vec<Found>, String> {
-    let Ok(file) = object::File::parse(binary) else {
-        return Ok(Vec::new());
-    };
+    let file = object::File::parse(binary).map_err(|e| {
+        format!("starts like an executable but is not one `object` reads ({e}); its cargo-auditable data, if any, is not read")
+    })?;
     let Some(section) = file
         .sections()
         .find(|s| s.name().is_ok_and(|n| n == SECTION || n == "__dep_v0"))
@@ -191,13 +192,14 @@ mod tests {
             .read(&file(10), &mut &b"#!/bin/sh\necho"[..])
             .unwrap();
         assert_eq!(r, Reading::default());
-        // An ELF magic over garbage: not an object file `object` reads, nothing listed.
+        // An ELF magic over garbage: not an object file `object` reads, a note.
         let mut junk = b"\x7fELF".to_vec();
         junk.resize(8192, 0xaa);
         let r = RustBinaryCataloger
             .read(&file(8192), &mut &junk[..])
             .unwrap();
-        assert_eq!(r, Reading::default());
+        assert!(r.packages.is_empty());
+        assert!(r.notes[0].contains("starts like an executable"), "{r:?}");
         // Too large: a note, the content not read.
         let r = RustBinaryCataloger
             .read(&file(MAX_BINARY_BYTES + 1), &mut &junk[..])
