@@ -16,7 +16,7 @@
 //! The manifest is parsed with serde_json straight from the reader, at most
 //! [`MAX_PACKAGE_JSON_BYTES`] of it.
 
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -96,6 +96,18 @@ impl NodeCataloger {
         }
         // serde_json reads byte by byte: buffer it.
         let mut bounded = BufReader::new(content.take(MAX_PACKAGE_JSON_BYTES));
+        // Some published manifests start with a UTF-8 byte-order mark, which Node's own
+        // loader skips and serde_json refuses.
+        if bounded
+            .fill_buf()
+            .map_err(|source| CatalogError::Io {
+                path: file.path.clone(),
+                source,
+            })?
+            .starts_with(b"\xef\xbb\xbf")
+        {
+            bounded.consume(3);
+        }
         let manifest: Manifest = match serde_json::from_reader(&mut bounded) {
             Ok(m) => m,
             Err(e) if e.is_io() => {
@@ -254,6 +266,10 @@ mod tests {
             (
                 r#"{"name":"x","version":"1","license":7}"#,
                 Ok(("x", "1", &[])),
+            ),
+            (
+                "\u{feff}{\"name\":\"bom\",\"version\":\"1\"}",
+                Ok(("bom", "1", &[])),
             ),
             (r#"{"private":true}"#, Err("without a `name`")),
             (
