@@ -1,0 +1,108 @@
+//! Python: pip into a venv of Debian's python, and Debian's dist-packages, against
+//! `importlib.metadata`.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use scan::catalog::python::PythonCataloger;
+
+use super::{catalog, listed, notes, run};
+
+const DEBIAN_PYTHON: &str = "/usr/bin/python3";
+
+/// `importlib.metadata` over every directory under the root, as the cataloger walks it.
+const PY_ORACLE: &str = r#"
+import importlib.metadata as m, json, os, sys
+out = []
+for dirpath, dirnames, _ in os.walk(sys.argv[1]):
+    for d in m.distributions(path=[dirpath]):
+        out.append([d.metadata['Name'], d.version])
+print(json.dumps(out))
+"#;
+
+fn compare_python(python: &Path, site: &Path) -> usize {
+    let json = run(
+        Command::new(python).args(["-c", PY_ORACLE]).arg(site),
+        "the python running importlib.metadata",
+    );
+    let oracle: Vec<(Option<String>, Option<String>)> = serde_json::from_str(&json).unwrap();
+    let mut want: Vec<String> = oracle
+        .iter()
+        // importlib lists a distribution whose metadata it cannot read with no name; the
+        // cataloger notes it instead (checked below).
+        .filter_map(|(n, v)| Some(format!("{} {}", n.as_ref()?, v.as_ref()?)))
+        .collect();
+    want.sort();
+    let readings = catalog(&PythonCataloger, site);
+    let got = listed(&readings);
+    assert_eq!(
+        got,
+        want,
+        "{}: the cataloger (left) and importlib.metadata (right) differ; notes: {:?}",
+        site.display(),
+        notes(&readings)
+    );
+    let nameless = oracle
+        .iter()
+        .filter(|(n, v)| n.is_none() || v.is_none())
+        .count();
+    assert_eq!(
+        notes(&readings).len(),
+        nameless,
+        "{}: one note per distribution importlib cannot name: {:?}",
+        site.display(),
+        notes(&readings)
+    );
+    got.len()
+}
+
+#[test]
+fn python_packages_agree_with_importlib_metadata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let venv = tmp.path().join("venv");
+    run(
+        Command::new(DEBIAN_PYTHON).args(["-m", "venv"]).arg(&venv),
+        "install Debian's venv: apt-get install python3-venv",
+    );
+    run(
+        Command::new(venv.join("bin/pip"))
+            .args([
+                "install",
+                "--no-input",
+                "--disable-pip-version-check",
+                "--quiet",
+            ])
+            // Wheels with `_` and uppercase names, a namespace-ish dotted one, and
+            // docopt, which PyPI has only as an sdist (built locally into a wheel).
+            .args([
+                "PyYAML==6.0.2",
+                "typing_extensions==4.12.2",
+                "MarkupSafe==2.1.5",
+                "Jinja2==3.1.4",
+                "zope.interface==7.0.3",
+                "docopt==0.6.2",
+            ]),
+        "PyPI must be reachable for pip",
+    );
+    let lib = venv.join("lib");
+    let site = fs::read_dir(&lib)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .expect("the venv's site-packages");
+    let n = compare_python(&venv.join("bin/python"), &site);
+    assert!(
+        n >= 8,
+        "pip installed 6 packages besides pip and setuptools; listed {n}"
+    );
+    // Debian's own: egg-info directories and files, dist-info from Debian's builds.
+    let n = compare_python(
+        Path::new(DEBIAN_PYTHON),
+        Path::new("/usr/lib/python3/dist-packages"),
+    );
+    assert!(
+        n >= 5,
+        "Debian's dist-packages hold python3-apt, -packaging, -rpm at least; listed {n}"
+    );
+}
