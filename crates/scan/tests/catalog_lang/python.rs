@@ -7,35 +7,59 @@ use std::process::Command;
 
 use scan::catalog::python::PythonCataloger;
 
-use super::{catalog, listed, notes, run};
+use super::{catalog, notes, run};
 
 const DEBIAN_PYTHON: &str = "/usr/bin/python3";
 
-/// `importlib.metadata` over every directory under the root, as the cataloger walks it.
+/// `importlib.metadata` over every directory under the root, as the cataloger walks it:
+/// name, version, and the licences by the cataloger's documented rule applied to the
+/// headers as Python's email parser reads them (`License-Expression`, else `License`
+/// unless `UNKNOWN`, else the `License ::` classifiers' last parts).
 const PY_ORACLE: &str = r#"
 import importlib.metadata as m, json, os, sys
 out = []
 for dirpath, dirnames, _ in os.walk(sys.argv[1]):
     for d in m.distributions(path=[dirpath]):
-        out.append([d.metadata['Name'], d.version])
+        md = d.metadata
+        expr, lic = md.get('License-Expression'), md.get('License')
+        cls = [c.split('::')[-1].strip() for c in (md.get_all('Classifier') or []) if c.startswith('License ::')]
+        cls = [c for c in cls if c and c != 'OSI Approved']
+        licenses = [expr] if expr else [lic] if lic and lic != 'UNKNOWN' else cls
+        out.append([md['Name'], d.version, licenses])
 print(json.dumps(out))
 "#;
+
+/// `name version | licence; licence`, whitespace runs in licences made one space (a
+/// folded `License:` holding a whole licence text is unfolded differently by each).
+fn line(name: &str, version: &str, licenses: &[String]) -> String {
+    let licenses: Vec<String> = licenses
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    format!("{name} {version} | {}", licenses.join("; "))
+}
 
 fn compare_python(python: &Path, site: &Path) -> usize {
     let json = run(
         Command::new(python).args(["-c", PY_ORACLE]).arg(site),
         "the python running importlib.metadata",
     );
-    let oracle: Vec<(Option<String>, Option<String>)> = serde_json::from_str(&json).unwrap();
+    type Dist = (Option<String>, Option<String>, Vec<String>);
+    let oracle: Vec<Dist> = serde_json::from_str(&json).unwrap();
     let mut want: Vec<String> = oracle
         .iter()
         // importlib lists a distribution whose metadata it cannot read with no name; the
         // cataloger notes it instead (checked below).
-        .filter_map(|(n, v)| Some(format!("{} {}", n.as_ref()?, v.as_ref()?)))
+        .filter_map(|(n, v, l)| Some(line(n.as_ref()?, v.as_ref()?, l)))
         .collect();
     want.sort();
     let readings = catalog(&PythonCataloger, site);
-    let got = listed(&readings);
+    let mut got: Vec<String> = readings
+        .iter()
+        .flat_map(|(_, r)| &r.packages)
+        .map(|p| line(&p.name, &p.version, &p.licenses))
+        .collect();
+    got.sort();
     assert_eq!(
         got,
         want,
@@ -43,9 +67,13 @@ fn compare_python(python: &Path, site: &Path) -> usize {
         site.display(),
         notes(&readings)
     );
+    assert!(
+        got.iter().any(|l| !l.ends_with("| ")),
+        "some distributions declare a licence: {got:?}"
+    );
     let nameless = oracle
         .iter()
-        .filter(|(n, v)| n.is_none() || v.is_none())
+        .filter(|(n, v, _)| n.is_none() || v.is_none())
         .count();
     assert_eq!(
         notes(&readings).len(),
