@@ -21,6 +21,25 @@ fn npm_ls_packages(tree: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// `npm ls --long`'s packages by where they are installed: `DIR name version | licence`
+/// (a licence string, or an object's `type`), each directory once.
+fn npm_ls_located(tree: &Value, root: &std::path::Path, out: &mut Vec<String>) {
+    if let Some(deps) = tree.get("dependencies").and_then(Value::as_object) {
+        for (name, dep) in deps {
+            let path = dep["path"].as_str().expect("npm ls --long gives paths");
+            let dir = std::path::Path::new(path).strip_prefix(root).unwrap();
+            let license = match &dep["license"] {
+                Value::String(s) => s.clone(),
+                Value::Object(o) => o["type"].as_str().unwrap_or("").to_owned(),
+                _ => String::new(),
+            };
+            let version = dep["version"].as_str().unwrap_or("");
+            out.push(format!("{} {name} {version} | {license}", dir.display()));
+            npm_ls_located(dep, root, out);
+        }
+    }
+}
+
 #[test]
 fn node_packages_agree_with_npm_ls() {
     let tmp = tempfile::tempdir().unwrap();
@@ -80,6 +99,37 @@ fn node_packages_agree_with_npm_ls() {
     assert_eq!(
         got, want,
         "node_modules' package.json (left) against npm ls (right)"
+    );
+
+    // Package by package, where npm installed it, with its licence.
+    let long = run(
+        Command::new("npm")
+            .current_dir(dir)
+            .args(["ls", "--all", "--json", "--long"]),
+        "npm ls --long",
+    );
+    let mut want_located = Vec::new();
+    let root = dir.canonicalize().unwrap();
+    npm_ls_located(
+        &serde_json::from_str(&long).unwrap(),
+        &root,
+        &mut want_located,
+    );
+    want_located.sort();
+    want_located.dedup();
+    let mut got_located: Vec<String> = readings
+        .iter()
+        .flat_map(|(path, r)| {
+            let dir = path.strip_suffix("/package.json").unwrap().to_owned();
+            r.packages
+                .iter()
+                .map(move |p| format!("{dir} {} {} | {}", p.name, p.version, p.licenses.join("; ")))
+        })
+        .collect();
+    got_located.sort();
+    assert_eq!(
+        got_located, want_located,
+        "node_modules' package.json (left) against npm ls --long (right), by directory"
     );
 
     // Trivy's scope adds the application's own manifest, nothing else.
