@@ -196,14 +196,11 @@ pub fn find_buildinfo(content: &mut dyn Read) -> std::io::Result<Search> {
     let mut eof = false;
     let mut saw_pointers = false;
     loop {
-        // Top the buffer up to a chunk (more while a candidate asks for more).
-        let want = buf.len() + CHUNK;
+        // Read another chunk (the buffer holds at most a header's worth besides, unless a
+        // candidate asks for more); fewer bytes than asked for means the end of the file.
         if !eof {
-            let start = buf.len();
-            buf.resize(want, 0);
-            let n = read_some(content, &mut buf[start..])?;
-            buf.truncate(start + n);
-            eof = n == 0;
+            let n = (&mut *content).take(CHUNK as u64).read_to_end(&mut buf)?;
+            eof = n < CHUNK;
         }
         let mut keep_from = None;
         let mut search_from = 0;
@@ -254,16 +251,6 @@ pub fn find_buildinfo(content: &mut dyn Read) -> std::io::Result<Search> {
         let drop = keep_from.unwrap_or(tail).min(tail);
         buf.drain(..drop);
         base += drop as u64;
-    }
-}
-
-/// One `read`, retried on `Interrupted`.
-fn read_some(content: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    loop {
-        match content.read(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
     }
 }
 

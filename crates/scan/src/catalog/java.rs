@@ -137,26 +137,31 @@ pub fn read_archive(data: &[u8], path: &str, nested: bool) -> Archive {
     let own = jar_file_name(path.rsplit('/').next().unwrap_or(path));
     let mut own_found = false;
     let mut manifest = None;
-    for i in 0..zip.len() {
+    // Pick the entries by name from the central directory first: opening each of a jar's
+    // thousands of classes would parse its local header for nothing.
+    let chosen: Vec<(usize, String)> = zip
+        .file_names_raw()
+        .enumerate()
+        .map(|(i, raw)| (i, String::from_utf8_lossy(raw).into_owned()))
+        .filter(|(_, name)| {
+            let base = name.rsplit('/').next().unwrap_or(name);
+            base == "pom.properties"
+                || name == "META-INF/MANIFEST.MF"
+                || (nested && is_archive(base))
+        })
+        .collect();
+    for (i, name) in chosen {
         let mut entry = match zip.by_index(i) {
             Ok(e) => e,
             Err(e) => {
                 out.notes
-                    .push(format!("{path}: entry {i} cannot be read ({e}); skipped"));
+                    .push(format!("{path}!{name}: cannot be read ({e}); skipped"));
                 continue;
             }
         };
-        if entry.is_dir() {
-            continue;
-        }
-        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
-        let base = name.rsplit('/').next().unwrap_or(&name).to_owned();
-        let is_pom = base == "pom.properties";
+        let is_pom = name == "pom.properties" || name.ends_with("/pom.properties");
         let is_manifest = name == "META-INF/MANIFEST.MF";
-        let is_inner = nested && is_archive(&base);
-        if !(is_pom || is_manifest || is_inner) {
-            continue;
-        }
+        let is_inner = !is_pom && !is_manifest;
         let limit = if is_inner {
             MAX_NESTED_BYTES
         } else {
