@@ -2,6 +2,8 @@
 //! (`*.dist-info/METADATA` from wheels, `*.egg-info/PKG-INFO` or an `*.egg-info` file from
 //! setuptools, `*.egg/EGG-INFO/PKG-INFO` from eggs), the files Trivy's image scan reads too.
 //!
+//! Zipped eggs (`X.egg` files) are read too: their `EGG-INFO/PKG-INFO`.
+//!
 //! The metadata is RFC 822-style headers, then a blank line, then the long description.
 //! Only the headers are read (the description can be megabytes), and at most
 //! [`MAX_HEADER_BYTES`] of them.
@@ -30,48 +32,96 @@ impl Cataloger for PythonCataloger {
     }
 
     fn read(&self, file: &FileMeta, content: &mut dyn Read) -> Result<Reading, CatalogError> {
-        let mut reader = BufReader::new(content.take(MAX_HEADER_BYTES + 1));
-        let mut head = Vec::new();
-        let mut line = Vec::new();
-        let mut complete = false;
-        loop {
-            line.clear();
-            let n = reader
-                .read_until(b'\n', &mut line)
-                .map_err(|source| CatalogError::Io {
-                    path: file.path.clone(),
-                    source,
-                })?;
-            // The header part ends at the first blank line, or at the end of the file
-            // (an `*.egg-info` file may be headers only).
-            if n == 0 || line.iter().all(|b| matches!(b, b'\r' | b'\n')) {
-                complete = true;
-                break;
-            }
-            head.extend_from_slice(&line);
-            if head.len() as u64 > MAX_HEADER_BYTES {
-                break;
-            }
+        if file.path.ends_with(".egg") {
+            return read_zipped_egg(file, content);
         }
-        let mut reading = Reading::default();
-        if !complete {
-            reading.notes.push(format!(
-                "{}: the metadata headers are longer than {MAX_HEADER_BYTES} bytes; not read as a Python package",
-                file.path
-            ));
-            return Ok(reading);
-        }
-        let text = String::from_utf8_lossy(&head);
-        match parse_metadata(&text) {
-            Ok(found) => reading.packages.push(found),
-            Err(why) => reading.notes.push(format!("{}: {why}", file.path)),
-        }
-        Ok(reading)
+        read_headers(&file.path, content)
     }
 }
 
-/// Whether `path` is a distribution's metadata file: `…/X.dist-info/METADATA`,
-/// `…/X.egg-info/PKG-INFO`, `…/X.egg/EGG-INFO/PKG-INFO`, or a file `…/X.egg-info`.
+/// Reads the headers of a metadata file (`path` names it in notes).
+fn read_headers(path: &str, content: &mut dyn Read) -> Result<Reading, CatalogError> {
+    let mut reader = BufReader::new(content.take(MAX_HEADER_BYTES + 1));
+    let mut head = Vec::new();
+    let mut line = Vec::new();
+    let mut complete = false;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|source| CatalogError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        // The header part ends at the first blank line, or at the end of the file
+        // (an `*.egg-info` file may be headers only).
+        if n == 0 || line.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+            complete = true;
+            break;
+        }
+        head.extend_from_slice(&line);
+        if head.len() as u64 > MAX_HEADER_BYTES {
+            break;
+        }
+    }
+    let mut reading = Reading::default();
+    if !complete {
+        reading.notes.push(format!(
+            "{path}: the metadata headers are longer than {MAX_HEADER_BYTES} bytes; not read as a Python package"
+        ));
+        return Ok(reading);
+    }
+    let text = String::from_utf8_lossy(&head);
+    match parse_metadata(&text) {
+        Ok(found) => reading.packages.push(found),
+        Err(why) => reading.notes.push(format!("{path}: {why}")),
+    }
+    Ok(reading)
+}
+
+/// A zipped egg (`X.egg`, a file): its `EGG-INFO/PKG-INFO`. The zip's directory is at
+/// its end, so the egg is held in memory, up to [`MAX_EGG_BYTES`]; a larger one, or one
+/// that is not a zip with that entry, gets a note.
+fn read_zipped_egg(file: &FileMeta, content: &mut dyn Read) -> Result<Reading, CatalogError> {
+    let note = |why: String| {
+        Ok(Reading {
+            packages: Vec::new(),
+            notes: vec![format!("{}: {why}; not listed", file.path)],
+        })
+    };
+    if file.size > MAX_EGG_BYTES {
+        return note(format!(
+            "a zipped egg of {} bytes, more than the {MAX_EGG_BYTES} read",
+            file.size
+        ));
+    }
+    let mut data = Vec::with_capacity(usize::try_from(file.size).unwrap_or(0));
+    content
+        .take(MAX_EGG_BYTES)
+        .read_to_end(&mut data)
+        .map_err(|source| CatalogError::Io {
+            path: file.path.clone(),
+            source,
+        })?;
+    let mut zip = match zip::ZipArchive::new(std::io::Cursor::new(data)) {
+        Ok(z) => z,
+        Err(e) => return note(format!("not a readable zipped egg ({e})")),
+    };
+    let mut entry = match zip.by_name(EGG_PKG_INFO) {
+        Ok(e) => e,
+        Err(e) => return note(format!("no readable {EGG_PKG_INFO} ({e})")),
+    };
+    read_headers(&format!("{}!{EGG_PKG_INFO}", file.path), &mut entry)
+}
+
+/// The largest zipped egg read.
+pub const MAX_EGG_BYTES: u64 = 64 << 20;
+const EGG_PKG_INFO: &str = "EGG-INFO/PKG-INFO";
+
+/// Whether `path` is a distribution's metadata, the files Trivy reads: `X.dist-info/METADATA`,
+/// `X.egg-info/PKG-INFO` (or `METADATA`, which some build backends write), a file
+/// `X.egg-info`, `EGG-INFO/PKG-INFO` (an unzipped egg), or a zipped egg `X.egg`. (Trivy
+/// reads any file named `METADATA`; only those in a `.dist-info` are core metadata.)
 pub fn is_metadata_path(path: &str) -> bool {
     let (dir, base) = match path.rsplit_once('/') {
         Some((dir, base)) => (dir, base),
@@ -79,12 +129,12 @@ pub fn is_metadata_path(path: &str) -> bool {
     };
     let parent = dir.rsplit('/').next().unwrap_or("");
     match base {
-        "METADATA" => parent.ends_with(".dist-info"),
-        "PKG-INFO" => {
-            parent.ends_with(".egg-info")
-                || (parent == "EGG-INFO" && dir.trim_end_matches("/EGG-INFO").ends_with(".egg"))
+        "METADATA" => parent.ends_with(".dist-info") || parent.ends_with(".egg-info"),
+        "PKG-INFO" => parent.ends_with(".egg-info") || parent == "EGG-INFO",
+        _ => {
+            let stem = |ext: &str| base.len() > ext.len() && base.ends_with(ext);
+            stem(".egg-info") || stem(".egg")
         }
-        _ => base.ends_with(".egg-info") && base.len() > ".egg-info".len(),
     }
 }
 
@@ -185,7 +235,10 @@ mod tests {
             ("x/PyYAML-6.0.egg-info/PKG-INFO", true),
             ("x/foo-1.0-py3.11.egg-info", true),
             ("x/foo-1.0-py3.11.egg/EGG-INFO/PKG-INFO", true),
-            ("x/EGG-INFO/PKG-INFO", false),
+            ("x/EGG-INFO/PKG-INFO", true),
+            ("x/foo-1.0-py3.11.egg", true),
+            ("x/foo.egg-info/METADATA", true),
+            (".egg", false),
             ("x/six-1.16.0.dist-info/RECORD", false),
             ("x/METADATA", false),
             ("x/foo/PKG-INFO", false),
@@ -244,6 +297,56 @@ mod tests {
             size: text.len() as u64,
         };
         PythonCataloger.read(&file, &mut &text[..]).unwrap()
+    }
+
+    #[test]
+    fn zipped_eggs() {
+        use std::io::Write;
+        let zip_of = |entries: &[(&str, &[u8])]| {
+            let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            for (name, data) in entries {
+                w.start_file(*name, zip::write::SimpleFileOptions::default())
+                    .unwrap();
+                w.write_all(data).unwrap();
+            }
+            w.finish().unwrap().into_inner()
+        };
+        let read = |data: &[u8]| {
+            let file = FileMeta {
+                path: "x/foo-1.0-py3.11.egg".into(),
+                mode: 0o644,
+                size: data.len() as u64,
+            };
+            PythonCataloger.read(&file, &mut &data[..]).unwrap()
+        };
+        let egg = zip_of(&[
+            ("foo/__init__.py", b""),
+            (
+                "EGG-INFO/PKG-INFO",
+                b"Name: foo\nVersion: 1.0\nLicense: MIT\n",
+            ),
+        ]);
+        let r = read(&egg);
+        assert_eq!(
+            (r.packages[0].name.as_str(), r.packages[0].version.as_str()),
+            ("foo", "1.0")
+        );
+        for (data, want) in [
+            (
+                zip_of(&[("foo/__init__.py", b"")]),
+                "no readable EGG-INFO/PKG-INFO",
+            ),
+            (
+                zip_of(&[("EGG-INFO/PKG-INFO", b"Name: foo\n")]),
+                "!EGG-INFO/PKG-INFO: foo: no `Version:`",
+            ),
+            (b"not a zip".to_vec(), "not a readable zipped egg"),
+            (egg[..egg.len() - 10].to_vec(), "not a readable zipped egg"),
+        ] {
+            let r = read(&data);
+            assert!(r.packages.is_empty());
+            assert!(r.notes[0].contains(want), "{:?}", r.notes);
+        }
     }
 
     #[test]

@@ -29,6 +29,18 @@ for dirpath, dirnames, _ in os.walk(sys.argv[1]):
 print(json.dumps(out))
 "#;
 
+/// pkg_resources on every zipped egg in a directory: the `PKG-INFO` it reads from the egg,
+/// parsed by Python's email parser.
+const EGG_ORACLE: &str = r#"
+import email.parser, glob, json, os, sys, pkg_resources
+out = []
+for egg in glob.glob(os.path.join(sys.argv[1], '*.egg')):
+    for d in pkg_resources.find_distributions(egg, only=True):
+        md = email.parser.HeaderParser().parsestr(d.get_metadata('PKG-INFO'))
+        out.append([md['Name'], md['Version'], md['License']])
+print(json.dumps(out))
+"#;
+
 /// `name version | licence; licence`, whitespace runs in licences made one space (a
 /// folded `License:` holding a whole licence text is unfolded differently by each).
 fn line(name: &str, version: &str, licenses: &[String]) -> String {
@@ -124,6 +136,44 @@ fn python_packages_agree_with_importlib_metadata() {
         n >= 8,
         "pip installed 6 packages besides pip and setuptools; listed {n}"
     );
+    // A zipped egg built by the venv's setuptools, against pkg_resources, which reads
+    // eggs (importlib.metadata does not).
+    let project = tmp.path().join("eggy");
+    super::write(&project.join("src/eggy/__init__.py"), "");
+    super::write(
+        &project.join("setup.py"),
+        "from setuptools import setup\nsetup(name='Eggy_Pkg', version='0.3.1', license='MIT', packages=['eggy'], package_dir={'': 'src'})\n",
+    );
+    run(
+        Command::new(venv.join("bin/python"))
+            .current_dir(&project)
+            .args(["setup.py", "-q", "bdist_egg"]),
+        "the venv's setuptools builds eggs",
+    );
+    let json = run(
+        Command::new(venv.join("bin/python"))
+            .args(["-W", "ignore", "-c", EGG_ORACLE])
+            .arg(project.join("dist")),
+        "the venv's pkg_resources",
+    );
+    let mut want: Vec<String> = serde_json::from_str::<Vec<(String, String, String)>>(&json)
+        .unwrap()
+        .into_iter()
+        .map(|(n, v, l)| line(&n, &v, &[l]))
+        .collect();
+    want.sort();
+    assert_eq!(want.len(), 1, "one egg built: {want:?}");
+    let mut got: Vec<String> = catalog(&PythonCataloger, &project.join("dist"))
+        .iter()
+        .flat_map(|(_, r)| &r.packages)
+        .map(|p| line(&p.name, &p.version, &p.licenses))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got, want,
+        "the zipped egg (left) against pkg_resources (right)"
+    );
+
     // Debian's own: egg-info directories and files, dist-info from Debian's builds.
     let n = compare_python(
         Path::new(DEBIAN_PYTHON),
