@@ -115,6 +115,26 @@ install_cyclonedx_validator() {
   fi
 }
 
+# The scan crate's language-cataloger peers (crates/scan/tests/catalog_lang.rs): Debian's
+# venv for pip, cargo-auditable to build an audited binary and rust-audit-info to read it
+# back (crates.io, into ~/.cargo/bin). Go, npm and the JDK come with the oracles above.
+CARGO_AUDITABLE_VERSION=0.7.7
+RUST_AUDIT_INFO_VERSION=0.5.4
+install_lang_peers() {
+  if ! /usr/bin/python3 -c "import ensurepip, venv" >/dev/null 2>&1; then
+    echo "installing python3-venv" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  fi
+  local crate
+  for crate in "cargo-auditable@$CARGO_AUDITABLE_VERSION" "rust-audit-info@$RUST_AUDIT_INFO_VERSION"; do
+    if ! cargo install --list | grep -qx "${crate%%@*} v${crate#*@}:"; then
+      echo "installing $crate into $cargo_bin (a few minutes)" >&2
+      cargo install --locked "$crate"
+    fi
+  done
+}
+
 # command:package
 want=(node:nodejs npm:npm dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support buildah:buildah man:man-db)
 missing=()
@@ -130,6 +150,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   install_scan_os_peers
   install_match_oracles
   install_cyclonedx_validator
+  install_lang_peers
   $sudo "$here/enable-emulation.sh"
   "$here/foreign-busybox.sh"
   exit 0
@@ -145,5 +166,6 @@ install_scan_oracles
 install_scan_os_peers
 install_match_oracles
 install_cyclonedx_validator
+install_lang_peers
 $sudo "$here/enable-emulation.sh"
 "$here/foreign-busybox.sh"

@@ -15,6 +15,15 @@ mod lines;
 pub mod os_release;
 pub mod rpm;
 pub mod rpm_header;
+// The language-package catalogers (installed packages and binaries' embedded data).
+pub mod go_binary;
+pub mod go_modinfo;
+pub mod java;
+pub mod java_manifest;
+pub mod node;
+pub mod node_lock;
+pub mod python;
+pub mod rust_binary;
 
 use crate::package::{Found, PackageKind};
 
@@ -87,11 +96,20 @@ pub trait Cataloger: Send + Sync {
 }
 
 /// Every cataloger strata has, in the order their packages are listed.
+///
+/// [`node_lock::NpmLockCataloger`] is left out on purpose: for images the installed
+/// packages' manifests are read, as Trivy does, and a lock file would list them again.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
     vec![
         // OS packages.
         Box::new(dpkg::Dpkg),
         Box::new(apk::Apk),
         Box::new(rpm::Rpm),
+        // Language packages.
+        Box::new(python::PythonCataloger),
+        Box::new(node::NodeCataloger::default()),
+        Box::new(java::JavaCataloger),
+        Box::new(go_binary::GoBinaryCataloger),
+        Box::new(rust_binary::RustBinaryCataloger),
     ]
 }
