@@ -153,6 +153,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   install_lang_peers
   $sudo "$here/enable-emulation.sh"
   "$here/foreign-busybox.sh"
+  "$here/scan-fixtures.sh"
   exit 0
 fi
 echo "installing peer tools: ${missing[*]}" >&2
@@ -169,3 +170,4 @@ install_cyclonedx_validator
 install_lang_peers
 $sudo "$here/enable-emulation.sh"
 "$here/foreign-busybox.sh"
+"$here/scan-fixtures.sh"

@@ -17,4 +17,3 @@ pub mod report;
 pub mod secrets;
 pub mod version;
 pub mod walk;
-

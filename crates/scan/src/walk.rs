@@ -9,7 +9,7 @@
 //! image's blobs, so its secrets are kept and marked deleted.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::catalog::os_release::{self, PATHS as OS_RELEASE};
@@ -21,7 +21,6 @@ use crate::secrets::Scanner;
 /// The most of one file held in memory when more than one reader wants it (a cataloger and
 /// the secret scanner): files above it go to the catalogers only.
 pub const SHARED_READ_LIMIT: u64 = 64 << 20;
-
 
 /// Why a walk stopped.
 #[derive(Debug, thiserror::Error)]
@@ -214,34 +213,27 @@ impl<'a> Walker<'a> {
                 self.os_release.insert(file.path.clone(), text);
                 return Ok(());
             }
-        }
-        // Several readers (or only the secret scanner): one bounded copy for all.
-        let secrets = secrets.filter(|_| file.size <= SHARED_READ_LIMIT);
-        if readers > 1
-            && file.size > SHARED_READ_LIMIT
-            && let Some(&c) = wanting.first()
-        {
-            {
-                // Too big to share: the first cataloger streams it, the rest are told.
-                for &other in &wanting[1..] {
-                    self.notes.push(Note {
-                        layer,
-                        path: file.path.clone(),
-                        message: format!(
-                            "not read as {}: larger than {SHARED_READ_LIMIT} bytes and already read as {}",
-                            self.catalogers[other].kind().label(),
-                            self.catalogers[c].kind().label()
-                        ),
-                    });
-                }
-                return self.catalog(c, file, content);
+            if let Some(scanner) = secrets {
+                let findings = scanner.scan(file, content).map_err(io_err)?;
+                self.found_secrets(file, findings);
+                return Ok(());
             }
         }
-        let mut bytes = Vec::with_capacity(file.size.min(SHARED_READ_LIMIT) as usize);
-        content
-            .take(SHARED_READ_LIMIT)
-            .read_to_end(&mut bytes)
-            .map_err(io_err)?;
+        // Several readers (or only the secret scanner): one copy for all, in memory up to
+        // SHARED_READ_LIMIT, else in a temporary file (a large binary both the Go and the
+        // Rust cataloger read); the secret scanner skips files over the limit.
+        let secrets = secrets.filter(|_| file.size <= SHARED_READ_LIMIT);
+        if file.size > SHARED_READ_LIMIT {
+            let mut spool = tempfile::tempfile().map_err(io_err)?;
+            io::copy(content, &mut spool).map_err(io_err)?;
+            for c in wanting {
+                spool.seek(SeekFrom::Start(0)).map_err(io_err)?;
+                self.catalog(c, file, &mut spool)?;
+            }
+            return Ok(());
+        }
+        let mut bytes = Vec::with_capacity(file.size as usize);
+        content.read_to_end(&mut bytes).map_err(io_err)?;
         for c in wanting {
             self.catalog(c, file, &mut bytes.as_slice())?;
         }
@@ -253,18 +245,26 @@ impl<'a> Walker<'a> {
         }
         if let Some(scanner) = secrets {
             let findings = scanner.scan(file, &mut bytes.as_slice()).map_err(io_err)?;
-            let hits = findings.into_iter().map(|finding| SecretHit {
-                layer,
-                path: file.path.clone(),
-                deleted: false,
-                finding,
-            });
-            self.secrets_found
-                .entry(file.path.clone())
-                .or_default()
-                .extend(hits);
+            self.found_secrets(file, findings);
         }
         Ok(())
+    }
+
+    fn found_secrets(&mut self, file: &FileMeta, findings: Vec<crate::secrets::Finding>) {
+        if findings.is_empty() {
+            return;
+        }
+        let layer = self.layer;
+        let hits = findings.into_iter().map(|finding| SecretHit {
+            layer,
+            path: file.path.clone(),
+            deleted: false,
+            finding,
+        });
+        self.secrets_found
+            .entry(file.path.clone())
+            .or_default()
+            .extend(hits);
     }
 
     /// Runs cataloger `c` over a file, keeping each package's first layer when an earlier
