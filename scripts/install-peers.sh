@@ -58,6 +58,42 @@ install_scan_oracles() {
   fi
 }
 
+# The scan crate's SBOM validators and secret-scanning peer (crates/scan/tests/sbom.rs,
+# tests/secrets.rs), in one venv of Debian's python3 (the python3 on PATH may not be Debian's).
+SCAN_PYENV=/var/cache/strata-peers/pyenv
+scan_pyenv() {
+  if [ ! -x "$SCAN_PYENV/bin/pip" ]; then
+    echo "making the venv $SCAN_PYENV" >&2
+    $sudo mkdir -p "$(dirname "$SCAN_PYENV")"
+    $sudo /usr/bin/python3 -m venv "$SCAN_PYENV"
+  fi
+}
+# cyclonedx-python-lib's JSON schema validator (JsonStrictValidator), for CycloneDX 1.5/1.6.
+install_cyclonedx_validator() {
+  scan_pyenv
+  if ! "$SCAN_PYENV/bin/python" -c 'from cyclonedx.validation.json import JsonStrictValidator' >/dev/null 2>&1; then
+    echo "installing cyclonedx-python-lib[json-validation] into $SCAN_PYENV" >&2
+    $sudo "$SCAN_PYENV/bin/pip" install -q 'cyclonedx-python-lib[json-validation]==11.*'
+  fi
+}
+# spdx-tools' pyspdxtools, which parses and validates SPDX 2.3 documents.
+install_spdx_tools() {
+  scan_pyenv
+  if [ ! -x "$SCAN_PYENV/bin/pyspdxtools" ]; then
+    echo "installing spdx-tools into $SCAN_PYENV" >&2
+    $sudo "$SCAN_PYENV/bin/pip" install -q 'spdx-tools==0.8.*'
+  fi
+}
+# Yelp's detect-secrets, the secret scanner tests/secrets.rs compares the rule set against
+# (gitleaks is not packaged for Debian 12).
+install_detect_secrets() {
+  scan_pyenv
+  if [ ! -x "$SCAN_PYENV/bin/detect-secrets" ]; then
+    echo "installing detect-secrets into $SCAN_PYENV" >&2
+    $sudo "$SCAN_PYENV/bin/pip" install -q 'detect-secrets==1.5.0'
+  fi
+}
+
 # command:package
 want=(node:nodejs npm:npm dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support buildah:buildah man:man-db)
 missing=()
@@ -70,6 +106,9 @@ here="$(dirname "$0")"
 if [ ${#missing[@]} -eq 0 ]; then
   install_node_peers
   install_scan_oracles
+  install_cyclonedx_validator
+  install_spdx_tools
+  install_detect_secrets
   $sudo "$here/enable-emulation.sh"
   "$here/foreign-busybox.sh"
   exit 0
@@ -82,5 +121,8 @@ for entry in "${want[@]}"; do
 done
 install_node_peers
 install_scan_oracles
+install_cyclonedx_validator
+install_spdx_tools
+install_detect_secrets
 $sudo "$here/enable-emulation.sh"
 "$here/foreign-busybox.sh"
