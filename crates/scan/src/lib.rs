@@ -9,5 +9,6 @@
 pub mod catalog;
 pub mod inventory;
 pub mod package;
+pub mod sbom;
 pub mod secrets;
 pub mod version;
