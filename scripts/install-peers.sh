@@ -103,18 +103,6 @@ install_match_oracles() {
   fi
 }
 
-# CycloneDX documents are validated with cyclonedx-python-lib's JSON validator, in a venv
-# of Debian's python3 (the SBOM and VEX tests).
-CYCLONEDX_VENV=/var/cache/strata-peers/cyclonedx
-install_cyclonedx_validator() {
-  if ! "$CYCLONEDX_VENV/bin/python" -c "from cyclonedx.validation.json import JsonStrictValidator" >/dev/null 2>&1; then
-    echo "installing cyclonedx-python-lib[json-validation] into $CYCLONEDX_VENV" >&2
-    dpkg -s python3-venv >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; }
-    $sudo /usr/bin/python3 -m venv "$CYCLONEDX_VENV"
-    $sudo "$CYCLONEDX_VENV/bin/pip" install -q "cyclonedx-python-lib[json-validation]==11.12.0"
-  fi
-}
-
 # The scan crate's language-cataloger peers (crates/scan/tests/catalog_lang.rs): Debian's
 # venv for pip, cargo-auditable to build an audited binary and rust-audit-info to read it
 # back (crates.io, into ~/.cargo/bin). Go, npm and the JDK come with the oracles above.
@@ -135,6 +123,42 @@ install_lang_peers() {
   done
 }
 
+# The scan crate's SBOM validators and secret-scanning peer (crates/scan/tests/sbom.rs,
+# tests/secrets.rs), in one venv of Debian's python3 (the python3 on PATH may not be Debian's).
+SCAN_PYENV=/var/cache/strata-peers/pyenv
+scan_pyenv() {
+  if [ ! -x "$SCAN_PYENV/bin/pip" ]; then
+    echo "making the venv $SCAN_PYENV" >&2
+    $sudo mkdir -p "$(dirname "$SCAN_PYENV")"
+    $sudo /usr/bin/python3 -m venv "$SCAN_PYENV"
+  fi
+}
+# cyclonedx-python-lib's JSON schema validator (JsonStrictValidator), for CycloneDX 1.5/1.6.
+install_cyclonedx_validator() {
+  scan_pyenv
+  if ! "$SCAN_PYENV/bin/python" -c 'from cyclonedx.validation.json import JsonStrictValidator' >/dev/null 2>&1; then
+    echo "installing cyclonedx-python-lib[json-validation] into $SCAN_PYENV" >&2
+    $sudo "$SCAN_PYENV/bin/pip" install -q 'cyclonedx-python-lib[json-validation]==11.*'
+  fi
+}
+# spdx-tools' pyspdxtools, which parses and validates SPDX 2.3 documents.
+install_spdx_tools() {
+  scan_pyenv
+  if [ ! -x "$SCAN_PYENV/bin/pyspdxtools" ]; then
+    echo "installing spdx-tools into $SCAN_PYENV" >&2
+    $sudo "$SCAN_PYENV/bin/pip" install -q 'spdx-tools==0.8.*'
+  fi
+}
+# Yelp's detect-secrets, the secret scanner tests/secrets.rs compares the rule set against
+# (gitleaks is not packaged for Debian 12).
+install_detect_secrets() {
+  scan_pyenv
+  if [ ! -x "$SCAN_PYENV/bin/detect-secrets" ]; then
+    echo "installing detect-secrets into $SCAN_PYENV" >&2
+    $sudo "$SCAN_PYENV/bin/pip" install -q 'detect-secrets==1.5.0'
+  fi
+}
+
 # command:package
 want=(node:nodejs npm:npm dockerd:docker.io docker-registry:docker-registry skopeo:skopeo umoci:umoci runc:runc busybox:busybox-static tini-static:tini htpasswd:apache2-utils openssl:openssl xz:xz-utils bzip2:bzip2 zstd:zstd strace:strace qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support buildah:buildah man:man-db)
 missing=()
@@ -149,8 +173,10 @@ if [ ${#missing[@]} -eq 0 ]; then
   install_scan_oracles
   install_scan_os_peers
   install_match_oracles
-  install_cyclonedx_validator
   install_lang_peers
+  install_cyclonedx_validator
+  install_spdx_tools
+  install_detect_secrets
   $sudo "$here/enable-emulation.sh"
   "$here/foreign-busybox.sh"
   "$here/scan-fixtures.sh"
@@ -166,8 +192,10 @@ install_node_peers
 install_scan_oracles
 install_scan_os_peers
 install_match_oracles
-install_cyclonedx_validator
 install_lang_peers
+install_cyclonedx_validator
+install_spdx_tools
+install_detect_secrets
 $sudo "$here/enable-emulation.sh"
 "$here/foreign-busybox.sh"
 "$here/scan-fixtures.sh"

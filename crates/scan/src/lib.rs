@@ -14,6 +14,7 @@ pub mod matching;
 pub mod package;
 pub mod purl;
 pub mod report;
+pub mod sbom;
 pub mod secrets;
 pub mod version;
 pub mod walk;

@@ -21,7 +21,7 @@ use scan::report::{self, Report};
 use serde_json::Value;
 
 const MATCH_PYTHON: &str = "/var/cache/strata-peers/py-match/bin/python";
-const CYCLONEDX_PYTHON: &str = "/var/cache/strata-peers/cyclonedx/bin/python";
+const CYCLONEDX_PYTHON: &str = "/var/cache/strata-peers/pyenv/bin/python";
 const SARIF_SCHEMA: &str = "/var/cache/strata-peers/node/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json";
 
 fn pkg(
