@@ -719,3 +719,32 @@ fn every_secret_detect_secrets_finds_in_this_machines_etc_is_found() {
         missed.join("\n")
     );
 }
+
+#[test]
+fn reading_stops_at_the_file_bound() {
+    use std::io::Read;
+    let mut rng = Rng::new(11);
+    let key = format!("\nAKIA{}\n", rng.word(UPPER32, 16));
+    let scanner = Scanner::builtin();
+    // Lines of filler up to just under the bound, then the key: found.
+    let filler = || {
+        std::io::repeat(b'a')
+            .take(MAX_FILE - 4096)
+            .chain(&b"\n"[..])
+    };
+    let mut before = filler().chain(key.as_bytes());
+    assert_eq!(
+        scanner.scan(&meta("a.txt", 0), &mut before).unwrap().len(),
+        1
+    );
+    // The same key past the bound is never read (nor is anything after it).
+    let mut past = filler()
+        .chain(std::io::repeat(b'\n').take(8192))
+        .chain(key.as_bytes());
+    assert!(
+        scanner
+            .scan(&meta("a.txt", 0), &mut past)
+            .unwrap()
+            .is_empty()
+    );
+}
