@@ -150,6 +150,10 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Trust(crate::commands::trust_key::TrustCommand),
+    /// List the packages in an image or a root filesystem (an SBOM: SPDX, CycloneDX, table).
+    Sbom(crate::commands::sbom::SbomArgs),
+    /// Scan an image for known vulnerabilities (offline OSV database) and secrets.
+    Scan(crate::commands::scan::ScanArgs),
     /// The process that owns a detached container (spawned by `run -d` and `start`).
     #[command(hide = true)]
     Monitor(MonitorArgs),

@@ -56,6 +56,11 @@ mod rm;
 mod rmi;
 mod run;
 mod save;
+mod output_file;
+pub mod sbom;
+pub mod scan;
+mod scan_db;
+mod scan_render;
 mod scan_target;
 mod security_flags;
 pub mod sign;
@@ -358,6 +363,8 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Registry(RegistryCommand::Gc(a)) => registry_serve::gc(ctx, &a),
         Command::Sign(a) => sign::run(ctx, a),
         Command::Verify(a) => verify::run(ctx, a, out),
+        Command::Sbom(a) => sbom::run(ctx, a, out),
+        Command::Scan(a) => scan::run(ctx, a, out),
         Command::Trust(c) => trust_key::dispatch(c),
         Command::Volume(VolumeCommand::Create(a)) => volume::create(ctx, a, out),
         Command::Volume(VolumeCommand::Ls(a)) => volume::ls(ctx, a, out),

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Args;
 use scan::sbom::{Document, Format};
 
-use super::{Ctx, attest, output_file, scan_target};
+use super::{Ctx, output_file, scan_target};
 
 /// `strata sbom`.
 #[derive(Debug, Args)]
@@ -22,10 +22,6 @@ pub struct SbomArgs {
     /// Which image of a multi-platform index (os/arch[/variant]); the host's by default.
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Option<String>,
-    /// Use the SBOM attached to the image (`strata attest --type sbom`, `build --sbom`)
-    /// instead of reading its layers.
-    #[arg(long)]
-    pub from_attestation: bool,
     /// Verify TLS certificates of the registry (false also allows plain HTTP).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub tls_verify: bool,
@@ -38,13 +34,6 @@ pub struct SbomArgs {
 /// Makes and writes the SBOM.
 pub fn run(ctx: &Ctx, args: SbomArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let format: Format = args.format.parse()?;
-    if args.from_attestation {
-        let doc = attest::attached_sbom(ctx, &args.target, args.tls_verify)?;
-        return output_file::write_to(args.output.as_deref(), out, |w| {
-            w.write_all(&doc)?;
-            Ok(())
-        });
-    }
     let bytes = make(ctx, &args.target, args.platform.as_deref(), args.tls_verify, format)?;
     output_file::write_to(args.output.as_deref(), out, |w| Ok(w.write_all(&bytes)?))
 }
