@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod inventory;
+pub mod osv_db;
 pub mod package;
 pub mod secrets;
 pub mod version;
