@@ -1,10 +1,9 @@
 //! One OSV record: validated on the way in, decoded on the way out.
 //!
-//! **Stored form.** A record is stored as compact JSON re-serialised from what was read:
-//! the same members in the same order (serde_json keeps order here), whitespace dropped.
-//! Strings are unchanged; numbers (which OSV only has inside `database_specific` and
-//! `ecosystem_specific`) are as serde_json writes them. osv.dev's zips hold indented JSON,
-//! so this halves the database without changing what any consumer reads.
+//! **Stored form.** A record is stored as the bytes read with the whitespace between
+//! JSON tokens removed ([`compact`]): strings, numbers and member order exactly as the
+//! source wrote them. osv.dev's zips hold indented JSON, so this shrinks the database
+//! without changing what any consumer reads.
 //!
 //! **What is an error** (the import is refused): not JSON; not a JSON object; no `id`, or
 //! not a non-empty string; no `modified`; anything the `osv` 0.3 crate's
@@ -19,6 +18,8 @@
 //! their own ecosystem (so `status` counts them), and dropped from the
 //! `osv::schema::Vulnerability` a lookup returns (which cannot hold them); a lookup that
 //! matched only such entries is an error, never a silently emptied record.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use osv::schema::{Ecosystem, Vulnerability};
@@ -65,9 +66,88 @@ pub fn osv_knows(ecosystem: &str) -> bool {
 /// The stand-in ecosystem an unrepresentable one is validated as.
 const STAND_IN: &str = "OSS-Fuzz";
 
+/// A record's index keys: (base ecosystem, normalised name, exact ecosystem).
+type Key = (String, String, String);
+
 /// Validates one record's bytes and extracts what the database indexes; the error says
 /// what is wrong (the caller adds where).
 pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
+    // The common case is one typed pass over the bytes, and a light one for the index
+    // keys; only a record the crate refuses takes the slow path through a `Value`, to say
+    // precisely why, or to set aside entries of ecosystems the crate does not know.
+    let (typed, keys, partial) = match serde_json::from_slice::<Vulnerability>(bytes) {
+        Ok(typed) if !typed.id.is_empty() => {
+            let keys = fast_keys(bytes).map_err(|e| format!("`affected`: {e}"))?;
+            (typed, keys, false)
+        }
+        _ => slow(bytes)?,
+    };
+    Ok(Parsed {
+        modified: timestamp(&typed.modified),
+        published: typed.published.as_ref().map(timestamp),
+        withdrawn: typed.withdrawn.as_ref().map(timestamp),
+        aliases: typed.aliases.unwrap_or_default(),
+        id: typed.id,
+        keys,
+        partial,
+        json: compact(bytes),
+    })
+}
+
+/// Just the affected packages' strings, borrowed from the bytes where they need no
+/// unescaping.
+#[derive(Deserialize)]
+struct KeysOnly<'a> {
+    #[serde(borrow, default)]
+    affected: Option<Vec<KeyEntry<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct KeyEntry<'a> {
+    #[serde(borrow, default)]
+    package: Option<KeyPackage<'a>>,
+}
+
+#[derive(Deserialize)]
+struct KeyPackage<'a> {
+    #[serde(borrow)]
+    ecosystem: Cow<'a, str>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+}
+
+/// The index keys of a record the typed parse accepted.
+fn fast_keys(bytes: &[u8]) -> Result<Vec<Key>, serde_json::Error> {
+    let only: KeysOnly<'_> = serde_json::from_slice(bytes)?;
+    let packages = only
+        .affected
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.package);
+    Ok(keys(packages.map(|p| (p.ecosystem, p.name))))
+}
+
+/// Sorted, distinct index keys of (ecosystem, name) pairs.
+fn keys<S: AsRef<str>>(packages: impl Iterator<Item = (S, S)>) -> Vec<Key> {
+    let mut keys: Vec<Key> = packages
+        .map(|(ecosystem, name)| {
+            let (ecosystem, name) = (ecosystem.as_ref(), name.as_ref());
+            let base = ecosystem_base(ecosystem).to_owned();
+            (
+                base,
+                normalize_name(ecosystem, name).into_owned(),
+                ecosystem.to_owned(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The slow path: what is wrong, precisely, or the record with entries of ecosystems
+/// the crate does not know set aside (`partial`).
+fn slow(bytes: &[u8]) -> Result<(Vulnerability, Vec<Key>, bool), String> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
     let Value::Object(object) = &value else {
         return Err(format!(
@@ -77,53 +157,52 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
     };
     match object.get("id") {
         None => return Err("no `id` (every OSV record has one)".into()),
-        Some(Value::String(id)) if !id.is_empty() => {}
-        Some(other) => {
-            return Err(format!(
-                "`id` must be a non-empty string, found {}",
-                kind(other)
-            ));
-        }
+        Some(Value::String(id)) if id.is_empty() => return Err("`id` is empty".into()),
+        Some(Value::String(_)) => {}
+        Some(other) => return Err(format!("`id` must be a string, found {}", kind(other))),
     }
     if !object.contains_key("modified") {
         return Err("no `modified` (every OSV record has one)".into());
     }
-
-    let unknown: Vec<(usize, &str)> = affected_ecosystems(&value)
+    let unknown: Vec<usize> = affected_ecosystems(&value)
         .filter(|(_, ecosystem)| !osv_knows(ecosystem))
+        .map(|(index, _)| index)
         .collect();
     let partial = !unknown.is_empty();
     let typed = if partial {
-        // Only these rare records pay for a copy.
         let mut stand_in = value.clone();
-        for (index, _) in &unknown {
-            stand_in["affected"][*index]["package"]["ecosystem"] = Value::from(STAND_IN);
+        for index in unknown {
+            stand_in["affected"][index]["package"]["ecosystem"] = Value::from(STAND_IN);
         }
         validate(&stand_in)?
     } else {
         validate(&value)?
     };
+    Ok((typed, keys(affected_packages(&value)), partial))
+}
 
-    let mut keys: Vec<(String, String, String)> = affected_packages(&value)
-        .map(|(ecosystem, name)| {
-            let base = ecosystem_base(ecosystem).to_owned();
-            let name = normalize_name(ecosystem, name).into_owned();
-            (base, name, ecosystem.to_owned())
-        })
-        .collect();
-    keys.sort();
-    keys.dedup();
-
-    Ok(Parsed {
-        modified: timestamp(&typed.modified),
-        published: typed.published.as_ref().map(timestamp),
-        withdrawn: typed.withdrawn.as_ref().map(timestamp),
-        aliases: typed.aliases.unwrap_or_default(),
-        id: typed.id,
-        keys,
-        partial,
-        json: serde_json::to_vec(&value).map_err(|e| format!("cannot re-serialise: {e}"))?,
-    })
+/// `json` without the whitespace between its tokens; strings' bytes untouched. Valid
+/// JSON in, the same JSON out (numbers verbatim), smaller: osv.dev's zips hold indented
+/// records.
+pub fn compact(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in json {
+        if in_string {
+            out.push(byte);
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+        } else if !matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
+            out.push(byte);
+            in_string = byte == b'"';
+        }
+    }
+    out
 }
 
 /// Deserialises as the osv crate's type, naming the field that is wrong.
@@ -236,7 +315,7 @@ mod tests {
             ),
             (
                 r#"{"id":7,"modified":"2024-05-06T07:08:09Z"}"#.to_owned(),
-                "`id` must be",
+                "`id` must be a string",
             ),
             (r#"{"id":"X-1"}"#.to_owned(), "no `modified`"),
             (
@@ -261,6 +340,10 @@ mod tests {
                 "`affected[0].ranges[0].events[0]`",
             ),
             (record(r#","aliases":"CVE-1""#), "`aliases`"),
+            (
+                r#"{"id":"","modified":"2024-05-06T07:08:09Z"}"#.to_owned(),
+                "`id` is empty",
+            ),
         ] {
             let error = parse(input.as_bytes()).expect_err(&input);
             assert!(
@@ -332,6 +415,46 @@ mod tests {
                 .unwrap_err()
                 .contains("`affected[0].package`")
         );
+    }
+
+    #[test]
+    fn compact_keeps_the_json() {
+        for input in [
+            "{ \"a\" : [ 1 , 2.50 , -3e+2 ] ,\n\t\"b\" : \"x y\" }",
+            r#"{"s": "quote \" and backslash \\", "t": "\\\"", "u": " \u0041\n "}"#,
+            "  [ true , false , null , { } , [ ] ]  ",
+            r#"{"k":"tab\tinside  two", "e": "\\"}"#,
+        ] {
+            let compacted = compact(input.as_bytes());
+            let text = std::str::from_utf8(&compacted).unwrap();
+            let a: Value = serde_json::from_str(input).unwrap();
+            let b: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(a, b, "{text}");
+            assert!(!text.contains(" ,") && !text.starts_with(' '), "{text}");
+        }
+        // Numbers are kept as written, not as serde_json would print them.
+        assert_eq!(compact(b"{ \"n\" : 1.50E3 }"), b"{\"n\":1.50E3}");
+    }
+
+    #[test]
+    fn the_fast_and_slow_paths_agree() {
+        let input = record(
+            r#", "aliases": ["A-1"],
+            "affected":[
+              {"package":{"ecosystem":"PyPI","name":"Esc\u0041ped_Name"}},
+              {"package":{"ecosystem":"npm","name":"b"}},
+              {"package":{"ecosystem":"PyPI","name":"escaped-name"}},
+              {"versions":["1"]}
+            ]"#,
+        );
+        let fast = parse(input.as_bytes()).unwrap();
+        let (typed, keys, partial) = slow(input.as_bytes()).unwrap();
+        assert_eq!(fast.keys, keys);
+        assert_eq!(fast.keys.len(), 2);
+        assert_eq!(fast.keys[0].1, "escaped-name");
+        assert_eq!((fast.partial, partial), (false, false));
+        assert_eq!(fast.modified, timestamp(&typed.modified));
+        assert_eq!(fast.aliases, typed.aliases.unwrap());
     }
 
     #[test]

@@ -75,14 +75,25 @@ pub const UPSERT_IMPORT: &str =
     "INSERT INTO imports (base, imported_at, source) VALUES (?1, ?2, ?3)
      ON CONFLICT (base) DO UPDATE SET imported_at = excluded.imported_at, source = excluded.source";
 
-/// The lookup: ?1 base, ?2 normalised name, ?3 the exact ecosystem when the query has a
-/// suffix (else NULL): the rule of [`super::names::ecosystem_matches`], in SQL. Withdrawn
-/// records are never returned. The subquery reads only the `affected` primary key.
-pub const LOOKUP: &str = "SELECT id, partial, json FROM records
-     WHERE withdrawn IS NULL AND rowid IN (
-         SELECT record FROM affected
-         WHERE base = ?1 AND name = ?2 AND (?3 IS NULL OR ecosystem = ?3 OR ecosystem = ?1))
-     ORDER BY id";
+/// The lookup for a query with a suffix (`Debian:12`): ?1 base, ?2 normalised name, ?3
+/// the exact ecosystem: entries of that ecosystem or of the bare base, the rule of
+/// [`super::names::ecosystem_matches`]. Withdrawn records are never returned; the caller
+/// sorts by id.
+///
+/// Why this shape (measured with `sqlite3_stmt_status(SQLITE_STMTSTATUS_REPREPARE)`, a
+/// fifth of a lookup's time when it went wrong; the `no_reprepare` test keeps it so): a
+/// JOIN of `affected` and `records`, or a `?3 IS NULL` test, makes SQLite plan with the
+/// bound values, so every new binding re-prepares the statement; `rowid IN (SELECT …)`
+/// on the `affected` primary key does not. And two statements rather than one with
+/// `?3 IS NULL` for the query without a suffix, for the same reason.
+pub const LOOKUP_RELEASE: &str =
+    "SELECT id, partial, json FROM records WHERE withdrawn IS NULL AND rowid IN
+     (SELECT record FROM affected WHERE base = ?1 AND name = ?2 AND ecosystem IN (?1, ?3))";
+/// The lookup for a query without a suffix (`PyPI`, `Red Hat`): every ecosystem with
+/// that base.
+pub const LOOKUP_ANY: &str =
+    "SELECT id, partial, json FROM records WHERE withdrawn IS NULL AND rowid IN
+     (SELECT record FROM affected WHERE base = ?1 AND name = ?2)";
 /// One record by id.
 pub const BY_ID: &str = "SELECT id, partial, json FROM records WHERE id = ?1";
 /// Per base ecosystem: live and withdrawn record counts, the newest `modified`.
