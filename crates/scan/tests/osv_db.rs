@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use osv::schema::Vulnerability;
-use scan::osv_db::{Db, DbError, Status, ecosystem_matches, normalize_name};
+use scan::osv_db::{Db, DbError, Status, ecosystem_matches, matching_affected, normalize_name};
 use zip::write::SimpleFileOptions;
 
 fn fixtures() -> PathBuf {
@@ -250,6 +250,59 @@ fn fixtures_import_per_ecosystem_and_lookups_follow_the_rule() {
         "\"CVSS_V4\"",
     ] {
         assert!(all.contains(form), "no {form} in what the database returns");
+    }
+
+    // The matcher's view: only the entries the lookup matched (a Debian:12 lookup never
+    // judges the Debian:11 entry's fixed version).
+    let fixed = |ecosystem: &str, name: &str, id: &str| -> Vec<String> {
+        let found = db.records_for(ecosystem, name).unwrap();
+        let record = found.iter().find(|r| r.id == id).unwrap();
+        matching_affected(record, ecosystem, name)
+            .iter()
+            .flat_map(|a| a.ranges.iter().flatten())
+            .flat_map(|r| &r.events)
+            .filter_map(|e| match e {
+                osv::schema::Event::Fixed(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        fixed("Debian:12", "libstrata", "STRATA-TEST-0001"),
+        ["1.2.3-1+deb12u1"]
+    );
+    assert_eq!(
+        fixed("Debian:11", "libstrata", "STRATA-TEST-0001"),
+        ["1.0.9-2+deb11u4"]
+    );
+    let mut both = fixed("Debian", "libstrata", "STRATA-TEST-0001");
+    both.sort();
+    assert_eq!(both, ["1.0.9-2+deb11u4", "1.2.3-1+deb12u1"]);
+    assert_eq!(
+        fixed("Alpine:v3.19", "strata-utils", "STRATA-TEST-0003"),
+        ["1.36.1-r20"]
+    );
+    assert_eq!(
+        fixed("PyPI", "STRATA_TEST.pkg", "STRATA-TEST-0005"),
+        ["1.2.3"]
+    );
+    assert_eq!(
+        fixed("Go", "stdlib", "STRATA-TEST-0007"),
+        ["1.21.8", "1.22.1"]
+    );
+    assert_eq!(
+        fixed("crates.io", "strata-test-crate", "STRATA-TEST-0008"),
+        ["0.3.4", "0.4.2"]
+    );
+    // Every record a lookup returns has at least one matching entry.
+    for (ecosystem, name, _) in table {
+        for record in db.records_for(ecosystem, name).unwrap() {
+            assert!(
+                !matching_affected(&record, ecosystem, name).is_empty(),
+                "{}",
+                record.id
+            );
+        }
     }
 
     // An ecosystem the osv crate cannot represent is a clear error, not an empty answer.
@@ -821,5 +874,42 @@ fn scale_import_and_lookups() {
          per lookup)",
         imported_cpu.as_secs_f64() * 1e6 / records as f64,
         looked_up_cpu.as_secs_f64() * 1e6 / lookups as f64,
+    );
+}
+
+/// WAL: a scan reads while an import writes, sees the old data until the import commits,
+/// and the new data after.
+#[test]
+fn readers_see_imports_only_when_committed() {
+    let (_dir, path) = fixture_db();
+    let reader = Db::open_read_only(&path).unwrap();
+    assert!(reader.records_for("PyPI", "good-1").unwrap().is_empty());
+
+    // Another connection holds an uncommitted write: the reader neither waits nor sees it.
+    let mut writer = rusqlite::Connection::open(&path).unwrap();
+    let tx = writer
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    tx.execute(
+        "INSERT INTO affected (base, name, ecosystem, record) SELECT 'PyPI', 'good-1', 'PyPI', rowid FROM records WHERE id = 'STRATA-TEST-0006'",
+        [],
+    )
+    .unwrap();
+    let started = Instant::now();
+    assert!(reader.records_for("PyPI", "good-1").unwrap().is_empty());
+    assert!(
+        started.elapsed().as_secs() < 2,
+        "the reader waited for the writer"
+    );
+    drop(tx);
+    drop(writer);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (name, bytes) = good_record(1);
+    std::fs::write(dir.path().join(name), bytes).unwrap();
+    Db::open(&path).unwrap().import(dir.path()).unwrap();
+    assert_eq!(
+        ids(&reader.records_for("PyPI", "good-1").unwrap()),
+        ["STRATA-GOOD-0001"]
     );
 }

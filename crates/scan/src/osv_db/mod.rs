@@ -28,7 +28,7 @@ pub use error::{DbError, Location};
 pub use import::{Counts, ImportReport};
 pub use names::{
     DEFAULT_URL, SCANNED_ECOSYSTEMS, ecosystem_base, ecosystem_matches, ecosystem_zip_url,
-    normalize_name,
+    matching_affected, normalize_name,
 };
 pub use status::{EcosystemStatus, Status};
 
@@ -60,6 +60,9 @@ impl std::fmt::Debug for Db {
 /// import's index pages. Both are per connection, and bounds, not allocations.
 fn tune(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+    // After a checkpoint, cut the WAL back: an import of a whole ecosystem writes
+    // hundreds of MiB to it, which would otherwise stay on disk.
+    conn.pragma_update(None, "journal_size_limit", 64i64 << 20)?;
     conn.pragma_update(None, "cache_size", -32_768)
 }
 
@@ -176,7 +179,7 @@ impl Db {
             let (vulnerability, partial) = self.decode_row(row)?;
             // A partial record lost the entries the osv crate cannot hold; when the ones
             // this lookup matched were among them, returning it would hide the match.
-            if partial && !record::names_package(&vulnerability, ecosystem, &name) {
+            if partial && matching_affected(&vulnerability, ecosystem, &name).is_empty() {
                 return Err(DbError::UnknownEcosystem {
                     ecosystem: ecosystem.to_owned(),
                 });

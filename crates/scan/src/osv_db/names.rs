@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use osv::schema::{Affected, Vulnerability};
+
 /// Where osv.dev publishes its per-ecosystem exports (a public GCS bucket).
 pub const DEFAULT_URL: &str = "https://osv-vulnerabilities.storage.googleapis.com";
 
@@ -74,6 +76,37 @@ pub fn ecosystem_matches(query: &str, record_ecosystem: &str) -> bool {
     } else {
         record_ecosystem == query || record_ecosystem == base
     }
+}
+
+/// The affected entries of `vulnerability` that a lookup of `name` in `ecosystem` matched:
+/// the same rule as [`Db::records_for`](super::Db::records_for) ([`ecosystem_matches`],
+/// names through [`normalize_name`]), for the matcher to judge their ranges and no
+/// others (a `Debian:12` lookup must not judge the record's `Debian:11` entry).
+///
+/// The entry's ecosystem is compared as the osv crate writes it back, which for a few
+/// Ubuntu spellings drops a tail the crate does not model
+/// (`Ubuntu:Pro:24.04:LTS:Realtime:Kernel` → `Ubuntu:Pro:24.04:LTS`).
+pub fn matching_affected<'a>(
+    vulnerability: &'a Vulnerability,
+    ecosystem: &str,
+    name: &str,
+) -> Vec<&'a Affected> {
+    let name = normalize_name(ecosystem, name);
+    vulnerability
+        .affected
+        .iter()
+        .flatten()
+        .filter(|affected| {
+            let Some(package) = &affected.package else {
+                return false;
+            };
+            let Ok(serde_json::Value::String(entry)) = serde_json::to_value(&package.ecosystem)
+            else {
+                return false;
+            };
+            ecosystem_matches(ecosystem, &entry) && normalize_name(&entry, &package.name) == name
+        })
+        .collect()
 }
 
 /// A package name as the database indexes and looks it up: PyPI names are normalised

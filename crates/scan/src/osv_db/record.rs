@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde::de::value::{Error as ValueError, StrDeserializer};
 use serde_json::Value;
 
-use super::names::{ecosystem_base, ecosystem_matches, normalize_name};
+use super::names::{ecosystem_base, normalize_name};
 
 /// What the import stores of one record.
 #[derive(Debug)]
@@ -277,23 +277,6 @@ pub fn decode(json: &[u8], partial: bool) -> Result<Vulnerability, String> {
         });
     }
     serde_json::from_value(value).map_err(|e| e.to_string())
-}
-
-/// Whether a decoded record still has an affected entry for `name` (normalised) in an
-/// ecosystem matching `query` ([`ecosystem_matches`]).
-pub fn names_package(vulnerability: &Vulnerability, query: &str, name: &str) -> bool {
-    vulnerability
-        .affected
-        .iter()
-        .flatten()
-        .filter_map(|a| a.package.as_ref())
-        .any(|package| {
-            let Ok(Value::String(ecosystem)) = serde_json::to_value(&package.ecosystem) else {
-                return false;
-            };
-            ecosystem_matches(query, &ecosystem)
-                && normalize_name(&ecosystem, &package.name) == name
-        })
 }
 
 #[cfg(test)]
