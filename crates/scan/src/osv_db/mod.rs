@@ -41,7 +41,8 @@ pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// before giving up with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An open vulnerability database.
+/// An open vulnerability database: one SQLite connection, `Send` but not `Sync`; threads
+/// that look up in parallel open one each (readers never block each other or an import).
 pub struct Db {
     conn: Connection,
     path: PathBuf,
@@ -105,7 +106,9 @@ impl Db {
     }
 
     /// Opens an existing database read-only, for scans; a missing file is
-    /// [`DbError::Missing`], which tells the user how to make one.
+    /// [`DbError::Missing`], which tells the user how to make one. (SQLite's WAL mode
+    /// needs the `-shm` file beside the database: the directory must be writable, or the
+    /// file already there.)
     pub fn open_read_only(path: &Path) -> Result<Db, DbError> {
         if !path.exists() {
             return Err(DbError::Missing {
@@ -144,7 +147,7 @@ impl Db {
     /// matches is [`ecosystem_matches`]'s rule (`Debian:12` finds `Debian:12` and bare
     /// `Debian` entries; `Red Hat` finds every `Red Hat:…`). `name` is normalised as
     /// [`normalize_name`] says (PyPI: PEP 503). A record is returned whole when any of its
-    /// entries matches; the matcher picks the entries (with [`ecosystem_matches`]) and
+    /// entries matches; the matcher picks the entries (with [`matching_affected`]) and
     /// judges their ranges. Statements are prepared once per connection (cached).
     ///
     /// When a record matched only through entries the osv crate cannot represent (see
