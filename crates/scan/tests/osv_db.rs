@@ -914,3 +914,14 @@ fn readers_see_imports_only_when_committed() {
         ["STRATA-GOOD-0001"]
     );
 }
+
+/// A record larger than the bound is refused before it is read (a sparse file: no disk).
+#[test]
+fn an_oversized_record_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(scan::osv_db::MAX_RECORD_BYTES + 1).unwrap();
+    let error = refused(&big, &["big.json", "bytes", "nothing was imported"]);
+    assert!(matches!(error, DbError::TooLarge { .. }), "{error:?}");
+}
