@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod image;
 pub mod inventory;
 pub mod matching;
+pub mod osv_db;
 pub mod package;
 pub mod purl;
 pub mod report;
