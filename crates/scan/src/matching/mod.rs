@@ -312,3 +312,11 @@ fn url(record: &Vulnerability) -> Option<String> {
         .or_else(|| refs.first())
         .map(|r| r.url.clone())
 }
+
+/// The offline database is the matcher's source: one indexed lookup per (ecosystem, name).
+impl Advisories for crate::osv_db::Db {
+    fn records_for(&self, ecosystem: &str, name: &str) -> Result<Vec<Vulnerability>, SourceError> {
+        crate::osv_db::Db::records_for(self, ecosystem, name)
+            .map_err(|e| Box::new(e) as SourceError)
+    }
+}

@@ -34,7 +34,13 @@ pub struct SbomArgs {
 /// Makes and writes the SBOM.
 pub fn run(ctx: &Ctx, args: SbomArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let format: Format = args.format.parse()?;
-    let bytes = make(ctx, &args.target, args.platform.as_deref(), args.tls_verify, format)?;
+    let bytes = make(
+        ctx,
+        &args.target,
+        args.platform.as_deref(),
+        args.tls_verify,
+        format,
+    )?;
     output_file::write_to(args.output.as_deref(), out, |w| Ok(w.write_all(&bytes)?))
 }
 
@@ -48,10 +54,20 @@ pub fn make(
 ) -> anyhow::Result<Vec<u8>> {
     let parsed = scan_target::parse(ctx, target)?;
     let catalogers = scan::catalog::all();
-    let (info, inventory) =
-        scan_target::inventory(ctx, &parsed, target, platform, tls_verify, &catalogers, None)?;
+    let (info, inventory) = scan_target::inventory(
+        ctx,
+        &parsed,
+        target,
+        platform,
+        tls_verify,
+        &catalogers,
+        None,
+    )?;
     for note in &inventory.notes {
-        eprintln!("note: layer {}: {}: {}", note.layer, note.path, note.message);
+        eprintln!(
+            "note: layer {}: {}: {}",
+            note.layer, note.path, note.message
+        );
     }
     let created = created_time()?;
     let doc = Document {

@@ -39,7 +39,12 @@ pub struct ScanArgs {
     #[arg(long)]
     pub secrets: bool,
     /// What to look for, comma-separated: vuln, secret (as Trivy's --scanners).
-    #[arg(long, value_delimiter = ',', value_name = "SCANNERS", default_value = "vuln")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "SCANNERS",
+        default_value = "vuln"
+    )]
     pub scanners: Vec<String>,
     /// Write the report to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -85,7 +90,9 @@ pub fn run(ctx: &Ctx, args: ScanArgs, out: &mut dyn Write) -> anyhow::Result<()>
     };
     // The database first: a missing one is said before a long walk.
     let db = if vulns {
-        Some(Db::open_read_only(&store::Layout::new(&ctx.root).vulnerability_db())?)
+        Some(Db::open_read_only(
+            &store::Layout::new(&ctx.root).vulnerability_db(),
+        )?)
     } else {
         None
     };
@@ -103,13 +110,9 @@ pub fn run(ctx: &Ctx, args: ScanArgs, out: &mut dyn Write) -> anyhow::Result<()>
     )?;
     let (findings, data_date) = match &db {
         Some(db) => {
-            let findings = scan::matching::scan(
-                &inventory.packages,
-                inventory.distro.as_ref(),
-                &scan_db::Advisories(db),
-                &opts,
-            )
-            .with_context(|| format!("matching the packages of {target_text}"))?;
+            let findings =
+                scan::matching::scan(&inventory.packages, inventory.distro.as_ref(), db, &opts)
+                    .with_context(|| format!("matching the packages of {target_text}"))?;
             let date = db.data_date()?.map(|d| d.to_rfc3339());
             (findings, date)
         }

@@ -40,9 +40,9 @@ pub fn run(ctx: &Ctx, cmd: DbCommand, out: &mut dyn Write) -> anyhow::Result<()>
         DbCommand::Import { paths } => {
             let mut db = open_for_writing(&path)?;
             for p in paths {
-                let report = db
-                    .import(&p)
-                    .with_context(|| format!("importing {} (the database is unchanged)", p.display()))?;
+                let report = db.import(&p).with_context(|| {
+                    format!("importing {} (the database is unchanged)", p.display())
+                })?;
                 print_import(out, &p.display().to_string(), &report)?;
             }
             Ok(())
@@ -68,7 +68,10 @@ fn update(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let wanted: Vec<String> = if ecosystems.is_empty() {
-        osv_db::SCANNED_ECOSYSTEMS.iter().map(|e| e.to_string()).collect()
+        osv_db::SCANNED_ECOSYSTEMS
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
     } else {
         ecosystems.to_vec()
     };
@@ -114,10 +117,16 @@ fn status(path: &std::path::Path, out: &mut dyn Write) -> anyhow::Result<()> {
     let db = Db::open_read_only(path)?;
     let s = db.status()?;
     let date = |d: Option<chrono::DateTime<chrono::Utc>>| {
-        d.map_or_else(|| "-".to_string(), |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        d.map_or_else(
+            || "-".to_string(),
+            |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        )
     };
     let mut tw = tabwriter::TabWriter::new(&mut *out).padding(3);
-    writeln!(tw, "ECOSYSTEM\tRECORDS\tWITHDRAWN\tNEWEST RECORD\tIMPORTED\tSOURCE")?;
+    writeln!(
+        tw,
+        "ECOSYSTEM\tRECORDS\tWITHDRAWN\tNEWEST RECORD\tIMPORTED\tSOURCE"
+    )?;
     for e in &s.ecosystems {
         writeln!(
             tw,
