@@ -20,12 +20,13 @@ fn canonical(purl: &str) -> String {
         let b = s.as_bytes();
         let mut i = 0;
         while i < b.len() {
-            if b[i] == b'%' && i + 2 < b.len() {
-                if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    out.push(v);
-                    i += 3;
-                    continue;
-                }
+            if b[i] == b'%'
+                && i + 2 < b.len()
+                && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+            {
+                out.push(v);
+                i += 3;
+                continue;
             }
             out.push(b[i]);
             i += 1;
@@ -36,7 +37,7 @@ fn canonical(purl: &str) -> String {
     let mut q: Vec<String> = quals
         .split('&')
         .filter(|s| !s.is_empty())
-        .map(|kv| decode(kv))
+        .map(&decode)
         .collect();
     q.sort();
     let main = decode(main);
