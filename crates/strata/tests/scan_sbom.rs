@@ -292,3 +292,31 @@ fn each_package_is_attributed_to_the_layer_and_step_that_added_it() {
     assert!(one("golang").starts_with("COPY bin/hello-go"), "{steps:?}");
     assert!(one("cargo").starts_with("COPY bin/hello-go"), "{steps:?}");
 }
+
+#[test]
+fn a_corrupt_dpkg_database_is_an_error_naming_layer_file_and_line() {
+    let env = Env::new();
+    scan_support::debian(&env);
+    let ctx = env.path("corrupt");
+    std::fs::create_dir(&ctx).unwrap();
+    // A stanza line that is neither a field nor a continuation.
+    std::fs::write(
+        ctx.join("status"),
+        "Package: a\nStatus: install ok installed\nVersion: 1.0\n\nPackage: b\nthis is not a field\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scan-debian:12\nCOPY status /var/lib/dpkg/status\n",
+    )
+    .unwrap();
+    env.ok(&["build", "-q", "-t", "corrupt:1", ctx.to_str().unwrap()]);
+    let (code, err) = env.fails(&["sbom", "corrupt:1"]);
+    assert_eq!(code, 1);
+    for want in ["layer 1", "var/lib/dpkg/status", "line 6"] {
+        assert!(err.contains(want), "{want} missing from: {err}");
+    }
+    // A name neither the store nor a registry has: said as such.
+    let (_, err) = env.fails(&["sbom", "--format", "spdx-json", "localhost:1/none:1"]);
+    assert!(err.contains("no such image in the local store"), "{err}");
+}

@@ -18,6 +18,8 @@ use super::{Ctx, image_source, util};
 pub enum Target {
     /// An image at a transport address.
     Image(ImageAddress),
+    /// A bare name the local store does not have: its registry's image.
+    Remote(ImageAddress),
     /// A root filesystem directory.
     Dir(PathBuf),
 }
@@ -52,7 +54,7 @@ pub fn parse(ctx: &Ctx, text: &str) -> anyhow::Result<Target> {
         let store = ctx.store()?;
         if let Err(e) = StoreSource::open(store, name) {
             if e.is_not_found() {
-                return Ok(Target::Image(ImageAddress::Docker(name.clone())));
+                return Ok(Target::Remote(ImageAddress::Docker(name.clone())));
             }
             return Err(e.into());
         }
@@ -107,9 +109,9 @@ pub fn inventory(
             };
             Ok((info, walker.finish()))
         }
-        Target::Image(addr) => {
+        Target::Image(addr) | Target::Remote(addr) => {
             let platform = util::platform_or_host(platform)?;
-            image_source::open(
+            let opened = image_source::open(
                 ctx,
                 addr,
                 tls_verify,
@@ -118,8 +120,15 @@ pub fn inventory(
                     platform,
                     walker,
                 },
-            )
-            .with_context(|| format!("scanning {name}"))
+            );
+            match target {
+                Target::Remote(_) => opened.with_context(|| {
+                    format!(
+                        "scanning {name}: no such image in the local store, and from its registry"
+                    )
+                }),
+                _ => opened.with_context(|| format!("scanning {name}")),
+            }
         }
     }
 }
