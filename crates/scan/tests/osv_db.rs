@@ -5,6 +5,7 @@
 //! and lookups at scale checked against the pure matching rule.
 
 mod common;
+mod match_fixtures;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -924,4 +925,118 @@ fn an_oversized_record_is_refused() {
     file.set_len(scan::osv_db::MAX_RECORD_BYTES + 1).unwrap();
     let error = refused(&big, &["big.json", "bytes", "nothing was imported"]);
     assert!(matches!(error, DbError::TooLarge { .. }), "{error:?}");
+}
+
+/// The package kind and operating system a fixture ecosystem's packages come from, as
+/// the matcher's ecosystem rules map them back (`None`: not one this test builds).
+fn origin(ecosystem: &str) -> Option<(scan::package::PackageKind, Option<scan::package::Distro>)> {
+    use scan::package::{Distro, PackageKind::*};
+    let distro = |id: &str, version_id: &str| {
+        Some(Distro {
+            id: id.into(),
+            version_id: version_id.into(),
+            codename: None,
+            pretty_name: id.into(),
+        })
+    };
+    Some(match ecosystem.split_once(':') {
+        Some(("Debian", release)) => (Deb, distro("debian", release)),
+        Some(("Ubuntu", release)) => (Deb, distro("ubuntu", release.trim_end_matches(":LTS"))),
+        Some(("Alpine", release)) => (
+            Apk,
+            distro("alpine", &format!("{}.0", release.trim_start_matches('v'))),
+        ),
+        Some(("Rocky Linux", release)) => (Rpm, distro("rocky", release)),
+        Some(_) => return None,
+        None => match ecosystem {
+            "PyPI" => (Python, None),
+            "npm" => (Npm, None),
+            "Go" => (Go, None),
+            "crates.io" => (Cargo, None),
+            "Maven" => (Maven, None),
+            _ => return None,
+        },
+    })
+}
+
+/// The matcher gives the same findings with the database as its source as with the
+/// records in memory: the matcher's own fixtures (tests/fixtures/match), imported, and a
+/// package at every version any of their entries names.
+#[test]
+fn the_matcher_finds_the_same_through_the_database() {
+    use scan::matching::{self, MatchOptions};
+    use scan::package::{Found, Package};
+
+    let records = match_fixtures::records();
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = Db::open(&dir.path().join("osv.db")).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/match");
+    assert_eq!(db.import(&fixtures).unwrap().total.added, records.len());
+
+    // Per operating system (None for language packages), the packages to scan.
+    let mut by_os: BTreeMap<String, (Option<scan::package::Distro>, Vec<Package>)> =
+        BTreeMap::new();
+    for record in &records {
+        for entry in record.affected.iter().flatten() {
+            let Some(package) = &entry.package else {
+                continue;
+            };
+            let ecosystem = matching::ecosystem_string(&package.ecosystem).unwrap();
+            let Some((kind, distro)) = origin(&ecosystem) else {
+                continue;
+            };
+            let mut versions: Vec<String> = entry.versions.clone().unwrap_or_default();
+            for range in entry.ranges.iter().flatten() {
+                for event in &range.events {
+                    let v = match event {
+                        osv::schema::Event::Introduced(v)
+                        | osv::schema::Event::Fixed(v)
+                        | osv::schema::Event::LastAffected(v)
+                        | osv::schema::Event::Limit(v) => v.clone(),
+                        _ => continue,
+                    };
+                    versions.push(v.clone());
+                    versions.push(format!("{v}.1"));
+                }
+            }
+            let key = distro
+                .as_ref()
+                .map(|d| format!("{}-{}", d.id, d.version_id))
+                .unwrap_or_default();
+            let slot = by_os
+                .entry(key)
+                .or_insert_with(|| (distro.clone(), Vec::new()));
+            for version in versions.into_iter().filter(|v| v != "0") {
+                slot.1.push(Package {
+                    found: Found {
+                        name: package.name.clone(),
+                        version: version.clone(),
+                        source: Some((package.name.clone(), version.clone())),
+                        ..Found::default()
+                    },
+                    kind,
+                    path: "some/file".into(),
+                    layer: 0,
+                    purl: format!("pkg:{}/{}@{version}", kind.purl_type(), package.name),
+                });
+            }
+        }
+    }
+    assert!(
+        by_os.len() >= 5,
+        "too few origins: {:?}",
+        by_os.keys().collect::<Vec<_>>()
+    );
+    let mut vulnerable = 0;
+    for (os, (distro, packages)) in &by_os {
+        let opts = MatchOptions::default();
+        let from_db = matching::scan(packages, distro.as_ref(), &db, &opts).unwrap();
+        let from_memory = matching::scan(packages, distro.as_ref(), &records, &opts).unwrap();
+        assert_eq!(from_db, from_memory, "{os}");
+        vulnerable += from_db.vulnerabilities.len();
+    }
+    assert!(
+        vulnerable > 20,
+        "the comparison found too little to mean anything: {vulnerable}"
+    );
 }
