@@ -585,19 +585,3 @@ fn every_licence_id_strata_writes_is_on_both_validators_lists() {
         .unwrap_or_else(|e| panic!("{e}"));
     }
 }
-
-#[test]
-#[ignore = "writes the sample documents to /tmp for a look"]
-fn dump_samples() {
-    let (image, inventory) = (image(), inventory());
-    std::fs::write(
-        "/tmp/sample.spdx.json",
-        render(Format::SpdxJson, &image, &inventory),
-    )
-    .unwrap();
-    std::fs::write(
-        "/tmp/sample.cdx.json",
-        render(Format::CycloneDxJson(SpecVersion::V1_6), &image, &inventory),
-    )
-    .unwrap();
-}
