@@ -118,7 +118,8 @@ pub fn normalize_name<'a>(ecosystem: &str, name: &'a str) -> Cow<'a, str> {
     if ecosystem_base(ecosystem) != "PyPI" {
         return Cow::Borrowed(name);
     }
-    let canonical = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b >= 0x80;
+    // Most names are already canonical: no copy for them.
+    let canonical = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     let mut previous_sep = false;
     let already = name.bytes().all(|b| {
         let ok = canonical(b) || (b == b'-' && !previous_sep);
@@ -128,20 +129,7 @@ pub fn normalize_name<'a>(ecosystem: &str, name: &'a str) -> Cow<'a, str> {
     if already {
         return Cow::Borrowed(name);
     }
-    let mut out = String::with_capacity(name.len());
-    let mut in_separator = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_separator {
-                out.push('-');
-            }
-            in_separator = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            in_separator = false;
-        }
-    }
-    Cow::Owned(out)
+    Cow::Owned(crate::matching::ecosystem::pep503(name))
 }
 
 #[cfg(test)]
