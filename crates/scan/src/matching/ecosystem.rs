@@ -86,6 +86,15 @@ pub type NoLookup = String;
 /// Where `package` is looked up, given the image's operating system.
 pub fn lookup(package: &Package, distro: Option<&Distro>) -> Result<Lookup, NoLookup> {
     let found = &package.found;
+    if found.version.is_empty() {
+        // A Go module replaced by a local directory, a main module built without a
+        // version: nothing to compare a range with.
+        return Err(format!(
+            "{} package {:?} has no version to judge",
+            package.kind.label(),
+            found.name
+        ));
+    }
     let own = || (found.name.clone(), found.version.clone());
     // A source named without a version (a cataloger that could not tell) is at the
     // binary's version, as dpkg's `Source: name` without `(version)` means.

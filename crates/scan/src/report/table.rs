@@ -11,6 +11,7 @@ use tabwriter::TabWriter;
 
 use super::{Report, short_step, truncate};
 use crate::matching::Severity;
+use crate::package::Package;
 
 /// Widest Title cell (Trivy cuts titles too), in characters.
 const TITLE_WIDTH: usize = 60;
@@ -89,8 +90,8 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         for n in not_judged {
             let p = &report.packages[n.package];
             let what = match &n.record {
-                Some(id) => format!("{} {} ({id})", p.found.name, p.found.version),
-                None => format!("{} {}", p.found.name, p.found.version),
+                Some(id) => format!("{} ({id})", name_version(p)),
+                None => name_version(p),
             };
             match reasons.iter_mut().find(|(r, _)| *r == n.reason) {
                 Some((_, names)) => names.push(what),
@@ -117,4 +118,13 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `name version`, or the name alone for a package without a version.
+fn name_version(p: &Package) -> String {
+    if p.found.version.is_empty() {
+        p.found.name.clone()
+    } else {
+        format!("{} {}", p.found.name, p.found.version)
+    }
 }

@@ -113,7 +113,15 @@ pub fn run(ctx: &Ctx, args: ScanArgs, out: &mut dyn Write) -> anyhow::Result<()>
             let findings =
                 scan::matching::scan(&inventory.packages, inventory.distro.as_ref(), db, &opts)
                     .with_context(|| format!("matching the packages of {target_text}"))?;
-            let date = db.data_date()?.map(|d| d.to_rfc3339());
+            // How fresh the data is: its newest record's `modified` (an import of old
+            // archives today is still old data).
+            let date = db
+                .status()?
+                .ecosystems
+                .iter()
+                .filter_map(|e| e.newest_modified)
+                .max()
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             (findings, date)
         }
         None => (Default::default(), None),
