@@ -6,8 +6,9 @@ The image is built by strata from the scan fixtures (scripts/scan-fixtures.sh): 
 toolchain (/usr/lib/go-1.19: more files, more Go binaries). It is saved as a `docker save`
 archive, which both tools read:
     strata sbom --format cyclonedx-json ARCHIVE
-    trivy image --input ARCHIVE --format cyclonedx --cache-backend memory
-(Trivy's SBOM mode works offline; its cache is in memory, so every round reads the layers.)
+    trivy image --input ARCHIVE --format cyclonedx --cache-dir FRESH_DIR
+(Trivy's SBOM mode works offline; each round gets an empty cache, so every round reads the
+layers, as strata does.)
 Then strata scans the archive against a database of 100,000+ synthetic OSV records (PyPI,
 npm, Go, crates.io and Debian:12 records, some naming the image's packages); Trivy cannot
 scan here (its vulnerability database is not downloadable offline), so that time is strata's
@@ -107,8 +108,9 @@ def main():
               f"base: {base_size / 1e6:.0f} MB unpacked", flush=True)
         tenv = dict(env, TRIVY_CACHE_DIR=os.path.join(work, "trivy-cache"))
         strata_sbom = lambda a: [STRATA, "sbom", "--format", "cyclonedx-json", a]
+        fresh = iter(range(10_000))
         trivy_sbom = lambda a: [TRIVY, "image", "--quiet", "--input", a, "--format", "cyclonedx",
-                                "--cache-backend", "memory"]
+                                "--cache-dir", os.path.join(work, f"trivy-cache-{next(fresh)}")]
         # Package counts, so the two are seen to do comparable work.
         ours = json.loads(run(strata_sbom(archive), env))
         theirs = json.loads(run(trivy_sbom(archive), tenv))
