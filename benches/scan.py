@@ -106,7 +106,8 @@ def main():
         base_size = int(run([STRATA, "image", "inspect", "-f", "{{.Size}}", "scan-debian:12"], env))
         print(f"image: {size / 1e6:.0f} MB unpacked ({os.path.getsize(archive) / 1e6:.0f} MB archive); "
               f"base: {base_size / 1e6:.0f} MB unpacked", flush=True)
-        tenv = dict(env, TRIVY_CACHE_DIR=os.path.join(work, "trivy-cache"))
+        # Trivy leaves analyzer-fs-* directories in its temp dir: keep them in ours.
+        tenv = dict(env, TRIVY_CACHE_DIR=os.path.join(work, "trivy-cache"), TMPDIR=work)
         strata_sbom = lambda a: [STRATA, "sbom", "--format", "cyclonedx-json", a]
         fresh = iter(range(10_000))
         trivy_sbom = lambda a: [TRIVY, "image", "--quiet", "--input", a, "--format", "cyclonedx",

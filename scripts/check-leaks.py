@@ -20,7 +20,7 @@ EXES = {
     "docker-registry", "s3s-fs", "busybox", "tini", "tini-static", "docker-init",
     "docker-proxy", "buildah", "podman", "conmon", "skopeo",
 }
-TMP_PREFIXES = ("strata-", ".tmp", "dk-", "containerd.")
+TMP_PREFIXES = ("strata-", ".tmp", "dk-", "containerd.", "analyzer-fs-")
 
 
 def processes():

@@ -41,6 +41,8 @@ fn trivy_rootfs(root: &Path, work: &Path) -> (String, BTreeSet<Listed>) {
     let out = work.join("trivy.cdx.json");
     let (ok, _, err) = run(
         Command::new(trivy())
+            // Trivy leaves analyzer-fs-* directories in its temp dir: keep them in ours.
+            .env("TMPDIR", work)
             .arg("rootfs")
             .arg("--quiet")
             .arg("--cache-dir")

@@ -117,6 +117,8 @@ pub fn trivy_cyclonedx(env: &Env, archive: &Path) -> serde_json::Value {
     harness::peer(
         Command::new(trivy())
             .env("TRIVY_CACHE_DIR", env.path("trivy-cache"))
+            // Trivy leaves analyzer-fs-* directories in its temp dir: keep them in ours.
+            .env("TMPDIR", env.dir.path())
             .args(["image", "--quiet", "--format", "cyclonedx", "--output"])
             .arg(&out)
             .arg("--input")
