@@ -255,9 +255,16 @@ fn attestations_in_an_oci_layout_and_tampering_is_refused() {
     attest_both(&env, &image, &key(&k, "pub"), &key(&k, "key"));
     assert_verifies(&env, &image, &digest, &key(&k, "pub"));
 
+    // @sigstore/verify (a verifier nobody here wrote) accepts the signed attestation's
+    // bundle as a CycloneDX attestation of this image, and not as another predicate type.
+    let bundle = bundle_blob(&dir, &digest);
+    let pub_key = key(&k, "pub");
+    node_verifies(&bundle, &pub_key, &digest, "https://cyclonedx.org/bom").unwrap();
+    let e = node_verifies(&bundle, &pub_key, &digest, "https://spdx.dev/Document").unwrap_err();
+    assert!(e.contains("predicate type"), "{e}");
+
     // Flip a byte of the signed attestation's bundle: refused with --key, and without
     // (the layer no longer matches its digest).
-    let bundle = bundle_blob(&dir, &digest);
     let mut bytes = std::fs::read(&bundle).unwrap();
     let at = bytes.len() / 2;
     bytes[at] ^= 1;
@@ -291,6 +298,47 @@ fn attestations_in_an_oci_layout_and_tampering_is_refused() {
         ],
     );
     assert_eq!(code, 1, "{err}");
+}
+
+/// Where `scripts/install-peers.sh` installs `@sigstore/verify` and its siblings.
+const NODE_PEERS: &str = "/var/cache/strata-peers/node/node_modules";
+
+/// Runs `@sigstore/verify` (tests/data/sigstore_verify.js) on the bundle file `bundle` with
+/// the public key file `pubkey`, for `digest` and `predicate_type`: Ok(stdout) when it
+/// verifies, Err(stderr) when it refuses.
+fn node_verifies(
+    bundle: &Path,
+    pubkey: &str,
+    digest: &str,
+    predicate_type: &str,
+) -> Result<String, String> {
+    let node = harness::require("node");
+    assert!(
+        Path::new(NODE_PEERS)
+            .join("@sigstore/verify/package.json")
+            .exists(),
+        "@sigstore/verify is missing from {NODE_PEERS}: run scripts/install-peers.sh"
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigstore_verify.js");
+    let out = Command::new(node)
+        .arg(script)
+        .arg(bundle)
+        .arg(pubkey)
+        .arg(digest)
+        .arg(predicate_type)
+        .env("NODE_PATH", NODE_PEERS)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    match out.status.code() {
+        Some(0) if stdout.contains(&format!("verified: {digest}")) => Ok(stdout),
+        Some(1) if stderr.starts_with("refused: ") => Err(stderr),
+        _ => panic!(
+            "node verifier failed to run: {:?}\n{stdout}\n{stderr}",
+            out.status
+        ),
+    }
 }
 
 /// The path of the bundle layer blob of the signed attestation of `digest` in the layout.
