@@ -209,6 +209,25 @@ fn attestations_in_strata_registry_use_the_referrers_api() {
         ],
         "{listed}"
     );
+    // pull keeps them with the image in the store: read from there, not the registry.
+    let puller = Env::new();
+    ok(&puller, &["pull", "-q", &image]);
+    let (kept, _) = ok(
+        &puller,
+        &[
+            "sbom",
+            "--from-attestation",
+            "--format",
+            "spdx-json",
+            &image,
+        ],
+    );
+    let (made, _) = ok(&env, &["sbom", "--format", "spdx-json", &image]);
+    assert_eq!(json(&kept), json(&made));
+    let sigs =
+        std::fs::read_to_string(puller.layout().signatures_dir().join("index.json")).unwrap();
+    assert!(sigs.contains(&digest.replace(':', "-")), "{sigs}");
+
     // No fallback tag where the API exists.
     let tags = peer(Command::new("curl").args(["-sS", &format!("http://{host}/v2/app/tags/list")]));
     assert!(!tags.contains(&digest.replace(':', "-")), "{tags}");
@@ -472,7 +491,49 @@ fn build_sbom_attaches_and_push_carries_it() {
         ],
     );
     assert_eq!(json(&pulled), json(&made));
-    // BuildKit's spelling is accepted too; an unsupported attestation type is refused.
+    // A multi-platform build attaches one SBOM per platform; --platform picks it. (The
+    // label makes its amd64 image another than the one above, which has its own.)
+    let (_, err) = ok(
+        &env,
+        &[
+            "build",
+            "--label",
+            "multi=1",
+            "--attest",
+            "type=sbom",
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "-t",
+            "multi:1",
+            ctx.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains("[linux/arm64] attaching SBOM attestation"),
+        "{err}"
+    );
+    for p in ["linux/amd64", "linux/arm64"] {
+        let (made, _) = ok(
+            &env,
+            &["sbom", "--format", "spdx-json", "--platform", p, "multi:1"],
+        );
+        assert!(made.contains(&format!("platform {p}")), "{made}");
+        let (attested, _) = ok(
+            &env,
+            &[
+                "sbom",
+                "--from-attestation",
+                "--format",
+                "spdx-json",
+                "--platform",
+                p,
+                "multi:1",
+            ],
+        );
+        assert_eq!(json(&attested), json(&made), "{p}");
+    }
+
+    // An unsupported attestation type is refused.
     let (code, _, err) = run(
         &env,
         &[

@@ -62,6 +62,8 @@ pub struct Attestable {
     pub subject: Descriptor,
     /// The name written as the statement's subject.
     pub name: String,
+    /// Whether the image is in the local store (whose manifests `repo` does not hold).
+    pub in_store: bool,
 }
 
 /// Makes, attaches and reports the attestation.
@@ -172,6 +174,7 @@ pub fn resolve(ctx: &Ctx, image: &str, tls_verify: bool) -> anyhow::Result<Attes
         repo: t.repo,
         subject,
         name: t.docker_reference,
+        in_store: false,
     })
 }
 
@@ -184,6 +187,7 @@ pub fn store_image(ctx: &Ctx, name: &str) -> anyhow::Result<Attestable> {
         )),
         subject: info.target,
         name: name.to_string(),
+        in_store: true,
     })
 }
 

@@ -321,8 +321,8 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
             built.tags.first().map(String::as_str),
         )?;
         if with_sbom {
-            let name = built
-                .tags
+            // The name as the user wrote it, as `strata sbom NAME` names the document.
+            let name = tags_to_push
                 .first()
                 .cloned()
                 .unwrap_or_else(|| built.index.digest.to_string());
@@ -382,8 +382,7 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         built.tags.first().map(String::as_str),
     )?;
     if with_sbom {
-        let name = built
-            .tags
+        let name = tags_to_push
             .first()
             .cloned()
             .unwrap_or_else(|| built.id.to_string());

@@ -49,6 +49,7 @@ pub fn attach(
             )),
             subject: manifest.clone(),
             name: name.to_string(),
+            in_store: true,
         };
         let attached = attest::attach(&target, SPDX_PREDICATE, &sbom, None)?;
         if !quiet {

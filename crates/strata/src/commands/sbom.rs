@@ -58,6 +58,7 @@ pub fn run(ctx: &Ctx, args: SbomArgs, out: &mut dyn Write) -> anyhow::Result<()>
             ctx,
             &args.target,
             args.tls_verify,
+            args.platform.as_deref(),
             &format,
             key.as_ref(),
         )?;

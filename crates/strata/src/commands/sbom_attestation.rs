@@ -4,7 +4,9 @@
 //!
 //! The image's attestation referrers are read (signed bundles and unsigned in-toto
 //! statements); those of an SBOM predicate type naming the image are candidates, the one in
-//! the `--format` asked for first. With `--key` only a signed attestation whose signature
+//! the `--format` asked for first. For a multi-platform image the index's attestations are
+//! read first (where `strata attest` and cosign put them), then those of the `--platform`
+//! image (the host's by default; where `build --sbom` and BuildKit put them). With `--key` only a signed attestation whose signature
 //! verifies is used; without, a signed one's statement is read unverified, with a note.
 
 use oci::Descriptor;
@@ -27,29 +29,40 @@ pub fn read(
     ctx: &Ctx,
     image: &str,
     tls_verify: bool,
+    platform: Option<&str>,
     format: &Format,
     key: Option<&trust::PublicKey>,
 ) -> anyhow::Result<Vec<u8>> {
-    let target = attest::resolve(ctx, image, tls_verify)?;
+    let mut target = attest::resolve(ctx, image, tls_verify)?;
     let preferred = match format {
         Format::SpdxJson => Some(SPDX_PREDICATE),
         Format::CycloneDxJson(_) => Some(CYCLONEDX_PREDICATE),
         Format::Table => None,
     };
-    let mut referrers = util::block_on(trust::bundle_repo::find_attestations(
-        &target.repo,
-        &target.subject,
-        image,
-    ))??;
-    // An annotation naming another predicate type saves fetching that referrer; the
-    // statement itself decides for the rest.
-    referrers.retain(|d| predicate_type_of(d).is_none_or(|t| SBOM_PREDICATES.contains(&t)));
+    let mut subjects = vec![target.subject.clone()];
+    if oci::media::is_index(&target.subject.media_type) {
+        subjects.extend(platform_manifest(ctx, &target, platform)?);
+    }
     let mut found: Vec<Statement> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
-    for d in &referrers {
-        match candidate(&target, d, key) {
-            Ok(s) => found.push(s),
-            Err(why) => reasons.push(why),
+    for subject in subjects {
+        target.subject = subject;
+        let mut referrers = util::block_on(trust::bundle_repo::find_attestations(
+            &target.repo,
+            &target.subject,
+            image,
+        ))??;
+        // An annotation naming another predicate type saves fetching that referrer; the
+        // statement itself decides for the rest.
+        referrers.retain(|d| predicate_type_of(d).is_none_or(|t| SBOM_PREDICATES.contains(&t)));
+        for d in &referrers {
+            match candidate(&target, d, key) {
+                Ok(s) => found.push(s),
+                Err(why) => reasons.push(why),
+            }
+        }
+        if !found.is_empty() {
+            break;
         }
     }
     let pick = found
@@ -76,6 +89,26 @@ pub fn read(
     let mut out = serde_json::to_vec_pretty(&statement.predicate)?;
     out.push(b'\n');
     Ok(out)
+}
+
+/// The manifest of the index `target.subject` for `platform` (the host's by default), if
+/// the index has one.
+fn platform_manifest(
+    ctx: &Ctx,
+    target: &Attestable,
+    platform: Option<&str>,
+) -> anyhow::Result<Option<Descriptor>> {
+    let want = util::platform_or_host(platform)?;
+    let bytes = if target.in_store {
+        ctx.store()?.manifest_bytes(&target.subject.digest)?
+    } else {
+        util::block_on(trust::repo::SignatureRepo::manifest(
+            &target.repo,
+            &target.subject,
+        ))??
+    };
+    let index = oci::Index::from_slice(&bytes)?;
+    Ok(oci::platform::choose(&index.manifests, &want).cloned())
 }
 
 /// The SBOM statement of referrer `d`, or why it is not one to use.
