@@ -551,3 +551,67 @@ fn build_sbom_attaches_and_push_carries_it() {
 fn keygen_pw(env: &Env) -> std::path::PathBuf {
     keygen(env, "k", PASSWORD)
 }
+
+#[test]
+fn attest_of_an_index_is_about_the_index_as_cosigns() {
+    let env = Env::new();
+    let dir = env.path("layout");
+    let amd = test_image();
+    let arm = TestImage::from_tars(
+        "arm64",
+        &[rootfs_bytes("arm"), tar_of(&[(METADATA_PATH, METADATA)])],
+    );
+    let mut layout = Layout::create(&dir);
+    let (index, d) = layout.index(&[(&amd, "amd64"), (&arm, "arm64")]);
+    layout.tag(d, "multi");
+    let image = format!("oci:{}:multi", dir.display());
+    let (_, err) = ok(
+        &env,
+        &[
+            "attest",
+            "--type",
+            "sbom",
+            "--platform",
+            "linux/arm64",
+            &image,
+        ],
+    );
+    let index_digest = harness::images::sha256(&index);
+    assert!(err.contains(&format!("@{index_digest}")), "{err}");
+    // The referrers index is the index's, not a platform image's.
+    let entries = std::fs::read_to_string(dir.join("index.json")).unwrap();
+    assert!(
+        entries.contains(&index_digest.replace(':', "-")),
+        "{entries}"
+    );
+    assert!(
+        !entries.contains(&arm.digest().replace(':', "-")),
+        "{entries}"
+    );
+    // Read back for the platform asked for (no platform image has its own).
+    let (made, _) = ok(
+        &env,
+        &[
+            "sbom",
+            "--format",
+            "spdx-json",
+            "--platform",
+            "linux/arm64",
+            &image,
+        ],
+    );
+    assert!(made.contains("platform linux/arm64"), "{made}");
+    let (attested, _) = ok(
+        &env,
+        &[
+            "sbom",
+            "--from-attestation",
+            "--format",
+            "spdx-json",
+            "--platform",
+            "linux/arm64",
+            &image,
+        ],
+    );
+    assert_eq!(json(&attested), json(&made));
+}

@@ -4,9 +4,10 @@
 //!
 //! The image's attestation referrers are read (signed bundles and unsigned in-toto
 //! statements); those of an SBOM predicate type naming the image are candidates, the one in
-//! the `--format` asked for first. For a multi-platform image the index's attestations are
-//! read first (where `strata attest` and cosign put them), then those of the `--platform`
-//! image (the host's by default; where `build --sbom` and BuildKit put them). With `--key` only a signed attestation whose signature
+//! the `--format` asked for first. For a multi-platform image those of the `--platform`
+//! image (the host's by default; where `build --sbom` and BuildKit put them) are read
+//! first, as they are surely of that platform, then the index's (where `strata attest`
+//! and cosign put them). With `--key` only a signed attestation whose signature
 //! verifies is used; without, a signed one's statement is read unverified, with a note.
 
 use oci::Descriptor;
@@ -39,10 +40,11 @@ pub fn read(
         Format::CycloneDxJson(_) => Some(CYCLONEDX_PREDICATE),
         Format::Table => None,
     };
-    let mut subjects = vec![target.subject.clone()];
+    let mut subjects = Vec::new();
     if oci::media::is_index(&target.subject.media_type) {
         subjects.extend(platform_manifest(ctx, &target, platform)?);
     }
+    subjects.push(target.subject.clone());
     let mut found: Vec<Statement> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
     for subject in subjects {
