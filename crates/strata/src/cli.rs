@@ -145,6 +145,8 @@ pub enum Command {
     Registry(RegistryCommand),
     /// Sign an image in cosign's format (a signature stored beside it in the registry).
     Sign(crate::commands::sign::SignArgs),
+    /// Attach an attestation (the image's SBOM) to an image, signed with --key or unsigned.
+    Attest(crate::commands::attest::AttestArgs),
     /// Verify an image's cosign signatures against a public key.
     Verify(crate::commands::verify::VerifyArgs),
     /// Manage signing keys.

@@ -71,6 +71,12 @@ impl Bundle {
         key: &PrivateKey,
     ) -> Bundle {
         let statement = Statement::for_image(repository, digest, annotations).to_bytes();
+        Bundle::sign_statement(statement, key)
+    }
+
+    /// The bundle signing the in-toto `statement` bytes (an image signature's, or an
+    /// attestation's from [`Statement::attestation`]) with `key`.
+    pub fn sign_statement(statement: Vec<u8>, key: &PrivateKey) -> Bundle {
         Bundle {
             media_type: BUNDLE_V03_MEDIA_TYPE.to_string(),
             verification_material: VerificationMaterial {
@@ -108,6 +114,53 @@ pub fn check_bundle(
     expected: &oci::Digest,
     annotations: &BTreeMap<String, String>,
 ) -> Result<CheckedBundle, String> {
+    let (payload, statement) = open_bundle(what, bytes, Some(key))?;
+    if statement.predicate_type != COSIGN_SIGN_PREDICATE {
+        return Err(format!(
+            "{what}: predicate type {:?} is not an image signature ({COSIGN_SIGN_PREDICATE})",
+            statement.predicate_type
+        ));
+    }
+    check_subject(what, &statement, expected)?;
+    let claims = statement.as_claims(expected);
+    if let Some(missing) = claims.missing_annotation(annotations) {
+        return Err(format!("{what}: missing or different annotation {missing}"));
+    }
+    Ok(CheckedBundle {
+        statement: payload,
+        claims,
+    })
+}
+
+/// Checks an attestation bundle `bytes` (named `what` in reasons): signed by `key`, a
+/// statement about the image digest `expected` with one of `predicate_types`. Returns the statement
+/// (its exact bytes and parsed). With `key` `None` nothing is verified: the statement is
+/// only read (the caller says so to the user).
+pub fn check_attestation(
+    what: &str,
+    bytes: &[u8],
+    key: Option<&PublicKey>,
+    expected: &oci::Digest,
+    predicate_types: &[&str],
+) -> Result<(Vec<u8>, Statement), String> {
+    let (payload, statement) = open_bundle(what, bytes, key)?;
+    if !predicate_types.contains(&statement.predicate_type.as_str()) {
+        return Err(format!(
+            "{what}: predicate type {:?}, not {}",
+            statement.predicate_type,
+            predicate_types.join(" or ")
+        ));
+    }
+    check_subject(what, &statement, expected)?;
+    Ok((payload, statement))
+}
+
+/// The bundle's DSSE payload and statement, its signature checked with `key` when given.
+fn open_bundle(
+    what: &str,
+    bytes: &[u8],
+    key: Option<&PublicKey>,
+) -> Result<(Vec<u8>, Statement), String> {
     let bundle: Bundle =
         serde_json::from_slice(bytes).map_err(|e| format!("{what}: not a sigstore bundle: {e}"))?;
     if !bundle
@@ -130,18 +183,19 @@ pub fn check_bundle(
             envelope.payload_type
         ));
     }
-    if !envelope.verify(key) {
+    if let Some(key) = key
+        && !envelope.verify(key)
+    {
         return Err(format!(
             "{what}: invalid signature of the DSSE envelope (wrong key, or tampered signature or statement)"
         ));
     }
     let statement = Statement::from_slice(&envelope.payload, what).map_err(|e| e.to_string())?;
-    if statement.predicate_type != COSIGN_SIGN_PREDICATE {
-        return Err(format!(
-            "{what}: predicate type {:?} is not an image signature ({COSIGN_SIGN_PREDICATE})",
-            statement.predicate_type
-        ));
-    }
+    Ok((envelope.payload, statement))
+}
+
+/// Refuses a statement that does not name `expected` among its subjects.
+fn check_subject(what: &str, statement: &Statement, expected: &oci::Digest) -> Result<(), String> {
     if statement.subject_for(expected).is_none() {
         let named: Vec<String> = statement
             .subject
@@ -157,12 +211,5 @@ pub fn check_bundle(
             }
         ));
     }
-    let claims = statement.as_claims(expected);
-    if let Some(missing) = claims.missing_annotation(annotations) {
-        return Err(format!("{what}: missing or different annotation {missing}"));
-    }
-    Ok(CheckedBundle {
-        statement: envelope.payload,
-        claims,
-    })
+    Ok(())
 }

@@ -47,9 +47,23 @@ pub async fn attach<R: SignatureRepo>(
     subject: &Descriptor,
     bundle: Vec<u8>,
 ) -> Result<Attached, TrustError> {
-    let artifact = BundleArtifact::new(bundle, subject);
+    attach_artifact(repo, subject, BundleArtifact::new(bundle, subject)).await
+}
+
+/// Attaches `artifact` (made for `subject`: a bundle of any predicate type, or an unsigned
+/// in-toto attestation) as [`attach`] does a signature bundle.
+pub async fn attach_artifact<R: SignatureRepo>(
+    repo: &R,
+    subject: &Descriptor,
+    artifact: BundleArtifact,
+) -> Result<Attached, TrustError> {
     let manifest = artifact.descriptor.digest.clone();
-    let listed = repo.referrers(subject, Some(BUNDLE_V03_MEDIA_TYPE)).await?;
+    let kind = artifact
+        .descriptor
+        .artifact_type
+        .clone()
+        .unwrap_or_else(|| BUNDLE_V03_MEDIA_TYPE.to_string());
+    let listed = repo.referrers(subject, Some(&kind)).await?;
     let already = listed
         .as_ref()
         .is_some_and(|l| l.iter().any(|d| d.digest == manifest));
@@ -99,6 +113,31 @@ pub async fn find<R: SignatureRepo>(
     if let Some(listed) = repo.referrers(subject, Some(BUNDLE_V03_MEDIA_TYPE)).await? {
         return Ok(referrer::bundle_referrers(listed));
     }
+    Ok(referrer::bundle_referrers(
+        fallback_listing(repo, subject, what).await?,
+    ))
+}
+
+/// The attestation referrers of `subject` (bundles of any predicate type and unsigned
+/// in-toto statements), found as [`find`] finds bundles.
+pub async fn find_attestations<R: SignatureRepo>(
+    repo: &R,
+    subject: &Descriptor,
+    what: &str,
+) -> Result<Vec<Descriptor>, TrustError> {
+    let listed = match repo.referrers(subject, None).await? {
+        Some(listed) => listed,
+        None => fallback_listing(repo, subject, what).await?,
+    };
+    Ok(referrer::attestation_referrers(listed))
+}
+
+/// The entries of `subject`'s `sha256-<hex>` referrers index; none when the tag is missing.
+async fn fallback_listing<R: SignatureRepo>(
+    repo: &R,
+    subject: &Descriptor,
+    what: &str,
+) -> Result<Vec<Descriptor>, TrustError> {
     let tag = referrer::fallback_tag(&subject.digest);
     let Some(d) = repo.resolve(&tag).await? else {
         return Ok(Vec::new());
@@ -108,7 +147,7 @@ pub async fn find<R: SignatureRepo>(
         what: format!("{what} {tag}"),
         detail: format!("not a referrers index: {e}"),
     })?;
-    Ok(referrer::bundle_referrers(index.manifests))
+    Ok(index.manifests)
 }
 
 /// The bundle JSON of a referrer manifest `d` found for `subject`, or why it cannot be
@@ -135,6 +174,75 @@ pub async fn bundle_of<R: SignatureRepo>(
         ));
     }
     Ok(blob)
+}
+
+/// The layer of an attestation referrer `d` of `subject` (its media type and bytes), or why
+/// it cannot be one: the manifest must name `subject` and hold a sigstore bundle or in-toto
+/// statement layer whose bytes match its digest.
+pub async fn attestation_of<R: SignatureRepo>(
+    repo: &R,
+    d: &Descriptor,
+    subject: &oci::Digest,
+) -> Result<(String, Vec<u8>), String> {
+    let what = format!("attestation referrer {}", d.digest);
+    let bytes = repo.manifest(d).await.map_err(|e| format!("{what}: {e}"))?;
+    let m = oci::Manifest::from_slice(&bytes).map_err(|e| format!("{what}: {e}"))?;
+    check_referrer(&what, &m, subject)?;
+    let layer = m
+        .layers
+        .iter()
+        .find(|l| referrer::is_attestation_type(&l.media_type))
+        .ok_or_else(|| format!("{what}: no bundle or in-toto statement layer"))?;
+    let blob = repo.blob(layer).await.map_err(|e| format!("{what}: {e}"))?;
+    if !layer.digest.verify(&blob) {
+        return Err(format!(
+            "{what}: layer {} does not match its digest (tampered attestation)",
+            layer.digest
+        ));
+    }
+    Ok((layer.media_type.clone(), blob))
+}
+
+/// Copies the attestation referrer `d` of `subject` from `src` to `dst` byte for byte (its
+/// manifest and blobs, each checked against its digest), attached at `dst` as [`attach`]
+/// does. The error says why it was left behind.
+pub async fn copy_referrer<S: SignatureRepo, D: SignatureRepo>(
+    src: &S,
+    dst: &D,
+    subject: &Descriptor,
+    d: &Descriptor,
+) -> Result<Attached, TrustError> {
+    let what = format!("referrer {}", d.digest);
+    let bad = |detail: String| TrustError::BadDocument {
+        what: what.clone(),
+        detail,
+    };
+    let bytes = src.manifest(d).await?;
+    let m = oci::Manifest::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    check_referrer(&what, &m, &subject.digest).map_err(bad)?;
+    let [layer] = m.layers.as_slice() else {
+        return Err(bad(format!("{} layers, expected one", m.layers.len())));
+    };
+    let mut blobs = Vec::with_capacity(2);
+    for b in [&m.config, layer] {
+        let blob = src.blob(b).await?;
+        if !b.digest.verify(&blob) {
+            return Err(bad(format!("blob {} does not match its digest", b.digest)));
+        }
+        blobs.push((b.clone(), blob));
+    }
+    let layer = blobs.pop().expect("two blobs");
+    let config = blobs.pop().expect("two blobs");
+    let mut descriptor = Descriptor::of_bytes(oci::media::OCI_MANIFEST, &bytes);
+    descriptor.artifact_type = m.artifact_type.clone();
+    descriptor.annotations = m.annotations.clone();
+    let artifact = BundleArtifact {
+        descriptor,
+        manifest: bytes,
+        config,
+        layer,
+    };
+    attach_artifact(dst, subject, artifact).await
 }
 
 /// A referrer listed for `subject` must say so itself: one listed under another image's

@@ -23,7 +23,8 @@ pub struct Carried {
     pub written: usize,
     /// Signature manifests the destination already had, identical.
     pub present: usize,
-    /// Bundles attached at the destination.
+    /// Referrers attached at the destination: signature bundles and attestations (bundles
+    /// of other predicate types, unsigned in-toto statements).
     pub bundles: usize,
 }
 
@@ -37,13 +38,17 @@ pub async fn carry<S: SignatureRepo, D: SignatureRepo>(
     let mut out = Carried::default();
     for subject in subjects {
         let what = subject.digest.to_string();
-        for referrer in bundle_repo::find(src, subject, &what).await? {
-            // Only a bundle that checks out at the source is carried.
-            if let Ok(bundle) = bundle_repo::bundle_of(src, &referrer, &subject.digest).await {
-                let attached = bundle_repo::attach(dst, subject, bundle).await?;
-                if attached_anything(&attached) {
-                    out.bundles += 1;
-                }
+        for referrer in bundle_repo::find_attestations(src, subject, &what).await? {
+            // Copied byte for byte (the manifest keeps its digest and annotations); only a
+            // referrer that checks out at the source is carried.
+            match bundle_repo::copy_referrer(src, dst, subject, &referrer).await {
+                Ok(attached) if attached_anything(&attached) => out.bundles += 1,
+                Ok(_) | Err(TrustError::BadDocument { .. }) => {}
+                Err(TrustError::Transport(
+                    e @ transport::TransportError::DigestMismatch { .. },
+                )) if !e.is_transient() => {}
+                Err(TrustError::Transport(e)) if e.is_not_found() => {}
+                Err(e) => return Err(e),
             }
         }
         let digest = &subject.digest;

@@ -15,6 +15,8 @@
 //!   statement in a DSSE envelope, key-based (no certificate, no transparency log), and
 //!   the decision whether one verifies; [`referrer`]: how a bundle is attached to the
 //!   image (referrers API, or the `sha256-<hex>` tag schema where a registry lacks it).
+//!   Attestations (`strata attest`: an SBOM as the predicate) use the same machinery:
+//!   signed, a bundle of another predicate type; unsigned, an in-toto statement referrer.
 //! - [`policy`]: the trust policy file (containers-policy.json's shape) and its rules;
 //!   [`admit`] applies it to an image.
 //! - [`carry`]: signatures following an image copied to another repository.

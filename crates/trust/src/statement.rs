@@ -19,6 +19,31 @@ pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 /// cosign's predicate type for an image signature (no claims beyond the subject).
 pub const COSIGN_SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
 
+/// The predicate type cosign's `attest --type NAME` writes for `name`; a URI (anything with
+/// `://`) is taken as the predicate type itself. `None` for a name cosign does not know.
+pub fn predicate_type(name: &str) -> Option<String> {
+    if name.contains("://") {
+        return Some(name.to_string());
+    }
+    let uri = match name {
+        "custom" => "https://cosign.sigstore.dev/attestation/v1",
+        "slsaprovenance" | "slsaprovenance02" => "https://slsa.dev/provenance/v0.2",
+        "slsaprovenance1" => "https://slsa.dev/provenance/v1",
+        "link" => "https://in-toto.io/Link/v1",
+        "spdx" | "spdxjson" => SPDX_PREDICATE,
+        "cyclonedx" => CYCLONEDX_PREDICATE,
+        "vuln" => "https://cosign.sigstore.dev/attestation/vuln/v1",
+        "openvex" => "https://openvex.dev/ns",
+        _ => return None,
+    };
+    Some(uri.to_string())
+}
+
+/// The SPDX document predicate type (cosign's `spdx`/`spdxjson`, BuildKit's SBOM).
+pub const SPDX_PREDICATE: &str = "https://spdx.dev/Document";
+/// The CycloneDX BOM predicate type (cosign's `cyclonedx`).
+pub const CYCLONEDX_PREDICATE: &str = "https://cyclonedx.org/bom";
+
 /// An in-toto statement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Statement {
@@ -55,6 +80,27 @@ impl Statement {
         digest: &oci::Digest,
         annotations: &BTreeMap<String, String>,
     ) -> Statement {
+        let mut s = Statement::attestation(
+            repository,
+            digest,
+            COSIGN_SIGN_PREDICATE,
+            serde_json::json!({}),
+        );
+        s.subject[0].annotations = annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        s
+    }
+
+    /// An attestation (`cosign attest`'s statement): `predicate` of `predicate_type` about
+    /// `repository`'s manifest `digest`.
+    pub fn attestation(
+        repository: &str,
+        digest: &oci::Digest,
+        predicate_type: &str,
+        predicate: serde_json::Value,
+    ) -> Statement {
         Statement {
             kind: STATEMENT_V1.to_string(),
             subject: vec![Subject {
@@ -63,13 +109,10 @@ impl Statement {
                     digest.algorithm().name().to_string(),
                     digest.hex().to_string(),
                 )]),
-                annotations: annotations
-                    .iter()
-                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                    .collect(),
+                annotations: BTreeMap::new(),
             }],
-            predicate_type: COSIGN_SIGN_PREDICATE.to_string(),
-            predicate: serde_json::json!({}),
+            predicate_type: predicate_type.to_string(),
+            predicate,
         }
     }
 

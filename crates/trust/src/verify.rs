@@ -236,3 +236,57 @@ async fn check_bundle_referrer<R: SignatureRepo>(
         bundle: true,
     })
 }
+
+/// Verifies the attestations of `predicate_type` attached to the manifest `top` in `repo`
+/// (sigstore bundle referrers, as `cosign verify-attestation --type` checks them): it
+/// verifies when one of them is signed by `key` and names `top`. Unsigned in-toto
+/// attestations never verify. `image` names it in errors.
+pub async fn verify_attestations<R: SignatureRepo>(
+    repo: &R,
+    image: &str,
+    top: &Descriptor,
+    key: &PublicKey,
+    predicate_type: &str,
+) -> Result<Verification, TrustError> {
+    let referrers: Vec<Descriptor> = bundle_repo::find(repo, top, image)
+        .await?
+        .into_iter()
+        // The annotation only saves fetching others: the signed statement decides.
+        .filter(|d| crate::referrer::predicate_type_of(d).is_none_or(|t| t == predicate_type))
+        .collect();
+    let mut verified = Vec::new();
+    let mut reasons = Vec::new();
+    if referrers.is_empty() {
+        reasons.push(format!(
+            "no signed attestation of type {predicate_type} (no sigstore bundle referrers)"
+        ));
+    }
+    let check = |d: Descriptor| async move {
+        let bundle = bundle_repo::bundle_of(repo, &d, &top.digest).await?;
+        let what = format!("attestation referrer {}", d.digest);
+        let (payload, statement) = crate::bundle::check_attestation(
+            &what,
+            &bundle,
+            Some(key),
+            &top.digest,
+            &[predicate_type],
+        )?;
+        Ok(Verified {
+            layer: d,
+            parsed: statement.as_claims(&top.digest),
+            payload,
+            bundle: true,
+        })
+    };
+    check_each(referrers, check, &mut verified, &mut reasons).await;
+    if verified.is_empty() {
+        return Err(TrustError::NoMatchingSignatures {
+            image: image.to_string(),
+            reasons,
+        });
+    }
+    Ok(Verification {
+        digest: top.digest.clone(),
+        verified,
+    })
+}

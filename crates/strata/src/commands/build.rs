@@ -66,6 +66,14 @@ pub struct BuildArgs {
     /// Secret to expose to RUN --mount=type=secret (`id=ID,src=FILE` or `id=ID,env=VAR`).
     #[arg(long = "secret", value_name = "id=ID,src=FILE")]
     pub secrets: Vec<String>,
+    /// Attach the image's SBOM as an in-toto attestation (BuildKit's `--sbom=true`); `push`
+    /// carries it along.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true,
+          action = clap::ArgAction::Set, default_value_t = false, value_name = "BOOL")]
+    pub sbom: bool,
+    /// Attestations to attach (BuildKit's `--attest type=sbom`; only sbom is supported).
+    #[arg(long = "attest", value_name = "type=sbom")]
+    pub attest: Vec<String>,
     /// The build context: a directory.
     #[arg(value_name = "CONTEXT")]
     pub context: String,
@@ -221,6 +229,12 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
     };
     let tags_to_push = req.tags.clone();
     let pushes = output == super::build_output::Output::Registry;
+    let with_sbom = super::build_sbom::wanted(args.sbom, &args.attest)?;
+    if with_sbom && !matches!(output, super::build_output::Output::Image) && !pushes {
+        anyhow::bail!(
+            "--sbom attaches the SBOM to the image in the store: use it with --output type=image or type=registry"
+        );
+    }
     if pushes && tags_to_push.is_empty() {
         anyhow::bail!("tag is needed when pushing to registry: give -t NAME");
     }
@@ -306,6 +320,14 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
             &images,
             built.tags.first().map(String::as_str),
         )?;
+        if with_sbom {
+            // The name as the user wrote it, as `strata sbom NAME` names the document.
+            let name = tags_to_push
+                .first()
+                .cloned()
+                .unwrap_or_else(|| built.index.digest.to_string());
+            super::build_sbom::attach(ctx, &name, &images, quiet)?;
+        }
         if pushes {
             push_tags(ctx, &tags_to_push, quiet)?;
         }
@@ -359,6 +381,17 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         &built.manifest,
         built.tags.first().map(String::as_str),
     )?;
+    if with_sbom {
+        let name = tags_to_push
+            .first()
+            .cloned()
+            .unwrap_or_else(|| built.id.to_string());
+        let platform = match &req.platform {
+            Some(p) => p.clone(),
+            None => super::util::platform_or_host(None)?,
+        };
+        super::build_sbom::attach(ctx, &name, &[(platform, built.manifest.clone())], quiet)?;
+    }
     if pushes {
         push_tags(ctx, &tags_to_push, quiet)?;
     }

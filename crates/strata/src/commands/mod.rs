@@ -1,9 +1,11 @@
 //! One module per command: read flags, call a library, render.
 
 mod attach;
+pub mod attest;
 pub mod build;
 mod build_cancel;
 mod build_output;
+mod build_sbom;
 mod builder_prune;
 mod commit;
 pub mod completion;
@@ -58,6 +60,7 @@ mod rmi;
 mod run;
 mod save;
 pub mod sbom;
+mod sbom_attestation;
 pub mod scan;
 mod scan_db;
 mod scan_render;
@@ -362,6 +365,7 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Registry(RegistryCommand::Serve(a)) => registry_serve::run(ctx, &a),
         Command::Registry(RegistryCommand::Gc(a)) => registry_serve::gc(ctx, &a),
         Command::Sign(a) => sign::run(ctx, a),
+        Command::Attest(a) => attest::run(ctx, a),
         Command::Verify(a) => verify::run(ctx, a, out),
         Command::Sbom(a) => sbom::run(ctx, a, out),
         Command::Scan(a) => scan::run(ctx, a, out),

@@ -25,6 +25,14 @@ pub struct SbomArgs {
     /// Verify TLS certificates of the registry (false also allows plain HTTP).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub tls_verify: bool,
+    /// Print the SBOM attached to the image as an attestation (`strata attest`,
+    /// `build --sbom`, cosign's) instead of making one; --format chooses among several.
+    #[arg(long)]
+    pub from_attestation: bool,
+    /// With --from-attestation: use only a signed attestation that verifies with this
+    /// public key (PEM).
+    #[arg(long, value_name = "FILE", requires = "from_attestation")]
+    pub key: Option<PathBuf>,
     /// The image (a local name, `docker://REF`, `oci:DIR[:NAME]`, an archive file) or a
     /// root filesystem directory.
     #[arg(value_name = "IMAGE|DIR")]
@@ -34,6 +42,28 @@ pub struct SbomArgs {
 /// Makes and writes the SBOM.
 pub fn run(ctx: &Ctx, args: SbomArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let format: Format = args.format.parse()?;
+    if args.from_attestation {
+        let key = match &args.key {
+            Some(path) => {
+                let pem =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                Some(trust::PublicKey::from_pem(
+                    &pem,
+                    &path.display().to_string(),
+                )?)
+            }
+            None => None,
+        };
+        let bytes = super::sbom_attestation::read(
+            ctx,
+            &args.target,
+            args.tls_verify,
+            args.platform.as_deref(),
+            &format,
+            key.as_ref(),
+        )?;
+        return output_file::write_to(args.output.as_deref(), out, |w| Ok(w.write_all(&bytes)?));
+    }
     let bytes = make(
         ctx,
         &args.target,

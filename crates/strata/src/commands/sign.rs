@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<()> {
 }
 
 /// Reads a private key file, asking for its password only when it is encrypted.
-fn load_private_key(path: &std::path::Path) -> anyhow::Result<trust::PrivateKey> {
+pub(crate) fn load_private_key(path: &std::path::Path) -> anyhow::Result<trust::PrivateKey> {
     let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let encrypted = pem.windows(9).any(|w| w == b"ENCRYPTED");
     let password = if encrypted {

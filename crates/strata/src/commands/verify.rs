@@ -2,7 +2,9 @@
 //! cosign signatures with a public key, both forms (`.sig` tag and sigstore bundles);
 //! cosign's summary on stderr, the verified payloads on stdout (a bundle's as its
 //! statement's claims, `type` the predicate type, as cosign 3 prints them), exit 1 with
-//! the reasons when none verifies.
+//! the reasons when none verifies. With `--type T` (cosign's `verify-attestation`): the
+//! signed attestations of that predicate type (cosign's names, e.g. `spdxjson`,
+//! `cyclonedx`, or a URI) are checked instead, and their statements printed.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -24,6 +26,10 @@ pub struct VerifyArgs {
     /// How to print the verified payloads: json (one array) or text (each payload).
     #[arg(short, long, default_value = "json", value_parser = ["json", "text"])]
     pub output: String,
+    /// Verify the image's signed attestations of this type instead of its signatures
+    /// (cosign's names: spdxjson, cyclonedx, …, or a predicate type URI).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
     /// Verify TLS certificates of the registry (false also allows plain HTTP).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub tls_verify: bool,
@@ -42,13 +48,29 @@ pub fn run(ctx: &Ctx, args: VerifyArgs, out: &mut dyn Write) -> anyhow::Result<(
     let key = trust::PublicKey::from_pem(&pem, &args.key.display().to_string())?;
     let name = args.image.as_str();
     let t = signatures::for_image(ctx, name, args.tls_verify)?;
-    let v = util::block_on(trust::verify::verify(
-        &t.repo,
-        name,
-        &t.reference,
-        &key,
-        &annotations,
-    ))??;
+    let v = match &args.kind {
+        None => util::block_on(trust::verify::verify(
+            &t.repo,
+            name,
+            &t.reference,
+            &key,
+            &annotations,
+        ))??,
+        Some(kind) => {
+            let predicate_type = trust::statement::predicate_type(kind).with_context(|| {
+                format!("unknown attestation type {kind:?}: use cosign's names (spdxjson, cyclonedx, …) or a predicate type URI")
+            })?;
+            let top = util::block_on(trust::repo::SignatureRepo::resolve(&t.repo, &t.reference))??
+                .with_context(|| format!("{name}: no such image"))?;
+            util::block_on(trust::verify::verify_attestations(
+                &t.repo,
+                name,
+                &top,
+                &key,
+                &predicate_type,
+            ))??
+        }
+    };
     // cosign's header, on stderr so stdout stays the payloads.
     eprintln!("\nVerification for {name} --");
     eprintln!("The following checks were performed on each of these signatures:");

@@ -2,7 +2,10 @@
 // and npm use, as a peer nobody here wrote (trust_bundle.rs runs it).
 //
 //   NODE_PATH=/var/cache/strata-peers/node/node_modules \
-//     node sigstore_verify.js BUNDLE.json KEY.pub sha256:<hex>
+//     node sigstore_verify.js BUNDLE.json KEY.pub sha256:<hex> [PREDICATE_TYPE]
+//
+// PREDICATE_TYPE is the statement's expected predicate type: cosign's image signature
+// (https://sigstore.dev/cosign/sign/v1) by default, an SBOM's for an attestation.
 //
 // The key finder answers only the hint strata writes (base64 of the SHA-256 of the
 // key's SPKI DER), so a bundle naming another key is refused. The trusted root is empty
@@ -18,7 +21,8 @@ const { Verifier, toSignedEntity, toTrustMaterial } = require('@sigstore/verify'
 const { crypto } = require('@sigstore/core');
 
 function main() {
-  const [bundlePath, keyPath, digest] = process.argv.slice(2);
+  const [bundlePath, keyPath, digest, predicateArg] = process.argv.slice(2);
+  const predicateType = predicateArg || 'https://sigstore.dev/cosign/sign/v1';
   if (!digest) throw new Error('usage: sigstore_verify.js BUNDLE.json KEY.pub sha256:<hex>');
   const bundle = bundleFromJSON(JSON.parse(fs.readFileSync(bundlePath, 'utf8')));
   const pem = fs.readFileSync(keyPath, 'utf8');
@@ -40,7 +44,7 @@ function main() {
     throw new Error(`payload type ${env.payloadType}`);
   }
   const statement = JSON.parse(Buffer.from(env.payload).toString('utf8'));
-  if (statement.predicateType !== 'https://sigstore.dev/cosign/sign/v1') {
+  if (statement.predicateType !== predicateType) {
     throw new Error(`predicate type ${statement.predicateType}`);
   }
   const [alg, hex] = digest.split(':');
