@@ -153,7 +153,7 @@ pub fn sbom_kind(kind: &str, format: Option<&str>) -> anyhow::Result<(String, Fo
 /// OCI layout beside it.
 pub fn resolve(ctx: &Ctx, image: &str, tls_verify: bool) -> anyhow::Result<Attestable> {
     let addr = match scan_target::parse(ctx, image)? {
-        scan_target::Target::Image(addr) => addr,
+        scan_target::Target::Image(addr) | scan_target::Target::Remote(addr) => addr,
         scan_target::Target::Dir(d) => anyhow::bail!(
             "{}: a directory is not an image: attestations attach to an image (a local name, REF, oci:DIR[:NAME])",
             d.display()
