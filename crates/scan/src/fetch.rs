@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use futures::StreamExt as _;
 use tokio::io::AsyncWriteExt as _;
+use transport::error_chain;
 
 /// Why a download failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,16 +60,4 @@ pub async fn download(client: &reqwest::Client, url: &str, dest: &Path) -> Resul
     file.flush().await.map_err(write)?;
     file.sync_all().await.map_err(write)?;
     Ok(written)
-}
-
-/// An error with its causes, `a: b: c` (reqwest's own message leaves out the cause).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
 }

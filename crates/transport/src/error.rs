@@ -205,3 +205,16 @@ pub(crate) fn printable(text: &str, max: usize) -> String {
     }
     out
 }
+
+/// `error: cause: cause`, for errors folded into a `detail` string (reqwest's and zip's
+/// own messages leave their causes out).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -32,7 +32,7 @@ pub use copy::{
 pub use credentials::{
     CredentialStore, Credentials, erase_credentials, login, lookup_credentials, store_credentials,
 };
-pub use error::TransportError;
+pub use error::{TransportError, error_chain};
 pub use layout::REF_NAME_ANNOTATION;
 pub use layout::{LayoutDestination, LayoutSource, OciLayout};
 pub use local::{StoreDestination, StoreSource};

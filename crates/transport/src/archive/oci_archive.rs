@@ -15,7 +15,7 @@ use super::{
     ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, INDEX_FILE, METADATA_LIMIT, OCI_LAYOUT_CONTENT,
     OCI_LAYOUT_FILE, blob_path,
 };
-use crate::{BlobStream, ImageDestination, ImageSource, TransportError};
+use crate::{BlobStream, ImageDestination, ImageSource, TransportError, error_chain};
 
 /// Reads one image (manifest or index) from an OCI archive.
 ///
@@ -176,18 +176,6 @@ pub(crate) fn stream_blob(
         });
     }
     Ok(tar.stream(entry, offset))
-}
-
-/// `error: cause: cause`, for errors folded into a `detail` string.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 impl ImageSource for OciArchiveSource {
