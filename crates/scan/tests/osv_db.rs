@@ -678,6 +678,7 @@ fn read_only_status_and_data_date() {
 
     let mut db = Db::open(&path).unwrap();
     assert_eq!(db.data_date().unwrap(), None);
+    assert_eq!(db.newest_modified().unwrap(), None);
     assert_eq!(db.status().unwrap(), Status::default());
     let before = chrono::Utc::now() - chrono::Duration::seconds(1);
     db.import_from(
@@ -695,6 +696,14 @@ fn read_only_status_and_data_date() {
     assert!(before <= date && date <= after, "{date}");
     let status = db.status().unwrap();
     assert_eq!(status.records, 2);
+    // The newest record's date is the largest of status's per-ecosystem ones.
+    let newest = status
+        .ecosystems
+        .iter()
+        .filter_map(|e| e.newest_modified)
+        .max();
+    assert!(newest.is_some());
+    assert_eq!(db.newest_modified().unwrap(), newest);
     let by: BTreeMap<&str, _> = status
         .ecosystems
         .iter()

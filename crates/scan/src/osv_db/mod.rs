@@ -228,6 +228,22 @@ impl Db {
         Ok((vulnerability, partial))
     }
 
+    /// The newest `modified` among the records that name a package: how fresh the data
+    /// is (what `status` reports per ecosystem, as one number, without the counting).
+    pub fn newest_modified(&self) -> Result<Option<DateTime<Utc>>, DbError> {
+        let newest: Option<String> = self
+            .conn
+            .query_row(schema::NEWEST_RECORD, [], |row| row.get(0))
+            .optional()
+            .map(Option::flatten)
+            .map_err(|source| DbError::Sqlite {
+                path: self.path.clone(),
+                what: "reading the newest record's date",
+                source,
+            })?;
+        Ok(newest.as_deref().and_then(status::parse_time))
+    }
+
     /// The data's date: when the newest import ran (`None` for an empty database).
     pub fn data_date(&self) -> Result<Option<DateTime<Utc>>, DbError> {
         let newest: Option<String> = self

@@ -107,6 +107,10 @@ pub const STATUS: &str = "SELECT a.base,
 pub const IMPORTS: &str = "SELECT base, imported_at, source FROM imports ORDER BY base";
 /// All records, withdrawn or not (status's total).
 pub const COUNT_RECORDS: &str = "SELECT COUNT(*) FROM records";
+/// The newest `modified` of the records naming a package (how fresh the data is; the
+/// largest of `STATUS`'s per-ecosystem maxima, without its counting).
+pub const NEWEST_RECORD: &str =
+    "SELECT MAX(modified) FROM records WHERE rowid IN (SELECT record FROM affected)";
 /// The newest import (the data's date).
 pub const NEWEST_IMPORT: &str = "SELECT MAX(imported_at) FROM imports";
 

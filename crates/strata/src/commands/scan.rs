@@ -116,11 +116,7 @@ pub fn run(ctx: &Ctx, args: ScanArgs, out: &mut dyn Write) -> anyhow::Result<()>
             // How fresh the data is: its newest record's `modified` (an import of old
             // archives today is still old data).
             let date = db
-                .status()?
-                .ecosystems
-                .iter()
-                .filter_map(|e| e.newest_modified)
-                .max()
+                .newest_modified()?
                 .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             (findings, date)
         }
