@@ -41,6 +41,10 @@ pub enum RuntimeError {
     /// Run options that cannot work (no command, a relative `-w`, a bad mount).
     #[error("{0}")]
     InvalidOptions(String),
+    /// A `--device` the host cannot give, found when the container starts (as Docker's
+    /// daemon finds it then): the message says which device and why.
+    #[error("{0}")]
+    Device(String),
     /// No OCI runtime binary was found.
     #[error(
         "no OCI runtime found ({wanted}): install one with `apt-get install runc` (or crun), \
@@ -111,7 +115,7 @@ impl RuntimeError {
     /// 126 when it cannot be run, 125 for every other failure before the container runs.
     pub fn run_exit_code(&self) -> i32 {
         match self {
-            RuntimeError::RuntimeFailed { message, .. } => {
+            RuntimeError::RuntimeFailed { message, .. } | RuntimeError::Device(message) => {
                 let m = message.to_ascii_lowercase();
                 if m.contains("executable file not found")
                     || m.contains("no such file or directory")
@@ -143,5 +147,17 @@ impl RuntimeError {
             RuntimeError::Store(e) => e.is_not_found(),
             _ => false,
         }
+    }
+}
+
+/// An I/O error in Go's words (`no such file or directory`): Docker's messages carry
+/// Go's wording, so Rust's is lower-cased and loses its `(os error N)`.
+pub fn go_io_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    let s = s.split(" (os error").next().unwrap_or(&s);
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
     }
 }

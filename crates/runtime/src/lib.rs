@@ -64,9 +64,10 @@ pub mod spec;
 pub mod streams;
 pub mod user;
 pub mod volumes;
+pub mod volumes_from;
 
 pub use container::{Container, Running};
-pub use error::RuntimeError;
+pub use error::{RuntimeError, go_io_text};
 pub use monitor::{MonitorProgram, StartError};
 pub use oci_runtime::OciRuntime;
 pub use options::{

@@ -93,6 +93,21 @@ pub struct RunOptions {
     /// `--restart`: what the monitor does when the container exits.
     #[serde(default)]
     pub restart: crate::restart::RestartPolicy,
+    /// `--stop-timeout`: seconds `stop` waits for the stop signal to work before it kills;
+    /// `None` is Docker's 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+    /// `--cidfile`: the file `create` wrote the ID to (`HostConfig.ContainerIDFile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidfile: Option<PathBuf>,
+    /// `--volumes-from`, as given (`CONTAINER[:ro|rw]`); their mounts are in
+    /// [`RunOptions::mounts`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
+    /// The destinations of the mounts in [`RunOptions::mounts`] that `--volumes-from` gave
+    /// (Docker lists them in `Mounts`, not in `Binds` or `Config.Volumes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherited_mounts: Vec<String>,
     /// The `--mount` values as given (`HostConfig.Mounts`); what they mount is in
     /// [`RunOptions::mounts`] with the `-v` and `--tmpfs` mounts.
     #[serde(default)]
@@ -127,6 +142,12 @@ pub struct SecurityResources {
     /// `--cgroupns`; `None` is the engine's default for the host's cgroup version.
     #[serde(default)]
     pub cgroupns: Option<CgroupnsMode>,
+    /// `--privileged`: every capability, no seccomp, no masked paths, every host device.
+    #[serde(default)]
+    pub privileged: bool,
+    /// `--device`, in order.
+    #[serde(default)]
+    pub devices: Vec<crate::spec::devices::DeviceMapping>,
 }
 
 /// `--cgroupns`.

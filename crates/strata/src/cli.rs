@@ -6,7 +6,9 @@ use clap::{Args, Parser, Subcommand};
 
 /// The name-resolution, namespace, restart and `--mount` flags of `run`/`create`.
 mod hosts;
+mod lifecycle;
 pub use hosts::HostFlags;
+pub use lifecycle::LifecycleFlags;
 
 /// A daemonless container-image engine.
 #[derive(Debug, Parser)]
@@ -912,6 +914,9 @@ pub struct ContainerFlags {
     /// `--add-host`, `--dns*`, `--ipc`, `--pid`, `--uts`, `--restart`, `--mount`.
     #[command(flatten)]
     pub hosts: hosts::HostFlags,
+    /// `--cidfile`, `--label-file`, `--stop-timeout`, `--volumes-from`.
+    #[command(flatten)]
+    pub lifecycle: LifecycleFlags,
 }
 
 /// The `run`/`create` flags that tune privileges and resources, Docker's names and checks.
@@ -923,6 +928,12 @@ pub struct SecurityFlags {
     /// Drop Linux capabilities (`CHOWN`, `ALL`).
     #[arg(long = "cap-drop", value_name = "CAP")]
     pub cap_drop: Vec<String>,
+    /// Give extended privileges to this container.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add a host device to the container (`HOST[:CONTAINER][:rwm]`).
+    #[arg(long, value_name = "list")]
+    pub device: Vec<String>,
     /// Sysctl options (namespaced ones: `net.*`, `fs.mqueue.*`, IPC `kernel.*`).
     #[arg(long, value_name = "KEY=VALUE", value_parser = sysctl_arg)]
     pub sysctl: Vec<(String, String)>,
@@ -1035,15 +1046,15 @@ pub struct StartArgs {
 /// `strata stop` / `strata restart`.
 #[derive(Debug, Args)]
 pub struct StopArgs {
-    /// Seconds to wait before killing the container.
+    /// Seconds to wait before killing the container (default: its `--stop-timeout`, else
+    /// 10).
     #[arg(
         short = 't',
         long = "time",
         alias = "timeout",
-        default_value_t = 10,
         allow_hyphen_values = true
     )]
-    pub time: i64,
+    pub time: Option<i64>,
     /// Signal to send to the container (default: its stop signal).
     #[arg(short, long)]
     pub signal: Option<String>,

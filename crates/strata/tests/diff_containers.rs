@@ -23,6 +23,8 @@ mod hosts_cases;
 mod isolation_cases;
 #[path = "diff_containers/known.rs"]
 mod known;
+#[path = "diff_containers/lifecycle_cases.rs"]
+mod lifecycle_cases;
 #[path = "diff_containers/options_cases.rs"]
 mod options_cases;
 #[path = "diff_containers/run_cases.rs"]
@@ -123,6 +125,7 @@ fn containers_agree_with_docker() {
         .chain(options_cases::CASES)
         .chain(security_cases::CASES)
         .chain(hosts_cases::CASES)
+        .chain(lifecycle_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {
@@ -130,7 +133,11 @@ fn containers_agree_with_docker() {
     }
     let only = std::env::var("DIFF_CONTAINERS_ONLY").ok();
     let results = parallel(&cases, 3, |case| {
-        if only.as_deref().is_some_and(|o| !case.name.contains(o)) {
+        // `DIFF_CONTAINERS_ONLY=a,b`: the cases whose names contain any of them.
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|o| case.name.contains(o)))
+        {
             return None;
         }
         let transcript = |engine| {

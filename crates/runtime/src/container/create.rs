@@ -83,14 +83,20 @@ fn find_init() -> Option<PathBuf> {
         .find_map(|n| crate::oci_runtime::find_in_path(n))
 }
 
+/// A capability mask of this process from `/proc/self/status` (`CapEff`, `CapBnd`); 0
+/// when it cannot be read.
+fn own_capabilities(field: &str) -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0)
+}
+
 /// What `RLIMIT_NOFILE` this process can give a container (see [`spec::nofile_limit`]).
 fn host_nofile() -> u64 {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let cap_eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0);
+    let cap_eff = own_capabilities("CapEff");
     let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile)
         .maximum
         .unwrap_or(u64::MAX);
@@ -308,6 +314,7 @@ fn create_with(
             etc_files: Some(&files),
             init_binary: init.as_deref(),
             nofile: host_nofile(),
+            held_capabilities: own_capabilities("CapBnd"),
             kernel: fs::read_to_string("/proc/sys/kernel/osrelease")
                 .ok()
                 .and_then(|r| crate::seccomp::parse_kernel_version(&r)),

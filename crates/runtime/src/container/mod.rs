@@ -379,12 +379,13 @@ impl Container {
         walk(&self.dir.upper(), &mut std::collections::HashSet::new())
     }
 
-    /// The anonymous volumes this container mounts (`rm -v` removes them).
+    /// The anonymous volumes this container made and mounts (`rm -v` removes them); not
+    /// those `--volumes-from` lent it, which stay with their container.
     pub fn anonymous_volumes(&self) -> Vec<String> {
-        self.record
-            .options
-            .mounts
+        let o = &self.record.options;
+        o.mounts
             .iter()
+            .filter(|m| !o.inherited_mounts.contains(&m.destination))
             .filter_map(|m| match &m.kind {
                 crate::MountKind::Volume { name, .. } if name.len() == 64 => Some(name.clone()),
                 _ => None,

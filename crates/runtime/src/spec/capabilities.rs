@@ -49,6 +49,20 @@ pub const ALL_CAPABILITIES: [&str; 38] = [
     "CAP_AUDIT_READ",
 ];
 
+/// What `--privileged` grants: every capability of [`ALL_CAPABILITIES`] that `held` (a
+/// bounding-set mask, bit per capability) has. Docker asks for every capability the
+/// kernel knows, and its runtime then fails where the engine itself lacks one (a
+/// container host without `CAP_SYS_RESOURCE`); podman grants what it holds, and so does
+/// strata.
+pub fn held(held: u64) -> Vec<String> {
+    ALL_CAPABILITIES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| held & (1u64 << bit) != 0)
+        .map(|(_, c)| c.to_string())
+        .collect()
+}
+
 /// The word that stands for every capability.
 const ALL: &str = "ALL";
 

@@ -23,6 +23,7 @@ fn spec_of(opts: &RunOptions) -> Spec {
         init_binary: None,
         nofile: DEFAULT_NOFILE,
         kernel: Some((6, 1)),
+        held_capabilities: !(1 << 24),
     };
     build(&img, opts, &ctx).unwrap()
 }
@@ -151,4 +152,49 @@ fn resource_flags_shape_the_spec() {
         .find(|m| m.destination == "/dev/shm")
         .unwrap();
     assert!(shm.options.contains(&"size=65536k".to_string()));
+}
+
+/// `--privileged`: the capabilities this process holds (not `CAP_SYS_RESOURCE` here),
+/// unconfined, nothing masked, `/sys` and the cgroup tree writable, every device allowed;
+/// `--device` adds its node and an allow rule.
+#[test]
+fn privileged_and_devices_shape_the_spec() {
+    let mut opts = RunOptions::default();
+    opts.security.privileged = true;
+    opts.security.devices = vec![devices::parse_device("/dev/null:/dev/xnull:r").unwrap()];
+    let s = spec_of(&opts);
+    let caps = &s.process.capabilities.bounding;
+    assert_eq!(caps.len(), capabilities::ALL_CAPABILITIES.len() - 1);
+    assert!(caps.contains(&"CAP_SYS_ADMIN".to_string()));
+    assert!(!caps.contains(&"CAP_SYS_RESOURCE".to_string()));
+    assert!(s.linux.seccomp.is_none());
+    assert!(s.linux.masked_paths.is_empty() && s.linux.readonly_paths.is_empty());
+    for dest in ["/sys", "/sys/fs/cgroup"] {
+        let m = s.mounts.iter().find(|m| m.destination == dest).unwrap();
+        assert!(!m.options.contains(&"ro".to_string()), "{dest}");
+    }
+    let rules = &s.linux.resources.devices;
+    assert!(!rules[0].allow && rules[0].kind.is_none());
+    assert!(rules[1].allow && rules[1].kind.is_none() && rules[1].access == "rwm");
+    let xnull = s
+        .linux
+        .devices
+        .iter()
+        .find(|d| d.path == "/dev/xnull")
+        .unwrap();
+    assert_eq!((xnull.major, xnull.minor), (1, 3));
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.allow && r.major == Some(1) && r.minor == Some(3) && r.access == "r")
+    );
+    // Unprivileged: Docker's defaults, the one --device.
+    let mut opts = RunOptions::default();
+    opts.security.devices = vec![devices::parse_device("/dev/null:/dev/xnull").unwrap()];
+    let s = spec_of(&opts);
+    assert_eq!(s.linux.devices.len(), 1);
+    assert_eq!(s.linux.resources.devices.len(), 2);
+    assert!(s.linux.seccomp.is_some());
+    let sys = s.mounts.iter().find(|m| m.destination == "/sys").unwrap();
+    assert!(sys.options.contains(&"ro".to_string()));
 }

@@ -19,6 +19,7 @@ pub use types::*;
 // Security and resource flags (`--cap-add/--cap-drop`, `--ulimit`, `--sysctl`, `--cpus`
 // and `--cpu-shares` checks): one module each.
 pub mod capabilities;
+pub mod devices;
 pub mod resources;
 pub mod rlimits;
 pub mod sysctl;
@@ -110,6 +111,9 @@ pub struct Context<'a> {
     /// The running kernel's (major, minor) version, for the seccomp profile's `minKernel`
     /// rules; `None` when unknown.
     pub kernel: Option<(u32, u32)>,
+    /// The capabilities this process may pass on (its bounding set, bit per capability):
+    /// a `--privileged` container gets these.
+    pub held_capabilities: u64,
 }
 
 /// Docker's `RLIMIT_NOFILE` for containers.
@@ -363,12 +367,17 @@ pub fn build(
         args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
     }
     // `create` refused unknown names against the kernel's list (resources::validate).
-    let caps = capabilities::tweak(
-        &DEFAULT_CAPABILITIES,
-        &opts.security.cap_add,
-        &opts.security.cap_drop,
-        &capabilities::ALL_CAPABILITIES,
-    )?;
+    let privileged = opts.security.privileged;
+    let caps = if privileged {
+        capabilities::held(ctx.held_capabilities)
+    } else {
+        capabilities::tweak(
+            &DEFAULT_CAPABILITIES,
+            &opts.security.cap_add,
+            &opts.security.cap_drop,
+            &capabilities::ALL_CAPABILITIES,
+        )?
+    };
     let mut namespaces = vec!["pid", "ipc", "uts", "mount"];
     let mut sysctl = BTreeMap::new();
     if opts.network != NetworkMode::Host {
@@ -386,7 +395,27 @@ pub fn build(
         namespaces.push("cgroup");
     }
     set_shm_size(&mut mounts, opts.security.shm_size);
-    let seccomp = seccomp::for_container(&opts.seccomp, &caps, Machine::this(ctx.kernel))?;
+    // Docker: a privileged container runs unconfined whatever `--security-opt` says.
+    let seccomp = if privileged {
+        None
+    } else {
+        seccomp::for_container(&opts.seccomp, &caps, Machine::this(ctx.kernel))?
+    };
+    let (device_nodes, device_rules) = device_access(opts)?;
+    if privileged {
+        // Docker mounts /sys and the cgroup tree read-write for a privileged container.
+        for m in mounts
+            .iter_mut()
+            .filter(|m| m.destination == "/sys" || m.destination == "/sys/fs/cgroup")
+        {
+            m.options.retain(|o| o != "ro");
+        }
+    }
+    let (masked, readonly): (&[&str], &[&str]) = if privileged {
+        (&[], &[])
+    } else {
+        (&MASKED_PATHS, &READONLY_PATHS)
+    };
     let mut spec = Spec {
         oci_version: "1.0.2".into(),
         process: Process {
@@ -423,11 +452,9 @@ pub fn build(
                     path: None,
                 })
                 .collect(),
+            devices: device_nodes,
             resources: Resources {
-                devices: vec![DeviceRule {
-                    allow: false,
-                    access: "rwm".into(),
-                }],
+                devices: device_rules,
                 memory: opts.memory.map(|limit| Memory {
                     limit,
                     swap: limit.saturating_mul(2),
@@ -436,8 +463,8 @@ pub fn build(
                 pids: opts.pids_limit.map(|limit| Pids { limit }),
             },
             cgroups_path: ctx.cgroups_path.clone(),
-            masked_paths: MASKED_PATHS.iter().map(|s| s.to_string()).collect(),
-            readonly_paths: READONLY_PATHS.iter().map(|s| s.to_string()).collect(),
+            masked_paths: masked.iter().map(|s| s.to_string()).collect(),
+            readonly_paths: readonly.iter().map(|s| s.to_string()).collect(),
             sysctl,
             seccomp,
         },
@@ -445,6 +472,38 @@ pub fn build(
     // `--ipc`, `--pid`, `--uts`: namespaces shared with the host, `/dev/shm`.
     namespaces::apply(&mut spec, opts);
     Ok(spec)
+}
+
+/// The device nodes to make and the device cgroup rules: Docker denies every device (the
+/// runtime then allows its defaults), allows each `--device`, and with `--privileged`
+/// allows all and copies every host device.
+fn device_access(opts: &RunOptions) -> Result<(Vec<LinuxDevice>, Vec<DeviceRule>), RuntimeError> {
+    let mut nodes = Vec::new();
+    let mut rules = vec![DeviceRule {
+        allow: false,
+        kind: None,
+        major: None,
+        minor: None,
+        access: "rwm".into(),
+    }];
+    if opts.security.privileged {
+        nodes = devices::host_devices();
+        rules.push(DeviceRule {
+            allow: true,
+            kind: None,
+            major: None,
+            minor: None,
+            access: "rwm".into(),
+        });
+    }
+    for d in &opts.security.devices {
+        let (n, r) = devices::resolve(d)?;
+        // A --device over a node --privileged copied replaces it.
+        nodes.retain(|have: &LinuxDevice| n.iter().all(|new| new.path != have.path));
+        nodes.extend(n);
+        rules.extend(r);
+    }
+    Ok((nodes, rules))
 }
 
 /// `--cpus` as a CFS quota over a 100 ms period, and `--cpu-shares` (0: the default).

@@ -212,6 +212,7 @@ fn ctx<'a>(user: &'a ExecUser, init: Option<&'a Path>) -> Context<'a> {
         init_binary: init,
         nofile: DEFAULT_NOFILE,
         kernel: Some((6, 1)),
+        held_capabilities: !(1 << 24),
     }
 }
 

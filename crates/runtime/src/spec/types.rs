@@ -112,6 +112,9 @@ pub struct Mount {
 pub struct Linux {
     /// Namespaces to create (no `path`: new ones).
     pub namespaces: Vec<Namespace>,
+    /// Device nodes to make besides the runtime's defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<LinuxDevice>,
     /// cgroup resources.
     pub resources: Resources,
     /// The cgroup path (`/docker/<id>`, Docker's default parent).
@@ -162,8 +165,41 @@ pub struct Resources {
 pub struct DeviceRule {
     /// Allow or deny.
     pub allow: bool,
+    /// `c`, `b` or `a`; none means all.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The major number; none means all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub major: Option<i64>,
+    /// The minor number; none means all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minor: Option<i64>,
     /// `rwm`.
     pub access: String,
+}
+
+/// A device node the runtime makes in the container (`--device`, `--privileged`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinuxDevice {
+    /// Its path in the container.
+    pub path: String,
+    /// `c` or `b`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Major number.
+    pub major: i64,
+    /// Minor number.
+    pub minor: i64,
+    /// Permission bits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_mode: Option<u32>,
+    /// Owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// Group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
 }
 
 /// Memory limits, in bytes.

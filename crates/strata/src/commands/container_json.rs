@@ -59,8 +59,10 @@ pub fn container_json(
         .mounts
         .iter()
         .partition(|m| mount_flag_json::flag_of(o, m).is_some());
+    let own = |m: &&&MountSpec| !o.inherited_mounts.contains(&m.destination);
     let binds: Vec<String> = plain
         .iter()
+        .filter(own)
         .filter_map(|m| match &m.kind {
             MountKind::Bind { source } => Some(format!(
                 "{}:{}{}",
@@ -135,7 +137,7 @@ pub fn container_json(
     // Docker's `Config.Volumes`: the image's, and the anonymous volumes of `-v /path`
     // (not those of `--mount`).
     let mut volumes = cfg.volumes.clone();
-    for m in &plain {
+    for m in plain.iter().filter(own) {
         if let MountKind::Volume { name, .. } = &m.kind
             && name.len() == 64
         {
@@ -143,7 +145,12 @@ pub fn container_json(
         }
     }
     let non_empty = |v: Vec<String>| (!v.is_empty()).then_some(v);
+    let mut extra = cfg.extra.clone();
+    if let Some(t) = o.stop_timeout {
+        extra.insert("StopTimeout".into(), json!(t));
+    }
     let run_config = oci::ContainerConfig {
+        extra,
         user: Some(o.user.clone().or(cfg.user.clone()).unwrap_or_default()),
         env,
         cmd: non_empty(cmd),

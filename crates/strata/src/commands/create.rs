@@ -11,7 +11,7 @@ use super::{Ctx, container, pulling};
 use crate::cli::{ContainerFlags, CreateArgs};
 
 /// Creates the container and prints its ID; errors exit 1, as `docker create`'s do (only
-/// `run` uses 125 for them).
+/// `run` uses 125 for them), except the CLI's own flag checks ([`super::FlagCheck`]), 125.
 pub fn run(ctx: &Ctx, args: CreateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = ctx.store()?;
     let c = create(
@@ -20,7 +20,12 @@ pub fn run(ctx: &Ctx, args: CreateArgs, out: &mut dyn Write) -> anyhow::Result<(
         &args.flags,
         args.operands.image(),
         args.operands.command(),
-    )?;
+    )
+    .map_err(|e| match e.downcast_ref::<super::FlagCheck>() {
+        // Docker's CLI exits 125 for the flag checks it makes itself.
+        Some(_) => super::ExitStatus::error(125, super::FlagCheck::render(e, "create")),
+        None => e,
+    })?;
     writeln!(out, "{}", c.record.id)?;
     Ok(())
 }
@@ -42,7 +47,7 @@ pub fn create(
     for file in &flags.env_file {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("reading the env file {}", file.display()))?;
-        env.extend(parse_env_file(&text, host_env));
+        env.extend(parse_env_file(&text, host_env)?);
     }
     env.extend(flags.env.iter().map(|e| resolve_env(e, host_env)));
     let platform = super::util::platform_flag(flags.platform.as_deref())?;
@@ -64,14 +69,7 @@ pub fn create(
         auto_remove: flags.rm,
         init: flags.init,
         stop_signal: flags.stop_signal.clone(),
-        labels: flags
-            .label
-            .iter()
-            .map(|l| match l.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (l.clone(), String::new()),
-            })
-            .collect(),
+        labels: super::lifecycle_flags::labels(&flags.lifecycle.label_file, &flags.label)?,
         security: super::security_flags::to_options(&flags.security)?,
         ..Default::default()
     };
@@ -137,15 +135,13 @@ pub fn create(
             m.options.extend(options.iter().cloned());
             opts.mounts.push(m);
         }
+        super::lifecycle_flags::apply(ctx, &flags.lifecycle, &mut opts)?;
+        let cidfile = super::lifecycle_flags::CidFile::claim(flags.lifecycle.cidfile.as_deref())?;
         // Held until the container's record exists (it keeps the image from then on).
         let (image, _held) = ensure_image(ctx, store, image, &flags.pull, flags.platform.clone())?;
-        Ok(runtime::container::create(
-            store,
-            &rt,
-            &image,
-            flags.name.as_deref(),
-            opts,
-        )?)
+        let c = runtime::container::create(store, &rt, &image, flags.name.as_deref(), opts)?;
+        cidfile.write(&c.record.id)?;
+        Ok(c)
     })();
     if result.is_err() {
         for v in made {
@@ -205,13 +201,12 @@ fn resolve_env(entry: &str, host: impl Fn(&str) -> Option<String>) -> String {
 }
 
 /// An `--env-file`: `KEY=value` lines, `#` comments and blank lines skipped, `KEY` alone
-/// takes the host's value.
-pub fn parse_env_file(text: &str, host: impl Fn(&str) -> Option<String>) -> Vec<String> {
-    text.lines()
-        .map(|l| l.trim_start())
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| resolve_env(l, &host))
-        .collect()
+/// takes the host's value (see [`super::kv_file`]).
+pub fn parse_env_file(
+    text: &str,
+    host: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Vec<String>> {
+    super::kv_file::parse(text, Some(&host)).map_err(anyhow::Error::msg)
 }
 
 fn parse_network(s: &str) -> anyhow::Result<NetworkMode> {
@@ -325,7 +320,7 @@ mod tests {
         let host = |k: &str| (k == "HOSTVAR").then(|| "h".to_string());
         let text = "# comment\n\nA=1\n  B=two words\nHOSTVAR\nUNSET\n";
         assert_eq!(
-            parse_env_file(text, host),
+            parse_env_file(text, host).unwrap(),
             ["A=1", "B=two words", "HOSTVAR=h", "UNSET"]
         );
     }

@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<()> {
     let mut env = Vec::new();
     for file in &args.env_file {
         let text = std::fs::read_to_string(file)?;
-        env.extend(create::parse_env_file(&text, |k| std::env::var(k).ok()));
+        env.extend(create::parse_env_file(&text, |k| std::env::var(k).ok())?);
     }
     env.extend(args.env.iter().cloned());
     let opts = ExecOptions {

@@ -132,7 +132,7 @@ pub fn host_config(h: HostFields) -> Value {
 }
 
 /// Sets, in place (keeping Docker's key order), what `--add-host`, `--dns*`, `--ipc`,
-/// `--pid`, `--uts` and `--restart` configure.
+/// `--pid`, `--uts`, `--restart`, `--cidfile` and `--volumes-from` configure.
 pub fn with_host_options(o: &runtime::RunOptions, mut host_config: Value) -> Value {
     if let Value::Object(m) = &mut host_config {
         let mut set = |k: &str, v: Value| {
@@ -151,6 +151,23 @@ pub fn with_host_options(o: &runtime::RunOptions, mut host_config: Value) -> Val
                 Value::Null
             } else {
                 json!(o.extra_hosts)
+            },
+        );
+        set(
+            "ContainerIDFile",
+            json!(
+                o.cidfile
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+        );
+        set(
+            "VolumesFrom",
+            if o.volumes_from.is_empty() {
+                Value::Null
+            } else {
+                json!(o.volumes_from)
             },
         );
         set("IpcMode", json!(o.ipc.as_docker()));

@@ -1,6 +1,6 @@
 //! The `HostConfig` fields of `container inspect` that the security and resource flags
 //! set (`CapAdd`, `CapDrop`, `CgroupnsMode`, `GroupAdd`, `ShmSize`, `CpuShares`,
-//! `Ulimits`, `Sysctls`), as Docker 20.10 shows them: lists as typed, `null` when empty;
+//! `Ulimits`, `Sysctls`, `Privileged`, `Devices`), as Docker 20.10 shows them: lists as typed, `null` when empty;
 //! `Sysctls` only when set (`omitempty`).
 
 use runtime::SecurityResources;
@@ -36,6 +36,8 @@ pub fn fields(s: &SecurityResources) -> Map<String, Value> {
     if !s.sysctls.is_empty() {
         m.insert("Sysctls".into(), json!(s.sysctls));
     }
+    m.insert("Privileged".into(), json!(s.privileged));
+    m.insert("Devices".into(), json!(s.devices));
     m
 }
 
@@ -83,6 +85,8 @@ mod tests {
                 "CpuShares": 512,
                 "Ulimits": [{"Name": "nofile", "Hard": 1024, "Soft": 512}],
                 "Sysctls": {"kernel.shmmax": "100000"},
+                "Privileged": false,
+                "Devices": [],
             })
         );
         let base: Map<String, Value> =

@@ -160,6 +160,7 @@ const DOCKER_NIL_KINDS: crate::render::template::NilKinds = &[
     ("Variant", GoKind::String),
     ("Healthcheck", GoKind::Pointer),
     ("Health", GoKind::Pointer),
+    ("StopTimeout", GoKind::Pointer),
     // `MountPoint`'s omitempty strings (a bind has no `Name` nor `Driver`).
     ("Name", GoKind::String),
     ("Driver", GoKind::String),

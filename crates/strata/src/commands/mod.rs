@@ -30,6 +30,8 @@ mod import;
 pub mod info;
 mod inspect;
 mod kill;
+mod kv_file;
+mod lifecycle_flags;
 mod load;
 mod login;
 mod logout;
@@ -164,16 +166,46 @@ impl Plain {
     /// Go's `os.Open` error for `path` (`open PATH: no such file or directory`): Rust's
     /// wording of the OS error without its `(os error N)` and lower-cased as Go's is.
     pub fn open(path: &std::path::Path, e: &io::Error) -> anyhow::Error {
-        let text = e.to_string();
-        let text = text.split(" (os error").next().unwrap_or(&text);
-        let mut chars = text.chars();
-        let text: String = match chars.next() {
-            Some(c) => c.to_lowercase().chain(chars).collect(),
-            None => String::new(),
-        };
-        Plain::error(format!("open {}: {text}", path.display()))
+        Plain::error(format!(
+            "open {}: {}",
+            path.display(),
+            runtime::go_io_text(e)
+        ))
     }
 }
+
+/// A `run`/`create` flag value Docker's CLI refuses after parsing the command line (a
+/// relative `--device` path, an unreadable `--label-file`, an existing `--cidfile`):
+/// printed as `strata: MESSAGE.` with the command's help hint, exit 125.
+#[derive(Debug)]
+pub struct FlagCheck(pub String);
+
+impl FlagCheck {
+    /// The error carrying `message`.
+    pub fn error(message: impl Into<String>) -> anyhow::Error {
+        anyhow::Error::new(FlagCheck(message.into()))
+    }
+
+    /// `e` as `command` reports it: a [`FlagCheck`] in Docker's words (bare, with the
+    /// help hint), anything else unchanged.
+    pub fn render(e: anyhow::Error, command: &str) -> anyhow::Error {
+        match e.downcast_ref::<FlagCheck>() {
+            Some(FlagCheck(m)) => {
+                let dot = if m.ends_with('.') { "" } else { "." };
+                Plain::error(format!("strata: {m}{dot}\nSee 'strata {command} --help'."))
+            }
+            None => e,
+        }
+    }
+}
+
+impl std::fmt::Display for FlagCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FlagCheck {}
 
 impl std::fmt::Display for Plain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Ctx, ExitStatus, attach, create, monitor};
+use super::{Ctx, ExitStatus, FlagCheck, attach, create, monitor};
 use crate::cli::RunArgs;
 
 /// Docker's refusal of `run -it` when stdin is not a terminal (on stderr, exit 1).
@@ -29,7 +29,14 @@ pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         args.operands.image(),
         args.operands.command(),
     )
-    .map_err(|e| ExitStatus::error(125, e))?;
+    .map_err(|e| {
+        // 125, or Docker's 126/127 for what its daemon finds only at start (a `--device`
+        // the host lacks), which strata finds while writing the spec at create.
+        let code = e
+            .downcast_ref::<runtime::RuntimeError>()
+            .map_or(125, runtime::RuntimeError::run_exit_code);
+        ExitStatus::error(code, FlagCheck::render(e, "run"))
+    })?;
     let rt = c
         .oci_runtime(&ctx.root)
         .map_err(|e| ExitStatus::error(125, e))?;

@@ -18,6 +18,14 @@ pub fn to_options(f: &SecurityFlags) -> anyhow::Result<SecurityResources> {
         ulimits: runtime::spec::rlimits::normalize(&f.ulimit),
         group_add: f.group_add.clone(),
         cgroupns: cgroupns(f.cgroupns.as_deref())?,
+        privileged: f.privileged,
+        // Docker's CLI checks these after parsing the command line.
+        devices: f
+            .device
+            .iter()
+            .map(|d| runtime::spec::devices::parse_device(d))
+            .collect::<Result<_, _>>()
+            .map_err(super::FlagCheck::error)?,
     })
 }
 
