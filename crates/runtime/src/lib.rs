@@ -45,6 +45,7 @@ mod error;
 pub mod etc_files;
 pub mod exec;
 mod export;
+pub mod health;
 mod inroot;
 pub mod logs;
 pub mod monitor;

@@ -93,6 +93,10 @@ pub struct RunOptions {
     /// `--restart`: what the monitor does when the container exits.
     #[serde(default)]
     pub restart: crate::restart::RestartPolicy,
+    /// `--health-*` (`--no-healthcheck` is the test `NONE`); `create` lays it over the
+    /// image's `HEALTHCHECK`, so a created container's is the one it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<oci::config::Healthcheck>,
     /// `--stop-timeout`: seconds `stop` waits for the stop signal to work before it kills;
     /// `None` is Docker's 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]

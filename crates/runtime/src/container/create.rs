@@ -134,7 +134,7 @@ fn create_with(
     runtime: &OciRuntime,
     image: &str,
     name: Option<&str>,
-    opts: RunOptions,
+    mut opts: RunOptions,
     owned: bool,
 ) -> Result<Container, RuntimeError> {
     // Held until the container's record uses it (`add_image_user` below, which keeps it
@@ -148,6 +148,11 @@ fn create_with(
         }
     })?;
     // Options that cannot work fail before anything is made.
+    // Docker keeps the run flags' health check merged over the image's (`NONE` kept).
+    opts.healthcheck = crate::health::merged(
+        config.config.healthcheck.as_ref(),
+        opts.healthcheck.as_ref(),
+    );
     let args = spec::command(&config.config, &opts)?;
     let cwd = spec::working_dir(&config.config, &opts)?;
     spec::resources::validate(
@@ -155,7 +160,6 @@ fn create_with(
         spec::resources::host_cpus(),
         spec::capabilities::known_to_kernel(),
     )?;
-    let mut opts = opts;
     // Docker's default cgroup namespace for this host, recorded as inspect shows it.
     opts.security.cgroupns.get_or_insert_with(|| {
         crate::CgroupnsMode::default_for(crate::oci_runtime::cgroup_v2_unified())

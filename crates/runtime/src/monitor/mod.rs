@@ -75,6 +75,8 @@ fn supervise(
                 let policy = running.container().record.options.restart.clone();
                 let restarts = running.container().state.restart_count;
                 let stopped = running.container().dir.stopped_by_user();
+                // Probes run while this run lasts; dropped after the wait, they stop.
+                let _health = crate::health::Checker::start(running.container(), runtime);
                 running.wait_then(runtime, &|code| {
                     policy.should_restart(code, restarts, stopped.exists())
                 })?
@@ -122,7 +124,10 @@ pub fn attached(
     let mut state = c.state.clone();
     let auto_remove = c.record.options.auto_remove;
     let (exited, code) = match c.start(store, runtime, attach) {
-        Ok(running) => running.wait(runtime)?,
+        Ok(running) => {
+            let _health = crate::health::Checker::start(running.container(), runtime);
+            running.wait(runtime)?
+        }
         Err(e) => {
             record_failed_start(&dir, &mut state, &e)?;
             return Err(e);

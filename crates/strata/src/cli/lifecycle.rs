@@ -1,12 +1,12 @@
-//! The `run`/`create` flags about the container's bookkeeping rather than its sandbox:
-//! `--cidfile`, `--label-file`, `--stop-timeout`, `--volumes-from`; flattened into
-//! [`super::ContainerFlags`].
+//! The `run`/`create` flags about the container's life rather than its sandbox:
+//! `--cidfile`, `--label-file`, `--stop-timeout`, `--volumes-from` and the health check
+//! (`--health-*`, `--no-healthcheck`); flattened into [`super::ContainerFlags`].
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-/// `--cidfile`, `--label-file`, `--stop-timeout`, `--volumes-from`.
+/// `--cidfile`, `--label-file`, `--stop-timeout`, `--volumes-from`, `--health-*`.
 #[derive(Debug, Args, Default)]
 pub struct LifecycleFlags {
     /// Write the container ID to the file.
@@ -21,4 +21,39 @@ pub struct LifecycleFlags {
     /// Mount volumes from the specified container(s) (`CONTAINER[:ro|rw]`).
     #[arg(long = "volumes-from", value_name = "list")]
     pub volumes_from: Vec<String>,
+    /// Command to run to check health.
+    #[arg(long = "health-cmd", value_name = "string")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 0s).
+    #[arg(long = "health-interval", value_name = "duration", value_parser = duration_arg, allow_hyphen_values = true)]
+    pub health_interval: Option<i64>,
+    /// Consecutive failures needed to report unhealthy.
+    #[arg(
+        long = "health-retries",
+        value_name = "int",
+        allow_hyphen_values = true
+    )]
+    pub health_retries: Option<i64>,
+    /// Start period for the container to initialize before starting health-retries
+    /// countdown (ms|s|m|h) (default 0s).
+    #[arg(long = "health-start-period", value_name = "duration", value_parser = duration_arg, allow_hyphen_values = true)]
+    pub health_start_period: Option<i64>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 0s).
+    #[arg(long = "health-timeout", value_name = "duration", value_parser = duration_arg, allow_hyphen_values = true)]
+    pub health_timeout: Option<i64>,
+    /// Disable any container-specified HEALTHCHECK.
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
+}
+
+/// A Go duration in nanoseconds; negative ones parse (Docker refuses them after parsing,
+/// naming the flag).
+fn duration_arg(s: &str) -> Result<i64, String> {
+    let (sign, abs) = match s.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, s),
+    };
+    let d =
+        dockerfile::parse_go_duration(abs).map_err(|_| format!("time: invalid duration {s:?}"))?;
+    Ok(sign * d.as_nanos() as i64)
 }

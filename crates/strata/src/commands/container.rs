@@ -36,8 +36,13 @@ pub fn state_name(s: &ContainerState) -> &'static str {
     }
 }
 
-/// Docker's STATUS column: `Created`, `Up 3 seconds`, `Exited (0) 2 seconds ago`.
-pub fn status_text(s: &ContainerState, now: DateTime<Utc>) -> String {
+/// Docker's STATUS column: `Created`, `Up 3 seconds`, `Up 3 seconds (healthy)`,
+/// `Exited (0) 2 seconds ago`. `health`: the container's health record, if it has a check.
+pub fn status_text(
+    s: &ContainerState,
+    health: Option<&runtime::health::Health>,
+    now: DateTime<Utc>,
+) -> String {
     let since = |t: &Option<String>| {
         let secs = util::parse_time(t.as_deref())
             .map(|t| (now - t).num_seconds())
@@ -54,7 +59,13 @@ pub fn status_text(s: &ContainerState, now: DateTime<Utc>) -> String {
     match s.status {
         Status::Created => "Created".into(),
         Status::Running if s.paused => format!("Up {} (Paused)", since(&s.started_at)),
-        Status::Running => format!("Up {}", since(&s.started_at)),
+        Status::Running => match health {
+            Some(h) if h.status == "starting" => {
+                format!("Up {} (health: starting)", since(&s.started_at))
+            }
+            Some(h) => format!("Up {} ({})", since(&s.started_at), h.status),
+            None => format!("Up {}", since(&s.started_at)),
+        },
         Status::Exited => format!(
             "Exited ({}) {} ago",
             s.exit_code.unwrap_or(0),
@@ -131,8 +142,19 @@ mod tests {
                 "Up About a minute (Paused)",
             ),
         ] {
-            assert_eq!(status_text(&s, now), want);
+            assert_eq!(status_text(&s, None, now), want);
         }
+        let mut h = runtime::health::Health::starting();
+        let up = state(Status::Running, None);
+        assert_eq!(
+            status_text(&up, Some(&h), now),
+            "Up About a minute (health: starting)"
+        );
+        h.status = "unhealthy".into();
+        assert_eq!(
+            status_text(&up, Some(&h), now),
+            "Up About a minute (unhealthy)"
+        );
         let paused = ContainerState {
             paused: true,
             ..state(Status::Running, None)

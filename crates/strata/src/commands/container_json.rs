@@ -157,6 +157,7 @@ pub fn container_json(
         entrypoint: non_empty(entrypoint),
         volumes,
         working_dir: o.workdir.clone().or(cfg.working_dir.clone()),
+        healthcheck: o.healthcheck.clone().or(cfg.healthcheck.clone()),
         ..cfg.clone()
     };
     let mut config = docker_config(
@@ -187,7 +188,7 @@ pub fn container_json(
     };
     let running = s.status == Status::Running;
     let path = |p: std::path::PathBuf| p.display().to_string();
-    Ok(json!({
+    let mut inspected = json!({
         "Id": r.id,
         "Created": r.created,
         "Path": r.args.first().cloned().unwrap_or_default(),
@@ -244,7 +245,12 @@ pub fn container_json(
         "Mounts": mounts,
         "Config": config,
         "NetworkSettings": network_settings(network, ports),
-    }))
+    });
+    // Docker shows the health record of a container with a check once it has started.
+    if let Some(h) = runtime::health::read(&c.dir.0) {
+        inspected["State"]["Health"] = json!(h);
+    }
+    Ok(inspected)
 }
 
 /// `Config.Env` as dockerd merges it: the container's own variables first, in order, then

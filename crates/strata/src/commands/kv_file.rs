@@ -8,10 +8,7 @@ pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// Parses one file's text. `lookup` gives a bare key's value; a bare key it has no value
 /// for is kept as written (the variable is then removed); without `lookup` (label files)
 /// a bare key is dropped.
-pub fn parse(
-    text: &str,
-    lookup: Option<Lookup<'_>>,
-) -> Result<Vec<String>, String> {
+pub fn parse(text: &str, lookup: Option<Lookup<'_>>) -> Result<Vec<String>, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     for line in text.lines() {

@@ -35,6 +35,7 @@ pub fn labels(files: &[PathBuf], flags: &[String]) -> anyhow::Result<BTreeMap<St
 /// Sets `--stop-timeout`, `--cidfile` and the mounts of `--volumes-from` (checked first:
 /// each container must exist). Call after the container's own mounts are in `opts`.
 pub fn apply(ctx: &Ctx, f: &LifecycleFlags, opts: &mut RunOptions) -> anyhow::Result<()> {
+    opts.healthcheck = healthcheck(f)?;
     opts.stop_timeout = f.stop_timeout;
     opts.cidfile = f.cidfile.clone();
     opts.volumes_from = f.volumes_from.clone();
@@ -57,6 +58,51 @@ pub fn apply(ctx: &Ctx, f: &LifecycleFlags, opts: &mut RunOptions) -> anyhow::Re
     opts.inherited_mounts = inherited.iter().map(|m| m.destination.clone()).collect();
     opts.mounts.extend(inherited);
     Ok(())
+}
+
+/// The health check the flags give (over the image's, merged at create), with Docker's
+/// CLI checks: `--no-healthcheck` alone, nothing negative.
+fn healthcheck(f: &LifecycleFlags) -> anyhow::Result<Option<oci::config::Healthcheck>> {
+    let any = f.health_cmd.is_some()
+        || f.health_interval.is_some()
+        || f.health_retries.is_some()
+        || f.health_start_period.is_some()
+        || f.health_timeout.is_some();
+    if f.no_healthcheck {
+        if any {
+            return Err(FlagCheck::error(
+                "--no-healthcheck conflicts with --health-* options",
+            ));
+        }
+        return Ok(Some(oci::config::Healthcheck {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        }));
+    }
+    if !any {
+        return Ok(None);
+    }
+    for (flag, v) in [
+        ("--health-interval", f.health_interval),
+        ("--health-timeout", f.health_timeout),
+        ("--health-retries", f.health_retries),
+        ("--health-start-period", f.health_start_period),
+    ] {
+        if v.is_some_and(|v| v < 0) {
+            return Err(FlagCheck::error(format!("{flag} cannot be negative")));
+        }
+    }
+    Ok(Some(oci::config::Healthcheck {
+        test: f
+            .health_cmd
+            .as_ref()
+            .map(|c| vec!["CMD-SHELL".to_string(), c.clone()]),
+        interval: f.health_interval,
+        timeout: f.health_timeout,
+        start_period: f.health_start_period,
+        retries: f.health_retries,
+        ..Default::default()
+    }))
 }
 
 /// The `--cidfile` Docker's CLI keeps: refused when it exists (another container may own

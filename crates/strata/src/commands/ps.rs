@@ -36,6 +36,7 @@ pub fn run(ctx: &Ctx, args: PsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             *v = info.id.to_string();
         }
     }
+    resolve_order_filters(ctx, &mut filters)?;
     let mut all = runtime::container::list(&ctx.root)?;
     all.reverse();
     // The store tells which containers' image names still lead to their image (and the
@@ -174,7 +175,7 @@ fn row(c: &Container, s: &ContainerState, now: DateTime<Utc>, trunc: bool) -> Va
         "RunningFor": render::created_since(created, now),
         "Size": "",
         "State": container::state_name(s),
-        "Status": container::status_text(s, now),
+        "Status": container::status_text(s, runtime::health::read(&c.dir.0).as_ref(), now),
     })
 }
 
@@ -203,11 +204,26 @@ fn parse_filter(f: &str) -> anyhow::Result<(String, String)> {
         .split_once('=')
         .ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value): {f}"))?;
     match k {
-        "id" | "name" | "status" | "exited" | "ancestor" | "label" => {
-            Ok((k.to_string(), v.to_string()))
-        }
+        "id" | "name" | "status" | "exited" | "ancestor" | "label" | "volume" | "network"
+        | "publish" | "before" | "since" => Ok((k.to_string(), v.to_string())),
+        "health" => match v {
+            "starting" | "healthy" | "unhealthy" | "none" => Ok((k.to_string(), v.to_string())),
+            _ => anyhow::bail!("Unrecognised filter value for health: {v}"),
+        },
         _ => anyhow::bail!("invalid filter '{k}'"),
     }
+}
+
+/// `before=`/`since=` name a container: each becomes its creation time (`created<` or
+/// `created>` against it), as Docker compares them.
+fn resolve_order_filters(ctx: &Ctx, filters: &mut [(String, String)]) -> anyhow::Result<()> {
+    for (k, v) in filters.iter_mut() {
+        if k == "before" || k == "since" {
+            let c = runtime::container::load(&ctx.root, v)?;
+            *v = c.record.created.clone();
+        }
+    }
+    Ok(())
 }
 
 fn matches(c: &Container, s: &ContainerState, key: &str, value: &str) -> bool {
@@ -234,6 +250,38 @@ fn matches(c: &Container, s: &ContainerState, key: &str, value: &str) -> bool {
                 None => labels.contains_key(value),
             }
         }
+        "health" => match runtime::health::read(&c.dir.0) {
+            Some(h) => h.status == value,
+            None => value == "none",
+        },
+        // A volume by name, or any mount by its destination.
+        "volume" => c.record.options.mounts.iter().any(|m| {
+            m.destination == value
+                || matches!(&m.kind, runtime::MountKind::Volume { name, .. } if name == value)
+        }),
+        "network" => {
+            let mode = match c.record.options.network {
+                runtime::NetworkMode::None => "none",
+                runtime::NetworkMode::Host => "host",
+            };
+            mode == value
+        }
+        // `publish=80`, `publish=80/udp`, `publish=8000-8080/tcp`: a container port bound
+        // now (Docker matches the running container's bindings, not its flags).
+        "publish" => {
+            let (ports, proto) = value.split_once('/').unwrap_or((value, "tcp"));
+            let (lo, hi) = ports.split_once('-').unwrap_or((ports, ports));
+            let (Ok(lo), Ok(hi)) = (lo.parse::<u16>(), hi.parse::<u16>()) else {
+                return false;
+            };
+            s.status == Status::Running
+                && s.ports
+                    .iter()
+                    .any(|p| p.protocol == proto && (lo..=hi).contains(&p.container_port))
+        }
+        // Resolved to the named container's creation time (RFC 3339, same zone).
+        "before" => c.record.created.as_str() < value,
+        "since" => c.record.created.as_str() > value,
         _ => false,
     }
 }

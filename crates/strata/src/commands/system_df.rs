@@ -225,7 +225,11 @@ fn container_usage(ctx: &Ctx, usage: &store::DiskUsage) -> anyhow::Result<Vec<Co
         let state = c.observed(&rt)?;
         out.push(ContainerUsage {
             running: state.status == runtime::Status::Running,
-            status: super::container::status_text(&state, now),
+            status: super::container::status_text(
+                &state,
+                runtime::health::read(&c.dir.0).as_ref(),
+                now,
+            ),
             size: usage.containers.get(&c.record.id).copied().unwrap_or(0),
             volumes: c
                 .record
