@@ -17,8 +17,10 @@ pub struct Cli {
     /// The store directory.
     #[arg(long, env = "STRATA_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// The configuration file (default ~/.config/strata/config.toml).
-    #[arg(long, value_name = "FILE")]
+    /// The configuration file (default ~/.config/strata/config.toml), or as Docker's
+    /// `--config` a client configuration directory (default ~/.docker, `DOCKER_CONFIG`):
+    /// its `config.json` holds credentials, `psFormat`, `imagesFormat`, `detachKeys`.
+    #[arg(long, value_name = "FILE|DIR")]
     pub config: Option<PathBuf>,
     /// The trust policy: which images pull, run, create and build admit (default
     /// ~/.config/strata/policy.json, when it exists).

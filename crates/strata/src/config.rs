@@ -12,6 +12,16 @@ pub struct Config {
     /// Registries (`host[:port]`) spoken to without TLS verification, or over plain HTTP.
     #[serde(default)]
     pub insecure_registries: Vec<String>,
+    /// Mirrors of Docker Hub (`http://host:port` or `https://host`), tried in order
+    /// before it for every `docker.io` image, as Docker's daemon `registry-mirrors`.
+    #[serde(default)]
+    pub registry_mirrors: Vec<String>,
+    /// The default `ps --format` (Docker's client `psFormat` takes precedence).
+    #[serde(default)]
+    pub ps_format: Option<String>,
+    /// The default `images --format` (Docker's client `imagesFormat` takes precedence).
+    #[serde(default)]
+    pub images_format: Option<String>,
 }
 
 impl Config {
@@ -39,6 +49,16 @@ impl Config {
             }
         };
         Config::parse(&text).with_context(|| format!("parsing config {}", path.display()))
+    }
+
+    /// The mirrors to try before the registry `domain`: the `registry-mirrors` for Docker
+    /// Hub, none for any other registry (Docker's rule).
+    pub fn mirrors_for(&self, domain: &str) -> &[String] {
+        if domain == "docker.io" {
+            &self.registry_mirrors
+        } else {
+            &[]
+        }
     }
 
     /// Whether `registry` (`host[:port]`) is listed as insecure.
@@ -129,6 +149,7 @@ mod tests {
     fn matches_insecure_hosts() {
         let c = Config {
             insecure_registries: vec!["reg.lan:5000".into(), "http://other/".into()],
+            ..Default::default()
         };
         assert!(c.is_insecure("reg.lan:5000"));
         assert!(c.is_insecure("other"));

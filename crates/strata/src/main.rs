@@ -8,6 +8,7 @@
 //! success.
 
 mod cli;
+mod client_config;
 mod commands;
 mod config;
 mod progress;

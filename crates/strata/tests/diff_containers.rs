@@ -17,6 +17,8 @@ use harness::differential::{Differential, judge, parallel};
 mod case;
 #[path = "diff_containers/commit_cases.rs"]
 mod commit_cases;
+#[path = "diff_containers/config_cases.rs"]
+mod config_cases;
 #[path = "diff_containers/health_cases.rs"]
 mod health_cases;
 #[path = "diff_containers/hosts_cases.rs"]
@@ -129,6 +131,7 @@ fn containers_agree_with_docker() {
         .chain(hosts_cases::CASES)
         .chain(lifecycle_cases::CASES)
         .chain(health_cases::CASES)
+        .chain(config_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {

@@ -24,6 +24,17 @@ use serde_json::{Map, Value};
 use crate::TransportError;
 use crate::registry::{RegistryClient, RegistryOptions};
 
+/// The client configuration directory a command line named (Docker's `--config DIR`),
+/// over `DOCKER_CONFIG` and `~/.docker`; set once, before any credential is read.
+static CONFIG_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes `dir` the client configuration directory of this process (Docker's `--config
+/// DIR`): [`CredentialStore::default_location`] then uses `dir/config.json`. Only the
+/// first call counts.
+pub fn set_config_dir(dir: PathBuf) {
+    let _ = CONFIG_DIR.set(dir);
+}
+
 /// The key Docker uses for Docker Hub in `config.json` and with helpers.
 pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
@@ -94,8 +105,12 @@ pub struct CredentialStore {
 }
 
 impl CredentialStore {
-    /// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`.
+    /// The directory of [`set_config_dir`], else `$DOCKER_CONFIG/config.json`, else
+    /// `$HOME/.docker/config.json`.
     pub fn default_location() -> Result<CredentialStore, TransportError> {
+        if let Some(dir) = CONFIG_DIR.get() {
+            return Ok(CredentialStore::at(dir.join("config.json")));
+        }
         let dir = match std::env::var_os("DOCKER_CONFIG") {
             Some(d) if !d.is_empty() => PathBuf::from(d),
             _ => match std::env::var_os("HOME") {

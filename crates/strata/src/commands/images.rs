@@ -182,8 +182,15 @@ pub fn run(ctx: &Ctx, args: ImagesArgs, out: &mut dyn Write) -> anyhow::Result<(
     } else {
         "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     };
-    let format =
-        OutputFormat::parse(args.format.as_deref(), default)?.on_struct("*formatter.imageContext");
+    // Docker: `--format`, else the client config's `imagesFormat`, else strata's
+    // `images-format`.
+    let configured = ctx
+        .client
+        .images_format
+        .as_deref()
+        .or(ctx.config.images_format.as_deref());
+    let format = OutputFormat::parse(args.format.as_deref().or(configured), default)?
+        .on_struct("*formatter.imageContext");
     render::write_rows(out, &format, HEADERS, &rows)
 }
 

@@ -104,6 +104,8 @@ pub struct Ctx {
     pub root: PathBuf,
     /// The parsed config file.
     pub config: Config,
+    /// Docker's client `config.json` (`--config DIR`, `DOCKER_CONFIG`, `~/.docker`).
+    pub client: crate::client_config::ClientConfig,
     /// `--runtime`: the OCI runtime new containers use.
     pub runtime: Option<String>,
     /// `--policy`: the trust policy file, when given.
@@ -309,9 +311,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         None => config::default_root()?,
     };
+    // `--config DIR` is Docker's client configuration directory; a file is strata's own.
+    let (config_file, client_dir) = match cli.config {
+        Some(dir) if dir.is_dir() => {
+            // Its `config.json` holds the credentials too.
+            transport::credentials::set_config_dir(dir.clone());
+            (None, Some(dir))
+        }
+        other => (other, crate::client_config::default_dir()),
+    };
+    // Docker's CLI warns about a config.json it cannot read and carries on without it.
+    let client = match client_dir
+        .as_deref()
+        .map(crate::client_config::ClientConfig::load)
+    {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            eprintln!("WARNING: Error loading config file: {e:#}");
+            Default::default()
+        }
+        None => Default::default(),
+    };
     let ctx = Ctx {
         root,
-        config: Config::load(cli.config.as_deref())?,
+        config: Config::load(config_file.as_deref())?,
+        client,
         runtime: cli.runtime,
         policy: cli.policy,
         disable_content_trust: cli.command.disable_content_trust(),

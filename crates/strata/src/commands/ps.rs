@@ -105,7 +105,13 @@ pub fn run(ctx: &Ctx, args: PsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     } else {
         DEFAULT_TABLE.to_string()
     };
-    let format = OutputFormat::parse(args.format.as_deref(), &default)?;
+    // Docker: `--format`, else the client config's `psFormat`, else strata's `ps-format`.
+    let configured = ctx
+        .client
+        .ps_format
+        .as_deref()
+        .or(ctx.config.ps_format.as_deref());
+    let format = OutputFormat::parse(args.format.as_deref().or(configured), &default)?;
     render::write_rows(out, &format, HEADERS, &rows)
 }
 

@@ -153,9 +153,30 @@ pub fn pull(
     if named.tag.is_none() && named.digest.is_none() && !args.quiet {
         writeln!(out, "Using default tag: latest")?;
     }
+    let client = mirror_with(ctx, &r, args.tls_verify)?.unwrap_or(client);
     pull.one(&store, &client, &r, &platforms, out, hold)?;
     writeln!(out, "{r}")?;
     Ok(())
+}
+
+/// The first of the configured mirrors of `r`'s registry (Docker Hub's
+/// `registry-mirrors`) that has `r`, or `None` (the registry itself then serves the pull,
+/// as Docker falls back from its mirrors). A mirror that fails to answer is skipped.
+fn mirror_with(
+    ctx: &Ctx,
+    r: &Reference,
+    tls_verify: bool,
+) -> anyhow::Result<Option<transport::RegistryClient>> {
+    for url in ctx.config.mirrors_for(r.domain()) {
+        let (host, verify) = crate::upstream::parse_upstream_url(url)?;
+        let client = registry::client_for_host(ctx, &host, tls_verify && verify)?;
+        let probe = RegistrySource::new(client.clone(), r.path(), registry::reference_string(r));
+        match util::block_on(probe.resolve())? {
+            Ok(_) => return Ok(Some(client)),
+            Err(e) => tracing::info!("mirror {url} does not serve {}: {e}", r.familiar()),
+        }
+    }
+    Ok(None)
 }
 
 /// Which platforms `pull` copies: `--all-platforms` every one (the index kept), a
