@@ -319,6 +319,10 @@ pub struct BuilderPruneArgs {
 /// `strata system ...`.
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
+    /// Start the containers whose restart policy brings them back after a reboot
+    /// (`always`, `unless-stopped` not stopped by the user, `on-failure` after a failure);
+    /// run once at boot, e.g. from a systemd unit.
+    Boot,
     /// Show disk usage.
     Df(DfArgs),
     /// Remove unused data.

@@ -340,3 +340,90 @@ fn a_plain_rm_never_takes_a_restarting_container_from_its_monitor() {
     c.ok(&["rm", "-f", "flaps"]);
     c.assert_clean();
 }
+
+/// The parent PID of `pid`, from `/proc/PID/stat`.
+fn parent_of(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // `PID (COMM) STATE PPID …`; COMM may hold spaces, so split after its `)`.
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    after.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+/// A host that went down takes the monitors and the containers with it; `system boot`
+/// (Docker's daemon start) brings back `always`, `unless-stopped` unless the user stopped
+/// it, and `on-failure` after the failure; `no` and never-started ones stay as they are.
+#[test]
+fn system_boot_brings_back_what_the_restart_policies_say() {
+    let c = Containers::new();
+    for (name, policy) in [
+        ("b-always", "always"),
+        ("b-unless", "unless-stopped"),
+        ("b-stopped", "unless-stopped"),
+        ("b-never", "no"),
+        ("b-failure", "on-failure"),
+    ] {
+        c.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--restart",
+            policy,
+            "bb",
+            "sleep",
+            "1000",
+        ]);
+    }
+    c.ok(&[
+        "create",
+        "--name",
+        "b-created",
+        "--restart",
+        "always",
+        "bb",
+        "sleep",
+        "1000",
+    ]);
+    c.ok(&["stop", "-t", "0", "b-stopped"]);
+    // The crash: each monitor, then its container's init, killed outright (ours, by PID).
+    for name in ["b-always", "b-unless", "b-never", "b-failure"] {
+        let pid: i32 = inspect(&c, name, "{{.State.Pid}}").parse().unwrap();
+        let monitor = parent_of(pid);
+        for p in [monitor, pid] {
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(p).unwrap(),
+                rustix::process::Signal::KILL,
+            );
+        }
+    }
+    c.eventually("the killed containers to show as exited", || {
+        c.ok(&["ps", "-q", "--filter", "name=b-"]).is_empty()
+    });
+    let mut started: Vec<String> = c
+        .ok(&["system", "boot"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    started.sort();
+    assert_eq!(started, ["b-always", "b-failure", "b-unless"]);
+    let mut up: Vec<String> = c
+        .ok(&["ps", "--filter", "name=b-", "--format", "{{.Names}}"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    up.sort();
+    assert_eq!(up, ["b-always", "b-failure", "b-unless"]);
+    // Once up, a second boot has nothing to do.
+    assert_eq!(c.ok(&["system", "boot"]), "");
+    for name in [
+        "b-always",
+        "b-unless",
+        "b-stopped",
+        "b-never",
+        "b-failure",
+        "b-created",
+    ] {
+        c.ok(&["rm", "-f", name]);
+    }
+    c.assert_clean();
+}

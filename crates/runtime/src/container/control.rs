@@ -41,6 +41,22 @@ impl Container {
         Ok(seen.status == Status::Running || seen.restarting)
     }
 
+    /// Whether `strata system boot` starts this container again (Docker's daemon does at
+    /// its start): it is not up (its monitor died with the host) and its `--restart`
+    /// policy restarts it after its last exit, unless the user stopped it.
+    pub fn restarts_at_boot(&self, runtime: &OciRuntime) -> Result<bool, RuntimeError> {
+        let seen = self.observed(runtime)?;
+        // Never started (created), or up: nothing to bring back.
+        if seen.status != Status::Exited || seen.restarting {
+            return Ok(false);
+        }
+        Ok(self.record.options.restart.should_restart(
+            seen.exit_code.unwrap_or(0),
+            0,
+            self.dir.stopped_by_user().exists(),
+        ))
+    }
+
     /// `docker stop`: the stop signal (`signal`, else the container's), then `SIGKILL`
     /// after `timeout`; returns once the exit is recorded. A restarting container's
     /// restarts end (and the run its monitor was just starting is stopped as any other);

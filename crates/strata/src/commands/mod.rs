@@ -74,6 +74,7 @@ mod start;
 mod stop;
 mod store_signatures;
 mod system_binfmt;
+mod system_boot;
 mod system_df;
 mod system_prune;
 mod tag;
@@ -374,6 +375,7 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Manifest(c) => manifest::dispatch(ctx, c, out),
         Command::Imagetools(c) => imagetools::dispatch(ctx, c, out),
         Command::Copy(a) => copy::run(ctx, a, out),
+        Command::System(SystemCommand::Boot) => system_boot::run(ctx, out),
         Command::System(SystemCommand::Df(a)) => system_df::run(ctx, a, out),
         Command::System(SystemCommand::Prune(a)) => system_prune::run(ctx, a, out),
         Command::System(SystemCommand::Binfmt(a)) => system_binfmt::run(a, out),
