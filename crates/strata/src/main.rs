@@ -56,7 +56,7 @@ fn main() -> ExitCode {
                     let _ = writeln!(io::stderr(), "{e}");
                 }
                 Some(e) => {
-                    let _ = writeln!(io::stderr(), "Error: {e:#}");
+                    let _ = writeln!(io::stderr(), "Error: {}", commands::error_line(e));
                 }
                 None => {}
             }
@@ -80,7 +80,7 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             let _ = io::stdout().flush();
-            let _ = writeln!(io::stderr(), "Error: {err:#}");
+            let _ = writeln!(io::stderr(), "Error: {}", commands::error_line(&err));
             ExitCode::FAILURE
         }
     }

@@ -235,6 +235,28 @@ pub fn each_named(
     report_errors(errors)
 }
 
+/// How an error is printed after `Error: `: its chain on one line; a full disk reads
+/// `no space left on device`, as Docker says it, with what to do about it.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let text = format!("{e:#}");
+    let full = e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error()))
+    });
+    // Some library errors carry their cause as text only.
+    if !full && !text.contains("(os error 28)") {
+        return text;
+    }
+    let text = text.replace(
+        "No space left on device (os error 28)",
+        "no space left on device",
+    );
+    format!(
+        "{text} (free space on that filesystem; `strata system prune` removes what no image or \
+         container uses, including what this command left)"
+    )
+}
+
 /// Docker's way with several operands: each failure is printed as it comes, the command
 /// carries on and fails at the end with the last one (exit 1).
 pub fn report_errors(errors: Vec<anyhow::Error>) -> anyhow::Result<()> {
@@ -252,7 +274,7 @@ pub fn report_errors(errors: Vec<anyhow::Error>) -> anyhow::Result<()> {
                 error: Some(inner), ..
             }) => eprintln!("Error: {inner:#}"),
             Some(_) => {}
-            None => eprintln!("Error: {e:#}"),
+            None => eprintln!("Error: {}", error_line(&e)),
         }
     }
     Ok(())
