@@ -239,6 +239,9 @@ pub fn each_named(
 /// `no space left on device`, as Docker says it, with what to do about it.
 pub fn error_line(e: &anyhow::Error) -> String {
     let text = format!("{e:#}");
+    if let Some(hint) = permission_hint(e, &text) {
+        return format!("{text} ({hint})");
+    }
     let full = e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error()))
@@ -255,6 +258,32 @@ pub fn error_line(e: &anyhow::Error) -> String {
         "{text} (free space on that filesystem; `strata system prune` removes what no image or \
          container uses, including what this command left)"
     )
+}
+
+/// The store of this command, for the hint of [`permission_hint`].
+static STORE_ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// What a user who is not root and cannot write the store should do, when `e` is such a
+/// refusal (a permission error, or SQLite's read-only database).
+fn permission_hint(e: &anyhow::Error, text: &str) -> Option<String> {
+    if rustix::process::geteuid().is_root() {
+        return None;
+    }
+    let denied = e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::PermissionDenied)
+    }) || text.contains("readonly database")
+        || text.contains("Permission denied");
+    if !denied {
+        return None;
+    }
+    let root = STORE_ROOT.get()?;
+    Some(format!(
+        "you may not write the store at {}: run strata as its owner (root: sudo), or use a \
+         store of your own with --root DIR or STRATA_ROOT (the default for a user is \
+         ~/.local/share/strata); running containers needs root",
+        root.display()
+    ))
 }
 
 /// Docker's way with several operands: each failure is printed as it comes, the command
@@ -355,6 +384,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         None => Default::default(),
     };
+    let _ = STORE_ROOT.set(root.clone());
     let ctx = Ctx {
         root,
         config: Config::load(config_file.as_deref())?,
