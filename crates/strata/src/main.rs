@@ -123,13 +123,21 @@ fn log_settings(cli: &cli::Cli) -> (String, registry::config::LogFormat) {
 fn init_logging(cli: &cli::Cli) {
     use tracing_subscriber::EnvFilter;
     let (level, format) = log_settings(cli);
+    // rustls logs a refused certificate at ERROR before the request fails; the command's
+    // own error says it once, naming the registry.
+    let quiet_tls = |f: EnvFilter| match "rustls=off".parse() {
+        Ok(d) => f.add_directive(d),
+        Err(_) => f,
+    };
     let filter = std::env::var("RUST_LOG")
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
-        .or_else(|| EnvFilter::try_new(&level).ok())
+        .or_else(|| EnvFilter::try_new(&level).ok().map(quiet_tls))
         .unwrap_or_else(|| EnvFilter::new("warn"));
+    // Colours only on a terminal: logs written to files and pipes stay plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
         .with_writer(io::stderr);
     if format == registry::config::LogFormat::Json {
         let _ = builder.json().with_current_span(true).try_init();

@@ -215,3 +215,81 @@ fn a_redirect_loop_fails_quickly() {
     failed(&run, Duration::from_secs(10), &[&layer]);
     nothing_tagged(&env);
 }
+
+/// A registry whose certificate the client refuses: one request, one line naming it and
+/// the certificate, no retries and no plain-HTTP fallback (the host is not loopback). The
+/// registry and the pull run in a network namespace this test makes, on an address of its
+/// own loopback device (10.99.0.1: not a loopback address, so TLS is verified).
+#[test]
+fn a_refused_certificate_fails_once_in_one_line() {
+    let openssl = harness::require("openssl");
+    let unshare = harness::require("unshare");
+    let env = Env::new();
+    let (cert, key) = (env.path("cert.pem"), env.path("key.pem"));
+    let made = std::process::Command::new(openssl)
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=registry.test"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let strata = env!("CARGO_BIN_EXE_strata");
+    let script = format!(
+        "ip link set lo up && ip addr add 10.99.0.1/8 dev lo || exit 90
+         {strata} registry serve --addr 10.99.0.1:5443 --root {reg} --tls-cert {cert} --tls-key {key} >/dev/null 2>&1 &
+         served=$!
+         for i in $(seq 100); do (exec 3<>/dev/tcp/10.99.0.1/5443) 2>/dev/null && break; \
+           [ -e /proc/$served ] || exit 91; sleep 0.1; done
+         start=$(date +%s%N)
+         {strata} --root {store} pull 10.99.0.1:5443/app:v1 >/dev/null 2>{err}
+         code=$?
+         echo $code $(( ($(date +%s%N) - start) / 1000000 ))
+         kill $served; wait $served 2>/dev/null",
+        reg = env.path("reg").display(),
+        cert = cert.display(),
+        key = key.display(),
+        store = env.root().display(),
+        err = env.path("err").display(),
+    );
+    let out = std::process::Command::new(unshare)
+        .args(["--net", "bash", "-c", &script])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut words = text.split_whitespace();
+    let (code, ms): (i32, u64) = (
+        words.next().and_then(|w| w.parse().ok()).unwrap_or(-1),
+        words
+            .next()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(u64::MAX),
+    );
+    let err = std::fs::read_to_string(env.path("err")).unwrap_or_default();
+    assert_eq!(
+        code,
+        1,
+        "{text} {err} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("10.99.0.1:5443") && err.contains("certificate"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "no colour codes in a pipe: {err:?}"
+    );
+    // Retries would add 100 + 200 + 400 ms of backoff on top of the process's own time.
+    assert!(ms < 2000, "took {ms} ms: {err}");
+    nothing_tagged(&env);
+}

@@ -154,6 +154,7 @@ impl TransportError {
     /// Whether retrying the same request may succeed (network hiccups, 5xx, 429).
     pub fn is_transient(&self) -> bool {
         match self {
+            TransportError::Http { error: source, .. } if is_tls_failure(source) => false,
             TransportError::Http { error: source, .. } => {
                 source.is_timeout()
                     || source.is_connect()
@@ -166,6 +167,27 @@ impl TransportError {
             _ => false,
         }
     }
+}
+
+/// Whether a request failed on TLS: the handshake, or a certificate the client refuses
+/// (untrusted, expired, for another name). Asking again gets the same answer, so it is
+/// not retried. rustls's errors reach us through hyper's and the I/O layer's wrappers, as
+/// text at the innermost level.
+pub(crate) fn is_tls_failure(e: &reqwest::Error) -> bool {
+    let mut next = std::error::Error::source(e);
+    while let Some(s) = next {
+        let text = s.to_string();
+        if text.contains("invalid peer certificate")
+            || text.contains("certificate")
+            || text.contains("tls handshake")
+            || text.contains("received corrupt message")
+            || text.contains("peer is incompatible")
+        {
+            return true;
+        }
+        next = s.source();
+    }
+    false
 }
 
 /// The innermost causes of a reqwest error, joined with `: ` (`client error (Connect): tcp

@@ -684,7 +684,10 @@ const READ: RequestKind = RequestKind {
 
 /// Sorts a reqwest failure for the retry policy.
 fn fault_of(e: &reqwest::Error) -> Fault {
-    if e.is_timeout() && !e.is_connect() {
+    if crate::error::is_tls_failure(e) {
+        // A certificate the client refuses is refused again: no retry.
+        Fault::Status(0)
+    } else if e.is_timeout() && !e.is_connect() {
         Fault::TimedOut
     } else if e.is_connect() {
         Fault::Connect
