@@ -57,6 +57,31 @@ pub fn create_layer(dir: &Path, out: impl Write, opts: &CreateOptions) -> Result
     Ok(())
 }
 
+/// Writes an uncompressed tar of `path` itself (a file, link or directory, with everything
+/// below a directory) to `out`, its entry named `name` and the entries below it
+/// `name/...`: `docker cp`'s archive of one resource (`name` may be `.`, which gives
+/// `./` and `./child`). Same entry format and order as [`create_layer`].
+pub fn create_tree(path: &Path, name: &[u8], out: impl Write) -> Result<(), LayerError> {
+    let opts = CreateOptions::default();
+    let mut creator = Creator {
+        builder: tar::Builder::new(BufWriter::with_capacity(BUFFER_SIZE, out)),
+        links: HashMap::new(),
+        opts: &opts,
+    };
+    let meta = fs::symlink_metadata(path).map_err(|e| LayerError::io("inspect", path, e))?;
+    creator.add(path, name, &meta)?;
+    if meta.is_dir() {
+        creator.walk(path, name)?;
+    }
+    let mut out = creator
+        .builder
+        .into_inner()
+        .map_err(|e| LayerError::stream("finish the tar", e))?;
+    out.flush()
+        .map_err(|e| LayerError::stream("flush the tar", e))?;
+    Ok(())
+}
+
 /// Creates the layer of `dir` and compresses it into `out` in one pass, returning its
 /// diffID, digest and sizes.
 pub fn create_compressed_layer(
