@@ -200,8 +200,33 @@ impl Read for Joined {
 pub fn extract_local(archive: impl Read, dir: &Path) -> Result<(), CopyError> {
     let mut opts = layer::ApplyOptions::default();
     opts.chown = false;
-    layer::apply_layer(dir, archive, &opts)?;
+    opts.no_overwrite_dir_non_dir = true;
+    layer::apply_layer(dir, archive, &opts)
+        .map_err(|e| overwrite_message(e, &dir.to_string_lossy(), CopyError::Client))?;
     Ok(())
+}
+
+/// Docker's words for an entry that would replace a directory with a non-directory (or
+/// the reverse) under `dest`, wrapped as `wrap` says; other errors as they are.
+pub(crate) fn overwrite_message(
+    e: layer::LayerError,
+    dest: &str,
+    wrap: fn(String) -> CopyError,
+) -> CopyError {
+    match e {
+        layer::LayerError::Overwrite {
+            path, existing_dir, ..
+        } => {
+            let dest = paths::clean(dest);
+            let full = paths::clean(&format!("{dest}/{}", path.display()));
+            wrap(if existing_dir {
+                format!("cannot overwrite directory {full:?} with non-directory {dest:?}")
+            } else {
+                format!("cannot overwrite non-directory {full:?} with directory {dest:?}")
+            })
+        }
+        e => e.into(),
+    }
 }
 
 #[cfg(test)]

@@ -249,9 +249,16 @@ pub fn extract_to_dir(
             path: path.into(),
         })?;
         let target = format!("/proc/self/fd/{}", dir.as_raw_fd());
-        let opts = layer::ApplyOptions::default();
+        let mut opts = layer::ApplyOptions::default();
+        opts.no_overwrite_dir_non_dir = true;
+        // Docker's daemon extracts in a child process and reports its failure so.
+        let conflict = |e| {
+            host::overwrite_message(e, &resolved, |m| {
+                CopyError::Daemon(format!("Error processing tar file(exit status 1): {m}"))
+            })
+        };
         let Some((uid, gid)) = owner else {
-            layer::apply_layer(Path::new(&target), archive, &opts)?;
+            layer::apply_layer(Path::new(&target), archive, &opts).map_err(conflict)?;
             return Ok(());
         };
         // Owners rewritten as the archive streams, by a thread between two pipe ends.
@@ -263,7 +270,7 @@ pub fn extract_to_dir(
             let rewritten = rewrite
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            applied?;
+            applied.map_err(conflict)?;
             rewritten.map_err(|e| RuntimeError::io("read the archive for", Path::new(path), e))?;
             Ok(())
         })
