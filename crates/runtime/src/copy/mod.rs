@@ -181,11 +181,7 @@ pub fn archive_path(
     plan.with(|root| {
         let (abs, resolved, stat) = stat_in(root, name, path)?;
         let source = paths::clean(&resolved);
-        let own = match paths::base(&abs).as_str() {
-            "/" => ".".to_string(),
-            b => b.to_string(),
-        };
-        let entry = rename.map(str::to_string).unwrap_or(own);
+        let entry = rename.map(str::to_string).unwrap_or(paths::base(&abs));
         layer::create_tree(&host_path(root, &source), entry.as_bytes(), out)?;
         Ok(stat)
     })

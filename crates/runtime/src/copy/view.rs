@@ -20,7 +20,7 @@ use rustix::mount::{MountFlags, MountPropagationFlags};
 use store::Store;
 
 use super::paths;
-use crate::mount::{Kernel, OverlayLayout, is_mounted, mount_overlay};
+use crate::mount::{Kernel, Mounter, OverlayLayout, is_mounted, mount_overlay};
 use crate::{Container, MountKind, RuntimeError, inroot};
 
 /// One mount of the container, bound into the view.
@@ -92,15 +92,24 @@ impl ViewPlan {
     ) -> Result<T, E> {
         std::thread::scope(|s| {
             s.spawn(|| {
-                self.enter()?;
-                f(&self.rootfs)
+                let mounted_here = self.enter()?;
+                let out = f(&self.rootfs);
+                if mounted_here {
+                    // Gone with the namespace anyway, but not before this thread is
+                    // joined: detached now, so the next mount of the same overlay (a
+                    // copy's next step, a start) never meets it.
+                    let _ = Kernel.unmount(&self.rootfs, true);
+                }
+                out
             })
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
     }
 
-    fn enter(&self) -> Result<(), RuntimeError> {
+    /// Enters the private namespace and mounts the view; whether the overlay was mounted
+    /// here (a stopped container's).
+    fn enter(&self) -> Result<bool, RuntimeError> {
         let root = &self.rootfs;
         // Only the calling thread leaves the process's mount namespace; without FILES the
         // descriptor table stays shared, which is what the deprecation warns about.
@@ -113,14 +122,15 @@ impl ViewPlan {
             MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
         )
         .map_err(|e| RuntimeError::io("make private the mounts of", Path::new("/"), e.into()))?;
-        if !is_mounted(root)? {
+        let mount_here = !is_mounted(root)?;
+        if mount_here {
             fs::create_dir_all(root).map_err(|e| RuntimeError::io("create", root, e))?;
             mount_overlay(&Kernel, &self.layout, root)?;
         }
         for b in &self.binds {
             bind(root, b)?;
         }
-        Ok(())
+        Ok(mount_here)
     }
 }
 

@@ -282,6 +282,11 @@ fn cp_stdout_tar(s: &Side) {
     }
     let out = s.step(&["cp", "-L", "@name:/d/l", "-"], Cmp::Code);
     s.note("-L entries", &tar_listing(out.stdout.as_bytes()));
+    // The whole root: how its entries are named (what the root holds is the engines' own).
+    let out = s.step(&["cp", "@name:/", "-"], Cmp::Code);
+    let listing = tar_listing(out.stdout.as_bytes());
+    let first: Vec<&str> = listing.lines().take(2).collect();
+    s.note("root entries start", &first.join("\n"));
 }
 
 /// A small tar, all ASCII (the step's stdin is text): `x/`, `x/y`, `top`.
