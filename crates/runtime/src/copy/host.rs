@@ -5,6 +5,7 @@
 
 use std::fs;
 use std::io::{self, Read};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use super::CopyError;
@@ -153,10 +154,14 @@ pub fn validate_output_path(path: &str) -> Result<(), CopyError> {
             "invalid output path: directory \"{dir}\" does not exist"
         )));
     }
+    // Only a device is refused (Go's `ModeDevice`): a pipe or socket is written to.
     match fs::metadata(path) {
-        Ok(m) if !m.is_dir() && !m.is_file() => Err(CopyError::Client(format!(
-            "invalid output path: \"{path}\" must be a directory or a regular file"
-        ))),
+        Ok(m) if m.file_type().is_block_device() || m.file_type().is_char_device() => {
+            Err(CopyError::Client(format!(
+                "invalid output path: \"{path}\" must be a directory or a regular file: got a \
+                 device"
+            )))
+        }
         _ => Ok(()),
     }
 }
@@ -266,5 +271,6 @@ mod tests {
         );
         assert!(validate_output_path(&format!("{d}/nope/x")).is_err());
         assert!(validate_output_path(&format!("{d}/file")).is_ok());
+        assert!(validate_output_path("/dev/null").is_err(), "a device");
     }
 }

@@ -341,6 +341,7 @@ fn cp_errors(s: &Side) {
         &["cp", "@name:/etc", "@dir/file"],
         // The output's directory must exist.
         &["cp", "@name:/etc/passwd", "@dir/no/such/x"],
+        &["cp", "@name:/etc/passwd", "/dev/null"],
         // No container, or two.
         &["cp", "@dir/file", "@dir/other"],
         &["cp", "@name:/etc/passwd", "@name:/tmp"],
