@@ -1266,11 +1266,12 @@ pub struct CpArgs {
     /// Always follow symbol link in SRC_PATH.
     #[arg(short = 'L', long)]
     pub follow_link: bool,
-    /// `CONTAINER:SRC_PATH` or a local path (`-`: a tar archive on stdin).
-    #[arg(value_name = "SRC")]
+    /// `CONTAINER:SRC_PATH`, or a local SRC_PATH (`-`: a tar archive on stdin).
+    // Named as the first of Docker's two usage lines names them.
+    #[arg(value_name = "CONTAINER:SRC_PATH")]
     pub source: String,
-    /// A local path (`-`: the archive on stdout) or `CONTAINER:DEST_PATH`.
-    #[arg(value_name = "DEST")]
+    /// A local DEST_PATH (`-`: the archive on stdout), or `CONTAINER:DEST_PATH`.
+    #[arg(value_name = "DEST_PATH|-")]
     pub destination: String,
 }
 
