@@ -396,6 +396,13 @@ fn cp_running_container(s: &Side) {
     s.step(&["exec", "@name", "cat", "/etc/hostname"], Cmp::Out);
     fs::remove_file(s.dir().join("made/hostname")).ok();
     s.note("host tree", &host_listing(&s.dir().join("made")));
+    // Paused: the copies still go both ways.
+    s.step(&["pause", "@name"], Cmp::Code);
+    s.step(&["cp", "@dir/file", "@name:/paused"], Cmp::Full);
+    let tar = s.step(&["cp", "@name:/paused", "-"], Cmp::Code);
+    s.note("paused, to stdout", &tar_listing(tar.stdout.as_bytes()));
+    s.step(&["unpause", "@name"], Cmp::Code);
+    s.step(&["exec", "@name", "cat", "/paused"], Cmp::Out);
     s.step(&["stop", "-t", "0", "@name"], Cmp::Code);
     let tar = s.step(&["cp", "@name:/tmp/live/f", "-"], Cmp::Code);
     s.note("stopped, to stdout", &tar_listing(tar.stdout.as_bytes()));
