@@ -164,6 +164,10 @@ fn cp_in_dest_cases(s: &Side) {
     ] {
         s.step(&["cp", src, dst], Cmp::Full);
     }
+    // `/.` into an existing directory: what becomes of the directory's own mode.
+    write(&s.dir().join("private/p"), "p\n", 0o644);
+    fs::set_permissions(s.dir().join("private"), fs::Permissions::from_mode(0o700)).unwrap();
+    s.step(&["cp", "@dir/private/.", "@name:/tmp/contents"], Cmp::Full);
     s.step(
         &["container", "cp", "@dir/file", "@name:/tmp/via-container"],
         Cmp::Full,
