@@ -26,8 +26,11 @@ use crate::{Container, MountKind, RuntimeError, inroot};
 /// One mount of the container, bound into the view.
 #[derive(Debug, Clone)]
 pub(crate) struct Bind {
+    /// The host file or directory.
     pub source: PathBuf,
+    /// Where the container has it (absolute, cleaned).
     pub destination: String,
+    /// `:ro` (or `--read-only` for the network files).
     pub read_only: bool,
     /// A volume or bind mount the user asked for (`false`: the files Docker manages).
     pub user_mount: bool,
@@ -37,6 +40,7 @@ pub(crate) struct Bind {
 pub(crate) struct ViewPlan {
     rootfs: PathBuf,
     layout: OverlayLayout,
+    /// The mounts, in the order they are made.
     pub binds: Vec<Bind>,
     /// `--read-only`.
     pub read_only: bool,
