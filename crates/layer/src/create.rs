@@ -57,6 +57,38 @@ pub fn create_layer(dir: &Path, out: impl Write, opts: &CreateOptions) -> Result
     Ok(())
 }
 
+/// Writes an uncompressed tar of `path` itself (a file, link or directory, with everything
+/// below a directory) to `out`, its entry named `name` and the entries below it
+/// `name/...`: `docker cp`'s archive of one resource (`name` may be `.`, which gives
+/// `./` and `./child`, or `/` for a directory: `/` and `/child`). Same entry format and
+/// order as [`create_layer`].
+pub fn create_tree(path: &Path, name: &[u8], out: impl Write) -> Result<(), LayerError> {
+    let opts = CreateOptions::default();
+    let mut creator = Creator {
+        builder: tar::Builder::new(BufWriter::with_capacity(BUFFER_SIZE, out)),
+        links: HashMap::new(),
+        opts: &opts,
+    };
+    let meta = fs::symlink_metadata(path).map_err(|e| LayerError::io("inspect", path, e))?;
+    // The root directory as `/` (Docker's name for it), its children `/child`.
+    let own = if name == b"/" && meta.is_dir() {
+        &b""[..]
+    } else {
+        name
+    };
+    creator.add(path, own, &meta)?;
+    if meta.is_dir() {
+        creator.walk(path, name)?;
+    }
+    let mut out = creator
+        .builder
+        .into_inner()
+        .map_err(|e| LayerError::stream("finish the tar", e))?;
+    out.flush()
+        .map_err(|e| LayerError::stream("flush the tar", e))?;
+    Ok(())
+}
+
 /// Creates the layer of `dir` and compresses it into `out` in one pass, returning its
 /// diffID, digest and sizes.
 pub fn create_compressed_layer(
@@ -88,7 +120,8 @@ impl<W: Write> Creator<'_, W> {
         for name in names {
             let path = dir.join(&name);
             let mut child = rel.to_vec();
-            if !child.is_empty() {
+            // (`create_tree`'s root `/` is the one `rel` that ends with a slash.)
+            if !child.is_empty() && !child.ends_with(b"/") {
                 child.push(b'/');
             }
             child.extend_from_slice(name.as_bytes());
@@ -335,6 +368,35 @@ impl<R: Read> Read for Exact<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `create_tree` names the resource itself and everything below it from `name`.
+    #[test]
+    fn trees_are_named_from_their_top() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("d");
+        fs::create_dir_all(d.join("s")).unwrap();
+        fs::write(d.join("s/f"), "x").unwrap();
+        std::os::unix::fs::symlink("s", d.join("l")).unwrap();
+        let names = |path: &Path, name: &str| -> Vec<String> {
+            let mut out = Vec::new();
+            create_tree(path, name.as_bytes(), &mut out).unwrap();
+            let mut a = tar::Archive::new(&out[..]);
+            a.entries()
+                .unwrap()
+                .map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned())
+                .collect()
+        };
+        for (path, name, want) in [
+            (d.clone(), "d", &["d/", "d/l", "d/s/", "d/s/f"][..]),
+            (d.clone(), "new", &["new/", "new/l", "new/s/", "new/s/f"]),
+            (d.clone(), ".", &["./", "./l", "./s/", "./s/f"]),
+            (d.clone(), "/", &["/", "/l", "/s/", "/s/f"]),
+            (d.join("s/f"), "g", &["g"]),
+            (d.join("l"), "l", &["l"]),
+        ] {
+            assert_eq!(names(&path, name), want, "{} as {name}", path.display());
+        }
+    }
 
     /// Needs root (mknod). Overlayfs links every whiteout of an upper directory to one
     /// inode; each must still be its own character-device entry, never a hard link.

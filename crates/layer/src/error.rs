@@ -46,6 +46,21 @@ pub enum LayerError {
         /// What is wrong with it.
         reason: String,
     },
+    /// An entry would replace a directory with a non-directory (or the reverse) where
+    /// [`crate::ApplyOptions::no_overwrite_dir_non_dir`] forbids it.
+    #[error(
+        "tar entry {entry:?} would replace {} at {}",
+        if *existing_dir { "a directory with a non-directory" } else { "a non-directory with a directory" },
+        path.display()
+    )]
+    Overwrite {
+        /// The entry's name as written in the tar.
+        entry: String,
+        /// Its path relative to the root.
+        path: PathBuf,
+        /// Whether what is there is a directory (the entry is not one).
+        existing_dir: bool,
+    },
     /// A compression name or media type is not one this crate knows.
     #[error("unknown layer compression {0:?} (expected gzip, zstd or none)")]
     UnknownCompression(String),

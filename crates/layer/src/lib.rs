@@ -68,7 +68,7 @@ pub use codec::{
     LayerDigests, LayerWriter, compress_layer, decompress, decompress_auto, recompress, sniff,
 };
 pub use compression::Compression;
-pub use create::{CreateOptions, create_compressed_layer, create_layer};
+pub use create::{CreateOptions, create_compressed_layer, create_layer, create_tree};
 pub use error::LayerError;
 pub use hashing::{HashingReader, HashingWriter};
 pub use measure::{MeasuringReader, TarFormatError, TarMeter};

@@ -684,3 +684,47 @@ fn truncated_tars() {
     // missing, which is the end of the archive for Go's reader and for us.
     apply_layer(&sb.root, &tar[..700], &ApplyOptions::default()).unwrap();
 }
+
+/// With `no_overwrite_dir_non_dir` (how `docker cp` extracts), an entry never replaces a
+/// directory with a non-directory or the reverse; without it, it does.
+#[test]
+fn no_overwrite_dir_non_dir_refuses_both_replacements() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    fs::create_dir(root.join("dir")).unwrap();
+    fs::write(root.join("dir/keep"), "k").unwrap();
+    fs::write(root.join("file"), "f").unwrap();
+    let mut opts = ApplyOptions::default();
+    opts.no_overwrite_dir_non_dir = true;
+    for (entries, existing_dir) in [
+        (vec![E::File("dir", "x")], true),
+        (vec![E::Sym("dir", "file")], true),
+        (vec![E::Dir("file")], false),
+    ] {
+        match apply_layer(root, &tar_of(&entries)[..], &opts) {
+            Err(LayerError::Overwrite {
+                existing_dir: e, ..
+            }) => assert_eq!(e, existing_dir),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    assert!(root.join("dir/keep").is_file() && root.join("file").is_file());
+    // Same kinds merge and replace as usual.
+    apply_layer(
+        root,
+        &tar_of(&[E::Dir("dir"), E::File("file", "new")])[..],
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(fs::read_to_string(root.join("file")).unwrap(), "new");
+    apply_layer(
+        root,
+        &tar_of(&[E::File("dir", "x")])[..],
+        &ApplyOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        root.join("dir").is_file(),
+        "a layer replaces whatever is there"
+    );
+}

@@ -21,7 +21,8 @@
 //!   container (spawned through a [`MonitorProgram`] the caller gives), which also
 //!   applies the [`restart`] policy.
 //! - [`namespaces`] is `--ipc`/`--pid`/`--uts` (the spec side in [`spec::namespaces`]).
-//! - [`exec`], [`diff`], [`commit`], [`ports`] (`-p`) and [`volumes`] (`-v`, `volume …`).
+//! - [`exec`], [`diff`], [`commit`], [`ports`] (`-p`) and [`volumes`] (`-v`, `volume …`);
+//!   [`copy`] is `cp`.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), runtime::RuntimeError> {
@@ -39,6 +40,7 @@
 pub mod commit;
 pub mod console;
 pub mod container;
+pub mod copy;
 pub mod diff;
 pub mod emulation;
 mod error;

@@ -138,6 +138,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(DiffArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(CpArgs),
     /// Manage containers.
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -241,6 +243,8 @@ pub enum ContainerCommand {
     Commit(CommitArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(DiffArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(CpArgs),
     /// Export a container's filesystem as a tar archive.
     Export(ExportArgs),
     /// Remove all stopped containers.
@@ -1267,6 +1271,25 @@ pub struct CommitArgs {
     /// Name of the new image.
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub reference: Option<String>,
+}
+
+/// `strata cp` (`docker cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-` and `docker cp
+/// [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH`).
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// Archive mode (copy all uid/gid information).
+    #[arg(short, long)]
+    pub archive: bool,
+    /// Always follow symbol link in SRC_PATH.
+    #[arg(short = 'L', long)]
+    pub follow_link: bool,
+    /// `CONTAINER:SRC_PATH`, or a local SRC_PATH (`-`: a tar archive on stdin).
+    // Named as the first of Docker's two usage lines names them.
+    #[arg(value_name = "CONTAINER:SRC_PATH")]
+    pub source: String,
+    /// A local DEST_PATH (`-`: the archive on stdout), or `CONTAINER:DEST_PATH`.
+    #[arg(value_name = "DEST_PATH|-")]
+    pub destination: String,
 }
 
 /// `strata diff`.

@@ -21,6 +21,8 @@ mod commit_cases;
 mod config_cases;
 #[path = "diff_containers/health_cases.rs"]
 mod health_cases;
+#[path = "diff_containers/cp_cases.rs"]
+mod cp_cases;
 #[path = "diff_containers/hosts_cases.rs"]
 mod hosts_cases;
 #[path = "diff_containers/isolation_cases.rs"]
@@ -132,6 +134,7 @@ fn containers_agree_with_docker() {
         .chain(lifecycle_cases::CASES)
         .chain(health_cases::CASES)
         .chain(config_cases::CASES)
+        .chain(cp_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {

@@ -41,6 +41,10 @@ pub struct ApplyOptions {
     /// Skip device nodes that may not be created (`EPERM`) instead of failing; they are
     /// counted in [`ApplyReport::skipped_devices`]. Default: true when not running as root.
     pub ignore_device_errors: bool,
+    /// Refuse ([`LayerError::Overwrite`]) an entry that would replace an existing
+    /// directory with a non-directory or the reverse, as `docker cp` extracts (Docker's
+    /// `NoOverwriteDirNonDir`). Default: false (a layer replaces whatever is there).
+    pub no_overwrite_dir_non_dir: bool,
 }
 
 impl Default for ApplyOptions {
@@ -49,6 +53,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             chown: root,
             ignore_device_errors: !root,
+            no_overwrite_dir_non_dir: false,
         }
     }
 }
@@ -229,6 +234,20 @@ impl Applier<'_> {
             base,
             path: display(&components),
         };
+        if self.opts.no_overwrite_dir_non_dir
+            && let Some(st) =
+                safe_fs::lstat_at(target.parent, target.base).map_err(target.err("inspect"))?
+        {
+            let existing_dir =
+                rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory;
+            if existing_dir != (kind == EntryType::Directory) {
+                return Err(LayerError::Overwrite {
+                    entry: name.clone(),
+                    path: target.path.clone(),
+                    existing_dir,
+                });
+            }
+        }
         let link = || {
             entry
                 .link_name_bytes()

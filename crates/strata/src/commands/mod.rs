@@ -13,6 +13,7 @@ mod config_json;
 mod container;
 mod container_json;
 mod copy;
+mod cp;
 mod create;
 mod diff;
 mod exec;
@@ -470,6 +471,7 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
             commit::run(ctx, a, out)
         }
         Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => diff::run(ctx, a, out),
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(ctx, a),
         Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => export::run(ctx, a),
         Command::Container(ContainerCommand::Prune(a)) => container::prune(ctx, a, out),
         Command::Registry(RegistryCommand::Serve(a)) => registry_serve::run(ctx, &a),
