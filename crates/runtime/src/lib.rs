@@ -36,6 +36,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cgroup_stats;
 pub mod commit;
 pub mod console;
 pub mod container;
@@ -43,6 +44,7 @@ pub mod diff;
 pub mod emulation;
 mod error;
 pub mod etc_files;
+pub mod events;
 pub mod exec;
 mod export;
 mod inroot;
@@ -61,7 +63,9 @@ mod shm;
 pub mod snapshot;
 pub mod snapshot_view;
 pub mod spec;
+pub mod stats;
 pub mod streams;
+pub mod update;
 pub mod user;
 pub mod volumes;
 

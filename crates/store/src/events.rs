@@ -146,6 +146,28 @@ impl Event {
     }
 }
 
+impl crate::Store {
+    /// Records image event `action` for image `id` (`sha256:...` or a reference), with
+    /// Docker's `name` attribute (the ID itself when `None`, as Docker's `untag` and
+    /// `delete` have it).
+    pub fn image_event(&self, action: &str, id: &str, name: Option<&str>) {
+        let attrs = BTreeMap::from([("name".to_string(), name.unwrap_or(id).to_string())]);
+        record(self.root(), "image", action, id, attrs);
+    }
+
+    /// Docker's `tag` event: the image's ID, named by the tag in its familiar form.
+    pub(crate) fn tag_event(&self, name: &str, target: &oci::Digest) {
+        let id = self
+            .resolve_image(&target.to_string())
+            .map(|i| i.id.to_string())
+            .unwrap_or_else(|_| target.to_string());
+        let familiar = oci::reference::parse_normalized_named(name)
+            .map(|r| r.familiar_string())
+            .unwrap_or_else(|_| name.to_string());
+        self.image_event("tag", &id, Some(&familiar));
+    }
+}
+
 /// The journal file of the store at `root`.
 pub fn journal_path(root: &Path) -> PathBuf {
     root.join("events.log")

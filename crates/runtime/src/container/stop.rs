@@ -16,6 +16,11 @@ impl Container {
     pub fn kill(&self, runtime: &OciRuntime, signal: &str) -> Result<(), RuntimeError> {
         self.mark_stopped_by_user();
         runtime.kill(&self.record.id, signal, &self.dir.runtime_log())?;
+        crate::events::container(
+            self,
+            "kill",
+            &[("signal", crate::events::signal_number(signal))],
+        );
         // A paused container gets the signal once thawed, as Docker's kill does: thaw it.
         if self.frozen() {
             self.unpause(runtime)?;
@@ -124,6 +129,8 @@ impl Running {
         container.state.exit_code = Some(code);
         container.state.finished_at = Some(now_rfc3339());
         container.save_state()?;
+        crate::events::container(&container, "die", &[("exitCode", code.to_string())]);
+        crate::events::volumes(&container, "unmount");
         deleted?;
         unmounted?;
         Ok((container, code))

@@ -15,6 +15,7 @@ mod container_json;
 mod copy;
 mod create;
 mod diff;
+pub(crate) mod events;
 mod exec;
 mod export;
 mod history;
@@ -69,6 +70,7 @@ mod security_flags;
 pub mod sign;
 mod signatures;
 mod start;
+pub(crate) mod stats;
 mod stop;
 mod store_signatures;
 mod system_binfmt;
@@ -77,6 +79,7 @@ mod system_prune;
 mod tag;
 mod top;
 pub mod trust_key;
+pub(crate) mod update;
 mod util;
 pub mod verify;
 mod version;
@@ -362,6 +365,13 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => diff::run(ctx, a, out),
         Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => export::run(ctx, a),
         Command::Container(ContainerCommand::Prune(a)) => container::prune(ctx, a, out),
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(ctx, a, out),
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => {
+            stats::run(ctx, a, out)
+        }
+        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => {
+            update::run(ctx, a, out)
+        }
         Command::Registry(RegistryCommand::Serve(a)) => registry_serve::run(ctx, &a),
         Command::Registry(RegistryCommand::Gc(a)) => registry_serve::gc(ctx, &a),
         Command::Sign(a) => sign::run(ctx, a),
