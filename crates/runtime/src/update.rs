@@ -30,6 +30,17 @@ pub struct ResourceUpdate {
     pub restart: Option<RestartPolicy>,
 }
 
+/// The warnings Docker's daemon returns with each successful update on this host (its
+/// `verifyContainerSettings` sees an update's empty network mode): IPv4 forwarding off.
+pub fn warnings() -> Vec<String> {
+    let forwarding = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default();
+    if forwarding.trim() == "0" {
+        vec!["IPv4 forwarding is disabled. Networking will not work.".to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Docker's smallest memory limit.
 const MIN_MEMORY: i64 = 6 << 20;
 
@@ -89,12 +100,8 @@ pub fn apply(opts: &mut RunOptions, u: &ResourceUpdate) -> Result<(), String> {
         opts.memory = Some(m);
         opts.memory_swap = Some(swap_now);
     }
+    // Docker stores a swap limit even without a memory limit (it applies once one is set).
     if let Some(s) = u.memory_swap.filter(|&s| s != 0) {
-        if opts.memory.is_none() {
-            return Err(
-                "You should always set the Memory limit when using Memoryswap limit".into(),
-            );
-        }
         opts.memory_swap = Some(s);
     }
     if let Some(c) = u.cpus.filter(|&c| c != 0.0) {
@@ -264,17 +271,21 @@ mod tests {
             )
             .is_err()
         );
-        let e = apply(
-            &mut none,
-            &ResourceUpdate {
-                memory_swap: Some(mib(64)),
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
-        assert!(
-            e.starts_with("You should always set the Memory limit"),
-            "{e}"
+        // A swap limit alone is kept, and then allows a memory limit up to it.
+        let swap = ResourceUpdate {
+            memory_swap: Some(mib(64)),
+            ..Default::default()
+        };
+        apply(&mut none, &swap).unwrap();
+        assert_eq!((none.memory, none.memory_swap), (None, Some(mib(64))));
+        let memory = ResourceUpdate {
+            memory: Some(mib(64)),
+            ..Default::default()
+        };
+        apply(&mut none, &memory).unwrap();
+        assert_eq!(
+            (none.memory, none.memory_swap),
+            (Some(mib(64)), Some(mib(64)))
         );
     }
 

@@ -41,9 +41,11 @@ impl EventFilter {
             let Some((k, v)) = f.split_once('=') else {
                 return Err(format!("bad format of filter (expected name=value)\n{f}"));
             };
+            // Docker 20.10's daemon does not validate event filter keys: one it does not
+            // know filters nothing.
             let k = k.trim().to_ascii_lowercase();
             if !KEYS.contains(&k.as_str()) {
-                return Err(format!("Invalid filter '{k}'"));
+                continue;
             }
             by_key.entry(k).or_default().push(v.trim().to_string());
         }
@@ -319,8 +321,9 @@ mod tests {
 
     #[test]
     fn bad_filters_are_dockers_errors() {
-        let e = EventFilter::parse(&["bogus=1".to_string()]).unwrap_err();
-        assert_eq!(e, "Invalid filter 'bogus'");
+        // Unknown keys are ignored, as Docker 20.10's daemon does.
+        let ignored = EventFilter::parse(&["bogus=1".to_string()]).unwrap();
+        assert_eq!(ignored, EventFilter::default());
         let e = EventFilter::parse(&["container".to_string()]).unwrap_err();
         assert!(
             e.starts_with("bad format of filter (expected name=value)"),

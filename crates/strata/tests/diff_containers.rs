@@ -17,6 +17,8 @@ use harness::differential::{Differential, judge, parallel};
 mod case;
 #[path = "diff_containers/commit_cases.rs"]
 mod commit_cases;
+#[path = "diff_containers/events_cases.rs"]
+mod events_cases;
 #[path = "diff_containers/hosts_cases.rs"]
 mod hosts_cases;
 #[path = "diff_containers/isolation_cases.rs"]
@@ -123,6 +125,7 @@ fn containers_agree_with_docker() {
         .chain(options_cases::CASES)
         .chain(security_cases::CASES)
         .chain(hosts_cases::CASES)
+        .chain(events_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {

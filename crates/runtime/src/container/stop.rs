@@ -128,9 +128,11 @@ impl Running {
         container.state.ports.clear();
         container.state.exit_code = Some(code);
         container.state.finished_at = Some(now_rfc3339());
-        container.save_state()?;
+        // Before the state: whoever waits for the exit (a `stop`) then finds `die` recorded
+        // before it records its own event, in Docker's order.
         crate::events::container(&container, "die", &[("exitCode", code.to_string())]);
         crate::events::volumes(&container, "unmount");
+        container.save_state()?;
         deleted?;
         unmounted?;
         Ok((container, code))

@@ -80,12 +80,26 @@ pub fn run(ctx: &Ctx, args: UpdateArgs, out: &mut dyn Write) -> anyhow::Result<(
     };
     if update == ResourceUpdate::default() {
         return Err(Plain::error(
-            "You must provide one or more flags when using this command.",
+            "you must provide one or more flags when using this command",
         ));
     }
-    super::each_named(&args.containers, out, |name| {
-        let (mut c, rt) = container::load(ctx, name)?;
-        c.update(&rt, &update)?;
-        Ok(())
-    })
+    // As Docker's CLI: names as they succeed, then the daemon's warnings for each, then
+    // the failures.
+    let mut warnings = Vec::new();
+    let mut errors = Vec::new();
+    for name in &args.containers {
+        let updated =
+            container::load(ctx, name).and_then(|(mut c, rt)| Ok(c.update(&rt, &update)?));
+        match updated {
+            Ok(()) => {
+                writeln!(out, "{name}")?;
+                warnings.extend(runtime::update::warnings());
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if !warnings.is_empty() {
+        writeln!(out, "{}", warnings.join("\n"))?;
+    }
+    super::report_errors(errors)
 }
