@@ -11,8 +11,7 @@ use store::events::{Event, Follower};
 use store::events_query::{EventFilter, parse_timestamp};
 
 use super::{Ctx, Plain};
-use crate::render::Template;
-use crate::render::template::{GoKind, Missing, NilKinds};
+use crate::render::{Missing, Template};
 
 /// `strata events` / `strata system events`.
 #[derive(Debug, Args)]
@@ -35,22 +34,28 @@ pub struct EventsArgs {
 /// How often a following `events` looks at the journal again.
 const POLL: Duration = Duration::from_millis(100);
 
-/// The JSON keys of Docker's `events.Message` whose Go field names differ.
-const GO_NAMES: &[(&str, &str)] = &[
-    ("status", "Status"),
-    ("id", "ID"),
-    ("from", "From"),
-    ("scope", "Scope"),
-    ("time", "Time"),
-    ("timeNano", "TimeNano"),
-];
+/// `ev` as Docker's `events.Message` struct, by Go field names (what templates name);
+/// `{{json .}}` prints the JSON form instead (see [`is_json_of_dot`]).
+fn go_struct(ev: &Event) -> serde_json::Value {
+    serde_json::json!({
+        "Status": ev.status,
+        "ID": ev.id,
+        "From": ev.from,
+        "Type": ev.kind,
+        "Action": ev.action,
+        "Actor": ev.actor,
+        "Scope": ev.scope,
+        "Time": ev.time,
+        "TimeNano": ev.time_nano,
+    })
+}
 
-/// The `omitempty` strings of `events.Message`: empty for volume and network events.
-const OMITTED: NilKinds = &[
-    ("Status", GoKind::String),
-    ("ID", GoKind::String),
-    ("From", GoKind::String),
-];
+/// Whether the format is `{{json .}}` (spacing aside): Docker marshals the struct with
+/// its JSON tags, lower-case and `omitempty`, unlike the fields templates name.
+fn is_json_of_dot(format: &str) -> bool {
+    let compact: String = format.chars().filter(|c| !c.is_whitespace()).collect();
+    matches!(compact.as_str(), "{{json.}}" | "{{-json.-}}")
+}
 
 fn now_nano() -> i64 {
     std::time::SystemTime::now()
@@ -76,18 +81,17 @@ pub fn run(ctx: &Ctx, args: EventsArgs, out: &mut dyn Write) -> anyhow::Result<(
         .map(|s| parse_timestamp(s, now))
         .transpose()
         .map_err(daemon)?;
-    let template = match args.format.as_deref() {
-        Some(f) if !f.is_empty() => Some(
-            Template::parse(f, Missing::Error)?
-                .go_renamed(GO_NAMES)
-                .typed_nils(OMITTED)
-                .on_struct("events.Message"),
-        ),
-        _ => None,
+    let format = args.format.as_deref().unwrap_or("");
+    let json = is_json_of_dot(format);
+    let template = if format.is_empty() || json {
+        None
+    } else {
+        Some(Template::parse(format, Missing::Error)?.on_struct("events.Message"))
     };
     let print = |out: &mut dyn Write, ev: &Event| -> anyhow::Result<()> {
         match &template {
-            Some(t) => writeln!(out, "{}", t.execute(&serde_json::to_value(ev)?)?)?,
+            Some(t) => writeln!(out, "{}", t.execute(&go_struct(ev))?)?,
+            None if json => writeln!(out, "{}", serde_json::to_string(ev)?)?,
             None => writeln!(out, "{}", ev.line())?,
         }
         Ok(())
