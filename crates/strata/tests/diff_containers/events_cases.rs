@@ -26,6 +26,7 @@ pub const CASES: &[Case] = &[
     script("events_container_life", events_container_life),
     script("events_filter_event_and_label", events_filter_event_label),
     script("events_bad_filter", events_bad_filter),
+    script("events_image_tag_and_commit", events_image_tag_commit),
 ];
 
 const HOST_LIMITS: &str = "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} \
@@ -320,5 +321,36 @@ fn events_bad_filter(s: &Side) {
     s.step(
         &["events", "--since", "yesterday", "--until", "1"],
         Cmp::Code,
+    );
+}
+
+/// Image events: `tag` names the new reference; `rmi` of that reference is an `untag`
+/// named by the image ID, which the `image=` filter does not match (Docker's rule). A
+/// `commit` is a container event with the new image's reference.
+fn events_image_tag_commit(s: &Side) {
+    let since = now();
+    s.step(&["tag", "bb", "@image"], Cmp::Quiet);
+    s.step(&["rmi", "@image"], Cmp::Quiet);
+    s.step(&["create", "--name", "@name", "bb"], Cmp::Quiet);
+    s.step(&["commit", "@name", "@image"], Cmp::Quiet);
+    let until = now();
+    let mut args = vec!["events", "--since", &since, "--until", &until];
+    args.extend_from_slice(&[
+        "--filter",
+        "image=@image",
+        "--format",
+        "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    let step = s.step(&args, Cmp::Quiet);
+    s.note(
+        "events --filter image=@image",
+        &format!("exit {}\n{}", step.code, step.stdout),
+    );
+    events(
+        s,
+        &since,
+        &until,
+        &["--filter", "event=commit"],
+        "{{.Action}} {{.Actor.Attributes.imageRef}} {{.Actor.Attributes.comment}}",
     );
 }
