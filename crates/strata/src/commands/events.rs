@@ -34,6 +34,11 @@ pub struct EventsArgs {
 /// How often a following `events` looks at the journal again.
 const POLL: Duration = Duration::from_millis(100);
 
+/// The fields of Docker's `events.Message`.
+const MESSAGE_FIELDS: &[&str] = &[
+    "Status", "ID", "From", "Type", "Action", "Actor", "Scope", "Time", "TimeNano",
+];
+
 /// `ev` as Docker's `events.Message` struct, by Go field names (what templates name);
 /// `{{json .}}` prints the JSON form instead (see [`is_json_of_dot`]).
 fn go_struct(ev: &Event) -> serde_json::Value {
@@ -86,7 +91,19 @@ pub fn run(ctx: &Ctx, args: EventsArgs, out: &mut dyn Write) -> anyhow::Result<(
     let template = if format.is_empty() || json {
         None
     } else {
-        Some(Template::parse(format, Missing::Error)?.on_struct("events.Message"))
+        // `events.Message` is a struct but `Actor.Attributes` a map, where a missing key
+        // prints `<no value>`: lenient, unless a top-level field is not the struct's (Go's
+        // error then, at the first event).
+        let strict = Template::parse(format, Missing::Error)?.on_struct("events.Message");
+        let known = strict
+            .fields()
+            .iter()
+            .all(|f| MESSAGE_FIELDS.contains(&f.as_str()));
+        Some(if known {
+            Template::parse(format, Missing::NoValue)?
+        } else {
+            strict
+        })
     };
     let print = |out: &mut dyn Write, ev: &Event| -> anyhow::Result<()> {
         match &template {

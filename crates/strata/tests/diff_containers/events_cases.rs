@@ -27,6 +27,8 @@ pub const CASES: &[Case] = &[
     script("events_filter_event_and_label", events_filter_event_label),
     script("events_bad_filter", events_bad_filter),
     script("events_image_tag_and_commit", events_image_tag_commit),
+    script("events_exec", events_exec),
+    script("events_volume_mount", events_volume_mount),
 ];
 
 const HOST_LIMITS: &str = "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} \
@@ -352,5 +354,66 @@ fn events_image_tag_commit(s: &Side) {
         &until,
         &["--filter", "event=commit"],
         "{{.Action}} {{.Actor.Attributes.imageRef}} {{.Actor.Attributes.comment}}",
+    );
+}
+
+/// `exec`: Docker's `exec_create`/`exec_start` actions carry the command; `exec_die` its
+/// exit code.
+fn events_exec(s: &Side) {
+    s.step(
+        &["run", "-d", "--name", "@name", "bb", "sleep", "60"],
+        Cmp::Quiet,
+    );
+    let since = now();
+    s.step(&["exec", "@name", "sh", "-c", "exit 3"], Cmp::Code);
+    let until = now();
+    events(
+        s,
+        &since,
+        &until,
+        &[],
+        "{{.Action}} {{.Actor.Attributes.exitCode}}",
+    );
+    events(
+        s,
+        &since,
+        &until,
+        &["--filter", "event=exec_start"],
+        "{{.Action}}",
+    );
+    s.step(&["rm", "-f", "@name"], Cmp::Quiet);
+}
+
+/// A named volume made by `-v`, mounted while its container runs, removed with it. (Not
+/// `{{index .Actor.Attributes "read/write"}}`: Go's `index` of a missing key of Docker's
+/// `map[string]string` is "", where strata's template engine, on JSON, prints `<no value>`.)
+fn events_volume_mount(s: &Side) {
+    let since = now();
+    s.step(
+        &[
+            "run",
+            "--name",
+            "@name",
+            "-v",
+            "@vol:/data:ro",
+            "bb",
+            "true",
+        ],
+        Cmp::Quiet,
+    );
+    s.step(&["rm", "@name"], Cmp::Quiet);
+    s.step(&["volume", "rm", "@vol"], Cmp::Quiet);
+    let until = now();
+    let mut args = vec!["events", "--since", &since, "--until", &until];
+    args.extend_from_slice(&[
+        "--filter",
+        "volume=@vol",
+        "--format",
+        "{{.Type}} {{.Action}} {{.Actor.Attributes.destination}} {{.Actor.Attributes.driver}}",
+    ]);
+    let step = s.step(&args, Cmp::Quiet);
+    s.note(
+        "events --filter volume=@vol",
+        &format!("exit {}\n{}", step.code, step.stdout),
     );
 }
