@@ -221,3 +221,40 @@ fn update_reaches_the_cgroup_and_survives_a_restart() {
     c.ok(&["rm", "-f", "lim"]);
     c.assert_clean();
 }
+
+#[test]
+fn update_restart_policy_reaches_a_running_containers_monitor() {
+    let c = Containers::new();
+    let gate = c.path("gate");
+    std::fs::create_dir_all(&gate).unwrap();
+    let bind = format!("{}:/g", gate.display());
+    // Runs until the test opens the gate, then fails (exit 3): every later run fails at once.
+    c.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "-v",
+        &bind,
+        "bb",
+        "sh",
+        "-c",
+        "while [ ! -f /g/open ]; do sleep 0.05; done; exit 3",
+    ]);
+    assert!(
+        c.ok(&["update", "--restart", "on-failure:2", "flaky"])
+            .starts_with("flaky\n")
+    );
+    std::fs::write(gate.join("open"), b"").unwrap();
+    // Its monitor, started with no policy, applies the new one: two restarts, then exited.
+    c.eventually("two restarts and the exit", || {
+        c.ok(&[
+            "inspect",
+            "-f",
+            "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}",
+            "flaky",
+        ]) == "2 exited 3\n"
+    });
+    c.ok(&["rm", "-f", "flaky"]);
+    c.assert_clean();
+}
