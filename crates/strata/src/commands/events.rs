@@ -69,6 +69,22 @@ fn now_nano() -> i64 {
         .unwrap_or(0)
 }
 
+/// A `--since`/`--until` value as Docker's client sends it (`GetTimestamp`): Unix seconds
+/// as given, a duration as whole seconds, a date as `seconds.nanoseconds`.
+fn wire(value: &str, nanos: i64) -> String {
+    let (secs, frac) = (
+        nanos.div_euclid(1_000_000_000),
+        nanos.rem_euclid(1_000_000_000),
+    );
+    if value != "0" && store::events_query::parse_go_duration(value).is_some() {
+        secs.to_string()
+    } else if !value.contains('-') {
+        value.to_string()
+    } else {
+        format!("{secs}.{frac:09}")
+    }
+}
+
 /// Prints the events, following the journal unless `--until` has passed.
 pub fn run(ctx: &Ctx, args: EventsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let daemon = |e: String| Plain::error(format!("Error response from daemon: {e}"));
@@ -86,6 +102,15 @@ pub fn run(ctx: &Ctx, args: EventsArgs, out: &mut dyn Write) -> anyhow::Result<(
         .map(|s| parse_timestamp(s, now))
         .transpose()
         .map_err(daemon)?;
+    if let (Some(s), Some(u)) = (since, until)
+        && u < s
+    {
+        return Err(daemon(format!(
+            "`since` time ({}) cannot be after `until` time ({})",
+            wire(args.since.as_deref().unwrap_or(""), s),
+            wire(args.until.as_deref().unwrap_or(""), u)
+        )));
+    }
     let format = args.format.as_deref().unwrap_or("");
     let json = is_json_of_dot(format);
     let template = if format.is_empty() || json {

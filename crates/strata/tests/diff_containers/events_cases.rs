@@ -324,6 +324,10 @@ fn events_bad_filter(s: &Side) {
         &["events", "--since", "yesterday", "--until", "1"],
         Cmp::Code,
     );
+    s.step(
+        &["events", "--since", "1000.5", "--until", "999"],
+        Cmp::Full,
+    );
 }
 
 /// Image events: `tag` names the new reference; `rmi` of that reference is an `untag`
