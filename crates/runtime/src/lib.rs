@@ -22,6 +22,9 @@
 //!   applies the [`restart`] policy.
 //! - [`namespaces`] is `--ipc`/`--pid`/`--uts` (the spec side in [`spec::namespaces`]).
 //! - [`exec`], [`diff`], [`commit`], [`ports`] (`-p`) and [`volumes`] (`-v`, `volume …`).
+//! - [`events`] records container and volume events in the store's journal
+//!   ([`store::events`]) where they happen; [`stats`] samples a container's cgroup (v1 or
+//!   v2, parsed by [`cgroup_stats`]); [`update`] changes its limits and restart policy.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), runtime::RuntimeError> {
