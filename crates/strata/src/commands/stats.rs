@@ -2,6 +2,7 @@
 //! `--format` fields, once (`--no-stream`) or redrawn every second until interrupted.
 //! CPU % compares two samples, as Docker's does, so even `--no-stream` waits one interval.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
@@ -98,25 +99,23 @@ fn targets(ctx: &Ctx, args: &StatsArgs) -> anyhow::Result<Vec<(String, runtime::
 pub fn run(ctx: &Ctx, args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let format = OutputFormat::parse(args.format.as_deref(), DEFAULT_TABLE)?
         .on_struct("*formatter.statsContext");
-    let mut shown = targets(ctx, &args)?;
-    for (_, c) in shown.iter_mut() {
-        let rt = c.oci_runtime(&ctx.root)?;
-        c.state = c.observed(&rt)?;
-    }
-    let mut previous: Vec<Sample> = shown
-        .iter()
-        .map(|(_, c)| c.stats_sample())
-        .collect::<Result<_, _>>()?;
+    let mut shown = observed(ctx, targets(ctx, &args)?)?;
+    let mut previous = samples(&shown)?;
     loop {
         std::thread::sleep(INTERVAL);
-        let now: Vec<Sample> = shown
-            .iter()
-            .map(|(_, c)| c.stats_sample())
-            .collect::<Result<_, _>>()?;
+        // Without names, Docker's stream follows the containers as they start and go.
+        if !args.no_stream && args.containers.is_empty() {
+            shown = observed(ctx, targets(ctx, &args)?)?;
+        }
+        let now = samples(&shown)?;
         let rows: Vec<Value> = shown
             .iter()
-            .zip(previous.iter().zip(&now))
-            .map(|((given, c), (p, n))| row(given, c, args.no_trunc, p, n))
+            .map(|(given, c)| {
+                let n = &now[&c.record.id];
+                // A container new to the stream has no earlier sample yet: 0% this round.
+                let p = previous.get(&c.record.id).unwrap_or(n);
+                row(given, c, args.no_trunc, p, n)
+            })
             .collect();
         if !args.no_stream {
             // Docker's redraw: clear the screen, cursor home.
@@ -129,4 +128,24 @@ pub fn run(ctx: &Ctx, args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<()
         }
         previous = now;
     }
+}
+
+/// The containers with their state as observed now (a running one's PID).
+fn observed(
+    ctx: &Ctx,
+    mut shown: Vec<(String, runtime::Container)>,
+) -> anyhow::Result<Vec<(String, runtime::Container)>> {
+    for (_, c) in shown.iter_mut() {
+        let rt = c.oci_runtime(&ctx.root)?;
+        c.state = c.observed(&rt)?;
+    }
+    Ok(shown)
+}
+
+/// One sample of each container, by ID.
+fn samples(shown: &[(String, runtime::Container)]) -> anyhow::Result<HashMap<String, Sample>> {
+    shown
+        .iter()
+        .map(|(_, c)| Ok((c.record.id.clone(), c.stats_sample()?)))
+        .collect()
 }
