@@ -262,6 +262,25 @@ pub fn commit(
     let tags: Vec<String> = opts.reference.iter().cloned().collect();
     let stored = store.put_image(&lease, &new_manifest, &config_bytes, &tags)?;
     drop(lease);
+    crate::events::container(
+        c,
+        "commit",
+        &[
+            ("comment", opts.message.clone().unwrap_or_default()),
+            ("imageID", stored.id.to_string()),
+            // Docker names the reference in its familiar form (`app:latest`).
+            (
+                "imageRef",
+                opts.reference
+                    .as_deref()
+                    .map(|r| {
+                        oci::reference::parse_normalized_named(r)
+                            .map_or_else(|_| r.to_string(), |n| n.familiar_string())
+                    })
+                    .unwrap_or_default(),
+            ),
+        ],
+    );
     Ok(Committed {
         manifest: stored.manifest,
         id: stored.id,

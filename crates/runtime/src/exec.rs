@@ -83,8 +83,36 @@ impl Container {
             ));
         }
         let path = self.write_exec_process(opts)?;
-        let result = runtime.exec(&self.record.id, &path, &self.dir.runtime_log(), stdio);
+        let result = self.exec_reported(opts, || {
+            runtime.exec(&self.record.id, &path, &self.dir.runtime_log(), stdio)
+        });
         let _ = fs::remove_file(&path);
+        result
+    }
+
+    /// Runs `exec` between Docker's `exec_create`/`exec_start` and `exec_die` events.
+    fn exec_reported(
+        &self,
+        opts: &ExecOptions,
+        exec: impl FnOnce() -> Result<i32, RuntimeError>,
+    ) -> Result<i32, RuntimeError> {
+        let exec_id = crate::record::new_id()?;
+        let cmd = opts.cmd.join(" ");
+        let id = ("execID", exec_id.clone());
+        crate::events::container(
+            self,
+            &format!("exec_create: {cmd}"),
+            std::slice::from_ref(&id),
+        );
+        crate::events::container(
+            self,
+            &format!("exec_start: {cmd}"),
+            std::slice::from_ref(&id),
+        );
+        let result = exec();
+        if let Ok(code) = &result {
+            crate::events::container(self, "exec_die", &[id, ("exitCode", code.to_string())]);
+        }
         result
     }
 
@@ -107,7 +135,7 @@ impl Container {
         let path = self.write_exec_process(opts)?;
         let log = self.dir.runtime_log();
         let before = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-        let result = (|| {
+        let result = self.exec_reported(opts, || {
             if opts.tty {
                 return self.exec_terminal(runtime, &path, attach, &sink, before);
             }
@@ -120,7 +148,7 @@ impl Container {
                 let _ = p.join();
             }
             runtime.exec_result(status, &log, before)
-        })();
+        });
         let _ = fs::remove_file(&path);
         result
     }

@@ -57,6 +57,8 @@ impl Container {
                 container: self.record.id.clone(),
                 source,
             },
-        )
+        )?;
+        crate::events::container(self, "export", &[]);
+        Ok(())
     }
 }

@@ -23,6 +23,9 @@
 //! - [`namespaces`] is `--ipc`/`--pid`/`--uts` (the spec side in [`spec::namespaces`]).
 //! - [`exec`], [`diff`], [`commit`], [`ports`] (`-p`) and [`volumes`] (`-v`, `volume …`);
 //!   [`copy`] is `cp`.
+//! - [`events`] records container and volume events in the store's journal
+//!   ([`store::events`]) where they happen; [`stats`] samples a container's cgroup (v1 or
+//!   v2, parsed by [`cgroup_stats`]); [`update`] changes its limits and restart policy.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), runtime::RuntimeError> {
@@ -37,6 +40,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cgroup_stats;
 pub mod commit;
 pub mod console;
 pub mod container;
@@ -45,6 +49,7 @@ pub mod diff;
 pub mod emulation;
 mod error;
 pub mod etc_files;
+pub mod events;
 pub mod exec;
 mod export;
 pub mod health;
@@ -64,7 +69,9 @@ mod shm;
 pub mod snapshot;
 pub mod snapshot_view;
 pub mod spec;
+pub mod stats;
 pub mod streams;
+pub mod update;
 pub mod user;
 pub mod volumes;
 pub mod volumes_from;

@@ -340,6 +340,14 @@ impl OciRuntime {
         self.run(log, "pause", &[id]).map(drop)
     }
 
+    /// `update --resources FILE ID`: applies the cgroup resources in `resources` (an OCI
+    /// `LinuxResources` JSON file; absent fields stay as they are) to a running container.
+    pub fn update(&self, id: &str, resources: &Path, log: &Path) -> Result<(), RuntimeError> {
+        let file = resources.to_string_lossy();
+        self.run(log, "update", &["--resources", &file, id])
+            .map(drop)
+    }
+
     /// `resume ID`: thaws a paused container.
     pub fn resume(&self, id: &str, log: &Path) -> Result<(), RuntimeError> {
         self.run(log, "resume", &[id]).map(drop)

@@ -47,6 +47,19 @@ pub struct RunOptions {
     pub cpus: Option<f64>,
     /// `--pids-limit`.
     pub pids_limit: Option<i64>,
+    /// `--memory-swap` (`update`), in bytes; `None` is Docker's default (twice `memory`),
+    /// -1 unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_swap: Option<i64>,
+    /// `--cpu-period` (`update`), microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    /// `--cpu-quota` (`update`), microseconds per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    /// `--cpuset-cpus` (`update`): the CPUs allowed (`0-3`, `0,1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpuset_cpus: Option<String>,
     /// `--rm`: remove the container (and its anonymous volumes) once it exits; the
     /// monitor of a detached container does it.
     #[serde(default)]

@@ -185,6 +185,7 @@ pub fn create(
         labels,
         anonymous,
     })?;
+    crate::events::volume(store.root(), "create", &record.name, &[]);
     Ok(Volume::of(store.layout(), record))
 }
 
@@ -258,7 +259,9 @@ pub fn remove_unused(store: &Store, name: &str, users: &[String]) -> Result<(), 
     {
         return Err(RuntimeError::io("remove", &legacy, e));
     }
-    fs::remove_dir_all(&dir).map_err(|e| RuntimeError::io("remove", &dir, e))
+    fs::remove_dir_all(&dir).map_err(|e| RuntimeError::io("remove", &dir, e))?;
+    crate::events::volume(store.root(), "destroy", name, &[]);
+    Ok(())
 }
 
 /// Turns a parsed `-v` into a mount, creating the named or anonymous volume it needs.

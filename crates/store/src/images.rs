@@ -301,6 +301,8 @@ impl Store {
             insert_image(tx, target, now)?;
             db::set_tag(tx, name, &target.digest.to_string())
         })?;
+        drop(conn);
+        self.tag_event(name, &target.digest);
         Ok(prev.and_then(|p| p.parse().ok()))
     }
 

@@ -85,6 +85,8 @@
 mod build_cache;
 mod db;
 mod error;
+pub mod events;
+pub mod events_query;
 mod gc;
 mod images;
 mod ingest;

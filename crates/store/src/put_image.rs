@@ -126,6 +126,11 @@ impl Store {
                 db::set_tag(tx, t, &target)?;
             }
             Ok(())
-        })
+        })?;
+        drop(conn);
+        for t in tags {
+            self.tag_event(t, &desc.digest);
+        }
+        Ok(())
     }
 }

@@ -134,6 +134,16 @@ impl Store {
                 apply_removal(tx, &untag, &undigest, &delete, &found, &everyone)
             })?
         };
+        let ids: Vec<String> = delete.iter().map(|i| i.id.to_string()).collect();
+        for e in &events {
+            match e {
+                RemoveEvent::Untagged(_) => self.image_event("untag", &first.id.to_string(), None),
+                RemoveEvent::Deleted(d) if ids.contains(&d.to_string()) => {
+                    self.image_event("delete", &d.to_string(), None)
+                }
+                RemoveEvent::Deleted(_) => {}
+            }
+        }
         let report = self.gc()?;
         Ok((events, report))
     }

@@ -136,6 +136,12 @@ pub enum Command {
     Commit(CommitArgs),
     /// Export a container's filesystem as a tar archive.
     Export(ExportArgs),
+    /// Get real time events from the server.
+    Events(crate::commands::events::EventsArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(crate::commands::stats::StatsArgs),
+    /// Update configuration of one or more containers.
+    Update(crate::commands::update::UpdateArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(DiffArgs),
     /// Copy files/folders between a container and the local filesystem.
@@ -249,6 +255,10 @@ pub enum ContainerCommand {
     Export(ExportArgs),
     /// Remove all stopped containers.
     Prune(ForceArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(crate::commands::stats::StatsArgs),
+    /// Update configuration of one or more containers.
+    Update(crate::commands::update::UpdateArgs),
 }
 
 /// `strata volume ...`.
@@ -336,6 +346,8 @@ pub enum SystemCommand {
     /// Show which platforms this host runs (natively or through QEMU emulation), and
     /// register the installed QEMU handlers.
     Binfmt(BinfmtArgs),
+    /// Get real time events from the server.
+    Events(crate::commands::events::EventsArgs),
 }
 
 /// `strata export`.

@@ -23,6 +23,8 @@ mod config_cases;
 mod health_cases;
 #[path = "diff_containers/cp_cases.rs"]
 mod cp_cases;
+#[path = "diff_containers/events_cases.rs"]
+mod events_cases;
 #[path = "diff_containers/hosts_cases.rs"]
 mod hosts_cases;
 #[path = "diff_containers/isolation_cases.rs"]
@@ -135,6 +137,7 @@ fn containers_agree_with_docker() {
         .chain(health_cases::CASES)
         .chain(config_cases::CASES)
         .chain(cp_cases::CASES)
+        .chain(events_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {

@@ -83,6 +83,7 @@ impl Container {
         }
         self.stop(runtime, timeout)?;
         wait_recorded_state(&self, runtime, EXIT_RECORD_WAIT)?;
+        crate::events::container(&self, "stop", &[]);
         Ok(())
     }
 

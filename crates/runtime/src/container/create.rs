@@ -334,11 +334,13 @@ fn create_with(
         owner::release(&dir.0)?;
     }
     guard.armed = false;
-    Ok(Container {
+    let c = Container {
         record,
         state: ContainerState::created(),
         dir,
-    })
+    };
+    crate::events::container(&c, "create", &[]);
+    Ok(c)
 }
 
 /// `--ipc container:NAME` and `--pid container:NAME`: joins the namespaces of that

@@ -32,6 +32,7 @@ mod stop;
 mod volume_use;
 pub use control::{EXIT_RECORD_WAIT, still_running};
 pub use create::{create, create_owned};
+pub(crate) use owner::OWNER_FILE as OWNER_FILE_NAME;
 pub use reap::{owned_by_live_process, reap};
 pub use state::{
     Pruned, observed_state, prune, prune_matching, wait_recorded, wait_recorded_state,
@@ -154,8 +155,9 @@ pub fn rename(store_root: &Path, id: &str, new_name: &str) -> Result<Container, 
              You have to remove (or rename) that container to be able to reuse that name."
         )));
     }
-    c.record.name = new_name.to_string();
+    let old_name = std::mem::replace(&mut c.record.name, new_name.to_string());
     write_json(&c.dir.record(), &c.record)?;
+    crate::events::container(&c, "rename", &[("oldName", format!("/{old_name}"))]);
     Ok(c)
 }
 
@@ -347,6 +349,8 @@ impl Container {
                 .unwrap_or_default(),
         };
         self.save_state()?;
+        crate::events::volumes(&self, "mount");
+        crate::events::container(&self, "start", &[]);
         Ok(Running {
             container: self,
             pid,
@@ -414,7 +418,9 @@ impl Container {
         unmount(&Kernel, &self.dir.rootfs())?;
         crate::shm::release(&crate::shm::path(&self.dir))?;
         store.remove_image_user(&self.record.id)?;
-        fs::remove_dir_all(&self.dir.0).map_err(|e| RuntimeError::io("remove", &self.dir.0, e))
+        fs::remove_dir_all(&self.dir.0).map_err(|e| RuntimeError::io("remove", &self.dir.0, e))?;
+        crate::events::container(&self, "destroy", &[]);
+        Ok(())
     }
 }
 

@@ -166,12 +166,16 @@ impl Container {
     /// `docker pause`: freezes the container's processes (the cgroup freezer). The caller
     /// checks that it runs and is not paused yet, for Docker's messages.
     pub fn pause(&self, runtime: &OciRuntime) -> Result<(), RuntimeError> {
-        runtime.pause(&self.record.id, &self.dir.runtime_log())
+        runtime.pause(&self.record.id, &self.dir.runtime_log())?;
+        crate::events::container(self, "pause", &[]);
+        Ok(())
     }
 
     /// `docker unpause`: thaws them.
     pub fn unpause(&self, runtime: &OciRuntime) -> Result<(), RuntimeError> {
-        runtime.resume(&self.record.id, &self.dir.runtime_log())
+        runtime.resume(&self.record.id, &self.dir.runtime_log())?;
+        crate::events::container(self, "unpause", &[]);
+        Ok(())
     }
 
     /// A container whose state file says running but that no longer runs (its monitor was

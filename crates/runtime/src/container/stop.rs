@@ -16,6 +16,11 @@ impl Container {
     pub fn kill(&self, runtime: &OciRuntime, signal: &str) -> Result<(), RuntimeError> {
         self.mark_stopped_by_user();
         runtime.kill(&self.record.id, signal, &self.dir.runtime_log())?;
+        crate::events::container(
+            self,
+            "kill",
+            &[("signal", crate::events::signal_number(signal))],
+        );
         // A paused container gets the signal once thawed, as Docker's kill does: thaw it.
         if self.frozen() {
             self.unpause(runtime)?;
@@ -123,6 +128,10 @@ impl Running {
         container.state.ports.clear();
         container.state.exit_code = Some(code);
         container.state.finished_at = Some(now_rfc3339());
+        // Before the state: whoever waits for the exit (a `stop`) then finds `die` recorded
+        // before it records its own event, in Docker's order.
+        crate::events::container(&container, "die", &[("exitCode", code.to_string())]);
+        crate::events::volumes(&container, "unmount");
         container.save_state()?;
         deleted?;
         unmounted?;

@@ -72,13 +72,16 @@ fn supervise(
             Ok(running) => {
                 // Started and recorded as running: a stop from now on stops this run.
                 drop(lock.take());
-                let policy = running.container().record.options.restart.clone();
                 let restarts = running.container().state.restart_count;
-                let stopped = running.container().dir.stopped_by_user();
+                let dir = running.container().dir.clone();
                 // Probes run while this run lasts; dropped after the wait, they stop.
                 let _health = crate::health::Checker::start(running.container(), runtime);
                 running.wait_then(runtime, &|code| {
-                    policy.should_restart(code, restarts, stopped.exists())
+                    current_policy(&dir).should_restart(
+                        code,
+                        restarts,
+                        dir.stopped_by_user().exists(),
+                    )
                 })?
             }
             Err(e) => {
@@ -161,7 +164,7 @@ fn restart_after(
     code: i32,
     backoff: &mut Duration,
 ) -> Result<Option<(Container, std::fs::File)>, RuntimeError> {
-    let policy = &exited.record.options.restart;
+    let policy = &current_policy(&exited.dir);
     let restarts = exited.state.restart_count;
     let stopped = || exited.dir.stopped_by_user().exists();
     if !policy.should_restart(code, restarts, stopped()) {
@@ -182,6 +185,14 @@ fn restart_after(
     let mut c = container::load(store_root, &exited.record.id)?;
     c.state.restart_count = restarts + 1;
     Ok(Some((c, lock)))
+}
+
+/// The container's restart policy as its record says now: `update --restart` may have
+/// changed it since this monitor loaded it.
+fn current_policy(dir: &crate::ContainerDir) -> crate::restart::RestartPolicy {
+    crate::record::read_json::<crate::ContainerRecord>(&dir.record())
+        .map(|r| r.options.restart)
+        .unwrap_or_default()
 }
 
 /// The first delay before a `--restart` policy starts a container again.

@@ -453,15 +453,7 @@ pub fn build(
                 })
                 .collect(),
             devices: device_nodes,
-            resources: Resources {
-                devices: device_rules,
-                memory: opts.memory.map(|limit| Memory {
-                    limit,
-                    swap: limit.saturating_mul(2),
-                }),
-                cpu: cpu(opts),
-                pids: opts.pids_limit.map(|limit| Pids { limit }),
-            },
+            resources: resources_with(opts, device_rules),
             cgroups_path: ctx.cgroups_path.clone(),
             masked_paths: masked.iter().map(|s| s.to_string()).collect(),
             readonly_paths: readonly.iter().map(|s| s.to_string()).collect(),
@@ -506,18 +498,49 @@ fn device_access(opts: &RunOptions) -> Result<(Vec<LinuxDevice>, Vec<DeviceRule>
     Ok((nodes, rules))
 }
 
-/// `--cpus` as a CFS quota over a 100 ms period, and `--cpu-shares` (0: the default).
+/// The cgroup resources `opts` ask for (also what `update` rewrites in the bundle and
+/// gives the runtime): the device rules of [`device_access`], `-m` with swap twice it
+/// unless `--memory-swap` says, the CPU flags, `--pids-limit`.
+pub fn resources(opts: &RunOptions) -> Result<Resources, RuntimeError> {
+    Ok(resources_with(opts, device_access(opts)?.1))
+}
+
+/// [`resources`] with the device rules already worked out.
+fn resources_with(opts: &RunOptions, devices: Vec<DeviceRule>) -> Resources {
+    Resources {
+        devices,
+        memory: opts.memory.map(|limit| Memory {
+            limit,
+            swap: opts.memory_swap.unwrap_or(limit.saturating_mul(2)),
+        }),
+        cpu: cpu(opts),
+        pids: opts.pids_limit.map(|limit| Pids { limit }),
+    }
+}
+
+/// `--cpus` as a CFS quota over a 100 ms period (or `--cpu-period`/`--cpu-quota`),
+/// `--cpu-shares` (0: the default) and `--cpuset-cpus`.
 fn cpu(opts: &RunOptions) -> Option<Cpu> {
     let shares = u64::try_from(opts.security.cpu_shares)
         .ok()
         .filter(|&s| s != 0);
-    if opts.cpus.is_none() && shares.is_none() {
+    let quota = opts
+        .cpus
+        .map(|c| (c * 100_000.0).round() as i64)
+        .or(opts.cpu_quota.filter(|&q| q != 0));
+    let period = opts.cpus.map(|_| 100_000).or(opts
+        .cpu_period
+        .and_then(|p| u64::try_from(p).ok())
+        .filter(|&p| p != 0));
+    let cpus = opts.cpuset_cpus.clone().filter(|c| !c.is_empty());
+    if quota.is_none() && period.is_none() && shares.is_none() && cpus.is_none() {
         return None;
     }
     Some(Cpu {
         shares,
-        quota: opts.cpus.map(|c| (c * 100_000.0).round() as i64),
-        period: opts.cpus.map(|_| 100_000),
+        quota,
+        period,
+        cpus,
     })
 }
 

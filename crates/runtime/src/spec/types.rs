@@ -223,6 +223,9 @@ pub struct Cpu {
     /// The period, microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<u64>,
+    /// `--cpuset-cpus`: the CPUs allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<String>,
 }
 
 /// Process count limit.

@@ -33,6 +33,8 @@ pub fn run_attached(
     sig_proxy: bool,
 ) -> anyhow::Result<i32> {
     let program = super::monitor::program(ctx).map_err(|e| ExitStatus::error(125, e))?;
+    // Docker's daemon reports the client attaching before the start.
+    runtime::events::container(&c, "attach", &[]);
     if sig_proxy {
         forward_signals(rt.clone(), c.clone())?;
     }

@@ -6,7 +6,9 @@ use serde_json::{Map, Value, json};
 
 use super::config_json::{RunFields, docker_config};
 use super::container;
-use super::host_config_json::{HostFields, host_config, network_settings, with_host_options};
+use super::host_config_json::{
+    HostFields, host_config, network_settings, with_host_options, with_updated_resources,
+};
 use super::mount_flag_json::{self, with_host_config_mounts};
 
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -220,7 +222,7 @@ pub fn container_json(
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": Value::Null,
-        "HostConfig": with_host_config_mounts(&o.mount_flags, with_host_options(o, host_config(HostFields {
+        "HostConfig": with_host_config_mounts(&o.mount_flags, with_updated_resources(o, with_host_options(o, host_config(HostFields {
             binds: null_if_empty(binds),
             network_mode: network,
             port_bindings,
@@ -233,7 +235,7 @@ pub fn container_json(
             pids_limit: o.pids_limit,
             init: o.init,
             security: super::host_config_security::fields(&o.security),
-        }))),
+        })))),
         "GraphDriver": {
             "Data": {
                 "MergedDir": path(c.dir.rootfs()),

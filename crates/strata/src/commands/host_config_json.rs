@@ -177,6 +177,26 @@ pub fn with_host_options(o: &runtime::RunOptions, mut host_config: Value) -> Val
     host_config
 }
 
+/// Sets, in place, what `update` can change beyond `run`'s flags: `MemorySwap` (when
+/// `--memory-swap` set it), `CpuPeriod`, `CpuQuota`, `CpusetCpus`.
+pub fn with_updated_resources(o: &runtime::RunOptions, mut host_config: Value) -> Value {
+    if let Value::Object(m) = &mut host_config {
+        if let Some(s) = o.memory_swap {
+            m.insert("MemorySwap".into(), json!(s));
+        }
+        if let Some(p) = o.cpu_period {
+            m.insert("CpuPeriod".into(), json!(p));
+        }
+        if let Some(q) = o.cpu_quota {
+            m.insert("CpuQuota".into(), json!(q));
+        }
+        if let Some(c) = &o.cpuset_cpus {
+            m.insert("CpusetCpus".into(), json!(c));
+        }
+    }
+    host_config
+}
+
 /// The `NetworkSettings` object: no addresses (strata has no bridge), the published
 /// `ports`, and the one network the container is on.
 pub fn network_settings(network_mode: &str, ports: Map<String, Value>) -> Value {

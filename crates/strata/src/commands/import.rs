@@ -90,6 +90,7 @@ pub fn run(ctx: &Ctx, args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<(
     let tags: Vec<String> = reference.iter().map(|r| r.to_string()).collect();
     let stored = store.put_image(&lease, &manifest, &config_bytes, &tags)?;
     drop(lease);
+    store.image_event("import", &stored.id.to_string(), None);
     writeln!(out, "{}", stored.id)?;
     Ok(())
 }

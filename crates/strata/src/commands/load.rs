@@ -179,6 +179,7 @@ fn name_one(
     image: &mut Loaded,
     names: &[oci::Reference],
 ) -> anyhow::Result<Vec<String>> {
+    store.image_event("load", &image.id.to_string(), None);
     if names.is_empty() {
         return Ok(vec![format!("Loaded image ID: {}", image.id)]);
     }

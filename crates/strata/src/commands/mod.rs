@@ -16,6 +16,7 @@ mod copy;
 mod cp;
 mod create;
 mod diff;
+pub(crate) mod events;
 mod exec;
 mod export;
 mod history;
@@ -72,6 +73,7 @@ mod security_flags;
 pub mod sign;
 mod signatures;
 mod start;
+pub(crate) mod stats;
 mod stop;
 mod store_signatures;
 mod system_binfmt;
@@ -81,6 +83,7 @@ mod system_prune;
 mod tag;
 mod top;
 pub mod trust_key;
+pub(crate) mod update;
 mod util;
 pub mod verify;
 mod version;
@@ -474,6 +477,13 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(ctx, a),
         Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => export::run(ctx, a),
         Command::Container(ContainerCommand::Prune(a)) => container::prune(ctx, a, out),
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => events::run(ctx, a, out),
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => {
+            stats::run(ctx, a, out)
+        }
+        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => {
+            update::run(ctx, a, out)
+        }
         Command::Registry(RegistryCommand::Serve(a)) => registry_serve::run(ctx, &a),
         Command::Registry(RegistryCommand::Gc(a)) => registry_serve::gc(ctx, &a),
         Command::Sign(a) => sign::run(ctx, a),

@@ -292,6 +292,7 @@ impl Pull<'_> {
         store
             .add_repo_digest(&r.repository(), &report.source_digest, &report.top.digest)
             .context("recording the repo digest")?;
+        store.image_event("pull", &r.familiar(), Some(&r.familiar_name()));
         super::store_signatures::keep_pulled(self.ctx, client, r.path(), &report);
         let changed = report.blobs_copied > 0 || before.as_ref() != Some(&report.top.digest);
         if !args.quiet {

@@ -98,6 +98,7 @@ pub fn run(ctx: &Ctx, args: PushArgs, out: &mut dyn Write) -> anyhow::Result<()>
         store
             .add_repo_digest(&t.repository(), &report.top.digest, &info.target.digest)
             .context("recording the repo digest")?;
+        store.image_event("push", &t.familiar(), Some(&t.familiar_name()));
         super::store_signatures::push_kept(ctx, &client, t.path(), &report);
         if args.quiet {
             writeln!(out, "{}", t)?;

@@ -11,6 +11,7 @@ pub fn run(ctx: &Ctx, args: StopArgs, out: &mut dyn Write) -> anyhow::Result<()>
         stop::stop_one(ctx, name, &args)?;
         let (c, rt) = container::load(ctx, name)?;
         monitor::start_detached(ctx, &ctx.store()?, &c, &rt)?;
+        runtime::events::container(&c, "restart", &[]);
         Ok(())
     })
 }

@@ -19,6 +19,7 @@ pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
     let hold = store.lease()?;
     // Distinct platform manifests in argument order, each with the names it was asked by.
     let mut images: Vec<(Descriptor, Vec<String>)> = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
     for name in &args.images {
         let info = match hold.hold_image(name) {
             Ok(info) => info,
@@ -36,6 +37,9 @@ pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
             None => info,
         };
         let manifest = store.blob_descriptor(&info.manifest)?;
+        if !ids.contains(&info.id.to_string()) {
+            ids.push(info.id.to_string());
+        }
         let tag = asked_tag(name, &info.tags);
         match images.iter_mut().find(|(d, _)| d.digest == manifest.digest) {
             Some((_, names)) => names.extend(tag),
@@ -64,6 +68,9 @@ pub fn run(ctx: &Ctx, args: SaveArgs) -> anyhow::Result<()> {
         dst.commit().await.context("finishing the archive")?;
         anyhow::Ok(())
     })??;
+    for id in &ids {
+        store.image_event("save", id, None);
+    }
     Ok(())
 }
 

@@ -28,6 +28,20 @@ pub fn human_size_precision(bytes: u64, precision: usize) -> String {
     format!("{}{}", go_g(size, precision.max(1)), DECIMAL_ABBRS[i])
 }
 
+const BINARY_ABBRS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+
+/// go-units `BytesSize`: binary units with 4 significant digits (`1.5MiB`, `7.637GiB`,
+/// `0B`), as `stats` shows memory.
+pub fn bytes_size(bytes: u64) -> String {
+    let mut size = bytes as f64;
+    let mut i = 0;
+    while size >= 1024.0 && i < BINARY_ABBRS.len() - 1 {
+        size /= 1024.0;
+        i += 1;
+    }
+    format!("{}{}", go_g(size, 4), BINARY_ABBRS[i])
+}
+
 /// Go's `%.*g` for a non-negative finite value: shortest of fixed or exponent form with
 /// `precision` significant digits, trailing zeros removed (Go prints `1e+03`, not `1000`).
 fn go_g(value: f64, precision: usize) -> String {
@@ -138,6 +152,21 @@ mod tests {
             (9_999_999, "10MB"),
         ] {
             assert_eq!(human_size_precision(bytes, 4), want, "{bytes}");
+        }
+    }
+
+    #[test]
+    fn binary_sizes_read_like_docker() {
+        for (bytes, want) in [
+            (0, "0B"),
+            (1023, "1023B"),
+            (1024, "1KiB"),
+            (1536, "1.5KiB"),
+            (1_048_576 * 64, "64MiB"),
+            (8_200_000_000, "7.637GiB"),
+            (123_456_789, "117.7MiB"),
+        ] {
+            assert_eq!(bytes_size(bytes), want, "{bytes}");
         }
     }
 
