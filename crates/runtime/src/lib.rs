@@ -36,6 +36,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod attach;
 pub mod commit;
 pub mod console;
 pub mod container;

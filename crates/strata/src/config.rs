@@ -12,6 +12,10 @@ pub struct Config {
     /// Registries (`host[:port]`) spoken to without TLS verification, or over plain HTTP.
     #[serde(default)]
     pub insecure_registries: Vec<String>,
+    /// The key sequence that detaches from a container (`attach`, `run -it`, `start -ai`,
+    /// `exec -it`) when `--detach-keys` is not given; Docker's `detachKeys`.
+    #[serde(default)]
+    pub detach_keys: Option<String>,
 }
 
 impl Config {
@@ -51,6 +55,30 @@ impl Config {
             r == registry
         })
     }
+}
+
+/// The detach keys configured for this user: `detach-keys` of the strata config, else
+/// `detachKeys` of Docker's client config (`$DOCKER_CONFIG/config.json` or
+/// `~/.docker/config.json`), else `None` (the default Ctrl-P Ctrl-Q).
+pub fn configured_detach_keys(config: &Config) -> Option<String> {
+    if let Some(k) = config.detach_keys.as_ref().filter(|k| !k.is_empty()) {
+        return Some(k.clone());
+    }
+    let dir = match std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => home()?.join(".docker"),
+    };
+    let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
+    docker_detach_keys(&text)
+}
+
+/// `detachKeys` of a Docker client config file's text.
+fn docker_detach_keys(text: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    v.get("detachKeys")?
+        .as_str()
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
 }
 
 fn home() -> Option<PathBuf> {
@@ -126,9 +154,25 @@ mod tests {
     }
 
     #[test]
+    fn reads_detach_keys() {
+        let c = Config::parse("detach-keys = \"ctrl-x,y\"\n").unwrap();
+        assert_eq!(configured_detach_keys(&c).as_deref(), Some("ctrl-x,y"));
+        let cases = [
+            (r#"{"detachKeys":"ctrl-a,b"}"#, Some("ctrl-a,b")),
+            (r#"{"auths":{}}"#, None),
+            (r#"{"detachKeys":""}"#, None),
+            ("not json", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(docker_detach_keys(text).as_deref(), want, "{text}");
+        }
+    }
+
+    #[test]
     fn matches_insecure_hosts() {
         let c = Config {
             insecure_registries: vec!["reg.lan:5000".into(), "http://other/".into()],
+            ..Default::default()
         };
         assert!(c.is_insecure("reg.lan:5000"));
         assert!(c.is_insecure("other"));

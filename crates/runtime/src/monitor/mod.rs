@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use store::Store;
 
 use crate::RuntimeError;
+use crate::attach::Hub;
 use crate::container::{self, Container};
 use crate::oci_runtime::OciRuntime;
 use crate::record::{ContainerState, Status, now_rfc3339, write_state};
-use crate::streams::Attach;
 
 mod program;
 pub use program::{MonitorCall, MonitorMode, MonitorProgram, StartError};
@@ -65,25 +65,32 @@ fn supervise(
 ) -> Result<i32, RuntimeError> {
     let dir = c.dir.clone();
     let auto_remove = c.record.options.auto_remove;
+    // `attach` clients reach the container through this monitor for all its runs.
+    let hub = Hub::new(c.record.options.tty, false);
+    let _server = hub.serve(&dir.0)?;
     loop {
         let mut state = c.state.clone();
         let started = Instant::now();
-        let (exited, code) = match c.start(store, runtime, Attach::default()) {
-            Ok(running) => {
-                // Started and recorded as running: a stop from now on stops this run.
-                drop(lock.take());
-                let policy = running.container().record.options.restart.clone();
-                let restarts = running.container().state.restart_count;
-                let stopped = running.container().dir.stopped_by_user();
-                running.wait_then(runtime, &|code| {
-                    policy.should_restart(code, restarts, stopped.exists())
-                })?
-            }
-            Err(e) => {
-                record_failed_start(&dir, &mut state, &e)?;
-                return Err(e);
-            }
-        };
+        let streams = hub.streams(c.record.options.open_stdin)?;
+        let (exited, code) =
+            match c.start_with_terminal(store, runtime, streams, &|m| hub.set_terminal(m)) {
+                Ok(running) => {
+                    // Started and recorded as running: a stop from now on stops this run.
+                    drop(lock.take());
+                    let policy = running.container().record.options.restart.clone();
+                    let restarts = running.container().state.restart_count;
+                    let stopped = running.container().dir.stopped_by_user();
+                    let waited = running.wait_then(runtime, &|code| {
+                        policy.should_restart(code, restarts, stopped.exists())
+                    })?;
+                    hub.finish(waited.1);
+                    waited
+                }
+                Err(e) => {
+                    record_failed_start(&dir, &mut state, &e)?;
+                    return Err(e);
+                }
+            };
         // Docker's restart manager starts the delay over once a run lasted 10 s.
         if started.elapsed() >= RESTART_RESET_AFTER {
             backoff = RESTART_BACKOFF;
@@ -104,7 +111,8 @@ fn supervise(
 }
 
 /// The body of the monitor of an attached run (`run` without `-d`, `start -a`): starts
-/// container `id` with its streams on `attach` and waits for it, once (the client leaves
+/// container `id` with its streams on the attach connection `client` (and the attach
+/// socket, for clients after it detached) and waits for it, once (the client leaves
 /// a `--restart` policy to [`resume`]), then removes it under `--rm`. Being a process of
 /// its own, it outlives a killed client as Docker's daemon does: the real exit code is
 /// recorded and `--rm` honoured whatever happens to the client. A failed start is
@@ -114,20 +122,31 @@ pub fn attached(
     store: &Store,
     runtime: &OciRuntime,
     id: &str,
-    attach: Attach,
+    client: std::os::unix::net::UnixStream,
+    stdin_once: bool,
 ) -> Result<i32, RuntimeError> {
     let mut c = container::load(store.root(), id)?;
     user_start(&mut c);
     let dir = c.dir.clone();
     let mut state = c.state.clone();
     let auto_remove = c.record.options.auto_remove;
-    let (exited, code) = match c.start(store, runtime, attach) {
-        Ok(running) => running.wait(runtime)?,
-        Err(e) => {
-            record_failed_start(&dir, &mut state, &e)?;
-            return Err(e);
-        }
-    };
+    let hub = Hub::new(c.record.options.tty, stdin_once);
+    let server = hub.serve(&dir.0)?;
+    hub.add_client(client);
+    let streams = hub.streams(c.record.options.open_stdin)?;
+    let (exited, code) =
+        match c.start_with_terminal(store, runtime, streams, &|m| hub.set_terminal(m)) {
+            Ok(running) => {
+                let waited = running.wait(runtime)?;
+                drop(server);
+                hub.finish(waited.1);
+                waited
+            }
+            Err(e) => {
+                record_failed_start(&dir, &mut state, &e)?;
+                return Err(e);
+            }
+        };
     if auto_remove {
         exited.remove_with_volumes(store, runtime, false)?;
     }

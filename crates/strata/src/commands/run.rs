@@ -21,6 +21,8 @@ pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         eprintln!("{NOT_A_TTY}");
         return Err(ExitStatus::code(1));
     }
+    let detach_keys = super::terminal::detach_keys(ctx, args.detach_keys.as_deref())
+        .map_err(|e| ExitStatus::error(125, e))?;
     let store = ctx.store().map_err(|e| ExitStatus::error(125, e))?;
     let c = create::create(
         ctx,
@@ -39,7 +41,15 @@ pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         writeln!(out, "{id}")?;
         return Ok(());
     }
-    let code = attach::run_attached(ctx, &store, c, &rt, args.flags.interactive, args.sig_proxy)?;
+    let code = attach::run_attached(
+        ctx,
+        &store,
+        c,
+        &rt,
+        args.flags.interactive,
+        args.sig_proxy,
+        &detach_keys,
+    )?;
     if code != 0 {
         out.flush()?;
         return Err(ExitStatus::code(code));
