@@ -19,7 +19,7 @@ pub struct Hub {
     /// Docker's `StdinOnce` (a foreground `run -i`): the container's stdin closes when a
     /// client's input ends; otherwise it stays open for the next client.
     stdin_once: bool,
-    clients: Mutex<HashMap<u64, UnixStream>>,
+    clients: Mutex<HashMap<u64, Client>>,
     next: AtomicU64,
     /// The write end of the container's stdin while it runs with `-i`.
     stdin: Mutex<Option<io::PipeWriter>>,
@@ -90,7 +90,13 @@ impl Hub {
                 return;
             }
             if let Ok(mut clients) = self.clients.lock() {
-                clients.insert(id, stream);
+                clients.insert(
+                    id,
+                    Client {
+                        stream,
+                        output: true,
+                    },
+                );
             }
         }
         let hub = self.clone();
@@ -112,7 +118,15 @@ impl Hub {
                     }
                 }
                 frame::CLOSE_STDIN if sends_stdin => {
-                    self.client_stdin_ended();
+                    if !self.client_stdin_ended()
+                        && let Ok(mut clients) = self.clients.lock()
+                        && let Some(c) = clients.get_mut(&id)
+                    {
+                        // Docker's way: when a client's input ends and the container's
+                        // stdin stays open, the client's output ends too (it still
+                        // learns the exit code).
+                        c.output = false;
+                    }
                     sends_stdin = false;
                 }
                 frame::RESIZE => {
@@ -133,14 +147,16 @@ impl Hub {
     }
 
     /// A client's input ended: with `StdinOnce` and no terminal the container's stdin
-    /// closes, as Docker's does.
-    fn client_stdin_ended(&self) {
+    /// closes, as Docker's does. Returns whether it did.
+    fn client_stdin_ended(&self) -> bool {
         if self.stdin_once
             && !self.tty
             && let Ok(mut stdin) = self.stdin.lock()
         {
             *stdin = None;
+            return true;
         }
+        false
     }
 
     /// The streams for one start of the container: output into the hub, and with
@@ -203,8 +219,8 @@ impl Hub {
         *self.master.lock().expect("master lock") = None;
         let clients = std::mem::take(&mut *self.clients.lock().expect("clients lock"));
         for (_, mut c) in clients {
-            let _ = write_frame(&mut c, frame::EXIT, &code.to_be_bytes());
-            let _ = c.shutdown(std::net::Shutdown::Both);
+            let _ = write_frame(&mut c.stream, frame::EXIT, &code.to_be_bytes());
+            let _ = c.stream.shutdown(std::net::Shutdown::Both);
         }
     }
 
@@ -213,8 +229,15 @@ impl Hub {
             return;
         };
         // A client that cannot take output (gone, detached) is dropped.
-        clients.retain(|_, c| write_frame(c, kind, bytes).is_ok());
+        clients.retain(|_, c| !c.output || write_frame(&mut c.stream, kind, bytes).is_ok());
     }
+}
+
+/// A connected client.
+struct Client {
+    stream: UnixStream,
+    /// Whether it still gets output.
+    output: bool,
 }
 
 /// One output stream of the container, written into the hub.
