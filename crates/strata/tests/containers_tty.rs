@@ -247,6 +247,33 @@ fn detach_keys_can_be_changed() {
     c.ok(&["rm", "-f", "keys"]);
 }
 
+/// `start -ai` of an `-it` container detaches too, and `attach` reaches it afterwards.
+#[test]
+fn start_ai_detaches() {
+    let c = Containers::new();
+    let t = Tmux::new(&c);
+    c.ok(&[
+        "create",
+        "-it",
+        "--network",
+        "none",
+        "--name",
+        "st",
+        "bb",
+        "sh",
+    ]);
+    t.open("start", &["start", "-ai", "st"]);
+    t.line("start", "echo started-$((2*3))");
+    t.wait_line("start", "started-6");
+    t.keys("start", &["C-p", "C-q"]);
+    t.wait_line("start", "[exit 0]");
+    assert_eq!(running(&c, "st"), "true\n");
+    t.open("att", &["attach", "st"]);
+    t.line("att", "exit 2");
+    t.wait_line("att", "[exit 2]");
+    c.ok(&["rm", "st"]);
+}
+
 /// `exec -it`: a shell with `TERM=xterm`, its size and resizes, Ctrl-C as SIGINT and its
 /// exit code; the detach keys leave the process running.
 #[test]

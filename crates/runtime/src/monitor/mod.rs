@@ -4,7 +4,8 @@
 //! `strata run -d` creates the container and spawns itself as a monitor (a hidden
 //! subcommand calling [`run`]) in a new process group with no terminal; the monitor
 //! starts the container, becomes the parent of its init (child subreaper), writes its
-//! output to `ctr.log` and its exit code to `state.json`, and exits with it.
+//! output to `ctr.log` and its exit code to `state.json`, and exits with it. It keeps the
+//! container's streams and serves them to `attach` clients ([`crate::attach::Hub`]).
 //! [`spawn`] waits until the monitor has started the container (or failed to), so `run -d`
 //! prints the ID only of a running container. `ps`, `logs`, `wait` read the files; a
 //! monitor that died (killed, host crash) is noticed by
@@ -132,8 +133,10 @@ pub fn attached(
     let auto_remove = c.record.options.auto_remove;
     let hub = Hub::new(c.record.options.tty, stdin_once);
     let server = hub.serve(&dir.0)?;
-    hub.add_client(client);
+    // The container's stdin exists before the client's first input arrives, which may
+    // be all of it, and its end, before the container starts.
     let streams = hub.streams(c.record.options.open_stdin)?;
+    hub.add_client(client);
     let (exited, code) =
         match c.start_with_terminal(store, runtime, streams, &|m| hub.set_terminal(m)) {
             Ok(running) => {

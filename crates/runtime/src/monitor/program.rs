@@ -30,10 +30,11 @@ pub enum MonitorMode {
     Detached,
     /// [`super::resume`]: takes over an attached run's `--restart` policy.
     Resume,
-    /// [`super::attached`]: starts the container on the monitor's own stdio; with `stdin`
-    /// its stdin is a pipe from the spawning process.
+    /// [`super::attached`]: starts the container with the spawning process as its first
+    /// attach client, connected through the monitor's stdin (a socket).
     Attached {
-        /// Whether the container reads the caller's stdin (`-i`).
+        /// Whether the caller sends its stdin (`-i`); its end closes the container's
+        /// (Docker's `StdinOnce`).
         stdin: bool,
     },
 }
