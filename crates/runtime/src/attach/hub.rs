@@ -209,6 +209,11 @@ impl Hub {
         }
     }
 
+    /// Whether the first client added has left (detached, or died) before [`Hub::finish`].
+    pub fn first_client_gone(&self) -> bool {
+        self.clients.lock().map_or(true, |c| !c.contains_key(&0))
+    }
+
     /// The container exited with `code` (its output drained): tells every client and lets
     /// them go; stdin and terminal are released.
     pub fn finish(&self, code: i32) {

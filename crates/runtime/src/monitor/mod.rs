@@ -142,7 +142,13 @@ pub fn attached(
             Ok(running) => {
                 let waited = running.wait(runtime)?;
                 drop(server);
+                let client_gone = hub.first_client_gone();
                 hub.finish(waited.1);
+                if client_gone && !auto_remove {
+                    // The client detached (or died): nobody hands the `--restart` policy
+                    // on, so this monitor applies it, as Docker's daemon does.
+                    return resume(store, runtime, id);
+                }
                 waited
             }
             Err(e) => {

@@ -12,6 +12,7 @@ pub const CASES: &[Case] = &[
     script("attach_bad_detach_keys", attach_bad_detach_keys),
     script("attach_stdin_to_detached_i", attach_stdin),
     script("attach_output_and_exit_code", attach_output),
+    script("run_bad_detach_keys", run_bad_detach_keys),
 ];
 
 /// Docker: "You cannot attach to a stopped container, start it first", exit 1.
@@ -79,4 +80,22 @@ fn attach_output(s: &Side) {
         Cmp::Code,
     );
     s.step_in(&["attach", "@name"], "one\n", Cmp::Full);
+}
+
+/// `run` (attached) with bad `--detach-keys`: what it exits with and what it leaves.
+fn run_bad_detach_keys(s: &Side) {
+    s.step(
+        &[
+            "run",
+            "--name",
+            "@name",
+            "--detach-keys",
+            "foo",
+            "bb",
+            "echo",
+            "hi",
+        ],
+        Cmp::Out,
+    );
+    s.step(&["inspect", "-f", "{{.State.Status}}", "@name"], Cmp::Out);
 }
