@@ -14,6 +14,15 @@ use crate::cli::ExecArgs;
 /// Runs the command; exits with its code (126/127 when it cannot be run or found).
 pub fn run(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<()> {
     let (c, rt) = container::load(ctx, args.container())?;
+    // Docker's CLI: after the container is found, before its state is looked at.
+    if !args.detach
+        && args.interactive
+        && args.tty
+        && !std::io::IsTerminal::is_terminal(&std::io::stdin())
+    {
+        eprintln!("{}", super::run::NOT_A_TTY);
+        return Err(ExitStatus::code(1));
+    }
     let state = c.observed(&rt)?;
     if state.status != Status::Running {
         anyhow::bail!("container {} is not running", c.record.id);

@@ -13,6 +13,8 @@ pub const CASES: &[Case] = &[
     script("attach_stdin_to_detached_i", attach_stdin),
     script("attach_output_and_exit_code", attach_output),
     script("run_bad_detach_keys", run_bad_detach_keys),
+    script("attach_tty_needs_terminal", attach_tty_needs_terminal),
+    script("exec_it_needs_terminal", exec_it_needs_terminal),
 ];
 
 /// Docker: "You cannot attach to a stopped container, start it first", exit 1.
@@ -98,4 +100,31 @@ fn run_bad_detach_keys(s: &Side) {
         Cmp::Out,
     );
     s.step(&["inspect", "-f", "{{.State.Status}}", "@name"], Cmp::Out);
+}
+
+/// A `-it` container wants a terminal on the client's stdin (here a pipe); `--no-stdin`
+/// does not.
+fn attach_tty_needs_terminal(s: &Side) {
+    s.step(
+        &["run", "-d", "-it", "--name", "@name", "bb", "sh"],
+        Cmp::Code,
+    );
+    s.step_in(&["attach", "@name"], "exit 4\n", Cmp::Out);
+    s.step(&["inspect", "-f", "{{.State.Running}}", "@name"], Cmp::Out);
+    s.step(&["rm", "-f", "@name"], Cmp::Quiet);
+}
+
+/// `exec -it` without a terminal on stdin.
+fn exec_it_needs_terminal(s: &Side) {
+    s.step(
+        &["run", "-d", "--name", "@name", "bb", "sleep", "100"],
+        Cmp::Code,
+    );
+    s.step_in(
+        &["exec", "-it", "@name", "sh", "-c", "exit 3"],
+        "",
+        Cmp::Out,
+    );
+    s.step_in(&["exec", "-t", "@name", "sh", "-c", "exit 3"], "", Cmp::Out);
+    s.step(&["rm", "-f", "@name"], Cmp::Quiet);
 }
