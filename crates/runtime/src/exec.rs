@@ -6,12 +6,15 @@
 //! filesystem, `-w` replaces the working directory.
 
 use std::fs;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use crate::attach::DetachKeys;
+use crate::attach::keys::EscapeReader;
 use crate::container::Container;
 use crate::oci_runtime::OciRuntime;
 use crate::record::{Status, new_id, read_json, write_state};
@@ -47,6 +50,11 @@ pub fn exec_process(
     let mut p = base.clone();
     p.args = opts.cmd.clone();
     p.terminal = opts.tty;
+    // Docker gives an exec with a terminal `TERM=xterm` (before the exec's own `-e`),
+    // whether or not the container has one.
+    if opts.tty && !p.env.iter().any(|e| e.starts_with("TERM=")) {
+        p.env.push("TERM=xterm".into());
+    }
     p.env = replace_or_append(p.env, &opts.env);
     // No HOME here: the runtime appends the exec user's, after the exec's `-e`, unless
     // the container's environment or `-e` set one (Docker's order).
@@ -68,6 +76,35 @@ pub fn exec_process(
     Ok(p)
 }
 
+/// What a terminal client adds to an `exec -t` (see [`Container::exec_attached_with`]).
+pub struct ExecTerminal<'a> {
+    /// Typed on the exec's stdin, these detach the caller (`None`: never).
+    pub detach_keys: Option<DetachKeys>,
+    /// Shown the terminal's master once it exists.
+    pub on_terminal: &'a dyn Fn(&OwnedFd),
+    /// Given the terminal's master on detach, to keep open while the process runs.
+    pub hand_over: &'a dyn Fn(OwnedFd) -> Result<(), RuntimeError>,
+}
+
+impl Default for ExecTerminal<'_> {
+    fn default() -> Self {
+        ExecTerminal {
+            detach_keys: None,
+            on_terminal: &|_| {},
+            hand_over: &|_| Ok(()),
+        }
+    }
+}
+
+/// How an attached exec ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecEnd {
+    /// The process exited with this code.
+    Exited(i32),
+    /// The caller detached; the process goes on.
+    Detached,
+}
+
 impl Container {
     /// Runs `opts.cmd` in this running container with `stdio` and returns its exit code.
     pub fn exec(
@@ -84,18 +121,23 @@ impl Container {
         }
         let path = self.write_exec_process(opts)?;
         let result = self.exec_reported(opts, || {
-            runtime.exec(&self.record.id, &path, &self.dir.runtime_log(), stdio)
+            runtime
+                .exec(&self.record.id, &path, &self.dir.runtime_log(), stdio)
+                .map(ExecEnd::Exited)
         });
         let _ = fs::remove_file(&path);
-        result
+        result.map(|end| match end {
+            ExecEnd::Exited(code) => code,
+            ExecEnd::Detached => 0,
+        })
     }
 
     /// Runs `exec` between Docker's `exec_create`/`exec_start` and `exec_die` events.
     fn exec_reported(
         &self,
         opts: &ExecOptions,
-        exec: impl FnOnce() -> Result<i32, RuntimeError>,
-    ) -> Result<i32, RuntimeError> {
+        exec: impl FnOnce() -> Result<ExecEnd, RuntimeError>,
+    ) -> Result<ExecEnd, RuntimeError> {
         let exec_id = crate::record::new_id()?;
         let cmd = opts.cmd.join(" ");
         let id = ("execID", exec_id.clone());
@@ -110,7 +152,8 @@ impl Container {
             std::slice::from_ref(&id),
         );
         let result = exec();
-        if let Ok(code) = &result {
+        // A detached exec goes on: it dies later, unseen.
+        if let Ok(ExecEnd::Exited(code)) = &result {
             crate::events::container(self, "exec_die", &[id, ("exitCode", code.to_string())]);
         }
         result
@@ -125,6 +168,23 @@ impl Container {
         opts: &ExecOptions,
         attach: Attach,
     ) -> Result<i32, RuntimeError> {
+        match self.exec_attached_with(runtime, opts, attach, &ExecTerminal::default())? {
+            ExecEnd::Exited(code) => Ok(code),
+            ExecEnd::Detached => Ok(0),
+        }
+    }
+
+    /// [`Container::exec_attached`] with what a terminal client adds (`exec -it`): the
+    /// terminal's master shown to `term.on_terminal` (to resize it), and `term`'s detach
+    /// keys, which leave the process running with its terminal handed to
+    /// `term.hand_over` (someone must keep it open, or the process is hung up).
+    pub fn exec_attached_with(
+        &self,
+        runtime: &OciRuntime,
+        opts: &ExecOptions,
+        attach: Attach,
+        term: &ExecTerminal<'_>,
+    ) -> Result<ExecEnd, RuntimeError> {
         self.check_running(runtime)?;
         // Exec output is not the container's log: it goes to the caller only.
         let sink = fs::OpenOptions::new()
@@ -137,7 +197,7 @@ impl Container {
         let before = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         let result = self.exec_reported(opts, || {
             if opts.tty {
-                return self.exec_terminal(runtime, &path, attach, &sink, before);
+                return self.exec_terminal(runtime, &path, attach, &sink, before, term);
             }
             let (stdio, pumps) = pipe_streams(attach, &sink, &log)?;
             let mut child = runtime.exec_spawn(&self.record.id, &path, &log, None, stdio)?;
@@ -147,7 +207,9 @@ impl Container {
             for p in pumps {
                 let _ = p.join();
             }
-            runtime.exec_result(status, &log, before)
+            runtime
+                .exec_result(status, &log, before)
+                .map(ExecEnd::Exited)
         });
         let _ = fs::remove_file(&path);
         result
@@ -163,7 +225,8 @@ impl Container {
         attach: Attach,
         sink: &Arc<Mutex<fs::File>>,
         log_before: u64,
-    ) -> Result<i32, RuntimeError> {
+        term: &ExecTerminal<'_>,
+    ) -> Result<ExecEnd, RuntimeError> {
         let log = self.dir.runtime_log();
         rustix::process::set_child_subreaper(Some(rustix::process::getpid())).map_err(|e| {
             RuntimeError::io("become the child subreaper of", &self.dir.0, e.into())
@@ -201,10 +264,36 @@ impl Container {
                 });
             }
         };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut attach = attach;
+        if let (Some(keys), Some(input)) = (&term.detach_keys, attach.stdin.take()) {
+            let tx = tx.clone();
+            let on_detach = Box::new(move || {
+                let _ = tx.send(None);
+            });
+            attach.stdin = Some(Box::new(EscapeReader::new(input, keys, on_detach)));
+        }
+        (term.on_terminal)(&master);
+        let kept = master
+            .try_clone()
+            .map_err(|e| RuntimeError::io("duplicate", Path::new("the exec's terminal"), e))?;
         let pump = terminal_streams(master, attach, sink)?;
-        let code = crate::container::wait_exit(pid, &self.dir.0)?;
-        let _ = pump.join();
-        Ok(code)
+        let dir = self.dir.0.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(Some(crate::container::wait_exit(pid, &dir)));
+        });
+        match rx.recv() {
+            Ok(Some(code)) => {
+                let code = code?;
+                let _ = pump.join();
+                Ok(ExecEnd::Exited(code))
+            }
+            // Detached (the sender cannot be dropped before one of them sent).
+            _ => {
+                (term.hand_over)(kept)?;
+                Ok(ExecEnd::Detached)
+            }
+        }
     }
 
     fn check_running(&self, runtime: &OciRuntime) -> Result<(), RuntimeError> {
@@ -291,6 +380,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!((same.env, same.user.uid), (base().env, 0));
+        let tty = |env: Vec<String>| {
+            let opts = ExecOptions {
+                cmd: vec!["sh".into()],
+                tty: true,
+                env,
+                ..Default::default()
+            };
+            exec_process(&base(), &opts, None).unwrap().env
+        };
+        assert_eq!(tty(vec![]), ["PATH=/bin", "A=1", "TERM=xterm"]);
+        assert_eq!(
+            tty(vec!["TERM=vt100".into()]),
+            ["PATH=/bin", "A=1", "TERM=vt100"]
+        );
         for bad in [
             ExecOptions::default(),
             ExecOptions {

@@ -40,6 +40,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod attach;
 pub mod cgroup_stats;
 pub mod commit;
 pub mod console;

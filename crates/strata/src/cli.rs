@@ -106,6 +106,8 @@ pub enum Command {
     Create(CreateArgs),
     /// Start one or more stopped containers.
     Start(StartArgs),
+    /// Attach local standard input, output, and error streams to a running container.
+    Attach(crate::commands::attach_cmd::AttachArgs),
     /// Stop one or more running containers.
     Stop(StopArgs),
     /// Kill one or more running containers.
@@ -215,6 +217,8 @@ pub enum ContainerCommand {
     Create(CreateArgs),
     /// Start one or more stopped containers.
     Start(StartArgs),
+    /// Attach local standard input, output, and error streams to a running container.
+    Attach(crate::commands::attach_cmd::AttachArgs),
     /// Stop one or more running containers.
     Stop(StopArgs),
     /// Kill one or more running containers.
@@ -1043,6 +1047,9 @@ pub struct RunArgs {
     /// Proxy received signals to the process.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub sig_proxy: bool,
+    /// Override the key sequence for detaching a container.
+    #[arg(long, value_name = "string")]
+    pub detach_keys: Option<String>,
     /// What the container is made with.
     #[command(flatten)]
     pub flags: ContainerFlags,
@@ -1060,6 +1067,9 @@ pub struct StartArgs {
     /// Attach container's STDIN.
     #[arg(short, long)]
     pub interactive: bool,
+    /// Override the key sequence for detaching a container.
+    #[arg(long, value_name = "string")]
+    pub detach_keys: Option<String>,
     /// Containers to start.
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
@@ -1194,6 +1204,9 @@ pub struct ExecArgs {
     /// Detached mode: run command in the background.
     #[arg(short, long)]
     pub detach: bool,
+    /// Override the key sequence for detaching a container.
+    #[arg(long, value_name = "string")]
+    pub detach_keys: Option<String>,
     /// The container, then the command and its arguments: one operand list, so that
     /// everything after the container is the command's (see [`ImageCommandArgs`]).
     #[arg(
@@ -1387,12 +1400,17 @@ pub struct MonitorArgs {
     /// Take over a container whose attached run exited: restart it per its policy.
     #[arg(long)]
     pub resume: bool,
-    /// The monitor of an attached run: the container's streams are this process's.
+    /// The monitor of an attached run: its stdin is the client's attach connection.
     #[arg(long)]
     pub attached: bool,
-    /// With `--attached`: feed this process's stdin to the container.
+    /// With `--attached`: the client sends stdin, and its end closes the container's
+    /// (Docker's `StdinOnce`).
     #[arg(long)]
     pub stdin: bool,
+    /// Keep the terminal master on stdin open (draining it) until every process on the
+    /// terminal is gone: what a detached `exec -it` leaves behind.
+    #[arg(long)]
+    pub hold_terminal: bool,
     /// The container to start and wait for.
     pub id: String,
 }

@@ -22,6 +22,11 @@ pub struct Config {
     /// The default `images --format` (Docker's client `imagesFormat` takes precedence).
     #[serde(default)]
     pub images_format: Option<String>,
+    /// The key sequence that detaches from a container (`attach`, `run -it`, `start -ai`,
+    /// `exec -it`) when `--detach-keys` is not given (Docker's client `detachKeys` takes
+    /// precedence).
+    #[serde(default)]
+    pub detach_keys: Option<String>,
 }
 
 impl Config {
@@ -143,6 +148,12 @@ mod tests {
             let want = want.map(|v| v.into_iter().map(String::from).collect::<Vec<_>>());
             assert_eq!(got, want, "{text}");
         }
+    }
+
+    #[test]
+    fn reads_detach_keys() {
+        let c = Config::parse("detach-keys = \"ctrl-x,y\"\n").unwrap();
+        assert_eq!(c.detach_keys.as_deref(), Some("ctrl-x,y"));
     }
 
     #[test]

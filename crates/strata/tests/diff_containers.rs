@@ -13,6 +13,8 @@ mod harness;
 
 use harness::differential::{Differential, judge, parallel};
 
+#[path = "diff_containers/attach_cases.rs"]
+mod attach_cases;
 #[path = "diff_containers/case.rs"]
 mod case;
 #[path = "diff_containers/commit_cases.rs"]
@@ -138,6 +140,7 @@ fn containers_agree_with_docker() {
         .chain(config_cases::CASES)
         .chain(cp_cases::CASES)
         .chain(events_cases::CASES)
+        .chain(attach_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {

@@ -241,10 +241,22 @@ impl Container {
     /// (`run --detach`: create and start in one call), and pumps its output into `ctr.log` (and `attach`). The caller then
     /// [`Running::wait`]s for it.
     pub fn start(
+        self,
+        store: &Store,
+        runtime: &OciRuntime,
+        attach: Attach,
+    ) -> Result<Running, RuntimeError> {
+        self.start_with_terminal(store, runtime, attach, &|_| {})
+    }
+
+    /// [`Container::start`], showing `on_terminal` the terminal's master with `-t` (the
+    /// monitor keeps a copy to resize it for `attach` clients).
+    pub fn start_with_terminal(
         mut self,
         store: &Store,
         runtime: &OciRuntime,
         attach: Attach,
+        on_terminal: &dyn Fn(&std::os::fd::OwnedFd),
     ) -> Result<Running, RuntimeError> {
         if let Some(message) = &self.record.start_error {
             return Err(RuntimeError::User(message.clone()));
@@ -317,10 +329,10 @@ impl Container {
             Err(e) => return Err(abort(pumps, e)),
         };
         if let Some((console, attach)) = tty {
-            match console
-                .receive()
-                .and_then(|master| terminal_streams(master, attach, &log))
-            {
+            match console.receive().and_then(|master| {
+                on_terminal(&master);
+                terminal_streams(master, attach, &log)
+            }) {
                 Ok(pump) => pumps.push(pump),
                 Err(e) => return Err(abort(pumps, e)),
             }

@@ -4,7 +4,8 @@
 //! `strata run -d` creates the container and spawns itself as a monitor (a hidden
 //! subcommand calling [`run`]) in a new process group with no terminal; the monitor
 //! starts the container, becomes the parent of its init (child subreaper), writes its
-//! output to `ctr.log` and its exit code to `state.json`, and exits with it.
+//! output to `ctr.log` and its exit code to `state.json`, and exits with it. It keeps the
+//! container's streams and serves them to `attach` clients ([`crate::attach::Hub`]).
 //! [`spawn`] waits until the monitor has started the container (or failed to), so `run -d`
 //! prints the ID only of a running container. `ps`, `logs`, `wait` read the files; a
 //! monitor that died (killed, host crash) is noticed by
@@ -17,10 +18,10 @@ use std::time::{Duration, Instant};
 use store::Store;
 
 use crate::RuntimeError;
+use crate::attach::Hub;
 use crate::container::{self, Container};
 use crate::oci_runtime::OciRuntime;
 use crate::record::{ContainerState, Status, now_rfc3339, write_state};
-use crate::streams::Attach;
 
 mod program;
 pub use program::{MonitorCall, MonitorMode, MonitorProgram, StartError};
@@ -65,30 +66,38 @@ fn supervise(
 ) -> Result<i32, RuntimeError> {
     let dir = c.dir.clone();
     let auto_remove = c.record.options.auto_remove;
+    // `attach` clients reach the container through this monitor for all its runs.
+    let hub = Hub::new(c.record.options.tty, false);
+    let _server = hub.serve(&dir.0)?;
     loop {
         let mut state = c.state.clone();
         let started = Instant::now();
-        let (exited, code) = match c.start(store, runtime, Attach::default()) {
-            Ok(running) => {
-                // Started and recorded as running: a stop from now on stops this run.
-                drop(lock.take());
-                let restarts = running.container().state.restart_count;
-                let dir = running.container().dir.clone();
-                // Probes run while this run lasts; dropped after the wait, they stop.
-                let _health = crate::health::Checker::start(running.container(), runtime);
-                running.wait_then(runtime, &|code| {
-                    current_policy(&dir).should_restart(
-                        code,
-                        restarts,
-                        dir.stopped_by_user().exists(),
-                    )
-                })?
-            }
-            Err(e) => {
-                record_failed_start(&dir, &mut state, &e)?;
-                return Err(e);
-            }
-        };
+        let streams = hub.streams(c.record.options.open_stdin)?;
+        let (exited, code) =
+            match c.start_with_terminal(store, runtime, streams, &|m| hub.set_terminal(m)) {
+                Ok(running) => {
+                    // Started and recorded as running: a stop from now on stops this run.
+                    drop(lock.take());
+                    let restarts = running.container().state.restart_count;
+                    let dir = running.container().dir.clone();
+                    // Probes run while this run lasts; dropped after the wait, they stop.
+                    let _health = crate::health::Checker::start(running.container(), runtime);
+                    // `update --restart` may change the policy while it runs.
+                    let waited = running.wait_then(runtime, &|code| {
+                        current_policy(&dir).should_restart(
+                            code,
+                            restarts,
+                            dir.stopped_by_user().exists(),
+                        )
+                    })?;
+                    hub.finish(waited.1);
+                    waited
+                }
+                Err(e) => {
+                    record_failed_start(&dir, &mut state, &e)?;
+                    return Err(e);
+                }
+            };
         // Docker's restart manager starts the delay over once a run lasted 10 s.
         if started.elapsed() >= RESTART_RESET_AFTER {
             backoff = RESTART_BACKOFF;
@@ -109,7 +118,8 @@ fn supervise(
 }
 
 /// The body of the monitor of an attached run (`run` without `-d`, `start -a`): starts
-/// container `id` with its streams on `attach` and waits for it, once (the client leaves
+/// container `id` with its streams on the attach connection `client` (and the attach
+/// socket, for clients after it detached) and waits for it, once (the client leaves
 /// a `--restart` policy to [`resume`]), then removes it under `--rm`. Being a process of
 /// its own, it outlives a killed client as Docker's daemon does: the real exit code is
 /// recorded and `--rm` honoured whatever happens to the client. A failed start is
@@ -119,23 +129,41 @@ pub fn attached(
     store: &Store,
     runtime: &OciRuntime,
     id: &str,
-    attach: Attach,
+    client: std::os::unix::net::UnixStream,
+    stdin_once: bool,
 ) -> Result<i32, RuntimeError> {
     let mut c = container::load(store.root(), id)?;
     user_start(&mut c);
     let dir = c.dir.clone();
     let mut state = c.state.clone();
     let auto_remove = c.record.options.auto_remove;
-    let (exited, code) = match c.start(store, runtime, attach) {
-        Ok(running) => {
-            let _health = crate::health::Checker::start(running.container(), runtime);
-            running.wait(runtime)?
-        }
-        Err(e) => {
-            record_failed_start(&dir, &mut state, &e)?;
-            return Err(e);
-        }
-    };
+    let hub = Hub::new(c.record.options.tty, stdin_once);
+    let server = hub.serve(&dir.0)?;
+    // The container's stdin exists before the client's first input arrives, which may
+    // be all of it, and its end, before the container starts.
+    let streams = hub.streams(c.record.options.open_stdin)?;
+    hub.add_client(client);
+    let (exited, code) =
+        match c.start_with_terminal(store, runtime, streams, &|m| hub.set_terminal(m)) {
+            Ok(running) => {
+                let health = crate::health::Checker::start(running.container(), runtime);
+                let waited = running.wait(runtime)?;
+                drop(health);
+                drop(server);
+                let client_gone = hub.first_client_gone();
+                hub.finish(waited.1);
+                if client_gone && !auto_remove {
+                    // The client detached (or died): nobody hands the `--restart` policy
+                    // on, so this monitor applies it, as Docker's daemon does.
+                    return resume(store, runtime, id);
+                }
+                waited
+            }
+            Err(e) => {
+                record_failed_start(&dir, &mut state, &e)?;
+                return Err(e);
+            }
+        };
     if auto_remove {
         exited.remove_with_volumes(store, runtime, false)?;
     }

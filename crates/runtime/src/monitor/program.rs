@@ -7,12 +7,14 @@
 //! hidden subcommand) is the caller's to say: this crate only decides how it is spawned,
 //! waited for and what its outcome means.
 
+use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use store::Store;
 
 use crate::RuntimeError;
+use crate::attach::Ended;
 use crate::container::{self, Container};
 use crate::oci_runtime::OciRuntime;
 use crate::record::Status;
@@ -28,10 +30,11 @@ pub enum MonitorMode {
     Detached,
     /// [`super::resume`]: takes over an attached run's `--restart` policy.
     Resume,
-    /// [`super::attached`]: starts the container on the monitor's own stdio; with `stdin`
-    /// its stdin is a pipe from the spawning process.
+    /// [`super::attached`]: starts the container with the spawning process as its first
+    /// attach client, connected through the monitor's stdin (a socket).
     Attached {
-        /// Whether the container reads the caller's stdin (`-i`).
+        /// Whether the caller sends its stdin (`-i`); its end closes the container's
+        /// (Docker's `StdinOnce`).
         stdin: bool,
     },
 }
@@ -148,38 +151,45 @@ impl MonitorProgram {
     }
 
     /// Runs `c` in the foreground: spawns its monitor ([`MonitorMode::Attached`]) in a
-    /// process group of its own, on this process's stdout and stderr; with `stdin`, this
-    /// process's stdin is copied to it through a pipe, so that the container sees end of
-    /// file once we are gone. Once it exits: a failed start is [`StartError::Failed`] (the
-    /// container removed under `--rm`, else left `created` with the error), and a
-    /// `--restart` policy goes on under a monitor of its own. Returns the exit code.
+    /// process group of its own, its stdin one end of a socket pair whose other end
+    /// `session` relays (see [`crate::attach::client`]); with `stdin` the container's
+    /// stdin closes when the session's input ends (Docker's `StdinOnce`). A session that
+    /// detaches leaves the container to its monitor: `Ok(None)`. Otherwise, once it
+    /// exits: a failed start is [`StartError::Failed`] (the container removed under
+    /// `--rm`, else left `created` with the error), and a `--restart` policy goes on under
+    /// a monitor of its own. Returns the exit code.
     pub fn run_attached(
         &self,
         store: &Store,
         c: &Container,
         runtime: &OciRuntime,
         stdin: bool,
-    ) -> Result<i32, StartError> {
+        session: impl FnOnce(UnixStream) -> std::io::Result<Ended>,
+    ) -> Result<Option<i32>, StartError> {
         use std::os::unix::process::CommandExt;
         let id = c.record.id.clone();
         let auto_remove = c.record.options.auto_remove;
-        let status = self
+        let (ours, theirs) = UnixStream::pair()
+            .map_err(|e| StartError::Monitor(RuntimeError::io("connect to", &c.dir.0, e)))?;
+        let mut child = self
             .command(&id, runtime, MonitorMode::Attached { stdin })
-            .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+            .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+            // The monitor prints nothing; it must not hold our terminal once we are gone.
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             // Its own group: a Ctrl-C reaches us (we forward it to the container), not it.
             .process_group(0)
             .spawn()
-            .map_err(|e| RuntimeError::io("spawn the monitor of", &c.dir.0, e))
-            .and_then(|mut child| {
-                if let Some(mut pipe) = child.stdin.take() {
-                    // Not joined: it may block on a terminal after the container is gone.
-                    std::thread::spawn(move || std::io::copy(&mut std::io::stdin(), &mut pipe));
-                }
-                child
-                    .wait()
-                    .map_err(|e| RuntimeError::io("wait for the monitor of", &c.dir.0, e))
-            })
-            .map_err(StartError::Monitor)?;
+            .map_err(|e| {
+                StartError::Monitor(RuntimeError::io("spawn the monitor of", &c.dir.0, e))
+            })?;
+        // An error of the session (our side) ends it as if the monitor had closed it.
+        if let Ok(Ended::Detached) = session(ours) {
+            return Ok(None);
+        }
+        let status = child.wait().map_err(|e| {
+            StartError::Monitor(RuntimeError::io("wait for the monitor of", &c.dir.0, e))
+        })?;
         let recorded = container::load(store.root(), &id).ok();
         if !status.success()
             && let Some(c) = recorded
@@ -205,6 +215,6 @@ impl MonitorProgram {
             // `--restart` goes on without us, as Docker's daemon goes on after its client.
             self.resume_detached(&c, runtime)?;
         }
-        Ok(code)
+        Ok(Some(code))
     }
 }

@@ -1,11 +1,12 @@
-//! A container in the foreground (`run` without `-d`, `start -a`): this process is its
-//! monitor; its output goes to ours, our stdin to it with `-i`, our signals to it, and its
-//! exit code becomes ours.
+//! A container in the foreground (`run` without `-d`, `start -a`): its monitor holds its
+//! streams and this process is attached to them; its output goes to ours, our stdin to it
+//! with `-i`, our signals to it, and its exit code becomes ours, unless we detach.
 
-use std::io::IsTerminal;
+use runtime::attach::client::Session;
+use runtime::attach::{ClientStreams, DetachKeys, Ended};
+use runtime::{Container, OciRuntime};
 
-use runtime::{Attach, Container, OciRuntime};
-
+use super::terminal::{RawTerminal, on_resize, terminal_size};
 use super::{Ctx, ExitStatus};
 
 /// The signals a foreground container receives when this process does (Docker's
@@ -22,8 +23,10 @@ const FORWARDED: [(i32, &str); 6] = [
 /// Starts `c` attached to this process's streams, waits for it, removes it under `--rm`,
 /// and returns its exit code. A start that fails is an [`ExitStatus`] with Docker's
 /// 125/126/127 (and the container is removed under `--rm`). The run itself is the
-/// runtime's ([`runtime::MonitorProgram::run_attached`]); this process adds what is its
-/// own: its terminal in raw mode and the signals it receives.
+/// runtime's ([`runtime::MonitorProgram::run_attached`]): its monitor holds the
+/// container's streams and this process is a client of them (as after `attach`); this
+/// process adds what is its own: its terminal in raw mode, its size, the signals it
+/// receives and the `detach_keys`, which leave the container running (exit 0).
 pub fn run_attached(
     ctx: &Ctx,
     store: &store::Store,
@@ -31,39 +34,64 @@ pub fn run_attached(
     rt: &OciRuntime,
     stdin: bool,
     sig_proxy: bool,
+    detach_keys: &DetachKeys,
 ) -> anyhow::Result<i32> {
     let program = super::monitor::program(ctx).map_err(|e| ExitStatus::error(125, e))?;
     // Docker's daemon reports the client attaching before the start.
     runtime::events::container(&c, "attach", &[]);
+    let tty = c.record.options.tty;
+    // In raw mode (`-it`) Ctrl-C is a key for the container's terminal, not a signal.
     if sig_proxy {
         forward_signals(rt.clone(), c.clone())?;
     }
-    let raw = if c.record.options.tty && stdin {
+    let raw = if tty && stdin {
         RawTerminal::enter()
     } else {
         None
     };
     // The container's monitor is a process of its own (as Docker's daemon is): killed,
     // we leave it running, and it still records the exit code and honours `--rm`.
-    let ran = program.run_attached(store, &c, rt, stdin);
+    let ran = program.run_attached(store, &c, rt, stdin, |stream| {
+        session(stream, stdin, tty, detach_keys)
+    });
     drop(raw);
-    ran.map_err(super::monitor::start_failed)
+    match ran.map_err(super::monitor::start_failed)? {
+        Some(code) => Ok(code),
+        // Detached: Docker prints nothing and exits 0.
+        None => Ok(0),
+    }
 }
 
-/// The streams of the monitor of an attached run: this process's stdout and stderr, its
-/// stdin with `stdin`, and with `tty` the terminal's size.
-pub fn own_streams(stdin: bool, tty: bool) -> Attach {
-    Attach {
-        stdin: stdin.then(|| Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
-        stdout: Some(Box::new(std::io::stdout())),
-        stderr: Some(Box::new(std::io::stderr())),
-        tty_size: tty.then(terminal_size).flatten(),
+/// Relays this process's streams on an attach connection until the container exits or
+/// the `detach_keys` are typed (on stdin, with `stdin`); with `tty`, our terminal's size
+/// is sent at the start and on every change.
+pub fn session(
+    stream: std::os::unix::net::UnixStream,
+    stdin: bool,
+    tty: bool,
+    detach_keys: &DetachKeys,
+) -> std::io::Result<Ended> {
+    let session = Session::new(stream)?;
+    if tty {
+        let resizer = session.resizer();
+        if let Err(e) = on_resize(move |rows, cols| {
+            let _ = resizer.resize(rows, cols);
+        }) {
+            tracing::debug!("watching the terminal size: {e}");
+        }
     }
+    session.run(ClientStreams {
+        stdin: stdin.then(|| Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
+        stdout: Box::new(std::io::stdout()),
+        stderr: Box::new(std::io::stderr()),
+        detach_keys: stdin.then(|| detach_keys.clone()),
+        tty_size: tty.then(terminal_size).flatten(),
+    })
 }
 
 /// Forwards [`FORWARDED`] signals to container `id` from a thread of its own; returns once
 /// the handlers are installed.
-fn forward_signals(rt: OciRuntime, c: Container) -> anyhow::Result<()> {
+pub fn forward_signals(rt: OciRuntime, c: Container) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let tokio_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -98,44 +126,4 @@ fn forward_signals(rt: OciRuntime, c: Container) -> anyhow::Result<()> {
         });
     });
     Ok(())
-}
-
-/// Rows and columns of our terminal, if stdout is one.
-fn terminal_size() -> Option<(u16, u16)> {
-    let out = std::io::stdout();
-    if !out.is_terminal() {
-        return None;
-    }
-    rustix::termios::tcgetwinsize(&out)
-        .ok()
-        .map(|w| (w.ws_row, w.ws_col))
-}
-
-/// Our terminal in raw mode while a `-it` container runs; restored on drop.
-struct RawTerminal {
-    saved: rustix::termios::Termios,
-}
-
-impl RawTerminal {
-    fn enter() -> Option<RawTerminal> {
-        let stdin = std::io::stdin();
-        if !stdin.is_terminal() {
-            return None;
-        }
-        let saved = rustix::termios::tcgetattr(&stdin).ok()?;
-        let mut raw = saved.clone();
-        raw.make_raw();
-        rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &raw).ok()?;
-        Some(RawTerminal { saved })
-    }
-}
-
-impl Drop for RawTerminal {
-    fn drop(&mut self) {
-        let _ = rustix::termios::tcsetattr(
-            std::io::stdin(),
-            rustix::termios::OptionalActions::Now,
-            &self.saved,
-        );
-    }
 }

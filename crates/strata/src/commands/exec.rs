@@ -1,18 +1,28 @@
 //! `strata exec`: another process in a running container; exits with its code.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::Stdio;
 
 use runtime::Attach;
 use runtime::Status;
-use runtime::exec::ExecOptions;
+use runtime::exec::{ExecEnd, ExecOptions, ExecTerminal};
 
+use super::terminal::{RawTerminal, on_resize, terminal_size};
 use super::{Ctx, ExitStatus, container, create};
 use crate::cli::ExecArgs;
 
 /// Runs the command; exits with its code (126/127 when it cannot be run or found).
 pub fn run(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<()> {
     let (c, rt) = container::load(ctx, args.container())?;
+    // Docker's CLI: after the container is found, before its state is looked at.
+    if !args.detach
+        && args.interactive
+        && args.tty
+        && !std::io::IsTerminal::is_terminal(&std::io::stdin())
+    {
+        eprintln!("{}", super::run::NOT_A_TTY);
+        return Err(ExitStatus::code(1));
+    }
     let state = c.observed(&rt)?;
     if state.status != Status::Running {
         anyhow::bail!("container {} is not running", c.record.id);
@@ -40,20 +50,41 @@ pub fn run(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<()> {
         tty: args.tty,
     };
     let result = if args.interactive || args.tty {
-        let size = std::io::stdout()
-            .is_terminal()
-            .then(|| rustix::termios::tcgetwinsize(std::io::stdout()).ok())
-            .flatten()
-            .map(|w| (w.ws_row, w.ws_col));
+        let keys = super::terminal::detach_keys(ctx, args.detach_keys.as_deref())?;
         let attach = Attach {
             stdin: args
                 .interactive
                 .then(|| Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
             stdout: Some(Box::new(std::io::stdout())),
             stderr: Some(Box::new(std::io::stderr())),
-            tty_size: if args.tty { size } else { None },
+            tty_size: if args.tty { terminal_size() } else { None },
         };
-        c.exec_attached(&rt, &opts, attach)
+        // Raw mode: keys (Ctrl-C too) reach the exec's terminal as they are typed.
+        let raw = (args.tty && args.interactive)
+            .then(RawTerminal::enter)
+            .flatten();
+        let on_terminal = |master: &std::os::fd::OwnedFd| {
+            if let Ok(m) = master.try_clone()
+                && let Err(e) = on_resize(move |rows, cols| {
+                    let _ = runtime::console::set_size(&m, rows, cols);
+                })
+            {
+                tracing::debug!("watching the terminal size: {e}");
+            }
+        };
+        let hand_over = |master| hold_terminal(ctx, &c.record.id, master);
+        let term = ExecTerminal {
+            detach_keys: (args.tty && args.interactive).then_some(keys),
+            on_terminal: &on_terminal,
+            hand_over: &hand_over,
+        };
+        let ended = c.exec_attached_with(&rt, &opts, attach, &term);
+        drop(raw);
+        ended.map(|e| match e {
+            ExecEnd::Exited(code) => code,
+            // Detached (Docker prints nothing): the process goes on.
+            ExecEnd::Detached => 0,
+        })
     } else {
         c.exec(
             &rt,
@@ -67,6 +98,35 @@ pub fn run(ctx: &Ctx, args: ExecArgs) -> anyhow::Result<()> {
         Ok(code) => Err(ExitStatus::code(code)),
         Err(e) => Err(ExitStatus::error(exec_exit_code(&e), e)),
     }
+}
+
+/// After `exec -it` detached: a process of our own (`monitor --hold-terminal`, in its own
+/// process group) keeps the terminal's master open and drained, or the process would be
+/// hung up when we exit.
+fn hold_terminal(
+    ctx: &Ctx,
+    id: &str,
+    master: std::os::fd::OwnedFd,
+) -> Result<(), runtime::RuntimeError> {
+    use std::os::unix::process::CommandExt as _;
+    let failed = |op, path: &std::path::Path, source| runtime::RuntimeError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    };
+    let exe =
+        std::env::current_exe().map_err(|e| failed("find", std::path::Path::new("strata"), e))?;
+    std::process::Command::new(&exe)
+        .arg("--root")
+        .arg(&ctx.root)
+        .args(["monitor", "--hold-terminal", id])
+        .stdin(Stdio::from(master))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| failed("spawn", &exe, e))?;
+    Ok(())
 }
 
 /// The exit code of an exec that could not start. Docker 20.10 exits 126 for every exec

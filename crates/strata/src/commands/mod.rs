@@ -1,6 +1,7 @@
 //! One module per command: read flags, call a library, render.
 
 mod attach;
+pub mod attach_cmd;
 pub mod attest;
 pub mod build;
 mod build_cancel;
@@ -81,6 +82,7 @@ mod system_boot;
 mod system_df;
 mod system_prune;
 mod tag;
+mod terminal;
 mod top;
 pub mod trust_key;
 pub(crate) mod update;
@@ -446,6 +448,9 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         }
         Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
             start::run(ctx, a, out)
+        }
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            attach_cmd::run(ctx, a)
         }
         Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => stop::run(ctx, a, out),
         Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => kill::run(ctx, a, out),

@@ -3,6 +3,7 @@
 //! spawned and what its outcome means is the runtime's ([`runtime::monitor`]); this file
 //! says which program the monitor is (this binary, re-executed) and runs its body.
 
+use std::os::fd::AsFd;
 use std::process::Command;
 
 use runtime::monitor::{MonitorMode, MonitorProgram, StartError};
@@ -13,6 +14,10 @@ use crate::cli::MonitorArgs;
 
 /// The hidden `monitor` command: exits with the container's code.
 pub fn run(ctx: &Ctx, args: MonitorArgs) -> anyhow::Result<()> {
+    if args.hold_terminal {
+        hold_terminal();
+        return Ok(());
+    }
     let store = ctx.store()?;
     let c = runtime::container::load(&ctx.root, &args.id)?;
     let rt = match &ctx.runtime {
@@ -20,9 +25,11 @@ pub fn run(ctx: &Ctx, args: MonitorArgs) -> anyhow::Result<()> {
         None => c.oci_runtime(&ctx.root)?,
     };
     if args.attached {
-        let attach = super::attach::own_streams(args.stdin, c.record.options.tty);
+        // Our stdin is the client's attach connection (see `MonitorProgram::run_attached`).
+        let client = std::io::stdin().as_fd().try_clone_to_owned()?;
+        let client = std::os::unix::net::UnixStream::from(client);
         // The client reports a failed start from the recorded state: print nothing.
-        return match runtime::monitor::attached(&store, &rt, &c.record.id, attach) {
+        return match runtime::monitor::attached(&store, &rt, &c.record.id, client, args.stdin) {
             Ok(0) => Ok(()),
             Ok(code) => Err(ExitStatus::code(code)),
             Err(e) => Err(ExitStatus::code(e.run_exit_code())),
@@ -92,4 +99,21 @@ pub fn start_detached(
     program(ctx)?
         .start_detached(store, c, rt)
         .map_err(start_failed)
+}
+
+/// `monitor --hold-terminal`: reads the terminal master on stdin (discarding what a
+/// detached `exec -it` writes) until every process on the terminal is gone (end of file,
+/// or `EIO` from a master without a slave).
+fn hold_terminal() {
+    use std::io::Read;
+    let mut master = std::io::stdin().lock();
+    let mut buf = [0u8; 4096];
+    loop {
+        match master.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
 }

@@ -21,6 +21,7 @@ pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         eprintln!("{NOT_A_TTY}");
         return Err(ExitStatus::code(1));
     }
+    let detach_keys = super::terminal::detach_keys(ctx, args.detach_keys.as_deref());
     let store = ctx.store().map_err(|e| ExitStatus::error(125, e))?;
     let c = create::create(
         ctx,
@@ -46,7 +47,27 @@ pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         writeln!(out, "{id}")?;
         return Ok(());
     }
-    let code = attach::run_attached(ctx, &store, c, &rt, args.flags.interactive, args.sig_proxy)?;
+    let detach_keys = match detach_keys {
+        Ok(k) => k,
+        Err(e) => {
+            // Docker's daemon refuses the attach, not the run: the container runs, without
+            // its output, and the client exits 1.
+            monitor::start_detached(ctx, &store, &c, &rt)?;
+            return Err(ExitStatus::error(
+                1,
+                anyhow::anyhow!("Error response from daemon: {e}"),
+            ));
+        }
+    };
+    let code = attach::run_attached(
+        ctx,
+        &store,
+        c,
+        &rt,
+        args.flags.interactive,
+        args.sig_proxy,
+        &detach_keys,
+    )?;
     if code != 0 {
         out.flush()?;
         return Err(ExitStatus::code(code));

@@ -17,8 +17,9 @@ pub fn run(ctx: &Ctx, args: StartArgs, out: &mut dyn Write) -> anyhow::Result<()
             anyhow::bail!("container {} is already running", args.containers[0]);
         }
         c.settle(&rt)?;
+        let keys = super::terminal::detach_keys(ctx, args.detach_keys.as_deref())?;
         let store = ctx.store()?;
-        let code = attach::run_attached(ctx, &store, c, &rt, args.interactive, true)?;
+        let code = attach::run_attached(ctx, &store, c, &rt, args.interactive, true, &keys)?;
         if code != 0 {
             out.flush()?;
             return Err(ExitStatus::code(code));
