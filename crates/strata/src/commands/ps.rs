@@ -166,10 +166,7 @@ fn row(c: &Container, s: &ContainerState, now: DateTime<Utc>, trunc: bool) -> Va
         "LocalVolumes": local_volumes.to_string(),
         "Mounts": c.record.options.mounts.iter().map(|m| m.destination.clone()).collect::<Vec<_>>().join(","),
         "Names": c.record.name,
-        "Networks": match c.record.options.network {
-            runtime::NetworkMode::None => "none",
-            runtime::NetworkMode::Host => "host",
-        },
+        "Networks": c.record.options.network.network_name().unwrap_or_default(),
         "Ports": ports.join(", "),
         "RunningFor": render::created_since(created, now),
         "Size": "",
