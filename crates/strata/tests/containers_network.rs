@@ -410,3 +410,150 @@ fn counters_are_blanked() {
         "  counter packets bytes accept"
     );
 }
+
+/// A user network: a server answers another container by name and by
+/// `--network-alias`; `network connect` puts a running default-network container on it
+/// (and `disconnect` takes it off); a network in use cannot be removed; nothing is left
+/// in the host's network nor in the store once the network is gone.
+#[test]
+fn user_network_resolves_members_by_name() {
+    require_helper();
+    harness::require("nsenter");
+    let c = Containers::new();
+    let before = host_network_state();
+    let id = c.ok(&["network", "create", "--label", "team=a", "mynet"]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    assert_eq!(
+        c.ok(&[
+            "network",
+            "ls",
+            "--filter",
+            "label=team=a",
+            "--format",
+            "{{.Name}} {{.Driver}} {{.Scope}}"
+        ]),
+        "mynet bridge local\n"
+    );
+    c.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        "mynet",
+        "--network-alias",
+        "web",
+        "bb",
+        "sh",
+        "-c",
+        SERVE,
+    ]);
+    for name in ["srv", "web"] {
+        let url = format!("http://{name}:8080/index.html");
+        let mut body = String::new();
+        c.eventually(&format!("{name} on mynet"), || {
+            let (code, out, _) = c.status(&[
+                "run",
+                "--rm",
+                "--network",
+                "mynet",
+                "bb",
+                "busybox",
+                "wget",
+                "-q",
+                "-O",
+                "-",
+                &url,
+            ]);
+            body = out;
+            code == 0
+        });
+        assert_eq!(body, "hello-from-container\n");
+    }
+    assert_eq!(
+        c.ok(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}",
+            "mynet"
+        ]),
+        "srv 10.89.1.2/24\n"
+    );
+    // A running container on the default network joins, and finds the server by name.
+    c.ok(&["run", "-d", "--name", "late", "bb", "sleep", "600"]);
+    c.ok(&[
+        "network",
+        "connect",
+        "--alias",
+        "latecomer",
+        "mynet",
+        "late",
+    ]);
+    assert_eq!(
+        c.ok(&[
+            "exec",
+            "late",
+            "busybox",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://web:8080/index.html"
+        ]),
+        "hello-from-container\n"
+    );
+    let hosts = c.ok(&["exec", "srv", "cat", "/etc/hosts"]);
+    assert!(
+        hosts.contains("\tlate ") && hosts.contains(" latecomer\n"),
+        "{hosts}"
+    );
+    c.ok(&["network", "disconnect", "mynet", "late"]);
+    let hosts = c.ok(&["exec", "srv", "cat", "/etc/hosts"]);
+    assert!(!hosts.contains("latecomer"), "{hosts}");
+    let (code, _, err) = c.status(&["network", "rm", "mynet"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("has active endpoints"), "{err}");
+    c.ok(&["rm", "-f", "srv", "late"]);
+    assert_eq!(c.ok(&["network", "rm", "mynet"]), "mynet\n");
+    assert_network_clean(&c);
+    assert_eq!(
+        std::fs::read_dir(c.root().join("networks"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name() == ".run")
+            .count(),
+        0,
+        "the shared namespace's directory is left"
+    );
+    assert_eq!(host_network_state(), before, "the host's network changed");
+}
+
+/// `network prune` removes unused user networks only.
+#[test]
+fn network_prune_keeps_used_and_predefined() {
+    require_helper();
+    let c = Containers::new();
+    c.ok(&["network", "create", "unused"]);
+    c.ok(&["network", "create", "used"]);
+    c.ok(&[
+        "create",
+        "--name",
+        "member",
+        "--network",
+        "used",
+        "bb",
+        "true",
+    ]);
+    assert_eq!(
+        c.ok(&["network", "prune", "-f"]),
+        "Deleted Networks:\nunused\n"
+    );
+    assert_eq!(
+        c.ok(&["network", "ls", "--format", "{{.Name}}"]),
+        "bridge\nhost\nnone\nused\n"
+    );
+    c.ok(&["rm", "member"]);
+    c.ok(&["network", "rm", "used"]);
+    assert_network_clean(&c);
+}

@@ -23,6 +23,8 @@ mod hosts_cases;
 mod isolation_cases;
 #[path = "diff_containers/known.rs"]
 mod known;
+#[path = "diff_containers/network_cases.rs"]
+mod network_cases;
 #[path = "diff_containers/options_cases.rs"]
 mod options_cases;
 #[path = "diff_containers/run_cases.rs"]
@@ -123,6 +125,7 @@ fn containers_agree_with_docker() {
         .chain(options_cases::CASES)
         .chain(security_cases::CASES)
         .chain(hosts_cases::CASES)
+        .chain(network_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {

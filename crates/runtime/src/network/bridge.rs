@@ -173,10 +173,14 @@ pub fn join(
         }
         k += 1;
     };
-    // The first free `ethN` (a disconnect may have freed one).
-    let slot = (0..)
-        .find(|k| !eps.iter().any(|e| e.ifname == format!("eth{k}")))
-        .unwrap_or(0);
+    // The first free `ethN`: a disconnect may have freed one, and the user-mode helper of
+    // a default-network container has its own.
+    let slot = (0..64)
+        .find(|k| {
+            let name = format!("eth{k}");
+            !eps.iter().any(|e| e.ifname == name) && ip_in(netns, &["link", "show", &name]).is_err()
+        })
+        .unwrap_or(64);
     let ifname = format!("eth{slot}");
     // The host side's name: unique in the shared namespace (15 bytes at most).
     let id = dir

@@ -232,7 +232,7 @@ fn ls(ctx: &Ctx, a: LsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     let format = OutputFormat::parse(
         a.format.as_deref(),
-        "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+        "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
     )?;
     render::write_rows(out, &format, &[("ID", "NETWORK ID")], &rows)
 }
