@@ -423,7 +423,12 @@ fn join_namespaces(
                         .display()
                         .to_string(),
                 ),
-                _ => spec::namespaces::join(spec, kind, other.state.pid),
+                // The kernel names it `net` under /proc, the spec `network`.
+                _ => spec::namespaces::join_path(
+                    spec,
+                    "network",
+                    &format!("/proc/{}/ns/net", other.state.pid),
+                ),
             }
             continue;
         }

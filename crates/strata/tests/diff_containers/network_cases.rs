@@ -107,6 +107,7 @@ fn none_port(s: &Side) {
         Cmp::Code,
     );
     s.step(&["port", "@name", "81"], Cmp::Code);
+    s.step(&["port", "@name"], Cmp::Out);
     s.step(
         &[
             "inspect",
