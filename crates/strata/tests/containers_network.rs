@@ -399,6 +399,55 @@ fn rm_cleans_up_after_a_killed_monitor() {
     assert_network_clean(&c);
 }
 
+/// slirp4netns, the helper when pasta is missing, gives the same network.
+#[test]
+fn slirp4netns_gives_the_same_network() {
+    harness::require("slirp4netns");
+    let c = Containers::new();
+    let port = host_server("hello-from-host\n");
+    let url = format!("http://10.0.2.2:{port}/");
+    let out = c
+        .cmd(&[
+            "run",
+            "--rm",
+            "bb",
+            "sh",
+            "-c",
+            &format!("cat /etc/resolv.conf; busybox wget -q -O - {url}"),
+        ])
+        .env("STRATA_USERNET_HELPER", "slirp4netns")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "nameserver 10.0.2.3\nhello-from-host\n".replace(
+            "nameserver 10.0.2.3\n",
+            &format!("nameserver 10.0.2.3\n{}", host_search_lines())
+        )
+    );
+    assert_network_clean(&c);
+}
+
+/// The host's `search`/`options` lines, which the container's resolv.conf keeps.
+fn host_search_lines() -> String {
+    std::fs::read_to_string("/etc/resolv.conf")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            matches!(
+                l.split_whitespace().next(),
+                Some("search" | "domain" | "options")
+            )
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 #[test]
 fn counters_are_blanked() {
     assert_eq!(
@@ -480,6 +529,29 @@ fn user_network_resolves_members_by_name() {
         ]),
         "srv 10.89.1.2/24\n"
     );
+    // Outbound through the shared namespace's helper (pasta), to the host's loopback.
+    if std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .any(|d| d.join("pasta").is_file())
+    {
+        let port = host_server("hello-from-host\n");
+        let url = format!("http://10.0.2.2:{port}/");
+        assert_eq!(
+            c.ok(&[
+                "run",
+                "--rm",
+                "--network",
+                "mynet",
+                "bb",
+                "busybox",
+                "wget",
+                "-q",
+                "-O",
+                "-",
+                &url
+            ]),
+            "hello-from-host\n"
+        );
+    }
     // A running container on the default network joins, and finds the server by name.
     c.ok(&["run", "-d", "--name", "late", "bb", "sleep", "600"]);
     c.ok(&[

@@ -309,8 +309,15 @@ fn create_with(
         hosts.push_str(&crate::network::own_hosts_line(&hostname));
     }
     let mut host_resolv = host_file("/etc/resolv.conf");
-    if opts.network.is_user_mode() {
-        // The helper's DNS forwarder is the container's resolver.
+    let forwarder = opts.network.is_user_mode()
+        || (opts.network.is_named()
+            && matches!(
+                crate::network::usermode::detect(),
+                Ok((crate::network::usermode::Kind::Pasta, _))
+            ));
+    if forwarder {
+        // The helper's DNS forwarder is the container's resolver (on user networks, the
+        // shared namespace's pasta).
         host_resolv = crate::network::resolv_conf(&host_resolv);
     }
     let mut resolv = if opts.dns.is_empty() {

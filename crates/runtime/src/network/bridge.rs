@@ -87,7 +87,10 @@ fn bridge_name(n: &Network) -> String {
     format!("sbr-{}", &n.id[..11])
 }
 
-/// Makes the shared namespace (loopback up) if it is not there.
+/// Makes the shared namespace (loopback up) if it is not there, with outbound access:
+/// pasta serves it (as a container's namespace on the default network), it forwards, and
+/// masquerades what the bridges send out. slirp4netns is a child that ends with the
+/// process that started it, so with it user networks have no outbound access.
 fn ensure_shared(root: &Path) -> Result<PathBuf, RuntimeError> {
     let ns = shared_netns(root);
     if super::netns::is_namespace(&ns) {
@@ -96,8 +99,68 @@ fn ensure_shared(root: &Path) -> Result<PathBuf, RuntimeError> {
     let d = run_dir(root);
     fs::create_dir_all(&d).map_err(|e| RuntimeError::io("create", &d, e))?;
     super::netns::create(&ns)?;
-    ip_in(&ns, &["link", "set", "lo", "up"])?;
+    let set_up = || -> Result<(), RuntimeError> {
+        ip_in(&ns, &["link", "set", "lo", "up"])?;
+        if let Ok((super::usermode::Kind::Pasta, program)) = super::usermode::detect() {
+            // Daemonized, recorded in the run directory; `remove_network` ends it.
+            super::usermode::start(super::usermode::Kind::Pasta, &program, &ns, &d)?;
+            run_in(&ns, "sh", &["-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"])?;
+            run_in(&ns, "nft", &["add", "table", "ip", "strata"])?;
+            run_in(
+                &ns,
+                "nft",
+                &[
+                    "add",
+                    "chain",
+                    "ip",
+                    "strata",
+                    "post",
+                    "{ type nat hook postrouting priority 100 ; }",
+                ],
+            )?;
+            run_in(
+                &ns,
+                "nft",
+                &[
+                    "add",
+                    "rule",
+                    "ip",
+                    "strata",
+                    "post",
+                    "oifname",
+                    "!=",
+                    "sbr-*",
+                    "masquerade",
+                ],
+            )?;
+        }
+        Ok(())
+    };
+    if let Err(e) = set_up() {
+        super::usermode::stop_recorded(&d, &ns);
+        let _ = super::netns::remove(&ns);
+        return Err(e);
+    }
     Ok(ns)
+}
+
+/// Runs `program ARGS` inside the namespace kept at `netns`.
+fn run_in(netns: &Path, program: &str, args: &[&str]) -> Result<(), RuntimeError> {
+    let out = Command::new("nsenter")
+        .arg(format!("--net={}", netns.display()))
+        .arg(program)
+        .args(args)
+        .output()
+        .map_err(|e| RuntimeError::io("run nsenter in", netns, e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(RuntimeError::InvalidOptions(format!(
+        "{program} {} (in {}) failed: {}",
+        args.join(" "),
+        netns.display(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    )))
 }
 
 /// Makes network `n`'s bridge in the shared namespace if it is not there.
@@ -302,9 +365,11 @@ pub fn remove_network(root: &Path, n: &Network, networks_left: usize) -> Result<
     }
     let _ = ip_in(&ns, &["link", "del", &bridge_name(n)]);
     if networks_left == 0 {
+        super::usermode::stop_recorded(&run_dir(root), &ns);
         super::netns::remove(&ns)?;
+        // The helper's log and PID file went with it.
         let d = run_dir(root);
-        let _ = fs::remove_dir(&d);
+        fs::remove_dir_all(&d).map_err(|e| RuntimeError::io("remove", &d, e))?;
     }
     Ok(())
 }
