@@ -583,6 +583,24 @@ fn user_network_resolves_members_by_name() {
     c.ok(&["network", "disconnect", "mynet", "late"]);
     let hosts = c.ok(&["exec", "srv", "cat", "/etc/hosts"]);
     assert!(!hosts.contains("latecomer"), "{hosts}");
+    // Connected while stopped: on the network from its next start.
+    c.ok(&["create", "--name", "later", "bb", "sleep", "600"]);
+    c.ok(&["network", "connect", "mynet", "later"]);
+    c.ok(&["start", "later"]);
+    assert_eq!(
+        c.ok(&[
+            "exec",
+            "later",
+            "busybox",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://srv:8080/index.html"
+        ]),
+        "hello-from-container\n"
+    );
+    c.ok(&["rm", "-f", "later"]);
     let (code, _, err) = c.status(&["network", "rm", "mynet"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("has active endpoints"), "{err}");

@@ -108,17 +108,23 @@ impl Attachment {
                 }
             }
         }
+        // Its `--network NAME` (which gives the default route) and its `network connect`s
+        // (a default-network container keeps the helper's route).
+        let mut nets = Vec::new();
         if let NetworkMode::Named(primary) = &o.network {
+            nets.push((primary.clone(), o.network_aliases.clone()));
+        }
+        nets.extend(o.connected.iter().cloned());
+        if !nets.is_empty() {
             a.user_networks = Some((store_root.to_path_buf(), dir.to_path_buf()));
-            let mut nets = vec![(primary.clone(), o.network_aliases.clone())];
-            nets.extend(o.connected.iter().cloned());
-            for (net, aliases) in nets {
-                let mut names = vec![c.record.name.clone(), c.record.id[..12].to_string()];
-                names.extend(aliases);
-                if let Err(e) = bridge::join(store_root, dir, &netns, &net, &names, true) {
-                    let _ = a.tear_down();
-                    return Err(e);
-                }
+        }
+        for (net, aliases) in nets {
+            let mut names = vec![c.record.name.clone(), c.record.id[..12].to_string()];
+            names.extend(aliases);
+            let route = o.network.is_named();
+            if let Err(e) = bridge::join(store_root, dir, &netns, &net, &names, route) {
+                let _ = a.tear_down();
+                return Err(e);
             }
         }
         Ok(a)

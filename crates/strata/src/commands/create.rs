@@ -329,7 +329,7 @@ mod tests {
         assert_eq!(m.options, ["size=64m"]);
         assert!(parse_tmpfs("run").is_err());
         assert_eq!(NetworkMode::parse("host").unwrap(), NetworkMode::Host);
-        assert!(NetworkMode::parse("nope").is_err());
+        assert!(NetworkMode::parse("container:").is_err());
     }
 
     #[test]
