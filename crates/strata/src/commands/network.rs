@@ -240,7 +240,25 @@ fn ls(ctx: &Ctx, a: LsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 /// Docker 20.10's `network inspect` object.
 fn network_json(ctx: &Ctx, n: &Network) -> anyhow::Result<Value> {
     let mut containers = Map::new();
-    if !n.is_predefined() {
+    if n.is_predefined() {
+        // Docker lists the running containers on its predefined networks.
+        for c in runtime::container::list(&ctx.root)? {
+            let on_it = c.record.options.network.network_name() == Some(n.name.as_str());
+            if !on_it || c.state.status != runtime::Status::Running {
+                continue;
+            }
+            let ip = if n.name == "bridge" {
+                format!("{}/24", network::usermode::GUEST)
+            } else {
+                String::new()
+            };
+            containers.insert(
+                c.record.id.clone(),
+                json!({"Name": c.record.name, "EndpointID": "", "MacAddress": "",
+                       "IPv4Address": ip, "IPv6Address": ""}),
+            );
+        }
+    } else {
         for c in network::users(&ctx.root, n)? {
             let ep = network::bridge::endpoints(&c.dir.0)
                 .into_iter()
