@@ -91,6 +91,9 @@ pub enum RuntimeError {
     /// A container does not exist.
     #[error("No such container: {0}")]
     NoSuchContainer(String),
+    /// A network does not exist (`--network NAME`, `network inspect NAME`).
+    #[error("network {0} not found")]
+    NoSuchNetwork(String),
     /// A state or record file cannot be parsed.
     #[error("cannot parse {}", path.display())]
     BadRecord {

@@ -28,15 +28,18 @@ pub const HOST_GATEWAY_WITHOUT_BRIDGE: &str = "<nil>";
 
 /// `/etc/hosts`: on the host network without `--add-host`, the host's; otherwise Docker's
 /// loopback entries followed by one `IP\tNAME` line per `--add-host NAME:IP`.
-pub fn hosts(network: NetworkMode, extra_hosts: &[String], host_hosts: &str) -> String {
-    if network == NetworkMode::Host && extra_hosts.is_empty() {
+pub fn hosts(network: &NetworkMode, extra_hosts: &[String], host_hosts: &str) -> String {
+    if *network == NetworkMode::Host && extra_hosts.is_empty() {
         return host_hosts.to_string();
     }
     let mut out = DEFAULT_HOSTS.to_string();
     for entry in extra_hosts {
         // Validated as `NAME:IP` by the CLI ([`validate_extra_host`]).
         let (name, ip) = entry.split_once(':').unwrap_or((entry, ""));
-        let ip = if ip == "host-gateway" {
+        let ip = if ip == "host-gateway" && network.is_user_mode() {
+            // The user-mode helper's gateway reaches the host.
+            crate::network::usermode::GATEWAY
+        } else if ip == "host-gateway" {
             HOST_GATEWAY_WITHOUT_BRIDGE
         } else {
             ip
@@ -163,8 +166,8 @@ pub fn resolv_conf_with(dns: &DnsConfig, host: &str) -> String {
 /// `/etc/resolv.conf`: the host's; outside the host network, loopback nameservers (which
 /// cannot be reached from the container) are dropped, and Google's are used if none is
 /// left (Docker's rule).
-pub fn resolv_conf(network: NetworkMode, host: &str) -> String {
-    if network == NetworkMode::Host {
+pub fn resolv_conf(network: &NetworkMode, host: &str) -> String {
+    if *network == NetworkMode::Host {
         return host.to_string();
     }
     let is_loopback_ns = |l: &str| {
@@ -217,7 +220,7 @@ mod tests {
                 "nameserver 8.8.8.8\nnameserver 8.8.4.4\n",
             ),
         ] {
-            assert_eq!(resolv_conf(net, host), want, "{host:?}");
+            assert_eq!(resolv_conf(&net, host), want, "{host:?}");
         }
     }
 
@@ -225,10 +228,10 @@ mod tests {
     /// file has only the loopback and IPv6 names, then `--add-host` entries.
     #[test]
     fn hosts_has_no_hostname_line_and_ends_with_extra_hosts() {
-        let none = hosts(NetworkMode::None, &[], "h");
+        let none = hosts(&NetworkMode::None, &[], "h");
         assert_eq!(none, DEFAULT_HOSTS);
         assert_eq!(none.lines().count(), 6);
-        assert_eq!(hosts(NetworkMode::Host, &[], "h"), "h");
+        assert_eq!(hosts(&NetworkMode::Host, &[], "h"), "h");
         let extra = [
             "db:10.1.2.3".to_string(),
             "v6:::1".to_string(),
@@ -236,7 +239,7 @@ mod tests {
         ];
         for net in [NetworkMode::None, NetworkMode::Host] {
             assert_eq!(
-                hosts(net, &extra, "h"),
+                hosts(&net, &extra, "h"),
                 format!("{DEFAULT_HOSTS}10.1.2.3\tdb\n::1\tv6\n<nil>\tgw\n")
             );
         }

@@ -21,6 +21,7 @@
 //!   container (spawned through a [`MonitorProgram`] the caller gives), which also
 //!   applies the [`restart`] policy.
 //! - [`namespaces`] is `--ipc`/`--pid`/`--uts` (the spec side in [`spec::namespaces`]).
+//! - [`network`] is `--network` (the user-mode default network, `container:NAME`).
 //! - [`exec`], [`diff`], [`commit`], [`ports`] (`-p`) and [`volumes`] (`-v`, `volume …`);
 //!   [`copy`] is `cp`.
 //! - [`events`] records container and volume events in the store's journal
@@ -59,6 +60,7 @@ pub mod logs;
 pub mod monitor;
 pub mod mount;
 pub mod namespaces;
+pub mod network;
 pub mod oci_runtime;
 pub mod options;
 pub mod ports;

@@ -41,6 +41,21 @@ pub struct RunOptions {
     /// `-p` (see [`crate::ports::parse_publish`]); ignored with `--network host`.
     #[serde(default)]
     pub publish: Vec<crate::ports::PortMapping>,
+    /// `-P`/`--publish-all`: the image's `EXPOSE`d ports on free host ports (the
+    /// mappings are made when the container is created, see
+    /// [`RunOptions::exposed_published`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub publish_all: bool,
+    /// `--network-alias`: more names the container has on its user network.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_aliases: Vec<String>,
+    /// User networks the container was connected to besides its `--network`
+    /// (`network connect`), with their aliases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connected: Vec<(String, Vec<String>)>,
+    /// What `-P` published: filled in by `create` from the image's `ExposedPorts`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposed_published: Vec<crate::ports::PortMapping>,
     /// `--memory`, in bytes.
     pub memory: Option<i64>,
     /// `--cpus`, in CPUs (`1.5`).
@@ -214,7 +229,7 @@ pub struct MountFlag {
 }
 
 /// `--network`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkMode {
     /// `none`: a network namespace of its own, with only loopback.
@@ -222,6 +237,81 @@ pub enum NetworkMode {
     None,
     /// `host`: the host's network namespace.
     Host,
+    /// No `--network` (Docker's `default`, the `bridge` network): a namespace of its own
+    /// with outbound access through a user-mode helper ([`crate::network`]).
+    Default,
+    /// `--network bridge`: the same network, named.
+    Bridge,
+    /// `container:NAME`: the network namespace of another (running) container.
+    Container(String),
+    /// A user network (`network create`), by the name or ID given.
+    Named(String),
+}
+
+impl NetworkMode {
+    /// Parses `--network`: `default`, `bridge`, `none`, `host`, `container:NAME`.
+    pub fn parse(s: &str) -> Result<NetworkMode, crate::RuntimeError> {
+        Ok(match s {
+            "" | "default" => NetworkMode::Default,
+            "bridge" => NetworkMode::Bridge,
+            "none" => NetworkMode::None,
+            "host" => NetworkMode::Host,
+            _ => match s.strip_prefix("container:") {
+                Some(c) if !c.is_empty() => NetworkMode::Container(c.to_string()),
+                Some(_) => {
+                    return Err(crate::RuntimeError::InvalidOptions(
+                        "Invalid network mode: invalid container format container:<name|id>".into(),
+                    ));
+                }
+                None => NetworkMode::Named(s.to_string()),
+            },
+        })
+    }
+
+    /// The value of `HostConfig.NetworkMode`.
+    pub fn as_docker(&self) -> String {
+        match self {
+            NetworkMode::None => "none".into(),
+            NetworkMode::Host => "host".into(),
+            NetworkMode::Default => "default".into(),
+            NetworkMode::Bridge => "bridge".into(),
+            NetworkMode::Container(c) => format!("container:{c}"),
+            NetworkMode::Named(n) => n.clone(),
+        }
+    }
+
+    /// The network's name in `NetworkSettings.Networks` and `ps`' `Networks` (none for a
+    /// container that shares another's).
+    pub fn network_name(&self) -> Option<&str> {
+        match self {
+            NetworkMode::None => Some("none"),
+            NetworkMode::Host => Some("host"),
+            NetworkMode::Default | NetworkMode::Bridge => Some("bridge"),
+            NetworkMode::Container(_) => None,
+            NetworkMode::Named(n) => Some(n),
+        }
+    }
+
+    /// Whether it is a user network (a namespace of its own on a strata bridge).
+    pub fn is_named(&self) -> bool {
+        matches!(self, NetworkMode::Named(_))
+    }
+
+    /// Whether the container has a namespace of its own that `start` makes (the
+    /// user-mode network or user networks).
+    pub fn own_namespace_file(&self) -> bool {
+        self.is_user_mode() || self.is_named()
+    }
+
+    /// Whether it is `container:NAME`.
+    pub fn is_container(&self) -> bool {
+        matches!(self, NetworkMode::Container(_))
+    }
+
+    /// Whether the container has a namespace of its own set up by the user-mode helper.
+    pub fn is_user_mode(&self) -> bool {
+        matches!(self, NetworkMode::Default | NetworkMode::Bridge)
+    }
 }
 
 /// One mount asked for with `-v` or `--tmpfs`.

@@ -154,6 +154,9 @@ pub enum Command {
     /// Manage volumes.
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(crate::commands::network::NetworkCommand),
     /// Run an OCI distribution registry.
     #[command(subcommand)]
     Registry(RegistryCommand),
@@ -892,12 +895,20 @@ pub struct ContainerFlags {
     /// Print help (long only: `-h` is `--hostname`, as with Docker).
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
-    /// Connect a container to a network: none (loopback only) or host.
-    #[arg(long, alias = "net", default_value = "none", value_name = "none|host")]
+    /// Connect a container to a network: default (bridge: user-mode networking through
+    /// pasta or slirp4netns), none (loopback only), host or container:NAME.
+    #[arg(long, alias = "net", default_value = "default", value_name = "network")]
     pub network: String,
-    /// Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/tcp]).
+    /// Publish a container's port(s) to the host
+    /// ([ip:][hostPort:]containerPort[/tcp|/udp]).
     #[arg(short, long = "publish", value_name = "SPEC")]
     pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports.
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Add network-scoped alias for the container.
+    #[arg(long = "network-alias", alias = "net-alias", value_name = "ALIAS")]
+    pub network_alias: Vec<String>,
     /// Mount the container's root filesystem as read only.
     #[arg(long)]
     pub read_only: bool,

@@ -70,9 +70,9 @@ fn bad_input_is_a_clear_error_and_leaves_nothing() {
             "99999",
         ),
         (
-            &["run", "--rm", "--network", "bridge", "bb", "true"],
+            &["run", "--rm", "--network", "no-such-net", "bb", "true"],
             125,
-            "network bridge",
+            "network no-such-net not found",
         ),
         (
             // Docker resolves the user at start: `run` fails there (125) and --rm

@@ -60,10 +60,19 @@ fn a_published_port_reaches_the_server() {
     c.ok(&[
         "run", "-d", "--name", "web2", "-p", "8080", "bb", "sh", "-c", SERVE,
     ]);
-    let addr = c.ok(&["port", "web2", "8080/tcp"]);
-    let addr = addr.trim();
-    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
-    assert!(get(&c, addr).ends_with("hello-from-container\n"));
+    // Without an address: 0.0.0.0 and [::], one port, as Docker 20.10 shows them.
+    let shown = c.ok(&["port", "web2", "8080/tcp"]);
+    let port = shown
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("0.0.0.0:"))
+        .unwrap_or_else(|| panic!("{shown}"))
+        .to_string();
+    if let Some(v6) = shown.lines().nth(1) {
+        assert_eq!(v6, format!(":::{port}"));
+    }
+    let addr = format!("127.0.0.1:{port}");
+    assert!(get(&c, &addr).ends_with("hello-from-container\n"));
     c.ok(&["stop", "-t", "1", "web2"]);
     assert_eq!(c.ok(&["port", "web2"]), "");
     c.ok(&["rm", "web2"]);

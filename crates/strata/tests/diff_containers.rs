@@ -21,12 +21,12 @@ mod case;
 mod commit_cases;
 #[path = "diff_containers/config_cases.rs"]
 mod config_cases;
-#[path = "diff_containers/health_cases.rs"]
-mod health_cases;
 #[path = "diff_containers/cp_cases.rs"]
 mod cp_cases;
 #[path = "diff_containers/events_cases.rs"]
 mod events_cases;
+#[path = "diff_containers/health_cases.rs"]
+mod health_cases;
 #[path = "diff_containers/hosts_cases.rs"]
 mod hosts_cases;
 #[path = "diff_containers/isolation_cases.rs"]
@@ -35,6 +35,8 @@ mod isolation_cases;
 mod known;
 #[path = "diff_containers/lifecycle_cases.rs"]
 mod lifecycle_cases;
+#[path = "diff_containers/network_cases.rs"]
+mod network_cases;
 #[path = "diff_containers/options_cases.rs"]
 mod options_cases;
 #[path = "diff_containers/run_cases.rs"]
@@ -141,6 +143,7 @@ fn containers_agree_with_docker() {
         .chain(cp_cases::CASES)
         .chain(events_cases::CASES)
         .chain(attach_cases::CASES)
+        .chain(network_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {

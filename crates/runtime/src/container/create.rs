@@ -160,6 +160,23 @@ fn create_with(
         spec::resources::host_cpus(),
         spec::capabilities::known_to_kernel(),
     )?;
+    crate::network::validate(&opts, opts.hostname.is_some())?;
+    if opts.publish_all && !opts.network.is_container() && opts.network != crate::NetworkMode::Host
+    {
+        let exposed: Vec<String> = config.config.exposed_ports.keys().cloned().collect();
+        opts.exposed_published = crate::ports::publish_all(&exposed, &opts.publish);
+    }
+    // `--network container:NAME` takes that container's name files (Docker binds them).
+    let shared_net = match &opts.network {
+        crate::NetworkMode::Container(other) => Some(load(store.root(), other)?),
+        _ => None,
+    };
+    if let crate::NetworkMode::Named(net) = &opts.network {
+        let n = crate::network::config::find(store.root(), net)?;
+        if n.is_predefined() || n.driver != "bridge" {
+            return Err(RuntimeError::NoSuchNetwork(net.clone()));
+        }
+    }
     // Docker's default cgroup namespace for this host, recorded as inspect shows it.
     opts.security.cgroupns.get_or_insert_with(|| {
         crate::CgroupnsMode::default_for(crate::oci_runtime::cgroup_v2_unified())
@@ -272,15 +289,20 @@ fn create_with(
     drop(mount);
 
     // Docker: the ID's first 12 characters, or the host's name on the host network.
-    let hostname = match (&opts.hostname, opts.network) {
+    let hostname = match (&opts.hostname, &opts.network) {
         (Some(h), _) => h.clone(),
+        (None, crate::NetworkMode::Container(_)) => shared_net
+            .as_ref()
+            .and_then(|o| fs::read_to_string(o.dir.hostname()).ok())
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|| id[..12].to_string()),
         (None, _) if opts.build_sandbox => etc_files::BUILD_SANDBOX_HOSTNAME.to_string(),
         // Only the network decides: with `--uts host` on another network the kernel's
         // name is the host's while /etc/hostname and HOSTNAME keep the ID (Docker's way).
         (None, crate::NetworkMode::Host) => fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| id[..12].to_string()),
-        (None, crate::NetworkMode::None) => id[..12].to_string(),
+        (None, _) => id[..12].to_string(),
     };
     let files = EtcFiles {
         hosts: dir.hosts(),
@@ -288,21 +310,41 @@ fn create_with(
         hostname: dir.hostname(),
     };
     let host_file = |p: &str| fs::read_to_string(p).unwrap_or_default();
-    crate::record::write_replace(
-        &files.hosts,
-        if opts.build_sandbox {
-            etc_files::build_sandbox_hosts(&hostname)
-        } else {
-            etc_files::hosts(opts.network, &opts.extra_hosts, &host_file("/etc/hosts"))
-        }
-        .as_bytes(),
-    )?;
-    let host_resolv = host_file("/etc/resolv.conf");
-    let resolv = if opts.dns.is_empty() {
-        etc_files::resolv_conf(opts.network, &host_resolv)
+    let mut hosts = if opts.build_sandbox {
+        etc_files::build_sandbox_hosts(&hostname)
+    } else {
+        etc_files::hosts(&opts.network, &opts.extra_hosts, &host_file("/etc/hosts"))
+    };
+    if opts.network.is_user_mode() && !opts.build_sandbox {
+        hosts.push_str(&crate::network::own_hosts_line(&hostname));
+    }
+    let mut host_resolv = host_file("/etc/resolv.conf");
+    let forwarder = opts.network.is_user_mode()
+        || (opts.network.is_named()
+            && matches!(
+                crate::network::usermode::detect(),
+                Ok((crate::network::usermode::Kind::Pasta, _))
+            ));
+    if forwarder {
+        // The helper's DNS forwarder is the container's resolver (on user networks, the
+        // shared namespace's pasta).
+        host_resolv = crate::network::resolv_conf(&host_resolv);
+    }
+    let mut resolv = if opts.dns.is_empty() {
+        etc_files::resolv_conf(&opts.network, &host_resolv)
     } else {
         etc_files::resolv_conf_with(&opts.dns, &host_resolv)
     };
+    if let Some(o) = &shared_net {
+        hosts = host_file(&o.dir.hosts().display().to_string());
+        resolv = host_file(&o.dir.resolv_conf().display().to_string());
+    }
+    crate::record::write_replace(&files.hosts, hosts.as_bytes())?;
+    // User networks add their members to it while the container runs.
+    crate::record::write_replace(
+        &crate::network::bridge::base_hosts_file(&dir.0),
+        hosts.as_bytes(),
+    )?;
     crate::record::write_replace(&files.resolv_conf, resolv.as_bytes())?;
     crate::record::write_replace(&files.hostname, format!("{hostname}\n").as_bytes())?;
     let init = if opts.init { find_init() } else { None };
@@ -329,6 +371,14 @@ fn create_with(
         spec::namespaces::share_shm(&mut spec, &crate::shm::path(&dir));
     }
     join_namespaces(store.root(), opts, &mut spec)?;
+    if opts.network.own_namespace_file() {
+        // Made by `start` before the runtime runs (see `crate::network::Attachment`).
+        spec::namespaces::join_path(
+            &mut spec,
+            "network",
+            &crate::network::netns_path(&dir.0).display().to_string(),
+        );
+    }
     write_json(&dir.bundle().join("config.json"), &spec)?;
     if !owned {
         owner::release(&dir.0)?;
@@ -352,6 +402,10 @@ fn join_namespaces(
 ) -> Result<(), RuntimeError> {
     use crate::namespaces::{IpcMode, PidMode};
     let targets = [
+        match &opts.network {
+            crate::NetworkMode::Container(c) => Some(("network", c)),
+            _ => None,
+        },
         match &opts.ipc {
             IpcMode::Container(c) => Some(("ipc", c)),
             _ => None,
@@ -371,7 +425,32 @@ fn join_namespaces(
             })
         };
         if other.state.status != Status::Running || other.state.pid <= 0 {
+            if kind == "network" {
+                return Err(refuse(format!(
+                    "cannot join network of a non running container: {id}"
+                )));
+            }
             return Err(refuse(format!("container {id} is not running")));
+        }
+        if kind == "network" {
+            match &other.record.options.network {
+                // That container is on the host's network: so is this one.
+                crate::NetworkMode::Host => spec.linux.namespaces.retain(|n| n.kind != "network"),
+                net if net.is_user_mode() => spec::namespaces::join_path(
+                    spec,
+                    "network",
+                    &crate::network::netns_path(&other.dir.0)
+                        .display()
+                        .to_string(),
+                ),
+                // The kernel names it `net` under /proc, the spec `network`.
+                _ => spec::namespaces::join_path(
+                    spec,
+                    "network",
+                    &format!("/proc/{}/ns/net", other.state.pid),
+                ),
+            }
+            continue;
         }
         if kind == "ipc" && !matches!(other.record.options.ipc, IpcMode::Shareable | IpcMode::Host)
         {

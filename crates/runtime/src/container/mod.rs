@@ -60,6 +60,7 @@ pub struct Running {
     pid: i32,
     pumps: Vec<Pump>,
     forwarder: Option<crate::ports::Forwarder>,
+    network: Option<crate::network::Attachment>,
 }
 
 /// Unmounts on drop unless disarmed.
@@ -268,14 +269,39 @@ impl Container {
             )));
         }
         // Ports first: a taken port fails the start before anything runs.
-        let publish = &self.record.options.publish;
-        let bound = if publish.is_empty() || self.record.options.network == crate::NetworkMode::Host
+        let o = &self.record.options;
+        let publish: Vec<_> = o
+            .publish
+            .iter()
+            .chain(&o.exposed_published)
+            .cloned()
+            .collect();
+        let bound = if publish.is_empty()
+            || o.network == crate::NetworkMode::Host
+            || o.network.is_container()
         {
             None
         } else {
-            Some(crate::ports::bind(publish)?)
+            Some(crate::ports::bind(&publish)?)
         };
-        let mut mount = mount_rootfs(store, &self.record, &self.dir)?;
+        // The user-mode network is up before the container's first instruction runs.
+        let mut network = if o.network.own_namespace_file() {
+            Some(crate::network::Attachment::set_up(store.root(), &self)?)
+        } else {
+            None
+        };
+        let tear_down = |network: &mut Option<crate::network::Attachment>| {
+            if let Some(n) = network.take() {
+                let _ = n.tear_down();
+            }
+        };
+        let mut mount = match mount_rootfs(store, &self.record, &self.dir) {
+            Ok(m) => m,
+            Err(e) => {
+                tear_down(&mut network);
+                return Err(e);
+            }
+        };
         if self.record.options.ipc == crate::namespaces::IpcMode::Shareable {
             crate::shm::mount(
                 &crate::shm::path(&self.dir),
@@ -295,8 +321,11 @@ impl Container {
             .map_err(|e| RuntimeError::io("open", &log_path, e))?;
         let log = Arc::new(Mutex::new(log));
         let id = self.record.id.clone();
-        let abort = |pumps: Vec<Pump>, e: RuntimeError| {
+        let abort = |pumps: Vec<Pump>,
+                     network: &mut Option<crate::network::Attachment>,
+                     e: RuntimeError| {
             let _ = runtime.delete(&id, &rt_log);
+            tear_down(network);
             for p in pumps {
                 let _ = p.join();
             }
@@ -326,7 +355,7 @@ impl Container {
         // its own.
         let pid = match started.and_then(|()| read_pid(&self.dir.pid_file())) {
             Ok(pid) => pid,
-            Err(e) => return Err(abort(pumps, e)),
+            Err(e) => return Err(abort(pumps, &mut network, e)),
         };
         if let Some((console, attach)) = tty {
             match console.receive().and_then(|master| {
@@ -334,13 +363,17 @@ impl Container {
                 terminal_streams(master, attach, &log)
             }) {
                 Ok(pump) => pumps.push(pump),
-                Err(e) => return Err(abort(pumps, e)),
+                Err(e) => return Err(abort(pumps, &mut network, e)),
             }
         }
-        let forwarder = match bound.map(|b| b.serve(Path::new(&format!("/proc/{pid}/ns/net")))) {
+        let netns = match &network {
+            Some(n) => n.netns().to_path_buf(),
+            None => PathBuf::from(format!("/proc/{pid}/ns/net")),
+        };
+        let forwarder = match bound.map(|b| b.serve(&netns)) {
             None => None,
             Some(Ok(f)) => Some(f),
-            Some(Err(e)) => return Err(abort(pumps, e)),
+            Some(Err(e)) => return Err(abort(pumps, &mut network, e)),
         };
         mount.armed = false;
         self.state = ContainerState {
@@ -368,6 +401,7 @@ impl Container {
             pid,
             pumps,
             forwarder,
+            network,
         })
     }
 
@@ -429,6 +463,8 @@ impl Container {
         }
         unmount(&Kernel, &self.dir.rootfs())?;
         crate::shm::release(&crate::shm::path(&self.dir))?;
+        // What a monitor that died left of the user-mode network.
+        crate::network::tear_down_recorded(store.root(), &self.dir.0)?;
         store.remove_image_user(&self.record.id)?;
         fs::remove_dir_all(&self.dir.0).map_err(|e| RuntimeError::io("remove", &self.dir.0, e))?;
         crate::events::container(&self, "destroy", &[]);

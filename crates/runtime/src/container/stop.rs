@@ -105,11 +105,14 @@ impl Running {
             pid,
             pumps,
             forwarder,
+            network,
         } = self;
         let code = wait_exit(pid, &container.dir.0)?;
         if let Some(f) = forwarder {
             f.stop();
         }
+        // The helper ends with the container (its namespace has no process left).
+        let network_down = network.map_or(Ok(()), |n| n.tear_down());
         let rt_log = container.dir.runtime_log();
         // `delete --force` also kills whatever the init left behind, which closes the pipes.
         let deleted = runtime.delete(&container.record.id, &rt_log);
@@ -135,6 +138,7 @@ impl Running {
         container.save_state()?;
         deleted?;
         unmounted?;
+        network_down?;
         Ok((container, code))
     }
 }

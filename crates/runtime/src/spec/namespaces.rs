@@ -36,6 +36,13 @@ pub fn join(spec: &mut Spec, kind: &str, pid: i32) {
     }
 }
 
+/// Joins the `kind` namespace kept at `path` (a bind-mounted namespace file).
+pub fn join_path(spec: &mut Spec, kind: &str, path: &str) {
+    for n in spec.linux.namespaces.iter_mut().filter(|n| n.kind == kind) {
+        n.path = Some(path.to_string());
+    }
+}
+
 /// Makes the container's `/dev/shm` a bind of `source`: the host-side tmpfs of a
 /// shareable IPC namespace (its own, or that of the container it joins).
 pub fn share_shm(spec: &mut Spec, source: &std::path::Path) {

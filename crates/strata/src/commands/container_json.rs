@@ -1,7 +1,7 @@
 //! The `docker container inspect` object of a container.
 
 use runtime::Status;
-use runtime::{Container, MountKind, MountSpec, NetworkMode, OciRuntime};
+use runtime::{Container, MountKind, MountSpec, OciRuntime};
 use serde_json::{Map, Value, json};
 
 use super::config_json::{RunFields, docker_config};
@@ -45,7 +45,12 @@ pub fn container_json(
         let key = format!("{}/{}", p.container_port, p.protocol);
         let entry = port_bindings.entry(key).or_insert_with(|| json!([]));
         if let Value::Array(a) = entry {
-            a.push(json!({"HostIp": p.host_ip.to_string(), "HostPort": if p.host_port == 0 { String::new() } else { p.host_port.to_string() }}));
+            let ip = if p.any_family {
+                String::new()
+            } else {
+                p.host_ip.to_string()
+            };
+            a.push(json!({"HostIp": ip, "HostPort": if p.host_port == 0 { String::new() } else { p.host_port.to_string() }}));
         }
     }
     let mut ports = Map::new();
@@ -184,10 +189,7 @@ pub fn container_json(
             labels.insert(k.clone(), json!(v));
         }
     }
-    let network = match o.network {
-        NetworkMode::None => "none",
-        NetworkMode::Host => "host",
-    };
+    let network = o.network.as_docker();
     let running = s.status == Status::Running;
     let path = |p: std::path::PathBuf| p.display().to_string();
     let mut inspected = json!({
@@ -224,7 +226,8 @@ pub fn container_json(
         "ExecIDs": Value::Null,
         "HostConfig": with_host_config_mounts(&o.mount_flags, with_updated_resources(o, with_host_options(o, host_config(HostFields {
             binds: null_if_empty(binds),
-            network_mode: network,
+            network_mode: network.clone(),
+            publish_all: o.publish_all,
             port_bindings,
             auto_remove: o.auto_remove,
             read_only: o.read_only,
@@ -246,7 +249,7 @@ pub fn container_json(
         },
         "Mounts": mounts,
         "Config": config,
-        "NetworkSettings": network_settings(network, ports),
+        "NetworkSettings": network_settings(o.network.network_name(), ports),
     });
     // Docker shows the health record of a container with a check once it has started.
     if let Some(h) = runtime::health::read(&c.dir.0) {

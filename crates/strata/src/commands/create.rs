@@ -62,7 +62,9 @@ pub fn create(
         tty: flags.tty,
         open_stdin: flags.interactive,
         read_only: flags.read_only,
-        network: parse_network(&flags.network)?,
+        network: NetworkMode::parse(&flags.network)?,
+        publish_all: flags.publish_all,
+        network_aliases: flags.network_alias.clone(),
         memory: flags.memory.as_deref().map(parse_bytes).transpose()?,
         cpus: flags.cpus,
         pids_limit: flags.pids_limit,
@@ -209,17 +211,6 @@ pub fn parse_env_file(
     super::kv_file::parse(text, Some(&host)).map_err(anyhow::Error::msg)
 }
 
-fn parse_network(s: &str) -> anyhow::Result<NetworkMode> {
-    match s {
-        "none" => Ok(NetworkMode::None),
-        "host" => Ok(NetworkMode::Host),
-        other => anyhow::bail!(
-            "network {other} not found: strata supports --network none (loopback only, \
-             the default) and --network host; publish ports with -p"
-        ),
-    }
-}
-
 /// `--tmpfs /path[:opt,opt]`.
 fn parse_tmpfs(s: &str) -> anyhow::Result<MountSpec> {
     let (dest, opts) = s.split_once(':').unwrap_or((s, ""));
@@ -332,8 +323,8 @@ mod tests {
         assert!(m.read_only);
         assert_eq!(m.options, ["size=64m"]);
         assert!(parse_tmpfs("run").is_err());
-        assert_eq!(parse_network("host").unwrap(), NetworkMode::Host);
-        assert!(parse_network("bridge").is_err());
+        assert_eq!(NetworkMode::parse("host").unwrap(), NetworkMode::Host);
+        assert!(NetworkMode::parse("container:").is_err());
     }
 
     #[test]

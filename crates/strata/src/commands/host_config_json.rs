@@ -10,8 +10,10 @@ use serde_json::{Map, Value, json};
 pub struct HostFields {
     /// `-v` binds and named volumes (`null` when none).
     pub binds: Value,
-    /// `none` or `host`.
-    pub network_mode: &'static str,
+    /// `default`, `bridge`, `none`, `host` or `container:ID`.
+    pub network_mode: String,
+    /// `-P`.
+    pub publish_all: bool,
     /// `-p`, by container port.
     pub port_bindings: Map<String, Value>,
     /// `--rm`.
@@ -67,7 +69,7 @@ pub fn host_config(h: HostFields) -> Value {
     put("OomScoreAdj", json!(0));
     put("PidMode", json!(""));
     put("Privileged", json!(false));
-    put("PublishAllPorts", json!(false));
+    put("PublishAllPorts", json!(h.publish_all));
     put("ReadonlyRootfs", json!(h.read_only));
     put("SecurityOpt", Value::Null);
     if !h.tmpfs.is_empty() {
@@ -197,28 +199,41 @@ pub fn with_updated_resources(o: &runtime::RunOptions, mut host_config: Value) -
     host_config
 }
 
-/// The `NetworkSettings` object: no addresses (strata has no bridge), the published
-/// `ports`, and the one network the container is on.
-pub fn network_settings(network_mode: &str, ports: Map<String, Value>) -> Value {
+/// The `NetworkSettings` object: the published `ports`, and the one network the container
+/// is on (none for `container:NAME`); on `bridge` (the user-mode network) the address and
+/// gateway the helper gives every container.
+pub fn network_settings(network: Option<&str>, ports: Map<String, Value>) -> Value {
     let mut networks = Map::new();
-    networks.insert(
-        network_mode.to_string(),
-        json!({
+    let user_mode = network == Some("bridge");
+    let (gateway, address, prefix) = if user_mode {
+        (
+            runtime::network::usermode::GATEWAY,
+            runtime::network::usermode::GUEST,
+            24,
+        )
+    } else {
+        ("", "", 0)
+    };
+    if let Some(name) = network {
+        networks.insert(
+            name.to_string(),
+            json!({
             "IPAMConfig": null,
             "Links": null,
             "Aliases": null,
             "NetworkID": "",
             "EndpointID": "",
-            "Gateway": "",
-            "IPAddress": "",
-            "IPPrefixLen": 0,
+            "Gateway": gateway,
+            "IPAddress": address,
+            "IPPrefixLen": prefix,
             "IPv6Gateway": "",
             "GlobalIPv6Address": "",
             "GlobalIPv6PrefixLen": 0,
             "MacAddress": "",
             "DriverOpts": null,
-        }),
-    );
+            }),
+        );
+    }
     json!({
         "Bridge": "",
         "SandboxID": "",
@@ -230,11 +245,11 @@ pub fn network_settings(network_mode: &str, ports: Map<String, Value>) -> Value 
         "SecondaryIPAddresses": null,
         "SecondaryIPv6Addresses": null,
         "EndpointID": "",
-        "Gateway": "",
+        "Gateway": gateway,
         "GlobalIPv6Address": "",
         "GlobalIPv6PrefixLen": 0,
-        "IPAddress": "",
-        "IPPrefixLen": 0,
+        "IPAddress": address,
+        "IPPrefixLen": prefix,
         "IPv6Gateway": "",
         "MacAddress": "",
         "Networks": networks,

@@ -47,6 +47,7 @@ mod manifest_store;
 mod monitor;
 pub mod mount_flag;
 mod mount_flag_json;
+pub mod network;
 mod output_file;
 mod pause;
 mod port;
@@ -502,6 +503,7 @@ fn dispatch(ctx: &Ctx, command: Command, out: &mut dyn Write) -> anyhow::Result<
         Command::Volume(VolumeCommand::Inspect(a)) => volume::inspect(ctx, a, out),
         Command::Volume(VolumeCommand::Rm(a)) => volume::rm(ctx, a, out),
         Command::Volume(VolumeCommand::Prune(a)) => volume::prune(ctx, a, out),
+        Command::Network(c) => network::run(ctx, c, out),
         Command::Monitor(a) => monitor::run(ctx, a),
     }
 }

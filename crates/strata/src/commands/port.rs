@@ -49,6 +49,7 @@ pub fn run(ctx: &Ctx, args: PortArgs, out: &mut dyn Write) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Docker 20.10's `IP:PORT`, unbracketed for IPv6 too (`:::8080`).
 fn host_addr(p: &runtime::ports::PortMapping) -> String {
-    std::net::SocketAddr::new(p.host_ip, p.host_port).to_string()
+    format!("{}:{}", p.host_ip, p.host_port)
 }

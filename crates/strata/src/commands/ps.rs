@@ -173,10 +173,7 @@ fn row(c: &Container, s: &ContainerState, now: DateTime<Utc>, trunc: bool) -> Va
         "LocalVolumes": local_volumes.to_string(),
         "Mounts": c.record.options.mounts.iter().map(|m| m.destination.clone()).collect::<Vec<_>>().join(","),
         "Names": c.record.name,
-        "Networks": match c.record.options.network {
-            runtime::NetworkMode::None => "none",
-            runtime::NetworkMode::Host => "host",
-        },
+        "Networks": c.record.options.network.network_name().unwrap_or_default(),
         "Ports": ports.join(", "),
         "RunningFor": render::created_since(created, now),
         "Size": "",
@@ -265,12 +262,10 @@ fn matches(c: &Container, s: &ContainerState, key: &str, value: &str) -> bool {
             m.destination == value
                 || matches!(&m.kind, runtime::MountKind::Volume { name, .. } if name == value)
         }),
+        // The container's network or one it was connected to, by name.
         "network" => {
-            let mode = match c.record.options.network {
-                runtime::NetworkMode::None => "none",
-                runtime::NetworkMode::Host => "host",
-            };
-            mode == value
+            let o = &c.record.options;
+            o.network.network_name() == Some(value) || o.connected.iter().any(|(n, _)| n == value)
         }
         // `publish=80`, `publish=80/udp`, `publish=8000-8080/tcp`: a container port bound
         // now (Docker matches the running container's bindings, not its flags).
