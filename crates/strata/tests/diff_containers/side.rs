@@ -362,6 +362,7 @@ pub fn recent_ages(text: &str) -> String {
     let t = text
         .replace("Less than a second ago", "<seconds> ago")
         .replace(" 1 second ago", " <seconds> ago");
+    let t = up_seconds(&t);
     let mut out = String::with_capacity(t.len());
     let mut rest = t.as_str();
     while let Some(i) = rest.find(" seconds ago") {
@@ -408,6 +409,39 @@ pub fn hex_ids(text: &str) -> String {
     out
 }
 
+/// `Up Less than a second`, `Up 1 second`, `Up 12 seconds` (a running container's STATUS,
+/// which has no `ago`) as `Up <seconds>`: how long a container has run when `ps` looks
+/// depends on the machine's speed.
+fn up_seconds(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("Up ") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let unit = if let Some(r) = rest.strip_prefix("Less than a second") {
+            Some(r)
+        } else if digits > 0 {
+            let after = &rest[digits..];
+            after
+                .strip_prefix(" seconds")
+                .or_else(|| after.strip_prefix(" second"))
+        } else {
+            None
+        };
+        // Only a whole word: not `Up 3 secondsx`, and `ago` forms are left to the caller.
+        match unit {
+            Some(r) if !r.starts_with(|c: char| c.is_alphanumeric()) && !r.starts_with(" ago") => {
+                out.push_str("<seconds>");
+                rest = r;
+            }
+            _ => {}
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[test]
 fn recent_ages_hide_only_ages_under_a_minute() {
     for (input, want) in [
@@ -428,6 +462,14 @@ fn recent_ages_hide_only_ages_under_a_minute() {
         (
             "x seconds ago; v2 seconds ago",
             "x seconds ago; v2 seconds ago",
+        ),
+        (
+            "Up Less than a second (Paused)\nUp 1 second\nUp 42 seconds (healthy)",
+            "Up <seconds> (Paused)\nUp <seconds>\nUp <seconds> (healthy)",
+        ),
+        (
+            "Up 2 minutes\nUp About a minute",
+            "Up 2 minutes\nUp About a minute",
         ),
     ] {
         assert_eq!(recent_ages(input), want, "{input}");
