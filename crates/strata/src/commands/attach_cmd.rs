@@ -52,6 +52,8 @@ pub fn run(ctx: &Ctx, args: AttachArgs) -> anyhow::Result<()> {
     }
     let stream = runtime::attach::connect(&c.dir.0)
         .map_err(|_| anyhow::anyhow!("You cannot attach to a stopped container, start it first"))?;
+    // Docker's daemon reports each client that attaches, and one that detaches.
+    runtime::events::container(&c, "attach", &[]);
     if args.sig_proxy && !tty {
         attach::forward_signals(rt.clone(), c.clone())?;
     }
@@ -64,7 +66,10 @@ pub fn run(ctx: &Ctx, args: AttachArgs) -> anyhow::Result<()> {
     drop(raw);
     let code = match ended? {
         Ended::Exited(code) => code,
-        Ended::Detached => 0,
+        Ended::Detached => {
+            runtime::events::container(&c, "detach", &[]);
+            0
+        }
         // The monitor went away without saying: what it recorded tells.
         Ended::Closed => {
             let c = runtime::container::load(&ctx.root, &c.record.id)?;
