@@ -4,6 +4,7 @@
 //! stderr (`#3 [2/4] COPY . /app`, `#3 CACHED`); the image ID goes to stdout.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -350,6 +351,11 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         out: std::io::stderr(),
         named: BTreeMap::new(),
     };
+    // BuildKit's live view on a terminal (or when asked for), its plain log otherwise.
+    let mut tty = (!quiet
+        && (args.progress == "tty"
+            || (args.progress == "auto" && std::io::stderr().is_terminal())))
+    .then(super::build_tty::Tty::start);
     super::build_cancel::catch_signals()?;
     // The build works under the bases' lease, which also holds what it makes until the
     // export below is done.
@@ -357,13 +363,16 @@ pub fn run(ctx: &Ctx, args: BuildArgs, out: &mut dyn Write) -> anyhow::Result<()
         &store,
         &req,
         &planned,
-        &mut |e| {
-            if !quiet {
-                plain.event(e);
-            }
+        &mut |e| match &tty {
+            Some(view) => view.event(e),
+            None if !quiet => plain.event(e),
+            None => {}
         },
         &hold,
     );
+    if let Some(view) = tty.as_mut() {
+        view.finish(built.is_ok());
+    }
     // BuildKit's last words on a canceled build; the code is the signal's, as a shell
     // reports a process it ended.
     if let Some(code) = super::build_cancel::exit_code() {

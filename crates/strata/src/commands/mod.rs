@@ -7,6 +7,7 @@ pub mod build;
 mod build_cancel;
 mod build_output;
 mod build_sbom;
+mod build_tty;
 mod builder_prune;
 mod commit;
 pub mod completion;
