@@ -187,11 +187,7 @@ impl Container {
     ) -> Result<ExecEnd, RuntimeError> {
         self.check_running(runtime)?;
         // Exec output is not the container's log: it goes to the caller only.
-        let sink = fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/null")
-            .map_err(|e| RuntimeError::io("open", Path::new("/dev/null"), e))?;
-        let sink = Arc::new(Mutex::new(sink));
+        let sink = Arc::new(Mutex::new(crate::logs::LogFile::discard()));
         let path = self.write_exec_process(opts)?;
         let log = self.dir.runtime_log();
         let before = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
@@ -223,7 +219,7 @@ impl Container {
         runtime: &OciRuntime,
         process: &Path,
         attach: Attach,
-        sink: &Arc<Mutex<fs::File>>,
+        sink: &Arc<Mutex<crate::logs::LogFile>>,
         log_before: u64,
         term: &ExecTerminal<'_>,
     ) -> Result<ExecEnd, RuntimeError> {

@@ -56,6 +56,7 @@ pub mod exec;
 mod export;
 pub mod health;
 mod inroot;
+pub mod log_driver;
 pub mod logs;
 pub mod monitor;
 pub mod mount;

@@ -45,11 +45,122 @@ pub fn split_lines(buf: &[u8]) -> (Vec<std::ops::Range<usize>>, usize) {
     }
 }
 
+/// A container's log file as its driver keeps it (see [`crate::log_driver`]): entries
+/// appended; past `max-size`, `ctr.log` becomes `ctr.log.1` (the older ones move up, the
+/// oldest beyond `max-file` goes) and a new `ctr.log` starts. `none` keeps nothing.
+pub struct LogFile {
+    path: std::path::PathBuf,
+    file: Option<std::fs::File>,
+    written: u64,
+    rotation: crate::log_driver::Rotation,
+}
+
+impl LogFile {
+    /// Opens (creating) `path` for appending as `rotation` says.
+    pub fn open(
+        path: &std::path::Path,
+        rotation: crate::log_driver::Rotation,
+    ) -> io::Result<LogFile> {
+        let file = if rotation.keep {
+            Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            )
+        } else {
+            None
+        };
+        let written = file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map_or(0, |m| m.len());
+        Ok(LogFile {
+            path: path.to_path_buf(),
+            file,
+            written,
+            rotation,
+        })
+    }
+
+    /// A log that keeps nothing (an exec's output is not the container's log).
+    pub fn discard() -> LogFile {
+        LogFile {
+            path: std::path::PathBuf::new(),
+            file: None,
+            written: 0,
+            rotation: crate::log_driver::Rotation {
+                keep: false,
+                max_size: None,
+                max_files: 1,
+            },
+        }
+    }
+
+    /// Appends one entry's line, rotating first when it would pass `max-size`.
+    pub fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
+        if self.file.is_none() {
+            return Ok(());
+        }
+        if let Some(max) = self.rotation.max_size
+            && self.written > 0
+            && self.written + line.len() as u64 > max
+        {
+            self.rotate()?;
+        }
+        if let Some(f) = self.file.as_mut() {
+            f.write_all(line)?;
+            self.written += line.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        let n = self.rotation.max_files;
+        if n <= 1 {
+            // One file: it starts over.
+            self.file = Some(std::fs::File::create(&self.path)?);
+            self.written = 0;
+            return Ok(());
+        }
+        let _ = std::fs::remove_file(rotated(&self.path, n - 1));
+        for i in (1..n - 1).rev() {
+            let _ = std::fs::rename(rotated(&self.path, i), rotated(&self.path, i + 1));
+        }
+        std::fs::rename(&self.path, rotated(&self.path, 1))?;
+        self.file = Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?,
+        );
+        self.written = 0;
+        Ok(())
+    }
+}
+
+/// The `i`th older file of the log at `path` (`ctr.log.1` is the newest of them).
+pub fn rotated(path: &std::path::Path, i: u32) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(format!(".{i}"));
+    s.into()
+}
+
+/// The older files of the log at `path` that exist, oldest first: read them before it.
+pub fn older_files(path: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<std::path::PathBuf> = (1..)
+        .map(|i| rotated(path, i))
+        .take_while(|p| p.exists())
+        .collect();
+    out.reverse();
+    out
+}
+
 /// Where a stream's entries go: the shared log file, and optionally an attached writer
 /// (a `docker run` in the foreground prints the raw output too).
 pub struct LogSink {
     /// The log file, shared by stdout and stderr.
-    pub file: Arc<Mutex<std::fs::File>>,
+    pub file: Arc<Mutex<LogFile>>,
     /// `stdout` or `stderr`.
     pub stream: &'static str,
     /// Also write the raw bytes here.
@@ -69,7 +180,7 @@ impl LogSink {
             .file
             .lock()
             .map_err(|_| io::Error::other("log lock poisoned"))?;
-        f.write_all(&line)
+        f.write_line(&line)
     }
 }
 
@@ -132,6 +243,29 @@ pub fn read_entries(text: &str) -> Vec<LogEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log_driver::LogConfig;
+
+    #[test]
+    fn rotation_keeps_max_file_files_of_max_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let c = LogConfig::parse(None, &["max-size=100".into(), "max-file=3".into()]).unwrap();
+        let mut log = LogFile::open(&path, c.rotation().unwrap()).unwrap();
+        for i in 0..10 {
+            log.write_line(format!("{i:039}\n").as_bytes()).unwrap();
+        }
+        // 40-byte lines, two per file: 8,9 in ctr.log, 6,7 in .1, 4,5 in .2; .3 never.
+        let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap();
+        assert_eq!(older_files(&path), [rotated(&path, 2), rotated(&path, 1)]);
+        assert!(read(&path).starts_with(&format!("{:039}", 8)));
+        assert!(read(&rotated(&path, 2)).starts_with(&format!("{:039}", 4)));
+        assert!(!rotated(&path, 3).exists());
+        let none = LogConfig::parse(Some("none"), &[]).unwrap();
+        let mut log =
+            LogFile::open(&dir.path().join("none.log"), none.rotation().unwrap()).unwrap();
+        log.write_line(b"x\n").unwrap();
+        assert!(!dir.path().join("none.log").exists());
+    }
 
     #[test]
     #[allow(clippy::single_range_in_vec_init)]
@@ -152,7 +286,9 @@ mod tests {
     fn pumps_json_lines() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctr.log");
-        let file = Arc::new(Mutex::new(std::fs::File::create(&path).unwrap()));
+        let file = Arc::new(Mutex::new(
+            LogFile::open(&path, LogConfig::default().rotation().unwrap()).unwrap(),
+        ));
         let sink = LogSink {
             file: file.clone(),
             stream: "stderr",

@@ -125,6 +125,9 @@ pub struct RunOptions {
     /// image's `HEALTHCHECK`, so a created container's is the one it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<oci::config::Healthcheck>,
+    /// `--log-driver`, `--log-opt` (`HostConfig.LogConfig`).
+    #[serde(default)]
+    pub log_config: crate::log_driver::LogConfig,
     /// `--stop-timeout`: seconds `stop` waits for the stop signal to work before it kills;
     /// `None` is Docker's 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -33,7 +33,7 @@ pub(crate) type Pump = JoinHandle<std::io::Result<()>>;
 /// into the log (and `attach`), and stdin fed from `attach.stdin` or `/dev/null`.
 pub(crate) fn pipe_streams(
     attach: Attach,
-    log: &Arc<Mutex<fs::File>>,
+    log: &Arc<Mutex<crate::logs::LogFile>>,
     log_path: &Path,
 ) -> Result<([Stdio; 3], Vec<Pump>), RuntimeError> {
     let pipe = || std::io::pipe().map_err(|e| RuntimeError::io("make a pipe for", log_path, e));
@@ -70,7 +70,7 @@ pub(crate) fn pipe_streams(
 pub(crate) fn terminal_streams(
     master: std::os::fd::OwnedFd,
     attach: Attach,
-    log: &Arc<Mutex<fs::File>>,
+    log: &Arc<Mutex<crate::logs::LogFile>>,
 ) -> Result<Pump, RuntimeError> {
     let where_ = Path::new("the container's terminal");
     if let Some((rows, cols)) = attach.tty_size {

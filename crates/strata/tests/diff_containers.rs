@@ -35,6 +35,8 @@ mod isolation_cases;
 mod known;
 #[path = "diff_containers/lifecycle_cases.rs"]
 mod lifecycle_cases;
+#[path = "diff_containers/logging_cases.rs"]
+mod logging_cases;
 #[path = "diff_containers/network_cases.rs"]
 mod network_cases;
 #[path = "diff_containers/options_cases.rs"]
@@ -140,6 +142,7 @@ fn containers_agree_with_docker() {
         .chain(lifecycle_cases::CASES)
         .chain(health_cases::CASES)
         .chain(config_cases::CASES)
+        .chain(logging_cases::CASES)
         .chain(cp_cases::CASES)
         .chain(events_cases::CASES)
         .chain(attach_cases::CASES)

@@ -314,10 +314,7 @@ impl Container {
             RuntimeError::io("become the child subreaper of", &self.dir.0, e.into())
         })?;
         let log_path = self.dir.log();
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
+        let log = crate::logs::LogFile::open(&log_path, self.record.options.log_config.rotation()?)
             .map_err(|e| RuntimeError::io("open", &log_path, e))?;
         let log = Arc::new(Mutex::new(log));
         let id = self.record.id.clone();

@@ -1,6 +1,7 @@
 //! The `run`/`create` flags about the container's life rather than its sandbox:
-//! `--cidfile`, `--label-file`, `--stop-timeout`, `--volumes-from` and the health check
-//! (`--health-*`, `--no-healthcheck`); flattened into [`super::ContainerFlags`].
+//! `--cidfile`, `--label-file`, `--stop-timeout`, `--volumes-from`, the health check
+//! (`--health-*`, `--no-healthcheck`) and logging (`--log-driver`, `--log-opt`); flattened
+//! into [`super::ContainerFlags`].
 
 use std::path::PathBuf;
 
@@ -44,6 +45,12 @@ pub struct LifecycleFlags {
     /// Disable any container-specified HEALTHCHECK.
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
+    /// Logging driver for the container (json-file, local or none).
+    #[arg(long = "log-driver", value_name = "string")]
+    pub log_driver: Option<String>,
+    /// Log driver options (`max-size=10m`, `max-file=3`).
+    #[arg(long = "log-opt", value_name = "list")]
+    pub log_opt: Vec<String>,
 }
 
 /// A Go duration in nanoseconds; negative ones parse (Docker refuses them after parsing,

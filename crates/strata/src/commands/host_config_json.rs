@@ -155,6 +155,7 @@ pub fn with_host_options(o: &runtime::RunOptions, mut host_config: Value) -> Val
                 json!(o.extra_hosts)
             },
         );
+        set("LogConfig", json!(o.log_config));
         set(
             "ContainerIDFile",
             json!(

@@ -36,6 +36,7 @@ pub fn labels(files: &[PathBuf], flags: &[String]) -> anyhow::Result<BTreeMap<St
 /// each container must exist). Call after the container's own mounts are in `opts`.
 pub fn apply(ctx: &Ctx, f: &LifecycleFlags, opts: &mut RunOptions) -> anyhow::Result<()> {
     opts.healthcheck = healthcheck(f)?;
+    opts.log_config = runtime::log_driver::LogConfig::parse(f.log_driver.as_deref(), &f.log_opt)?;
     opts.stop_timeout = f.stop_timeout;
     opts.cidfile = f.cidfile.clone();
     opts.volumes_from = f.volumes_from.clone();

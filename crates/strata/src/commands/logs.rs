@@ -30,8 +30,18 @@ pub fn run(ctx: &Ctx, args: LogsArgs, out: &mut dyn Write) -> anyhow::Result<()>
                 .map_err(|_| anyhow::anyhow!("invalid value for \"tail\": {n}"))?,
         ),
     };
+    if !c.record.options.log_config.readable() {
+        anyhow::bail!("configured logging driver does not support reading");
+    }
     let path = c.dir.log();
-    let (entries, mut offset) = runtime::logs::read_from(&path, 0)?;
+    // The rotated files first, oldest first, then the current one.
+    let mut entries = Vec::new();
+    for older in runtime::logs::older_files(&path) {
+        entries.extend(runtime::logs::read_from(&older, 0)?.0);
+    }
+    let mut inode = inode_of(&path);
+    let (current, mut offset) = runtime::logs::read_from(&path, 0)?;
+    entries.extend(current);
     let mut entries: Vec<LogEntry> = entries
         .into_iter()
         .filter(|e| keep(e, since, until))
@@ -52,7 +62,24 @@ pub fn run(ctx: &Ctx, args: LogsArgs, out: &mut dyn Write) -> anyhow::Result<()>
         // Whether it still runs is read before the log, so nothing written before it
         // stopped is missed.
         let running = runtime::container::still_running(&ctx.root, &c.record.id, &rt)?;
-        let (more, next) = runtime::logs::read_from(&path, offset)?;
+        // Rotated meanwhile (maybe more than once): the rest of the file we were reading,
+        // wherever it moved, then each newer one, then the current one from its start.
+        let now = inode_of(&path);
+        let mut more = Vec::new();
+        if now != inode {
+            let older = runtime::logs::older_files(&path);
+            let ours = older.iter().position(|p| inode_of(p) == inode);
+            if let Some(i) = ours {
+                more.extend(runtime::logs::read_from(&older[i], offset)?.0);
+                for newer in &older[i + 1..] {
+                    more.extend(runtime::logs::read_from(newer, 0)?.0);
+                }
+            }
+            inode = now;
+            offset = 0;
+        }
+        let (current, next) = runtime::logs::read_from(&path, offset)?;
+        more.extend(current);
         offset = next;
         let more: Vec<LogEntry> = more.into_iter().filter(|e| keep(e, since, until)).collect();
         print(&more, args.timestamps, out, &mut err)?;
@@ -61,6 +88,12 @@ pub fn run(ctx: &Ctx, args: LogsArgs, out: &mut dyn Write) -> anyhow::Result<()>
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// The inode of the log file, to notice a rotation (`None` while there is no file).
+fn inode_of(path: &std::path::Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| m.ino())
 }
 
 fn keep(e: &LogEntry, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> bool {
