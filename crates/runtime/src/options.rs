@@ -125,6 +125,9 @@ pub struct RunOptions {
     /// image's `HEALTHCHECK`, so a created container's is the one it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<oci::config::Healthcheck>,
+    /// `--userns` as given: `host` or empty (strata remaps no users either way).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub userns: String,
     /// `--log-driver`, `--log-opt` (`HostConfig.LogConfig`).
     #[serde(default)]
     pub log_config: crate::log_driver::LogConfig,

@@ -942,6 +942,9 @@ pub struct ContainerFlags {
     /// Signal to stop the container (default: the image's, else SIGTERM).
     #[arg(long, value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
+    /// Attach to STDIN, STDOUT or STDERR.
+    #[arg(short = 'a', long = "attach", value_name = "list", value_parser = attach_stream)]
+    pub attach: Vec<String>,
     /// Set metadata on the container (`KEY=VALUE`, or `KEY` for an empty value).
     #[arg(short = 'l', long = "label", value_name = "KEY[=VALUE]")]
     pub label: Vec<String>,
@@ -992,6 +995,17 @@ pub struct SecurityFlags {
 }
 
 /// A `--sysctl` value, checked as Docker's CLI checks it.
+fn attach_stream(s: &str) -> Result<String, String> {
+    if ["stdin", "stdout", "stderr"]
+        .iter()
+        .any(|v| s.eq_ignore_ascii_case(v))
+    {
+        Ok(s.to_string())
+    } else {
+        Err("valid streams are STDIN, STDOUT and STDERR".into())
+    }
+}
+
 fn sysctl_arg(s: &str) -> Result<(String, String), String> {
     runtime::spec::sysctl::parse_sysctl(s)
 }

@@ -143,6 +143,8 @@ fn containers_agree_with_docker() {
         .chain(health_cases::CASES)
         .chain(config_cases::CASES)
         .chain(logging_cases::CASES)
+        .chain(logging_cases::ATTACH_CASES)
+        .chain(logging_cases::USERNS_CASES)
         .chain(cp_cases::CASES)
         .chain(events_cases::CASES)
         .chain(attach_cases::CASES)

@@ -45,6 +45,9 @@ pub struct LifecycleFlags {
     /// Disable any container-specified HEALTHCHECK.
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
+    /// User namespace to use (`host`; strata remaps no users, so it is the default too).
+    #[arg(long, value_name = "string")]
+    pub userns: Option<String>,
     /// Logging driver for the container (json-file, local or none).
     #[arg(long = "log-driver", value_name = "string")]
     pub log_driver: Option<String>,

@@ -32,10 +32,11 @@ pub fn run_attached(
     store: &store::Store,
     c: Container,
     rt: &OciRuntime,
-    stdin: bool,
+    streams: Attached,
     sig_proxy: bool,
     detach_keys: &DetachKeys,
 ) -> anyhow::Result<i32> {
+    let stdin = streams.stdin;
     let program = super::monitor::program(ctx).map_err(|e| ExitStatus::error(125, e))?;
     // Docker's daemon reports the client attaching before the start.
     runtime::events::container(&c, "attach", &[]);
@@ -52,7 +53,7 @@ pub fn run_attached(
     // The container's monitor is a process of its own (as Docker's daemon is): killed,
     // we leave it running, and it still records the exit code and honours `--rm`.
     let ran = program.run_attached(store, &c, rt, stdin, |stream| {
-        session(stream, stdin, tty, detach_keys)
+        session_of(stream, streams, tty, detach_keys)
     });
     drop(raw);
     match ran.map_err(super::monitor::start_failed)? {
@@ -71,6 +72,66 @@ pub fn session(
     tty: bool,
     detach_keys: &DetachKeys,
 ) -> std::io::Result<Ended> {
+    let streams = Attached {
+        stdin,
+        ..Attached::default()
+    };
+    session_of(stream, streams, tty, detach_keys)
+}
+
+/// Which of the container's streams a client takes (`run -a`): all output by default,
+/// stdin with `-i`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attached {
+    /// Our stdin feeds the container's.
+    pub stdin: bool,
+    /// The container's stdout is shown.
+    pub stdout: bool,
+    /// The container's stderr is shown.
+    pub stderr: bool,
+}
+
+impl Default for Attached {
+    fn default() -> Attached {
+        Attached {
+            stdin: false,
+            stdout: true,
+            stderr: true,
+        }
+    }
+}
+
+impl Attached {
+    /// `run -a STREAM…` (each of `stdin`, `stdout`, `stderr`, any case) with `-i`: only
+    /// the streams named; without `-a`, stdout and stderr, and stdin with `-i`.
+    pub fn of_flags(attach: &[String], interactive: bool) -> Attached {
+        if attach.is_empty() {
+            return Attached {
+                stdin: interactive,
+                ..Attached::default()
+            };
+        }
+        let has = |s: &str| attach.iter().any(|a| a.eq_ignore_ascii_case(s));
+        Attached {
+            stdin: has("stdin"),
+            stdout: has("stdout"),
+            stderr: has("stderr"),
+        }
+    }
+}
+
+/// [`session`] with the streams `streams` names; the others are dropped here (the log
+/// keeps them).
+fn session_of(
+    stream: std::os::unix::net::UnixStream,
+    streams: Attached,
+    tty: bool,
+    detach_keys: &DetachKeys,
+) -> std::io::Result<Ended> {
+    let stdin = streams.stdin;
+    let out = |on: bool, w: Box<dyn std::io::Write + Send>| -> Box<dyn std::io::Write + Send> {
+        if on { w } else { Box::new(std::io::sink()) }
+    };
     let session = Session::new(stream)?;
     if tty {
         let resizer = session.resizer();
@@ -82,8 +143,8 @@ pub fn session(
     }
     session.run(ClientStreams {
         stdin: stdin.then(|| Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
-        stdout: Box::new(std::io::stdout()),
-        stderr: Box::new(std::io::stderr()),
+        stdout: out(streams.stdout, Box::new(std::io::stdout())),
+        stderr: out(streams.stderr, Box::new(std::io::stderr())),
         detach_keys: stdin.then(|| detach_keys.clone()),
         tty_size: tty.then(terminal_size).flatten(),
     })

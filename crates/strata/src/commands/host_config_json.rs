@@ -156,6 +156,7 @@ pub fn with_host_options(o: &runtime::RunOptions, mut host_config: Value) -> Val
             },
         );
         set("LogConfig", json!(o.log_config));
+        set("UsernsMode", json!(o.userns));
         set(
             "ContainerIDFile",
             json!(

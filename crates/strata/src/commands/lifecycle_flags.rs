@@ -35,6 +35,11 @@ pub fn labels(files: &[PathBuf], flags: &[String]) -> anyhow::Result<BTreeMap<St
 /// Sets `--stop-timeout`, `--cidfile` and the mounts of `--volumes-from` (checked first:
 /// each container must exist). Call after the container's own mounts are in `opts`.
 pub fn apply(ctx: &Ctx, f: &LifecycleFlags, opts: &mut RunOptions) -> anyhow::Result<()> {
+    opts.userns = match f.userns.as_deref() {
+        None | Some("") => String::new(),
+        Some("host") => "host".into(),
+        Some(_) => return Err(FlagCheck::error("--userns: invalid USER mode")),
+    };
     opts.healthcheck = healthcheck(f)?;
     opts.log_config = runtime::log_driver::LogConfig::parse(f.log_driver.as_deref(), &f.log_opt)?;
     opts.stop_timeout = f.stop_timeout;

@@ -22,6 +22,10 @@ pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         return Err(ExitStatus::code(1));
     }
     let detach_keys = super::terminal::detach_keys(ctx, args.detach_keys.as_deref());
+    // Docker's CLI says it bare, and exits 1.
+    if args.detach && !args.flags.attach.is_empty() {
+        return Err(super::Plain::error("Conflicting options: -a and -d"));
+    }
     let store = ctx.store().map_err(|e| ExitStatus::error(125, e))?;
     let c = create::create(
         ctx,
@@ -64,7 +68,7 @@ pub fn run(ctx: &Ctx, args: RunArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         &store,
         c,
         &rt,
-        args.flags.interactive,
+        attach::Attached::of_flags(&args.flags.attach, args.flags.interactive),
         args.sig_proxy,
         &detach_keys,
     )?;

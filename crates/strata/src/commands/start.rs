@@ -19,7 +19,15 @@ pub fn run(ctx: &Ctx, args: StartArgs, out: &mut dyn Write) -> anyhow::Result<()
         c.settle(&rt)?;
         let keys = super::terminal::detach_keys(ctx, args.detach_keys.as_deref())?;
         let store = ctx.store()?;
-        let code = attach::run_attached(ctx, &store, c, &rt, args.interactive, true, &keys)?;
+        let code = attach::run_attached(
+            ctx,
+            &store,
+            c,
+            &rt,
+            attach::Attached::of_flags(&[], args.interactive),
+            true,
+            &keys,
+        )?;
         if code != 0 {
             out.flush()?;
             return Err(ExitStatus::code(code));

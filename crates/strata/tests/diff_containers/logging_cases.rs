@@ -140,3 +140,59 @@ fn rotation(s: &Side) {
         &(started.elapsed() < Duration::from_secs(50)).to_string(),
     );
 }
+
+/// `run -a`: which streams the client shows (the log keeps them all).
+#[rustfmt::skip]
+pub const ATTACH_CASES: &[Case] = &[
+    super::case::full("run_attach_stdout_only", &["run", "--rm", "-a", "stdout", "bb", "sh", "-c", "echo out; echo err >&2"]),
+    super::case::full("run_attach_stderr_only", &["run", "--rm", "-a", "STDERR", "bb", "sh", "-c", "echo out; echo err >&2"]),
+    super::case::full("run_attach_bad_stream", &["run", "--rm", "-a", "stdpipe", "bb", "true"]),
+    super::case::full("run_attach_with_detach", &["run", "--rm", "-d", "-a", "stdout", "bb", "true"]),
+    super::case::input("run_attach_stdin", &["run", "--rm", "-i", "-a", "stdin", "-a", "stdout", "bb", "cat"], "fed\n"),
+    script("run_attach_logs_keep_all", attach_logs),
+];
+
+fn attach_logs(s: &Side) {
+    s.step(
+        &[
+            "run",
+            "--name",
+            "@name",
+            "-a",
+            "stderr",
+            "bb",
+            "sh",
+            "-c",
+            "echo out; echo err >&2",
+        ],
+        Cmp::Full,
+    );
+    s.step(&["logs", "@name"], Cmp::Full);
+}
+
+/// `--userns`: `host` (no remapping, as without a remapping daemon) and the refusals.
+#[rustfmt::skip]
+pub const USERNS_CASES: &[Case] = &[
+    super::case::full("userns_bad_mode", &["run", "--rm", "--userns", "private", "bb", "true"]),
+    script("userns_host_in_inspect", userns_host),
+];
+
+fn userns_host(s: &Side) {
+    s.step(
+        &[
+            "run",
+            "--name",
+            "@name",
+            "--userns",
+            "host",
+            "bb",
+            "cat",
+            "/proc/self/uid_map",
+        ],
+        Cmp::Out,
+    );
+    s.step(
+        &["inspect", "-f", "{{.HostConfig.UsernsMode}}", "@name"],
+        Cmp::Out,
+    );
+}
