@@ -125,6 +125,13 @@ pub struct RunOptions {
     /// image's `HEALTHCHECK`, so a created container's is the one it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<oci::config::Healthcheck>,
+    /// `--security-opt no-new-privileges`: the container's processes cannot gain
+    /// privileges (setuid binaries, file capabilities).
+    #[serde(default)]
+    pub no_new_privileges: bool,
+    /// `--security-opt` values as given (`HostConfig.SecurityOpt`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_opts: Vec<String>,
     /// `--userns` as given: `host` or empty (strata remaps no users either way).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub userns: String,

@@ -43,6 +43,8 @@ mod network_cases;
 mod options_cases;
 #[path = "diff_containers/run_cases.rs"]
 mod run_cases;
+#[path = "diff_containers/run_flag_cases.rs"]
+mod run_flag_cases;
 #[path = "diff_containers/security_cases.rs"]
 mod security_cases;
 #[path = "diff_containers/side.rs"]
@@ -143,8 +145,9 @@ fn containers_agree_with_docker() {
         .chain(health_cases::CASES)
         .chain(config_cases::CASES)
         .chain(logging_cases::CASES)
-        .chain(logging_cases::ATTACH_CASES)
-        .chain(logging_cases::USERNS_CASES)
+        .chain(run_flag_cases::ATTACH_CASES)
+        .chain(run_flag_cases::USERNS_CASES)
+        .chain(run_flag_cases::SECURITY_OPT_CASES)
         .chain(cp_cases::CASES)
         .chain(events_cases::CASES)
         .chain(attach_cases::CASES)

@@ -434,7 +434,7 @@ pub fn build(
                 permitted: caps,
             },
             rlimits: rlimits::rlimits(ctx.nofile, &opts.security.ulimits),
-            no_new_privileges: false,
+            no_new_privileges: opts.no_new_privileges,
         },
         root: Root {
             path: "rootfs".into(),

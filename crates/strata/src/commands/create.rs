@@ -77,8 +77,13 @@ pub fn create(
     };
     super::host_options::apply(&flags.hosts, flags.hostname.is_some(), flags.rm, &mut opts)?;
     for o in &flags.security_opt {
-        opts.seccomp = security_opt(o)?;
+        match security_opt(o)? {
+            SecurityOpt::Seccomp(s) => opts.seccomp = s,
+            SecurityOpt::NoNewPrivileges(on) => opts.no_new_privileges = on,
+            SecurityOpt::Ignored => {}
+        }
     }
+    opts.security_opts = flags.security_opt.clone();
     for p in &flags.publish {
         opts.publish.extend(runtime::ports::parse_publish(p)?);
     }
@@ -262,9 +267,31 @@ pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
 /// One `--security-opt` value. Only seccomp is supported (`seccomp=unconfined` or a
 /// profile file; Docker's older `seccomp:` spelling too); anything else is refused, as
 /// Docker refuses options it does not know.
-fn security_opt(o: &str) -> anyhow::Result<runtime::SeccompOption> {
+/// What one `--security-opt` asks for.
+enum SecurityOpt {
+    /// `seccomp=PROFILE|unconfined`.
+    Seccomp(runtime::SeccompOption),
+    /// `no-new-privileges[=true|false]`.
+    NoNewPrivileges(bool),
+    /// `label=…` (SELinux) and `apparmor=…`: this host enforces neither, and Docker on
+    /// such a host takes them and does nothing with them either.
+    Ignored,
+}
+
+fn security_opt(o: &str) -> anyhow::Result<SecurityOpt> {
+    if o == "no-new-privileges" {
+        return Ok(SecurityOpt::NoNewPrivileges(true));
+    }
     match o.split_once(['=', ':']) {
-        Some(("seccomp", value)) if !value.is_empty() => Ok(runtime::SeccompOption::load(value)?),
+        Some(("seccomp", value)) if !value.is_empty() => {
+            Ok(SecurityOpt::Seccomp(runtime::SeccompOption::load(value)?))
+        }
+        Some(("no-new-privileges", v)) => match v {
+            "true" => Ok(SecurityOpt::NoNewPrivileges(true)),
+            "false" => Ok(SecurityOpt::NoNewPrivileges(false)),
+            _ => anyhow::bail!("invalid --security-opt 2: {o:?}"),
+        },
+        Some(("label" | "apparmor", value)) if !value.is_empty() => Ok(SecurityOpt::Ignored),
         _ => anyhow::bail!("Invalid --security-opt: {o:?}"),
     }
 }
@@ -331,14 +358,31 @@ mod tests {
     fn security_opt_takes_seccomp_only() {
         assert!(matches!(
             security_opt("seccomp=unconfined").unwrap(),
-            runtime::SeccompOption::Unconfined
+            SecurityOpt::Seccomp(runtime::SeccompOption::Unconfined)
         ));
         assert!(matches!(
+            security_opt("no-new-privileges").unwrap(),
+            SecurityOpt::NoNewPrivileges(true)
+        ));
+        assert!(matches!(
+            security_opt("no-new-privileges=false").unwrap(),
+            SecurityOpt::NoNewPrivileges(false)
+        ));
+        assert!(matches!(
+            security_opt("label=disable").unwrap(),
+            SecurityOpt::Ignored
+        ));
+        assert!(security_opt("no-new-privileges=maybe").is_err());
+        assert!(matches!(
             security_opt("seccomp:unconfined").unwrap(),
-            runtime::SeccompOption::Unconfined
+            SecurityOpt::Seccomp(runtime::SeccompOption::Unconfined)
+        ));
+        assert!(matches!(
+            security_opt("apparmor=unconfined").unwrap(),
+            SecurityOpt::Ignored
         ));
         for bad in [
-            "apparmor=x",
+            "apparmor=",
             "seccomp=",
             "frob",
             "seccomp=/no/such/profile.json",

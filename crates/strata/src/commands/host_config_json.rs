@@ -158,6 +158,14 @@ pub fn with_host_options(o: &runtime::RunOptions, mut host_config: Value) -> Val
         set("LogConfig", json!(o.log_config));
         set("UsernsMode", json!(o.userns));
         set(
+            "SecurityOpt",
+            if o.security_opts.is_empty() {
+                Value::Null
+            } else {
+                json!(o.security_opts)
+            },
+        );
+        set(
             "ContainerIDFile",
             json!(
                 o.cidfile
