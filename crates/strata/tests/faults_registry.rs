@@ -193,6 +193,7 @@ fn a_dead_registry_fails_a_pull_within_five_seconds() {
     // client's error chain.
     let refused = run.stderr.matches("Connection refused").count();
     assert_eq!(refused, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
     assert!(
         !run.stderr.contains("error sending request"),
         "{}",
