@@ -57,8 +57,15 @@ fn random_tar(env: &Env, name: &str, len: usize) -> PathBuf {
     tar
 }
 
-/// Regular files of the store other than its database, with their sizes: what a failed
-/// command may have left.
+/// The store's database (with SQLite's files) and its event journal, which records the
+/// failures too; both are bounded.
+fn kept_by_design(p: &Path) -> bool {
+    let name = p.file_name().unwrap().to_string_lossy();
+    name.starts_with("metadata.db") || name == "events.log"
+}
+
+/// Regular files of the store other than those [`kept_by_design`], with their sizes: what
+/// a failed command may have left.
 fn leftovers(root: &Path) -> Vec<(PathBuf, u64)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -68,14 +75,7 @@ fn leftovers(root: &Path) -> Vec<(PathBuf, u64)> {
             let meta = std::fs::symlink_metadata(&p).unwrap();
             if meta.is_dir() {
                 stack.push(p);
-            } else if meta.is_file()
-                && meta.len() > 0
-                && !p
-                    .file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("metadata.db")
-            {
+            } else if meta.is_file() && meta.len() > 0 && !kept_by_design(&p) {
                 out.push((p, meta.len()));
             }
         }
