@@ -99,6 +99,9 @@ fn run_bad_detach_keys(s: &Side) {
         ],
         Cmp::Out,
     );
+    // The container ran on its own: once it is done it is exited, with its code. (Asked at
+    // once, a slower machine may still find it running.)
+    s.step(&["wait", "@name"], Cmp::Out);
     s.step(&["inspect", "-f", "{{.State.Status}}", "@name"], Cmp::Out);
 }
 
