@@ -75,6 +75,7 @@ pub mod snapshot_view;
 pub mod spec;
 pub mod stats;
 pub mod streams;
+pub mod units;
 pub mod update;
 pub mod user;
 pub mod volumes;
@@ -90,4 +91,5 @@ pub use options::{
 };
 pub use record::{ContainerDir, ContainerRecord, ContainerState, Status};
 pub use streams::Attach;
+pub use units::ram_in_bytes;
 pub use user::ExecUser;

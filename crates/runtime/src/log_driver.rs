@@ -74,20 +74,6 @@ fn known_options(driver: &str) -> &'static [&'static str] {
     }
 }
 
-/// Docker's `RAMInBytes` over `1k`/`10m`/`1g` (base 1024), for `max-size`.
-fn size(v: &str) -> Option<u64> {
-    let lower = v.trim().to_ascii_lowercase();
-    let t = lower.strip_suffix('b').unwrap_or(&lower);
-    let (num, mult) = match t.chars().last()? {
-        'k' => (&t[..t.len() - 1], 1u64 << 10),
-        'm' => (&t[..t.len() - 1], 1 << 20),
-        'g' => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    let n: f64 = num.parse().ok()?;
-    (n >= 0.0).then_some((n * mult as f64) as u64)
-}
-
 impl LogConfig {
     /// From `--log-driver` and `--log-opt` values (each `KEY=VALUE`), checked as Docker's
     /// daemon checks them at create.
@@ -136,7 +122,11 @@ impl LogConfig {
         let max_size = match self.config.get("max-size").map(String::as_str) {
             // Docker's "no limit".
             Some("-1") => None,
-            Some(v) => Some(size(v).ok_or_else(|| bad(format!("invalid max-size: {v}")))?),
+            Some(v) => Some(
+                crate::ram_in_bytes(v)
+                    .map(|n| n as u64)
+                    .ok_or_else(|| bad(format!("invalid max-size: {v}")))?,
+            ),
             None if local => Some(20 << 20),
             None => None,
         };

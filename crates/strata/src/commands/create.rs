@@ -238,36 +238,13 @@ fn parse_tmpfs(s: &str) -> anyhow::Result<MountSpec> {
     })
 }
 
-/// Docker's `RAMInBytes`: `512`, `64k`, `64m`, `1g`, `1.5g`, with an optional `b`.
+/// Docker's `RAMInBytes` (see [`runtime::ram_in_bytes`]), with its error words.
 pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
-    let bad = || anyhow::anyhow!("invalid size: '{s}'");
-    let lower = s.trim().to_ascii_lowercase();
-    let t = lower.strip_suffix('b').unwrap_or(&lower);
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let mult: i64 = match c {
-                'k' => 1 << 10,
-                'm' => 1 << 20,
-                'g' => 1 << 30,
-                't' => 1 << 40,
-                'p' => 1 << 50,
-                _ => return Err(bad()),
-            };
-            (&t[..i], mult)
-        }
-        _ => (t, 1),
-    };
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    if n.is_nan() || n < 0.0 || n.is_infinite() {
-        return Err(bad());
-    }
-    Ok((n * mult as f64) as i64)
+    runtime::ram_in_bytes(s).ok_or_else(|| anyhow::anyhow!("invalid size: '{s}'"))
 }
 
-/// One `--security-opt` value. Only seccomp is supported (`seccomp=unconfined` or a
-/// profile file; Docker's older `seccomp:` spelling too); anything else is refused, as
-/// Docker refuses options it does not know.
-/// What one `--security-opt` asks for.
+/// What one `--security-opt` asks for (Docker's older `seccomp:` spelling too); an option
+/// Docker does not know is refused, as Docker refuses it.
 enum SecurityOpt {
     /// `seccomp=PROFILE|unconfined`.
     Seccomp(runtime::SeccompOption),
