@@ -104,11 +104,7 @@ impl<W: Write> Plain<W> {
                 total,
                 text,
             } => {
-                let label = if stage.starts_with("stage-") {
-                    format!("{index}/{total}")
-                } else {
-                    format!("{stage} {index}/{total}")
-                };
+                let label = super::build_tty::label(stage, *index, *total);
                 self.named.insert(*id, text.clone());
                 writeln!(self.out, "#{id} [{label}] {text}")
             }

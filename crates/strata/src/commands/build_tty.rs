@@ -94,8 +94,9 @@ impl Drop for Tty {
     }
 }
 
-/// The step label as BuildKit writes it: `1/4`, or `builder 2/3` for a named stage.
-fn label(stage: &str, index: usize, total: usize) -> String {
+/// The step label as BuildKit writes it: `1/4`, or `builder 2/3` for a named stage (the
+/// plain log's too).
+pub fn label(stage: &str, index: usize, total: usize) -> String {
     if stage.starts_with("stage-") {
         format!("{index}/{total}")
     } else {
