@@ -6,8 +6,13 @@
 //!
 //! - a connection that could not be made is retried (nothing reached the server);
 //! - a connection that broke, 429, 502, 503 and 504 are retried for idempotent requests;
-//! - 500 is retried once, for reads (`GET`, `HEAD`) only: a server error on a write (a
-//!   manifest `PUT`) is the server's answer, not an accident;
+//! - 500 is retried for reads (`GET`, `HEAD`) only: a server error on a write (a manifest
+//!   `PUT`) is the server's answer, not an accident, while on a read it is often a passing
+//!   storage race. Debian's docker-registry (distribution 2.8) rewrites a repository's link
+//!   files in place, truncating before it writes, whenever the same image is pushed again;
+//!   a read in that window finds an empty link and answers `500 UNKNOWN`
+//!   (distribution/distribution#4478). Such a race can hit two reads in a row on a loaded
+//!   host, so reads get the whole budget, as for 503;
 //! - a timeout is not retried here (a registry that stalled once is likely to stall again);
 //!   the copy engine resumes a stalled blob once, from where it stopped;
 //! - anything else (4xx, 501, ...) is final.
@@ -49,7 +54,6 @@ pub(crate) struct RequestKind {
 #[derive(Debug, Default)]
 pub(crate) struct Attempt {
     retries: u32,
-    server_errors: u32,
 }
 
 impl Attempt {
@@ -69,12 +73,7 @@ impl Attempt {
             Fault::Broken => kind.idempotent,
             Fault::TimedOut => false,
             Fault::Status(429 | 502 | 503 | 504) => kind.idempotent,
-            Fault::Status(500) => {
-                kind.read && {
-                    self.server_errors += 1;
-                    self.server_errors == 1
-                }
-            }
+            Fault::Status(500) => kind.read && kind.idempotent,
             Fault::Status(_) => false,
         };
         if !worth {
@@ -171,12 +170,7 @@ mod tests {
                 Some(Duration::from_secs(60)),
                 vec![],
             ),
-            (
-                Fault::Status(500),
-                GET,
-                None,
-                vec![Duration::from_millis(100)],
-            ),
+            (Fault::Status(500), GET, None, backoff.clone()),
             (Fault::Status(500), PUT_MANIFEST, None, vec![]),
             (Fault::Status(501), GET, None, vec![]),
             (Fault::Status(404), GET, None, vec![]),
@@ -197,10 +191,12 @@ mod tests {
         let mut a = Attempt::default();
         assert_eq!(a.next(Fault::Status(500), GET, None), ms(100));
         assert_eq!(a.next(Fault::Connect, GET, None), ms(200));
-        // The second 500 is final even though retries remain.
-        assert_eq!(a.next(Fault::Status(500), GET, None), None);
-        assert_eq!(a.next(Fault::Status(503), GET, None), ms(400));
+        assert_eq!(a.next(Fault::Status(500), GET, None), ms(400));
+        // The budget is spent: a fault that would be retried is final now.
         assert_eq!(a.next(Fault::Status(503), GET, None), None);
+        // A 500 on a write is final from the start.
+        let mut a = Attempt::default();
+        assert_eq!(a.next(Fault::Status(500), PUT_MANIFEST, None), None);
     }
 
     #[test]
