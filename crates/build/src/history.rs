@@ -64,7 +64,7 @@ pub fn healthcheck(
     start_period: Option<Duration>,
     retries: Option<u32>,
 ) -> String {
-    let d = |d: Option<Duration>| go_quote(&go_duration(d.unwrap_or_default()));
+    let d = |d: Option<Duration>| go_quote(&oci::go_duration::format(d.unwrap_or_default()));
     format!(
         "&{{{} {} {} {} {}}}",
         quoted(test),
@@ -73,45 +73,6 @@ pub fn healthcheck(
         d(start_period),
         go_quote_rune(retries.unwrap_or(0))
     )
-}
-
-/// Go's `time.Duration.String`: `0s`, `1.5s`, `1m30s`, `1h0m0s`, `100ms`, `2µs`, `5ns`.
-pub fn go_duration(d: Duration) -> String {
-    let ns = d.as_nanos();
-    if ns == 0 {
-        return "0s".into();
-    }
-    if ns < 1_000 {
-        return format!("{ns}ns");
-    }
-    if ns < 1_000_000 {
-        return format!("{}µs", fraction(ns, 1_000, 3));
-    }
-    if ns < 1_000_000_000 {
-        return format!("{}ms", fraction(ns, 1_000_000, 6));
-    }
-    let secs = ns / 1_000_000_000;
-    let (h, m) = (secs / 3600, secs / 60 % 60);
-    let s = fraction(
-        secs % 60 * 1_000_000_000 + ns % 1_000_000_000,
-        1_000_000_000,
-        9,
-    );
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, m) => format!("{m}m{s}s"),
-        (h, m) => format!("{h}h{m}m{s}s"),
-    }
-}
-
-/// `v / unit` with its decimals, trailing zeros dropped.
-fn fraction(v: u128, unit: u128, digits: usize) -> String {
-    let (int, rem) = (v / unit, v % unit);
-    if rem == 0 {
-        return int.to_string();
-    }
-    let dec = format!("{rem:0digits$}");
-    format!("{int}.{}", dec.trim_end_matches('0'))
 }
 
 /// Go's `strconv.Quote` for the characters Dockerfiles carry.
@@ -221,21 +182,5 @@ mod tests {
             ),
             r#"&{["CMD-SHELL" "echo hc"] "5s" "0s" "0s" '\x00'}"#
         );
-    }
-
-    #[test]
-    fn go_duration_strings() {
-        for (d, s) in [
-            (Duration::ZERO, "0s"),
-            (Duration::from_nanos(5), "5ns"),
-            (Duration::from_micros(2), "2µs"),
-            (Duration::from_millis(100), "100ms"),
-            (Duration::from_millis(1500), "1.5s"),
-            (Duration::from_secs(90), "1m30s"),
-            (Duration::from_secs(3600), "1h0m0s"),
-            (Duration::from_millis(3_723_250), "1h2m3.25s"),
-        ] {
-            assert_eq!(go_duration(d), s);
-        }
     }
 }

@@ -36,4 +36,4 @@ pub use error::ParseError;
 pub use instructions::*;
 pub use parser::{parse, parse_named};
 pub use quote::go_quote;
-pub use typer::{instructions, parse_go_duration};
+pub use typer::instructions;

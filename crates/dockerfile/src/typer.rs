@@ -518,14 +518,15 @@ fn healthcheck(node: &Node, args: &[String]) -> Result<Instruction, Fail> {
         let Some(v) = flags.get(name) else {
             return Ok(None);
         };
-        let d = parse_go_duration(&v).map_err(|e| (format!("--{name}: {e}"), None))?;
-        if d.is_zero() {
+        let ns = oci::go_duration::parse(&v).map_err(|e| (format!("--{name}: {e}"), None))?;
+        if ns == 0 {
             return Ok(None);
         }
-        if d < Duration::from_millis(1) {
+        // BuildKit's rule, which a negative interval fails too.
+        if ns < 1_000_000 {
             return fail(format!("Interval \"{name}\" cannot be less than 1ms"));
         }
-        Ok(Some(d))
+        Ok(Some(Duration::from_nanos(ns as u64)))
     };
     let retries = match flags.get("retries") {
         None => None,
@@ -545,76 +546,4 @@ fn healthcheck(node: &Node, args: &[String]) -> Result<Instruction, Fail> {
         start_interval: interval("start-interval")?,
         retries,
     }))
-}
-
-/// Go's `time.ParseDuration` for non-negative values: `300ms`, `1m30s`, `1.5h`, `0`.
-pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    let invalid = || format!("time: invalid duration {}", crate::quote::go_quote(s));
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut rest = s.strip_prefix('+').unwrap_or(s);
-    if rest.is_empty() || rest.starts_with('-') {
-        return Err(invalid());
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| {
-                format!(
-                    "time: missing unit in duration {}",
-                    crate::quote::go_quote(s)
-                )
-            })?;
-        if num_len == 0 {
-            return Err(invalid());
-        }
-        let n: f64 = rest[..num_len].parse().map_err(|_| invalid())?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let nanos_per = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            u => {
-                return Err(format!(
-                    "time: unknown unit {} in duration {}",
-                    crate::quote::go_quote(u),
-                    crate::quote::go_quote(s)
-                ));
-            }
-        };
-        total += n * nanos_per;
-        rest = &rest[unit_len..];
-    }
-    Ok(Duration::from_nanos(total.round() as u64))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_go_durations() {
-        for (input, want) in [
-            ("0", Some(Duration::ZERO)),
-            ("30s", Some(Duration::from_secs(30))),
-            ("1m30s", Some(Duration::from_secs(90))),
-            ("1.5h", Some(Duration::from_secs(5400))),
-            ("250ms", Some(Duration::from_millis(250))),
-            ("10us", Some(Duration::from_micros(10))),
-            ("10", None),
-            ("s", None),
-            ("5d", None),
-            ("-1s", None),
-        ] {
-            assert_eq!(parse_go_duration(input).ok(), want, "{input}");
-        }
-    }
 }

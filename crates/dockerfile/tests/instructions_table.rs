@@ -298,6 +298,10 @@ fn error_message_table() {
             "Dockerfile:2:1: Interval \"interval\" cannot be less than 1ms",
         ),
         (
+            "FROM a\nHEALTHCHECK --timeout=-5s CMD x\n",
+            "Dockerfile:2:1: Interval \"timeout\" cannot be less than 1ms",
+        ),
+        (
             "FROM a\nSHELL /bin/sh -c\n",
             "Dockerfile:2:1: SHELL requires the arguments to be in JSON form (write it as SHELL [\"executable\", \"parameters\"])",
         ),
@@ -321,7 +325,7 @@ fn error_message_table() {
         checked += 1;
     }
     println!("error messages: checked {checked} cases");
-    assert_eq!(checked, 20);
+    assert_eq!(checked, 21);
 }
 
 #[test]

@@ -13,6 +13,8 @@
 //!   [`ContainerConfig`].
 //! - [`Reference`] is an image reference normalised as Docker does; [`reference`] also has
 //!   Go's `distribution/reference` functions, checked against its test corpus.
+//! - [`go_duration`] reads and prints durations as Go's `time` package does (healthcheck
+//!   intervals, `--since`, prune filters).
 //!
 //! ```
 //! use oci::{Digest, Platform, Reference};
@@ -30,6 +32,7 @@ pub mod config;
 mod descriptor;
 mod digest;
 mod error;
+pub mod go_duration;
 pub mod manifest;
 pub mod media;
 pub mod platform;

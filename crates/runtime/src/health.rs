@@ -251,7 +251,7 @@ fn probe(c: &Container, runtime: &OciRuntime, cmd: &[String], timeout: Duration)
         Ok(Err(e)) => failed(e.to_string()),
         Err(_) => failed(format!(
             "Health check exceeded timeout ({})",
-            go_duration(timeout)
+            oci::go_duration::format(timeout)
         )),
     };
     let _ = std::fs::remove_file(&out_path);
@@ -266,17 +266,6 @@ fn read_output(path: &Path) -> String {
         let _ = f.take(MAX_OUTPUT).read_to_end(&mut buf);
     }
     String::from_utf8_lossy(&buf).into_owned()
-}
-
-/// A duration as Go prints it for whole and fractional seconds (`30s`, `1.5s`, `500ms`).
-fn go_duration(d: Duration) -> String {
-    if d.as_millis() < 1000 {
-        format!("{}ms", d.as_millis())
-    } else if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}s", d.as_secs_f64())
-    }
 }
 
 #[cfg(test)]
@@ -354,7 +343,5 @@ mod tests {
         );
         assert_eq!(probe_command(&v(&["CMD"])), None);
         assert_eq!(probe_command(&v(&["NONE"])), None);
-        assert_eq!(go_duration(Duration::from_secs(30)), "30s");
-        assert_eq!(go_duration(Duration::from_millis(500)), "500ms");
     }
 }

@@ -139,55 +139,14 @@ fn strip_tag(image: &str) -> &str {
     }
 }
 
-/// A Go duration (`10m`, `1h30m`, `1.5s`, `-2h`, `300ms`) in nanoseconds.
-pub fn parse_go_duration(s: &str) -> Option<i128> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return None;
-        }
-        let n: f64 = rest[..num_len].parse().ok()?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += n * scale;
-    }
-    let ns = total as i128;
-    Some(if neg { -ns } else { ns })
-}
-
 /// A `--since`/`--until` value as nanoseconds since the epoch, as Docker's
 /// `GetTimestamp`: a Go duration before `now_nano` (whole seconds), an RFC 3339 time or
 /// date (local time without a zone), or Unix seconds with an optional fraction.
 pub fn parse_timestamp(value: &str, now_nano: i64) -> Result<i64, String> {
     if value != "0"
-        && let Some(d) = parse_go_duration(value)
+        && let Ok(d) = oci::go_duration::parse(value)
     {
-        let t = now_nano as i128 - d;
+        let t = now_nano as i128 - d as i128;
         return Ok((t.div_euclid(1_000_000_000) * 1_000_000_000) as i64);
     }
     let bad = || format!("failed to parse value as time or duration: {value:?}");
@@ -337,26 +296,6 @@ mod tests {
         assert_eq!(strip_tag("localhost:5000/bb"), "localhost:5000/bb");
         assert_eq!(strip_tag("localhost:5000/bb:1"), "localhost:5000/bb");
         assert_eq!(strip_tag("bb@sha256:00"), "bb");
-    }
-
-    #[test]
-    fn go_durations() {
-        #[rustfmt::skip]
-        let table: &[(&str, Option<i128>)] = &[
-            ("10m", Some(600_000_000_000)),
-            ("1h30m", Some(5_400_000_000_000)),
-            ("1.5s", Some(1_500_000_000)),
-            ("300ms", Some(300_000_000)),
-            ("-2s", Some(-2_000_000_000)),
-            ("0", Some(0)),
-            ("10", None),
-            ("10x", None),
-            ("", None),
-            ("m", None),
-        ];
-        for (s, want) in table {
-            assert_eq!(parse_go_duration(s), *want, "{s}");
-        }
     }
 
     #[test]

@@ -59,11 +59,5 @@ pub struct LifecycleFlags {
 /// A Go duration in nanoseconds; negative ones parse (Docker refuses them after parsing,
 /// naming the flag).
 fn duration_arg(s: &str) -> Result<i64, String> {
-    let (sign, abs) = match s.strip_prefix('-') {
-        Some(rest) => (-1, rest),
-        None => (1, s),
-    };
-    let d =
-        dockerfile::parse_go_duration(abs).map_err(|_| format!("time: invalid duration {s:?}"))?;
-    Ok(sign * d.as_nanos() as i64)
+    oci::go_duration::parse(s).map_err(|e| e.to_string())
 }

@@ -24,7 +24,7 @@ pub fn unused_for(filters: &[String]) -> anyhow::Result<Option<Duration>> {
         };
         match key {
             "until" | "unused-for" => {
-                let d = dockerfile::parse_go_duration(value).map_err(|e| {
+                let d = oci::go_duration::parse_unsigned(value).map_err(|e| {
                     anyhow::anyhow!(
                         "failed to prune build cache: \"until\" filter expects a duration \
                          (e.g., '24h'): {e}"

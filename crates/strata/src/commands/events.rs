@@ -76,7 +76,7 @@ fn wire(value: &str, nanos: i64) -> String {
         nanos.div_euclid(1_000_000_000),
         nanos.rem_euclid(1_000_000_000),
     );
-    if value != "0" && store::events_query::parse_go_duration(value).is_some() {
+    if value != "0" && oci::go_duration::parse(value).is_ok() {
         secs.to_string()
     } else if !value.contains('-') {
         value.to_string()

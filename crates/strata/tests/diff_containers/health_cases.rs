@@ -13,6 +13,8 @@ pub const CASES: &[Case] = &[
     full("health_negative_interval", &["run", "--rm", "--health-interval", "-1s", "bb", "true"]),
     full("health_negative_retries", &["run", "--rm", "--health-retries", "-1", "bb", "true"]),
     full("health_bad_duration", &["run", "--rm", "--health-timeout", "soon", "bb", "true"]),
+    full("health_duration_without_unit", &["run", "--rm", "--health-start-period", "10", "bb", "true"]),
+    full("health_duration_unknown_unit", &["run", "--rm", "--health-interval", "1d", "bb", "true"]),
     script("health_config_before_start", health_config),
     script("health_becomes_healthy", healthy),
     script("health_becomes_unhealthy", unhealthy),
