@@ -529,6 +529,30 @@ fn user_network_resolves_members_by_name() {
         ]),
         "srv 10.89.1.2/24\n"
     );
+    // `inspect` shows the container's address on the network as the network does, with
+    // its aliases and the short-ID alias Docker adds; the top-level address is the
+    // default network's, so empty.
+    let gateway = c.ok(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range .IPAM.Config}}{{.Gateway}}{{end}}",
+        "mynet",
+    ]);
+    let short_id: String = c
+        .ok(&["inspect", "-f", "{{.Id}}", "srv"])
+        .chars()
+        .take(12)
+        .collect();
+    let networks = "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}}/{{$v.IPPrefixLen}} {{$v.Gateway}} {{$v.Aliases}} {{$v.NetworkID}};{{end}}[{{.NetworkSettings.IPAddress}}]";
+    assert_eq!(
+        c.ok(&["inspect", "-f", networks, "srv"]),
+        format!(
+            "mynet 10.89.1.2/24 {} [web {short_id}] {};[]\n",
+            gateway.trim(),
+            id.trim()
+        )
+    );
     // Outbound through the shared namespace's helper (pasta), to the host's loopback.
     if std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .any(|d| d.join("pasta").is_file())
@@ -599,6 +623,23 @@ fn user_network_resolves_members_by_name() {
             "http://srv:8080/index.html"
         ]),
         "hello-from-container\n"
+    );
+    // Stopped, it keeps the network's ID and its aliases, not the address.
+    let later_id: String = c
+        .ok(&["inspect", "-f", "{{.Id}}", "later"])
+        .chars()
+        .take(12)
+        .collect();
+    c.ok(&["kill", "later"]);
+    c.ok(&["wait", "later"]);
+    assert_eq!(
+        c.ok(&[
+            "inspect",
+            "-f",
+            "{{with index .NetworkSettings.Networks \"mynet\"}}[{{.IPAddress}}] {{.IPPrefixLen}} {{.Aliases}} {{.NetworkID}}{{end}}",
+            "later"
+        ]),
+        format!("[] 0 [{later_id}] {}\n", id.trim())
     );
     c.ok(&["rm", "-f", "later"]);
     let (code, _, err) = c.status(&["network", "rm", "mynet"]);

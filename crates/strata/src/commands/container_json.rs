@@ -7,7 +7,8 @@ use serde_json::{Map, Value, json};
 use super::config_json::{RunFields, docker_config};
 use super::container;
 use super::host_config_json::{
-    HostFields, host_config, network_settings, with_host_options, with_updated_resources,
+    HostFields, host_config, network_entries, network_settings, with_host_options,
+    with_updated_resources,
 };
 use super::mount_flag_json::{self, with_host_config_mounts};
 
@@ -249,7 +250,10 @@ pub fn container_json(
         },
         "Mounts": mounts,
         "Config": config,
-        "NetworkSettings": network_settings(o.network.network_name(), ports),
+        "NetworkSettings": network_settings(
+            &network_entries(store.root(), c, running, s.started_at.is_some()),
+            ports,
+        ),
     });
     // Docker shows the health record of a container with a check once it has started.
     if let Some(h) = runtime::health::read(&c.dir.0) {

@@ -209,32 +209,103 @@ pub fn with_updated_resources(o: &runtime::RunOptions, mut host_config: Value) -
     host_config
 }
 
-/// The `NetworkSettings` object: the published `ports`, and the one network the container
-/// is on (none for `container:NAME`); on `bridge` (the user-mode network) the address and
-/// gateway the helper gives every container.
-pub fn network_settings(network: Option<&str>, ports: Map<String, Value>) -> Value {
-    let mut networks = Map::new();
-    let user_mode = network == Some("bridge");
-    let (gateway, address, prefix) = if user_mode {
-        (
-            runtime::network::usermode::GATEWAY,
-            runtime::network::usermode::GUEST,
-            24,
-        )
+/// One entry of `NetworkSettings.Networks`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkEntry {
+    /// The network's name.
+    pub name: String,
+    /// Its ID (empty when the network is gone).
+    pub id: String,
+    /// `--network-alias`es and, once the container has started, its short ID (user
+    /// networks only, as Docker).
+    pub aliases: Vec<String>,
+    /// Address, prefix length and gateway while the container is on it.
+    pub address: Option<(String, u8, String)>,
+}
+
+/// The networks a container is on, as `inspect` shows them: its `--network` (none for
+/// `container:NAME`) then what `network connect` added. As Docker's, an entry gets its
+/// network's ID and the short-ID alias when the container first starts and keeps them;
+/// the address only while it runs.
+pub fn network_entries(
+    root: &std::path::Path,
+    c: &runtime::Container,
+    running: bool,
+    started: bool,
+) -> Vec<NetworkEntry> {
+    use runtime::network::{bridge, config, usermode};
+    let o = &c.record.options;
+    let endpoints = if running {
+        bridge::endpoints(&c.dir.0)
     } else {
-        ("", "", 0)
+        Vec::new()
     };
-    if let Some(name) = network {
-        networks.insert(
-            name.to_string(),
+    let short_id: String = c.record.id.chars().take(12).collect();
+    let id_of = |name: &str| {
+        if started {
+            config::find(root, name).map(|n| n.id).unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let named = |name: &str, own: &[String]| {
+        let ep = endpoints.iter().find(|e| e.network == name);
+        let mut aliases = own.to_vec();
+        if started && !aliases.contains(&short_id) {
+            aliases.push(short_id.clone());
+        }
+        NetworkEntry {
+            name: name.to_string(),
+            id: ep
+                .map(|e| e.network_id.clone())
+                .unwrap_or_else(|| id_of(name)),
+            aliases,
+            address: ep.map(|e| (e.ip.clone(), e.prefix, e.gateway.clone())),
+        }
+    };
+    let mut out = Vec::new();
+    match &o.network {
+        runtime::NetworkMode::Named(n) => out.push(named(n, &o.network_aliases)),
+        m => {
+            if let Some(name) = m.network_name() {
+                let address = (m.is_user_mode() && running).then(|| {
+                    (
+                        usermode::GUEST.to_string(),
+                        24,
+                        usermode::GATEWAY.to_string(),
+                    )
+                });
+                out.push(NetworkEntry {
+                    name: name.to_string(),
+                    id: id_of(name),
+                    aliases: Vec::new(),
+                    address,
+                });
+            }
+        }
+    }
+    for (name, aliases) in &o.connected {
+        out.push(named(name, aliases));
+    }
+    out
+}
+
+/// The `NetworkSettings` object: the published `ports` and the container's `networks`.
+/// The top-level address fields are the default network's (`bridge`), as Docker's.
+pub fn network_settings(networks: &[NetworkEntry], ports: Map<String, Value>) -> Value {
+    let mut by_name = Map::new();
+    for n in networks {
+        let (ip, prefix, gateway) = n.address.clone().unwrap_or_default();
+        by_name.insert(
+            n.name.clone(),
             json!({
             "IPAMConfig": null,
             "Links": null,
-            "Aliases": null,
-            "NetworkID": "",
+            "Aliases": if n.aliases.is_empty() { Value::Null } else { json!(n.aliases) },
+            "NetworkID": n.id,
             "EndpointID": "",
             "Gateway": gateway,
-            "IPAddress": address,
+            "IPAddress": ip,
             "IPPrefixLen": prefix,
             "IPv6Gateway": "",
             "GlobalIPv6Address": "",
@@ -244,6 +315,11 @@ pub fn network_settings(network: Option<&str>, ports: Map<String, Value>) -> Val
             }),
         );
     }
+    let (address, prefix, gateway) = networks
+        .iter()
+        .find(|n| n.name == "bridge")
+        .and_then(|n| n.address.clone())
+        .unwrap_or_default();
     json!({
         "Bridge": "",
         "SandboxID": "",
@@ -262,6 +338,6 @@ pub fn network_settings(network: Option<&str>, ports: Map<String, Value>) -> Val
         "IPPrefixLen": prefix,
         "IPv6Gateway": "",
         "MacAddress": "",
-        "Networks": networks,
+        "Networks": by_name,
     })
 }
