@@ -62,19 +62,34 @@ pub struct RunOptions {
     pub cpus: Option<f64>,
     /// `--pids-limit`.
     pub pids_limit: Option<i64>,
-    /// `--memory-swap` (`update`), in bytes; `None` is Docker's default (twice `memory`),
+    /// `--memory-swap`, in bytes; `None` is Docker's default (twice `memory`),
     /// -1 unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_swap: Option<i64>,
-    /// `--cpu-period` (`update`), microseconds.
+    /// `--cpu-period`, microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
-    /// `--cpu-quota` (`update`), microseconds per period.
+    /// `--cpu-quota`, microseconds per period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<i64>,
-    /// `--cpuset-cpus` (`update`): the CPUs allowed (`0-3`, `0,1`).
+    /// `--cpuset-cpus`: the CPUs allowed (`0-3`, `0,1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpuset_cpus: Option<String>,
+    /// `--cpuset-mems`: the memory nodes allowed (`0-3`, `0,1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpuset_mems: Option<String>,
+    /// `--memory-reservation`: the soft limit, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i64>,
+    /// `--blkio-weight`: the relative block I/O weight (10 to 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blkio_weight: Option<u16>,
+    /// `--cpu-rt-period`: the real-time scheduler's period, microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_period: Option<i64>,
+    /// `--cpu-rt-runtime`: the real-time scheduler's runtime per period, microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_runtime: Option<i64>,
     /// `--rm`: remove the container (and its anonymous volumes) once it exits; the
     /// monitor of a detached container does it.
     #[serde(default)]

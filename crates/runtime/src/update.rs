@@ -24,6 +24,16 @@ pub struct ResourceUpdate {
     pub cpu_quota: Option<i64>,
     /// `--cpuset-cpus`.
     pub cpuset_cpus: Option<String>,
+    /// `--cpuset-mems`.
+    pub cpuset_mems: Option<String>,
+    /// `--memory-reservation`, bytes.
+    pub memory_reservation: Option<i64>,
+    /// `--blkio-weight` (10 to 1000).
+    pub blkio_weight: Option<u16>,
+    /// `--cpu-rt-period`, microseconds.
+    pub cpu_rt_period: Option<i64>,
+    /// `--cpu-rt-runtime`, microseconds.
+    pub cpu_rt_runtime: Option<i64>,
     /// `--pids-limit` (0 or -1: unlimited).
     pub pids_limit: Option<i64>,
     /// `--restart`.
@@ -60,17 +70,19 @@ pub fn validate(u: &ResourceUpdate) -> Result<(), RuntimeError> {
     {
         return bad("Minimum memoryswap limit should be larger than memory limit, see usage");
     }
-    if u.cpus.is_some()
-        && (u.cpu_period.is_some_and(|p| p > 0) || u.cpu_quota.is_some_and(|q| q > 0))
-    {
+    let nano = u.cpus.is_some_and(|c| c > 0.0);
+    if nano && u.cpu_period.is_some_and(|p| p > 0) {
         return bad("Conflicting options: Nano CPUs and CPU Period cannot both be set");
+    }
+    if nano && u.cpu_quota.is_some_and(|q| q > 0) {
+        return bad("Conflicting options: Nano CPUs and CPU Quota cannot both be set");
     }
     if let Some(p) = u.cpu_period
         && p != 0
         && !(1000..=1_000_000).contains(&p)
     {
         return bad(
-            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. 1000000)",
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
         );
     }
     if let Some(q) = u.cpu_quota
@@ -133,6 +145,21 @@ pub fn apply(opts: &mut RunOptions, u: &ResourceUpdate) -> Result<(), String> {
     if let Some(c) = u.cpuset_cpus.as_ref().filter(|c| !c.is_empty()) {
         opts.cpuset_cpus = Some(c.clone());
     }
+    if let Some(m) = u.cpuset_mems.as_ref().filter(|m| !m.is_empty()) {
+        opts.cpuset_mems = Some(m.clone());
+    }
+    if let Some(r) = u.memory_reservation.filter(|&r| r != 0) {
+        opts.memory_reservation = Some(r);
+    }
+    if let Some(w) = u.blkio_weight.filter(|&w| w != 0) {
+        opts.blkio_weight = Some(w);
+    }
+    if let Some(p) = u.cpu_rt_period.filter(|&p| p != 0) {
+        opts.cpu_rt_period = Some(p);
+    }
+    if let Some(r) = u.cpu_rt_runtime.filter(|&r| r != 0) {
+        opts.cpu_rt_runtime = Some(r);
+    }
     if let Some(p) = u.pids_limit {
         opts.pids_limit = if p <= 0 { None } else { Some(p) };
     }
@@ -151,9 +178,34 @@ pub fn apply(opts: &mut RunOptions, u: &ResourceUpdate) -> Result<(), String> {
 impl Container {
     /// `docker update`: validates and applies `u` to the record and bundle, then to the
     /// running container through the runtime. A conflict is worded as Docker's daemon
-    /// words it (`Cannot update container ID: ...`).
-    pub fn update(&mut self, runtime: &OciRuntime, u: &ResourceUpdate) -> Result<(), RuntimeError> {
+    /// words it (`Cannot update container ID: ...`). Returns the warnings for what this
+    /// host cannot enforce and so was discarded ([`crate::spec::limits::check`]).
+    pub fn update(
+        &mut self,
+        runtime: &OciRuntime,
+        u: &ResourceUpdate,
+    ) -> Result<Vec<String>, RuntimeError> {
         validate(u)?;
+        // Docker checks the update's own values, not the container's merged settings; the
+        // real-time ones it neither checks nor applies to a running container (they are
+        // kept for its next start).
+        let mut asked = RunOptions {
+            memory: u.memory,
+            memory_reservation: u.memory_reservation,
+            cpuset_cpus: u.cpuset_cpus.clone(),
+            cpuset_mems: u.cpuset_mems.clone(),
+            blkio_weight: u.blkio_weight,
+            ..Default::default()
+        };
+        let warnings =
+            crate::spec::limits::check(&mut asked, &crate::spec::limits::CgroupSupport::detect())?;
+        let u = &ResourceUpdate {
+            memory_reservation: asked.memory_reservation,
+            cpuset_cpus: asked.cpuset_cpus,
+            cpuset_mems: asked.cpuset_mems,
+            blkio_weight: asked.blkio_weight,
+            ..u.clone()
+        };
         let mut opts = self.record.options.clone();
         apply(&mut opts, u).map_err(|m| {
             RuntimeError::InvalidOptions(format!("Cannot update container {}: {m}", self.record.id))
@@ -178,6 +230,10 @@ impl Container {
             if let Some(o) = for_runtime.as_object_mut() {
                 o.remove("devices");
             }
+            if let Some(cpu) = for_runtime.get_mut("cpu").and_then(|c| c.as_object_mut()) {
+                cpu.remove("realtimePeriod");
+                cpu.remove("realtimeRuntime");
+            }
             write_json(&file, &for_runtime)?;
             let applied = runtime.update(&self.record.id, &file, &self.dir.runtime_log());
             let _ = std::fs::remove_file(&file);
@@ -187,7 +243,7 @@ impl Container {
         self.record.options = opts;
         write_json(&self.dir.record(), &self.record)?;
         crate::events::container(self, "update", &[]);
-        Ok(())
+        Ok(warnings)
     }
 }
 
@@ -207,7 +263,7 @@ mod tests {
             (ResourceUpdate { memory: Some(mib(6)), ..Default::default() }, None),
             (ResourceUpdate { memory: Some(mib(64)), memory_swap: Some(mib(32)), ..Default::default() }, Some("Minimum memoryswap limit should be larger than memory limit, see usage")),
             (ResourceUpdate { cpus: Some(1.0), cpu_period: Some(100_000), ..Default::default() }, Some("Conflicting options: Nano CPUs and CPU Period cannot both be set")),
-            (ResourceUpdate { cpu_period: Some(500), ..Default::default() }, Some("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. 1000000)")),
+            (ResourceUpdate { cpu_period: Some(500), ..Default::default() }, Some("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")),
             (ResourceUpdate { cpu_quota: Some(500), ..Default::default() }, Some("CPU cfs quota can not be less than 1ms (i.e. 1000)")),
             (ResourceUpdate { cpu_quota: Some(-1), ..Default::default() }, None),
         ];

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 /// The name-resolution, namespace, restart and `--mount` flags of `run`/`create`.
 mod hosts;
 mod lifecycle;
+pub mod resources;
 pub use hosts::HostFlags;
 pub use lifecycle::LifecycleFlags;
 
@@ -921,6 +922,9 @@ pub struct ContainerFlags {
     /// Tune container pids limit (-1 for unlimited).
     #[arg(long, allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
+    /// `--memory-swap`, `--memory-reservation`, `--cpu-period` … `--blkio-weight`.
+    #[command(flatten)]
+    pub resources: resources::ResourceFlags,
     /// Run an init inside the container that forwards signals and reaps processes.
     #[arg(long)]
     pub init: bool,

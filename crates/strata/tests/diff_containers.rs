@@ -41,6 +41,8 @@ mod logging_cases;
 mod network_cases;
 #[path = "diff_containers/options_cases.rs"]
 mod options_cases;
+#[path = "diff_containers/resource_cases.rs"]
+mod resource_cases;
 #[path = "diff_containers/run_cases.rs"]
 mod run_cases;
 #[path = "diff_containers/run_flag_cases.rs"]
@@ -152,6 +154,7 @@ fn containers_agree_with_docker() {
         .chain(events_cases::CASES)
         .chain(attach_cases::CASES)
         .chain(network_cases::CASES)
+        .chain(resource_cases::CASES)
         .collect();
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     for (i, n) in names.iter().enumerate() {

@@ -160,6 +160,8 @@ fn create_with(
         spec::resources::host_cpus(),
         spec::capabilities::known_to_kernel(),
     )?;
+    // The CLI checked these already and printed the warnings for what was discarded.
+    spec::limits::check(&mut opts, &spec::limits::CgroupSupport::detect())?;
     crate::network::validate(&opts, opts.hostname.is_some())?;
     if opts.publish_all && !opts.network.is_container() && opts.network != crate::NetworkMode::Host
     {

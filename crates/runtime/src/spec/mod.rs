@@ -20,6 +20,7 @@ pub use types::*;
 // and `--cpu-shares` checks): one module each.
 pub mod capabilities;
 pub mod devices;
+pub mod limits;
 pub mod resources;
 pub mod rlimits;
 pub mod sysctl;
@@ -509,17 +510,34 @@ pub fn resources(opts: &RunOptions) -> Result<Resources, RuntimeError> {
 fn resources_with(opts: &RunOptions, devices: Vec<DeviceRule>) -> Resources {
     Resources {
         devices,
-        memory: opts.memory.map(|limit| Memory {
-            limit,
-            swap: opts.memory_swap.unwrap_or(limit.saturating_mul(2)),
-        }),
+        memory: memory(opts),
         cpu: cpu(opts),
         pids: opts.pids_limit.map(|limit| Pids { limit }),
+        block_io: opts
+            .blkio_weight
+            .filter(|&w| w != 0)
+            .map(|weight| BlockIo { weight }),
     }
 }
 
+/// `-m` with swap twice it unless `--memory-swap` says, and `--memory-reservation`.
+fn memory(opts: &RunOptions) -> Option<Memory> {
+    let reservation = opts.memory_reservation.filter(|&r| r != 0);
+    if opts.memory.is_none() && reservation.is_none() {
+        return None;
+    }
+    Some(Memory {
+        limit: opts.memory,
+        reservation,
+        swap: opts
+            .memory
+            .map(|limit| opts.memory_swap.unwrap_or(limit.saturating_mul(2))),
+    })
+}
+
 /// `--cpus` as a CFS quota over a 100 ms period (or `--cpu-period`/`--cpu-quota`),
-/// `--cpu-shares` (0: the default) and `--cpuset-cpus`.
+/// `--cpu-shares` (0: the default), `--cpuset-cpus`/`--cpuset-mems` and the real-time
+/// period and runtime.
 fn cpu(opts: &RunOptions) -> Option<Cpu> {
     let shares = u64::try_from(opts.security.cpu_shares)
         .ok()
@@ -533,15 +551,22 @@ fn cpu(opts: &RunOptions) -> Option<Cpu> {
         .and_then(|p| u64::try_from(p).ok())
         .filter(|&p| p != 0));
     let cpus = opts.cpuset_cpus.clone().filter(|c| !c.is_empty());
-    if quota.is_none() && period.is_none() && shares.is_none() && cpus.is_none() {
-        return None;
-    }
-    Some(Cpu {
+    let mems = opts.cpuset_mems.clone().filter(|c| !c.is_empty());
+    let realtime_period = opts
+        .cpu_rt_period
+        .and_then(|p| u64::try_from(p).ok())
+        .filter(|&p| p != 0);
+    let realtime_runtime = opts.cpu_rt_runtime.filter(|&r| r != 0);
+    let cpu = Cpu {
         shares,
         quota,
         period,
         cpus,
-    })
+        mems,
+        realtime_period,
+        realtime_runtime,
+    };
+    (cpu != Cpu::default()).then_some(cpu)
 }
 
 /// `--shm-size`: the `/dev/shm` tmpfs's `size=`, in bytes as Docker writes it.

@@ -15,7 +15,8 @@ pub fn host_cpus() -> usize {
 }
 
 /// Refuses what Docker's daemon refuses at create: `--cpus` outside 0 … `cpus` CPUs, a
-/// negative `--cpu-shares`, unknown capability names (`known`: the kernel's).
+/// negative `--cpu-shares`, the memory, swap and CFS rules of [`crate::update::validate`],
+/// `--memory-swap` without `-m`, unknown capability names (`known`: the kernel's).
 pub fn validate(opts: &RunOptions, cpus: usize, known: &[&str]) -> Result<(), RuntimeError> {
     if let Some(c) = opts.cpus {
         // Docker compares NanoCPUs; 0.001 passes here and the kernel refuses its quota.
@@ -29,6 +30,20 @@ pub fn validate(opts: &RunOptions, cpus: usize, known: &[&str]) -> Result<(), Ru
     if opts.security.cpu_shares < 0 {
         return Err(RuntimeError::InvalidOptions(
             "shares: invalid argument".into(),
+        ));
+    }
+    // The memory and CFS rules `update` checks hold at create too.
+    crate::update::validate(&crate::update::ResourceUpdate {
+        memory: opts.memory,
+        memory_swap: opts.memory_swap,
+        cpus: opts.cpus,
+        cpu_period: opts.cpu_period,
+        cpu_quota: opts.cpu_quota,
+        ..Default::default()
+    })?;
+    if opts.memory.is_none_or(|m| m == 0) && opts.memory_swap.is_some_and(|s| s > 0) {
+        return Err(RuntimeError::InvalidOptions(
+            "You should always set the Memory limit when using Memoryswap limit, see usage".into(),
         ));
     }
     super::capabilities::validate(&opts.security.cap_add, &opts.security.cap_drop, known)

@@ -303,7 +303,7 @@ fn options_shape_the_spec() {
     assert_eq!(spec.hostname.as_deref(), Some("abc"));
     assert!(!spec.linux.namespaces.iter().any(|n| n.kind == "network"));
     let r = &spec.linux.resources;
-    assert_eq!(r.memory.as_ref().unwrap().swap, 128 << 20);
+    assert_eq!(r.memory.as_ref().unwrap().swap, Some(128 << 20));
     assert_eq!(r.cpu.as_ref().unwrap().quota, Some(150_000));
     assert_eq!(r.pids.as_ref().unwrap().limit, 100);
     let data = spec

@@ -158,6 +158,16 @@ pub struct Resources {
     /// Process count limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids: Option<Pids>,
+    /// Block I/O weight.
+    #[serde(default, rename = "blockIO", skip_serializing_if = "Option::is_none")]
+    pub block_io: Option<BlockIo>,
+}
+
+/// Block I/O settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockIo {
+    /// `--blkio-weight`: the relative weight, 10 to 1000.
+    pub weight: u16,
 }
 
 /// A device cgroup rule.
@@ -206,13 +216,18 @@ pub struct LinuxDevice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Memory {
     /// `--memory`.
-    pub limit: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// `--memory-reservation`: the soft limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation: Option<i64>,
     /// Memory plus swap: twice the limit, Docker's default.
-    pub swap: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap: Option<i64>,
 }
 
 /// CPU weight and bandwidth.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cpu {
     /// `--cpu-shares`: the relative weight (cgroup v1 `cpu.shares`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,6 +241,23 @@ pub struct Cpu {
     /// `--cpuset-cpus`: the CPUs allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus: Option<String>,
+    /// `--cpuset-mems`: the memory nodes allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mems: Option<String>,
+    /// `--cpu-rt-period`, microseconds.
+    #[serde(
+        default,
+        rename = "realtimePeriod",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub realtime_period: Option<u64>,
+    /// `--cpu-rt-runtime`, microseconds per period.
+    #[serde(
+        default,
+        rename = "realtimeRuntime",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub realtime_runtime: Option<i64>,
 }
 
 /// Process count limit.

@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs, out: &mut dyn Write) -> anyhow::Result<(
     .map_err(|e| match e.downcast_ref::<super::FlagCheck>() {
         // Docker's CLI exits 125 for the flag checks it makes itself.
         Some(_) => super::ExitStatus::error(125, super::FlagCheck::render(e, "create")),
-        None => e,
+        None => super::FlagCheck::render(e, "create"),
     })?;
     writeln!(out, "{}", c.record.id)?;
     Ok(())
@@ -75,6 +75,7 @@ pub fn create(
         security: super::security_flags::to_options(&flags.security)?,
         ..Default::default()
     };
+    flags.resources.apply(&mut opts);
     super::host_options::apply(&flags.hosts, flags.hostname.is_some(), flags.rm, &mut opts)?;
     for o in &flags.security_opt {
         match security_opt(o)? {
@@ -146,7 +147,16 @@ pub fn create(
         let cidfile = super::lifecycle_flags::CidFile::claim(flags.lifecycle.cidfile.as_deref())?;
         // Held until the container's record exists (it keeps the image from then on).
         let (image, _held) = ensure_image(ctx, store, image, &flags.pull, flags.platform.clone())?;
+        // What this host cannot enforce is discarded; Docker's CLI prints the daemon's
+        // warnings once the container exists.
+        let warnings = runtime::spec::limits::check(
+            &mut opts,
+            &runtime::spec::limits::CgroupSupport::detect(),
+        )?;
         let c = runtime::container::create(store, &rt, &image, flags.name.as_deref(), opts)?;
+        for w in warnings {
+            eprintln!("WARNING: {w}");
+        }
         cidfile.write(&c.record.id)?;
         Ok(c)
     })();

@@ -189,10 +189,26 @@ pub fn with_host_options(o: &runtime::RunOptions, mut host_config: Value) -> Val
     host_config
 }
 
-/// Sets, in place, what `update` can change beyond `run`'s flags: `MemorySwap` (when
-/// `--memory-swap` set it), `CpuPeriod`, `CpuQuota`, `CpusetCpus`.
+/// Sets, in place, the resource flags `run` and `update` share: `MemorySwap` (when
+/// `--memory-swap` set it), `MemoryReservation`, `CpuPeriod`, `CpuQuota`, the real-time
+/// period and runtime, `CpusetCpus`, `CpusetMems`, `BlkioWeight`.
 pub fn with_updated_resources(o: &runtime::RunOptions, mut host_config: Value) -> Value {
     if let Value::Object(m) = &mut host_config {
+        if let Some(r) = o.memory_reservation {
+            m.insert("MemoryReservation".into(), json!(r));
+        }
+        if let Some(p) = o.cpu_rt_period {
+            m.insert("CpuRealtimePeriod".into(), json!(p));
+        }
+        if let Some(r) = o.cpu_rt_runtime {
+            m.insert("CpuRealtimeRuntime".into(), json!(r));
+        }
+        if let Some(c) = &o.cpuset_mems {
+            m.insert("CpusetMems".into(), json!(c));
+        }
+        if let Some(w) = o.blkio_weight {
+            m.insert("BlkioWeight".into(), json!(w));
+        }
         if let Some(s) = o.memory_swap {
             m.insert("MemorySwap".into(), json!(s));
         }

@@ -197,15 +197,23 @@ impl FlagCheck {
         anyhow::Error::new(FlagCheck(message.into()))
     }
 
-    /// `e` as `command` reports it: a [`FlagCheck`] in Docker's words (bare, with the
-    /// help hint), anything else unchanged.
+    /// `e` as `command` (`run` or `create`) reports it: a [`FlagCheck`] in Docker's words
+    /// (bare, with the help hint); options the runtime refused as Docker's daemon refuses
+    /// them, as Docker's CLI reports a daemon's refusal (`run` with the help hint, `create`
+    /// bare); anything else unchanged.
     pub fn render(e: anyhow::Error, command: &str) -> anyhow::Error {
-        match e.downcast_ref::<FlagCheck>() {
-            Some(FlagCheck(m)) => {
-                let dot = if m.ends_with('.') { "" } else { "." };
-                Plain::error(format!("strata: {m}{dot}\nSee 'strata {command} --help'."))
+        let hint = |m: &str| {
+            let dot = if m.ends_with('.') { "" } else { "." };
+            Plain::error(format!("strata: {m}{dot}\nSee 'strata {command} --help'."))
+        };
+        if let Some(FlagCheck(m)) = e.downcast_ref::<FlagCheck>() {
+            return hint(m);
+        }
+        match e.downcast_ref::<runtime::RuntimeError>() {
+            Some(runtime::RuntimeError::InvalidOptions(m)) if command == "run" => {
+                hint(&format!("Error response from daemon: {m}"))
             }
-            None => e,
+            _ => daemon_refusal(e),
         }
     }
 }
@@ -225,6 +233,17 @@ impl std::fmt::Display for Plain {
 }
 
 impl std::error::Error for Plain {}
+
+/// Options the runtime refused as Docker's daemon refuses them, worded as Docker's CLI
+/// reports a daemon's answer (`Error response from daemon: ...`); anything else unchanged.
+pub fn daemon_refusal(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast_ref::<runtime::RuntimeError>() {
+        Some(runtime::RuntimeError::InvalidOptions(m)) => {
+            Plain::error(format!("Error response from daemon: {m}"))
+        }
+        _ => e,
+    }
+}
 
 /// Runs `step` for each named container (or volume), printing the name after each success
 /// as Docker does, and reports the failures together at the end (see [`report_errors`]).
