@@ -41,6 +41,20 @@ pub enum RuntimeError {
     /// Run options that cannot work (no command, a relative `-w`, a bad mount).
     #[error("{0}")]
     InvalidOptions(String),
+    /// The monitor of a container failed, as it told its client.
+    #[error("{0}")]
+    MonitorFailed(String),
+    /// The container exited with `code`, but its exit could not be written down (a full
+    /// disk): `source` says why.
+    #[error("container {id} exited with code {code}, but its exit could not be recorded: {source}")]
+    ExitNotRecorded {
+        /// The container's ID.
+        id: String,
+        /// Its exit code.
+        code: i32,
+        /// The failed write.
+        source: Box<RuntimeError>,
+    },
     /// A `--device` the host cannot give, found when the container starts (as Docker's
     /// daemon finds it then): the message says which device and why.
     #[error("{0}")]

@@ -115,7 +115,9 @@ fn a_full_disk_fails_in_one_line_and_prune_takes_what_was_left() {
     let (code, err) = env.fails(&["build", "-q", "-t", "bigb", ctx.to_str().unwrap()]);
     assert_full(code, &err, 1);
 
-    // A run whose container fills its writable layer: the container's own failure.
+    // A run whose container fills its writable layer: the container's own failure. The
+    // disk is full when it exits; the run still exits with its code (once a failure to
+    // record the exit left a silent 125 and the container).
     let out = env.ok(&[
         "run",
         "--rm",
@@ -127,6 +129,8 @@ fn a_full_disk_fails_in_one_line_and_prune_takes_what_was_left() {
         "head -c 12000000 /dev/zero > /fill 2>/dev/null; echo $?",
     ]);
     assert_eq!(out, "1\n");
+    // `--rm` removed it, though its layer filled the disk its exit is recorded on.
+    assert_eq!(env.ok(&["ps", "-aq"]), "");
 
     // Only bb's content is kept; prune takes the rest of what the failures left.
     env.ok(&["system", "prune", "-a", "-f"]);

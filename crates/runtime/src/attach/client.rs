@@ -23,7 +23,7 @@ pub struct ClientStreams {
 }
 
 /// How an attached session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ended {
     /// The container exited with this code.
     Exited(i32),
@@ -32,6 +32,8 @@ pub enum Ended {
     Closed,
     /// The detach keys were typed: the container goes on without us.
     Detached,
+    /// The monitor failed, for this reason.
+    Failed(String),
 }
 
 /// Sends resizes of our terminal on a session while it runs.
@@ -107,6 +109,9 @@ impl Session {
                 Ok(Some((frame::EXIT, code))) => {
                     let code = <[u8; 4]>::try_from(&code[..]).map(i32::from_be_bytes);
                     return Ok(code.map_or(Ended::Closed, Ended::Exited));
+                }
+                Ok(Some((frame::FAILED, why))) => {
+                    return Ok(Ended::Failed(String::from_utf8_lossy(&why).into_owned()));
                 }
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) if detached.load(Ordering::SeqCst) => return Ok(Ended::Detached),

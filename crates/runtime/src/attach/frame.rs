@@ -20,6 +20,9 @@ pub const CLOSE_STDIN: u8 = 5;
 pub const RESIZE: u8 = 6;
 /// Client to monitor: the client detaches (its detach keys were typed).
 pub const DETACH: u8 = 7;
+/// Monitor to client: the monitor failed (its container did not start, or its exit could
+/// not be handled); payload the error, UTF-8. The monitor's last frame.
+pub const FAILED: u8 = 8;
 
 /// Longest payload accepted: more is a broken peer.
 const MAX_PAYLOAD: usize = 1 << 20;

@@ -214,6 +214,16 @@ impl Hub {
         self.clients.lock().map_or(true, |c| !c.contains_key(&0))
     }
 
+    /// The monitor failed with `message`: tells every client and lets them go (a client
+    /// has no other way to learn why: the monitor prints nowhere).
+    pub fn fail(&self, message: &str) {
+        let clients = std::mem::take(&mut *self.clients.lock().expect("clients lock"));
+        for (_, mut c) in clients {
+            let _ = write_frame(&mut c.stream, frame::FAILED, message.as_bytes());
+            let _ = c.stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
     /// The container exited with `code` (its output drained): tells every client and lets
     /// them go; stdin and terminal are released.
     pub fn finish(&self, code: i32) {

@@ -135,10 +135,15 @@ impl Running {
         // before it records its own event, in Docker's order.
         crate::events::container(&container, "die", &[("exitCode", code.to_string())]);
         crate::events::volumes(&container, "unmount");
-        container.save_state()?;
+        let saved = container.save_state();
         deleted?;
         unmounted?;
         network_down?;
+        saved.map_err(|e| RuntimeError::ExitNotRecorded {
+            id: container.record.id.clone(),
+            code,
+            source: Box::new(e),
+        })?;
         Ok((container, code))
     }
 }

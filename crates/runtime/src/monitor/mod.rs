@@ -65,6 +65,7 @@ fn supervise(
     mut lock: Option<std::fs::File>,
 ) -> Result<i32, RuntimeError> {
     let dir = c.dir.clone();
+    let id = c.record.id.clone();
     let auto_remove = c.record.options.auto_remove;
     // `attach` clients reach the container through this monitor for all its runs.
     let hub = Hub::new(c.record.options.tty, false);
@@ -89,12 +90,19 @@ fn supervise(
                             restarts,
                             dir.stopped_by_user().exists(),
                         )
-                    })?;
+                    });
+                    let waited = match waited {
+                        Ok(w) => w,
+                        Err(RuntimeError::ExitNotRecorded { code, .. }) if auto_remove => {
+                            return remove_unrecorded(store, runtime, &hub, &id, code);
+                        }
+                        Err(e) => return Err(e),
+                    };
                     hub.finish(waited.1);
                     waited
                 }
                 Err(e) => {
-                    record_failed_start(&dir, &mut state, &e)?;
+                    fail_start(store, runtime, (&id, &dir, auto_remove), &mut state, &e);
                     return Err(e);
                 }
             };
@@ -143,31 +151,89 @@ pub fn attached(
     // be all of it, and its end, before the container starts.
     let streams = hub.streams(c.record.options.open_stdin)?;
     hub.add_client(client);
-    let (exited, code) =
-        match c.start_with_terminal(store, runtime, streams, &|m| hub.set_terminal(m)) {
-            Ok(running) => {
-                let health = crate::health::Checker::start(running.container(), runtime);
-                let waited = running.wait(runtime)?;
-                drop(health);
-                drop(server);
-                let client_gone = hub.first_client_gone();
-                hub.finish(waited.1);
-                if client_gone && !auto_remove {
-                    // The client detached (or died): nobody hands the `--restart` policy
-                    // on, so this monitor applies it, as Docker's daemon does.
-                    return resume(store, runtime, id);
-                }
-                waited
-            }
-            Err(e) => {
-                record_failed_start(&dir, &mut state, &e)?;
-                return Err(e);
-            }
-        };
+    let running = match c.start_with_terminal(store, runtime, streams, &|m| hub.set_terminal(m)) {
+        Ok(running) => running,
+        Err(e) => {
+            // Recorded, the client reports it (and removes a `--rm` container).
+            fail_start(store, runtime, (id, &dir, auto_remove), &mut state, &e);
+            hub.fail(&e.to_string());
+            return Err(e);
+        }
+    };
+    let health = crate::health::Checker::start(running.container(), runtime);
+    let waited = running.wait(runtime);
+    drop(health);
+    drop(server);
+    let (exited, code) = match waited {
+        Ok(w) => w,
+        Err(RuntimeError::ExitNotRecorded { code, .. }) if auto_remove => {
+            return remove_unrecorded(store, runtime, &hub, id, code);
+        }
+        Err(e) => {
+            hub.fail(&e.to_string());
+            return Err(e);
+        }
+    };
     if auto_remove {
-        exited.remove_with_volumes(store, runtime, false)?;
+        // Removed before the client hears of the exit, as Docker's `run --rm` returns once
+        // the container is gone.
+        if let Err(e) = exited.remove_with_volumes(store, runtime, false) {
+            hub.fail(&e.to_string());
+            return Err(e);
+        }
+        hub.finish(code);
+        return Ok(code);
+    }
+    let client_gone = hub.first_client_gone();
+    hub.finish(code);
+    if client_gone {
+        // The client detached (or died): nobody hands the `--restart` policy on, so this
+        // monitor applies it, as Docker's daemon does.
+        return resume(store, runtime, id);
     }
     Ok(code)
+}
+
+/// A `--rm` container whose exit could not be recorded (a full disk) is removed anyway,
+/// which frees what it used; its exit code is still the run's. The clients hear of the
+/// exit once it is gone, or of why it could not be removed.
+fn remove_unrecorded(
+    store: &Store,
+    runtime: &OciRuntime,
+    hub: &Hub,
+    id: &str,
+    code: i32,
+) -> Result<i32, RuntimeError> {
+    let removed =
+        container::load(store.root(), id).and_then(|c| c.remove_with_volumes(store, runtime, true));
+    match removed {
+        Ok(()) => {
+            hub.finish(code);
+            Ok(code)
+        }
+        Err(e) => {
+            hub.fail(&e.to_string());
+            Err(e)
+        }
+    }
+}
+
+/// Records the failed start of container `id` ([`record_failed_start`]). When even that write fails
+/// (a full disk), the start's own error is still the one the caller reports, and a `--rm`
+/// container is removed now, as nobody will find the record to remove it later.
+fn fail_start(
+    store: &Store,
+    runtime: &OciRuntime,
+    (id, dir, auto_remove): (&str, &crate::record::ContainerDir, bool),
+    state: &mut ContainerState,
+    e: &RuntimeError,
+) {
+    if record_failed_start(dir, state, e).is_err()
+        && auto_remove
+        && let Ok(c) = container::load(store.root(), id)
+    {
+        let _ = c.remove_with_volumes(store, runtime, true);
+    }
 }
 
 /// Docker leaves a container whose start failed `created`, with the code and the error.

@@ -184,7 +184,8 @@ impl MonitorProgram {
                 StartError::Monitor(RuntimeError::io("spawn the monitor of", &c.dir.0, e))
             })?;
         // An error of the session (our side) ends it as if the monitor had closed it.
-        if let Ok(Ended::Detached) = session(ours) {
+        let ended = session(ours);
+        if let Ok(Ended::Detached) = ended {
             return Ok(None);
         }
         let status = child.wait().map_err(|e| {
@@ -205,6 +206,12 @@ impl MonitorProgram {
                 let _ = c.clone().remove_with_volumes(store, runtime, true);
             }
             return Err(StartError::Failed { code, message });
+        }
+        // A failure the monitor could not record (a full disk): what it told us.
+        if !status.success()
+            && let Ok(Ended::Failed(why)) = ended
+        {
+            return Err(StartError::Monitor(RuntimeError::MonitorFailed(why)));
         }
         let Some(code) = status.code() else {
             return Err(StartError::Monitor(RuntimeError::InvalidOptions(format!(

@@ -70,6 +70,7 @@ pub fn run(ctx: &Ctx, args: AttachArgs) -> anyhow::Result<()> {
             runtime::events::container(&c, "detach", &[]);
             0
         }
+        Ended::Failed(why) => return Err(anyhow::anyhow!("Error response from daemon: {why}")),
         // The monitor went away without saying: what it recorded tells.
         Ended::Closed => {
             let c = runtime::container::load(&ctx.root, &c.record.id)?;
