@@ -462,6 +462,16 @@ impl Container {
         crate::shm::release(&crate::shm::path(&self.dir))?;
         // What a monitor that died left of the user-mode network.
         crate::network::tear_down_recorded(store.root(), &self.dir.0)?;
+        // Its writable layer goes first: on a full disk (often filled by that layer) it
+        // frees the room the store's database needs to forget the container. The record
+        // stays until then, so a failed removal can be tried again.
+        for layer in [self.dir.upper(), self.dir.work()] {
+            match fs::remove_dir_all(&layer) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(RuntimeError::io("remove", &layer, e)),
+            }
+        }
         store.remove_image_user(&self.record.id)?;
         fs::remove_dir_all(&self.dir.0).map_err(|e| RuntimeError::io("remove", &self.dir.0, e))?;
         crate::events::container(&self, "destroy", &[]);
