@@ -76,6 +76,8 @@ pub struct Helper {
     /// slirp4netns: our child, and the write end of its exit pipe (it exits once closed).
     child: Option<(Child, std::os::fd::OwnedFd)>,
     pid_file: PathBuf,
+    /// The namespace it serves: what tells it from a process that reused its PID.
+    netns: PathBuf,
 }
 
 /// The helper's PID file and log in the container's directory `dir`.
@@ -123,6 +125,7 @@ pub fn start(kind: Kind, program: &Path, netns: &Path, dir: &Path) -> Result<Hel
                 pid,
                 child: None,
                 pid_file: pid_path,
+                netns: netns.to_path_buf(),
             })
         }
         Kind::Slirp4netns => {
@@ -156,6 +159,7 @@ pub fn start(kind: Kind, program: &Path, netns: &Path, dir: &Path) -> Result<Hel
                 pid,
                 child: Some((child, exit_w)),
                 pid_file: pid_path.clone(),
+                netns: netns.to_path_buf(),
             };
             if n != 1 {
                 helper.stop_in_place();
@@ -275,7 +279,10 @@ impl Helper {
                 let _ = child.kill();
                 let _ = child.wait();
             }
-            None => end(self.pid),
+            // pasta, daemonized: it may have ended with its namespace already, and its
+            // PID gone to another process since.
+            None if is_helper_of(self.pid, &self.netns) => end(self.pid),
+            None => {}
         }
         let _ = fs::remove_file(&self.pid_file);
     }
