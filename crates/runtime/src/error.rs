@@ -167,6 +167,22 @@ impl RuntimeError {
     }
 }
 
+/// `e` with every cause after it (`cannot write X: no space left on device`), for a
+/// message that leaves this process as text (the monitor's to its client).
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// An I/O error in Go's words (`no such file or directory`): Docker's messages carry
 /// Go's wording, so Rust's is lower-cased and loses its `(os error N)`.
 pub fn go_io_text(e: &std::io::Error) -> String {
@@ -176,5 +192,25 @@ pub fn go_io_text(e: &std::io::Error) -> String {
     match c.next() {
         Some(f) => f.to_lowercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_follow_the_message_once() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let e = RuntimeError::io("write", Path::new("/s/state.json"), full);
+        let text = with_causes(&e);
+        assert!(text.starts_with("cannot write /s/state.json: "), "{text}");
+        assert!(
+            text.to_lowercase().contains("no space left on device"),
+            "{text}"
+        );
+        // A message that already ends with its cause is not repeated.
+        let plain = RuntimeError::InvalidOptions("bad".into());
+        assert_eq!(with_causes(&plain), "bad");
     }
 }

@@ -390,7 +390,15 @@ impl Container {
                 .map(|f| f.mappings().to_vec())
                 .unwrap_or_default(),
         };
-        self.save_state()?;
+        // It runs, whether or not that is written down: a full disk (the container may have
+        // filled it already) does not undo the start, as Docker's daemon only logs a state
+        // it could not save. Its exit is recorded, or a `--rm` container removed, later.
+        if let Err(e) = self.save_state() {
+            eprintln!(
+                "WARNING: container {id} runs, but its state was not recorded: {}",
+                crate::error::with_causes(&e)
+            );
+        }
         crate::events::volumes(&self, "mount");
         crate::events::container(&self, "start", &[]);
         Ok(Running {

@@ -156,7 +156,7 @@ pub fn attached(
         Err(e) => {
             // Recorded, the client reports it (and removes a `--rm` container).
             fail_start(store, runtime, (id, &dir, auto_remove), &mut state, &e);
-            hub.fail(&e.to_string());
+            hub.fail(&crate::error::with_causes(&e));
             return Err(e);
         }
     };
@@ -170,7 +170,7 @@ pub fn attached(
             return remove_unrecorded(store, runtime, &hub, id, code);
         }
         Err(e) => {
-            hub.fail(&e.to_string());
+            hub.fail(&crate::error::with_causes(&e));
             return Err(e);
         }
     };
@@ -178,7 +178,7 @@ pub fn attached(
         // Removed before the client hears of the exit, as Docker's `run --rm` returns once
         // the container is gone.
         if let Err(e) = exited.remove_with_volumes(store, runtime, false) {
-            hub.fail(&e.to_string());
+            hub.fail(&crate::error::with_causes(&e));
             return Err(e);
         }
         hub.finish(code);
@@ -212,7 +212,7 @@ fn remove_unrecorded(
             Ok(code)
         }
         Err(e) => {
-            hub.fail(&e.to_string());
+            hub.fail(&crate::error::with_causes(&e));
             Err(e)
         }
     }

@@ -278,7 +278,9 @@ mod tests {
         );
         assert!(remove(r, "a", &["c1".into()]).is_err());
         remove(r, "a", &[]).unwrap();
-        assert!(find(r, "a").is_err());
+        // Gone by name (`find(r, "a")` would also match an ID that starts with `a`).
+        assert!(list(r).unwrap().iter().all(|n| n.name != "a"));
+        assert!(find(r, &a.id).is_err());
         assert_eq!(
             host_address("10.89.3.0/24", 2).unwrap().to_string(),
             "10.89.3.2"
