@@ -8,8 +8,10 @@ use clap::{Args, Parser, Subcommand};
 mod hosts;
 mod lifecycle;
 pub mod resources;
+
 pub use hosts::HostFlags;
 pub use lifecycle::LifecycleFlags;
+use resources::{bytes_arg, int_arg};
 
 /// A daemonless container-image engine.
 #[derive(Debug, Parser)]
@@ -334,7 +336,7 @@ pub struct BuilderPruneArgs {
     #[arg(short, long)]
     pub force: bool,
     /// Amount of disk space to keep for cache.
-    #[arg(long, value_parser = size_arg, value_name = "bytes")]
+    #[arg(long, value_parser = bytes_arg, value_name = "bytes")]
     pub keep_storage: Option<i64>,
 }
 
@@ -985,7 +987,7 @@ pub struct SecurityFlags {
     #[arg(short = 'c', long, allow_hyphen_values = true, value_name = "INT", value_parser = int_arg)]
     pub cpu_shares: Option<i64>,
     /// Size of /dev/shm (e.g. 64m).
-    #[arg(long, allow_hyphen_values = true, value_name = "BYTES", value_parser = size_arg)]
+    #[arg(long, allow_hyphen_values = true, value_name = "BYTES", value_parser = bytes_arg)]
     pub shm_size: Option<i64>,
     /// Ulimit options (`nofile=1024[:2048]`).
     #[arg(long, value_name = "NAME=SOFT[:HARD]", value_parser = ulimit_arg)]
@@ -1014,19 +1016,9 @@ fn sysctl_arg(s: &str) -> Result<(String, String), String> {
     runtime::spec::sysctl::parse_sysctl(s)
 }
 
-/// An integer flag value, refused in Go's `strconv.ParseInt` words as Docker's CLI does.
-fn int_arg(s: &str) -> Result<i64, String> {
-    runtime::spec::rlimits::parse_int(s)
-}
-
 /// A `--ulimit` value, parsed as Docker's CLI parses it.
 fn ulimit_arg(s: &str) -> Result<runtime::spec::rlimits::Ulimit, String> {
     runtime::spec::rlimits::parse_ulimit(s)
-}
-
-/// A size in bytes (`64m`), Docker's `RAMInBytes` words on error.
-fn size_arg(s: &str) -> Result<i64, String> {
-    crate::commands::parse_bytes(s).map_err(|e| e.to_string())
 }
 
 /// `IMAGE [COMMAND] [ARG...]` of `run` and `create`: one operand list, so that, as with
