@@ -51,8 +51,8 @@ pub fn warnings() -> Vec<String> {
     }
 }
 
-/// Docker's smallest memory limit.
-const MIN_MEMORY: i64 = 6 << 20;
+/// Docker's smallest memory limit (and memory reservation).
+pub(crate) const MIN_MEMORY: i64 = 6 << 20;
 
 /// Checks `u` alone (the daemon's `verifyContainerResources`): what any container refuses.
 pub fn validate(u: &ResourceUpdate) -> Result<(), RuntimeError> {

@@ -7,10 +7,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::update::MIN_MEMORY;
 use crate::{RunOptions, RuntimeError};
-
-/// Docker's smallest memory reservation (and limit): 6 MiB.
-const MIN_MEMORY: i64 = 6 << 20;
 
 /// Docker's usual ceiling for CPU and memory-node numbers (raised when the host has more).
 const MAX_CPUS: u32 = 8192;
