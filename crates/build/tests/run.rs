@@ -293,7 +293,9 @@ fn a_real_world_multi_stage_build_runs() {
     );
 
     let rt = runtime::OciRuntime::detect(Some("runc"), store.root()).unwrap();
-    let c = runtime::container::create(&store, &rt, "realworld", None, Default::default()).unwrap();
+    let c = runtime::container::create(&store, &rt, "realworld", None, Default::default())
+        .unwrap()
+        .0;
     let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let attach = runtime::Attach {
         stdout: Some(Box::new(Buffer(out.clone()))),

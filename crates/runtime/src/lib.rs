@@ -34,7 +34,8 @@
 //! let store = store::Store::open("/var/lib/strata".as_ref())?;
 //! let rt = OciRuntime::detect(None, store.root())?; // crun on cgroup v2, else runc
 //! let opts = RunOptions { cmd: vec!["true".into()], ..Default::default() };
-//! let c = container::create(&store, &rt, "alpine", None, opts)?;
+//! // With Docker's warnings for the resource settings this host cannot enforce.
+//! let (c, _warnings) = container::create(&store, &rt, "alpine", None, opts)?;
 //! let (c, code) = c.start(&store, &rt, Attach::default())?.wait(&rt)?;
 //! assert_eq!(code, 0);
 //! c.remove(&store, &rt, false)?; // `--rm`

@@ -174,7 +174,9 @@ impl Fixture {
 
     /// Creates, starts and waits; returns the container (exited) and its exit code.
     fn run(&self, opts: RunOptions) -> (container::Container, i32) {
-        let c = container::create(&self.store, &self.runtime, "fixture", None, opts).unwrap();
+        let c = container::create(&self.store, &self.runtime, "fixture", None, opts)
+            .unwrap()
+            .0;
         let running = c
             .start(&self.store, &self.runtime, Attach::default())
             .unwrap();
@@ -345,7 +347,9 @@ fn bad_input_is_a_clear_error_and_leaves_nothing() {
     // start fails with the lookup's message, Docker's ExitCode 128 for the state.
     let mut opts = sh("true");
     opts.user = Some("nobody".into());
-    let c = container::create(&f.store, &f.runtime, "fixture", None, opts).unwrap();
+    let c = container::create(&f.store, &f.runtime, "fixture", None, opts)
+        .unwrap()
+        .0;
     for _ in 0..2 {
         let e = c
             .clone()
@@ -380,7 +384,8 @@ fn bad_input_is_a_clear_error_and_leaves_nothing() {
             ..Default::default()
         },
     )
-    .unwrap();
+    .unwrap()
+    .0;
     let e = c
         .clone()
         .start(&f.store, &f.runtime, Attach::default())
@@ -409,7 +414,8 @@ fn signals_reach_the_process() {
         None,
         sh("trap 'exit 42' TERM; while :; do sleep 0.1; done"),
     )
-    .unwrap();
+    .unwrap()
+    .0;
     let running = c.start(&f.store, &f.runtime, Attach::default()).unwrap();
     let now = container::load(f.store.root(), &running.container().record.id).unwrap();
     assert_eq!(now.state.status, Status::Running);
@@ -422,7 +428,9 @@ fn signals_reach_the_process() {
     c.remove(&f.store, &f.runtime, false).unwrap();
 
     // SIGKILL from outside: 128 + 9. A running container is only removed with force.
-    let c = container::create(&f.store, &f.runtime, "fixture", None, sh("sleep 30")).unwrap();
+    let c = container::create(&f.store, &f.runtime, "fixture", None, sh("sleep 30"))
+        .unwrap()
+        .0;
     let running = c.start(&f.store, &f.runtime, Attach::default()).unwrap();
     let live = container::load(f.store.root(), &running.container().record.id).unwrap();
     let e = live
@@ -437,8 +445,9 @@ fn signals_reach_the_process() {
         .unwrap();
     assert!(pids.contains(&running.pid()), "{pids:?}");
     // rename, and a name conflict.
-    let other =
-        container::create(&f.store, &f.runtime, "fixture", Some("taken"), sh("true")).unwrap();
+    let other = container::create(&f.store, &f.runtime, "fixture", Some("taken"), sh("true"))
+        .unwrap()
+        .0;
     container::rename(f.store.root(), &live.record.id, "renamed").unwrap();
     assert_eq!(
         container::load(f.store.root(), "renamed")
@@ -482,7 +491,8 @@ fn stdin_is_piped_with_i() {
             ..Default::default()
         },
     )
-    .unwrap();
+    .unwrap()
+    .0;
     let attach = Attach {
         stdin: Some(Box::new(std::io::Cursor::new(b"piped in\nsecond".to_vec()))),
         ..Default::default()
@@ -502,7 +512,9 @@ fn exec_and_stop() {
     let f = Fixture::new();
     let mut opts = sh("sleep 30");
     opts.env = vec!["A=from-run".into()];
-    let c = container::create(&f.store, &f.runtime, "fixture", None, opts).unwrap();
+    let c = container::create(&f.store, &f.runtime, "fixture", None, opts)
+        .unwrap()
+        .0;
     let running = c.start(&f.store, &f.runtime, Attach::default()).unwrap();
     let live = container::load(f.store.root(), &running.container().record.id).unwrap();
     let out_path = f.dir.path().join("exec.out");
@@ -631,7 +643,9 @@ fn a_monitor_program_drives_the_lifecycle() {
             .env(MONITOR_ENV, format!("{}|{}", root.display(), call.id));
         cmd
     });
-    let c = container::create(&f.store, &f.runtime, "fixture", None, sh("sleep 30")).unwrap();
+    let c = container::create(&f.store, &f.runtime, "fixture", None, sh("sleep 30"))
+        .unwrap()
+        .0;
     let started = program.start_detached(&f.store, &c, &f.runtime).unwrap();
     assert_eq!(started.state.status, Status::Running, "{:?}", started.state);
     assert!(started.is_up(&f.runtime).unwrap());
@@ -665,7 +679,8 @@ fn a_monitor_program_drives_the_lifecycle() {
             ..Default::default()
         },
     )
-    .unwrap();
+    .unwrap()
+    .0;
     match program.start_detached(&f.store, &bad, &f.runtime) {
         Err(runtime::StartError::Failed { code, message }) => {
             assert_eq!(code, 127);
@@ -707,7 +722,8 @@ fn a_detached_container_outlives_its_starter() {
             )
         },
     )
-    .unwrap();
+    .unwrap()
+    .0;
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args(["--exact", "monitor_child_entry", "--test-threads=1"])
         .env(
@@ -753,7 +769,8 @@ fn a_detached_container_outlives_its_starter() {
             ..Default::default()
         },
     )
-    .unwrap();
+    .unwrap()
+    .0;
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args(["--exact", "monitor_child_entry", "--test-threads=1"])
         .env(
@@ -798,7 +815,8 @@ fn a_detached_container_outlives_its_starter() {
             ..sh("exit 0")
         },
     )
-    .unwrap();
+    .unwrap()
+    .0;
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args(["--exact", "monitor_child_entry", "--test-threads=1"])
         .env(
@@ -870,7 +888,9 @@ fn a_published_port_reaches_the_container() {
         publish: runtime::ports::parse_publish("8080").unwrap(),
         ..Default::default()
     };
-    let c = container::create(&f.store, &f.runtime, "fixture", None, opts).unwrap();
+    let c = container::create(&f.store, &f.runtime, "fixture", None, opts)
+        .unwrap()
+        .0;
     let running = c.start(&f.store, &f.runtime, Attach::default()).unwrap();
     let live = container::load(f.store.root(), &running.container().record.id).unwrap();
     let port = live.state.ports[0].host_port;
@@ -976,7 +996,8 @@ fn a_terminal_with_t() {
             ..Default::default()
         },
     )
-    .unwrap();
+    .unwrap()
+    .0;
     let attach = Attach {
         stdin: Some(Box::new(std::io::Cursor::new(
             b"echo typed; exit 7\n".to_vec(),
@@ -1038,7 +1059,9 @@ fn diff_and_commit() {
     let check = "test -e /newfile && test ! -e /kept && test ! -e /opq/new && \
                  test ! -e /opq/old && test -e /opq/replaced && echo $C";
     let run_on = |image: &str| {
-        let c = container::create(&f.store, &f.runtime, image, None, sh(check)).unwrap();
+        let c = container::create(&f.store, &f.runtime, image, None, sh(check))
+            .unwrap()
+            .0;
         let running = c.start(&f.store, &f.runtime, Attach::default()).unwrap();
         running.wait(&f.runtime).unwrap()
     };

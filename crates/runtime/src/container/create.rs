@@ -107,13 +107,15 @@ fn host_nofile() -> u64 {
 /// the image as used, unpacks missing snapshots, resolves the user in the image, makes
 /// the working directory and writes the runtime bundle. Nothing stays mounted. On error
 /// nothing is left behind, and what a kill at any step leaves is [`super::reap`]ed.
+/// Returns the container with Docker's warnings for the resource settings this host
+/// cannot enforce, which were dropped ([`spec::limits::check`]).
 pub fn create(
     store: &Store,
     runtime: &OciRuntime,
     image: &str,
     name: Option<&str>,
     opts: RunOptions,
-) -> Result<Container, RuntimeError> {
+) -> Result<(Container, Vec<String>), RuntimeError> {
     create_with(store, runtime, image, name, opts, false)
 }
 
@@ -126,7 +128,8 @@ pub fn create_owned(
     name: Option<&str>,
     opts: RunOptions,
 ) -> Result<Container, RuntimeError> {
-    create_with(store, runtime, image, name, opts, true)
+    // A RUN step sets none of the host-dependent resource flags: nothing to warn of.
+    create_with(store, runtime, image, name, opts, true).map(|(c, _)| c)
 }
 
 fn create_with(
@@ -136,7 +139,7 @@ fn create_with(
     name: Option<&str>,
     mut opts: RunOptions,
     owned: bool,
-) -> Result<Container, RuntimeError> {
+) -> Result<(Container, Vec<String>), RuntimeError> {
     // Held until the container's record uses it (`add_image_user` below, which keeps it
     // from then on): a concurrent `image prune` cannot take it while it is being made.
     let lease = store.lease()?;
@@ -160,8 +163,7 @@ fn create_with(
         spec::resources::host_cpus(),
         spec::capabilities::known_to_kernel(),
     )?;
-    // The CLI checked these already and printed the warnings for what was discarded.
-    spec::limits::check(&mut opts, &spec::limits::CgroupSupport::detect())?;
+    let warnings = spec::limits::check(&mut opts, &spec::limits::CgroupSupport::detect())?;
     crate::network::validate(&opts, opts.hostname.is_some())?;
     if opts.publish_all && !opts.network.is_container() && opts.network != crate::NetworkMode::Host
     {
@@ -392,7 +394,7 @@ fn create_with(
         dir,
     };
     crate::events::container(&c, "create", &[]);
-    Ok(c)
+    Ok((c, warnings))
 }
 
 /// `--ipc container:NAME` and `--pid container:NAME`: joins the namespaces of that

@@ -147,13 +147,9 @@ pub fn create(
         let cidfile = super::lifecycle_flags::CidFile::claim(flags.lifecycle.cidfile.as_deref())?;
         // Held until the container's record exists (it keeps the image from then on).
         let (image, _held) = ensure_image(ctx, store, image, &flags.pull, flags.platform.clone())?;
-        // What this host cannot enforce is discarded; Docker's CLI prints the daemon's
-        // warnings once the container exists.
-        let warnings = runtime::spec::limits::check(
-            &mut opts,
-            &runtime::spec::limits::CgroupSupport::detect(),
-        )?;
-        let c = runtime::container::create(store, &rt, &image, flags.name.as_deref(), opts)?;
+        let (c, warnings) =
+            runtime::container::create(store, &rt, &image, flags.name.as_deref(), opts)?;
+        // Docker's CLI prints the daemon's warnings once the container exists.
         for w in warnings {
             eprintln!("WARNING: {w}");
         }
