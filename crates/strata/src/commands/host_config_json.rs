@@ -193,33 +193,22 @@ pub fn with_host_options(o: &runtime::RunOptions, mut host_config: Value) -> Val
 /// `--memory-swap` set it), `MemoryReservation`, `CpuPeriod`, `CpuQuota`, the real-time
 /// period and runtime, `CpusetCpus`, `CpusetMems`, `BlkioWeight`.
 pub fn with_updated_resources(o: &runtime::RunOptions, mut host_config: Value) -> Value {
+    let set: [(&str, Option<Value>); 9] = [
+        ("MemoryReservation", o.memory_reservation.map(|v| json!(v))),
+        ("CpuRealtimePeriod", o.cpu_rt_period.map(|v| json!(v))),
+        ("CpuRealtimeRuntime", o.cpu_rt_runtime.map(|v| json!(v))),
+        ("CpusetMems", o.cpuset_mems.as_ref().map(|v| json!(v))),
+        ("BlkioWeight", o.blkio_weight.map(|v| json!(v))),
+        ("MemorySwap", o.memory_swap.map(|v| json!(v))),
+        ("CpuPeriod", o.cpu_period.map(|v| json!(v))),
+        ("CpuQuota", o.cpu_quota.map(|v| json!(v))),
+        ("CpusetCpus", o.cpuset_cpus.as_ref().map(|v| json!(v))),
+    ];
     if let Value::Object(m) = &mut host_config {
-        if let Some(r) = o.memory_reservation {
-            m.insert("MemoryReservation".into(), json!(r));
-        }
-        if let Some(p) = o.cpu_rt_period {
-            m.insert("CpuRealtimePeriod".into(), json!(p));
-        }
-        if let Some(r) = o.cpu_rt_runtime {
-            m.insert("CpuRealtimeRuntime".into(), json!(r));
-        }
-        if let Some(c) = &o.cpuset_mems {
-            m.insert("CpusetMems".into(), json!(c));
-        }
-        if let Some(w) = o.blkio_weight {
-            m.insert("BlkioWeight".into(), json!(w));
-        }
-        if let Some(s) = o.memory_swap {
-            m.insert("MemorySwap".into(), json!(s));
-        }
-        if let Some(p) = o.cpu_period {
-            m.insert("CpuPeriod".into(), json!(p));
-        }
-        if let Some(q) = o.cpu_quota {
-            m.insert("CpuQuota".into(), json!(q));
-        }
-        if let Some(c) = &o.cpuset_cpus {
-            m.insert("CpusetCpus".into(), json!(c));
+        for (key, value) in set {
+            if let Some(v) = value {
+                m.insert(key.into(), v);
+            }
         }
     }
     host_config
