@@ -217,11 +217,7 @@ impl Hub {
     /// The monitor failed with `message`: tells every client and lets them go (a client
     /// has no other way to learn why: the monitor prints nowhere).
     pub fn fail(&self, message: &str) {
-        let clients = std::mem::take(&mut *self.clients.lock().expect("clients lock"));
-        for (_, mut c) in clients {
-            let _ = write_frame(&mut c.stream, frame::FAILED, message.as_bytes());
-            let _ = c.stream.shutdown(std::net::Shutdown::Both);
-        }
+        self.send_last(frame::FAILED, message.as_bytes());
     }
 
     /// The container exited with `code` (its output drained): tells every client and lets
@@ -232,9 +228,14 @@ impl Hub {
         }
         *self.stdin.lock().expect("stdin lock") = None;
         *self.master.lock().expect("master lock") = None;
+        self.send_last(frame::EXIT, &code.to_be_bytes());
+    }
+
+    /// Sends every client its last frame and closes its connection.
+    fn send_last(&self, kind: u8, payload: &[u8]) {
         let clients = std::mem::take(&mut *self.clients.lock().expect("clients lock"));
         for (_, mut c) in clients {
-            let _ = write_frame(&mut c.stream, frame::EXIT, &code.to_be_bytes());
+            let _ = write_frame(&mut c.stream, kind, payload);
             let _ = c.stream.shutdown(std::net::Shutdown::Both);
         }
     }
